@@ -1,0 +1,31 @@
+import type { EventEnvelope, S3EventRecord } from '../events/types';
+
+/** One event on its way to one target. */
+export interface Delivery {
+  /** Stable event identity (see src/events): receivers and idempotent writes dedupe on it. */
+  eventId: string;
+  record: S3EventRecord;
+  envelope: EventEnvelope;
+}
+
+export interface Health {
+  online: boolean;
+  detail?: string;
+}
+
+/** One configured target (one ARN) with its shared connection; MinIO's internal/event/target shape. */
+export interface Target {
+  readonly arn: string;
+  /** Resolves once the target has durably accepted the event; throws PermanentDeliveryError when a retry cannot help. */
+  send(delivery: Delivery): Promise<void>;
+  health(): Promise<Health>;
+  close(): Promise<void>;
+}
+
+/** A failure no retry can fix (bad config, auth refused, payload rejected): the activity fails fast. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentDeliveryError';
+  }
+}
