@@ -1,0 +1,25 @@
+// Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
+import path from 'node:path';
+
+export interface Settings {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  /** MinIO config.json (or its `notify` section); unset = targets from MINIO_NOTIFY_* env vars only. */
+  configFile: string | undefined;
+  /** Embedded rules store and other local state. */
+  dataDir: string;
+  /** When set, bucket rules live in PostgreSQL so several workers share them. */
+  rulesPostgresUrl: string | undefined;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    temporalAddress: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.BUCKETFLOW_TASK_QUEUE || 'bucketflow',
+    configFile: env.BUCKETFLOW_CONFIG || undefined,
+    dataDir: path.resolve(env.BUCKETFLOW_DATA_DIR || '.data'),
+    rulesPostgresUrl: env.BUCKETFLOW_RULES_POSTGRES_URL || undefined,
+  };
+}
