@@ -1,0 +1,16 @@
+// Where the stack's services listen (all on loopback). Tests and the benchmark read these; each can be
+// pointed elsewhere with the env var named beside it.
+const env = process.env;
+
+export const endpoints = {
+  temporal: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+  temporalUi: env.BUCKETFLOW_TEMPORAL_UI || 'http://127.0.0.1:8233',
+  postgres: env.BUCKETFLOW_TEST_POSTGRES_URL || 'postgres://bucketflow:bucketflow@127.0.0.1:5432/bucketflow',
+  mysql: env.BUCKETFLOW_TEST_MYSQL_URL || 'mysql://bucketflow:bucketflow@127.0.0.1:3306/bucketflow',
+  redis: env.BUCKETFLOW_TEST_REDIS_ADDRESS || '127.0.0.1:6379',
+  amqp: env.BUCKETFLOW_TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',
+  nats: env.BUCKETFLOW_TEST_NATS_ADDRESS || '127.0.0.1:4222',
+  mqtt: env.BUCKETFLOW_TEST_MQTT_URL || 'tcp://127.0.0.1:1883',
+  kafka: env.BUCKETFLOW_TEST_KAFKA_BROKER || '127.0.0.1:9092',
+  elasticsearch: env.BUCKETFLOW_TEST_ELASTICSEARCH_URL || 'http://127.0.0.1:9200',
+} as const;
