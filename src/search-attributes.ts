@@ -1,4 +1,7 @@
-// Custom search attributes every delivery workflow sets; the stack registers them at server start.
+// Custom search attributes every delivery workflow sets, so operators find any delivery in the Web UI
+// or with `temporal workflow list --query`. The stack registers them at server start.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 export const SEARCH_ATTRIBUTES = {
   BucketflowBucket: 'Keyword',
   BucketflowKey: 'Keyword',
@@ -9,3 +12,15 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+export const searchKeys = {
+  bucket: defineSearchAttributeKey('BucketflowBucket', SearchAttributeType.KEYWORD),
+  key: defineSearchAttributeKey('BucketflowKey', SearchAttributeType.KEYWORD),
+  event: defineSearchAttributeKey('BucketflowEvent', SearchAttributeType.KEYWORD),
+  targets: defineSearchAttributeKey('BucketflowTargets', SearchAttributeType.KEYWORD_LIST),
+  failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
+  status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
+} satisfies Record<string, { name: SearchAttributeName }>;
+
+/** Values of BucketflowStatus over a delivery's life. */
+export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';

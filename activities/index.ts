@@ -1,0 +1,20 @@
+// Activities are built around the worker's long-lived dependencies (dependency injection, as in
+// Temporal's samples): the rules store and one shared connection per target.
+import type { RulesStore } from '../src/rules';
+import type { TargetPool } from '../src/targets/pool';
+import { deliverToTarget } from './deliver';
+import { resolveTargets } from './resolve';
+
+export interface ActivityDeps {
+  rules: RulesStore;
+  targets: TargetPool;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    resolveTargets: resolveTargets.bind(null, deps),
+    deliverToTarget: deliverToTarget.bind(null, deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,2 @@
+// The worker bundles every workflow exported here.
+export { deliverEvent } from './deliver';
