@@ -1,0 +1,195 @@
+// The delivery workflow on the real Temporal dev server, with real webhook receivers as targets.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { buildEvent } from '../../src/events';
+import type { DeliveryResult } from '../../workflows/types';
+import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { Receiver } from '../helpers/receiver';
+
+const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
+const fastRetry = { retry_initial_interval: '100ms', retry_max_interval: '1s' };
+
+function put(bucket: string, key: string, sequencer = '17F0A1B2C3D4E5F6') {
+  return buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 42, sequencer });
+}
+
+async function resultOf(engine: Engine, workflowId: string): Promise<DeliveryResult> {
+  try {
+    return await engine.client.temporal.workflow.getHandle(workflowId).result();
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+      return err.cause.details?.[0] as DeliveryResult;
+    }
+    throw err;
+  }
+}
+
+describe('delivery workflow', () => {
+  const bucket = uniqueBucket('images');
+  let jpg: Receiver;
+  let docs: Receiver;
+  let engine: Engine;
+
+  before(async () => {
+    jpg = await Receiver.start();
+    docs = await Receiver.start();
+    engine = await startEngine({
+      notify: {
+        webhook: {
+          jpg: { enable: true, endpoint: jpg.url, ...fastRetry },
+          docs: { enable: true, endpoint: docs.url, ...fastRetry },
+        },
+      },
+      rules: {
+        [bucket]: [
+          { id: '1', arn: arn('jpg'), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '.jpg' },
+          { id: '2', arn: arn('docs'), events: ['s3:ObjectCreated:*'], prefix: 'docs/', suffix: '' },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await engine.stop();
+    await Promise.all([jpg.close(), docs.close()]);
+  });
+
+  test('delivers to the matching target only, with the MinIO envelope', async () => {
+    const record = put(bucket, 'photos/cat one.jpg');
+    const [published] = await engine.client.publish(record);
+    const result = await resultOf(engine, published.workflowId);
+
+    assert.equal(result.status, 'delivered');
+    assert.deepEqual(result.targets.map((t) => [t.arn, t.status, t.attempts]), [[arn('jpg'), 'delivered', 1]]);
+    assert.equal(docs.requests.length, 0);
+    const body = JSON.parse(jpg.requests.at(-1)!.body);
+    assert.equal(body.EventName, 's3:ObjectCreated:Put');
+    assert.equal(body.Key, `${bucket}/photos/cat one.jpg`);
+    assert.deepEqual(body.Records, [record]);
+  });
+
+  test('an event no rule matches ends cleanly as no-targets', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'notes.txt'));
+    const result = await resultOf(engine, published.workflowId);
+    assert.deepEqual(result, { eventId: published.eventId, status: 'no-targets', targets: [] });
+  });
+
+  test('the same event published twice is delivered once; another event for the key gets its own workflow', async () => {
+    const before = jpg.requests.length;
+    const record = put(bucket, 'twice.jpg', '17F0000000000001');
+    const [first] = await engine.client.publish(record);
+    await resultOf(engine, first.workflowId);
+    const [second] = await engine.client.publish({ EventName: record.eventName, Key: `${bucket}/twice.jpg`, Records: [record] });
+    assert.equal(first.duplicate, false);
+    assert.equal(second.duplicate, true);
+    assert.equal(second.workflowId, first.workflowId);
+
+    const [newer] = await engine.client.publish(put(bucket, 'twice.jpg', '17F0000000000002'));
+    assert.notEqual(newer.workflowId, first.workflowId);
+    await resultOf(engine, newer.workflowId);
+    assert.equal(jpg.requests.length - before, 2);
+  });
+
+  test('search attributes find a delivery by bucket, key, event, target and status', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'docs/findme.jpg'));
+    await resultOf(engine, published.workflowId);
+    const query =
+      `BucketflowBucket = '${bucket}' AND BucketflowKey = 'docs/findme.jpg' AND BucketflowEvent = 's3:ObjectCreated:Put' ` +
+      `AND BucketflowTargets = '${arn('docs')}' AND BucketflowStatus = 'delivered'`;
+    const found = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+      assert.deepEqual(ids, [published.workflowId]);
+      return ids;
+    });
+    assert.equal(found.length, 1);
+  });
+});
+
+describe('retries and failures', () => {
+  const bucket = uniqueBucket('retries');
+  let flaky: Receiver;
+  let rejecting: Receiver;
+  let healthy: Receiver;
+  let engine: Engine;
+
+  before(async () => {
+    flaky = await Receiver.start([503, 503]);
+    rejecting = await Receiver.start([], 400);
+    healthy = await Receiver.start();
+    engine = await startEngine({
+      notify: {
+        webhook: {
+          flaky: { enable: true, endpoint: flaky.url, ...fastRetry },
+          rejecting: { enable: true, endpoint: rejecting.url, ...fastRetry },
+          healthy: { enable: true, endpoint: healthy.url, ...fastRetry },
+        },
+      },
+      rules: {
+        [bucket]: [
+          { id: 'flaky', arn: arn('flaky'), events: ['s3:ObjectCreated:*'], prefix: 'flaky/', suffix: '' },
+          { id: 'rejecting', arn: arn('rejecting'), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' },
+          { id: 'healthy', arn: arn('healthy'), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await engine.stop();
+    await Promise.all([flaky.close(), rejecting.close(), healthy.close()]);
+  });
+
+  test('a target failing twice then succeeding is delivered, with the attempts in the history', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'flaky/a.bin'));
+    const result = await resultOf(engine, published.workflowId);
+    assert.deepEqual(result.targets, [{ arn: arn('flaky'), status: 'delivered', attempts: 3 }]);
+    assert.equal(flaky.requests.length, 3);
+
+    const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
+    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    const deliverStart = started.at(-1)!.activityTaskStartedEventAttributes!;
+    assert.equal(deliverStart.attempt, 3);
+    assert.match(deliverStart.lastFailure?.message ?? '', /503/);
+  });
+
+  test('a permanent failure fails fast and does not stop the other target', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'mixed/b.bin'));
+    const handle = engine.client.temporal.workflow.getHandle(published.workflowId);
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, 'DeliveryFailed');
+      return true;
+    });
+    const result = await resultOf(engine, published.workflowId);
+    assert.equal(result.status, 'partial');
+    const byArn = Object.fromEntries(result.targets.map((t) => [t.arn, t]));
+    assert.equal(byArn[arn('healthy')].status, 'delivered');
+    assert.equal(byArn[arn('rejecting')].status, 'failed');
+    assert.equal(byArn[arn('rejecting')].attempts, 1);
+    assert.match(byArn[arn('rejecting')].error!, /400/);
+    assert.equal(rejecting.requests.length, 1);
+    assert.equal(healthy.requests.length, 1);
+
+    const query = `BucketflowBucket = '${bucket}' AND BucketflowStatus = 'partial' AND BucketflowFailedTargets = '${arn('rejecting')}'`;
+    await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+      assert.deepEqual(ids, [published.workflowId]);
+    });
+  });
+});
+
+/** Visibility is eventually consistent: retry an assertion for a few seconds. */
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

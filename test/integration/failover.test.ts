@@ -1,0 +1,60 @@
+// A worker killed mid-delivery: the attempt stops heartbeating and another worker completes it.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildEvent } from '../../src/events';
+import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { Receiver } from '../helpers/receiver';
+
+const repo = path.resolve(__dirname, '../..');
+const arn = 'arn:minio:sqs:us-east-1:1:webhook';
+const bucket = uniqueBucket('failover');
+let receiver: Receiver;
+let engine: Engine;
+let child: ChildProcess | undefined;
+
+before(async () => {
+  receiver = await Receiver.start(['hang']);
+  engine = await startEngine({
+    notify: { webhook: { '1': { enable: true, endpoint: receiver.url, retry_initial_interval: '100ms' } } },
+    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    workers: 0,
+  });
+});
+after(async () => {
+  child?.kill('SIGKILL');
+  await engine.stop();
+  await receiver.close();
+});
+
+function spawnWorker(): ChildProcess {
+  const { settings } = engine;
+  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: settings.temporalAddress,
+      BUCKETFLOW_TASK_QUEUE: settings.taskQueue,
+      BUCKETFLOW_CONFIG: settings.configFile,
+      BUCKETFLOW_DATA_DIR: settings.dataDir,
+    },
+  });
+}
+
+test('a worker killed mid-delivery: the delivery completes on another worker', { timeout: 120_000 }, async () => {
+  child = spawnWorker();
+  const [published] = await engine.client.publish(
+    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'big.iso', size: 1, sequencer: '17F0A1B2C3D4E5F7' }),
+  );
+  await receiver.waitForRequests(1, 60_000); // the child worker's attempt is now stuck in flight
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child!.once('exit', resolve));
+
+  await engine.addWorker();
+  const result = await engine.client.temporal.workflow.getHandle(published.workflowId).result();
+  assert.equal(result.status, 'delivered');
+  assert.deepEqual(result.targets, [{ arn, status: 'delivered', attempts: 2 }]);
+  assert.equal(receiver.requests.length, 2);
+});
