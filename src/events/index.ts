@@ -1,0 +1,5 @@
+export * from './identity';
+export * from './names';
+export * from './parse';
+export * from './record';
+export type * from './types';

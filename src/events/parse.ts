@@ -1,0 +1,90 @@
+// Validates what a storage server sends: MinIO's webhook envelope {EventName, Key, Records}, the older
+// {EventType, ...}, {Records: [...]}, a bare record, or an array of those. Errors name the first bad field.
+import { EVENT_NAMES } from './names';
+import type { S3EventRecord } from './types';
+
+export class EventValidationError extends Error {
+  constructor(readonly field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.name = 'EventValidationError';
+  }
+}
+
+const CONCRETE_NAMES = new Set(EVENT_NAMES);
+// eventTime as MinIO writes it today (milliseconds) or as the guide's older records do (seconds).
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseIncomingJson(text: string): S3EventRecord[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new EventValidationError('body', `not valid JSON (${(err as Error).message})`);
+  }
+  return parseIncomingEvents(body);
+}
+
+export function parseIncomingEvents(body: unknown): S3EventRecord[] {
+  if (Array.isArray(body)) {
+    if (body.length === 0) throw new EventValidationError('body', 'empty list of events');
+    return body.flatMap((item, i) => parseOne(item, `[${i}]`));
+  }
+  return parseOne(body, '');
+}
+
+function parseOne(value: unknown, at: string): S3EventRecord[] {
+  const obj = expectObject(value, at || 'body');
+  if (!('Records' in obj)) return [validateRecord(obj, at)];
+  const records = obj.Records;
+  const field = join(at, 'Records');
+  if (!Array.isArray(records)) throw new EventValidationError(field, 'expected a list of records');
+  if (records.length === 0) throw new EventValidationError(field, 'empty');
+  return records.map((record, i) => validateRecord(record, `${field}[${i}]`));
+}
+
+function validateRecord(value: unknown, at: string): S3EventRecord {
+  const record = expectObject(value, at || 'body');
+  for (const name of ['eventVersion', 'eventSource']) requireString(record, name, at);
+  const eventName = requireString(record, 'eventName', at);
+  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name "${eventName}"`);
+  const eventTime = requireString(record, 'eventTime', at);
+  if (!ISO_8601.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
+    throw new EventValidationError(join(at, 'eventTime'), 'not an ISO-8601 time');
+  }
+  optionalType(record, 'awsRegion', 'string', at);
+  const s3 = expectObject(record.s3, join(at, 's3'));
+  const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
+  requireString(bucket, 'name', join(at, 's3.bucket'));
+  const object = expectObject(s3.object, join(at, 's3.object'));
+  const objectAt = join(at, 's3.object');
+  requireString(object, 'key', objectAt);
+  requireString(object, 'sequencer', objectAt);
+  optionalType(object, 'size', 'number', objectAt);
+  optionalType(object, 'eTag', 'string', objectAt);
+  optionalType(object, 'versionId', 'string', objectAt);
+  return record as unknown as S3EventRecord;
+}
+
+function expectObject(value: unknown, at: string): Record<string, unknown> {
+  if (value === undefined || value === null) throw new EventValidationError(at, 'required');
+  if (typeof value !== 'object' || Array.isArray(value)) throw new EventValidationError(at, 'expected an object');
+  return value as Record<string, unknown>;
+}
+
+function requireString(obj: Record<string, unknown>, name: string, at: string): string {
+  const value = obj[name];
+  if (value === undefined || value === null || value === '') throw new EventValidationError(join(at, name), 'required');
+  if (typeof value !== 'string') throw new EventValidationError(join(at, name), 'expected a string');
+  return value;
+}
+
+function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {
+  const value = obj[name];
+  if (value !== undefined && value !== null && typeof value !== type) {
+    throw new EventValidationError(join(at, name), `expected a ${type}`);
+  }
+}
+
+function join(at: string, field: string): string {
+  return at ? `${at}.${field}` : field;
+}

@@ -1,0 +1,85 @@
+// Builds S3 event records exactly as MinIO emits them, and the envelope message targets receive.
+import type { EventEnvelope, S3EventRecord } from './types';
+
+/** Go's url.QueryEscape, which MinIO applies to object keys: `/` -> %2F, space -> `+`. */
+export function encodeObjectKey(rawKey: string): string {
+  return encodeURIComponent(rawKey)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The raw key from a record's query-escaped key; rule filters match the raw key. */
+export function decodeObjectKey(escapedKey: string): string {
+  const spaced = escapedKey.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced; // not escaped by a MinIO-compatible server: take it as it is
+  }
+}
+
+export interface EventSpec {
+  eventName: string;
+  bucket: string;
+  /** The raw object key; the record carries it query-escaped. */
+  key: string;
+  size?: number;
+  eTag?: string;
+  contentType?: string;
+  userMetadata?: Record<string, string>;
+  versionId?: string;
+  /** Defaults to the event time in nanoseconds, as uppercase hex. */
+  sequencer?: string;
+  eventTime?: Date;
+  region?: string;
+  eventSource?: 'minio:s3' | 'aws:s3';
+  principalId?: string;
+  sourceIPAddress?: string;
+  host?: string;
+  userAgent?: string;
+}
+
+export function buildEvent(spec: EventSpec): S3EventRecord {
+  const time = spec.eventTime ?? new Date();
+  const principalId = spec.principalId ?? 'minio';
+  const removal = spec.eventName.startsWith('s3:ObjectRemoved:');
+  const sequencer = spec.sequencer ?? (BigInt(time.getTime()) * 1_000_000n).toString(16).toUpperCase();
+  // Field order as MinIO writes it: key ... versionId, sequencer last.
+  const object = { key: encodeObjectKey(spec.key) } as S3EventRecord['s3']['object'];
+  if (!removal && spec.size) object.size = spec.size;
+  if (!removal && spec.eTag) object.eTag = spec.eTag;
+  if (!removal && spec.contentType) object.contentType = spec.contentType;
+  if (spec.userMetadata) object.userMetadata = spec.userMetadata;
+  if (spec.versionId) object.versionId = spec.versionId;
+  object.sequencer = sequencer;
+  return {
+    eventVersion: '2.0',
+    eventSource: spec.eventSource ?? 'minio:s3',
+    awsRegion: spec.region ?? '',
+    eventTime: time.toISOString(),
+    eventName: spec.eventName,
+    userIdentity: { principalId },
+    requestParameters: {
+      principalId,
+      region: spec.region ?? '',
+      sourceIPAddress: spec.sourceIPAddress ?? '127.0.0.1',
+    },
+    responseElements: {},
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'Config',
+      bucket: { name: spec.bucket, ownerIdentity: { principalId }, arn: `arn:aws:s3:::${spec.bucket}` },
+      object,
+    },
+    source: { host: spec.host ?? '127.0.0.1', port: '', userAgent: spec.userAgent ?? 'bucketflow' },
+  };
+}
+
+/** What webhook, Kafka, AMQP, NATS and MQTT targets receive. */
+export function toEnvelope(record: S3EventRecord): EventEnvelope {
+  return {
+    EventName: record.eventName,
+    Key: `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`,
+    Records: [record],
+  };
+}

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  EVENT_NAMES,
+  EventValidationError,
+  buildEvent,
+  decodeObjectKey,
+  encodeObjectKey,
+  eventIdentity,
+  eventMatches,
+  expandEventName,
+  parseEventList,
+  parseIncomingEvents,
+  parseIncomingJson,
+  toEnvelope,
+} from '../../src/events';
+
+const time = new Date('2026-11-25T10:11:12.345Z');
+const put = (key = 'photos/my cat.jpg', extra = {}) =>
+  buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key, size: 200436, eTag: 'abc', eventTime: time, region: 'us-east-1', ...extra });
+
+describe('event names', () => {
+  test('every family of the compat notes is listed with its members', () => {
+    assert.equal(EVENT_NAMES.length, 32); // 5 accessed, 8 created, 4 removed, 2 bucket, 5 replication, 2 restore, 2 transition, 3 scanner, 1 lifecycle
+    for (const name of ['s3:ObjectCreated:Put', 's3:ObjectRemoved:DeleteMarkerCreated', 's3:ObjectAccessed:Attributes',
+      's3:BucketCreated:*', 's3:Replication:OperationNotTracked', 's3:Scanner:BigPrefix', 's3:LifecycleDelMarkerExpiration:Delete']) {
+      assert.ok(EVENT_NAMES.includes(name), name);
+    }
+  });
+
+  test('every concrete name expands to itself and matches its family wildcard', () => {
+    for (const name of EVENT_NAMES) {
+      assert.deepEqual(expandEventName(name), [name]);
+      const family = `s3:${name.split(':')[1]}:*`;
+      assert.ok(eventMatches(family, name), `${family} covers ${name}`);
+    }
+  });
+
+  test('wildcards expand to their family only', () => {
+    assert.deepEqual(expandEventName('s3:ObjectRemoved:*'), [
+      's3:ObjectRemoved:Delete', 's3:ObjectRemoved:DeleteMarkerCreated', 's3:ObjectRemoved:DeleteAllVersions', 's3:ObjectRemoved:NoOP',
+    ]);
+    assert.equal(eventMatches('s3:ObjectRemoved:*', 's3:LifecycleDelMarkerExpiration:Delete'), false);
+    assert.equal(eventMatches('s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'), false);
+    assert.equal(eventMatches('s3:ObjectCreated:Put', 's3:ObjectCreated:Post'), false);
+    assert.throws(() => expandEventName('s3:ObjectMoved:*'), /unknown event name: s3:ObjectMoved:\*/);
+    assert.throws(() => expandEventName('s3:ObjectCreated:Puts'), /unknown event name/);
+  });
+
+  test('mc shortcuts', () => {
+    assert.deepEqual(parseEventList('put,delete,get'), ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectAccessed:*']);
+    assert.deepEqual(parseEventList('ilm'), ['s3:ObjectRestore:*', 's3:ObjectTransition:*']);
+    assert.deepEqual(parseEventList('scanner, s3:ObjectCreated:Copy'), ['s3:Scanner:ManyVersions', 's3:Scanner:BigPrefix', 's3:ObjectCreated:Copy']);
+    assert.throws(() => parseEventList('put,upload'), /unknown event name: upload/);
+  });
+});
+
+describe('records', () => {
+  test('built as MinIO emits them, key query-escaped, sequencer = ns time in hex', () => {
+    const record = put();
+    assert.equal(record.eventVersion, '2.0');
+    assert.equal(record.eventSource, 'minio:s3');
+    assert.equal(record.eventTime, '2026-11-25T10:11:12.345Z');
+    assert.deepEqual(record.s3.bucket, { name: 'images', ownerIdentity: { principalId: 'minio' }, arn: 'arn:aws:s3:::images' });
+    assert.equal(record.s3.configurationId, 'Config');
+    assert.deepEqual(Object.keys(record.s3.object), ['key', 'size', 'eTag', 'sequencer']);
+    assert.equal(record.s3.object.key, 'photos%2Fmy+cat.jpg');
+    assert.equal(BigInt(`0x${record.s3.object.sequencer}`), BigInt(time.getTime()) * 1_000_000n);
+    assert.deepEqual(record.source, { host: '127.0.0.1', port: '', userAgent: 'bucketflow' });
+  });
+
+  test('removals carry no size or eTag', () => {
+    const record = buildEvent({ eventName: 's3:ObjectRemoved:Delete', bucket: 'b', key: 'k', size: 5, eTag: 'e' });
+    assert.deepEqual(Object.keys(record.s3.object), ['key', 'sequencer']);
+  });
+
+  test('keys round-trip through query escaping, unicode and reserved characters included', () => {
+    for (const key of ['a b/c+d.jpg', 'über/日本語 ファイル.png', "it's (1)!*~.txt", '100%/x?y=z&w#']) {
+      assert.equal(decodeObjectKey(encodeObjectKey(key)), key);
+    }
+    assert.equal(encodeObjectKey("a+b c/d!"), 'a%2Bb+c%2Fd%21');
+    assert.equal(decodeObjectKey('myphoto.jpg'), 'myphoto.jpg');
+  });
+
+  test('the envelope carries the raw key', () => {
+    const record = put();
+    assert.deepEqual(toEnvelope(record), { EventName: 's3:ObjectCreated:Put', Key: 'images/photos/my cat.jpg', Records: [record] });
+  });
+
+  test('identity is stable for the same change and differs for any other', () => {
+    const record = put();
+    assert.match(eventIdentity(record), /^[0-9a-f]{32}$/);
+    assert.equal(eventIdentity(record), eventIdentity(structuredClone(record)));
+    const others = [
+      put('photos/my dog.jpg'),
+      put(undefined, { sequencer: 'FFFF' }),
+      put(undefined, { versionId: 'v2' }),
+      buildEvent({ eventName: 's3:ObjectCreated:Copy', bucket: 'images', key: 'photos/my cat.jpg', eventTime: time }),
+      buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images2', key: 'photos/my cat.jpg', eventTime: time }),
+    ];
+    const ids = new Set([record, ...others].map(eventIdentity));
+    assert.equal(ids.size, 6);
+  });
+});
+
+describe('parsing what a storage server sends', () => {
+  const record = put();
+  const guideRecord = {
+    eventVersion: '2.0', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: '2016-10-12T13:51:33Z',
+    eventName: 's3:ObjectCreated:Put', userIdentity: { principalId: 'minio' },
+    requestParameters: { sourceIPAddress: '[::1]:57106' }, responseElements: {},
+    s3: { s3SchemaVersion: '1.0', configurationId: 'Config',
+      bucket: { name: 'images', ownerIdentity: { principalId: 'minio' }, arn: 'arn:aws:s3:::images' },
+      object: { key: 'myphoto.jpg', size: 56060, eTag: '1d97bf45ecb37f7a7b699418070df08f', sequencer: '147CCD1AE054BFD0' } },
+  };
+
+  test('accepts the webhook envelope, the old EventType one, {Records}, bare records and lists', () => {
+    assert.deepEqual(parseIncomingEvents(toEnvelope(record)), [record]);
+    assert.deepEqual(parseIncomingEvents({ EventType: 's3:ObjectCreated:Put', Key: 'images/myphoto.jpg', Records: [guideRecord] }), [guideRecord]);
+    assert.deepEqual(parseIncomingEvents({ Records: [record, guideRecord] }), [record, guideRecord]);
+    assert.deepEqual(parseIncomingEvents(record), [record]);
+    assert.deepEqual(parseIncomingEvents([toEnvelope(record), guideRecord]), [record, guideRecord]);
+    assert.deepEqual(parseIncomingJson(JSON.stringify(toEnvelope(record))), [record]);
+  });
+
+  const broken = (mutate: (r: any) => void) => {
+    const copy = structuredClone(record) as any;
+    mutate(copy);
+    return { Records: [copy] };
+  };
+  const cases: Array<[string, unknown, string]> = [
+    ['missing bucket name', broken((r) => delete r.s3.bucket.name), 'Records[0].s3.bucket.name: required'],
+    ['missing s3', broken((r) => delete r.s3), 'Records[0].s3: required'],
+    ['bad time', broken((r) => (r.eventTime = 'yesterday')), 'Records[0].eventTime: not an ISO-8601 time'],
+    ['unknown event', broken((r) => (r.eventName = 's3:ObjectMoved:Put')), 'Records[0].eventName: unknown event name "s3:ObjectMoved:Put"'],
+    ['size not a number', broken((r) => (r.s3.object.size = '12')), 'Records[0].s3.object.size: expected a number'],
+    ['no sequencer', broken((r) => delete r.s3.object.sequencer), 'Records[0].s3.object.sequencer: required'],
+    ['Records not a list', { Records: {} }, 'Records: expected a list of records'],
+    ['empty Records', { Records: [] }, 'Records: empty'],
+    ['second of a list', [record, { Records: [{}] }], '[1].Records[0].eventVersion: required'],
+    ['not an object', 'hello', 'body: expected an object'],
+    ['empty list', [], 'body: empty list of events'],
+  ];
+  for (const [name, body, message] of cases) {
+    test(`rejects ${name}`, () => {
+      assert.throws(() => parseIncomingEvents(body), (err: unknown) => err instanceof EventValidationError && err.message === message);
+    });
+  }
+
+  test('rejects bad JSON with a clear message', () => {
+    assert.throws(() => parseIncomingJson('{"Records": ['), /^EventValidationError: body: not valid JSON/);
+  });
+});
