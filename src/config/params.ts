@@ -1,0 +1,111 @@
+// A tiny declarative schema: each target type declares its parameters once (kind, default, required,
+// secret, accepted spellings) and one function validates and normalizes any input against it.
+export type ParamKind = 'string' | 'bool' | 'int' | 'duration' | 'list';
+
+export interface ParamSpec {
+  kind: ParamKind;
+  default?: string | boolean | number | string[];
+  required?: boolean;
+  secret?: boolean;
+  /** Other accepted input names: the guide's camelCase, MinIO's older names. */
+  aliases?: string[];
+  /** The input name when it differs from the field (`timeout` -> `timeout_ms`). */
+  input?: string;
+  oneOf?: ReadonlyArray<string | number>;
+}
+
+export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
+
+export class ConfigError extends Error {
+  constructor(readonly field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULTS: Record<ParamKind, string | boolean | number | string[]> = {
+  string: '',
+  bool: false,
+  int: 0,
+  duration: 0,
+  list: [],
+};
+
+/** Every input spelling -> the field it sets. */
+export function inputNames(specs: Record<string, ParamSpec>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [field, spec] of Object.entries(specs)) {
+    for (const name of [spec.input ?? field, ...(spec.aliases ?? [])]) names.set(name.toLowerCase(), field);
+  }
+  return names;
+}
+
+/** Validates raw key/values (file or env) against the specs; errors name `<at>.<input key>`. */
+export function normalize<T>(specs: ParamSpecs<T>, raw: Record<string, unknown>, at: string): T {
+  const byInput = inputNames(specs as Record<string, ParamSpec>);
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const field = byInput.get(key.toLowerCase());
+    if (!field) throw new ConfigError(`${at}.${key}`, 'unknown parameter');
+    values[field] = coerce((specs as Record<string, ParamSpec>)[field], value, `${at}.${key}`);
+  }
+  for (const [field, spec] of Object.entries(specs as Record<string, ParamSpec>)) {
+    if (values[field] === undefined) values[field] = spec.default ?? DEFAULTS[spec.kind];
+  }
+  return values as T;
+}
+
+/** Required parameters are checked only for enabled targets, as MinIO does. */
+export function checkRequired(specs: Record<string, ParamSpec>, values: Record<string, unknown>, at: string): void {
+  for (const [field, spec] of Object.entries(specs)) {
+    const value = values[field];
+    const empty = value === '' || value === undefined || (Array.isArray(value) && value.length === 0);
+    if (spec.required && empty) throw new ConfigError(`${at}.${spec.input ?? field}`, 'required');
+  }
+}
+
+function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
+  const result = coerceKind(spec.kind, value, at);
+  if (spec.oneOf && result !== '' && !spec.oneOf.includes(result as string | number)) {
+    throw new ConfigError(at, `expected one of ${spec.oneOf.join(', ')}`);
+  }
+  return result;
+}
+
+function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
+  switch (kind) {
+    case 'string':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number') return String(value);
+      throw new ConfigError(at, 'expected a string');
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(on|true|yes|1)$/i.test(value)) return true;
+      if (typeof value === 'string' && /^(off|false|no|0|)$/i.test(value)) return false;
+      throw new ConfigError(at, 'expected a boolean (true/false/on/off)');
+    case 'int': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n === 'number' && Number.isInteger(n)) return n;
+      throw new ConfigError(at, 'expected an integer');
+    }
+    case 'duration':
+      return parseDuration(value, at);
+    case 'list':
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+      if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+      throw new ConfigError(at, 'expected a list of strings');
+  }
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations ("500ms", "1m30s", "24h") or a number of milliseconds. */
+export function parseDuration(value: unknown, at: string): number {
+  if (typeof value === 'number' && value >= 0) return value;
+  if (typeof value === 'string' && /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value.trim())) {
+    let total = 0;
+    for (const [, amount, , unit] of value.trim().matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * UNIT_MS[unit];
+    return total;
+  }
+  throw new ConfigError(at, 'expected a duration such as "500ms", "10s", "5m" or "24h"');
+}
