@@ -20,7 +20,7 @@ export const searchKeys = {
   targets: defineSearchAttributeKey('BucketflowTargets', SearchAttributeType.KEYWORD_LIST),
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
-} satisfies Record<string, { name: SearchAttributeName }>;
+};
 
 /** Values of BucketflowStatus over a delivery's life. */
 export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';
