@@ -1,0 +1,21 @@
+// Target configs for tests, loaded the way a user's config.json is (aliases, durations, defaults).
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { loadTargetsConfig, type TargetConfigByType, type TargetType } from '../../src/config';
+
+/** Loads `{"notify": {<type>: {"1": {enable: true, ...raw}}}}` and returns target 1's normalized config. */
+export function targetConfig<T extends TargetType>(type: T, raw: Record<string, unknown>): TargetConfigByType[T] {
+  const text = JSON.stringify({ notify: { [type]: { '1': { enable: true, ...raw } } } });
+  const [entry] = loadTargetsConfig({ text, env: {}, region: 'us-east-1' }).targets;
+  if (entry?.type !== type) throw new Error(`expected one ${type} target, got ${entry?.type}`);
+  return entry.config as TargetConfigByType[T];
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

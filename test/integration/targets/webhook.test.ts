@@ -1,0 +1,146 @@
+// The webhook target against a real HTTP receiver on loopback.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { EVENT_ID_HEADER } from '../../../src/targets/common';
+import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { create } from '../../../src/targets/webhook';
+import { freePort, targetConfig } from '../../helpers/target-config';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { Receiver } from '../../helpers/receiver';
+
+const ARN = 'arn:minio:sqs:us-east-1:1:webhook';
+const opened: Array<Target | Receiver> = [];
+
+function webhook(raw: Record<string, unknown>): Target {
+  const target = create(ARN, targetConfig('webhook', raw));
+  opened.push(target);
+  return target;
+}
+
+async function receiver(script: Parameters<typeof Receiver.start>[0] = []): Promise<Receiver> {
+  const started = await Receiver.start(script);
+  opened.push(started);
+  return started;
+}
+
+after(async () => {
+  await Promise.all(opened.map((o) => o.close()));
+});
+
+test('put and delete arrive as the guide shows: POSTed envelope JSON with the event id and bearer token', async () => {
+  const server = await receiver();
+  const target = webhook({ endpoint: server.url, auth_token: 's3cr3t' });
+  const [put, del] = putAndDelete();
+  await target.send(put);
+  await target.send(del);
+
+  assert.equal(server.requests.length, 2);
+  for (const [i, sent] of [put, del].entries()) {
+    const request = server.requests[i];
+    assert.equal(request.method, 'POST');
+    assert.equal(request.headers['content-type'], 'application/json');
+    assert.equal(request.headers.authorization, 'Bearer s3cr3t');
+    assert.equal(request.headers[EVENT_ID_HEADER.toLowerCase()], sent.eventId);
+    assert.deepEqual(JSON.parse(request.body), sent.envelope);
+  }
+  const body = JSON.parse(server.requests[0].body);
+  assert.equal(body.EventName, 's3:ObjectCreated:Put');
+  assert.equal(body.Key, 'images/myphoto.jpg');
+  assert.equal(JSON.parse(server.requests[1].body).Records[0].eventName, 's3:ObjectRemoved:Delete');
+});
+
+test('a two-word auth_token is sent verbatim, as MinIO does', async () => {
+  const server = await receiver();
+  await webhook({ endpoint: server.url, auth_token: 'Basic dXNlcjpwYXNz' }).send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' }));
+  assert.equal(server.requests[0].headers.authorization, 'Basic dXNlcjpwYXNz');
+});
+
+test('the same event sent twice carries the same event id, so the receiver can dedupe', async () => {
+  const server = await receiver();
+  const target = webhook({ endpoint: server.url });
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'dir/a b.jpg' });
+  await target.send(event);
+  await target.send(event);
+  const ids = server.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()]);
+  assert.deepEqual(ids, [event.eventId, event.eventId]);
+  assert.equal(new Set(ids).size, 1);
+  assert.equal(JSON.parse(server.requests[0].body).Key, 'images/dir/a b.jpg');
+  assert.equal(server.requests[0].headers.authorization, undefined);
+});
+
+test('500 is retryable and the retry succeeds; 429 and 408 are retryable', async () => {
+  const server = await receiver([500, 200, 429, 408]);
+  const target = webhook({ endpoint: server.url });
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'x.jpg' });
+  await assertRetryable(target.send(event), 500);
+  await target.send(event);
+  for (const status of [429, 408]) await assertRetryable(target.send(event), status);
+  assert.equal(server.requests.length, 4);
+});
+
+test('400 is a PermanentDeliveryError naming the status and the body', async () => {
+  const server = await receiver([400]);
+  const target = webhook({ endpoint: server.url });
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(err instanceof PermanentDeliveryError, `expected PermanentDeliveryError, got ${err.name}`);
+    assert.match(err.message, new RegExp(`^${ARN}: POST .* answered 400: scripted 400$`));
+    return true;
+  });
+});
+
+test('a receiver that does not answer within timeout is a retryable error', async () => {
+  const server = await receiver(['hang']);
+  const target = webhook({ endpoint: server.url, timeout: '300ms' });
+  const started = Date.now();
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError));
+    assert.match(err.message, new RegExp(`^${ARN}: POST `));
+    return true;
+  });
+  assert.ok(Date.now() - started < 5_000);
+});
+
+test('nothing listening: a retryable connection error', async () => {
+  const target = webhook({ endpoint: `http://127.0.0.1:${await freePort()}/` });
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError));
+    assert.match(err.message, /ECONNREFUSED/);
+    return true;
+  });
+});
+
+test('bad config throws at construction, naming the ARN and the field', () => {
+  const valid = targetConfig('webhook', { endpoint: 'https://127.0.0.1:3000/' });
+  const cases: Array<[Partial<typeof valid>, RegExp]> = [
+    [{ endpoint: 'localhost:3000' }, /endpoint: must be an http or https URL/],
+    [{ endpoint: 'not a url' }, /endpoint: not a URL/],
+    [{ auth_token: 'a b c' }, /auth_token:/],
+    [{ client_cert: '/nonexistent/cert.pem' }, /client_key: required with client_cert/],
+    [{ client_cert: '/nonexistent/c.pem', client_key: '/nonexistent/k.pem' }, /client_cert: cannot read/],
+  ];
+  for (const [override, expected] of cases) {
+    assert.throws(() => create(ARN, { ...valid, ...override }), (err: Error) => {
+      assert.ok(err.message.startsWith(`${ARN}: `), err.message);
+      assert.match(err.message, expected);
+      return true;
+    });
+  }
+  // The config loader already refuses a non-URL endpoint, naming the config field.
+  assert.throws(() => targetConfig('webhook', { endpoint: 'localhost:3000' }), /notify\.webhook\.1\.endpoint/);
+});
+
+test('health: a TCP dial of the endpoint, online when it listens and offline with a reason when not', async () => {
+  const server = await receiver();
+  assert.deepEqual(await webhook({ endpoint: server.url }).health(), { online: true });
+  const offline = await webhook({ endpoint: `http://127.0.0.1:${await freePort()}/hook` }).health();
+  assert.equal(offline.online, false);
+  assert.match(offline.detail ?? '', /ECONNREFUSED/);
+});
+
+async function assertRetryable(sending: Promise<void>, status: number): Promise<void> {
+  await assert.rejects(sending, (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError), `${status} should be retryable`);
+    assert.match(err.message, new RegExp(`answered ${status}: scripted ${status}`));
+    return true;
+  });
+}
