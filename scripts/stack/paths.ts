@@ -1,0 +1,14 @@
+// Where the stack keeps everything it installs and runs: the git-ignored `.stack/` folder of the checkout.
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const stackDir = process.env.BUCKETFLOW_STACK_DIR || path.join(repoRoot, '.stack');
+
+/** The folder of one service (binaries, config, data, pid file and log). */
+export function serviceDir(name: string, ...rest: string[]): string {
+  return path.join(stackDir, name, ...rest);
+}
+
+export function logFile(name: string): string {
+  return serviceDir(name, `${name}.log`);
+}

