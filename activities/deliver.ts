@@ -29,7 +29,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
     ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: message });
     throw ApplicationFailure.create({
       type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
-      message: `${input.arn}: ${message}`,
+      message: message.includes(input.arn) ? message : `${input.arn}: ${message}`,
       nonRetryable: permanent,
       details: [{ attempt }],
     });

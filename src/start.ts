@@ -1,0 +1,48 @@
+// `npm start`: the embedded default. Starts a local Temporal dev server (through the stack manager) when
+// none answers at TEMPORAL_ADDRESS, then runs a worker and the ingest server in this one process.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { BucketflowClient } from './client';
+import { runIngest } from './ingest';
+import { log } from './log';
+import { loadSettings } from './settings';
+import { installRuntimeLogger, runWorker } from './worker';
+
+async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+    await connection.workflowService.getSystemInfo({});
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function startLocalTemporal(): void {
+  log('INFO', 'no Temporal server answers: starting the local dev server (npm run stack -- up temporal)');
+  const repo = path.resolve(__dirname, '..');
+  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: repo, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('could not start the local Temporal dev server (see the output above)');
+}
+
+async function main(): Promise<void> {
+  installRuntimeLogger();
+  const settings = loadSettings();
+  if (!(await temporalAnswers(settings.temporalAddress))) startLocalTemporal();
+
+  const publisher = await BucketflowClient.connect(settings);
+  const ingest = await runIngest(publisher);
+  try {
+    await runWorker(settings); // returns after SIGINT/SIGTERM, once in-flight activities drained
+  } finally {
+    await ingest.close();
+    await publisher.close();
+  }
+}
+
+main().catch((err) => {
+  log('ERROR', 'bucketflow failed', { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});
