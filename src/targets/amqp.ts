@@ -1,0 +1,108 @@
+// AMQP 0-9-1 target (RabbitMQ): declares the exchange as configured, then publishes the event envelope
+// on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack.
+import * as amqplib from 'amqplib';
+import type { AmqpConfig } from '../config/targets';
+import { configError, deliveryError, envelopeJson, errorMessage, LazyConnection, probeHealth, redactUrl, withTimeout } from './common';
+import type { Delivery, Target } from './target';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const CONFIRM_TIMEOUT_MS = 30_000;
+/** Reply codes a retry cannot fix: access refused, inequivalent exchange, not allowed, not implemented. */
+const PERMANENT_REPLY_CODES = new Set([403, 406, 530, 540]);
+
+interface Session {
+  connection: amqplib.ChannelModel;
+  channel: amqplib.ConfirmChannel;
+  /** messageIds the broker handed back with basic.return (mandatory and unroutable). */
+  returned: Set<string>;
+}
+
+export function create(arn: string, config: AmqpConfig): Target {
+  validate(arn, config);
+  const where = `${arn}: ${redactUrl(config.url)}`;
+  const sessions: LazyConnection<Session> = new LazyConnection(
+    () => openSession(config, (dead) => void sessions.discard(dead)).catch((err) => {
+      throw deliveryError(`${where}: connect`, err, isPermanent(err));
+    }),
+    (session) => session.connection.close(),
+  );
+
+  return {
+    arn,
+    async send(delivery: Delivery) {
+      const session = await sessions.get();
+      try {
+        await publish(session, config, delivery);
+      } catch (err) {
+        throw deliveryError(`${where}: publish to exchange ${JSON.stringify(config.exchange)}`, err, isPermanent(err));
+      }
+    },
+    health: () => probeHealth(() => sessions.get(), CONNECT_TIMEOUT_MS),
+    close: () => sessions.close(),
+  };
+}
+
+function validate(arn: string, config: AmqpConfig): void {
+  if (!/^amqps?:\/\//.test(config.url)) throw configError(arn, 'url', 'must be an amqp:// or amqps:// URL');
+  if (config.exchange && !config.exchange_type) throw configError(arn, 'exchange_type', 'required with exchange');
+  if (![0, 1, 2].includes(config.delivery_mode)) {
+    throw configError(arn, 'delivery_mode', 'must be 0 (broker default), 1 (transient) or 2 (persistent)');
+  }
+}
+
+async function openSession(config: AmqpConfig, onDeath: (session: Session) => void): Promise<Session> {
+  const connection = await amqplib.connect(config.url, { timeout: CONNECT_TIMEOUT_MS });
+  try {
+    const channel = await connection.createConfirmChannel();
+    const session: Session = { connection, channel, returned: new Set() };
+    channel.on('return', (message: amqplib.Message) => {
+      if (message.properties.messageId) session.returned.add(String(message.properties.messageId));
+    });
+    // Errors are followed by 'close'; listening keeps them from crashing the process.
+    connection.on('error', () => undefined);
+    channel.on('error', () => undefined);
+    connection.on('close', () => onDeath(session));
+    channel.on('close', () => onDeath(session));
+    // The default exchange ("") cannot be declared; any other is declared once per channel.
+    if (config.exchange) {
+      await channel.assertExchange(config.exchange, config.exchange_type, {
+        durable: config.durable,
+        internal: config.internal,
+        autoDelete: config.auto_deleted,
+      });
+    }
+    return session;
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function publish(session: Session, config: AmqpConfig, delivery: Delivery): Promise<void> {
+  const { eventId, record } = delivery;
+  const options: amqplib.Options.Publish = {
+    contentType: 'application/json',
+    messageId: eventId,
+    headers: { 'minio-bucket': record.s3.bucket.name, 'minio-event': record.eventName },
+    mandatory: config.mandatory,
+    ...(config.delivery_mode ? { deliveryMode: config.delivery_mode } : {}),
+  };
+  const confirmed = new Promise<void>((resolve, reject) => {
+    session.channel.publish(config.exchange, config.routing_key, Buffer.from(envelopeJson(delivery)), options, (err) => {
+      if (err) return reject(err instanceof Error ? err : new Error(`broker nacked the message: ${errorMessage(err)}`));
+      // The broker sends basic.return before the ack of the message it could not route.
+      if (session.returned.delete(eventId)) {
+        return reject(new Error(`unroutable (mandatory): no queue bound for routing key ${JSON.stringify(config.routing_key)}`));
+      }
+      resolve();
+    });
+  });
+  return withTimeout(confirmed, CONFIRM_TIMEOUT_MS, 'publisher confirm');
+}
+
+/** Refusals a retry cannot fix (access refused, inequivalent exchange, ...); the rest stays retryable. */
+function isPermanent(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'number' && PERMANENT_REPLY_CODES.has(code)) return true;
+  return /(403|530).*(ACCESS|NOT).(REFUSED|ALLOWED)/.test(errorMessage(err)); // handshake refusals
+}

@@ -1,0 +1,110 @@
+// MQTT target: publishes the event envelope to the topic with the configured QoS; send resolves on
+// PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0). Speaks MQTT 5 so the event id can travel as
+// a user property; MQTT 3.1.1 subscribers still receive the same payload.
+import { randomUUID } from 'node:crypto';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../config/targets';
+import { configError, deliveryError, envelopeJson, EVENT_ID_HEADER, errorMessage, LazyConnection, probeHealth, redactUrl, withTimeout } from './common';
+import type { Delivery, Target } from './target';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const PUBLISH_TIMEOUT_MS = 30_000;
+const SCHEMES = new Set(['tcp:', 'ssl:', 'tls:', 'ws:', 'wss:', 'mqtt:', 'mqtts:']);
+/** MQTT 3.1.1 CONNACK 4/5 and MQTT 5 reason codes a retry cannot fix. */
+const PERMANENT_CODES = new Set([4, 5, 134, 135, 144, 149, 153]);
+
+interface Session {
+  client: MqttClient;
+  lastError?: Error;
+}
+
+export function create(arn: string, config: MqttConfig): Target {
+  const options = clientOptions(arn, config);
+  const where = `${arn}: mqtt ${redactUrl(config.broker)}`;
+  const sessions: LazyConnection<Session> = new LazyConnection(
+    () => openSession(config.broker, options, (dead) => void sessions.discard(dead)).catch((err) => {
+      throw deliveryError(`${where}: connect`, err, isPermanent(err));
+    }),
+    (session) => session.client.endAsync(true),
+  );
+
+  return {
+    arn,
+    async send(delivery: Delivery) {
+      const session = await sessions.get();
+      try {
+        await untilConnected(session);
+        const publishing = session.client.publishAsync(config.topic, envelopeJson(delivery), {
+          qos: config.qos as 0 | 1 | 2, // checked at construction
+          properties: { contentType: 'application/json', userProperties: { [EVENT_ID_HEADER]: delivery.eventId } },
+        });
+        await withTimeout(publishing, PUBLISH_TIMEOUT_MS, `QoS ${config.qos} publish`);
+      } catch (err) {
+        throw deliveryError(`${where}: publish to ${config.topic}`, err, isPermanent(err));
+      }
+    },
+    health: () => probeHealth(async () => untilConnected(await sessions.get()), CONNECT_TIMEOUT_MS),
+    close: () => sessions.close(),
+  };
+}
+
+function clientOptions(arn: string, config: MqttConfig): IClientOptions {
+  let url: URL;
+  try {
+    url = new URL(config.broker);
+  } catch {
+    throw configError(arn, 'broker', `not a URL: ${JSON.stringify(config.broker)}`);
+  }
+  if (!SCHEMES.has(url.protocol)) throw configError(arn, 'broker', `scheme must be tcp, ssl, tls, ws or wss, got ${url.protocol}`);
+  if (!config.topic) throw configError(arn, 'topic', 'required');
+  if (/[+#]/.test(config.topic)) throw configError(arn, 'topic', 'cannot publish to a wildcard topic');
+  if (![0, 1, 2].includes(config.qos)) throw configError(arn, 'qos', 'must be 0, 1 or 2');
+  return {
+    protocolVersion: 5,
+    clientId: `bucketflow-${randomUUID().slice(0, 8)}`,
+    clean: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    keepalive: config.keep_alive_interval_ms > 0 ? Math.ceil(config.keep_alive_interval_ms / 1000) : 60,
+    reconnectPeriod: config.reconnect_interval_ms > 0 ? config.reconnect_interval_ms : 1_000,
+    ...(config.username ? { username: config.username, password: config.password } : {}),
+  };
+}
+
+/** Connects; after the first CONNACK the client reconnects by itself until the broker refuses it. */
+async function openSession(broker: string, options: IClientOptions, onDeath: (session: Session) => void): Promise<Session> {
+  const client = connect(broker, options);
+  const session: Session = { client };
+  client.on('error', (err) => {
+    session.lastError = err;
+    if (isPermanent(err)) onDeath(session); // a refused CONNACK stops mqtt.js reconnecting
+  });
+  try {
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      }),
+      CONNECT_TIMEOUT_MS,
+      'connect',
+    );
+    return session;
+  } catch (err) {
+    await client.endAsync(true).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function untilConnected(session: Session): Promise<void> {
+  if (session.client.connected) return;
+  let onConnect = () => {};
+  const connected = new Promise<void>((resolve) => session.client.once('connect', (onConnect = () => resolve())));
+  await withTimeout(connected, CONNECT_TIMEOUT_MS, 'reconnect').catch((err) => {
+    session.client.off('connect', onConnect);
+    throw new Error(`not connected (${errorMessage(session.lastError ?? err)})`);
+  });
+}
+
+function isPermanent(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' && PERMANENT_CODES.has(code);
+}

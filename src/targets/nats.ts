@@ -1,0 +1,105 @@
+// NATS target: core publish + flush, or (jetstream=true) a JetStream publish that waits for the PubAck.
+// Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on.
+import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
+import type { NatsConfig } from '../config/targets';
+import { configError, deliveryError, envelopeJson, LazyConnection, probeHealth, withTimeout } from './common';
+import type { Delivery, Target } from './target';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const PUBLISH_TIMEOUT_MS = 10_000;
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+const PERMANENT_CODES = new Set<string>([ErrorCode.AuthorizationViolation, ErrorCode.PermissionsViolation]);
+
+export function create(arn: string, config: NatsConfig): Target {
+  const options = connectionOptions(arn, config);
+  const where = `${arn}: nats ${config.address}`;
+  const connections: LazyConnection<NatsConnection> = new LazyConnection(
+    async () => {
+      const connection = await connect(options).catch((err) => {
+        throw deliveryError(`${where}: connect`, err, isPermanent(err));
+      });
+      void connection.closed().then(() => connections.discard(connection));
+      return connection;
+    },
+    (connection) => connection.close(),
+  );
+
+  return {
+    arn,
+    async send(delivery: Delivery) {
+      const connection = await connections.get();
+      try {
+        if (config.jetstream) await publishJetStream(connection, config.subject, delivery);
+        else await publishCore(connection, config.subject, delivery);
+      } catch (err) {
+        throw deliveryError(`${where}: publish to ${config.subject}`, err, isPermanent(err));
+      }
+    },
+    health: () => probeHealth(async () => (await connections.get()).rtt(), CONNECT_TIMEOUT_MS),
+    close: () => connections.close(),
+  };
+}
+
+function connectionOptions(arn: string, config: NatsConfig): ConnectionOptions {
+  if (!config.address) throw configError(arn, 'address', 'required');
+  if (!config.subject) throw configError(arn, 'subject', 'required');
+  if (/[\s*>]/.test(config.subject)) throw configError(arn, 'subject', 'cannot publish to a wildcard subject');
+  if (Boolean(config.client_cert) !== Boolean(config.client_key)) {
+    throw configError(arn, config.client_cert ? 'client_key' : 'client_cert', 'client_cert and client_key go together');
+  }
+  const tls = tlsOptions(config);
+  return {
+    servers: config.address,
+    name: `bucketflow ${arn}`,
+    timeout: CONNECT_TIMEOUT_MS,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    ...(config.username ? { user: config.username, pass: config.password } : {}),
+    ...(config.token ? { token: config.token } : {}),
+    // MinIO's ping_interval is in seconds; 0 keeps the client default.
+    ...(config.ping_interval > 0 ? { pingInterval: config.ping_interval * 1000 } : {}),
+    ...(tls ? { tls } : {}),
+  };
+}
+
+function tlsOptions(config: NatsConfig): ConnectionOptions['tls'] {
+  if (!config.tls && !config.tls_skip_verify && !config.cert_authority && !config.client_cert) return undefined;
+  return {
+    ...(config.cert_authority ? { caFile: config.cert_authority } : {}),
+    ...(config.client_cert ? { certFile: config.client_cert, keyFile: config.client_key } : {}),
+    // Passed through to tls.connect by the node transport.
+    ...(config.tls_skip_verify ? { rejectUnauthorized: false } : {}),
+  };
+}
+
+function eventHeaders(connection: NatsConnection, eventId: string) {
+  if (!connection.info?.headers) return undefined; // servers before 2.2 cannot take headers
+  const h = headers();
+  h.set(MSG_ID_HEADER, eventId);
+  return h;
+}
+
+async function publishCore(connection: NatsConnection, subject: string, delivery: Delivery): Promise<void> {
+  connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
+  // The PONG after our PING proves the server has read the message.
+  await withTimeout(connection.flush(), PUBLISH_TIMEOUT_MS, 'flush');
+}
+
+async function publishJetStream(connection: NatsConnection, subject: string, delivery: Delivery): Promise<void> {
+  try {
+    await connection.jetstream().publish(subject, envelopeJson(delivery), {
+      msgID: delivery.eventId,
+      timeout: PUBLISH_TIMEOUT_MS,
+    });
+  } catch (err) {
+    if (err instanceof NatsError && err.code === ErrorCode.NoResponders) {
+      throw new Error(`no JetStream stream captures subject ${subject} (create one, e.g. nats stream add --subjects ${subject})`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Refused credentials and permissions cannot pass on retry; everything else may. */
+function isPermanent(err: unknown): boolean {
+  return err instanceof NatsError && PERMANENT_CODES.has(err.code);
+}
