@@ -1,4 +1,5 @@
 // Target configs for tests, loaded the way a user's config.json is (aliases, durations, defaults).
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { loadTargetsConfig, type TargetConfigByType, type TargetType } from '../../src/config';
@@ -18,4 +19,20 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Each override of a valid config makes `create` throw an error that starts with the ARN and names the field. */
+export function assertConfigErrors<C>(
+  arn: string,
+  create: (arn: string, config: C) => unknown,
+  valid: C,
+  cases: Array<[Partial<C>, RegExp]>,
+): void {
+  for (const [override, expected] of cases) {
+    assert.throws(() => create(arn, { ...valid, ...override }), (err: Error) => {
+      assert.ok(err.message.startsWith(`${arn}: `), err.message);
+      assert.match(err.message, expected);
+      return true;
+    });
+  }
 }

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
 import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
 import { create } from '../../../src/targets/webhook';
-import { freePort, targetConfig } from '../../helpers/target-config';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { Receiver } from '../../helpers/receiver';
 
@@ -111,20 +111,13 @@ test('nothing listening: a retryable connection error', async () => {
 
 test('bad config throws at construction, naming the ARN and the field', () => {
   const valid = targetConfig('webhook', { endpoint: 'https://127.0.0.1:3000/' });
-  const cases: Array<[Partial<typeof valid>, RegExp]> = [
+  assertConfigErrors(ARN, create, valid, [
     [{ endpoint: 'localhost:3000' }, /endpoint: must be an http or https URL/],
     [{ endpoint: 'not a url' }, /endpoint: not a URL/],
     [{ auth_token: 'a b c' }, /auth_token:/],
     [{ client_cert: '/nonexistent/cert.pem' }, /client_key: required with client_cert/],
     [{ client_cert: '/nonexistent/c.pem', client_key: '/nonexistent/k.pem' }, /client_cert: cannot read/],
-  ];
-  for (const [override, expected] of cases) {
-    assert.throws(() => create(ARN, { ...valid, ...override }), (err: Error) => {
-      assert.ok(err.message.startsWith(`${ARN}: `), err.message);
-      assert.match(err.message, expected);
-      return true;
-    });
-  }
+  ]);
   // The config loader already refuses a non-URL endpoint, naming the config field.
   assert.throws(() => targetConfig('webhook', { endpoint: 'localhost:3000' }), /notify\.webhook\.1\.endpoint/);
 });

@@ -1,0 +1,166 @@
+// The AMQP target against the stack's RabbitMQ: what a pika consumer of the guide would receive.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import * as amqplib from 'amqplib';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { create } from '../../../src/targets/amqp';
+import { PermanentDeliveryError, type Delivery, type Target } from '../../../src/targets/target';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+
+const ARN = 'arn:minio:sqs:us-east-1:1:amqp';
+const url = endpoints.amqp;
+const opened: Target[] = [];
+const exchanges: string[] = [];
+let consumer: amqplib.ChannelModel;
+
+before(async () => {
+  consumer = await amqplib.connect(url);
+});
+
+after(async () => {
+  await Promise.all(opened.map((t) => t.close()));
+  for (const exchange of new Set(exchanges)) {
+    // A failed delete (never declared) closes its channel: one channel per exchange.
+    const channel = await consumer.createChannel();
+    channel.on('error', () => undefined);
+    await channel.deleteExchange(exchange).then(() => channel.close(), () => undefined);
+  }
+  await consumer.close();
+});
+
+/** The guide's block, pointed at a fresh exchange. */
+function amqp(raw: Record<string, unknown> = {}): Target {
+  const exchange = (raw.exchange as string | undefined) ?? `bucketevents-${randomUUID()}`;
+  exchanges.push(exchange);
+  const config = targetConfig('amqp', {
+    url, exchange, routingKey: 'bucketlogs', exchangeType: 'fanout',
+    mandatory: false, immediate: false, durable: false, internal: false, noWait: false, autoDeleted: false,
+    ...raw,
+  });
+  const target = create(ARN, config);
+  opened.push(target);
+  return target;
+}
+
+/** What the guide's pika program does: declare the exchange, bind a fresh queue, read what arrives. */
+async function bindQueue(exchange: string, type = 'fanout', routingKey = '') {
+  const channel = await consumer.createChannel();
+  await channel.assertExchange(exchange, type, { durable: false });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, exchange, routingKey);
+  return {
+    async take(count: number): Promise<amqplib.GetMessage[]> {
+      const messages: amqplib.GetMessage[] = [];
+      const deadline = Date.now() + 10_000;
+      while (messages.length < count && Date.now() < deadline) {
+        const message = await channel.get(queue, { noAck: true });
+        if (message) messages.push(message);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      return messages;
+    },
+    close: () => channel.close(),
+  };
+}
+
+function exchangeOf(target: Target): string {
+  return exchanges[opened.indexOf(target)];
+}
+
+test('put and delete reach a bound queue as the guide shows, with headers and message id', async () => {
+  const target = amqp({ deliveryMode: 2 });
+  const queue = await bindQueue(exchangeOf(target));
+  const [put, del] = putAndDelete();
+  await target.send(put);
+  await target.send(del);
+
+  const messages = await queue.take(2);
+  assert.equal(messages.length, 2);
+  for (const [i, sent] of [put, del].entries()) assertMessage(messages[i], sent);
+  assert.equal(messages[0].properties.deliveryMode, 2);
+  assert.equal(JSON.parse(messages[0].content.toString()).Key, 'images/myphoto.jpg');
+  assert.equal(messages[1].properties.headers?.['minio-event'], 's3:ObjectRemoved:Delete');
+  await queue.close();
+});
+
+test('the same event sent twice carries the same message id, so consumers can dedupe', async () => {
+  const target = amqp();
+  const queue = await bindQueue(exchangeOf(target));
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a b/c.jpg' });
+  await target.send(event);
+  await target.send(event);
+  const messages = await queue.take(2);
+  assert.deepEqual(messages.map((m) => m.properties.messageId), [event.eventId, event.eventId]);
+  assert.equal(JSON.parse(messages[0].content.toString()).Key, 'images/a b/c.jpg');
+  await queue.close();
+});
+
+test('mandatory: an unroutable message is a retryable error; without mandatory the broker drops it', async () => {
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'x.jpg' });
+  const strict = amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: true });
+  await assert.rejects(strict.send(event), (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError));
+    assert.match(err.message, new RegExp(`^${ARN}: .*unroutable \\(mandatory\\)`));
+    return true;
+  });
+  // Once a queue is bound, the same target delivers.
+  const queue = await bindQueue(exchangeOf(strict), 'direct', 'nobody-listens');
+  await strict.send(event);
+  assert.equal((await queue.take(1)).length, 1);
+  await queue.close();
+
+  await amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: false }).send(event);
+});
+
+test('an exchange declared differently on the broker is a PermanentDeliveryError (406)', async () => {
+  const exchange = `bucketevents-${randomUUID()}`;
+  const queue = await bindQueue(exchange, 'topic');
+  const target = amqp({ exchange, exchangeType: 'fanout' });
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(err instanceof PermanentDeliveryError, err.message);
+    assert.match(err.message, /PRECONDITION_FAILED|406/);
+    return true;
+  });
+  await queue.close();
+});
+
+test('refused credentials are a PermanentDeliveryError', async () => {
+  const wrong = new URL(url);
+  wrong.username = 'nobody';
+  wrong.password = 'wrong';
+  const target = amqp({ url: wrong.toString() });
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(err instanceof PermanentDeliveryError, err.message);
+    assert.match(err.message, /ACCESS.REFUSED/);
+    assert.doesNotMatch(err.message, /wrong/); // the password is not echoed
+    return true;
+  });
+});
+
+test('bad config throws at construction, naming the ARN and the field', () => {
+  const valid = targetConfig('amqp', { url, exchange: 'bucketevents', exchangeType: 'fanout' });
+  assertConfigErrors(ARN, create, valid, [
+    [{ url: 'http://127.0.0.1:5672' }, /url: must be an amqp/],
+    [{ exchange_type: '' }, /exchange_type: required with exchange/],
+    [{ delivery_mode: 3 }, /delivery_mode:/],
+  ]);
+});
+
+test('health: online against the broker, offline with a reason where nothing listens', async () => {
+  assert.deepEqual(await amqp().health(), { online: true });
+  const nowhere = new URL(url);
+  nowhere.port = String(await freePort());
+  const offline = await amqp({ url: nowhere.toString() }).health();
+  assert.equal(offline.online, false);
+  assert.match(offline.detail ?? '', /ECONNREFUSED/);
+});
+
+function assertMessage(message: amqplib.GetMessage, sent: Delivery): void {
+  assert.deepEqual(JSON.parse(message.content.toString()), sent.envelope);
+  assert.equal(message.properties.contentType, 'application/json');
+  assert.equal(message.properties.messageId, sent.eventId);
+  assert.deepEqual(message.properties.headers, { 'minio-bucket': 'images', 'minio-event': sent.record.eventName });
+  assert.equal(message.fields.routingKey, 'bucketlogs');
+}

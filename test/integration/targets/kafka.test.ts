@@ -1,0 +1,109 @@
+// The Kafka target against the stack's broker (KRaft): what kafkacat of the guide would print.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { EVENT_ID_HEADER } from '../../../src/targets/common';
+import { create } from '../../../src/targets/kafka';
+import type { Target } from '../../../src/targets/target';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+
+const ARN = 'arn:minio:sqs:us-east-1:1:kafka';
+const client = new Kafka({ clientId: 'bucketflow-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
+const opened: Target[] = [];
+const topics: string[] = [];
+let admin: Admin;
+
+before(async () => {
+  admin = client.admin();
+  await admin.connect();
+});
+
+after(async () => {
+  await Promise.all(opened.map((t) => t.close()));
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+function kafka(raw: Record<string, unknown>): Target {
+  const target = create(ARN, targetConfig('kafka', { brokers: [endpoints.kafka], ...raw }));
+  opened.push(target);
+  return target;
+}
+
+async function freshTopic(): Promise<string> {
+  const topic = `bucketevents-${randomUUID()}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  topics.push(topic);
+  return topic;
+}
+
+/** Like `kafkacat -C -t <topic>`: every message from the beginning. */
+async function readAll(topic: string, count: number): Promise<KafkaMessage[]> {
+  const consumer = client.consumer({ groupId: `bucketflow-test-${randomUUID()}` });
+  const messages: KafkaMessage[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`expected ${count} messages, got ${messages.length}`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          messages.push(message);
+          if (messages.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+test('put and delete land in the topic as the guide shows: key <bucket>/<key>, envelope value, event id header', async () => {
+  const topic = await freshTopic();
+  const target = kafka({ topic });
+  const [put, del] = putAndDelete();
+  await target.send(put);
+  await target.send(del);
+
+  const messages = await readAll(topic, 2);
+  for (const [i, sent] of [put, del].entries()) {
+    assert.equal(messages[i].key?.toString(), 'images/myphoto.jpg');
+    assert.deepEqual(JSON.parse(messages[i].value!.toString()), sent.envelope);
+    assert.equal(messages[i].headers?.[EVENT_ID_HEADER]?.toString(), sent.eventId);
+  }
+});
+
+test('the same event sent twice carries the same event id header, so consumers can dedupe', async () => {
+  const topic = await freshTopic();
+  const target = kafka({ topic, compression_codec: 'gzip' });
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'dir/a b.jpg' });
+  await target.send(event);
+  await target.send(event);
+  const messages = await readAll(topic, 2);
+  assert.deepEqual(messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()), [event.eventId, event.eventId]);
+  assert.equal(messages[0].key?.toString(), 'images/dir/a b.jpg');
+});
+
+test('bad config throws at construction, naming the ARN and the field', () => {
+  const valid = targetConfig('kafka', { brokers: [endpoints.kafka], topic: 'bucketevents' });
+  assertConfigErrors(ARN, create, valid, [
+    [{ compression_codec: 'snappy' }, /compression_codec: "snappy" is not supported/],
+    [{ sasl: true }, /sasl_username: required with sasl/],
+    [{ brokers: [] }, /brokers: required/],
+    [{ tls: true, client_tls_cert: '/nonexistent/c.pem', client_tls_key: '/nonexistent/k.pem' }, /client_tls_cert: cannot read/],
+  ]);
+});
+
+test('health: online against the broker, offline with a reason where nothing listens', async () => {
+  assert.deepEqual(await kafka({ topic: 'bucketevents' }).health(), { online: true });
+  const offline = await kafka({ brokers: [`127.0.0.1:${await freePort()}`], topic: 'bucketevents' }).health();
+  assert.equal(offline.online, false);
+  assert.match(offline.detail ?? '', /ECONNREFUSED|Connection error/);
+});

@@ -1,0 +1,137 @@
+// The NATS target against the stack's nats-server (JetStream enabled): what the guide's subscriber sees,
+// and JetStream dedupe on the event id.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { connect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { create } from '../../../src/targets/nats';
+import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+
+const ARN = 'arn:minio:sqs:us-east-1:1:nats';
+const opened: Target[] = [];
+const streams: string[] = [];
+let subscriber: NatsConnection;
+let jsm: JetStreamManager;
+
+before(async () => {
+  subscriber = await connect({ servers: endpoints.nats });
+  jsm = await subscriber.jetstreamManager();
+});
+
+after(async () => {
+  await Promise.all(opened.map((t) => t.close()));
+  for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
+  await subscriber.close();
+});
+
+function nats(raw: Record<string, unknown>): Target {
+  const target = create(ARN, targetConfig('nats', { address: endpoints.nats, ...raw }));
+  opened.push(target);
+  return target;
+}
+
+function freshSubject(): string {
+  return `bucketevents.${randomUUID()}`;
+}
+
+/** The guide's subscriber: collects what arrives on the subject. */
+async function subscribe(subject: string) {
+  const received: Msg[] = [];
+  const subscription = subscriber.subscribe(subject, { callback: (_err, msg) => received.push(msg) });
+  await subscriber.flush();
+  return {
+    async take(count: number): Promise<Msg[]> {
+      const deadline = Date.now() + 10_000;
+      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      subscription.unsubscribe();
+      return received;
+    },
+  };
+}
+
+async function createStream(subject: string): Promise<string> {
+  const name = `bucketflow-test-${randomUUID()}`;
+  await jsm.streams.add({ name, subjects: [subject] });
+  streams.push(name);
+  return name;
+}
+
+test('core NATS: put and delete arrive as the guide shows, with the event id in Nats-Msg-Id', async () => {
+  const subject = freshSubject();
+  const inbox = await subscribe(subject);
+  const target = nats({ subject, username: '', password: '', token: '', secure: false, pingInterval: 0 });
+  const [put, del] = putAndDelete();
+  await target.send(put);
+  await target.send(del);
+
+  const messages = await inbox.take(2);
+  assert.equal(messages.length, 2);
+  for (const [i, sent] of [put, del].entries()) {
+    assert.deepEqual(JSON.parse(messages[i].string()), sent.envelope);
+    assert.equal(messages[i].headers?.get('Nats-Msg-Id'), sent.eventId);
+  }
+  assert.equal(JSON.parse(messages[0].string()).Key, 'images/myphoto.jpg');
+});
+
+test('core NATS: the same event sent twice carries the same id, so subscribers can dedupe', async () => {
+  const subject = freshSubject();
+  const inbox = await subscribe(subject);
+  const target = nats({ subject });
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a b.jpg' });
+  await target.send(event);
+  await target.send(event);
+  const messages = await inbox.take(2);
+  assert.deepEqual(messages.map((m) => m.headers?.get('Nats-Msg-Id')), [event.eventId, event.eventId]);
+});
+
+test('JetStream: the PubAck is awaited and a resent event is stored once', async () => {
+  const subject = freshSubject();
+  const stream = await createStream(subject);
+  const target = nats({ subject, jetstream: true });
+  const [put, del] = putAndDelete();
+  await target.send(put);
+  await target.send(put); // a retry of the same event
+  await target.send(del);
+
+  const info = await jsm.streams.info(stream);
+  assert.equal(info.state.messages, 2);
+
+  const consumer = await subscriber.jetstream().consumers.get(stream);
+  const stored: Array<{ id: string | undefined; body: unknown }> = [];
+  for await (const message of await consumer.fetch({ max_messages: 10, expires: 1_000 })) {
+    stored.push({ id: message.headers?.get('Nats-Msg-Id'), body: message.json() });
+  }
+  assert.deepEqual(stored, [
+    { id: put.eventId, body: put.envelope },
+    { id: del.eventId, body: del.envelope },
+  ]);
+});
+
+test('JetStream: no stream for the subject is a clear, retryable error', async () => {
+  const subject = freshSubject();
+  const target = nats({ subject, jetstream: true });
+  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError));
+    assert.match(err.message, new RegExp(`^${ARN}: .*no JetStream stream captures subject ${subject.replace(/\./g, '\\.')}`));
+    return true;
+  });
+});
+
+test('bad config throws at construction, naming the ARN and the field', () => {
+  const valid = targetConfig('nats', { address: endpoints.nats, subject: 'bucketevents' });
+  assertConfigErrors(ARN, create, valid, [
+    [{ subject: 'bucketevents.*' }, /subject: cannot publish to a wildcard subject/],
+    [{ subject: '' }, /subject: required/],
+    [{ client_cert: '/tmp/cert.pem' }, /client_key: client_cert and client_key go together/],
+  ]);
+});
+
+test('health: online against the server, offline with a reason where nothing listens', async () => {
+  assert.deepEqual(await nats({ subject: 'bucketevents' }).health(), { online: true });
+  const offline = await nats({ address: `127.0.0.1:${await freePort()}`, subject: 'bucketevents' }).health();
+  assert.equal(offline.online, false);
+  assert.match(offline.detail ?? '', /CONNECTION_REFUSED|ECONNREFUSED/);
+});
