@@ -1,8 +1,16 @@
 // Every service of the stack, in the order the status table lists them.
 import type { Service } from '../service';
+import { elasticsearch } from './elasticsearch';
+import { kafka } from './kafka';
+import { mariadb } from './mariadb';
+import { mosquitto } from './mosquitto';
+import { nats } from './nats';
+import { postgres } from './postgres';
+import { rabbitmq } from './rabbitmq';
+import { redis } from './redis';
 import { temporal } from './temporal';
 
-export const services: Service[] = [temporal];
+export const services: Service[] = [temporal, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch];
 
 /** The named services, or all; unknown names are an error naming them. */
 export function selectServices(names: string[]): Service[] {
