@@ -104,5 +104,5 @@ function publish(session: Session, config: AmqpConfig, delivery: Delivery): Prom
 function isPermanent(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'number' && PERMANENT_REPLY_CODES.has(code)) return true;
-  return /(403|530).*(ACCESS|NOT).(REFUSED|ALLOWED)/.test(errorMessage(err)); // handshake refusals
+  return /\b(403|530)\b.*(ACCESS|NOT).(REFUSED|ALLOWED)/.test(errorMessage(err)); // handshake refusals
 }
