@@ -1,0 +1,87 @@
+// `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
+import { parseArgs } from 'node:util';
+import { loadTargetsConfig } from './config';
+import { MC_DEFAULT_EVENTS, parseEventList } from './events/names';
+import { FileRulesStore, RuleError, validateRules, type NotificationRule } from './rules';
+import { loadSettings } from './settings';
+
+const USAGE = `usage:
+  bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
+  bucketflow events list <bucket>
+  bucketflow events remove <bucket> [<arn>] [--force]
+  bucketflow targets list`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      event: { type: 'string' },
+      prefix: { type: 'string', default: '' },
+      suffix: { type: 'string', default: '' },
+      force: { type: 'boolean', default: false },
+    },
+  });
+  const [group, command, ...rest] = positionals;
+  const settings = loadSettings();
+  const store = new FileRulesStore(settings.dataDir);
+  const targets = () => loadTargetsConfig({ file: settings.configFile }).targets;
+
+  if (group === 'targets' && command === 'list') {
+    for (const t of targets()) console.log(`${t.arn}   ${t.enabled ? 'enabled' : 'disabled'}`);
+    return;
+  }
+  if (group !== 'events') throw new UsageError(USAGE);
+  const bucket = rest[0];
+  if (!bucket) throw new UsageError(`missing <bucket>\n${USAGE}`);
+  const rules = await store.get(bucket);
+
+  switch (command) {
+    case 'add': {
+      const arn = rest[1];
+      if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
+      const rule: NotificationRule = {
+        id: String(Math.max(0, ...rules.map((r) => Number(r.id) || 0)) + 1),
+        arn,
+        events: parseEventList(values.event ?? MC_DEFAULT_EVENTS.join(',')),
+        prefix: values.prefix!,
+        suffix: values.suffix!,
+      };
+      const enabled = new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
+      validateRules([...rules, rule], enabled);
+      await store.put(bucket, [...rules, rule]);
+      console.log(`Successfully added ${arn}`);
+      return;
+    }
+    case 'list':
+      for (const rule of rules) console.log(describeRule(rule));
+      return;
+    case 'remove': {
+      const arn = rest[1];
+      if (!arn && !values.force) throw new UsageError('removing every rule of a bucket needs --force');
+      const kept = arn ? rules.filter((r) => r.arn !== arn) : [];
+      if (kept.length === rules.length) throw new UsageError(`no rule for ${arn ?? 'any ARN'} on bucket ${bucket}`);
+      await store.put(bucket, kept);
+      console.log(`Successfully removed ${arn ?? 'all rules'}`);
+      return;
+    }
+    default:
+      throw new UsageError(USAGE);
+  }
+}
+
+/** As `mc event ls` prints it. */
+export function describeRule(rule: NotificationRule): string {
+  const filters = [rule.prefix && `prefix="${rule.prefix}"`, rule.suffix && `suffix="${rule.suffix}"`].filter(Boolean);
+  return `${rule.arn}   ${rule.events.join(',')}${filters.length ? `   Filter: ${filters.join(' ')}` : ''}`;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: Error) => {
+    const known = err instanceof UsageError || err instanceof RuleError || err.name === 'ConfigError' || /unknown event name/.test(err.message);
+    console.error(known ? `bucketflow: ${err.message}` : err);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,60 @@
+// The real `bin/bucketflow` binary against a temp data dir and config.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const bin = path.resolve(__dirname, '../../bin/bucketflow');
+const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-cli-'));
+writeFileSync(path.join(dir, 'config.json'), '"amqp": {"1": {"enable": true, "url": "amqp://u:p@localhost:5672"}}, "webhook": {"1": {"enable": false, "endpoint": ""}}');
+
+function run(...args: string[]) {
+  const result = spawnSync(bin, args, {
+    encoding: 'utf8',
+    env: { ...process.env, BUCKETFLOW_CONFIG: path.join(dir, 'config.json'), BUCKETFLOW_DATA_DIR: dir },
+  });
+  return { code: result.status, out: result.stdout.trim(), err: result.stderr.trim() };
+}
+
+const amqp = 'arn:minio:sqs:us-east-1:1:amqp';
+
+test('events add / list / remove as mc event does', () => {
+  assert.equal(run('events', 'add', 'images', amqp, '--suffix', '.jpg', '--event', 'put,delete').code, 0);
+  assert.equal(run('events', 'add', 'images', amqp, '--prefix', 'thumbs/', '--event', 'get').code, 0);
+  assert.deepEqual(run('events', 'list', 'images').out.split('\n'), [
+    `${amqp}   s3:ObjectCreated:*,s3:ObjectRemoved:*   Filter: suffix=".jpg"`,
+    `${amqp}   s3:ObjectAccessed:*   Filter: prefix="thumbs/"`,
+  ]);
+  const stored = JSON.parse(readFileSync(path.join(dir, 'rules.json'), 'utf8'));
+  assert.equal(stored.images.length, 2);
+
+  const refused = run('events', 'remove', 'images');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /needs --force/);
+  assert.equal(run('events', 'remove', 'images', amqp).code, 0);
+  assert.equal(run('events', 'list', 'images').out, '');
+});
+
+test('bad input is refused with a clear message and nothing stored', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /not a configured, enabled target/],
+    [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1'], /ARN "arn:minio:sqs:us-east-1:1": expected/],
+    [['events', 'add', 'docs', amqp, '--event', 'upload'], /unknown event name: upload/],
+    [['events', 'frobnicate', 'docs'], /usage:/],
+  ];
+  for (const [args, message] of cases) {
+    const result = run(...args);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.err, message);
+  }
+  assert.equal(run('events', 'add', 'docs', amqp, '--suffix', '.pdf').code, 0);
+  const overlap = run('events', 'add', 'docs', amqp, '--suffix', '.pdf');
+  assert.match(overlap.err, /overlap/);
+  assert.equal(run('events', 'list', 'docs').out.split('\n').length, 1);
+});
+
+test('targets list shows every ARN, enabled or not', () => {
+  assert.deepEqual(run('targets', 'list').out.split('\n'), [`${amqp}   enabled`, 'arn:minio:sqs:us-east-1:1:webhook   disabled']);
+});
