@@ -2,13 +2,16 @@
 import { parseArgs } from 'node:util';
 import { loadTargetsConfig } from './config';
 import { MC_DEFAULT_EVENTS, parseEventList } from './events/names';
-import { FileRulesStore, RuleError, validateRules, type NotificationRule } from './rules';
+import { readFileSync } from 'node:fs';
+import { FileRulesStore, RuleError, rulesFromXml, rulesToXml, validateRules, type NotificationRule } from './rules';
 import { loadSettings } from './settings';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
   bucketflow events list <bucket>
   bucketflow events remove <bucket> [<arn>] [--force]
+  bucketflow events import <bucket> <notification.xml>
+  bucketflow events export <bucket>
   bucketflow targets list`;
 
 class UsageError extends Error {}
@@ -38,7 +41,20 @@ async function main(argv: string[]): Promise<void> {
   if (!bucket) throw new UsageError(`missing <bucket>\n${USAGE}`);
   const rules = await store.get(bucket);
 
+  const enabledArns = () => new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
+
   switch (command) {
+    case 'import': {
+      if (!rest[1]) throw new UsageError(`missing <notification.xml>\n${USAGE}`);
+      const imported = rulesFromXml(readFileSync(rest[1], 'utf8'));
+      validateRules(imported, enabledArns());
+      await store.put(bucket, imported);
+      console.log(`Successfully imported ${imported.length} rules`);
+      return;
+    }
+    case 'export':
+      console.log(rulesToXml(rules));
+      return;
     case 'add': {
       const arn = rest[1];
       if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
@@ -49,8 +65,7 @@ async function main(argv: string[]): Promise<void> {
         prefix: values.prefix!,
         suffix: values.suffix!,
       };
-      const enabled = new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
-      validateRules([...rules, rule], enabled);
+      validateRules([...rules, rule], enabledArns());
       await store.put(bucket, [...rules, rule]);
       console.log(`Successfully added ${arn}`);
       return;

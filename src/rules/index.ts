@@ -3,6 +3,7 @@ import { FileRulesStore, type RulesStore } from './store';
 
 export * from './rules';
 export * from './store';
+export * from './xml';
 
 /** The embedded file store; a PostgreSQL store for several machines is not built yet (issue 3). */
 export function openRulesStore(settings: Pick<Settings, 'dataDir' | 'rulesPostgresUrl'>): RulesStore {

@@ -58,3 +58,17 @@ test('bad input is refused with a clear message and nothing stored', () => {
 test('targets list shows every ARN, enabled or not', () => {
   assert.deepEqual(run('targets', 'list').out.split('\n'), [`${amqp}   enabled`, 'arn:minio:sqs:us-east-1:1:webhook   disabled']);
 });
+
+test('events export and import carry S3 NotificationConfiguration XML', () => {
+  assert.equal(run('events', 'add', 'src', amqp, '--prefix', 'in/', '--event', 'put').code, 0);
+  const xml = run('events', 'export', 'src').out;
+  assert.match(xml, /<Queue>arn:minio:sqs:us-east-1:1:amqp<\/Queue>/);
+  writeFileSync(path.join(dir, 'n.xml'), xml);
+  assert.equal(run('events', 'import', 'dst', path.join(dir, 'n.xml')).code, 0);
+  assert.equal(run('events', 'list', 'dst').out, `${amqp}   s3:ObjectCreated:*   Filter: prefix="in/"`);
+  writeFileSync(path.join(dir, 'bad.xml'), xml.replace(amqp, 'arn:minio:sqs:us-east-1:7:amqp'));
+  const refused = run('events', 'import', 'dst', path.join(dir, 'bad.xml'));
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /not a configured, enabled target/);
+  assert.equal(run('events', 'list', 'dst').out, `${amqp}   s3:ObjectCreated:*   Filter: prefix="in/"`);
+});
