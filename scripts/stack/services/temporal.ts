@@ -26,7 +26,7 @@ function hostPort(address: string): [string, string] {
 }
 
 /** 'KeywordList' (the CLI's spelling) as the API's enum. */
-function indexedValueType(type: string) {
+export function indexedValueType(type: string) {
   const upperSnake = type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() as 'KEYWORD' | 'KEYWORD_LIST';
   const encoded = encodeSearchAttributeIndexedValueType(upperSnake);
   if (encoded === undefined) throw new Error(`search attribute type ${type}: unknown`);
