@@ -18,7 +18,9 @@ const PERMANENT_ERROR_TYPES = new Set([
 ]);
 
 export function create(arn: string, config: KafkaConfig): Target {
-  const client = new Kafka(clientConfig(arn, config));
+  const settings = clientConfig(arn, config);
+  const client = new Kafka(settings);
+  const probeClient = new Kafka({ ...settings, retry: { retries: 0 } }); // a health probe answers at once
   const compression = compressionOf(arn, config.compression_codec);
   const where = `${arn}: kafka ${config.brokers.join(',')}`;
   const producers = new LazyConnection<Producer>(
@@ -39,7 +41,7 @@ export function create(arn: string, config: KafkaConfig): Target {
   );
   const admins = new LazyConnection<Admin>(
     async () => {
-      const admin = client.admin({ retry: { retries: 1 } }); // a probe answers quickly
+      const admin = probeClient.admin();
       await admin.connect();
       return admin;
     },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { loadTargetsConfig, type TargetConfigByType, type TargetType } from '../../src/config';
+import { PermanentDeliveryError } from '../../src/targets/target';
 
 /** Loads `{"notify": {<type>: {"1": {enable: true, ...raw}}}}` and returns target 1's normalized config. */
 export function targetConfig<T extends TargetType>(type: T, raw: Record<string, unknown>): TargetConfigByType[T] {
@@ -35,4 +36,13 @@ export function assertConfigErrors<C>(
       return true;
     });
   }
+}
+
+/** `sending` fails with a retryable error (not a PermanentDeliveryError) whose message matches `pattern`. */
+export async function assertRetryable(sending: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(sending, (err: Error) => {
+    assert.ok(!(err instanceof PermanentDeliveryError), `expected a retryable error, got ${err.name}: ${err.message}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
 }

@@ -7,7 +7,7 @@ import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/amqp';
 import { PermanentDeliveryError, type Delivery, type Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
-import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:amqp';
 const url = endpoints.amqp;
@@ -114,15 +114,25 @@ test('mandatory: an unroutable message is a retryable error; without mandatory t
   await amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: false }).send(event);
 });
 
-test('an exchange declared differently on the broker is a PermanentDeliveryError (406)', async () => {
+test('an exchange declared differently on the broker is a PermanentDeliveryError (406); the target recovers once fixed', async () => {
   const exchange = `bucketevents-${randomUUID()}`;
-  const queue = await bindQueue(exchange, 'topic');
+  const conflicting = await bindQueue(exchange, 'topic');
   const target = amqp({ exchange, exchangeType: 'fanout' });
-  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
+  const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'k.jpg' });
+  await assert.rejects(target.send(event), (err: Error) => {
     assert.ok(err instanceof PermanentDeliveryError, err.message);
     assert.match(err.message, /PRECONDITION_FAILED|406/);
     return true;
   });
+  await conflicting.close();
+
+  // The operator removes the conflicting exchange: the same target reconnects, declares and delivers.
+  const admin = await consumer.createChannel();
+  await admin.deleteExchange(exchange);
+  await admin.close();
+  const queue = await bindQueue(exchange, 'fanout');
+  await target.send(event);
+  assertMessage((await queue.take(1))[0], event);
   await queue.close();
 });
 
@@ -152,9 +162,11 @@ test('health: online against the broker, offline with a reason where nothing lis
   assert.deepEqual(await amqp().health(), { online: true });
   const nowhere = new URL(url);
   nowhere.port = String(await freePort());
-  const offline = await amqp({ url: nowhere.toString() }).health();
+  const down = amqp({ url: nowhere.toString() });
+  const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
+  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
 });
 
 function assertMessage(message: amqplib.GetMessage, sent: Delivery): void {

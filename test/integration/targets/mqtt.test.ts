@@ -8,7 +8,7 @@ import { EVENT_ID_HEADER } from '../../../src/targets/common';
 import { create } from '../../../src/targets/mqtt';
 import type { Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
-import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:mqtt';
 const opened: Target[] = [];
@@ -89,7 +89,9 @@ test('bad config throws at construction, naming the ARN and the field', () => {
 
 test('health: online against the broker, offline with a reason where nothing listens', async () => {
   assert.deepEqual(await mqtt({ topic: 'bucketevents' }).health(), { online: true });
-  const offline = await mqtt({ broker: `tcp://127.0.0.1:${await freePort()}`, topic: 'bucketevents' }).health();
+  const down = mqtt({ broker: `tcp://127.0.0.1:${await freePort()}`, topic: 'bucketevents' });
+  const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
+  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
 });

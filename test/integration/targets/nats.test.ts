@@ -8,7 +8,7 @@ import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/nats';
 import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
-import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:nats';
 const opened: Target[] = [];
@@ -131,7 +131,9 @@ test('bad config throws at construction, naming the ARN and the field', () => {
 
 test('health: online against the server, offline with a reason where nothing listens', async () => {
   assert.deepEqual(await nats({ subject: 'bucketevents' }).health(), { online: true });
-  const offline = await nats({ address: `127.0.0.1:${await freePort()}`, subject: 'bucketevents' }).health();
+  const down = nats({ address: `127.0.0.1:${await freePort()}`, subject: 'bucketevents' });
+  const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /CONNECTION_REFUSED|ECONNREFUSED/);
+  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /CONNECTION_REFUSED|ECONNREFUSED/);
 });
