@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadTargetsConfig } from './config';
 import { MC_DEFAULT_EVENTS, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
-import { FileRulesStore, RuleError, rulesFromXml, rulesToXml, validateRules, type NotificationRule } from './rules';
-import { loadSettings } from './settings';
+import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
+import { loadSettings, type Settings } from './settings';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -29,7 +29,22 @@ async function main(argv: string[]): Promise<void> {
   });
   const [group, command, ...rest] = positionals;
   const settings = loadSettings();
-  const store = new FileRulesStore(settings.dataDir);
+  const store = openRulesStore(settings);
+  try {
+    await run(group, command, rest, values, store, settings);
+  } finally {
+    await store.close();
+  }
+}
+
+async function run(
+  group: string | undefined,
+  command: string | undefined,
+  rest: string[],
+  values: { event?: string; prefix?: string; suffix?: string; force?: boolean },
+  store: RulesStore,
+  settings: Settings,
+): Promise<void> {
   const targets = () => loadTargetsConfig({ file: settings.configFile }).targets;
 
   if (group === 'targets' && command === 'list') {

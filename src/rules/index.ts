@@ -1,12 +1,13 @@
 import type { Settings } from '../settings';
+import { PostgresRulesStore } from './postgres-store';
 import { FileRulesStore, type RulesStore } from './store';
 
 export * from './rules';
+export * from './postgres-store';
 export * from './store';
 export * from './xml';
 
-/** The embedded file store; a PostgreSQL store for several machines is not built yet (issue 3). */
+/** PostgreSQL when BUCKETFLOW_RULES_POSTGRES_URL is set (several machines), else the embedded file store. */
 export function openRulesStore(settings: Pick<Settings, 'dataDir' | 'rulesPostgresUrl'>): RulesStore {
-  if (settings.rulesPostgresUrl) throw new Error('BUCKETFLOW_RULES_POSTGRES_URL: the PostgreSQL rules store is not available yet');
-  return new FileRulesStore(settings.dataDir);
+  return settings.rulesPostgresUrl ? new PostgresRulesStore(settings.rulesPostgresUrl) : new FileRulesStore(settings.dataDir);
 }
