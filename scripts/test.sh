@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # `npm test`: bring the real stack up, type-check, then run the test files one at a time.
-# A subset: `TEST_FILES="test/a.test.ts test/b.test.ts" npm test` or `npm test -- test/a.test.ts`.
+# A subset: `npm test -- test/a.test.ts test/b.test.ts` or `TEST_FILES="test/a.test.ts" npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npm run --silent stack -- up
-npx tsc --noEmit
+step() {
+  local name=$1 began=$SECONDS
+  shift
+  echo "=== test: $name"
+  "$@"
+  echo "=== test: $name took $((SECONDS - began)) s"
+}
 
 if [ "$#" -gt 0 ]; then
   files=("$@")
@@ -18,4 +23,7 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "test.sh: no test files found" >&2
   exit 1
 fi
-exec node --import tsx --test --test-concurrency=1 "${files[@]}"
+
+step "stack up" npm run --silent stack -- up
+step "tsc --noEmit" npx tsc --noEmit
+step "node --test (${#files[@]} files)" node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -20,6 +20,7 @@ import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
 
 const TIMEOUT = { timeout: 120_000 };
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const unique = () => randomUUID().replace(/-/g, '').slice(0, 12);
 
 describe('stack smoke: one round trip per service', () => {
