@@ -5,6 +5,7 @@ import { MC_DEFAULT_EVENTS, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
+import { TargetPool } from './targets/pool';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -12,7 +13,8 @@ const USAGE = `usage:
   bucketflow events remove <bucket> [<arn>] [--force]
   bucketflow events import <bucket> <notification.xml>
   bucketflow events export <bucket>
-  bucketflow targets list`;
+  bucketflow targets list
+  bucketflow targets health`;
 
 class UsageError extends Error {}
 
@@ -49,6 +51,17 @@ async function run(
 
   if (group === 'targets' && command === 'list') {
     for (const t of targets()) console.log(`${t.arn}   ${t.enabled ? 'enabled' : 'disabled'}`);
+    return;
+  }
+  if (group === 'targets' && command === 'health') {
+    const pool = new TargetPool(targets());
+    try {
+      for (const [arn, health] of Object.entries(await pool.health())) {
+        console.log(`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`);
+      }
+    } finally {
+      await pool.close();
+    }
     return;
   }
   if (group !== 'events') throw new UsageError(USAGE);

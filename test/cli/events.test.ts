@@ -1,6 +1,6 @@
 // The real `bin/bucketflow` binary against a temp data dir and config.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,4 +71,27 @@ test('events export and import carry S3 NotificationConfiguration XML', () => {
   assert.equal(refused.code, 2);
   assert.match(refused.err, /not a configured, enabled target/);
   assert.equal(run('events', 'list', 'dst').out, `${amqp}   s3:ObjectCreated:*   Filter: prefix="in/"`);
+});
+
+test('targets health probes each enabled target for real', async () => {
+  const { createServer } = await import('node:net');
+  const server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  writeFileSync(path.join(dir, 'health.json'), JSON.stringify({ webhook: {
+    up: { enable: true, endpoint: `http://127.0.0.1:${port}/` },
+    down: { enable: true, endpoint: 'http://127.0.0.1:1/' },
+  } }));
+  const result = await new Promise<string>((resolve) => {
+    const child = spawn(bin, ['targets', 'health'], {
+      env: { ...process.env, BUCKETFLOW_CONFIG: path.join(dir, 'health.json'), BUCKETFLOW_DATA_DIR: dir },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.on('close', () => resolve(out));
+  });
+  server.close();
+  const lines = result.trim().split('\n');
+  assert.match(lines.find((l) => l.includes(':up:'))!, /online/);
+  assert.match(lines.find((l) => l.includes(':down:'))!, /offline/);
 });
