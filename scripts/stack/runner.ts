@@ -37,8 +37,14 @@ async function waitUntilAnswering(service: Service, launched: Launched | undefin
     launched?.exitError() ?? (ownedPid(service.name) === undefined ? new Error('process is gone') : undefined);
   const options = { timeoutMs: service.startTimeoutMs, abort };
   const bootstrap = service.bootstrap?.bind(service);
-  if (bootstrap) await waitFor(() => withTimeout(bootstrap(), PROBE_TIMEOUT_MS, service.name), options);
-  return waitFor(() => withTimeout(service.probe(), PROBE_TIMEOUT_MS, service.name), options);
+  try {
+    if (bootstrap) await waitFor(() => withTimeout(bootstrap(), PROBE_TIMEOUT_MS, service.name), options);
+    return await waitFor(() => withTimeout(service.probe(), PROBE_TIMEOUT_MS, service.name), options);
+  } catch (error) {
+    if (launched) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message} (its server from an earlier up never answered: npm run stack -- down ${service.name})`);
+  }
 }
 
 export async function up(service: Service): Promise<StatusRow> {
