@@ -4,6 +4,7 @@ import * as amqp from './amqp';
 import * as kafka from './kafka';
 import * as mqtt from './mqtt';
 import * as nats from './nats';
+import * as redis from './redis';
 import * as webhook from './webhook';
 import type { Target } from './target';
 
@@ -17,10 +18,12 @@ export function createTarget(entry: TargetEntry): Target {
       return mqtt.create(entry.arn, entry.config);
     case 'nats':
       return nats.create(entry.arn, entry.config);
+    case 'redis':
+      return redis.create(entry.arn, entry.config);
     case 'webhook':
       return webhook.create(entry.arn, entry.config);
     default:
-      // Elasticsearch, Redis, PostgreSQL and MySQL targets are still being written (issue 5).
+      // Elasticsearch, PostgreSQL and MySQL targets are still being written (issue 5).
       throw new Error(`${entry.arn}: the ${entry.type} target is not available in this build yet`);
   }
 }

@@ -1,0 +1,73 @@
+// Redis target. `access` RPUSHes `{"Records":[record]}` onto a list (the guide's `monitor` output);
+// `namespace` keeps one hash field `<bucket>/<raw key>` per object, removed on delete. Both are applied
+// by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
+import Redis from 'ioredis';
+import type { RedisConfig } from '../config/targets';
+import { decodeObjectKey } from '../events/record';
+import { configError, deliveryError, probeHealth } from './common';
+import type { Delivery, Target } from './target';
+
+// KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
+const APPEND_ONCE = `
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[2]) end
+return 1`;
+
+// KEYS: hash, sequencer hash. ARGV: field, sequencer (fixed width), value, '1' for removal.
+// An event older than (or as old as) the newest applied one for the object changes nothing.
+const APPLY_NEWEST = `
+local seen = redis.call('HGET', KEYS[2], ARGV[1])
+if seen and seen >= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1`;
+
+/** Sequencers are hex nanosecond times; left-padding makes string order equal numeric order. */
+export function sortableSequencer(sequencer: string): string {
+  return sequencer.toUpperCase().padStart(32, '0');
+}
+
+export function create(arn: string, config: RedisConfig): Target {
+  const [host, portText] = config.address.split(':');
+  const port = Number(portText ?? 6379);
+  if (!host || !Number.isInteger(port)) throw configError(arn, 'address', `expected host:port, got "${config.address}"`);
+  const client = new Redis({
+    host,
+    port,
+    username: config.user || undefined,
+    password: config.password || undefined,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  client.on('error', () => {}); // failures surface on the command that hit them
+  client.defineCommand('appendOnce', { numberOfKeys: 2, lua: APPEND_ONCE });
+  client.defineCommand('applyNewest', { numberOfKeys: 2, lua: APPLY_NEWEST });
+  const commands = client as unknown as {
+    appendOnce(list: string, ids: string, id: string, value: string): Promise<number>;
+    applyNewest(hash: string, seq: string, field: string, sequencer: string, value: string, removal: string): Promise<number>;
+  };
+
+  return {
+    arn,
+    async send(delivery: Delivery) {
+      const { record, eventId } = delivery;
+      const value = JSON.stringify({ Records: [record] });
+      try {
+        if (config.format === 'access') {
+          await commands.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
+        } else {
+          const field = `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
+          const removal = record.eventName.startsWith('s3:ObjectRemoved:') ? '1' : '0';
+          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, field, sortableSequencer(record.s3.object.sequencer), value, removal);
+        }
+      } catch (err) {
+        throw deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));
+      }
+    },
+    health: () => probeHealth(() => client.ping()),
+    async close() {
+      client.disconnect();
+    },
+  };
+}

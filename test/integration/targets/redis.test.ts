@@ -1,0 +1,94 @@
+// The Redis target against the stack's real Redis: the guide's list, the namespace hash, and the final
+// state after shuffled, duplicated replays.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, test } from 'node:test';
+import Redis from 'ioredis';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { create } from '../../../src/targets/redis';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+
+const arn = 'arn:minio:sqs:us-east-1:1:redis';
+const [host, port] = endpoints.redis.split(':');
+const reader = new Redis({ host, port: Number(port) });
+const targets: Array<ReturnType<typeof create>> = [];
+after(async () => {
+  await Promise.all(targets.map((t) => t.close()));
+  reader.disconnect();
+});
+
+function target(format: 'access' | 'namespace') {
+  const key = `bucketevents-${randomUUID().slice(0, 8)}`;
+  const t = create(arn, targetConfig('redis', { address: endpoints.redis, key, format }));
+  targets.push(t);
+  return { key, t };
+}
+
+/** Deterministic shuffles, so a failure can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+test('access: RPUSH of {"Records":[record]} per event, as the guide shows', async () => {
+  const { key, t } = target('access');
+  const [put, del] = putAndDelete();
+  await t.send(put);
+  await t.send(del);
+  const list = await reader.lrange(key, 0, -1);
+  assert.deepEqual(list.map((item) => JSON.parse(item)), [{ Records: [put.record] }, { Records: [del.record] }]);
+});
+
+test('access: a retried event is pushed once', async () => {
+  const { key, t } = target('access');
+  const [put, del] = putAndDelete();
+  for (const d of [put, put, del, put, del]) await t.send(d);
+  assert.equal(await reader.llen(key), 2);
+});
+
+test('namespace: one hash field per object, removed on delete', async () => {
+  const { key, t } = target('namespace');
+  const [put, del] = putAndDelete('images', 'my photo.jpg');
+  await t.send(put);
+  assert.deepEqual(await reader.hgetall(key), { 'images/my photo.jpg': JSON.stringify({ Records: [put.record] }) });
+  await t.send(del);
+  assert.deepEqual(await reader.hgetall(key), {});
+});
+
+test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
+  const base = Date.now();
+  const events = ['a.jpg', 'b.jpg', 'c.jpg'].flatMap((name, n) => [
+    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10) }),
+    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 1), size: 7 }),
+    ...(name === 'b.jpg' ? [deliveryOf({ eventName: 's3:ObjectRemoved:Delete', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 2) })] : []),
+  ]);
+  const expected = {
+    'images/a.jpg': JSON.stringify({ Records: [events[1].record] }),
+    'images/c.jpg': JSON.stringify({ Records: [events[6].record] }),
+  };
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const { key, t } = target('namespace');
+    for (const d of shuffled([...events, ...events], seed)) await t.send(d);
+    assert.deepEqual(await reader.hgetall(key), expected, `seed ${seed}`);
+  }
+});
+
+test('bad config names the ARN and field', () => {
+  const valid = targetConfig('redis', { address: endpoints.redis, key: 'k' });
+  assertConfigErrors(arn, create, valid, [[{ address: 'localhost:redis' }, /address: expected host:port/], [{ address: ':6379' }, /address: expected host:port/]]);
+});
+
+test('health: online against the real server, offline where nothing listens; a send there is retryable', async () => {
+  assert.deepEqual(await target('access').t.health(), { online: true });
+  const down = create(arn, targetConfig('redis', { address: `127.0.0.1:${await freePort()}`, key: 'k' }));
+  targets.push(down);
+  const health = await down.health();
+  assert.equal(health.online, false);
+  await assert.rejects(down.send(putAndDelete()[0]), (err: Error) => err.name === 'Error' && /redis 127\.0\.0\.1/.test(err.message));
+});
