@@ -117,3 +117,8 @@ export class LazyConnection<T> {
     if (connection !== undefined) await this.dispose(connection).catch(() => undefined);
   }
 }
+
+/** Sequencers are hex nanosecond times; left-padding makes string order equal numeric order. */
+export function sortableSequencer(sequencer: string): string {
+  return sequencer.toUpperCase().padStart(32, '0');
+}

@@ -4,7 +4,7 @@
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
 import { decodeObjectKey } from '../events/record';
-import { configError, deliveryError, probeHealth } from './common';
+import { configError, deliveryError, probeHealth, sortableSequencer } from './common';
 import type { Delivery, Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
@@ -20,11 +20,6 @@ if seen and seen >= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 return 1`;
-
-/** Sequencers are hex nanosecond times; left-padding makes string order equal numeric order. */
-export function sortableSequencer(sequencer: string): string {
-  return sequencer.toUpperCase().padStart(32, '0');
-}
 
 export function create(arn: string, config: RedisConfig): Target {
   const [host, portText] = config.address.split(':');

@@ -4,6 +4,7 @@ import * as amqp from './amqp';
 import * as kafka from './kafka';
 import * as mqtt from './mqtt';
 import * as nats from './nats';
+import * as postgresql from './postgresql';
 import * as redis from './redis';
 import * as webhook from './webhook';
 import type { Target } from './target';
@@ -18,12 +19,14 @@ export function createTarget(entry: TargetEntry): Target {
       return mqtt.create(entry.arn, entry.config);
     case 'nats':
       return nats.create(entry.arn, entry.config);
+    case 'postgresql':
+      return postgresql.create(entry.arn, entry.config);
     case 'redis':
       return redis.create(entry.arn, entry.config);
     case 'webhook':
       return webhook.create(entry.arn, entry.config);
     default:
-      // Elasticsearch, PostgreSQL and MySQL targets are still being written (issue 5).
+      // Elasticsearch and MySQL targets are still being written (issue 5).
       throw new Error(`${entry.arn}: the ${entry.type} target is not available in this build yet`);
   }
 }

@@ -1,0 +1,95 @@
+// The PostgreSQL target against the stack's real server: MinIO's tables, and the final state after
+// shuffled, duplicated replays.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, test } from 'node:test';
+import { Pool } from 'pg';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { create, poolConfigFrom } from '../../../src/targets/postgresql';
+import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+
+const arn = 'arn:minio:sqs:us-east-1:1:postgresql';
+const reader = new Pool({ connectionString: endpoints.postgres, max: 1 });
+const targets: Array<ReturnType<typeof create>> = [];
+after(async () => {
+  await Promise.all(targets.map((t) => t.close()));
+  await reader.end();
+});
+
+function target(format: 'access' | 'namespace') {
+  const table = `bucketevents_${randomUUID().slice(0, 8)}`;
+  const t = create(arn, targetConfig('postgresql', { connection_string: endpoints.postgres, table, format }));
+  targets.push(t);
+  return { table, t };
+}
+
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+test('namespace: the guide\'s key/value table, upserted on put and deleted on remove', async () => {
+  const { table, t } = target('namespace');
+  const [put, del] = putAndDelete('images', 'myphoto.jpg');
+  await t.send(put);
+  const { rows } = await reader.query(`SELECT key, value FROM ${table}`);
+  assert.deepEqual(rows, [{ key: 'images/myphoto.jpg', value: { Records: [put.record] } }]);
+  await t.send(del);
+  assert.equal((await reader.query(`SELECT * FROM ${table}`)).rowCount, 0);
+});
+
+test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
+  const base = Date.now();
+  const events = ['a.jpg', 'b.jpg', 'c.jpg'].flatMap((name, n) => [
+    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10) }),
+    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 1), size: 7 }),
+    ...(name === 'b.jpg' ? [deliveryOf({ eventName: 's3:ObjectRemoved:Delete', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 2) })] : []),
+  ]);
+  const expected = [
+    { key: 'images/a.jpg', value: { Records: [events[1].record] } },
+    { key: 'images/c.jpg', value: { Records: [events[6].record] } },
+  ];
+  for (const seed of [1, 2, 3]) {
+    const { table, t } = target('namespace');
+    for (const d of shuffled([...events, ...events], seed)) await t.send(d);
+    assert.deepEqual((await reader.query(`SELECT key, value FROM ${table} ORDER BY key`)).rows, expected, `seed ${seed}`);
+  }
+});
+
+test('access: event_time + event_data rows, one per event id even when retried', async () => {
+  const { table, t } = target('access');
+  const [put, del] = putAndDelete();
+  for (const d of [put, put, del, put]) await t.send(d);
+  const { rows } = await reader.query(`SELECT event_time, event_data FROM ${table} ORDER BY event_time`);
+  assert.deepEqual(rows.map((r) => r.event_data), [{ Records: [put.record] }, { Records: [del.record] }]);
+  assert.equal(rows[0].event_time.toISOString(), put.record.eventTime);
+});
+
+test('MinIO\'s key=value connection_string and the guide\'s host/port fields', () => {
+  const config = targetConfig('postgresql', { connection_string: 'sslmode=disable user=postgres password=p host=db dbname=minio_events port=5433', table: 't' });
+  assert.deepEqual(poolConfigFrom(arn, config), { host: 'db', port: 5433, user: 'postgres', password: 'p', database: 'minio_events', max: 2 });
+  const guide = targetConfig('postgresql', { connectionString: '', table: 't', host: '127.0.0.1', port: '5432', user: 'postgres', password: 'x', database: 'bucketevents_db' });
+  assert.deepEqual(poolConfigFrom(arn, guide), { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'x', database: 'bucketevents_db', max: 2 });
+});
+
+test('bad config names the ARN and field', () => {
+  const valid = targetConfig('postgresql', { connection_string: endpoints.postgres, table: 't' });
+  assertConfigErrors(arn, create, valid, [
+    [{ table: 'events; DROP TABLE x' }, /table: not a plain SQL identifier/],
+    [{ connection_string: 'host=db nonsense' }, /connection_string: expected key=value pairs/],
+  ]);
+});
+
+test('health: online against the real server, offline where nothing listens; a send there is retryable', async () => {
+  assert.deepEqual(await target('namespace').t.health(), { online: true });
+  const down = create(arn, targetConfig('postgresql', { connection_string: `postgres://u:p@127.0.0.1:${await freePort()}/db`, table: 't' }));
+  targets.push(down);
+  assert.equal((await down.health()).online, false);
+  await assert.rejects(down.send(putAndDelete()[0]), (err: Error) => err.name === 'Error' && /postgresql/.test(err.message));
+});
