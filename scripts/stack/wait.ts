@@ -21,14 +21,33 @@ export async function waitFor<T>(check: () => Promise<T>, options: WaitOptions):
   const until = Date.now() + options.timeoutMs;
   let lastError: unknown;
   for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      lastError = error;
-    }
     const aborted = options.abort?.();
     if (aborted) throw aborted;
+    try {
+      return await (options.abort ? unlessAborted(check(), options.abort) : check());
+    } catch (error) {
+      if (error instanceof AbortedError) throw error.reason;
+      lastError = error;
+    }
     if (Date.now() > until) throw lastError instanceof Error ? lastError : new Error(String(lastError));
     await sleep(options.intervalMs ?? 1000);
   }
+}
+
+class AbortedError extends Error {
+  constructor(readonly reason: Error) {
+    super(reason.message);
+  }
+}
+
+/** Settles like `promise`, or rejects as soon as `abort` reports an error (a hung probe of a dead server). */
+function unlessAborted<T>(promise: Promise<T>, abort: () => Error | undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const reason = abort();
+      if (reason) reject(new AbortedError(reason));
+    }, 250);
+  });
+  return Promise.race([promise, watcher]).finally(() => clearInterval(timer));
 }
