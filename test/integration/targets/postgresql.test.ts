@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import { Pool } from 'pg';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create, poolConfigFrom } from '../../../src/targets/postgresql';
-import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { putAndDelete } from '../../helpers/records';
+import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 
 const arn = 'arn:minio:sqs:us-east-1:1:postgresql';
@@ -24,15 +25,6 @@ function target(format: 'access' | 'namespace') {
   return { table, t };
 }
 
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    const j = seed % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 test('namespace: the guide\'s key/value table, upserted on put and deleted on remove', async () => {
   const { table, t } = target('namespace');
@@ -45,15 +37,10 @@ test('namespace: the guide\'s key/value table, upserted on put and deleted on re
 });
 
 test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
-  const base = Date.now();
-  const events = ['a.jpg', 'b.jpg', 'c.jpg'].flatMap((name, n) => [
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10) }),
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 1), size: 7 }),
-    ...(name === 'b.jpg' ? [deliveryOf({ eventName: 's3:ObjectRemoved:Delete', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 2) })] : []),
-  ]);
+  const { events, survivors: [a, c] } = objectHistory();
   const expected = [
-    { key: 'images/a.jpg', value: { Records: [events[1].record] } },
-    { key: 'images/c.jpg', value: { Records: [events[6].record] } },
+    { key: 'images/a.jpg', value: { Records: [a.record] } },
+    { key: 'images/c.jpg', value: { Records: [c.record] } },
   ];
   for (const seed of [1, 2, 3]) {
     const { table, t } = target('namespace');

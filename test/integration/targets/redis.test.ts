@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import Redis from 'ioredis';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/redis';
-import { deliveryOf, putAndDelete } from '../../helpers/records';
+import { putAndDelete } from '../../helpers/records';
+import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 
 const arn = 'arn:minio:sqs:us-east-1:1:redis';
@@ -25,16 +26,6 @@ function target(format: 'access' | 'namespace') {
   return { key, t };
 }
 
-/** Deterministic shuffles, so a failure can be replayed. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    const j = seed % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 test('access: RPUSH of {"Records":[record]} per event, as the guide shows', async () => {
   const { key, t } = target('access');
@@ -62,15 +53,10 @@ test('namespace: one hash field per object, removed on delete', async () => {
 });
 
 test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
-  const base = Date.now();
-  const events = ['a.jpg', 'b.jpg', 'c.jpg'].flatMap((name, n) => [
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10) }),
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 1), size: 7 }),
-    ...(name === 'b.jpg' ? [deliveryOf({ eventName: 's3:ObjectRemoved:Delete', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 2) })] : []),
-  ]);
+  const { events, survivors: [a, c] } = objectHistory();
   const expected = {
-    'images/a.jpg': JSON.stringify({ Records: [events[1].record] }),
-    'images/c.jpg': JSON.stringify({ Records: [events[6].record] }),
+    'images/a.jpg': JSON.stringify({ Records: [a.record] }),
+    'images/c.jpg': JSON.stringify({ Records: [c.record] }),
   };
   for (const seed of [1, 2, 3, 4, 5]) {
     const { key, t } = target('namespace');
