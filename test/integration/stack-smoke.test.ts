@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import amqp from 'amqplib';
 import Redis from 'ioredis';
@@ -14,7 +15,7 @@ import mysql from 'mysql2/promise';
 import { AckPolicy, connect as connectNats, StringCodec } from 'nats';
 import { Client as PgClient } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { indexedValueType } from '../../scripts/stack/services/temporal';
+import { indexedValueType, temporalCliPath } from '../../scripts/stack/services/temporal';
 import { SEARCH_ATTRIBUTES, searchKeys } from '../../src/search-attributes';
 import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
@@ -65,6 +66,25 @@ describe('stack smoke: one round trip per service', () => {
       }
     } finally {
       await connection.close();
+    }
+  });
+
+  test('@temporalio/testing runs its own dev server from the stack\'s temporal CLI', TIMEOUT, async () => {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: temporalCliPath() } },
+    });
+    try {
+      const taskQueue = `stack-smoke-${unique()}`;
+      const worker = await Worker.create({
+        connection: env.nativeConnection, taskQueue, activities,
+        workflowsPath: require.resolve('../fixtures/stack/workflows'),
+      });
+      const result = await worker.runUntil(env.client.workflow.execute(greetingWorkflow, {
+        taskQueue, workflowId: `stack-smoke-${unique()}`, args: ['testing'],
+      }));
+      assert.equal(result, 'hello testing');
+    } finally {
+      await env.teardown();
     }
   });
 
