@@ -3,6 +3,7 @@ import type { TargetEntry } from '../config/targets';
 import * as amqp from './amqp';
 import * as kafka from './kafka';
 import * as mqtt from './mqtt';
+import * as mysql from './mysql';
 import * as nats from './nats';
 import * as postgresql from './postgresql';
 import * as redis from './redis';
@@ -17,6 +18,8 @@ export function createTarget(entry: TargetEntry): Target {
       return kafka.create(entry.arn, entry.config);
     case 'mqtt':
       return mqtt.create(entry.arn, entry.config);
+    case 'mysql':
+      return mysql.create(entry.arn, entry.config);
     case 'nats':
       return nats.create(entry.arn, entry.config);
     case 'postgresql':
@@ -26,7 +29,7 @@ export function createTarget(entry: TargetEntry): Target {
     case 'webhook':
       return webhook.create(entry.arn, entry.config);
     default:
-      // Elasticsearch and MySQL targets are still being written (issue 5).
+      // The Elasticsearch target is still being written (issue 5).
       throw new Error(`${entry.arn}: the ${entry.type} target is not available in this build yet`);
   }
 }
