@@ -26,4 +26,6 @@ fi
 
 step "stack up" npm run --silent stack -- up
 step "tsc --noEmit" npx tsc --noEmit
-step "node --test (${#files[@]} files)" node --import tsx --test --test-concurrency=1 "${files[@]}"
+# A test that hangs (e.g. a server vanished mid-run) fails after TEST_TIMEOUT_MS instead of stalling CI.
+step "node --test (${#files[@]} files)" node --import tsx --test --test-concurrency=1 \
+  --test-timeout="${TEST_TIMEOUT_MS:-300000}" "${files[@]}"
