@@ -4,6 +4,7 @@
 // 405; every other API the project uses is there.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
 import { copyArtifact, javaHome } from '../maven';
@@ -46,6 +47,7 @@ export const elasticsearch: Service = {
     if (existsSync(path.join(home, 'bin', 'elasticsearch'))) return;
     const zip = await copyArtifact(dir('download'), { groupId: 'org.elasticsearch.distribution.integ-test-zip',
       artifactId: 'elasticsearch', version: ELASTICSEARCH_VERSION }, 'zip');
+    await ensurePackages(['unzip']);
     const unpacked = dir('unpacked');
     rmSync(unpacked, { recursive: true, force: true });
     await runCommand('unzip', ['-q', zip, '-d', unpacked]);
