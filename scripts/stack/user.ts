@@ -1,6 +1,6 @@
 // PostgreSQL, MariaDB and Elasticsearch refuse to run as root. When the stack runs as root it runs every
 // server as one unprivileged system user; otherwise as the invoking user.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ExecFileSyncOptionsWithStringEncoding } from 'node:child_process';
 import path from 'node:path';
 import { runCommand } from './command';
 
@@ -14,7 +14,7 @@ export interface RunAs {
 const isRoot = process.getuid?.() === 0;
 let cached: RunAs | undefined;
 
-const quiet = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] } as const;
+const quiet: ExecFileSyncOptionsWithStringEncoding = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] };
 
 function lookup(): RunAs | undefined {
   try {
