@@ -1,9 +1,14 @@
 // Loads the targets from MinIO's config.json (whole, its `notify` section, or the guide's blocks pasted
 // as written) and MINIO_NOTIFY_<TYPE>_<PARAM>[_<ID>] env vars, which override the file.
 import { readFileSync } from 'node:fs';
-import { TARGET_TYPES, formatArn, isTargetType, type TargetType } from './arn';
-import { ConfigError, checkRequired, inputNames, normalize, type ParamSpec } from './params';
+import { TARGET_TYPES, UNSUPPORTED_MINIO_TYPES, formatArn, isTargetType, type TargetType } from './arn';
+import { envSettings } from './env';
+import { flattenLegacy } from './legacy';
+import { ConfigError, checkRequired, inputNames, isEnabledValue, normalize, type ParamSpec } from './params';
 import { TARGET_PARAMS, type TargetEntry } from './targets';
+
+/** The region of the guide's ARNs (arn:minio:sqs:us-east-1:1:amqp). */
+export const DEFAULT_REGION = 'us-east-1';
 
 export interface LoadOptions {
   file?: string;
@@ -23,7 +28,7 @@ export function loadTargetsConfig(options: LoadOptions = {}): LoadedTargets {
   const env = options.env ?? process.env;
   const text = options.text ?? (options.file ? readConfigFile(options.file) : '');
   const parsed = text.trim() ? parseLenientJson(text) : {};
-  const region = options.region ?? env.MINIO_SITE_REGION ?? env.MINIO_REGION ?? regionOf(parsed) ?? 'us-east-1';
+  const region = options.region ?? (env.MINIO_SITE_REGION || env.MINIO_REGION || regionOf(parsed) || DEFAULT_REGION);
 
   const raw = rawTargetsFrom(notifySection(parsed));
   applyEnv(raw, env);
@@ -44,14 +49,13 @@ function readConfigFile(file: string): string {
 
 /**
  * JSON as people paste it from the guide: a bare `"amqp": {...}` fragment, trailing commas, and braces
- * left unclosed at the end (the guide's webhook block) are accepted.
+ * left unclosed at the end (the guide's webhook block) are accepted. Text inside strings is never changed.
  */
 export function parseLenientJson(text: string): Record<string, unknown> {
-  let body = text.trim().replace(/,\s*$/, '');
+  let body = text.trim();
   if (body.startsWith('"')) body = `{${body}}`;
-  body = closeBraces(body.replace(/,(\s*[}\]])/g, '$1'));
   try {
-    const value = JSON.parse(body);
+    const value = JSON.parse(repairJson(body));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected an object');
     return value;
   } catch (err) {
@@ -59,19 +63,42 @@ export function parseLenientJson(text: string): Record<string, unknown> {
   }
 }
 
-function closeBraces(body: string): string {
-  const open: string[] = [];
-  let inString = false;
+/** Drops commas before `}`/`]` or at the end, and closes what is still open at the end. */
+function repairJson(body: string): string {
+  const closers: string[] = [];
+  let out = '';
+  let pendingComma = ''; // a comma (and the blanks after it) kept until we know what follows
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') open.push(c === '{' ? '}' : ']');
-    else if (c === '}' || c === ']') open.pop();
+    if (pendingComma && /\s/.test(c)) {
+      pendingComma += c;
+      continue;
+    }
+    if (pendingComma) {
+      out += c === '}' || c === ']' ? pendingComma.slice(1) : pendingComma;
+      pendingComma = '';
+    }
+    if (c === '"') {
+      const end = stringEnd(body, i);
+      out += body.slice(i, end);
+      i = end - 1;
+    } else if (c === ',') pendingComma = c;
+    else {
+      if (c === '{' || c === '[') closers.push(c === '{' ? '}' : ']');
+      else if (c === '}' || c === ']') closers.pop();
+      out += c;
+    }
   }
-  return body + open.reverse().join('');
+  return out + closers.reverse().join('');
+}
+
+/** The index just past the string literal starting at `start` (or the end of an unterminated one). */
+function stringEnd(body: string, start: number): number {
+  for (let i = start + 1; i < body.length; i++) {
+    if (body[i] === '\\') i++;
+    else if (body[i] === '"') return i + 1;
+  }
+  return body.length;
 }
 
 function regionOf(parsed: Record<string, unknown>): string | undefined {
@@ -95,42 +122,37 @@ function notifySection(parsed: Record<string, unknown>): Record<string, unknown>
 function rawTargetsFrom(notify: Record<string, unknown>): RawTargets {
   const raw: RawTargets = new Map();
   for (const [type, byId] of Object.entries(notify)) {
-    if (!isTargetType(type)) throw new ConfigError(`notify.${type}`, 'target type not supported');
     if (typeof byId !== 'object' || byId === null || Array.isArray(byId)) {
       throw new ConfigError(`notify.${type}`, 'expected an object of targets by id');
+    }
+    if (!isTargetType(type)) {
+      // A whole MinIO config.json lists every type MinIO knows (nsq, ...), disabled: that is harmless.
+      const enabled = Object.values(byId).some((params) => isEnabledValue((params as { enable?: unknown } | null)?.enable));
+      if (enabled || !UNSUPPORTED_MINIO_TYPES.includes(type)) throw new ConfigError(`notify.${type}`, 'target type not supported');
+      continue;
     }
     const targets = new Map<string, Record<string, unknown>>();
     for (const [id, params] of Object.entries(byId)) {
       if (typeof params !== 'object' || params === null || Array.isArray(params)) {
         throw new ConfigError(`notify.${type}.${id}`, 'expected an object of parameters');
       }
-      targets.set(id, { ...(params as Record<string, unknown>) });
+      targets.set(id, flattenLegacy(type, params as Record<string, unknown>, `notify.${type}.${id}`));
     }
     raw.set(type, targets);
   }
   return raw;
 }
 
-/** MINIO_NOTIFY_WEBHOOK_ENDPOINT_1=... sets notify.webhook.1.endpoint; without an id suffix, target `_`. */
+/** Env settings replace the file's value of the same parameter, whichever spelling the file used. */
 function applyEnv(raw: RawTargets, env: NodeJS.ProcessEnv): void {
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('MINIO_NOTIFY_') || value === undefined) continue;
-    const rest = name.slice('MINIO_NOTIFY_'.length);
-    const type = TARGET_TYPES.find((t) => rest.startsWith(`${t.toUpperCase()}_`));
-    if (!type) throw new ConfigError(name, 'unknown target type in environment variable');
-    const paramPart = rest.slice(type.length + 1);
-    const param = [...inputNames(TARGET_PARAMS[type] as Record<string, ParamSpec>).keys()]
-      .map((input) => input.toUpperCase())
-      .filter((input) => paramPart === input || paramPart.startsWith(`${input}_`))
-      .sort((a, b) => b.length - a.length)[0];
-    if (!param) throw new ConfigError(name, `unknown parameter for ${type}`);
-    const id = paramPart.length > param.length ? paramPart.slice(param.length + 1) : '_';
+  for (const { type, id, param, value } of envSettings(env)) {
+    const fieldOf = inputNames(TARGET_PARAMS[type] as Record<string, ParamSpec>);
     const targets = raw.get(type) ?? new Map<string, Record<string, unknown>>();
     raw.set(type, targets);
     const params = targets.get(id) ?? {};
     targets.set(id, params);
-    for (const key of Object.keys(params)) if (key.toUpperCase() === param) delete params[key];
-    params[param.toLowerCase()] = value;
+    for (const key of Object.keys(params)) if (fieldOf.get(key.toLowerCase()) === fieldOf.get(param)) delete params[key];
+    params[param] = value;
   }
 }
 
@@ -168,16 +190,4 @@ function checkUrl(value: string, at: string, protocols: string[]): void {
     throw new ConfigError(at, `not a URL: "${value}"`);
   }
   if (!protocols.includes(url.protocol)) throw new ConfigError(at, `unsupported scheme "${url.protocol}" (expected ${protocols.join(' ')})`);
-}
-
-/** Config as it may be printed or logged: secrets replaced by REDACTED. */
-export function describeTargets(targets: TargetEntry[]): Array<{ arn: string; enabled: boolean; config: Record<string, unknown> }> {
-  return targets.map(({ arn, type, enabled, config }) => ({ arn, enabled, config: redactConfig(type, config) }));
-}
-
-export function redactConfig(type: TargetType, config: object): Record<string, unknown> {
-  const specs = TARGET_PARAMS[type] as Record<string, ParamSpec>;
-  return Object.fromEntries(
-    Object.entries(config).map(([field, value]) => [field, specs[field]?.secret && value ? 'REDACTED' : value]),
-  );
 }

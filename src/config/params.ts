@@ -64,6 +64,15 @@ export function checkRequired(specs: Record<string, ParamSpec>, values: Record<s
   }
 }
 
+// MinIO's spellings of booleans (env vars and `mc admin config` write on/off).
+const TRUE = /^(on|true|yes|1)$/i;
+const FALSE = /^(off|false|no|0|)$/i;
+
+/** Whether an `enable` value turns a target on (true, "on", "true", ...). */
+export function isEnabledValue(value: unknown): boolean {
+  return value === true || (typeof value === 'string' && TRUE.test(value.trim()));
+}
+
 function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
   const result = coerceKind(spec.kind, value, at);
   if (spec.oneOf && result !== '' && !spec.oneOf.includes(result as string | number)) {
@@ -80,8 +89,8 @@ function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
       throw new ConfigError(at, 'expected a string');
     case 'bool':
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' && /^(on|true|yes|1)$/i.test(value)) return true;
-      if (typeof value === 'string' && /^(off|false|no|0|)$/i.test(value)) return false;
+      if (typeof value === 'string' && TRUE.test(value)) return true;
+      if (typeof value === 'string' && FALSE.test(value)) return false;
       throw new ConfigError(at, 'expected a boolean (true/false/on/off)');
     case 'int': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;

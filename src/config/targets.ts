@@ -121,7 +121,9 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
     brokers: { kind: 'list', required: true }, topic: str({ required: true }), sasl: bool(),
     sasl_username: str(), sasl_password: secret(), sasl_mechanism: str({ default: 'plain', oneOf: ['plain', 'sha256', 'sha512'] }),
     tls: bool(), tls_skip_verify: bool(), tls_client_auth: int(), client_tls_cert: str(), client_tls_key: str(), version: str(),
-    batch_size: int({ default: 1 }), batch_commit_timeout: int(), compression_codec: str(), compression_level: int(),
+    batch_size: int({ default: 1 }),
+    // MinIO writes it as a Go duration ("1s"); normalized to milliseconds like our other durations.
+    batch_commit_timeout: { kind: 'duration', default: 0 }, compression_codec: str(), compression_level: int(),
   },
   webhook: {
     ...common,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, describeTargets, formatArn, loadTargetsConfig, parseArn } from '../../src/config';
+import { ConfigError, TARGET_PARAMS, TARGET_TYPES, describeTargets, formatArn, loadTargetsConfig, parseArn, redactCredentials } from '../../src/config';
+import type { ParamKind, ParamSpec } from '../../src/config/params';
 
 const guide = readFileSync(path.resolve(__dirname, '../../../shared/reference/minio-bucket-notification-guide.md'), 'utf8');
 
@@ -14,6 +15,10 @@ function guideBlocks(): Map<string, string> {
     blocks.set(type, body);
   }
   return blocks;
+}
+
+function targetsByArn(options: Parameters<typeof loadTargetsConfig>[0]) {
+  return Object.fromEntries(loadTargetsConfig(options).targets.map((t) => [t.arn, t]));
 }
 
 describe('ARNs', () => {
@@ -74,7 +79,7 @@ describe('targets config', () => {
   });
 
   test('MINIO_NOTIFY_* env vars override the file and can define targets alone', () => {
-    const { targets } = loadTargetsConfig({
+    const byArn = targetsByArn({
       text: '"webhook": {"1": {"enable": true, "endpoint": "http://a.example/"}}',
       env: {
         MINIO_NOTIFY_WEBHOOK_ENDPOINT_1: 'http://127.0.0.1:3000/',
@@ -85,7 +90,6 @@ describe('targets config', () => {
         MINIO_NOTIFY_KAFKA_TLS_SKIP_VERIFY: 'off',
       },
     });
-    const byArn = Object.fromEntries(targets.map((t) => [t.arn, t]));
     const webhook = byArn['arn:minio:sqs:us-east-1:1:webhook'];
     assert.equal(webhook.type === 'webhook' && webhook.config.endpoint, 'http://127.0.0.1:3000/');
     assert.equal(webhook.type === 'webhook' && webhook.config.auth_token, 'tok');
@@ -131,5 +135,130 @@ describe('targets config', () => {
     assert.equal(described.config.username, 'yourusername');
     assert.equal(described.config.token, '');
     assert.doesNotMatch(JSON.stringify(describeTargets(loadTargetsConfig({ text: guideBlocks().get('amqp')!, env: {} }).targets)), /mypassword/);
+  });
+});
+
+describe('lenient JSON as pasted', () => {
+  test('text inside strings is never changed, even with commas, braces and brackets', () => {
+    const [t] = loadTargetsConfig({ env: {}, text: '"webhook": {"1": {"enable": true, "endpoint": "http://x/", "comment": "a, } ] {\\" ,]"\n},\n' }).targets;
+    assert.equal(t.config.comment, 'a, } ] {" ,]');
+  });
+  test('several fragments, a trailing comma and unclosed braces', () => {
+    const text = '"redis": {"1": {"enable": true, "address": "a:1", "key": "k"}},\n"webhook": {"2": {"enable": true, "endpoint": "http://x/"';
+    assert.deepEqual(loadTargetsConfig({ env: {}, text }).targets.map((t) => t.arn), [
+      'arn:minio:sqs:us-east-1:1:redis', 'arn:minio:sqs:us-east-1:2:webhook',
+    ]);
+  });
+});
+
+describe('every declared parameter is accepted under each of its spellings', () => {
+  const sample: Record<ParamKind, unknown> = { string: 'x', bool: 'on', int: '7', duration: '2s', list: ['a:1'] };
+  for (const type of TARGET_TYPES) {
+    test(type, () => {
+      for (const [field, spec] of Object.entries(TARGET_PARAMS[type] as Record<string, ParamSpec>)) {
+        if (field === 'enable') continue; // the target stays disabled so one parameter alone is valid
+        for (const name of [spec.input ?? field, ...(spec.aliases ?? [])]) {
+          const value = spec.oneOf ? spec.oneOf.find((v) => v !== spec.default && v !== 0) : sample[spec.kind];
+          const text = JSON.stringify({ [type]: { '1': { enable: false, [name]: value } } });
+          const [t] = loadTargetsConfig({ env: {}, text }).targets;
+          const got = (t.config as unknown as Record<string, unknown>)[field];
+          assert.notDeepEqual(got, spec.default ?? undefined, `${type}.${name}`);
+        }
+      }
+    });
+  }
+});
+
+describe('environment variables', () => {
+  test('MinIO spellings: POSTGRES for postgresql, on/off booleans, ids, and the file key they replace', () => {
+    const byArn = targetsByArn({
+      text: guideBlocks().get('amqp')!,
+      env: {
+        MINIO_NOTIFY_POSTGRES_ENABLE_PRIMARY: 'on',
+        MINIO_NOTIFY_POSTGRES_CONNECTION_STRING_PRIMARY: 'host=127.0.0.1 dbname=events',
+        MINIO_NOTIFY_POSTGRES_TABLE_PRIMARY: 'bucketevents',
+        MINIO_NOTIFY_AMQP_ROUTING_KEY_1: 'fromenv',
+        MINIO_NOTIFY_AMQP_DURABLE_1: 'on',
+      },
+    });
+    const pg = byArn['arn:minio:sqs:us-east-1:PRIMARY:postgresql'];
+    assert.equal(pg.type === 'postgresql' && pg.config.table, 'bucketevents');
+    const amqp = byArn['arn:minio:sqs:us-east-1:1:amqp'];
+    assert.equal(amqp.type === 'amqp' && amqp.config.routing_key, 'fromenv');
+    assert.equal(amqp.type === 'amqp' && amqp.config.durable, true);
+  });
+
+  test('the region comes from options, then MINIO_SITE_REGION / MINIO_REGION, then the file, then us-east-1', () => {
+    const text = '{"region": "eu-west-1", "notify": {}}';
+    assert.equal(loadTargetsConfig({ text, env: {} }).region, 'eu-west-1');
+    assert.equal(loadTargetsConfig({ text, env: { MINIO_REGION: 'ap-south-1' } }).region, 'ap-south-1');
+    assert.equal(loadTargetsConfig({ text, env: { MINIO_SITE_REGION: 'sa-east-1', MINIO_REGION: 'x' } }).region, 'sa-east-1');
+    assert.equal(loadTargetsConfig({ text, env: { MINIO_REGION: 'x' }, region: '' }).region, '');
+    assert.equal(loadTargetsConfig({ text: '', env: {} }).region, 'us-east-1');
+  });
+
+  test('NSQ (a MinIO type we do not deliver to) is ignored while disabled, refused when enabled', () => {
+    assert.deepEqual(loadTargetsConfig({ text: '', env: { MINIO_NOTIFY_NSQ_ENABLE: 'off', MINIO_NOTIFY_NSQ_TOPIC: 't' } }).targets, []);
+    assert.throws(() => loadTargetsConfig({ text: '', env: { MINIO_NOTIFY_NSQ_ENABLE_1: 'on' } }), /^ConfigError: MINIO_NOTIFY_NSQ_ENABLE_1: target type nsq not supported$/);
+    assert.throws(() => loadTargetsConfig({ text: '', env: { MINIO_NOTIFY_SQS_ENABLE: 'on' } }), /MINIO_NOTIFY_SQS_ENABLE: unknown target type/);
+  });
+});
+
+test('an older whole config.json: nested kafka tls/sasl, disabled NATS streaming and nsq', () => {
+  const text = JSON.stringify({
+    version: '33', credential: { accessKey: 'a', secretKey: 'b' }, region: 'us-west-2',
+    notify: {
+      kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', queueDir: '', queueLimit: 0,
+        tls: { enable: true, skipVerify: true, clientAuth: 0 }, sasl: { enable: true, username: 'u', password: 'p', mechanism: 'sha512' } } },
+      nats: { '1': { enable: false, address: '', subject: '', streaming: { enable: false, clusterID: '', async: false, maxPubAcksInFlight: 0 } } },
+      nsq: { '1': { enable: false, nsqdAddress: '', topic: '' } },
+    },
+  });
+  const { region, targets } = loadTargetsConfig({ text, env: {} });
+  assert.equal(region, 'us-west-2');
+  const [kafka] = targets;
+  assert.equal(kafka.arn, 'arn:minio:sqs:us-west-2:1:kafka');
+  assert.ok(kafka.type === 'kafka');
+  assert.deepEqual([kafka.config.tls, kafka.config.tls_skip_verify, kafka.config.sasl, kafka.config.sasl_username, kafka.config.sasl_mechanism],
+    [true, true, true, 'u', 'sha512']);
+  assert.throws(() => loadTargetsConfig({ env: {}, text: '{"nats": {"1": {"enable": true, "address": "a:1", "subject": "s", "streaming": {"enable": true}}}}' }),
+    /notify.nats.1.streaming.enable: NATS Streaming is not supported \(use jetstream\)/);
+  assert.throws(() => loadTargetsConfig({ env: {}, text: '{"nsq": {"1": {"enable": true}}}' }), /notify.nsq: target type not supported/);
+  assert.throws(() => loadTargetsConfig({ env: {}, text: '{"kafka": {"1": {"tls": {"verify": true}}}}' }), /notify.kafka.1.tls.verify: unknown parameter/);
+});
+
+test('kafka batch_commit_timeout is a Go duration as in MinIO', () => {
+  const [t] = loadTargetsConfig({ env: {}, text: '{"kafka": {"1": {"enable": true, "brokers": "a:1", "topic": "t", "batch_commit_timeout": "1.5s"}}}' }).targets;
+  assert.equal(t.type === 'kafka' && t.config.batch_commit_timeout, 1500);
+});
+
+describe('redaction keeps connection strings readable but hides passwords', () => {
+  const cases: Array<[string, string]> = [
+    ['amqp://myuser:mypassword@localhost:5672', 'amqp://myuser:REDACTED@localhost:5672'],
+    ['postgres://u:p%40ss@db:5432/events?sslmode=disable', 'postgres://u:REDACTED@db:5432/events?sslmode=disable'],
+    ['host=db port=5432 user=u password=secret dbname=events', 'host=db port=5432 user=u password=REDACTED dbname=events'],
+    ["host=db password='se cret' dbname=events", 'host=db password=REDACTED dbname=events'],
+    ['root:pa:ss@w@tcp(127.0.0.1:3306)/miniodb', 'root:REDACTED@tcp(127.0.0.1:3306)/miniodb'],
+    ['http://elastic:changeme@127.0.0.1:9200', 'http://elastic:REDACTED@127.0.0.1:9200'],
+    ['http://127.0.0.1:9200', 'http://127.0.0.1:9200'],
+  ];
+  for (const [input, shown] of cases) test(input, () => assert.equal(redactCredentials(input), shown));
+
+  test('in described targets: secret fields fully, embedded passwords in other fields too', () => {
+    const text = JSON.stringify({
+      postgresql: { '1': { enable: true, connection_string: 'host=db user=u password=secret dbname=e', table: 't' } },
+      mysql: { '1': { enable: true, dsn_string: 'root:password@tcp(172.17.0.1:3306)/miniodb', table: 't' } },
+      elasticsearch: { '1': { enable: true, url: 'http://elastic:changeme@127.0.0.1:9200', index: 'i', password: 'x' } },
+      kafka: { '1': { enable: true, brokers: ['a:1'], topic: 't', sasl_password: 'kp' } },
+      webhook: { '1': { enable: true, endpoint: 'http://x/', auth_token: 'Bearer abc' } },
+    });
+    const described = describeTargets(loadTargetsConfig({ env: {}, text }).targets);
+    const json = JSON.stringify(described);
+    for (const secretValue of ['secret', 'password@', 'changeme', '"kp"', 'abc', '"x"']) assert.ok(!json.includes(secretValue), secretValue);
+    const config = (type: string) => described.find((d) => d.type === type)!.config;
+    assert.equal(config('postgresql').connection_string, 'host=db user=u password=REDACTED dbname=e');
+    assert.equal(config('mysql').dsn_string, 'root:REDACTED@tcp(172.17.0.1:3306)/miniodb');
+    assert.equal(config('elasticsearch').url, 'http://elastic:REDACTED@127.0.0.1:9200');
+    assert.equal(config('webhook').auth_token, 'REDACTED');
   });
 });
