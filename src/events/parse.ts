@@ -12,6 +12,7 @@ export class EventValidationError extends Error {
 
 const CONCRETE_NAMES = new Set(EVENT_NAMES);
 // eventTime as MinIO writes it today (milliseconds) or as the guide's older records do (seconds).
+const SEQUENCER = /^[0-9A-Fa-f]{1,32}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 export function parseIncomingJson(text: string): S3EventRecord[] {
@@ -52,17 +53,27 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
     throw new EventValidationError(join(at, 'eventTime'), 'not an ISO-8601 time');
   }
   optionalType(record, 'awsRegion', 'string', at);
+  for (const name of ['userIdentity', 'requestParameters', 'responseElements', 'source']) optionalObject(record, name, at);
   const s3 = expectObject(record.s3, join(at, 's3'));
   const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
   requireString(bucket, 'name', join(at, 's3.bucket'));
-  const object = expectObject(s3.object, join(at, 's3.object'));
-  const objectAt = join(at, 's3.object');
-  requireString(object, 'key', objectAt);
-  requireString(object, 'sequencer', objectAt);
-  optionalType(object, 'size', 'number', objectAt);
-  optionalType(object, 'eTag', 'string', objectAt);
-  optionalType(object, 'versionId', 'string', objectAt);
+  optionalType(bucket, 'arn', 'string', join(at, 's3.bucket'));
+  validateObject(expectObject(s3.object, join(at, 's3.object')), join(at, 's3.object'));
   return record as unknown as S3EventRecord;
+}
+
+function validateObject(object: Record<string, unknown>, at: string): void {
+  requireString(object, 'key', at);
+  // Targets order states by sequencer, so it must be the hex MinIO (and S3) writes.
+  if (!SEQUENCER.test(requireString(object, 'sequencer', at))) {
+    throw new EventValidationError(join(at, 'sequencer'), 'expected up to 32 hexadecimal digits');
+  }
+  optionalType(object, 'size', 'number', at);
+  if (object.size !== undefined && object.size !== null && !(Number.isSafeInteger(object.size) && (object.size as number) >= 0)) {
+    throw new EventValidationError(join(at, 'size'), 'expected a non-negative integer');
+  }
+  for (const name of ['eTag', 'contentType', 'versionId']) optionalType(object, name, 'string', at);
+  optionalObject(object, 'userMetadata', at);
 }
 
 function expectObject(value: unknown, at: string): Record<string, unknown> {
@@ -83,6 +94,12 @@ function optionalType(obj: Record<string, unknown>, name: string, type: 'string'
   if (value !== undefined && value !== null && typeof value !== type) {
     throw new EventValidationError(join(at, name), `expected a ${type}`);
   }
+}
+
+/** Absent or null, or else an object. */
+function optionalObject(obj: Record<string, unknown>, name: string, at: string): void {
+  const value = obj[name];
+  if (value !== undefined && value !== null) expectObject(value, join(at, name));
 }
 
 function join(at: string, field: string): string {

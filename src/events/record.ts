@@ -35,6 +35,10 @@ export interface EventSpec {
   eventSource?: 'minio:s3' | 'aws:s3';
   principalId?: string;
   sourceIPAddress?: string;
+  /** null for internal events (lifecycle, replication), as MinIO sends them. */
+  requestParameters?: Record<string, string> | null;
+  /** x-amz-request-id, x-amz-id-2, x-minio-origin-endpoint, x-minio-deployment-id, ... */
+  responseElements?: Record<string, string>;
   host?: string;
   userAgent?: string;
 }
@@ -49,7 +53,7 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
   if (!removal && spec.size) object.size = spec.size;
   if (!removal && spec.eTag) object.eTag = spec.eTag;
   if (!removal && spec.contentType) object.contentType = spec.contentType;
-  if (spec.userMetadata) object.userMetadata = spec.userMetadata;
+  if (!removal && spec.userMetadata && Object.keys(spec.userMetadata).length) object.userMetadata = spec.userMetadata;
   if (spec.versionId) object.versionId = spec.versionId;
   object.sequencer = sequencer;
   return {
@@ -59,12 +63,11 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
     eventTime: time.toISOString(),
     eventName: spec.eventName,
     userIdentity: { principalId },
-    requestParameters: {
-      principalId,
-      region: spec.region ?? '',
-      sourceIPAddress: spec.sourceIPAddress ?? '127.0.0.1',
-    },
-    responseElements: {},
+    requestParameters:
+      spec.requestParameters === undefined
+        ? { principalId, region: spec.region ?? '', sourceIPAddress: spec.sourceIPAddress ?? '127.0.0.1' }
+        : spec.requestParameters,
+    responseElements: spec.responseElements ?? {},
     s3: {
       s3SchemaVersion: '1.0',
       configurationId: 'Config',

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   EVENT_NAMES,
@@ -7,6 +9,7 @@ import {
   decodeObjectKey,
   encodeObjectKey,
   eventIdentity,
+  eventIdentityParts,
   eventMatches,
   expandEventName,
   parseEventList,
@@ -150,4 +153,82 @@ describe('parsing what a storage server sends', () => {
   test('rejects bad JSON with a clear message', () => {
     assert.throws(() => parseIncomingJson('{"Records": ['), /^EventValidationError: body: not valid JSON/);
   });
+});
+
+describe('the guide sample messages, as printed there', () => {
+  const guide = readFileSync(path.resolve(__dirname, '../../../shared/reference/minio-bucket-notification-guide.md'), 'utf8');
+  const samples: Array<[string, unknown]> = [
+    ['NATS (EventType envelope with log fields)', JSON.parse(/Received message '(\{.*\})$/m.exec(guide)![1])],
+    ['Kafka (EventType envelope)', JSON.parse(/^(\{"EventType".*\})$/m.exec(guide)![1])],
+    ['Redis RPUSH value', JSON.parse(JSON.parse(/"RPUSH" "bucketevents" ("\{.*\}\\n")$/m.exec(guide)![1]))],
+    ['Elasticsearch _source', JSON.parse(/^(\{\n {2}"took"[\s\S]*?\n\})$/m.exec(guide)![1]).hits.hits[0]._source],
+    ...[...guide.matchAll(/\| (\{"Records": .*?\}\]\})/g)].map((m, i): [string, unknown] => [`SQL row ${i + 1}`, JSON.parse(m[1])]),
+  ];
+  test('all six were found', () => assert.equal(samples.length, 6));
+  for (const [name, body] of samples) {
+    test(name, () => {
+      const [record] = parseIncomingEvents(body);
+      assert.equal(record.eventName, 's3:ObjectCreated:Put');
+      assert.equal(record.s3.bucket.name, 'images');
+      assert.equal(toEnvelope(record).Key, 'images/myphoto.jpg');
+      assert.match(eventIdentity(record), /^[0-9a-f]{32}$/);
+    });
+  }
+});
+
+describe('every event name', () => {
+  for (const name of EVENT_NAMES) {
+    test(name, () => {
+      const record = buildEvent({ eventName: name, bucket: 'b', key: 'k', size: 1 });
+      assert.deepEqual(parseIncomingEvents(toEnvelope(record)), [record]);
+    });
+  }
+  test('each family wildcard expands to exactly its own names, and all of them together to every name', () => {
+    const families = [...new Set(EVENT_NAMES.map((n) => n.split(':')[1]))];
+    const expanded = families.flatMap((family) => expandEventName(`s3:${family}:*`));
+    assert.deepEqual(expanded.sort(), [...EVENT_NAMES].sort());
+    for (const family of families) for (const name of expandEventName(`s3:${family}:*`)) assert.equal(name.split(':')[1], family);
+  });
+});
+
+describe('records: the less common fields', () => {
+  test('internal events carry null requestParameters; response elements as given; no metadata on removals', () => {
+    const responseElements = { 'x-amz-request-id': '17A2B', 'x-minio-origin-endpoint': 'http://127.0.0.1:9000' };
+    const lifecycle = buildEvent({ eventName: 's3:ObjectTransition:Complete', bucket: 'b', key: 'k', requestParameters: null, responseElements });
+    assert.equal(lifecycle.requestParameters, null);
+    assert.deepEqual(lifecycle.responseElements, responseElements);
+    assert.deepEqual(parseIncomingEvents(lifecycle), [lifecycle]);
+    const meta = { 'X-Amz-Meta-Owner': 'ann' };
+    assert.deepEqual(put(undefined, { userMetadata: meta }).s3.object.userMetadata, meta);
+    const removal = buildEvent({ eventName: 's3:ObjectRemoved:Delete', bucket: 'b', key: 'k', userMetadata: meta, versionId: 'v1' });
+    assert.deepEqual(Object.keys(removal.s3.object), ['key', 'versionId', 'sequencer']);
+    assert.deepEqual(Object.keys(put('k', { size: 0 }).s3.object), ['key', 'eTag', 'sequencer']);
+  });
+
+  test('aws:s3 as configured', () => assert.equal(put(undefined, { eventSource: 'aws:s3' }).eventSource, 'aws:s3'));
+
+  test('identity parts are the raw key, version, upper-case sequencer and event name', () => {
+    const record = put('a b/c.jpg', { versionId: 'v1', sequencer: '17a2b' });
+    assert.deepEqual(eventIdentityParts(record), ['images', 'a b/c.jpg', 'v1', '17A2B', 's3:ObjectCreated:Put']);
+    assert.equal(eventIdentity(record), eventIdentity(put('a b/c.jpg', { versionId: 'v1', sequencer: '17A2B' })));
+  });
+
+  const broken = (mutate: (r: any) => void) => {
+    const copy = structuredClone(put()) as any;
+    mutate(copy);
+    return copy;
+  };
+  const cases: Array<[string, unknown, string]> = [
+    ['a non-hex sequencer', broken((r) => (r.s3.object.sequencer = 'xyz')), 's3.object.sequencer: expected up to 32 hexadecimal digits'],
+    ['a negative size', broken((r) => (r.s3.object.size = -1)), 's3.object.size: expected a non-negative integer'],
+    ['userMetadata not an object', broken((r) => (r.s3.object.userMetadata = 'x')), 's3.object.userMetadata: expected an object'],
+    ['requestParameters a list', broken((r) => (r.requestParameters = [])), 'requestParameters: expected an object'],
+    ['an eventTime without zone', broken((r) => (r.eventTime = '2026-11-25T10:11:12')), 'eventTime: not an ISO-8601 time'],
+    ['an impossible date', broken((r) => (r.eventTime = '2026-13-45T10:11:12Z')), 'eventTime: not an ISO-8601 time'],
+  ];
+  for (const [name, body, message] of cases) {
+    test(`rejects ${name}`, () => {
+      assert.throws(() => parseIncomingEvents(body), (err: unknown) => err instanceof EventValidationError && err.message === message);
+    });
+  }
 });
