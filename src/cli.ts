@@ -1,7 +1,7 @@
 // `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
 import { parseArgs } from 'node:util';
-import { loadTargetsConfig } from './config';
-import { MC_DEFAULT_EVENTS, parseEventList } from './events/names';
+import { ConfigError, loadTargetsConfig } from './config';
+import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
@@ -50,7 +50,7 @@ async function run(
   const targets = () => loadTargetsConfig({ file: settings.configFile }).targets;
 
   if (group === 'targets' && command === 'list') {
-    for (const t of targets()) console.log(`${t.arn}   ${t.enabled ? 'enabled' : 'disabled'}`);
+    for (const t of targets()) console.log(`${t.arn}   ${t.type}   ${t.enabled ? 'enabled' : 'disabled'}`);
     return;
   }
   if (group === 'targets' && command === 'health') {
@@ -74,8 +74,7 @@ async function run(
   switch (command) {
     case 'import': {
       if (!rest[1]) throw new UsageError(`missing <notification.xml>\n${USAGE}`);
-      const imported = rulesFromXml(readFileSync(rest[1], 'utf8'));
-      validateRules(imported, enabledArns());
+      const imported = validateRules(rulesFromXml(readXml(rest[1])), enabledArns());
       await store.put(bucket, imported);
       console.log(`Successfully imported ${imported.length} rules`);
       return;
@@ -93,9 +92,9 @@ async function run(
         prefix: values.prefix!,
         suffix: values.suffix!,
       };
-      validateRules([...rules, rule], enabledArns());
-      await store.put(bucket, [...rules, rule]);
-      console.log(`Successfully added ${arn}`);
+      const checked = validateRules([...rules, rule], enabledArns());
+      await store.put(bucket, checked);
+      console.log(`Successfully added ${checked[checked.length - 1].arn}`);
       return;
     }
     case 'list':
@@ -115,6 +114,14 @@ async function run(
   }
 }
 
+function readXml(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** As `mc event ls` prints it. */
 export function describeRule(rule: NotificationRule): string {
   const filters = [rule.prefix && `prefix="${rule.prefix}"`, rule.suffix && `suffix="${rule.suffix}"`].filter(Boolean);
@@ -122,9 +129,15 @@ export function describeRule(rule: NotificationRule): string {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: Error) => {
-    const known = err instanceof UsageError || err instanceof RuleError || err.name === 'ConfigError' || /unknown event name/.test(err.message);
-    console.error(known ? `bucketflow: ${err.message}` : err);
-    process.exit(2);
+  main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {
+    // Bad input (arguments, rules, config) gets its message and exit code 2; anything else its stack and 1.
+    const badInput =
+      err instanceof UsageError ||
+      err instanceof RuleError ||
+      err instanceof ConfigError ||
+      err instanceof UnknownEventError ||
+      String(err.code).startsWith('ERR_PARSE_ARGS');
+    console.error(badInput ? `bucketflow: ${err.message}` : err);
+    process.exit(badInput ? 2 : 1);
   });
 }

@@ -28,6 +28,13 @@ export const EVENT_NAMES: readonly string[] = Object.entries(FAMILIES).flatMap((
 
 const KNOWN = new Set(EVENT_NAMES);
 
+export class UnknownEventError extends Error {
+  constructor(readonly eventName: string) {
+    super(`unknown event name: ${eventName}`);
+    this.name = 'UnknownEventError';
+  }
+}
+
 export function isEventName(name: string): boolean {
   return KNOWN.has(name) || isFamilyWildcard(name);
 }
@@ -40,7 +47,7 @@ function isFamilyWildcard(name: string): boolean {
 /** `s3:ObjectCreated:*` -> its concrete names; a concrete name -> itself; unknown -> error. */
 export function expandEventName(pattern: string): string[] {
   if (KNOWN.has(pattern)) return [pattern];
-  if (!isFamilyWildcard(pattern)) throw new Error(`unknown event name: ${pattern}`);
+  if (!isFamilyWildcard(pattern)) throw new UnknownEventError(pattern);
   const family = pattern.split(':')[1] as Family;
   const names = FAMILIES[family];
   return names.length === 0 ? [pattern] : names.map((name) => `s3:${family}:${name}`);
@@ -73,7 +80,7 @@ export function parseEventList(list: string): string[] {
     .flatMap((item) => {
       const shortcut = MC_SHORTCUTS[item.toLowerCase()];
       if (shortcut) return [...shortcut];
-      if (!isEventName(item)) throw new Error(`unknown event name: ${item}`);
+      if (!isEventName(item)) throw new UnknownEventError(item);
       return [item];
     });
 }

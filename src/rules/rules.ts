@@ -1,6 +1,6 @@
 // A bucket's notification rules, validated and matched as MinIO does.
-import { expandEventName, eventMatches, isEventName } from '../events/names';
-import { parseArn } from '../config/arn';
+import { eventMatches, isEventName } from '../events/names';
+import { formatArn, parseArn, type Arn } from '../config/arn';
 
 export interface NotificationRule {
   id: string;
@@ -17,40 +17,66 @@ export class RuleError extends Error {
   }
 }
 
-/** Throws RuleError for the first problem; nothing is stored by callers when it throws. */
-export function validateRules(rules: NotificationRule[], knownArns: ReadonlySet<string>): void {
-  rules.forEach((rule, i) => {
-    const at = `rule ${rule.id || i + 1}`;
-    try {
-      parseArn(rule.arn);
-    } catch (err) {
-      throw new RuleError('InvalidArgument', `${at}: ${(err as Error).message}`);
-    }
-    if (!knownArns.has(rule.arn)) throw new RuleError('InvalidArgument', `${at}: ARN ${rule.arn} is not a configured, enabled target`);
-    if (rule.events.length === 0) throw new RuleError('MalformedXML', `${at}: no events`);
-    for (const event of rule.events) {
-      if (!isEventName(event)) throw new RuleError('InvalidArgument', `${at}: unknown event name "${event}"`);
-    }
-    const expanded = rule.events.flatMap(expandEventName);
-    if (new Set(expanded).size !== expanded.length) throw new RuleError('InvalidArgument', `${at}: an event is listed twice`);
-  });
-  for (let i = 0; i < rules.length; i++) {
-    for (let j = i + 1; j < rules.length; j++) {
-      if (overlaps(rules[i], rules[j])) {
-        throw new RuleError('InvalidArgument', `rules ${rules[i].id || i + 1} and ${rules[j].id || j + 1} overlap for ${rules[i].arn}`);
+/**
+ * Checks a bucket's whole rule list as MinIO does and returns it with each ARN in its configured
+ * spelling (an ARN without a region, as today's MinIO prints them, names the configured target of that
+ * id and type). Throws RuleError for the first problem; callers store nothing then.
+ */
+export function validateRules(rules: NotificationRule[], knownArns: ReadonlySet<string>): NotificationRule[] {
+  const checked = rules.map((rule, i) => validateRule(rule, `rule ${rule.id || i + 1}`, knownArns));
+  for (let i = 0; i < checked.length; i++) {
+    for (let j = i + 1; j < checked.length; j++) {
+      if (sameRule(checked[i], checked[j])) {
+        const [a, b] = [checked[i].id || i + 1, checked[j].id || j + 1];
+        throw new RuleError('InvalidArgument', `rules ${a} and ${b} overlap: the same ARN, events and filter (${checked[i].arn})`);
       }
     }
   }
+  return checked;
 }
 
-/** Two rules for one ARN overlap when an event could match both (MinIO rejects that configuration). */
-function overlaps(a: NotificationRule, b: NotificationRule): boolean {
-  if (a.arn !== b.arn) return false;
-  const eventsA = new Set(a.events.flatMap(expandEventName));
-  if (!b.events.flatMap(expandEventName).some((e) => eventsA.has(e))) return false;
-  const prefixesOverlap = a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix);
-  const suffixesOverlap = a.suffix.endsWith(b.suffix) || b.suffix.endsWith(a.suffix);
-  return prefixesOverlap && suffixesOverlap;
+function validateRule(rule: NotificationRule, at: string, knownArns: ReadonlySet<string>): NotificationRule {
+  const arn = resolveArn(rule.arn, at, knownArns);
+  if (rule.events.length === 0) throw new RuleError('MalformedXML', `${at}: no events`);
+  const seen = new Set<string>();
+  for (const event of rule.events) {
+    if (!isEventName(event)) throw new RuleError('InvalidArgument', `${at}: unknown event name "${event}"`);
+    if (seen.has(event)) throw new RuleError('InvalidArgument', `${at}: event ${event} is listed twice`);
+    seen.add(event);
+  }
+  checkFilterValue(rule.prefix, `${at}: prefix`);
+  checkFilterValue(rule.suffix, `${at}: suffix`);
+  return { ...rule, arn };
+}
+
+function resolveArn(ruleArn: string, at: string, knownArns: ReadonlySet<string>): string {
+  let arn: Arn;
+  try {
+    arn = parseArn(ruleArn);
+  } catch (err) {
+    throw new RuleError('InvalidArgument', `${at}: ${(err as Error).message}`);
+  }
+  if (knownArns.has(ruleArn)) return ruleArn;
+  const sameTarget = [...knownArns].map(parseArn).find((known) => known.id === arn.id && known.type === arn.type);
+  if (sameTarget && arn.region === '') return formatArn(sameTarget);
+  const hint = sameTarget ? ` (this server's region is "${sameTarget.region}")` : '';
+  throw new RuleError('InvalidArgument', `${at}: ARN ${ruleArn} is not a configured, enabled target${hint}`);
+}
+
+/** MinIO's rule for filter values: at most 1024 bytes of valid UTF-8, no backslash, no `.`/`..` segment. */
+function checkFilterValue(value: string, at: string): void {
+  const valid =
+    Buffer.byteLength(value) <= 1024 &&
+    Buffer.from(value, 'utf8').toString('utf8') === value && // no lone surrogates
+    !value.includes('\\') &&
+    !value.split('/').some((segment) => segment === '.' || segment === '..');
+  if (!valid) throw new RuleError('InvalidArgument', `${at}: invalid filter value ${JSON.stringify(value)}`);
+}
+
+/** MinIO refuses a queue configuration identical to another: same ARN, events and filter. */
+function sameRule(a: NotificationRule, b: NotificationRule): boolean {
+  const events = (rule: NotificationRule) => [...new Set(rule.events)].sort().join(',');
+  return a.arn === b.arn && a.prefix === b.prefix && a.suffix === b.suffix && events(a) === events(b);
 }
 
 /** The ARNs whose rules match an event on a RAW key: each once, sorted. */

@@ -16,7 +16,7 @@ type RulesByBucket = Record<string, NotificationRule[]>;
 
 export class FileRulesStore implements RulesStore {
   readonly file: string;
-  private cache: { mtimeMs: number; rules: RulesByBucket } | undefined;
+  private cache: { version: string; rules: RulesByBucket } | undefined;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'rules.json');
@@ -44,15 +44,16 @@ export class FileRulesStore implements RulesStore {
   async close(): Promise<void> {}
 
   private async read(): Promise<RulesByBucket> {
-    let mtimeMs: number;
+    let version: string;
     try {
-      mtimeMs = (await stat(this.file)).mtimeMs;
-    } catch {
-      return {};
+      // Every write renames a new file into place, so the inode changes even within one mtime tick.
+      const { ino, mtimeMs, size } = await stat(this.file);
+      version = `${ino}:${mtimeMs}:${size}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw err;
     }
-    if (this.cache?.mtimeMs !== mtimeMs) {
-      this.cache = { mtimeMs, rules: JSON.parse(await readFile(this.file, 'utf8')) as RulesByBucket };
-    }
+    if (this.cache?.version !== version) this.cache = { version, rules: parseRulesFile(await readFile(this.file, 'utf8'), this.file) };
     return this.cache.rules;
   }
 
@@ -63,4 +64,16 @@ export class FileRulesStore implements RulesStore {
     await rename(temp, this.file);
     this.cache = undefined;
   }
+}
+
+function parseRulesFile(text: string, file: string): RulesByBucket {
+  let rules: unknown;
+  try {
+    rules = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const valid = typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
+  if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
+  return rules as RulesByBucket;
 }

@@ -5,7 +5,8 @@ import { RuleError, type NotificationRule } from './rules';
 
 const LISTS = new Set(['QueueConfiguration', 'TopicConfiguration', 'CloudFunctionConfiguration', 'Event', 'FilterRule']);
 const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true, isArray: (name) => LISTS.has(name) });
-const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode: true });
+const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode: true, ignoreAttributes: false });
+const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 interface QueueXml {
   Id?: string;
@@ -53,5 +54,6 @@ export function rulesToXml(rules: NotificationRule[]): string {
       Event: rule.events,
     };
   });
-  return builder.build({ NotificationConfiguration: { QueueConfiguration } });
+  const body = builder.build({ NotificationConfiguration: { '@_xmlns': S3_XMLNS, QueueConfiguration } }) as string;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
 }

@@ -10,13 +10,14 @@ const bin = path.resolve(__dirname, '../../bin/bucketflow');
 const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-cli-'));
 writeFileSync(path.join(dir, 'config.json'), '"amqp": {"1": {"enable": true, "url": "amqp://u:p@localhost:5672"}}, "webhook": {"1": {"enable": false, "endpoint": ""}}');
 
-function run(...args: string[]) {
-  const result = spawnSync(bin, args, {
-    encoding: 'utf8',
-    env: { ...process.env, BUCKETFLOW_CONFIG: path.join(dir, 'config.json'), BUCKETFLOW_DATA_DIR: dir },
-  });
+const envWith = (config: string) => ({ ...process.env, BUCKETFLOW_CONFIG: path.join(dir, config), BUCKETFLOW_DATA_DIR: dir });
+
+function runWith(config: string, ...args: string[]) {
+  const result = spawnSync(bin, args, { encoding: 'utf8', env: envWith(config) });
   return { code: result.status, out: result.stdout.trim(), err: result.stderr.trim() };
 }
+
+const run = (...args: string[]) => runWith('config.json', ...args);
 
 const amqp = 'arn:minio:sqs:us-east-1:1:amqp';
 
@@ -43,6 +44,12 @@ test('bad input is refused with a clear message and nothing stored', () => {
     [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1'], /ARN "arn:minio:sqs:us-east-1:1": expected/],
     [['events', 'add', 'docs', amqp, '--event', 'upload'], /unknown event name: upload/],
     [['events', 'frobnicate', 'docs'], /usage:/],
+    [['events', 'add', 'docs', amqp, '--colour', 'red'], /^bucketflow: Unknown option '--colour'/],
+    [['events', 'add', 'docs', amqp, '--prefix', 'a/../b'], /^bucketflow: rule 1: prefix: invalid filter value "a\/..\/b"$/],
+    [['events', 'add', 'docs', 'arn:minio:sqs:eu-west-1:1:amqp'], /this server's region is "us-east-1"/],
+    [['events', 'remove', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /no rule for arn:minio:sqs:us-east-1:1:webhook on bucket docs/],
+    [['events', 'import', 'docs', path.join(dir, 'missing.xml')], /^bucketflow: cannot read .*missing.xml/],
+    [['events', 'add'], /missing <bucket>/],
   ];
   for (const [args, message] of cases) {
     const result = run(...args);
@@ -55,8 +62,21 @@ test('bad input is refused with a clear message and nothing stored', () => {
   assert.equal(run('events', 'list', 'docs').out.split('\n').length, 1);
 });
 
+test('an ARN without a region, as today\'s MinIO prints it, is stored as the configured ARN', () => {
+  const added = run('events', 'add', 'noregion', 'arn:minio:sqs::1:amqp', '--event', 'put');
+  assert.equal(added.out, `Successfully added ${amqp}`);
+  assert.equal(run('events', 'list', 'noregion').out, `${amqp}   s3:ObjectCreated:*`);
+});
+
+test('a broken config file is a clear error naming the field', () => {
+  writeFileSync(path.join(dir, 'broken.json'), '{"notify": {"webhook": {"1": {"enable": true}}}}');
+  const result = runWith('broken.json', 'targets', 'list');
+  assert.equal(result.code, 2);
+  assert.equal(result.err, 'bucketflow: notify.webhook.1.endpoint: required');
+});
+
 test('targets list shows every ARN, enabled or not', () => {
-  assert.deepEqual(run('targets', 'list').out.split('\n'), [`${amqp}   enabled`, 'arn:minio:sqs:us-east-1:1:webhook   disabled']);
+  assert.deepEqual(run('targets', 'list').out.split('\n'), [`${amqp}   amqp   enabled`, 'arn:minio:sqs:us-east-1:1:webhook   webhook   disabled']);
 });
 
 test('events export and import carry S3 NotificationConfiguration XML', () => {
@@ -83,9 +103,7 @@ test('targets health probes each enabled target for real', async () => {
     down: { enable: true, endpoint: 'http://127.0.0.1:1/' },
   } }));
   const result = await new Promise<string>((resolve) => {
-    const child = spawn(bin, ['targets', 'health'], {
-      env: { ...process.env, BUCKETFLOW_CONFIG: path.join(dir, 'health.json'), BUCKETFLOW_DATA_DIR: dir },
-    });
+    const child = spawn(bin, ['targets', 'health'], { env: envWith('health.json') });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.on('close', () => resolve(out));

@@ -10,7 +10,9 @@ const rules: NotificationRule[] = [
 
 test('round trip through S3 NotificationConfiguration XML', () => {
   const xml = rulesToXml(rules);
+  assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<NotificationConfiguration xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/">/);
   assert.match(xml, /<QueueConfiguration>/);
+  assert.match(xml, /<Value>a &amp; &lt;b&gt;<\/Value>/);
   assert.match(xml, /<FilterRule>\s*<Name>suffix<\/Name>\s*<Value>.jpg<\/Value>/);
   assert.deepEqual(rulesFromXml(xml), rules);
 });
@@ -23,6 +25,7 @@ test('reads what mc / S3 tools write', () => {
 </NotificationConfiguration>`;
   assert.deepEqual(rulesFromXml(xml), [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:amqp', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '.jpg' }]);
   assert.deepEqual(rulesFromXml('<NotificationConfiguration></NotificationConfiguration>'), []);
+  assert.deepEqual(rulesFromXml(rulesToXml([])), []);
 });
 
 const bad: Array<[string, string, string, RegExp]> = [
