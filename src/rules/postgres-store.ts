@@ -4,30 +4,33 @@ import { Pool } from 'pg';
 import type { NotificationRule } from './rules';
 import type { RulesStore } from './store';
 
-const TABLE = 'bucketflow_rules';
+const DEFAULT_TABLE = 'bucketflow_rules';
+// Two workers creating the table at once: one of them sees a duplicate type/table error. It exists then.
+const ALREADY_CREATED = new Set(['23505', '42P07']);
 
 export class PostgresRulesStore implements RulesStore {
   private readonly pool: Pool;
   private ready: Promise<unknown> | undefined;
 
-  constructor(connectionString: string) {
+  constructor(connectionString: string, readonly table = DEFAULT_TABLE) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`rules table name "${table}": letters, digits and _ only`);
     this.pool = new Pool({ connectionString, max: 4 });
   }
 
   async get(bucket: string): Promise<NotificationRule[]> {
     await this.init();
-    const { rows } = await this.pool.query(`SELECT rules FROM ${TABLE} WHERE bucket = $1`, [bucket]);
+    const { rows } = await this.pool.query(`SELECT rules FROM ${this.table} WHERE bucket = $1`, [bucket]);
     return rows[0]?.rules ?? [];
   }
 
   async put(bucket: string, rules: NotificationRule[]): Promise<void> {
     await this.init();
     if (rules.length === 0) {
-      await this.pool.query(`DELETE FROM ${TABLE} WHERE bucket = $1`, [bucket]);
+      await this.pool.query(`DELETE FROM ${this.table} WHERE bucket = $1`, [bucket]);
       return;
     }
     await this.pool.query(
-      `INSERT INTO ${TABLE} (bucket, rules) VALUES ($1, $2) ON CONFLICT (bucket) DO UPDATE SET rules = EXCLUDED.rules`,
+      `INSERT INTO ${this.table} (bucket, rules) VALUES ($1, $2) ON CONFLICT (bucket) DO UPDATE SET rules = EXCLUDED.rules`,
       [bucket, JSON.stringify(rules)],
     );
   }
@@ -38,7 +41,7 @@ export class PostgresRulesStore implements RulesStore {
 
   async buckets(): Promise<string[]> {
     await this.init();
-    const { rows } = await this.pool.query(`SELECT bucket FROM ${TABLE} ORDER BY bucket`);
+    const { rows } = await this.pool.query(`SELECT bucket FROM ${this.table} ORDER BY bucket`);
     return rows.map((row) => row.bucket as string);
   }
 
@@ -47,10 +50,13 @@ export class PostgresRulesStore implements RulesStore {
   }
 
   private init(): Promise<unknown> {
-    this.ready ??= this.pool.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL)`).catch((err) => {
-      this.ready = undefined;
-      throw err;
-    });
+    this.ready ??= this.pool
+      .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL)`)
+      .catch((err: { code?: string }) => {
+        if (ALREADY_CREATED.has(err.code ?? '')) return;
+        this.ready = undefined;
+        throw err;
+      });
     return this.ready;
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { PostgresRulesStore, type NotificationRule } from '../../src/rules';
 
@@ -14,9 +15,28 @@ test('the PostgreSQL store shares rules between stores (workers) at once', async
     await one.put(bucket, [rule('x/')]);
     assert.deepEqual(await two.get(bucket), [rule('x/')]);
     assert.ok((await two.buckets()).includes(bucket));
+    await two.put(bucket, [rule('y/'), rule('z/')]);
+    assert.deepEqual(await one.get(bucket), [rule('y/'), rule('z/')]);
     await two.remove(bucket);
     assert.deepEqual(await one.get(bucket), []);
+    assert.ok(!(await one.buckets()).includes(bucket));
   } finally {
     await Promise.all([one.close(), two.close()]);
+  }
+});
+
+test('several workers starting at once all create-or-find the table', async () => {
+  const table = `bucketflow_rules_test_${process.pid}_${Date.now()}`;
+  const stores = Array.from({ length: 6 }, () => new PostgresRulesStore(endpoints.postgres, table));
+  const admin = new Client({ connectionString: endpoints.postgres });
+  await admin.connect();
+  try {
+    assert.deepEqual(await Promise.all(stores.map((store) => store.buckets())), stores.map(() => []));
+    await stores[0].put('b', [rule('p/')]);
+    assert.deepEqual(await stores[5].get('b'), [rule('p/')]);
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.end();
   }
 });
