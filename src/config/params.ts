@@ -1,6 +1,6 @@
 // A tiny declarative schema: each target type declares its parameters once (kind, default, required,
 // secret, accepted spellings) and one function validates and normalizes any input against it.
-export type ParamKind = 'string' | 'bool' | 'int' | 'duration' | 'list';
+export type ParamKind = 'string' | 'bool' | 'int' | 'number' | 'duration' | 'list';
 
 export interface ParamSpec {
   kind: ParamKind;
@@ -12,6 +12,8 @@ export interface ParamSpec {
   /** The input name when it differs from the field (`timeout` -> `timeout_ms`). */
   input?: string;
   oneOf?: ReadonlyArray<string | number>;
+  /** Smallest accepted number. */
+  min?: number;
 }
 
 export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
@@ -27,6 +29,7 @@ const DEFAULTS: Record<ParamKind, string | boolean | number | string[]> = {
   string: '',
   bool: false,
   int: 0,
+  number: 0,
   duration: 0,
   list: [],
 };
@@ -78,6 +81,7 @@ function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
   if (spec.oneOf && result !== '' && !spec.oneOf.includes(result as string | number)) {
     throw new ConfigError(at, `expected one of ${spec.oneOf.join(', ')}`);
   }
+  if (spec.min !== undefined && (result as number) < spec.min) throw new ConfigError(at, `expected at least ${spec.min}`);
   return result;
 }
 
@@ -92,10 +96,11 @@ function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
       if (typeof value === 'string' && TRUE.test(value)) return true;
       if (typeof value === 'string' && FALSE.test(value)) return false;
       throw new ConfigError(at, 'expected a boolean (true/false/on/off)');
-    case 'int': {
+    case 'int':
+    case 'number': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n === 'number' && Number.isInteger(n)) return n;
-      throw new ConfigError(at, 'expected an integer');
+      if (typeof n === 'number' && (kind === 'number' ? Number.isFinite(n) : Number.isInteger(n))) return n;
+      throw new ConfigError(at, kind === 'int' ? 'expected an integer' : 'expected a number');
     }
     case 'duration':
       return parseDuration(value, at);

@@ -72,17 +72,17 @@ const format = (fallback: Format): ParamSpec => str({ default: fallback, oneOf: 
 const common: ParamSpecs<CommonConfig> = {
   enable: bool(),
   queue_dir: str({ aliases: ['queueDir'] }),
-  queue_limit: int({ aliases: ['queueLimit'] }),
+  queue_limit: int({ aliases: ['queueLimit'], min: 0 }),
   comment: str(),
   retry_initial_interval_ms: { kind: 'duration', input: 'retry_initial_interval', default: 1_000 },
   retry_max_interval_ms: { kind: 'duration', input: 'retry_max_interval', default: 300_000 },
-  retry_backoff: int({ default: 2 }),
+  retry_backoff: { kind: 'number', default: 2, min: 1 },
   retry_max_duration_ms: { kind: 'duration', input: 'retry_max_duration', default: 86_400_000 },
 };
 
 const sqlConnection = {
   host: str(), port: int(), user: str(), password: secret(), database: str(),
-  table: str({ required: true }), max_open_connections: int({ default: 2, aliases: ['maxOpenConnections'] }),
+  table: str({ required: true }), max_open_connections: int({ default: 2, aliases: ['maxOpenConnections'], min: 1 }),
 };
 
 export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T]> } = {

@@ -103,6 +103,9 @@ describe('targets config', () => {
     assert.equal(t.config.retry_initial_interval_ms, 250);
     assert.equal(t.config.retry_max_duration_ms, 5_400_000);
     assert.equal(t.config.retry_max_interval_ms, 300_000);
+    assert.equal(t.config.retry_backoff, 2);
+    const [u] = loadTargetsConfig({ env: { MINIO_NOTIFY_WEBHOOK_RETRY_BACKOFF_1: '1.5' }, text: '{"webhook": {"1": {"enable": true, "endpoint": "http://x/"}}}' }).targets;
+    assert.equal(u.config.retry_backoff, 1.5);
   });
 
   const bad: Array<[string, string, NodeJS.ProcessEnv, string]> = [
@@ -114,6 +117,8 @@ describe('targets config', () => {
     ['a bad format', '{"redis": {"1": {"enable": true, "address": "a:1", "key": "k", "format": "json"}}}', {}, 'notify.redis.1.format: expected one of namespace, access'],
     ['no postgres connection', '{"postgresql": {"1": {"enable": true, "table": "t"}}}', {}, 'notify.postgresql.1.connection_string: required unless host and database are given'],
     ['a bad duration', '{"webhook": {"1": {"enable": true, "endpoint": "http://x/", "timeout": "soon"}}}', {}, 'notify.webhook.1.timeout: expected a duration such as "500ms", "10s", "5m" or "24h"'],
+    ['a backoff below 1', '{"webhook": {"1": {"enable": true, "endpoint": "http://x/", "retry_backoff": 0.5}}}', {}, 'notify.webhook.1.retry_backoff: expected at least 1'],
+    ['a negative queue_limit', '{"webhook": {"1": {"enable": true, "endpoint": "http://x/", "queueLimit": -1}}}', {}, 'notify.webhook.1.queueLimit: expected at least 0'],
     ['an unknown env param', '', { MINIO_NOTIFY_REDIS_COLOUR_1: 'red' }, 'MINIO_NOTIFY_REDIS_COLOUR_1: unknown parameter for redis'],
     ['broken JSON', '{"webhook": {"1": {"enable": tru}}}', {}, 'config: not valid JSON'],
   ];
@@ -152,7 +157,7 @@ describe('lenient JSON as pasted', () => {
 });
 
 describe('every declared parameter is accepted under each of its spellings', () => {
-  const sample: Record<ParamKind, unknown> = { string: 'x', bool: 'on', int: '7', duration: '2s', list: ['a:1'] };
+  const sample: Record<ParamKind, unknown> = { string: 'x', bool: 'on', int: '7', number: '1.5', duration: '2s', list: ['a:1'] };
   for (const type of TARGET_TYPES) {
     test(type, () => {
       for (const [field, spec] of Object.entries(TARGET_PARAMS[type] as Record<string, ParamSpec>)) {
