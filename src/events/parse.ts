@@ -36,6 +36,7 @@ export function parseIncomingEvents(body: unknown): S3EventRecord[] {
 function parseOne(value: unknown, at: string): S3EventRecord[] {
   const obj = expectObject(value, at || 'body');
   if (!('Records' in obj)) return [validateRecord(obj, at)];
+  for (const name of ['EventName', 'EventType', 'Key']) optionalType(obj, name, 'string', at);
   const records = obj.Records;
   const field = join(at, 'Records');
   if (!Array.isArray(records)) throw new EventValidationError(field, 'expected a list of records');

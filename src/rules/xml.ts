@@ -4,7 +4,8 @@ import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { RuleError, type NotificationRule } from './rules';
 
 const LISTS = new Set(['QueueConfiguration', 'TopicConfiguration', 'CloudFunctionConfiguration', 'Event', 'FilterRule']);
-const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true, isArray: (name) => LISTS.has(name) });
+// Values are not trimmed: a filter may really start or end with a space (object keys can).
+const parser = new XMLParser({ parseTagValue: false, trimValues: false, ignoreAttributes: true, isArray: (name) => LISTS.has(name) });
 const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode: true, ignoreAttributes: false });
 const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -20,7 +21,7 @@ export function rulesFromXml(xml: string): NotificationRule[] {
   if (XMLValidator.validate(xml) !== true) throw new RuleError('MalformedXML', 'the XML is not well-formed');
   const config = parser.parse(xml).NotificationConfiguration;
   if (config === undefined) throw new RuleError('MalformedXML', 'no NotificationConfiguration element');
-  if (config === '') return [];
+  if (typeof config === 'string' && config.trim() === '') return [];
   if (config.TopicConfiguration || config.CloudFunctionConfiguration) {
     throw new RuleError('UnsupportedNotification', 'only QueueConfiguration is supported');
   }
@@ -29,16 +30,23 @@ export function rulesFromXml(xml: string): NotificationRule[] {
 
 function ruleFrom(queue: QueueXml, index: number): NotificationRule {
   const at = `QueueConfiguration[${index}]`;
-  if (!queue.Queue) throw new RuleError('MalformedXML', `${at}: no Queue ARN`);
-  if (!queue.Event?.length) throw new RuleError('MalformedXML', `${at}: no Event`);
+  const arn = text(queue.Queue);
+  const events = (queue.Event ?? []).map(text).filter(Boolean);
+  if (!arn) throw new RuleError('MalformedXML', `${at}: no Queue ARN`);
+  if (!events.length) throw new RuleError('MalformedXML', `${at}: no Event`);
   const filters: Record<string, string> = {};
   for (const rule of queue.Filter?.S3Key?.FilterRule ?? []) {
-    const name = (rule.Name ?? '').toLowerCase();
+    const name = text(rule.Name).toLowerCase();
     if (name !== 'prefix' && name !== 'suffix') throw new RuleError('InvalidArgument', `${at}: filter rule name must be prefix or suffix, not "${rule.Name}"`);
     if (name in filters) throw new RuleError('InvalidArgument', `${at}: more than one ${name} filter`);
-    filters[name] = rule.Value ?? '';
+    filters[name] = typeof rule.Value === 'string' ? rule.Value : '';
   }
-  return { id: queue.Id ?? String(index + 1), arn: queue.Queue, events: queue.Event, prefix: filters.prefix ?? '', suffix: filters.suffix ?? '' };
+  return { id: text(queue.Id) || String(index + 1), arn, events, prefix: filters.prefix ?? '', suffix: filters.suffix ?? '' };
+}
+
+/** An element's text without the layout around it (only filter values keep their blanks). */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value.trim() : '';
 }
 
 export function rulesToXml(rules: NotificationRule[]): string {

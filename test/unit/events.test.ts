@@ -143,6 +143,7 @@ describe('parsing what a storage server sends', () => {
     ['second of a list', [record, { Records: [{}] }], '[1].Records[0].eventVersion: required'],
     ['not an object', 'hello', 'body: expected an object'],
     ['empty list', [], 'body: empty list of events'],
+    ['an envelope EventName that is not a string', { ...toEnvelope(record), EventName: 7 }, 'EventName: expected a string'],
   ];
   for (const [name, body, message] of cases) {
     test(`rejects ${name}`, () => {

@@ -6,6 +6,7 @@ const rules: NotificationRule[] = [
   { id: '1', arn: 'arn:minio:sqs:us-east-1:1:amqp', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: 'photos/', suffix: '.jpg' },
   { id: 'docs', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:Put'], prefix: '', suffix: '' },
   { id: 'x', arn: 'arn:minio:sqs:us-east-1:1:redis', events: ['s3:ObjectAccessed:Get'], prefix: 'a & <b>', suffix: 'ü.txt' },
+  { id: 'spaces', arn: 'arn:minio:sqs:us-east-1:1:redis', events: ['s3:ObjectCreated:Put'], prefix: ' leading', suffix: 'trailing ' },
 ];
 
 test('round trip through S3 NotificationConfiguration XML', () => {
@@ -21,11 +22,15 @@ test('reads what mc / S3 tools write', () => {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
   <QueueConfiguration><Id>1</Id><Filter><S3Key><FilterRule><Name>Suffix</Name><Value>.jpg</Value></FilterRule></S3Key></Filter>
-    <Queue>arn:minio:sqs:us-east-1:1:amqp</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration>
+    <Queue>
+      arn:minio:sqs:us-east-1:1:amqp
+    </Queue>
+    <Event> s3:ObjectCreated:* </Event></QueueConfiguration>
 </NotificationConfiguration>`;
   assert.deepEqual(rulesFromXml(xml), [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:amqp', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '.jpg' }]);
   assert.deepEqual(rulesFromXml('<NotificationConfiguration></NotificationConfiguration>'), []);
   assert.deepEqual(rulesFromXml(rulesToXml([])), []);
+  assert.deepEqual(rulesFromXml('<NotificationConfiguration>\n  \n</NotificationConfiguration>'), []);
 });
 
 const bad: Array<[string, string, string, RegExp]> = [
