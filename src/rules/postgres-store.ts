@@ -5,8 +5,6 @@ import type { NotificationRule } from './rules';
 import type { RulesStore } from './store';
 
 const DEFAULT_TABLE = 'bucketflow_rules';
-// Two workers creating the table at once: one of them sees a duplicate type/table error. It exists then.
-const ALREADY_CREATED = new Set(['23505', '42P07']);
 
 export class PostgresRulesStore implements RulesStore {
   private readonly pool: Pool;
@@ -49,11 +47,17 @@ export class PostgresRulesStore implements RulesStore {
     await this.pool.end();
   }
 
+  private async tableExists(): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT to_regclass($1) IS NOT NULL AS found', [this.table]);
+    return rows[0].found === true;
+  }
+
   private init(): Promise<unknown> {
     this.ready ??= this.pool
       .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL)`)
-      .catch((err: { code?: string }) => {
-        if (ALREADY_CREATED.has(err.code ?? '')) return;
+      .catch(async (err: unknown) => {
+        // Workers creating the table at once: the losers see a duplicate table/type/object error.
+        if (await this.tableExists().catch(() => false)) return;
         this.ready = undefined;
         throw err;
       });
