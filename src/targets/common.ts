@@ -2,6 +2,8 @@
 // timeouts and never-throwing health probes.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { decodeObjectKey } from '../events/record';
+import type { S3EventRecord } from '../events/types';
 import { PermanentDeliveryError, type Delivery, type Health } from './target';
 
 /** Header (HTTP, Kafka, MQTT 5 user property) carrying `delivery.eventId`, so receivers can drop the
@@ -118,7 +120,44 @@ export class LazyConnection<T> {
   }
 }
 
-/** Sequencers are hex nanosecond times; left-padding makes string order equal numeric order. */
-export function sortableSequencer(sequencer: string): string {
-  return sequencer.toUpperCase().padStart(32, '0');
+/** Runs `setup` (e.g. CREATE TABLE IF NOT EXISTS) until it succeeds once, then returns its result; a failure is forgotten so the next call retries. */
+export function onceSucceeded<T>(setup: () => Promise<T>): () => Promise<T> {
+  let done: Promise<T> | undefined;
+  return () => {
+    done ??= setup().catch((err) => {
+      done = undefined;
+      throw err;
+    });
+    return done;
+  };
+}
+
+// Store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep MinIO's `{"Records":[record]}` per
+// object (namespace format) or per event (access format).
+
+/** What store targets write: `{"Records":[record]}`. */
+export function storedValue(record: S3EventRecord): string {
+  return JSON.stringify({ Records: [record] });
+}
+
+/** The namespace format's key: `<bucket>/<raw key>`. */
+export function namespaceKey(record: S3EventRecord): string {
+  return `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
+}
+
+/** Any `s3:ObjectRemoved:*` event removes the object's entry in the namespace format. */
+export function isRemoval(record: S3EventRecord): boolean {
+  return record.eventName.startsWith('s3:ObjectRemoved:');
+}
+
+const HEX = /^[0-9A-Fa-f]{1,32}$/;
+
+/**
+ * Orders the states of one object: its sequencer (uppercase hex of the modification time in ns), else
+ * the event time in ns, as 32 hex digits so string order is numeric order.
+ */
+export function orderingKey(record: S3EventRecord): string {
+  const sequencer = record.s3.object.sequencer;
+  const hex = HEX.test(sequencer ?? '') ? sequencer : (BigInt(Date.parse(record.eventTime) || 0) * 1_000_000n).toString(16);
+  return hex.toUpperCase().padStart(32, '0');
 }

@@ -3,8 +3,7 @@
 // `event_time` + `event_data` rows, one per event id.
 import { createPool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
 import type { MysqlConfig } from '../config/targets';
-import { decodeObjectKey } from '../events/record';
-import { configError, deliveryError, probeHealth, sortableSequencer } from './common';
+import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
 import type { Delivery, Target } from './target';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
@@ -31,10 +30,9 @@ export function create(arn: string, config: MysqlConfig): Target {
   const pool = createPool({ ...poolOptionsFrom(arn, config), connectTimeout: 5_000 });
   const table = config.table;
   const helper = config.format === 'namespace' ? `${table}_bucketflow_seq` : `${table}_bucketflow_ids`;
-  let ready: Promise<void> | undefined;
 
   // MariaDB refuses a primary key on a generated column, so key_hash is a unique key there.
-  const createTables = async () => {
+  const createTables = onceSucceeded(async () => {
     if (config.format === 'namespace') {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (key_name VARCHAR(3072) NOT NULL,
         key_hash CHAR(64) GENERATED ALWAYS AS (SHA2(key_name, 256)) STORED, value JSON, UNIQUE KEY (key_hash))`);
@@ -43,7 +41,7 @@ export function create(arn: string, config: MysqlConfig): Target {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (event_time DATETIME(3) NOT NULL, event_data JSON)`);
       await pool.query(`CREATE TABLE IF NOT EXISTS ${helper} (event_id VARCHAR(64) PRIMARY KEY)`);
     }
-  };
+  });
 
   const inTransaction = async (work: (connection: PoolConnection) => Promise<void>) => {
     const connection = await pool.getConnection();
@@ -60,13 +58,13 @@ export function create(arn: string, config: MysqlConfig): Target {
   };
 
   const applyNewest = async (connection: PoolConnection, { record }: Delivery, value: string) => {
-    const key = `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
-    const sequencer = sortableSequencer(record.s3.object.sequencer);
+    const key = namespaceKey(record);
+    const sequencer = orderingKey(record);
     await connection.query(`INSERT IGNORE INTO ${helper} (key_hash, sequencer) VALUES (SHA2(?, 256), '')`, [key]);
     const [rows] = await connection.query(`SELECT sequencer FROM ${helper} WHERE key_hash = SHA2(?, 256) FOR UPDATE`, [key]);
     if ((rows as Array<{ sequencer: string }>)[0].sequencer >= sequencer) return; // a newer state is already applied
     await connection.query(`UPDATE ${helper} SET sequencer = ? WHERE key_hash = SHA2(?, 256)`, [sequencer, key]);
-    if (record.eventName.startsWith('s3:ObjectRemoved:')) {
+    if (isRemoval(record)) {
       await connection.query(`DELETE FROM ${table} WHERE key_hash = SHA2(?, 256)`, [key]);
     } else {
       await connection.query(`INSERT INTO ${table} (key_name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`, [key, value]);
@@ -83,13 +81,9 @@ export function create(arn: string, config: MysqlConfig): Target {
   return {
     arn,
     async send(delivery: Delivery) {
-      const value = JSON.stringify({ Records: [delivery.record] });
+      const value = storedValue(delivery.record);
       try {
-        ready ??= createTables().catch((err) => {
-          ready = undefined;
-          throw err;
-        });
-        await ready;
+        await createTables();
         await inTransaction((connection) =>
           config.format === 'namespace' ? applyNewest(connection, delivery, value) : appendOnce(connection, delivery, value),
         );

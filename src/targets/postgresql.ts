@@ -3,8 +3,7 @@
 // older event never wins. access: `event_time` + `event_data` rows, one per event id.
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { PostgresqlConfig } from '../config/targets';
-import { decodeObjectKey } from '../events/record';
-import { configError, deliveryError, probeHealth, sortableSequencer } from './common';
+import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
 import type { Delivery, Target } from './target';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
@@ -35,9 +34,7 @@ export function create(arn: string, config: PostgresqlConfig): Target {
   pool.on('error', () => {}); // an idle connection dropping is retried on next use
   const table = config.table;
   const helper = config.format === 'namespace' ? `${table}_bucketflow_seq` : `${table}_bucketflow_ids`;
-  let ready: Promise<void> | undefined;
-
-  const createTables = async () => {
+  const createTables = onceSucceeded(async () => {
     if (config.format === 'namespace') {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (key VARCHAR PRIMARY KEY, value JSONB)`);
       await pool.query(`CREATE TABLE IF NOT EXISTS ${helper} (key VARCHAR PRIMARY KEY, sequencer VARCHAR(32) NOT NULL)`);
@@ -45,7 +42,7 @@ export function create(arn: string, config: PostgresqlConfig): Target {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (event_time TIMESTAMPTZ NOT NULL, event_data JSONB)`);
       await pool.query(`CREATE TABLE IF NOT EXISTS ${helper} (event_id VARCHAR(64) PRIMARY KEY)`);
     }
-  };
+  });
 
   const inTransaction = async (work: (client: PoolClient) => Promise<void>) => {
     const client = await pool.connect();
@@ -64,27 +61,23 @@ export function create(arn: string, config: PostgresqlConfig): Target {
   return {
     arn,
     async send({ record, eventId }: Delivery) {
-      const value = JSON.stringify({ Records: [record] });
+      const value = storedValue(record);
       try {
-        ready ??= createTables().catch((err) => {
-          ready = undefined;
-          throw err;
-        });
-        await ready;
+        await createTables();
         await inTransaction(async (client) => {
           if (config.format === 'access') {
             const fresh = await client.query(`INSERT INTO ${helper} (event_id) VALUES ($1) ON CONFLICT DO NOTHING`, [eventId]);
             if (fresh.rowCount) await client.query(`INSERT INTO ${table} (event_time, event_data) VALUES ($1, $2)`, [record.eventTime, value]);
             return;
           }
-          const key = `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
+          const key = namespaceKey(record);
           const newer = await client.query(
             `INSERT INTO ${helper} (key, sequencer) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET sequencer = EXCLUDED.sequencer WHERE ${helper}.sequencer < EXCLUDED.sequencer`,
-            [key, sortableSequencer(record.s3.object.sequencer)],
+            [key, orderingKey(record)],
           );
           if (!newer.rowCount) return; // an older (or the same) event: the table already holds a newer state
-          if (record.eventName.startsWith('s3:ObjectRemoved:')) {
+          if (isRemoval(record)) {
             await client.query(`DELETE FROM ${table} WHERE key = $1`, [key]);
           } else {
             await client.query(

@@ -3,8 +3,7 @@
 // by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
-import { decodeObjectKey } from '../events/record';
-import { configError, deliveryError, probeHealth, sortableSequencer } from './common';
+import { configError, deliveryError, isRemoval, namespaceKey, orderingKey, probeHealth, storedValue } from './common';
 import type { Delivery, Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
@@ -47,14 +46,13 @@ export function create(arn: string, config: RedisConfig): Target {
     arn,
     async send(delivery: Delivery) {
       const { record, eventId } = delivery;
-      const value = JSON.stringify({ Records: [record] });
+      const value = storedValue(record);
       try {
         if (config.format === 'access') {
           await commands.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
         } else {
-          const field = `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
-          const removal = record.eventName.startsWith('s3:ObjectRemoved:') ? '1' : '0';
-          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, field, sortableSequencer(record.s3.object.sequencer), value, removal);
+          const removal = isRemoval(record) ? '1' : '0';
+          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, namespaceKey(record), orderingKey(record), value, removal);
         }
       } catch (err) {
         throw deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));

@@ -1,6 +1,7 @@
 // Maps a configured target to its implementation: one module per target type.
 import type { TargetEntry } from '../config/targets';
 import * as amqp from './amqp';
+import * as elasticsearch from './elasticsearch';
 import * as kafka from './kafka';
 import * as mqtt from './mqtt';
 import * as mysql from './mysql';
@@ -14,6 +15,8 @@ export function createTarget(entry: TargetEntry): Target {
   switch (entry.type) {
     case 'amqp':
       return amqp.create(entry.arn, entry.config);
+    case 'elasticsearch':
+      return elasticsearch.create(entry.arn, entry.config);
     case 'kafka':
       return kafka.create(entry.arn, entry.config);
     case 'mqtt':
@@ -28,8 +31,5 @@ export function createTarget(entry: TargetEntry): Target {
       return redis.create(entry.arn, entry.config);
     case 'webhook':
       return webhook.create(entry.arn, entry.config);
-    default:
-      // The Elasticsearch target is still being written (issue 5).
-      throw new Error(`${entry.arn}: the ${entry.type} target is not available in this build yet`);
   }
 }
