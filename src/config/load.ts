@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { TARGET_TYPES, UNSUPPORTED_MINIO_TYPES, formatArn, isTargetType, type TargetType } from './arn';
 import { envSettings } from './env';
 import { flattenLegacy } from './legacy';
-import { ConfigError, checkRequired, inputNames, isEnabledValue, normalize, type ParamSpec } from './params';
+import { ConfigError, checkRequired, inputNames, isEnabledValue, normalize, withArn, type ParamSpec } from './params';
 import { TARGET_PARAMS, type TargetEntry } from './targets';
 
 /** The region of the guide's ARNs (arn:minio:sqs:us-east-1:1:amqp). */
@@ -30,7 +30,7 @@ export function loadTargetsConfig(options: LoadOptions = {}): LoadedTargets {
   const parsed = text.trim() ? parseLenientJson(text) : {};
   const region = options.region ?? (env.MINIO_SITE_REGION || env.MINIO_REGION || regionOf(parsed) || DEFAULT_REGION);
 
-  const raw = rawTargetsFrom(notifySection(parsed));
+  const raw = rawTargetsFrom(notifySection(parsed), region);
   applyEnv(raw, env);
   const targets: TargetEntry[] = [];
   for (const type of TARGET_TYPES) {
@@ -119,7 +119,7 @@ function notifySection(parsed: Record<string, unknown>): Record<string, unknown>
   return parsed.notify as Record<string, unknown>;
 }
 
-function rawTargetsFrom(notify: Record<string, unknown>): RawTargets {
+function rawTargetsFrom(notify: Record<string, unknown>, region: string): RawTargets {
   const raw: RawTargets = new Map();
   for (const [type, byId] of Object.entries(notify)) {
     if (typeof byId !== 'object' || byId === null || Array.isArray(byId)) {
@@ -136,7 +136,8 @@ function rawTargetsFrom(notify: Record<string, unknown>): RawTargets {
       if (typeof params !== 'object' || params === null || Array.isArray(params)) {
         throw new ConfigError(`notify.${type}.${id}`, 'expected an object of parameters');
       }
-      targets.set(id, flattenLegacy(type, params as Record<string, unknown>, `notify.${type}.${id}`));
+      const at = `notify.${type}.${id}`;
+      targets.set(id, withArn(formatArn({ region, id, type }), () => flattenLegacy(type, params as Record<string, unknown>, at)));
     }
     raw.set(type, targets);
   }
@@ -158,14 +159,17 @@ function applyEnv(raw: RawTargets, env: NodeJS.ProcessEnv): void {
 
 function entryFor(type: TargetType, id: string, params: Record<string, unknown>, region: string): TargetEntry {
   const at = `notify.${type}.${id}`;
+  const arn = formatArn({ region, id, type });
   const specs = TARGET_PARAMS[type] as Record<string, ParamSpec>;
-  const config = normalize(specs, params, at) as Record<string, unknown>;
-  const enabled = config.enable === true;
-  if (enabled) {
-    checkRequired(specs, config, at);
-    checkType(type, config, at);
-  }
-  return { arn: formatArn({ region, id, type }), type, id, enabled, config } as unknown as TargetEntry;
+  return withArn(arn, () => {
+    const config = normalize(specs, params, at) as Record<string, unknown>;
+    const enabled = config.enable === true;
+    if (enabled) {
+      checkRequired(specs, config, at);
+      checkType(type, config, at);
+    }
+    return { arn, type, id, enabled, config } as unknown as TargetEntry;
+  });
 }
 
 /** Rules that span parameters or need a format check. */

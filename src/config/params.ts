@@ -19,9 +19,20 @@ export interface ParamSpec {
 export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
 
 export class ConfigError extends Error {
-  constructor(readonly field: string, problem: string) {
-    super(`${field}: ${problem}`);
+  /** `arn`, when known, names the target the field belongs to. */
+  constructor(readonly field: string, readonly problem: string, readonly arn?: string) {
+    super(`${arn ? `${arn}: ` : ''}${field}: ${problem}`);
     this.name = 'ConfigError';
+  }
+}
+
+/** Runs `check`; a ConfigError it throws is rethrown naming the target's ARN too. */
+export function withArn<T>(arn: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ConfigError && !err.arn) throw new ConfigError(err.field, err.problem, arn);
+    throw err;
   }
 }
 

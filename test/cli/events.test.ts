@@ -72,7 +72,7 @@ test('a broken config file is a clear error naming the field', () => {
   writeFileSync(path.join(dir, 'broken.json'), '{"notify": {"webhook": {"1": {"enable": true}}}}');
   const result = runWith('broken.json', 'targets', 'list');
   assert.equal(result.code, 2);
-  assert.equal(result.err, 'bucketflow: notify.webhook.1.endpoint: required');
+  assert.equal(result.err, 'bucketflow: arn:minio:sqs:us-east-1:1:webhook: notify.webhook.1.endpoint: required');
 });
 
 test('targets list shows every ARN, enabled or not', () => {
