@@ -1,0 +1,266 @@
+// `npm run bench`: the real stack, the engine (client -> Temporal -> worker processes -> targets) against
+// a plain in-process loop with the same target code, in one run. Prints a table and writes JSON under
+// bench-results/. Settings (env): BENCH_EVENTS (default "2000,10000"), BENCH_ALL_EVENTS (events for the
+// all-targets runs, default the first of BENCH_EVENTS), BENCH_INFLIGHT (default "1,8,32,128"),
+// BENCH_INFLIGHT_EVENTS (default 400), BENCH_ONLY (comma-separated run groups: webhook, redis, all,
+// workers, inflight). Worker tuning comes from the usual BUCKETFLOW_* env vars.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { endpoints } from '../scripts/stack/endpoints';
+import { BucketflowClient, workflowIdFor } from '../src/client';
+import { tuningFromEnv } from '../src/worker';
+import { benchEvents, prepareRun, type BenchEvent } from './events';
+import { samplePhases, type Phases } from './history';
+import { startChild, type Child } from './processes';
+import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
+import { watchTargets, type TargetSet, type Watch } from './targets';
+
+const root = path.resolve(__dirname, '..');
+const PUBLISHERS = 32; // concurrent starts, as BucketflowClient.publishMany
+const BASELINE_CONCURRENCY = tuningFromEnv().maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
+const COMPLETION_TIMEOUT_MS = 15 * 60_000;
+
+interface RunSpec {
+  mode: 'engine' | 'baseline';
+  set: TargetSet;
+  events: number;
+  workers: number;
+  /** At most this many events published but not yet arrived; unset = as fast as publishing goes. */
+  inFlight?: number;
+}
+
+interface RunResult extends RunSpec {
+  seconds: number;
+  eventsPerSecond: number;
+  msPerEvent: number;
+  latencyMs: Latency;
+  delivered: Record<string, number>;
+  complete: boolean;
+  /** Peak RSS of each worker process (engine) or of the baseline process. */
+  peakRssMb: number[];
+  /** CPU seconds spent during the run, per process kind. */
+  cpuSeconds: Record<string, number>;
+  failures: number;
+  phasesMs?: Phases;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const int = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback);
+
+async function main() {
+  const sizes = int(process.env.BENCH_EVENTS, [2000, 10000]);
+  const allSize = int(process.env.BENCH_ALL_EVENTS, [sizes[0]])[0];
+  const windows = int(process.env.BENCH_INFLIGHT, [1, 8, 32, 128]);
+  const windowEvents = int(process.env.BENCH_INFLIGHT_EVENTS, [400])[0];
+  const only = process.env.BENCH_ONLY?.split(',');
+  const wanted = (group: string) => !only || only.includes(group);
+
+  console.log('bench: stack up');
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stack/cli.ts', 'up'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const plan: RunSpec[] = [];
+  const pair = (spec: Omit<RunSpec, 'mode'>) => plan.push({ mode: 'engine', ...spec }, { mode: 'baseline', ...spec });
+  for (const events of sizes) {
+    if (wanted('webhook')) pair({ set: 'webhook', events, workers: 1 });
+    if (wanted('redis')) pair({ set: 'redis', events, workers: 1 });
+  }
+  if (wanted('all')) pair({ set: 'all', events: allSize, workers: 1 });
+  if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2 });
+  if (wanted('inflight')) for (const inFlight of windows) pair({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
+  const results: RunResult[] = [];
+  try {
+    for (const spec of plan) {
+      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}`;
+      console.log(`bench: ${label} ...`);
+      const result = await run(spec, dataDir);
+      results.push(result);
+      console.log(`bench: ${label}: ${result.eventsPerSecond} events/s, p50 ${result.latencyMs.p50} ms${result.complete ? '' : ' (INCOMPLETE)'}`);
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  printTable(results);
+  const file = path.join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: tuningFromEnv(), results }, null, 2));
+  console.log(`bench: results written to ${path.relative(root, file)}`);
+}
+
+async function run(spec: RunSpec, dataDir: string): Promise<RunResult> {
+  const watch = await watchTargets(spec.set);
+  const bucket = `bench-${randomUUID().slice(0, 8)}`;
+  try {
+    const configFile = await prepareRun(dataDir, bucket, watch.notify);
+    const events = benchEvents(bucket, spec.events, Date.now());
+    return spec.mode === 'engine' ? await runEngine(spec, watch, configFile, dataDir, events) : await runBaseline(spec, watch, configFile, dataDir, bucket, events);
+  } finally {
+    await watch.close();
+  }
+}
+
+async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDir: string, events: BenchEvent[]): Promise<RunResult> {
+  const taskQueue = `bench-${randomUUID()}`;
+  const env = { BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal };
+  const workers = Array.from({ length: spec.workers }, () => startChild('src/worker.ts', env));
+  const client = await BucketflowClient.connect({ taskQueue, temporalAddress: endpoints.temporal });
+  try {
+    await Promise.all(workers.map((w) => w.waitFor('worker started')));
+    const before = snapshot(workers);
+    const publishedAt = new Map<string, number>();
+    let failures = 0;
+    let next = 0;
+    const publisher = async () => {
+      while (next < events.length) {
+        while (spec.inFlight && next - watch.arrivals.size >= spec.inFlight) await sleep(1);
+        if (next >= events.length) return;
+        const { eventId, record } = events[next++];
+        publishedAt.set(eventId, nowMs());
+        await client.publish(record).catch(() => failures++);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISHERS, spec.inFlight ?? PUBLISHERS) }, publisher));
+    const { end, delivered, complete } = await waitForDelivery(spec, watch);
+    const result = figures(spec, publishedAt, watch, end, delivered, complete, failures, before, snapshot(workers), workers.map((w) => peakRssMbOf(w.pid)));
+    result.phasesMs = await samplePhases(
+      client.temporal,
+      events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! })),
+    );
+    return result;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await client.close();
+  }
+}
+
+async function runBaseline(spec: RunSpec, watch: Watch, configFile: string, dataDir: string, bucket: string, events: BenchEvent[]): Promise<RunResult> {
+  const out = path.join(dataDir, `baseline-${bucket}.json`);
+  const child = startChild('bench/baseline.ts', {
+    BENCH_CONFIG: configFile,
+    BENCH_DATA_DIR: dataDir,
+    BENCH_BUCKET: bucket,
+    BENCH_N: String(events.length),
+    BENCH_BASE_TIME: String(Date.parse(events[0].record.eventTime)),
+    BENCH_CONCURRENCY: String(spec.inFlight ?? BASELINE_CONCURRENCY),
+    BENCH_OUT: out,
+  });
+  try {
+    await child.waitFor('baseline ready');
+    const before = snapshot([child]);
+    child.process.stdin!.write('go\n');
+    await child.waitFor('baseline done', COMPLETION_TIMEOUT_MS);
+    const { end, delivered, complete } = await waitForDelivery(spec, watch);
+    const after = snapshot([child]);
+    const { publishedAt, failures } = JSON.parse(await readFile(out, 'utf8')) as { publishedAt: Record<string, number>; failures: number };
+    const byId = new Map(Object.entries(publishedAt));
+    if (byId.size !== events.length || !events.every((e) => byId.has(e.eventId))) throw new Error('baseline: its events differ from the engine\'s');
+    return figures(spec, byId, watch, end, delivered, complete, failures, before, after, [peakRssMbOf(child.pid)]);
+  } finally {
+    await child.stop();
+  }
+}
+
+/** Waits until every watched server holds all events; the end is the last stamped arrival, or when the counts were complete. */
+async function waitForDelivery(spec: RunSpec, watch: Watch) {
+  const deadline = Date.now() + COMPLETION_TIMEOUT_MS;
+  let delivered = await watch.counts();
+  let end = nowMs();
+  while (Date.now() < deadline) {
+    if (spec.set === 'all') {
+      delivered = await watch.counts();
+      end = nowMs();
+      if (Object.values(delivered).every((n) => n >= spec.events)) return { end, delivered, complete: true };
+      await sleep(250);
+    } else {
+      if (watch.arrivals.size >= spec.events) break;
+      await sleep(20);
+    }
+  }
+  if (spec.set === 'all') return { end, delivered, complete: false };
+  delivered = await watch.counts();
+  const complete = watch.arrivals.size >= spec.events;
+  return { end: Math.max(...watch.arrivals.values()), delivered, complete };
+}
+
+interface Snapshot {
+  at: number;
+  servers: Record<string, number>;
+  processes: number;
+  bench: NodeJS.CpuUsage;
+}
+
+function snapshot(children: Child[]): Snapshot {
+  return { at: nowMs(), servers: serverCpu(), processes: children.reduce((sum, c) => sum + cpuSecondsOf(c.pid), 0), bench: process.cpuUsage() };
+}
+
+function figures(
+  spec: RunSpec,
+  publishedAt: Map<string, number>,
+  watch: Watch,
+  end: number,
+  delivered: Record<string, number>,
+  complete: boolean,
+  failures: number,
+  before: Snapshot,
+  after: Snapshot,
+  peakRssMb: number[],
+): RunResult {
+  const start = Math.min(...publishedAt.values());
+  const seconds = (end - start) / 1000;
+  const bench = process.cpuUsage(before.bench);
+  const cpuSeconds = {
+    [spec.mode === 'engine' ? 'worker' : 'baseline']: round(after.processes - before.processes),
+    'bench (client, watchers)': round((bench.user + bench.system) / 1e6),
+    ...cpuSpent(before.servers, after.servers),
+  };
+  return {
+    ...spec,
+    seconds: round(seconds),
+    eventsPerSecond: round(spec.events / seconds),
+    msPerEvent: round((seconds * 1000) / spec.events),
+    latencyMs: roundAll(latencyOf(publishedAt, watch.arrivals)),
+    delivered,
+    complete,
+    peakRssMb: peakRssMb.map(round),
+    cpuSeconds,
+    failures,
+  };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const roundAll = (l: Latency): Latency => ({ p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), mean: round(l.mean) });
+
+function machine() {
+  const os = require('node:os') as typeof import('node:os');
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+function printTable(results: RunResult[]) {
+  const rows = results.map((r) => {
+    const twin = results.find((o) => o !== r && o.mode !== r.mode && o.set === r.set && o.events === r.events && o.inFlight === r.inFlight && o.workers === r.workers);
+    const ratio = r.mode === 'engine' && twin ? `${round(r.eventsPerSecond / twin.eventsPerSecond)}x / ${round(r.latencyMs.p50 / twin.latencyMs.p50)}x` : '';
+    const cpu = Object.entries(r.cpuSeconds).filter(([, s]) => s >= 0.5).map(([name, s]) => `${name.split(' ')[0]} ${s}`).join(', ');
+    return [
+      r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-',
+      `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
+      r.peakRssMb.join('+'), ratio, cpu,
+    ];
+  });
+  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'peak RSS MB', 'engine/baseline (ev/s, p50)', 'CPU s'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  console.log('(! = not every event arrived within the time limit)');
+  for (const r of results.filter((x) => x.phasesMs)) {
+    console.log(`phases (median ms) ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${JSON.stringify(r.phasesMs)}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

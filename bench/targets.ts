@@ -1,0 +1,201 @@
+// The benchmark's target sets and how it watches each server: a local webhook receiver and Redis's
+// MONITOR stamp every event's arrival; every other server is counted until it holds all N events.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client as Elasticsearch } from '@elastic/elasticsearch';
+import amqplib from 'amqplib';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import mqtt from 'mqtt';
+import { createPool } from 'mysql2/promise';
+import { connect as natsConnect } from 'nats';
+import { Pool } from 'pg';
+import { endpoints } from '../scripts/stack/endpoints';
+import { EVENT_ID_HEADER } from '../src/targets/common';
+import { nowMs } from './stats';
+
+export type TargetSet = 'webhook' | 'redis' | 'all';
+
+/** One run's targets: the MinIO `notify` section to load, and what watches the servers. */
+export interface Watch {
+  notify: Record<string, Record<string, Record<string, unknown>>>;
+  /** Arrival time (epoch ms) per event id at the stamping target (webhook, else Redis). */
+  arrivals: Map<string, number>;
+  /** Events each watched server holds now. */
+  counts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+const [redisHost, redisPort] = endpoints.redis.split(':');
+
+/** Answers 200 to every POST and stamps the event id's arrival. */
+async function startReceiver(arrivals: Map<string, number>) {
+  const server = createServer((req, res) => {
+    const id = String(req.headers[EVENT_ID_HEADER.toLowerCase()] ?? '');
+    req.resume();
+    req.on('end', () => {
+      if (!arrivals.has(id)) arrivals.set(id, nowMs());
+      res.writeHead(200).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Redis's own clock stamps each EVALSHA of the access-format script; its 6th argument is the event id. */
+async function monitorRedis(arrivals: Map<string, number>) {
+  const client = new Redis({ host: redisHost, port: Number(redisPort) });
+  const monitor = await client.monitor();
+  monitor.on('monitor', (time: string, args: string[]) => {
+    if (/^evalsha$|^eval$/i.test(args[0]) && args.length >= 6 && !arrivals.has(args[5])) arrivals.set(args[5], Number(time) * 1000);
+  });
+  return {
+    close: async () => {
+      monitor.disconnect();
+      client.disconnect();
+    },
+  };
+}
+
+export async function watchTargets(set: TargetSet): Promise<Watch> {
+  const suffix = randomUUID().slice(0, 8);
+  const arrivals = new Map<string, number>();
+  const closers: Array<() => Promise<void>> = [];
+  const counters: Record<string, () => Promise<number>> = {};
+  const notify: Watch['notify'] = {};
+
+  if (set !== 'redis') {
+    const receiver = await startReceiver(arrivals);
+    closers.push(receiver.close);
+    notify.webhook = { '1': { enable: true, endpoint: receiver.url } };
+    counters.webhook = async () => arrivals.size;
+  }
+  if (set !== 'webhook') {
+    const key = `bench-${suffix}`;
+    const redis = new Redis({ host: redisHost, port: Number(redisPort) });
+    if (set === 'redis') closers.push((await monitorRedis(arrivals)).close);
+    closers.push(async () => {
+      await redis.del(key, `${key}:bucketflow:ids`);
+      redis.disconnect();
+    });
+    notify.redis = { '1': { enable: true, address: endpoints.redis, key, format: 'access' } };
+    counters.redis = () => redis.llen(key);
+  }
+  if (set === 'all') await watchEveryOtherServer(suffix, notify, counters, closers);
+
+  return {
+    notify,
+    arrivals,
+    async counts() {
+      const entries = await Promise.all(Object.entries(counters).map(async ([name, count]) => [name, await count()] as const));
+      return Object.fromEntries(entries);
+    },
+    async close() {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+    },
+  };
+}
+
+/** PostgreSQL, MySQL and Elasticsearch in namespace format (one row/document per object, all keys distinct), AMQP, NATS JetStream, Kafka and MQTT. */
+async function watchEveryOtherServer(
+  suffix: string,
+  notify: Watch['notify'],
+  counters: Record<string, () => Promise<number>>,
+  closers: Array<() => Promise<void>>,
+) {
+  const table = `bench_${suffix}`;
+  const pg = new Pool({ connectionString: endpoints.postgres, max: 1 });
+  notify.postgresql = { '1': { enable: true, connectionString: endpoints.postgres, table, format: 'namespace' } };
+  counters.postgresql = async () => countRows(() => pg.query(`SELECT count(*)::int AS n FROM ${table}`).then((r) => r.rows[0].n));
+  closers.push(async () => {
+    await pg.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_seq`);
+    await pg.end();
+  });
+
+  const mysqlUrl = new URL(endpoints.mysql);
+  const mysql = createPool({ uri: endpoints.mysql, connectionLimit: 1 });
+  notify.mysql = {
+    '1': { enable: true, dsnString: `${mysqlUrl.username}:${mysqlUrl.password}@tcp(${mysqlUrl.host})${mysqlUrl.pathname}`, table, format: 'namespace' },
+  };
+  counters.mysql = async () => countRows(async () => ((await mysql.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: number }>)[0].n);
+  closers.push(async () => {
+    await mysql.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_seq`);
+    await mysql.end();
+  });
+
+  const index = `bench-${suffix}`;
+  const es = new Elasticsearch({ node: endpoints.elasticsearch });
+  notify.elasticsearch = { '1': { enable: true, url: endpoints.elasticsearch, index, format: 'namespace' } };
+  counters.elasticsearch = async () =>
+    countRows(async () => {
+      await es.indices.refresh({ index });
+      return (await es.count({ index })).count;
+    });
+  closers.push(async () => {
+    await es.indices.delete({ index: [index, `bucketflow-seq-${index}`], ignore_unavailable: true });
+    await es.close();
+  });
+
+  // AMQP: the guide's fanout exchange with one bound queue, counted by the broker.
+  const exchange = `bench-${suffix}`;
+  const amqp = await amqplib.connect(endpoints.amqp);
+  const channel = await amqp.createChannel();
+  await channel.assertExchange(exchange, 'fanout', { durable: false });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, exchange, '');
+  notify.amqp = { '1': { enable: true, url: endpoints.amqp, exchange, exchangeType: 'fanout', routingKey: 'bucketlogs', durable: false } };
+  counters.amqp = async () => (await channel.checkQueue(queue)).messageCount;
+  closers.push(async () => {
+    await channel.deleteExchange(exchange);
+    await amqp.close();
+  });
+
+  // NATS: a JetStream stream on the subject; the target waits for each PubAck.
+  const subject = `bench.${suffix}`;
+  const nats = await natsConnect({ servers: endpoints.nats });
+  const jsm = await nats.jetstreamManager();
+  await jsm.streams.add({ name: `bench-${suffix}`, subjects: [subject] });
+  notify.nats = { '1': { enable: true, address: endpoints.nats, subject, jetstream: true } };
+  counters.nats = async () => (await jsm.streams.info(`bench-${suffix}`)).state.messages;
+  closers.push(async () => {
+    await jsm.streams.delete(`bench-${suffix}`);
+    await nats.close();
+  });
+
+  const topic = `bench-${suffix}`;
+  const kafka = new Kafka({ brokers: [endpoints.kafka], clientId: 'bucketflow-bench', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  notify.kafka = { '1': { enable: true, brokers: [endpoints.kafka], topic } };
+  counters.kafka = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  closers.push(async () => {
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  });
+
+  const mqttTopic = `bench/${suffix}`;
+  const subscriber = await mqtt.connectAsync(endpoints.mqtt.replace(/^tcp:/, 'mqtt:'));
+  let mqttReceived = 0;
+  subscriber.on('message', (t) => {
+    if (t === mqttTopic) mqttReceived++;
+  });
+  await subscriber.subscribeAsync(mqttTopic, { qos: 1 });
+  notify.mqtt = { '1': { enable: true, broker: endpoints.mqtt, topic: mqttTopic, qos: 1 } };
+  counters.mqtt = async () => mqttReceived;
+  closers.push(() => subscriber.endAsync());
+}
+
+/** 0 until the target has created its table or index at first use. */
+async function countRows(count: () => Promise<number>): Promise<number> {
+  try {
+    return await count();
+  } catch {
+    return 0;
+  }
+}
