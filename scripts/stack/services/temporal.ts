@@ -63,7 +63,10 @@ export const temporal: Service = {
     const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
     return {
       command: temporalCliPath(),
-      args: ['server', 'start-dev', '--db-filename', serviceDir('temporal', 'temporal.db'), '--ip', ip,
+      // WAL with synchronous=NORMAL: no fsync per commit. It doubled delivery throughput (npm run bench);
+      // a crash of the server loses nothing, a power cut may lose the last commits, as fits a dev server.
+      args: ['server', 'start-dev', '--db-filename', serviceDir('temporal', 'temporal.db'),
+        '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--ip', ip,
         '--port', port, '--ui-port', uiPort, '--namespace', NAMESPACE, '--log-level', 'warn', ...attributes],
       cwd: serviceDir('temporal'),
     };
