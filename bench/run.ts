@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { endpoints } from '../scripts/stack/endpoints';
 import { BucketflowClient, workflowIdFor } from '../src/client';
@@ -236,8 +236,7 @@ const round = (x: number) => Math.round(x * 100) / 100;
 const roundAll = (l: Latency): Latency => ({ p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), mean: round(l.mean) });
 
 function machine() {
-  const os = require('node:os') as typeof import('node:os');
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), node: process.version };
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), node: process.version };
 }
 
 function printTable(results: RunResult[]) {
