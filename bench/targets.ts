@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { createPool } from 'mysql2/promise';
 import { connect as natsConnect } from 'nats';
 import { Pool } from 'pg';
-import { endpoints } from '../scripts/stack/endpoints';
+import { endpoints, mysqlDsn } from '../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { nowMs } from './stats';
 
@@ -117,11 +117,8 @@ async function watchEveryOtherServer(
     await pg.end();
   });
 
-  const mysqlUrl = new URL(endpoints.mysql);
   const mysql = createPool({ uri: endpoints.mysql, connectionLimit: 1 });
-  notify.mysql = {
-    '1': { enable: true, dsnString: `${mysqlUrl.username}:${mysqlUrl.password}@tcp(${mysqlUrl.host})${mysqlUrl.pathname}`, table, format: 'namespace' },
-  };
+  notify.mysql = { '1': { enable: true, dsnString: mysqlDsn(), table, format: 'namespace' } };
   counters.mysql = async () => countRows(async () => ((await mysql.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: number }>)[0].n);
   closers.push(async () => {
     await mysql.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_seq`);

@@ -14,3 +14,9 @@ export const endpoints = {
   kafka: env.BUCKETFLOW_TEST_KAFKA_BROKER || '127.0.0.1:9092',
   elasticsearch: env.BUCKETFLOW_TEST_ELASTICSEARCH_URL || 'http://127.0.0.1:9200',
 } as const;
+
+/** The stack's MariaDB as MinIO's `dsn_string` (Go's `user:password@tcp(host:port)/database`). */
+export function mysqlDsn(): string {
+  const url = new URL(endpoints.mysql);
+  return `${url.username}:${url.password}@tcp(${url.host})${url.pathname}`;
+}

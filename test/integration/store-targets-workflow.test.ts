@@ -7,7 +7,7 @@ import { Client as Elasticsearch } from '@elastic/elasticsearch';
 import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { Pool } from 'pg';
-import { endpoints } from '../../scripts/stack/endpoints';
+import { endpoints, mysqlDsn } from '../../scripts/stack/endpoints';
 import { buildEvent } from '../../src/events';
 import { namespaceDocId } from '../../src/targets/elasticsearch';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
@@ -19,7 +19,6 @@ const table = `bucketevents_${suffix}`;
 const [host, port] = endpoints.redis.split(':');
 const redis = new Redis({ host, port: Number(port) });
 const pg = new Pool({ connectionString: endpoints.postgres, max: 1 });
-const mysqlUrl = new URL(endpoints.mysql);
 const mysql = createPool({ uri: endpoints.mysql, connectionLimit: 1 });
 const es = new Elasticsearch({ node: endpoints.elasticsearch });
 const esIndex = `bucketevents-${suffix}`;
@@ -31,9 +30,7 @@ before(async () => {
     notify: {
       redis: { '1': { enable: true, address: endpoints.redis, key: redisKey, format: 'access' } },
       postgresql: { '1': { enable: true, connectionString: endpoints.postgres, table } },
-      mysql: {
-        '1': { enable: true, dsnString: `${mysqlUrl.username}:${mysqlUrl.password}@tcp(${mysqlUrl.host})${mysqlUrl.pathname}`, table },
-      },
+      mysql: { '1': { enable: true, dsnString: mysqlDsn(), table } },
       elasticsearch: { '1': { enable: true, url: endpoints.elasticsearch, index: esIndex, format: 'namespace' } },
     },
     rules: {

@@ -4,15 +4,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { createPool } from 'mysql2/promise';
-import { endpoints } from '../../../scripts/stack/endpoints';
+import { endpoints, mysqlDsn } from '../../../scripts/stack/endpoints';
 import { create, poolOptionsFrom } from '../../../src/targets/mysql';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 
 const arn = 'arn:minio:sqs:us-east-1:1:mysql';
-const url = new URL(endpoints.mysql);
-const dsn = `${url.username}:${url.password}@tcp(${url.host})${url.pathname}`;
+const dsn = mysqlDsn();
 const reader = createPool({ uri: endpoints.mysql, connectionLimit: 1 });
 const targets: Array<ReturnType<typeof create>> = [];
 after(async () => {
