@@ -11,13 +11,19 @@ export interface DeliverToTargetInput {
   arn: string;
   eventId: string;
   record: S3EventRecord;
+  /** Attempts the workflow already made for this target (its fast path), so numbers run on across both. */
+  attemptsBefore?: number;
 }
 
-/** Sends one event to one target; failures carry the attempt number so the workflow can report it. */
+/**
+ * Sends one event to one target, as a local activity (the fast path) or a regular one (the durable
+ * fallback). Failures carry the overall attempt number so the workflow can report it.
+ */
 export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number }> {
   const ctx = Context.current();
-  const attempt = ctx.info.attempt;
-  const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt;
+  // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
+  const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     const target = deps.targets.get(input.arn);
     if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');

@@ -5,6 +5,8 @@ import type { TargetPool } from '../src/targets/pool';
 import { deliverToTarget } from './deliver';
 import { resolveTargets } from './resolve';
 
+export { resolveTargets } from './resolve';
+
 export interface ActivityDeps {
   rules: RulesStore;
   targets: TargetPool;

@@ -1,17 +1,36 @@
 // The library a storage server (or the ingest endpoint) uses to hand events to bucketflow: one durable
 // workflow per event, its id derived from the event identity so a resent event is not delivered twice.
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from './events';
 import type { S3EventRecord } from './events/types';
 import { searchKeys } from './search-attributes';
 import { loadSettings, type Settings } from './settings';
-import { deliverEvent } from '../workflows/deliver';
+import type { deliverEvent } from '../workflows/deliver-v1';
+import type { deliverEventV2 } from '../workflows/deliver';
+import type { DeliverInput, ResolvedTarget } from '../workflows/types';
 
 export interface PublishedEvent {
   eventId: string;
   workflowId: string;
   /** The event was already published before (same identity): no second delivery was started. */
   duplicate: boolean;
+}
+
+export interface PublishOptions {
+  taskQueue: string;
+  /** Start `deliverEventV2`, the fast path (default); false starts the first workflow version, `deliverEvent`. */
+  fastPath?: boolean;
+  /**
+   * Matches the bucket's rules where the event is accepted, so the targets travel in the workflow input
+   * (one local activity fewer). Only a process that sees the rules and targets (a worker) can pass this.
+   */
+  resolveTargets?: (record: S3EventRecord) => Promise<ResolvedTarget[]>;
+  /**
+   * Ask the server to hand the first workflow task back with the start response. Only for a client on
+   * the NativeConnection of a worker in this process that polls `taskQueue`.
+   */
+  eagerStart?: boolean;
 }
 
 const START_CONCURRENCY = 32;
@@ -23,62 +42,62 @@ export function workflowIdFor(eventId: string): string {
 export class BucketflowClient {
   constructor(
     readonly temporal: Client,
-    private readonly taskQueue: string,
+    private readonly options: PublishOptions,
     private readonly ownedConnection?: Connection,
   ) {}
 
+  /** A client of its own connection: for storage-side services and a separate ingest (no rules, no eager start). */
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
     const connection = await Connection.connect({ address: settings.temporalAddress });
     const client = new Client({ connection, namespace: settings.namespace });
-    return new BucketflowClient(client, settings.taskQueue, connection);
+    return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
   }
 
   /** Accepts MinIO's webhook envelope, `{Records: [...]}`, a bare record, or an array of those. */
   async publish(body: unknown): Promise<PublishedEvent[]> {
-    return this.startAll(parseIncomingEvents(body));
-  }
-
-  /** Validates every body first, so a malformed one starts nothing. */
-  async publishMany(bodies: unknown[]): Promise<PublishedEvent[]> {
-    return this.startAll(bodies.flatMap((body) => parseIncomingEvents(body)));
+    const records = parseIncomingEvents(body);
+    const results: PublishedEvent[] = new Array(records.length);
+    let next = 0;
+    const starter = async () => {
+      while (next < records.length) {
+        const index = next++;
+        results[index] = await this.start(records[index]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, records.length) }, starter));
+    return results;
   }
 
   async close(): Promise<void> {
     await this.ownedConnection?.close();
   }
 
-  private async startAll(records: S3EventRecord[]): Promise<PublishedEvent[]> {
-    const results: PublishedEvent[] = new Array(records.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < records.length) {
-        const index = next++;
-        results[index] = await this.start(records[index]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, records.length) }, worker));
-    return results;
-  }
-
   /** Resolves once the server has durably recorded the workflow start. */
   private async start(record: S3EventRecord): Promise<PublishedEvent> {
+    const { taskQueue, fastPath = true, resolveTargets, eagerStart = false } = this.options;
     const eventId = eventIdentity(record);
     const workflowId = workflowIdFor(eventId);
     const rawKey = decodeObjectKey(record.s3.object.key);
+    const targets = fastPath && resolveTargets ? await resolveTargets(record) : undefined;
+    const input: DeliverInput = { eventId, record, ...(targets ? { targets } : {}) };
+    // BucketflowStatus=pending from the start keeps a stuck delivery findable; the rest is written at the end.
+    const searchAttributes: SearchAttributePair[] = [
+      { key: searchKeys.bucket, value: record.s3.bucket.name },
+      { key: searchKeys.key, value: rawKey },
+      { key: searchKeys.event, value: record.eventName },
+      { key: searchKeys.status, value: 'pending' },
+      ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
+    ];
     try {
-      await this.temporal.workflow.start(deliverEvent, {
-        taskQueue: this.taskQueue,
+      await this.temporal.workflow.start<typeof deliverEventV2 | typeof deliverEvent>(fastPath ? 'deliverEventV2' : 'deliverEvent', {
+        taskQueue,
         workflowId,
-        args: [{ eventId, record }],
+        args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${record.eventName} ${record.s3.bucket.name}/${rawKey}`,
-        typedSearchAttributes: [
-          { key: searchKeys.bucket, value: record.s3.bucket.name },
-          { key: searchKeys.key, value: rawKey },
-          { key: searchKeys.event, value: record.eventName },
-          { key: searchKeys.status, value: 'pending' },
-        ],
+        typedSearchAttributes: searchAttributes,
+        requestEagerStart: fastPath && eagerStart,
       });
       return { eventId, workflowId, duplicate: false };
     } catch (err) {

@@ -11,8 +11,6 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowStatus: 'Keyword',
 } as const;
 
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
-
 export const searchKeys = {
   bucket: defineSearchAttributeKey('BucketflowBucket', SearchAttributeType.KEYWORD),
   key: defineSearchAttributeKey('BucketflowKey', SearchAttributeType.KEYWORD),
@@ -21,6 +19,3 @@ export const searchKeys = {
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
 };
-
-/** Values of BucketflowStatus over a delivery's life. */
-export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';

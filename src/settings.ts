@@ -1,5 +1,6 @@
 // Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
 import path from 'node:path';
+import { ConfigError } from './config/params';
 
 export interface Settings {
   temporalAddress: string;
@@ -11,6 +12,10 @@ export interface Settings {
   dataDir: string;
   /** When set, bucket rules live in PostgreSQL so several workers share them. */
   rulesPostgresUrl: string | undefined;
+  /** Deliver through the fast path (deliverEventV2); `BUCKETFLOW_FAST_PATH=off` starts the first version instead. */
+  fastPath: boolean;
+  /** `npm run worker` also serves the HTTP ingest, starting deliveries eagerly on this worker. */
+  ingestInWorker: boolean;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -21,5 +26,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configFile: env.BUCKETFLOW_CONFIG || undefined,
     dataDir: path.resolve(env.BUCKETFLOW_DATA_DIR || '.data'),
     rulesPostgresUrl: env.BUCKETFLOW_RULES_POSTGRES_URL || undefined,
+    fastPath: flag(env, 'BUCKETFLOW_FAST_PATH', true),
+    ingestInWorker: flag(env, 'BUCKETFLOW_INGEST', false),
   };
+}
+
+/** on/off switches, spelled as MinIO spells them (on, off, true, false, yes, no, 1, 0). */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (/^(on|true|yes|1)$/i.test(value)) return true;
+  if (/^(off|false|no|0)$/i.test(value)) return false;
+  throw new ConfigError(name, `expected on or off, got "${value}"`);
 }

@@ -1,10 +1,9 @@
 // `npm start`: the embedded default. Starts a local Temporal dev server (through the stack manager) when
-// none answers at TEMPORAL_ADDRESS, then runs a worker and the ingest server in this one process.
+// none answers at TEMPORAL_ADDRESS, then runs a worker and the ingest server in this one process (the
+// ingest starts deliveries eagerly on this worker).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { BucketflowClient } from './client';
-import { runIngest } from './ingest';
 import { log } from './log';
 import { loadSettings } from './settings';
 import { installRuntimeLogger, runWorker } from './worker';
@@ -31,15 +30,7 @@ async function main(): Promise<void> {
   installRuntimeLogger();
   const settings = loadSettings();
   if (!(await temporalAnswers(settings.temporalAddress))) startLocalTemporal();
-
-  const publisher = await BucketflowClient.connect(settings);
-  const ingest = await runIngest(publisher);
-  try {
-    await runWorker(settings); // returns after SIGINT/SIGTERM, once in-flight activities drained
-  } finally {
-    await ingest.close();
-    await publisher.close();
-  }
+  await runWorker(settings, { ingest: true }); // returns after SIGINT/SIGTERM, once in-flight work drained
 }
 
 main().catch((err) => {

@@ -1,11 +1,17 @@
-// `npm run worker`: polls the task queue, runs delivery workflows and one activity per target.
+// `npm run worker`: polls the task queue and runs the delivery workflows and their activities. With
+// BUCKETFLOW_INGEST=on (and always under `npm start`) it also serves the HTTP ingest, which then matches
+// the rules itself and starts each delivery eagerly on this worker.
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, resolveTargets } from '../activities';
+import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
+import { runIngest } from './ingest';
 import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { TargetPool } from './targets/pool';
+import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {
   targets: TargetPool;
@@ -25,13 +31,14 @@ export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
 
 export type WorkerTuning = Pick<
   WorkerOptions,
-  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
+  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'
 >;
 
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTuning {
   const int = (name: string) => (env[name] ? Number.parseInt(env[name]!, 10) : undefined);
   return {
     maxConcurrentActivityTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES') ?? 200,
+    maxConcurrentLocalActivityExecutions: int('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES') ?? 200,
     maxConcurrentWorkflowTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS') ?? 100,
     maxCachedWorkflows: int('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
   };
@@ -43,28 +50,52 @@ export async function createWorker(
   deps: EngineDeps,
   extra: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
-  const workflowSource = extra.workflowBundle ? {} : { workflowsPath: require.resolve('../workflows') };
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
-    ...workflowSource,
+    workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle()),
     ...tuningFromEnv(),
     ...extra,
   });
 }
 
-/** Runs a worker until SIGINT/SIGTERM; in-flight activities drain before the targets are closed. */
-export async function runWorker(settings: Settings = loadSettings()): Promise<void> {
+/**
+ * A publisher sharing the worker's connection: it matches the rules where the event is accepted and asks
+ * for eager start, so the server hands the first workflow task straight back to this worker.
+ */
+export function workerPublisher(connection: NativeConnection, settings: Settings, deps: EngineDeps): BucketflowClient {
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), {
+    taskQueue: settings.taskQueue,
+    fastPath: settings.fastPath,
+    resolveTargets: (record) => resolveTargets(deps, record),
+    eagerStart: true,
+  });
+}
+
+/** Runs a worker (and the ingest, when asked) until SIGINT/SIGTERM; in-flight work drains before the targets close. */
+export async function runWorker(settings: Settings = loadSettings(), options: { ingest?: boolean } = {}): Promise<void> {
   const deps = await openEngineDeps(settings);
   const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  let closeIngest: (() => Promise<void>) | undefined;
   try {
     const worker = await createWorker(connection, settings, deps);
-    log('INFO', 'worker started', { address: settings.temporalAddress, namespace: settings.namespace, taskQueue: settings.taskQueue });
+    if (options.ingest ?? settings.ingestInWorker) {
+      const ingest = await runIngest(workerPublisher(connection, settings, deps));
+      let closing: Promise<void> | undefined;
+      closeIngest = () => (closing ??= ingest.close());
+      // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void closeIngest?.());
+    }
+    log('INFO', 'worker started', {
+      address: settings.temporalAddress, namespace: settings.namespace, taskQueue: settings.taskQueue,
+      fastPath: settings.fastPath, ingest: Boolean(closeIngest),
+    });
     await worker.run();
     log('INFO', 'worker stopped');
   } finally {
+    await closeIngest?.();
     await closeEngineDeps(deps);
     await connection.close();
   }

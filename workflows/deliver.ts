@@ -1,67 +1,76 @@
-// One workflow per object event: resolve the matching targets, then deliver to each in parallel.
-// Deterministic: no I/O, clocks or randomness here; every decision is recorded by an activity.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  TemporalFailure,
-  proxyActivities,
-  proxyLocalActivities,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+// One workflow per object event (type `deliverEventV2`). The fast path: every matched target is tried as a
+// local activity inside the event's first workflow task, in parallel, so a healthy delivery costs one
+// workflow task and completes with it. A target that still fails after its few fast attempts falls back
+// to a regular activity with its full retry schedule (heartbeats, survives worker loss, backoff up to
+// retry_max_duration). Deterministic: no I/O, clocks or randomness here; every decision is in the history.
+import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { searchKeys, type DeliveryStatus } from '../src/search-attributes';
-import {
-  DELIVERY_FAILED,
-  PERMANENT_FAILURE,
-  type DeliverInput,
-  type DeliveryResult,
-  type ResolvedTarget,
-  type TargetOutcome,
-} from './types';
+import { searchKeys } from '../src/search-attributes';
+import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, isPermanent, statusOf } from './outcomes';
+import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type ResolvedTarget, type TargetOutcome } from './types';
 
-// A local activity: the rules lookup runs inside the workflow task on the same worker, saving a task
-// round trip through the server, and its result is still recorded in the history (a marker event).
+/** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
 const { resolveTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
 
-export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult> {
-  const targets = await resolveTargets(input.record);
-  if (targets.length === 0) {
-    setStatus('no-targets');
-    return { eventId: input.eventId, status: 'no-targets', targets: [] };
-  }
+/**
+ * One fast attempt. The workflow, not the activity's retry policy, repeats it, so every attempt and its
+ * error is a marker of its own in the history. A hung send gives up after this and goes durable.
+ */
+const { deliverToTarget: deliverFast } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResult> {
+  const targets = input.targets ?? (await resolveTargets(input.record));
+  let fellBack = false;
+  // Search attributes are written once more only when the delivery leaves the fast path, so a delivery
+  // that is still retrying shows as `delivering` with its targets.
+  const markDelivering = () => {
+    if (fellBack) return;
+    fellBack = true;
+    upsertSearchAttributes([
+      { key: searchKeys.targets, value: targets.map((t) => t.arn) },
+      { key: searchKeys.status, value: 'delivering' },
+    ]);
+  };
+  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, markDelivering)));
+
+  const status = statusOf(outcomes);
+  const failed = failedArns(outcomes);
+  // The final state in one write, sent with the completion.
   upsertSearchAttributes([
+    { key: searchKeys.status, value: status },
     { key: searchKeys.targets, value: targets.map((t) => t.arn) },
-    { key: searchKeys.status, value: 'delivering' },
+    ...(failed.length > 0 ? [{ key: searchKeys.failedTargets, value: failed }] : []),
   ]);
-
-  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input)));
-  const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.arn);
-  const status: DeliveryStatus =
-    failed.length === 0 ? 'delivered' : failed.length === outcomes.length ? 'failed' : 'partial';
-  if (failed.length > 0) upsertSearchAttributes([{ key: searchKeys.failedTargets, value: failed }]);
-  setStatus(status);
-
   const result: DeliveryResult = { eventId: input.eventId, status, targets: outcomes };
-  if (failed.length > 0) {
-    throw ApplicationFailure.create({
-      type: DELIVERY_FAILED,
-      message: `delivery ${status}: ${failed.join(', ')}`,
-      nonRetryable: true,
-      details: [result],
-    });
-  }
+  if (failed.length > 0) throw deliveryFailure(result);
   return result;
 }
 
-/** One target's activity with the target's own retry schedule; a failure here never affects the others. */
-async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<TargetOutcome> {
-  const { retry } = target;
+async function deliverTo(target: ResolvedTarget, input: DeliverInput, markDelivering: () => void): Promise<TargetOutcome> {
+  const { arn, retry } = target;
+  const send = { arn, eventId: input.eventId, record: input.record };
+  for (let attempt = 1; attempt <= retry.fastAttempts; attempt++) {
+    if (attempt > 1) await sleep(retry.fastIntervalMs * retry.backoff ** (attempt - 2));
+    try {
+      await deliverFast({ ...send, attemptsBefore: attempt - 1 });
+      return { arn, status: 'delivered', attempts: attempt };
+    } catch (err) {
+      const failure = deliverFailureOf(err);
+      if (!failure) throw err;
+      if (isPermanent(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
+    }
+  }
+
+  markDelivering();
   const { deliverToTarget } = proxyActivities<Activities>({
-    activityId: `deliver ${target.arn}`,
-    summary: target.arn,
+    activityId: `deliver ${arn}`,
+    summary: arn,
     startToCloseTimeout: '2 minutes',
     // The activity heartbeats while a send is in flight, so a killed worker's attempt is retried elsewhere quickly.
     heartbeatTimeout: '20 seconds',
@@ -74,33 +83,11 @@ async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<T
     },
   });
   try {
-    const { attempt } = await deliverToTarget({ arn: target.arn, eventId: input.eventId, record: input.record });
-    return { arn: target.arn, status: 'delivered', attempts: attempt };
+    const { attempt } = await deliverToTarget({ ...send, attemptsBefore: retry.fastAttempts });
+    return { arn, status: 'delivered', attempts: attempt };
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    return { arn: target.arn, status: 'failed', attempts: attemptsOf(err), error: describe(err) };
+    const failure = deliverFailureOf(err);
+    if (!failure) throw err;
+    return { arn, status: 'failed', attempts: attemptsOf(failure), error: describe(failure) };
   }
-}
-
-function setStatus(status: DeliveryStatus): void {
-  upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
-}
-
-/** The deliver activity puts its attempt number in its failure details; timeouts wrap that failure. */
-function attemptsOf(err: ActivityFailure): number | undefined {
-  for (let cause = err.cause; cause; cause = (cause as TemporalFailure).cause) {
-    if (cause instanceof ApplicationFailure) {
-      const detail = cause.details?.[0] as { attempt?: number } | undefined;
-      if (typeof detail?.attempt === 'number') return detail.attempt;
-    }
-  }
-  return undefined;
-}
-
-function describe(err: ActivityFailure): string {
-  const messages: string[] = [];
-  for (let cause: Error | undefined = err.cause; cause; cause = (cause as TemporalFailure).cause) {
-    messages.push(cause.message);
-  }
-  return messages.join(': ') || err.message;
 }

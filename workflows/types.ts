@@ -1,18 +1,17 @@
-// Inputs and outputs of the delivery workflow: shared by the workflow, its activities and the client.
+// Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
+import type { RetrySettings } from '../src/config/retry';
 import type { S3EventRecord } from '../src/events/types';
-import type { DeliveryStatus } from '../src/search-attributes';
+
+export type { RetrySettings } from '../src/config/retry';
 
 export interface DeliverInput {
   eventId: string;
   record: S3EventRecord;
-}
-
-/** A target's retry schedule, from its config (`retry_*` parameters). */
-export interface RetrySettings {
-  initialIntervalMs: number;
-  maxIntervalMs: number;
-  backoff: number;
-  maxDurationMs: number;
+  /**
+   * The targets the bucket's rules matched where the event was accepted (the ingest inside a worker sees the
+   * rules). Absent when the publisher cannot see them: the workflow then resolves them itself.
+   */
+  targets?: ResolvedTarget[];
 }
 
 export interface ResolvedTarget {
@@ -27,6 +26,9 @@ export interface TargetOutcome {
   attempts?: number;
   error?: string;
 }
+
+/** Values of the BucketflowStatus search attribute over a delivery's life. */
+export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';
 
 export interface DeliveryResult {
   eventId: string;

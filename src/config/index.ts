@@ -3,3 +3,4 @@ export * from './load';
 export * from './redact';
 export { ConfigError, parseDuration } from './params';
 export * from './targets';
+export * from './retry';

@@ -14,6 +14,8 @@ export interface ParamSpec {
   oneOf?: ReadonlyArray<string | number>;
   /** Smallest accepted number. */
   min?: number;
+  /** Largest accepted number. */
+  max?: number;
 }
 
 export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
@@ -93,6 +95,7 @@ function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
     throw new ConfigError(at, `expected one of ${spec.oneOf.join(', ')}`);
   }
   if (spec.min !== undefined && (result as number) < spec.min) throw new ConfigError(at, `expected at least ${spec.min}`);
+  if (spec.max !== undefined && (result as number) > spec.max) throw new ConfigError(at, `expected at most ${spec.max}`);
   return result;
 }
 

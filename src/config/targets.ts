@@ -14,6 +14,8 @@ export interface CommonConfig {
   retry_max_interval_ms: number;
   retry_backoff: number;
   retry_max_duration_ms: number;
+  fast_attempts: number;
+  fast_retry_interval_ms: number;
 }
 
 type Format = 'namespace' | 'access';
@@ -69,7 +71,8 @@ const int = (extra: Partial<ParamSpec> = {}): ParamSpec => ({ kind: 'int', ...ex
 const secret = (extra: Partial<ParamSpec> = {}): ParamSpec => str({ secret: true, ...extra });
 const format = (fallback: Format): ParamSpec => str({ default: fallback, oneOf: ['namespace', 'access'] });
 
-const common: ParamSpecs<CommonConfig> = {
+/** Parameters every target type has. */
+export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   enable: bool(),
   queue_dir: str({ aliases: ['queueDir'] }),
   queue_limit: int({ aliases: ['queueLimit'], min: 0 }),
@@ -78,6 +81,9 @@ const common: ParamSpecs<CommonConfig> = {
   retry_max_interval_ms: { kind: 'duration', input: 'retry_max_interval', default: 300_000 },
   retry_backoff: { kind: 'number', default: 2, min: 1 },
   retry_max_duration_ms: { kind: 'duration', input: 'retry_max_duration', default: 86_400_000 },
+  // The fast path: a few quick attempts inside the event's first workflow task, before the schedule above.
+  fast_attempts: int({ default: 3, min: 0, max: 10 }),
+  fast_retry_interval_ms: { kind: 'duration', input: 'fast_retry_interval', default: 200 },
 };
 
 const sqlConnection = {
@@ -87,37 +93,37 @@ const sqlConnection = {
 
 export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T]> } = {
   amqp: {
-    ...common,
+    ...COMMON_PARAMS,
     url: secret({ required: true }), exchange: str(), exchange_type: str({ aliases: ['exchangeType'] }),
     routing_key: str({ aliases: ['routingKey'] }), mandatory: bool(), immediate: bool(), durable: bool(), internal: bool(),
     no_wait: bool({ aliases: ['noWait'] }), auto_deleted: bool({ aliases: ['autoDeleted'] }),
     delivery_mode: int({ aliases: ['deliveryMode'], oneOf: [0, 1, 2] }), publisher_confirms: bool({ aliases: ['publisherConfirms'] }),
   },
   elasticsearch: {
-    ...common,
+    ...COMMON_PARAMS,
     url: str({ required: true }), index: str({ required: true }), format: format('access'), username: str(), password: secret(),
   },
   redis: {
-    ...common,
+    ...COMMON_PARAMS,
     address: str({ required: true }), key: str({ required: true }), format: format('access'), password: secret(), user: str(),
   },
   nats: {
-    ...common,
+    ...COMMON_PARAMS,
     address: str({ required: true }), subject: str({ required: true }), username: str(), password: secret(), token: secret(),
     tls: bool({ aliases: ['secure'] }), tls_skip_verify: bool({ aliases: ['tlsSkipVerify'] }), cert_authority: str({ aliases: ['certAuthority'] }),
     client_cert: str({ aliases: ['clientCert'] }), client_key: str({ aliases: ['clientKey'] }),
     ping_interval: int({ aliases: ['pingInterval'] }), jetstream: bool(),
   },
   postgresql: {
-    ...common, ...sqlConnection,
+    ...COMMON_PARAMS, ...sqlConnection,
     connection_string: secret({ aliases: ['connectionString'] }), format: format('namespace'),
   },
   mysql: {
-    ...common, ...sqlConnection,
+    ...COMMON_PARAMS, ...sqlConnection,
     dsn_string: secret({ aliases: ['dsnString'] }), format: format('namespace'),
   },
   kafka: {
-    ...common,
+    ...COMMON_PARAMS,
     brokers: { kind: 'list', required: true }, topic: str({ required: true }), sasl: bool(),
     sasl_username: str(), sasl_password: secret(), sasl_mechanism: str({ default: 'plain', oneOf: ['plain', 'sha256', 'sha512'] }),
     tls: bool(), tls_skip_verify: bool(), tls_client_auth: int(), client_tls_cert: str(), client_tls_key: str(), version: str(),
@@ -126,12 +132,12 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
     batch_commit_timeout: { kind: 'duration', default: 0 }, compression_codec: str(), compression_level: int(),
   },
   webhook: {
-    ...common,
+    ...COMMON_PARAMS,
     endpoint: str({ required: true }), auth_token: secret({ aliases: ['authToken'] }), client_cert: str(), client_key: str(),
     timeout_ms: { kind: 'duration', input: 'timeout', default: 60_000 },
   },
   mqtt: {
-    ...common,
+    ...COMMON_PARAMS,
     broker: str({ required: true }), topic: str({ required: true }), username: str(), password: secret(),
     qos: int({ oneOf: [0, 1, 2] }),
     keep_alive_interval_ms: { kind: 'duration', input: 'keep_alive_interval', aliases: ['keepAliveInterval'], default: 10_000 },

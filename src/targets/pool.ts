@@ -1,15 +1,8 @@
 // The worker's targets: one instance (one connection/pool) per enabled ARN, shared by all activities.
+import { retrySettingsOf, type RetrySettings } from '../config/retry';
 import type { TargetEntry } from '../config/targets';
-import type { RetrySettings } from '../../workflows/types';
 import { createTarget } from './registry';
 import type { Health, Target } from './target';
-
-const DEFAULT_RETRY: RetrySettings = {
-  initialIntervalMs: 1_000,
-  maxIntervalMs: 300_000,
-  backoff: 2,
-  maxDurationMs: 86_400_000,
-};
 
 export class TargetPool {
   private readonly targets = new Map<string, { target: Target; retry: RetrySettings }>();
@@ -18,20 +11,17 @@ export class TargetPool {
   constructor(entries: TargetEntry[]) {
     for (const entry of entries) {
       if (!entry.enabled) continue;
-      this.targets.set(entry.arn, { target: createTarget(entry), retry: retryOf(entry) });
+      this.targets.set(entry.arn, { target: createTarget(entry), retry: retrySettingsOf(entry.config) });
     }
-  }
-
-  get arns(): string[] {
-    return [...this.targets.keys()];
   }
 
   get(arn: string): Target | undefined {
     return this.targets.get(arn)?.target;
   }
 
-  retryFor(arn: string): RetrySettings {
-    return this.targets.get(arn)?.retry ?? DEFAULT_RETRY;
+  /** Undefined for an ARN this worker does not have (disabled or unknown). */
+  retryFor(arn: string): RetrySettings | undefined {
+    return this.targets.get(arn)?.retry;
   }
 
   async health(): Promise<Record<string, Health>> {
@@ -44,13 +34,4 @@ export class TargetPool {
   async close(): Promise<void> {
     await Promise.allSettled([...this.targets.values()].map(({ target }) => target.close()));
   }
-}
-
-function retryOf({ config }: TargetEntry): RetrySettings {
-  return {
-    initialIntervalMs: config.retry_initial_interval_ms,
-    maxIntervalMs: config.retry_max_interval_ms,
-    backoff: config.retry_backoff,
-    maxDurationMs: config.retry_max_duration_ms,
-  };
 }

@@ -4,24 +4,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { BucketflowClient } from '../../src/client';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
-import { closeEngineDeps, createWorker, openEngineDeps, type EngineDeps } from '../../src/worker';
+import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker';
+import { loadWorkflowBundle } from '../../src/workflow-bundle';
 
-let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
+let bundle: ReturnType<typeof loadWorkflowBundle> | undefined;
 
-/** Bundling takes seconds: do it once per test process. */
+/** The cached bundle (built once per version of the sources), loaded once per test process. */
 export function workflowBundle() {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  bundle ??= loadWorkflowBundle();
   return bundle;
 }
-
-const quietLogger = {
-  log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {},
-};
 
 export interface EngineOptions {
   /** The `notify` section of a MinIO config.json. */
@@ -33,7 +30,10 @@ export interface EngineOptions {
 
 export interface Engine {
   settings: Settings;
+  /** The publisher `npm start`'s ingest uses: it matches the rules and starts eagerly on this process's workers. */
   client: BucketflowClient;
+  /** A publisher on a connection of its own, as a storage-side service or a separate ingest: the workflow matches the rules. */
+  plainClient: BucketflowClient;
   deps: EngineDeps;
   /** Starts another worker on the same task queue (for failover tests); stopped with the engine. */
   addWorker(): Promise<Worker>;
@@ -59,17 +59,19 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     return worker;
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
-  const client = await BucketflowClient.connect(settings);
+  const client = workerPublisher(connection, settings, deps);
+  const plainClient = await BucketflowClient.connect(settings);
 
   return {
     settings,
     client,
+    plainClient,
     deps,
     addWorker,
     async stop() {
       for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.allSettled(running.map((r) => r.done));
-      await client.close();
+      await plainClient.close();
       await closeEngineDeps(deps);
       await connection.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { buildEvent } from '../../src/events';
 import type { DeliveryResult } from '../../workflows/types';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { eventTypes, localActivityAttempts } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
@@ -69,6 +70,24 @@ describe('delivery workflow', () => {
     assert.deepEqual(body.Records, [record]);
   });
 
+  test('a publisher that cannot see the rules: the workflow matches them itself, with the same outcome', async () => {
+    const [published] = await engine.plainClient.publish(put(bucket, 'docs/plain.jpg'));
+    const result = await resultOf(engine, published.workflowId);
+    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]).sort(), [[arn('docs'), 'delivered'], [arn('jpg'), 'delivered']]);
+    const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
+    assert.deepEqual(localActivityAttempts(history).map((a) => a.activityType), ['resolveTargets', 'deliverToTarget', 'deliverToTarget']);
+  });
+
+  test('a healthy delivery is one workflow task: started, one marker per target, the final search attributes, completed', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'one-task.jpg'));
+    await resultOf(engine, published.workflowId);
+    const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
+    assert.deepEqual(eventTypes(history), [
+      'WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED',
+      'MARKER_RECORDED', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'WORKFLOW_EXECUTION_COMPLETED',
+    ]);
+  });
+
   test('an event no rule matches ends cleanly as no-targets', async () => {
     const [published] = await engine.client.publish(put(bucket, 'notes.txt'));
     const result = await resultOf(engine, published.workflowId);
@@ -110,18 +129,21 @@ describe('delivery workflow', () => {
 describe('retries and failures', () => {
   const bucket = uniqueBucket('retries');
   let flaky: Receiver;
+  let stubborn: Receiver;
   let rejecting: Receiver;
   let healthy: Receiver;
   let engine: Engine;
 
   before(async () => {
     flaky = await Receiver.start([503, 503]);
+    stubborn = await Receiver.start([503, 503, 503, 503]);
     rejecting = await Receiver.start([], 400);
     healthy = await Receiver.start();
     engine = await startEngine({
       notify: {
         webhook: {
           flaky: { enable: true, endpoint: flaky.url, ...fastRetry },
+          stubborn: { enable: true, endpoint: stubborn.url, ...fastRetry, fast_retry_interval: '10ms' },
           rejecting: { enable: true, endpoint: rejecting.url, ...fastRetry },
           healthy: { enable: true, endpoint: healthy.url, ...fastRetry },
         },
@@ -129,6 +151,7 @@ describe('retries and failures', () => {
       rules: {
         [bucket]: [
           { id: 'flaky', arn: arn('flaky'), events: ['s3:ObjectCreated:*'], prefix: 'flaky/', suffix: '' },
+          { id: 'stubborn', arn: arn('stubborn'), events: ['s3:ObjectCreated:*'], prefix: 'stubborn/', suffix: '' },
           { id: 'rejecting', arn: arn('rejecting'), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' },
           { id: 'healthy', arn: arn('healthy'), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' },
         ],
@@ -137,7 +160,7 @@ describe('retries and failures', () => {
   });
   after(async () => {
     await engine.stop();
-    await Promise.all([flaky.close(), rejecting.close(), healthy.close()]);
+    await Promise.all([flaky.close(), stubborn.close(), rejecting.close(), healthy.close()]);
   });
 
   test('a target failing twice then succeeding is delivered, with the attempts in the history', async () => {
@@ -146,10 +169,29 @@ describe('retries and failures', () => {
     assert.deepEqual(result.targets, [{ arn: arn('flaky'), status: 'delivered', attempts: 3 }]);
     assert.equal(flaky.requests.length, 3);
 
+    // The fast path: one local-activity marker per attempt, each failed one with its error and number.
     const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
+    const attempts = localActivityAttempts(history);
+    assert.deepEqual(attempts.map((a) => [a.activityType, a.attempt]), [['deliverToTarget', 1], ['deliverToTarget', 2], ['deliverToTarget', undefined]]);
+    assert.match(attempts[0].error ?? '', /503/);
+    assert.match(attempts[1].error ?? '', /503/);
+    assert.equal(attempts[2].error, undefined);
+    assert.ok(!history.events!.some((e) => e.activityTaskScheduledEventAttributes), 'no regular activity was needed');
+  });
+
+  test('a target still failing after the fast attempts goes durable: a regular activity with the target\'s backoff', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'stubborn/a.bin'));
+    const result = await resultOf(engine, published.workflowId);
+    assert.deepEqual(result.targets, [{ arn: arn('stubborn'), status: 'delivered', attempts: 5 }]);
+    assert.equal(stubborn.requests.length, 5);
+
+    const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
+    const fast = localActivityAttempts(history);
+    assert.deepEqual(fast.map((a) => a.attempt), [1, 2, 3]);
+    assert.ok(fast.every((a) => /503/.test(a.error ?? '')));
     const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
     const deliverStart = started.at(-1)!.activityTaskStartedEventAttributes!;
-    assert.equal(deliverStart.attempt, 3);
+    assert.equal(deliverStart.attempt, 2);
     assert.match(deliverStart.lastFailure?.message ?? '', /503/);
   });
 

@@ -1,0 +1,63 @@
+// The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
+// target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
+// complete; new deliveries use deliverEventV2 (deliver.ts) unless BUCKETFLOW_FAST_PATH=off.
+import { ActivityFailure, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { searchKeys } from '../src/search-attributes';
+import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
+import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type DeliveryStatus, type ResolvedTarget, type TargetOutcome } from './types';
+
+const { resolveTargets } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
+});
+
+export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult> {
+  const targets = await resolveTargets(input.record);
+  if (targets.length === 0) {
+    setStatus('no-targets');
+    return { eventId: input.eventId, status: 'no-targets', targets: [] };
+  }
+  upsertSearchAttributes([
+    { key: searchKeys.targets, value: targets.map((t) => t.arn) },
+    { key: searchKeys.status, value: 'delivering' },
+  ]);
+
+  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input)));
+  const failed = failedArns(outcomes);
+  const status = statusOf(outcomes);
+  if (failed.length > 0) upsertSearchAttributes([{ key: searchKeys.failedTargets, value: failed }]);
+  setStatus(status);
+
+  const result: DeliveryResult = { eventId: input.eventId, status, targets: outcomes };
+  if (failed.length > 0) throw deliveryFailure(result);
+  return result;
+}
+
+async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<TargetOutcome> {
+  const { retry } = target;
+  const { deliverToTarget } = proxyActivities<Activities>({
+    activityId: `deliver ${target.arn}`,
+    summary: target.arn,
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
+    scheduleToCloseTimeout: retry.maxDurationMs,
+    retry: {
+      initialInterval: retry.initialIntervalMs,
+      maximumInterval: retry.maxIntervalMs,
+      backoffCoefficient: retry.backoff,
+      nonRetryableErrorTypes: [PERMANENT_FAILURE],
+    },
+  });
+  try {
+    const { attempt } = await deliverToTarget({ arn: target.arn, eventId: input.eventId, record: input.record });
+    return { arn: target.arn, status: 'delivered', attempts: attempt };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return { arn: target.arn, status: 'failed', attempts: attemptsOf(err), error: describe(err) };
+  }
+}
+
+function setStatus(status: DeliveryStatus): void {
+  upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
+}
