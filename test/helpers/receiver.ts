@@ -18,7 +18,7 @@ export class Receiver {
   private readonly server: http.Server;
   private waiters: Array<() => void> = [];
 
-  private constructor(script: Reply[], private readonly fallback: Reply) {
+  private constructor(script: Reply[], private readonly fallback: Reply, private readonly delayMs: number) {
     this.script = [...script];
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -28,14 +28,16 @@ export class Receiver {
         this.waiters.splice(0).forEach((wake) => wake());
         const reply = this.script.shift() ?? this.fallback;
         if (reply === 'hang') return;
-        res.writeHead(reply, { 'content-type': 'text/plain' }).end(reply < 300 ? 'ok' : `scripted ${reply}`);
+        setTimeout(() => {
+          res.writeHead(reply, { 'content-type': 'text/plain' }).end(reply < 300 ? 'ok' : `scripted ${reply}`);
+        }, this.delayMs);
       });
     });
   }
 
-  /** Answers the scripted replies in order, then `fallback` (200 unless told). */
-  static async start(script: Reply[] = [], fallback: Reply = 200): Promise<Receiver> {
-    const receiver = new Receiver(script, fallback);
+  /** Answers the scripted replies in order, then `fallback` (200 unless told), each after `delayMs` (a slow target). */
+  static async start(script: Reply[] = [], fallback: Reply = 200, { delayMs = 0 } = {}): Promise<Receiver> {
+    const receiver = new Receiver(script, fallback, delayMs);
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }

@@ -1,4 +1,5 @@
-// A worker killed mid-delivery: the attempt stops heartbeating and another worker completes it.
+// A worker killed mid-delivery on the durable path (a regular activity; fast path off for this target):
+// the attempt stops heartbeating and another worker completes it. fast-path-kill.test.ts covers the fast path.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -17,7 +18,7 @@ let child: ChildProcess | undefined;
 before(async () => {
   receiver = await Receiver.start(['hang']);
   engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url, retry_initial_interval: '100ms' } } },
+    notify: { webhook: { '1': { enable: true, endpoint: receiver.url, retry_initial_interval: '100ms', fast_attempts: 0 } } },
     rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
     workers: 0,
   });
