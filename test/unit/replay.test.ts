@@ -1,0 +1,39 @@
+// Replays recorded delivery histories (test/fixtures/histories, from scripts/record-histories.ts) with
+// today's workflow code: deliveries started by the first version (deliverEvent) and by the fast path
+// (deliverEventV2) must still complete on an upgraded worker, so a non-deterministic edit fails here.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { loadWorkflowBundle } from '../../src/workflow-bundle';
+
+const dir = path.resolve(__dirname, '../fixtures/histories');
+const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+
+function history(file: string) {
+  return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+}
+
+test('histories of both workflow versions and every outcome are recorded', () => {
+  for (const version of ['deliverEvent', 'deliverEventV2']) {
+    for (const outcome of ['delivered', 'retried', 'durable', 'partial', 'failed', 'no-targets']) {
+      assert.ok(files.includes(`${version}-${outcome}.json`), `${version}-${outcome}.json`);
+    }
+  }
+});
+
+for (const file of files) {
+  test(`replays ${file}`, async () => {
+    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, history(file), file);
+  });
+}
+
+test('a history replayed by code that decides differently is caught', async () => {
+  // A fast-path history under the first version's workflow type: the commands no longer match.
+  const changed = history('deliverEventV2-plain-delivered.json');
+  changed.events[0].workflowExecutionStartedEventAttributes!.workflowType!.name = 'deliverEvent';
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, changed), DeterminismViolationError);
+});
