@@ -25,6 +25,8 @@ export interface Phases {
   /** WorkflowExecutionStarted to WorkflowExecutionCompleted. */
   startedToCompleted: number;
   workflowTasks: number;
+  /** Local activities recorded (markers): the fast path's attempts and the rules lookup when done by the workflow. */
+  localActivities: number;
   historyEvents: number;
 }
 
@@ -38,6 +40,7 @@ export function phasesOf(events: HistoryEvent[], publishedAt: number): Phases {
     workflowTaskDispatch: 0, workflowTaskRun: 0, resolveDispatch: 0, resolveRun: 0, deliverDispatch: 0, deliverRun: 0,
     startedToCompleted: ms(events[events.length - 1]) - ms(events[0]),
     workflowTasks: 0,
+    localActivities: 0,
     historyEvents: events.length,
   };
   const activityNames = new Map<number, string>(); // scheduled event id -> activity type
@@ -47,6 +50,8 @@ export function phasesOf(events: HistoryEvent[], publishedAt: number): Phases {
     if (event.workflowTaskStartedEventAttributes) {
       phases.workflowTaskDispatch += t - at.get(Number(event.workflowTaskStartedEventAttributes.scheduledEventId))!;
       phases.workflowTasks++;
+    } else if (event.markerRecordedEventAttributes) {
+      phases.localActivities++;
     } else if (event.workflowTaskCompletedEventAttributes) {
       phases.workflowTaskRun += t - at.get(Number(event.workflowTaskCompletedEventAttributes.startedEventId))!;
     } else if (event.activityTaskScheduledEventAttributes) {

@@ -1,16 +1,27 @@
-// `npm run bench`: the real stack, the engine (client -> Temporal -> worker processes -> targets) against
-// a plain in-process loop with the same target code, in one run. Prints a table and writes JSON under
-// bench-results/. Settings (env): BENCH_EVENTS (default "2000,10000"), BENCH_ALL_EVENTS (events for the
-// all-targets runs, default the first of BENCH_EVENTS), BENCH_INFLIGHT (default "1,8,32,128"),
-// BENCH_INFLIGHT_EVENTS (default 400), BENCH_ONLY (comma-separated run groups: webhook, redis, all,
-// workers, inflight). Worker tuning comes from the usual BUCKETFLOW_* env vars.
+// `npm run bench`: the real stack, in one run, side by side:
+//   engine   - bucketflow as `npm start` runs it: HTTP ingest inside the worker process, rules matched at
+//              the ingest, eager start, the fast path (deliverEventV2);
+//   classic  - the same process with BUCKETFLOW_FAST_PATH=off: the first workflow version (resolve, then one
+//              regular activity per target, three search-attribute writes), started without eager start;
+//   ceiling  - the same Temporal server with nothing to deliver: an empty workflow started eagerly by a
+//              worker in the same process behind the same kind of HTTP endpoint (bench/ceiling.ts);
+//   baseline - a plain in-process loop over the same target code, no Temporal.
+// Events are POSTed as MinIO posts them. Prints a table (ratios against the ceiling and the baseline) and
+// writes JSON under bench-results/. Settings (env): BENCH_EVENTS (default "1000"), BENCH_GUIDE_EVENTS (the
+// guide's eight targets, default 500), BENCH_LATENCY_EVENTS (one event in flight, default 200),
+// BENCH_INFLIGHT (default "1,8,32,128") and BENCH_INFLIGHT_EVENTS (default 400) for the inflight group,
+// BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight),
+// BENCH_MODES (default "ceiling,engine,classic,baseline"). Worker tuning: the usual BUCKETFLOW_* env vars.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { endpoints } from '../scripts/stack/endpoints';
-import { BucketflowClient, workflowIdFor } from '../src/client';
+import { Client, Connection } from '@temporalio/client';
+import { workflowIdFor } from '../src/client';
+import { toEnvelope } from '../src/events';
+import { freePort } from '../test/helpers/target-config';
 import { tuningFromEnv } from '../src/worker';
 import { benchEvents, prepareRun, type BenchEvent } from './events';
 import { samplePhases, type Phases } from './history';
@@ -19,12 +30,14 @@ import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type 
 import { watchTargets, type TargetSet, type Watch } from './targets';
 
 const root = path.resolve(__dirname, '..');
-const PUBLISHERS = 32; // concurrent starts, as BucketflowClient.publishMany
+const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sends them
 const BASELINE_CONCURRENCY = tuningFromEnv().maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
 const COMPLETION_TIMEOUT_MS = 15 * 60_000;
 
+type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline';
+
 interface RunSpec {
-  mode: 'engine' | 'baseline';
+  mode: Mode;
   set: TargetSet;
   events: number;
   workers: number;
@@ -51,25 +64,32 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const int = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback);
 
 async function main() {
-  const sizes = int(process.env.BENCH_EVENTS, [2000, 10000]);
-  const allSize = int(process.env.BENCH_ALL_EVENTS, [sizes[0]])[0];
+  const sizes = int(process.env.BENCH_EVENTS, [1000]);
+  const guideSize = int(process.env.BENCH_GUIDE_EVENTS, [500])[0];
+  const latencyEvents = int(process.env.BENCH_LATENCY_EVENTS, [200])[0];
   const windows = int(process.env.BENCH_INFLIGHT, [1, 8, 32, 128]);
   const windowEvents = int(process.env.BENCH_INFLIGHT_EVENTS, [400])[0];
-  const only = process.env.BENCH_ONLY?.split(',');
-  const wanted = (group: string) => !only || only.includes(group);
+  const only = (process.env.BENCH_ONLY ?? 'webhook,latency,guide').split(',');
+  const modes = (process.env.BENCH_MODES ?? 'ceiling,engine,classic,baseline').split(',') as Mode[];
+  const wanted = (group: string) => only.includes(group);
 
   console.log('bench: stack up');
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stack/cli.ts', 'up'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const plan: RunSpec[] = [];
-  const pair = (spec: Omit<RunSpec, 'mode'>) => plan.push({ mode: 'engine', ...spec }, { mode: 'baseline', ...spec });
+  // The ceiling only means something for one webhook (nothing else to deliver).
+  const each = (spec: Omit<RunSpec, 'mode'>) => {
+    for (const mode of modes) if (mode !== 'ceiling' || spec.set === 'webhook') plan.push({ mode, ...spec });
+  };
   for (const events of sizes) {
-    if (wanted('webhook')) pair({ set: 'webhook', events, workers: 1 });
-    if (wanted('redis')) pair({ set: 'redis', events, workers: 1 });
+    if (wanted('webhook')) each({ set: 'webhook', events, workers: 1 });
+    if (wanted('redis')) each({ set: 'redis', events, workers: 1 });
   }
-  if (wanted('all')) pair({ set: 'all', events: allSize, workers: 1 });
+  if (wanted('latency')) each({ set: 'webhook', events: latencyEvents, workers: 1, inFlight: 1 });
+  if (wanted('guide')) each({ set: 'guide', events: guideSize, workers: 1 });
+  if (wanted('all')) each({ set: 'all', events: guideSize, workers: 1 });
   if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2 });
-  if (wanted('inflight')) for (const inFlight of windows) pair({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
+  if (wanted('inflight')) for (const inFlight of windows) each({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
   const results: RunResult[] = [];
@@ -98,19 +118,32 @@ async function run(spec: RunSpec, dataDir: string): Promise<RunResult> {
   try {
     const configFile = await prepareRun(dataDir, bucket, watch.notify);
     const events = benchEvents(bucket, spec.events, Date.now());
-    return spec.mode === 'engine' ? await runEngine(spec, watch, configFile, dataDir, events) : await runBaseline(spec, watch, configFile, dataDir, bucket, events);
+    return spec.mode === 'baseline' ? await runBaseline(spec, watch, configFile, dataDir, bucket, events) : await runEngine(spec, watch, configFile, dataDir, events);
   } finally {
     await watch.close();
   }
 }
 
+/** The engine, the classic path or the ceiling: worker processes, events POSTed to the first one's HTTP endpoint. */
 async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDir: string, events: BenchEvent[]): Promise<RunResult> {
   const taskQueue = `bench-${randomUUID()}`;
-  const env = { BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal };
-  const workers = Array.from({ length: spec.workers }, () => startChild('src/worker.ts', env));
-  const client = await BucketflowClient.connect({ taskQueue, temporalAddress: endpoints.temporal });
+  const port = await freePort();
+  const workers = Array.from({ length: spec.workers }, (_, i) => {
+    if (spec.mode === 'ceiling') {
+      const receiverUrl = String(watch.notify.webhook['1'].endpoint);
+      return startChild('bench/ceiling.ts', { TEMPORAL_ADDRESS: endpoints.temporal, BENCH_TASK_QUEUE: taskQueue, BENCH_PORT: String(port), BENCH_RECEIVER_URL: receiverUrl });
+    }
+    return startChild('src/worker.ts', {
+      BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
+      BUCKETFLOW_FAST_PATH: spec.mode === 'classic' ? 'off' : 'on',
+      // The first worker serves the ingest, as `npm start` does.
+      BUCKETFLOW_INGEST: i === 0 ? 'on' : 'off', BUCKETFLOW_INGEST_PORT: String(port),
+    });
+  });
+  const temporal = new Client({ connection: await Connection.connect({ address: endpoints.temporal }) });
+  const url = `http://127.0.0.1:${port}/minio/events`;
   try {
-    await Promise.all(workers.map((w) => w.waitFor('worker started')));
+    await Promise.all(workers.map((w) => w.waitFor(spec.mode === 'ceiling' ? 'ceiling ready' : 'worker started')));
     const before = snapshot(workers);
     const publishedAt = new Map<string, number>();
     let failures = 0;
@@ -121,20 +154,22 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
         if (next >= events.length) return;
         const { eventId, record } = events[next++];
         publishedAt.set(eventId, nowMs());
-        await client.publish(record).catch(() => failures++);
+        const response = await fetch(url, { method: 'POST', body: JSON.stringify(toEnvelope(record)) }).catch(() => undefined);
+        if (response?.status !== 202) failures++;
+        await response?.arrayBuffer();
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUBLISHERS, spec.inFlight ?? PUBLISHERS) }, publisher));
     const { end, delivered, complete } = await waitForDelivery(spec, watch);
     const result = figures(spec, publishedAt, watch, end, delivered, complete, failures, before, snapshot(workers), workers.map((w) => peakRssMbOf(w.pid)));
     result.phasesMs = await samplePhases(
-      client.temporal,
+      temporal,
       events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! })),
     );
     return result;
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
-    await client.close();
+    await temporal.connection.close();
   }
 }
 
@@ -171,7 +206,7 @@ async function waitForDelivery(spec: RunSpec, watch: Watch) {
   let delivered = await watch.counts();
   let end = nowMs();
   while (Date.now() < deadline) {
-    if (spec.set === 'all') {
+    if (spec.set === 'guide' || spec.set === 'all') {
       delivered = await watch.counts();
       end = nowMs();
       if (Object.values(delivered).every((n) => n >= spec.events)) return { end, delivered, complete: true };
@@ -181,7 +216,7 @@ async function waitForDelivery(spec: RunSpec, watch: Watch) {
       await sleep(20);
     }
   }
-  if (spec.set === 'all') return { end, delivered, complete: false };
+  if (spec.set === 'guide' || spec.set === 'all') return { end, delivered, complete: false };
   delivered = await watch.counts();
   const complete = watch.arrivals.size >= spec.events;
   return { end: Math.max(...watch.arrivals.values()), delivered, complete };
@@ -214,7 +249,7 @@ function figures(
   const seconds = (end - start) / 1000;
   const bench = process.cpuUsage(before.bench);
   const cpuSeconds = {
-    [spec.mode === 'engine' ? 'worker' : 'baseline']: round(after.processes - before.processes),
+    [spec.mode === 'baseline' ? 'baseline' : spec.mode === 'ceiling' ? 'ceiling' : 'worker']: round(after.processes - before.processes),
     'bench (client, watchers)': round((bench.user + bench.system) / 1e6),
     ...cpuSpent(before.servers, after.servers),
   };
@@ -240,22 +275,27 @@ function machine() {
 }
 
 function printTable(results: RunResult[]) {
+  const twin = (r: RunResult, mode: Mode) =>
+    results.find((o) => o.mode === mode && o.set === r.set && o.events === r.events && o.inFlight === r.inFlight && o.workers === r.workers);
+  const ratio = (r: RunResult, mode: Mode) => {
+    const other = twin(r, mode);
+    return r.mode !== mode && other && r.mode !== 'baseline' ? `${round(r.eventsPerSecond / other.eventsPerSecond)}x / ${round(r.latencyMs.p50 / other.latencyMs.p50)}x` : '';
+  };
   const rows = results.map((r) => {
-    const twin = results.find((o) => o !== r && o.mode !== r.mode && o.set === r.set && o.events === r.events && o.inFlight === r.inFlight && o.workers === r.workers);
-    const ratio = r.mode === 'engine' && twin ? `${round(r.eventsPerSecond / twin.eventsPerSecond)}x / ${round(r.latencyMs.p50 / twin.latencyMs.p50)}x` : '';
     const cpu = Object.entries(r.cpuSeconds).filter(([, s]) => s >= 0.5).map(([name, s]) => `${name.split(' ')[0]} ${s}`).join(', ');
     return [
       r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-',
       `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
-      r.peakRssMb.join('+'), ratio, cpu,
+      r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.peakRssMb.join('+'), ratio(r, 'ceiling'), ratio(r, 'classic'), ratio(r, 'baseline'), cpu,
     ];
   });
-  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'peak RSS MB', 'engine/baseline (ev/s, p50)', 'CPU s'];
+  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'peak RSS MB',
+    'vs ceiling (ev/s, p50)', 'vs classic', 'vs baseline', 'CPU s'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  console.log('(! = not every event arrived within the time limit)');
+  console.log('(! = not every event arrived within the time limit; history = median history events per delivered event)');
   for (const r of results.filter((x) => x.phasesMs)) {
-    console.log(`phases (median ms) ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${JSON.stringify(r.phasesMs)}`);
+    console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${JSON.stringify(r.phasesMs)}`);
   }
 }
 

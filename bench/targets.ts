@@ -15,7 +15,8 @@ import { endpoints, mysqlDsn } from '../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { nowMs } from './stats';
 
-export type TargetSet = 'webhook' | 'redis' | 'all';
+/** `guide`: the guide's eight targets (AMQP, Elasticsearch, Redis, NATS, PostgreSQL, MySQL, Kafka, webhook); `all` adds MQTT. */
+export type TargetSet = 'webhook' | 'redis' | 'guide' | 'all';
 
 /** One run's targets: the MinIO `notify` section to load, and what watches the servers. */
 export interface Watch {
@@ -86,7 +87,7 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
     notify.redis = { '1': { enable: true, address: endpoints.redis, key, format: 'access' } };
     counters.redis = () => redis.llen(key);
   }
-  if (set === 'all') await watchEveryOtherServer(suffix, notify, counters, closers);
+  if (set === 'guide' || set === 'all') await watchEveryOtherServer(suffix, notify, counters, closers, set === 'all');
 
   return {
     notify,
@@ -101,12 +102,13 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
   };
 }
 
-/** PostgreSQL, MySQL and Elasticsearch in namespace format (one row/document per object, all keys distinct), AMQP, NATS JetStream, Kafka and MQTT. */
+/** PostgreSQL, MySQL and Elasticsearch in namespace format (one row/document per object, all keys distinct), AMQP, NATS JetStream, Kafka, and MQTT if asked. */
 async function watchEveryOtherServer(
   suffix: string,
   notify: Watch['notify'],
   counters: Record<string, () => Promise<number>>,
   closers: Array<() => Promise<void>>,
+  withMqtt: boolean,
 ) {
   const table = `bench_${suffix}`;
   const pg = new Pool({ connectionString: endpoints.postgres, max: 1 });
@@ -174,6 +176,7 @@ async function watchEveryOtherServer(
     await admin.disconnect();
   });
 
+  if (!withMqtt) return;
   const mqttTopic = `bench/${suffix}`;
   const subscriber = await mqtt.connectAsync(endpoints.mqtt.replace(/^tcp:/, 'mqtt:'));
   let mqttReceived = 0;
