@@ -1,35 +1,24 @@
-// Maps a configured target to its implementation: one module per target type.
-import type { TargetEntry } from '../config/targets';
-import * as amqp from './amqp';
-import * as elasticsearch from './elasticsearch';
-import * as kafka from './kafka';
-import * as mqtt from './mqtt';
-import * as mysql from './mysql';
-import * as nats from './nats';
-import * as postgresql from './postgresql';
-import * as redis from './redis';
-import * as webhook from './webhook';
+// Maps a configured target to its implementation: one module per target type, loaded only when a target
+// of that type is configured (each client library costs memory: Elasticsearch's alone some 30 MB).
+import type { TargetConfigByType, TargetEntry, TargetType } from '../config/targets';
 import type { Target } from './target';
 
+type Driver<T extends TargetType> = { create(arn: string, config: TargetConfigByType[T]): Target };
+
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loading is the point */
+const drivers: { [T in TargetType]: () => Driver<T> } = {
+  amqp: () => require('./amqp') as typeof import('./amqp'),
+  elasticsearch: () => require('./elasticsearch') as typeof import('./elasticsearch'),
+  kafka: () => require('./kafka') as typeof import('./kafka'),
+  mqtt: () => require('./mqtt') as typeof import('./mqtt'),
+  mysql: () => require('./mysql') as typeof import('./mysql'),
+  nats: () => require('./nats') as typeof import('./nats'),
+  postgresql: () => require('./postgresql') as typeof import('./postgresql'),
+  redis: () => require('./redis') as typeof import('./redis'),
+  webhook: () => require('./webhook') as typeof import('./webhook'),
+};
+
 export function createTarget(entry: TargetEntry): Target {
-  switch (entry.type) {
-    case 'amqp':
-      return amqp.create(entry.arn, entry.config);
-    case 'elasticsearch':
-      return elasticsearch.create(entry.arn, entry.config);
-    case 'kafka':
-      return kafka.create(entry.arn, entry.config);
-    case 'mqtt':
-      return mqtt.create(entry.arn, entry.config);
-    case 'mysql':
-      return mysql.create(entry.arn, entry.config);
-    case 'nats':
-      return nats.create(entry.arn, entry.config);
-    case 'postgresql':
-      return postgresql.create(entry.arn, entry.config);
-    case 'redis':
-      return redis.create(entry.arn, entry.config);
-    case 'webhook':
-      return webhook.create(entry.arn, entry.config);
-  }
+  const driver = drivers[entry.type]() as Driver<typeof entry.type>;
+  return driver.create(entry.arn, entry.config as never);
 }
