@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Added to every chunk in both directions: a server that is reachable but slow. */
+  delayMs = 0;
 
   private constructor(private readonly target: { host: string; port: number }, private port = 0) {}
 
@@ -30,7 +32,8 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -38,6 +41,12 @@ export class TcpProxy {
     });
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
+  }
+
+  private forward(from: net.Socket, to: net.Socket): void {
+    // A constant delay per chunk keeps the order: timers of equal delay fire in the order they were set.
+    from.on('data', (chunk) => (this.delayMs ? setTimeout(() => to.write(chunk), this.delayMs) : to.write(chunk)));
+    from.on('end', () => setTimeout(() => to.end(), this.delayMs));
   }
 
   /** Stops listening and cuts every open connection: the client now gets "connection refused". */
