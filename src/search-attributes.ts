@@ -9,6 +9,7 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowTargets: 'KeywordList',
   BucketflowFailedTargets: 'KeywordList',
   BucketflowStatus: 'Keyword',
+  BucketflowSource: 'Keyword',
 } as const;
 
 export const searchKeys = {
@@ -18,4 +19,6 @@ export const searchKeys = {
   targets: defineSearchAttributeKey('BucketflowTargets', SearchAttributeType.KEYWORD_LIST),
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
+  /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
+  source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
 };
