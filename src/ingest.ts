@@ -247,7 +247,7 @@ export async function runIngest(publisher: BucketflowClient, settings = ingestSe
 export function ingestPublisher(): BucketflowClient {
   const settings = loadSettings();
   const connection = Connection.lazy({ address: settings.temporalAddress, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue, connection);
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
 }
 
 if (require.main === module) {

@@ -52,7 +52,7 @@ async function ingest(options: Omit<IngestOptions, 'publisher'> & { publisher?: 
 async function proxiedPublisher(): Promise<{ proxy: TcpProxy; publisher: BucketflowClient }> {
   const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(engine.settings.temporalAddress.split(':').at(-1)) });
   const connection = Connection.lazy({ address: proxy.address, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  const publisher = new BucketflowClient(new Client({ connection, namespace: engine.settings.namespace }), engine.settings.taskQueue, connection);
+  const publisher = new BucketflowClient(new Client({ connection, namespace: engine.settings.namespace }), { taskQueue: engine.settings.taskQueue, fastPath: engine.settings.fastPath }, connection);
   closing.push(async () => {
     await proxy.down();
     await publisher.close();
