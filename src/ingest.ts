@@ -118,8 +118,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     }
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
     try {
-      // TODO(lead, issue 10): start with each event's source (parsed.events) so BucketflowSource is set.
-      const accepted = await reachability.run(() => options.publisher.publish(parsed.events.map((event) => event.record)));
+      const accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
       return reply.code(202).send({ accepted, source: parsed.source });
     } catch (err) {
       if (err instanceof EventValidationError) return badRequest(reply, err);

@@ -10,6 +10,9 @@ import { eventIdentity, parseEventBody } from '../../src/events';
 import { buildIngestServer } from '../../src/ingest';
 import { FakeSns } from '../helpers/certificates';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { searchKeys } from '../../src/search-attributes';
+import type { DeliverInput } from '../../workflows/types';
 import { sourceFixture } from '../helpers/fixtures';
 import { Receiver } from '../helpers/receiver';
 
@@ -57,7 +60,13 @@ async function deliver(body: unknown, authorization: string, source: string): Pr
   assert.equal(response.status, 202, answer.error);
   assert.equal(answer.source, source);
   for (const { workflowId } of answer.accepted) {
-    assert.equal((await engine.client.temporal.workflow.getHandle(workflowId).result()).status, 'delivered');
+    const handle = engine.client.temporal.workflow.getHandle(workflowId);
+    assert.equal((await handle.result()).status, 'delivered');
+    // The source travels in the workflow input and in the BucketflowSource search attribute.
+    const description = await handle.describe();
+    assert.equal(description.typedSearchAttributes.get(searchKeys.source), answer.source);
+    const started = (await handle.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
+    assert.equal(defaultPayloadConverter.fromPayload<DeliverInput>(started.input!.payloads![0]).source, answer.source);
   }
   const ids = new Set(answer.accepted.map((a) => a.eventId));
   return receiver.requests.filter((r) => ids.has(String(r.headers['x-bucketflow-event-id']))).map((r) => JSON.parse(r.body));
