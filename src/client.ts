@@ -13,6 +13,9 @@ import type { deliverEventV2 } from '../workflows/deliver';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
 
 export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './webhook-signature';
+// The package's public types (package.json `exports` points here).
+export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
+export type { EventSource, ParsedEvent } from './events/sources';
 
 export interface PublishedEvent {
   eventId: string;

@@ -2,9 +2,9 @@
 // none answers at TEMPORAL_ADDRESS, then runs a worker and the ingest server in this one process (the
 // ingest starts deliveries eagerly on this worker).
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { log } from './log';
+import { packageRoot } from './runtime-paths';
 import { loadSettings } from './settings';
 import { installRuntimeLogger, runWorker } from './worker';
 
@@ -21,8 +21,7 @@ async function temporalAnswers(address: string): Promise<boolean> {
 
 function startLocalTemporal(): void {
   log('INFO', 'no Temporal server answers: starting the local dev server (npm run stack -- up temporal)');
-  const repo = path.resolve(__dirname, '..');
-  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: repo, stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: packageRoot, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('could not start the local Temporal dev server (see the output above)');
 }
 
