@@ -5,12 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { log } from './log';
 import { packageRoot } from './runtime-paths';
-import { loadSettings } from './settings';
+import { loadSettings, type Settings } from './settings';
+import { DEFAULT_TEMPORAL_ADDRESS, connectionOptions } from './temporal-connection';
 import { installRuntimeLogger, runWorker } from './worker';
 
-async function temporalAnswers(address: string): Promise<boolean> {
+async function temporalAnswers(settings: Settings): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+    const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 2_000 });
     await connection.workflowService.getSystemInfo({});
     await connection.close();
     return true;
@@ -28,7 +29,9 @@ function startLocalTemporal(): void {
 async function main(): Promise<void> {
   installRuntimeLogger();
   const settings = loadSettings();
-  if (!(await temporalAnswers(settings.temporalAddress))) startLocalTemporal();
+  // Only the local default is ours to start; a configured cluster that does not answer is the worker's error to report.
+  const local = settings.temporalAddress === DEFAULT_TEMPORAL_ADDRESS && !settings.temporalTls;
+  if (local && !(await temporalAnswers(settings))) startLocalTemporal();
   await runWorker(settings, { ingest: true }); // returns after SIGINT/SIGTERM, once in-flight work drained
 }
 

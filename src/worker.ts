@@ -10,6 +10,7 @@ import { runIngest } from './ingest';
 import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
+import { connectTemporal, describeTemporalConnection } from './temporal-connection';
 import { TargetPool } from './targets/pool';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -77,7 +78,7 @@ export function workerPublisher(connection: NativeConnection, settings: Settings
 /** Runs a worker (and the ingest, when asked) until SIGINT/SIGTERM; in-flight work drains before the targets close. */
 export async function runWorker(settings: Settings = loadSettings(), options: { ingest?: boolean } = {}): Promise<void> {
   const deps = await openEngineDeps(settings);
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
   try {
     const worker = await createWorker(connection, settings, deps);
@@ -89,7 +90,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void closeIngest?.());
     }
     log('INFO', 'worker started', {
-      address: settings.temporalAddress, namespace: settings.namespace, taskQueue: settings.taskQueue,
+      ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
       fastPath: settings.fastPath, ingest: Boolean(closeIngest),
     });
     await worker.run();

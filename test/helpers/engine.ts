@@ -9,6 +9,7 @@ import { BucketflowClient } from '../../src/client';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
+import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal-connection';
 import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker';
 import { loadWorkflowBundle } from '../../src/workflow-bundle';
 
@@ -26,6 +27,8 @@ export interface EngineOptions {
   rules: Record<string, NotificationRule[]>;
   /** In-process workers to start now (default 1); 0 leaves polling to workers started later. */
   workers?: number;
+  /** Another Temporal connection than the dev server's plaintext one (e.g. the stack's TLS proxy). */
+  temporal?: Partial<TemporalConnectionSettings>;
 }
 
 export interface Engine {
@@ -44,13 +47,13 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-test-'));
   const configFile = path.join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify: options.notify }));
-  const settings: Settings = { ...loadSettings({}), dataDir, configFile, taskQueue: `test-${randomUUID()}` };
+  const settings: Settings = { ...loadSettings({}), ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}` };
 
   const store = new FileRulesStore(dataDir);
   for (const [bucket, rules] of Object.entries(options.rules)) await store.put(bucket, rules);
   await store.close();
 
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  const connection = await connectTemporal(settings, (connectOptions) => NativeConnection.connect(connectOptions));
   const deps = await openEngineDeps(settings, {});
   const running: Array<{ worker: Worker; done: Promise<void> }> = [];
   const addWorker = async () => {
