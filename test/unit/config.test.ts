@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, TARGET_PARAMS, TARGET_TYPES, describeTargets, formatArn, loadTargetsConfig, parseArn, redactCredentials } from '../../src/config';
 import type { ParamKind, ParamSpec } from '../../src/config/params';
 
-const guide = readFileSync(path.resolve(__dirname, '../../../shared/reference/minio-bucket-notification-guide.md'), 'utf8');
+import guideConfigBlocks from '../fixtures/minio-guide/config-blocks.json';
 
-/** The guide's config blocks, exactly as written (fenced blocks that start with `"<type>": {`). */
+/** The guide's config blocks, exactly as written there (a bare `"<type>": {...}` fragment each). */
 function guideBlocks(): Map<string, string> {
-  const blocks = new Map<string, string>();
-  for (const [, body] of guide.matchAll(/```(?:json)?\n(\s*"(\w+)"\s*:\s*\{[\s\S]*?)```/g)) {
-    const type = /"(\w+)"/.exec(body)![1];
-    blocks.set(type, body);
-  }
-  return blocks;
+  return new Map(Object.entries(guideConfigBlocks));
 }
 
 function targetsByArn(options: Parameters<typeof loadTargetsConfig>[0]) {
