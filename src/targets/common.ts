@@ -2,6 +2,7 @@
 // timeouts and never-throwing health probes.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { ConfigError } from '../config/params';
 import { decodeObjectKey } from '../events/record';
 import type { S3EventRecord } from '../events/types';
 import { PermanentDeliveryError, type Delivery, type Health } from './target';
@@ -10,9 +11,9 @@ import { PermanentDeliveryError, type Delivery, type Health } from './target';
  * duplicates an at-least-once retry may cause. AMQP uses messageId and NATS Nats-Msg-Id instead. */
 export const EVENT_ID_HEADER = 'X-Bucketflow-Event-Id';
 
-/** A config problem found at construction: names the ARN and the offending field. */
-export function configError(arn: string, field: string, problem: string): Error {
-  return new Error(`${arn}: ${field}: ${problem}`);
+/** A config problem only I/O can find (an unreadable PEM file): names the ARN and the field. */
+export function configError(arn: string, field: string, problem: string): ConfigError {
+  return new ConfigError(field, problem, arn);
 }
 
 /** Reads a PEM file named by a config field now, so a bad path fails at worker start. */

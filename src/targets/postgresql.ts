@@ -2,11 +2,12 @@
 // create, deleted on remove, guarded by a helper table of each key's newest applied sequencer so a late,
 // older event never wins. access: `event_time` + `event_data` rows, one per event id.
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { parseLibpq } from '../config/connection';
+import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
-import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
+import { deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
 import type { Delivery, Target } from './target';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
 // Auth, missing database/privileges and malformed data: a retry cannot help.
 const PERMANENT_CODES = new Set(['28P01', '28000', '3D000', '42501', '22P02', '42P01']);
 
@@ -18,18 +19,11 @@ export function poolConfigFrom(arn: string, config: PostgresqlConfig): PoolConfi
     return { host: config.host, port: config.port || 5432, user: config.user, password: config.password, database: config.database, max };
   }
   if (/^postgres(ql)?:\/\//.test(text)) return { connectionString: text, max };
-  const pairs = Object.fromEntries(
-    text.split(/\s+/).map((pair) => {
-      const [key, ...value] = pair.split('=');
-      if (!value.length) throw configError(arn, 'connection_string', `expected key=value pairs or a postgres:// URL, got "${pair}"`);
-      return [key, value.join('=')];
-    }),
-  );
+  const pairs = withArn(arn, () => parseLibpq(text, 'connection_string'));
   return { host: pairs.host, port: pairs.port ? Number(pairs.port) : 5432, user: pairs.user, password: pairs.password, database: pairs.dbname, max };
 }
 
 export function create(arn: string, config: PostgresqlConfig): Target {
-  if (!IDENTIFIER.test(config.table)) throw configError(arn, 'table', `not a plain SQL identifier: "${config.table}"`);
   const pool = new Pool({ ...poolConfigFrom(arn, config), connectionTimeoutMillis: 5_000 });
   pool.on('error', () => {}); // an idle connection dropping is retried on next use
   const table = config.table;

@@ -3,7 +3,8 @@
 // by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
-import { configError, deliveryError, isRemoval, namespaceKey, orderingKey, probeHealth, storedValue } from './common';
+import { parseHostPort } from '../config/connection';
+import { deliveryError, isRemoval, namespaceKey, orderingKey, probeHealth, storedValue } from './common';
 import type { Delivery, Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
@@ -21,9 +22,7 @@ if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSE
 return 1`;
 
 export function create(arn: string, config: RedisConfig): Target {
-  const [host, portText] = config.address.split(':');
-  const port = Number(portText ?? 6379);
-  if (!host || !Number.isInteger(port)) throw configError(arn, 'address', `expected host:port, got "${config.address}"`);
+  const { host, port } = parseHostPort(config.address, 'address', 6379);
   const client = new Redis({
     host,
     port,

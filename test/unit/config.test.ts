@@ -114,6 +114,19 @@ describe('targets config', () => {
     ['a negative queue_limit', '{"webhook": {"1": {"enable": true, "endpoint": "http://x/", "queueLimit": -1}}}', {}, 'notify.webhook.1.queueLimit: expected at least 0'],
     ['an unknown env param', '', { MINIO_NOTIFY_REDIS_COLOUR_1: 'red' }, 'MINIO_NOTIFY_REDIS_COLOUR_1: unknown parameter for redis'],
     ['broken JSON', '{"webhook": {"1": {"enable": tru}}}', {}, 'config: not valid JSON'],
+    // Rules beyond a parameter's kind, checked by the loader so a driver never meets them.
+    ['a compression codec kafkajs lacks', '{"kafka": {"1": {"enable": true, "brokers": "a:1", "topic": "t", "compression_codec": "snappy"}}}', {}, 'notify.kafka.1.compression_codec: "snappy" is not supported (use none or gzip)'],
+    ['sasl without a username', '{"kafka": {"1": {"enable": true, "brokers": "a:1", "topic": "t", "sasl": true}}}', {}, 'notify.kafka.1.sasl_username: required with sasl'],
+    ['an exchange without its type', '{"amqp": {"1": {"enable": true, "url": "amqp://x", "exchange": "e"}}}', {}, 'notify.amqp.1.exchange_type: required with exchange'],
+    ['an auth token of three words', '{"webhook": {"1": {"enable": true, "endpoint": "http://x/", "authToken": "a b c"}}}', {}, 'notify.webhook.1.auth_token: expected a token or "<scheme> <credentials>"'],
+    ['a wildcard NATS subject', '{"nats": {"1": {"enable": true, "address": "a:1", "subject": "events.>"}}}', {}, 'notify.nats.1.subject: cannot publish to a wildcard subject'],
+    ['a wildcard MQTT topic', '{"mqtt": {"1": {"enable": true, "broker": "tcp://a:1", "topic": "events/#"}}}', {}, 'notify.mqtt.1.topic: cannot publish to a wildcard topic'],
+    ['an uppercase index', '{"elasticsearch": {"1": {"enable": true, "url": "http://a:9200", "index": "Events"}}}', {}, 'notify.elasticsearch.1.index: not a valid Elasticsearch index name'],
+    ['a Redis address without a host', '{"redis": {"1": {"enable": true, "address": ":6379", "key": "k"}}}', {}, 'notify.redis.1.address: expected host:port, got ":6379"'],
+    ['a table name that is not an identifier', '{"mysql": {"1": {"enable": true, "dsnString": "u:p@tcp(a:1)/d", "table": "a-b"}}}', {}, 'notify.mysql.1.table: not a plain SQL identifier: "a-b"'],
+    ['a DSN MinIO could not read', '{"mysql": {"1": {"enable": true, "dsnString": "nonsense", "table": "t"}}}', {}, 'notify.mysql.1.dsn_string: expected user:password@tcp(host:port)/database'],
+    ['a libpq string without pairs', '{"postgresql": {"1": {"enable": true, "connectionString": "host=db nonsense", "table": "t"}}}', {}, 'notify.postgresql.1.connection_string: expected key=value pairs or a postgres:// URL, got "nonsense"'],
+    ['client_cert without client_key', '{"nats": {"1": {"enable": true, "address": "a:1", "subject": "s", "clientCert": "/c.pem"}}}', {}, 'notify.nats.1.client_key: client_cert and client_key go together'],
   ];
   for (const [name, text, env, message] of bad) {
     test(`rejects ${name}`, () => {
@@ -126,6 +139,11 @@ describe('targets config', () => {
 
   test('a disabled target is not checked for required fields', () => {
     const { targets } = loadTargetsConfig({ env: {}, text: '{"postgresql": {"1": {"enable": false}}}' });
+    assert.equal(targets[0].enabled, false);
+  });
+
+  test('a disabled target is not checked against its rules either (a whole MinIO config.json may hold anything there)', () => {
+    const { targets } = loadTargetsConfig({ env: {}, text: '{"kafka": {"1": {"enable": false, "compression_codec": "snappy"}}}' });
     assert.equal(targets[0].enabled, false);
   });
 
@@ -249,7 +267,7 @@ describe('redaction keeps connection strings readable but hides passwords', () =
     const text = JSON.stringify({
       postgresql: { '1': { enable: true, connection_string: 'host=db user=u password=secret dbname=e', table: 't' } },
       mysql: { '1': { enable: true, dsn_string: 'root:password@tcp(172.17.0.1:3306)/miniodb', table: 't' } },
-      elasticsearch: { '1': { enable: true, url: 'http://elastic:changeme@127.0.0.1:9200', index: 'i', password: 'x' } },
+      elasticsearch: { '1': { enable: true, url: 'http://elastic:changeme@127.0.0.1:9200', index: 'i', username: 'elastic', password: 'x' } },
       kafka: { '1': { enable: true, brokers: ['a:1'], topic: 't', sasl_password: 'kp' } },
       webhook: { '1': { enable: true, endpoint: 'http://x/', auth_token: 'Bearer abc' } },
     });

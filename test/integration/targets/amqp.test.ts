@@ -149,10 +149,10 @@ test('refused credentials are a PermanentDeliveryError', async () => {
   });
 });
 
-test('bad config throws at construction, naming the ARN and the field', () => {
-  const valid = targetConfig('amqp', { url, exchange: 'bucketevents', exchangeType: 'fanout' });
+test('bad config is refused, naming the ARN and the field', () => {
+  const valid = { url, exchange: 'bucketevents', exchangeType: 'fanout' };
   assertConfigErrors(ARN, create, valid, [
-    [{ url: 'http://127.0.0.1:5672' }, /url: must be an amqp/],
+    [{ url: 'http://127.0.0.1:5672' }, /url: unsupported scheme "http:" \(expected amqp: amqps:\)/],
     [{ exchange_type: '' }, /exchange_type: required with exchange/],
     [{ delivery_mode: 3 }, /delivery_mode:/],
   ]);
