@@ -1,6 +1,7 @@
 // `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from './config';
+import { errorMessage } from './errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
@@ -118,7 +119,7 @@ function readXml(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${errorMessage(err)}`);
   }
 }
 

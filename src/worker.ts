@@ -20,7 +20,7 @@ export interface EngineDeps {
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
-  const config = await loadTargetsConfig({ file: settings.configFile, env });
+  const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
   return { targets: new TargetPool(config.targets), rules: openRulesStore(settings) };
 }

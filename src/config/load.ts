@@ -1,6 +1,7 @@
 // Loads the targets from MinIO's config.json (whole, its `notify` section, or the guide's blocks pasted
 // as written) and MINIO_NOTIFY_<TYPE>_<PARAM>[_<ID>] env vars, which override the file.
 import { readFileSync } from 'node:fs';
+import { errorMessage } from '../errors';
 import { TARGET_TYPES, UNSUPPORTED_MINIO_TYPES, formatArn, isTargetType, type TargetType } from './arn';
 import { envSettings } from './env';
 import { flattenLegacy } from './legacy';
@@ -43,7 +44,7 @@ function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, `cannot read config file (${(err as Error).message})`);
+    throw new ConfigError(file, `cannot read config file (${errorMessage(err)})`);
   }
 }
 
@@ -59,7 +60,7 @@ export function parseLenientJson(text: string): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected an object');
     return value;
   } catch (err) {
-    throw new ConfigError('config', `not valid JSON (${(err as Error).message})`);
+    throw new ConfigError('config', `not valid JSON (${errorMessage(err)})`);
   }
 }
 

@@ -3,8 +3,10 @@
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
 import { redactCredentials } from '../config/connection';
-import { deliveryError, envelopeJson, errorMessage, LazyConnection, probeHealth, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { errorMessage, withTimeout } from '../errors';
+import { envelopeJson } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const CONFIRM_TIMEOUT_MS = 30_000;

@@ -8,8 +8,9 @@ import { HighwayHash } from 'highwayhasher';
 import { redactCredentials } from '../config/connection';
 import { ELASTICSEARCH_HELPER_PREFIX, type ElasticsearchConfig } from '../config/targets';
 import type { S3EventRecord } from '../events/types';
-import { deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth } from './common';
-import { PermanentDeliveryError, type Delivery, type Target } from './target';
+import { isRemoval, objectPath, orderingKey } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, PermanentDeliveryError, type Delivery, type Target } from './target';
 
 // MinIO's fixed HighwayHash key (internal/event/target/elasticsearch.go).
 const MINIO_DOC_ID_KEY = Buffer.from('4be734fa8e238acd263e83e6bb968552040f935da39f441497e09d1322de36a0', 'hex');
@@ -51,10 +52,10 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
 
   // Claims the object's newest version in the helper index first: an older event stops there.
   const applyNewest = async ({ record }: Delivery) => {
-    const key = namespaceKey(record);
+    const key = objectPath(record);
     const id = await namespaceDocId(key);
     const version = versionOf(record);
-    const removal = isRemoval(record);
+    const removal = isRemoval(record.eventName);
     const claimed = await unlessConflict(
       client.index({ index: helper, id, version, version_type: 'external_gte', document: { key, deleted: removal, version: String(version) } }),
     );

@@ -2,8 +2,9 @@
 // `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value.
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
-import { deliveryError, envelopeJson, EVENT_ID_HEADER, LazyConnection, probeHealth, readPemFile } from './common';
-import type { Delivery, Target } from './target';
+import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */
 const PERMANENT_ERROR_TYPES = new Set([

@@ -5,8 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
 import { redactCredentials } from '../config/connection';
-import { deliveryError, envelopeJson, EVENT_ID_HEADER, errorMessage, LazyConnection, probeHealth, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { errorMessage, withTimeout } from '../errors';
+import { envelopeJson, EVENT_ID_HEADER } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 30_000;

@@ -5,8 +5,9 @@ import { createPool, type PoolConnection, type PoolOptions } from 'mysql2/promis
 import { parseGoDsn } from '../config/connection';
 import { withArn } from '../config/params';
 import type { MysqlConfig } from '../config/targets';
-import { deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 // Access denied, unknown database, no such table or column, bad JSON: a retry cannot help.
 const PERMANENT_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_BAD_FIELD_ERROR']);
@@ -54,13 +55,13 @@ export function create(arn: string, config: MysqlConfig): Target {
   };
 
   const applyNewest = async (connection: PoolConnection, { record }: Delivery, value: string) => {
-    const key = namespaceKey(record);
+    const key = objectPath(record);
     const sequencer = orderingKey(record);
     await connection.query(`INSERT IGNORE INTO ${helper} (key_hash, sequencer) VALUES (SHA2(?, 256), '')`, [key]);
     const [rows] = await connection.query(`SELECT sequencer FROM ${helper} WHERE key_hash = SHA2(?, 256) FOR UPDATE`, [key]);
     if ((rows as Array<{ sequencer: string }>)[0].sequencer >= sequencer) return; // a newer state is already applied
     await connection.query(`UPDATE ${helper} SET sequencer = ? WHERE key_hash = SHA2(?, 256)`, [sequencer, key]);
-    if (isRemoval(record)) {
+    if (isRemoval(record.eventName)) {
       await connection.query(`DELETE FROM ${table} WHERE key_hash = SHA2(?, 256)`, [key]);
     } else {
       await connection.query(`INSERT INTO ${table} (key_name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`, [key, value]);

@@ -2,8 +2,10 @@
 // Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on.
 import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { NatsConfig } from '../config/targets';
-import { deliveryError, envelopeJson, LazyConnection, probeHealth, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { withTimeout } from '../errors';
+import { envelopeJson } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 10_000;

@@ -5,8 +5,9 @@ import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { parseLibpq } from '../config/connection';
 import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
-import { deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 // Auth, missing database/privileges and malformed data: a retry cannot help.
 const PERMANENT_CODES = new Set(['28P01', '28000', '3D000', '42501', '22P02', '42P01']);
@@ -64,14 +65,14 @@ export function create(arn: string, config: PostgresqlConfig): Target {
             if (fresh.rowCount) await client.query(`INSERT INTO ${table} (event_time, event_data) VALUES ($1, $2)`, [record.eventTime, value]);
             return;
           }
-          const key = namespaceKey(record);
+          const key = objectPath(record);
           const newer = await client.query(
             `INSERT INTO ${helper} (key, sequencer) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET sequencer = EXCLUDED.sequencer WHERE ${helper}.sequencer < EXCLUDED.sequencer`,
             [key, orderingKey(record)],
           );
           if (!newer.rowCount) return; // an older (or the same) event: the table already holds a newer state
-          if (isRemoval(record)) {
+          if (isRemoval(record.eventName)) {
             await client.query(`DELETE FROM ${table} WHERE key = $1`, [key]);
           } else {
             await client.query(

@@ -4,8 +4,9 @@
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
 import { parseHostPort } from '../config/connection';
-import { deliveryError, isRemoval, namespaceKey, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
 const APPEND_ONCE = `
@@ -50,8 +51,8 @@ export function create(arn: string, config: RedisConfig): Target {
         if (config.format === 'access') {
           await commands.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
         } else {
-          const removal = isRemoval(record) ? '1' : '0';
-          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, namespaceKey(record), orderingKey(record), value, removal);
+          const removal = isRemoval(record.eventName) ? '1' : '0';
+          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, objectPath(record), orderingKey(record), value, removal);
         }
       } catch (err) {
         throw deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));

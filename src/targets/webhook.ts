@@ -2,7 +2,9 @@
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
 import { parseSigningSecrets, signWebhook } from '../webhook-signature';
-import { configError, dialTcp, EVENT_ID_HEADER, envelopeJson, errorMessage, probeHealth, readPemFile } from './common';
+import { errorMessage } from '../errors';
+import { configError, EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
+import { dialTcp, probeHealth } from './connection';
 import { PermanentDeliveryError, type Delivery, type Target } from './target';
 
 const SNIPPET_CHARS = 200;
