@@ -1,6 +1,6 @@
 // Records as MinIO writes them (escaped keys, sequencers, field order), and the forms targets receive them
 // in: the envelope of message targets and the `{"Records":[record]}` value of store targets.
-import type { EventEnvelope, S3EventRecord } from './types';
+import type { EventEnvelope, S3EventRecord, S3Object } from './types';
 
 /** Go's url.QueryEscape, which MinIO applies to object keys: `/` -> %2F, space -> `+`. */
 export function encodeObjectKey(rawKey: string): string {
@@ -19,18 +19,12 @@ export function decodeObjectKey(escapedKey: string): string {
   }
 }
 
-export interface EventSpec {
+/** The object's optional fields as the record carries them; `sequencer` defaults to the event time in ns, as hex. */
+export interface EventSpec extends Partial<Omit<S3Object, 'key'>> {
   eventName: string;
   bucket: string;
   /** The raw object key; the record carries it query-escaped. */
   key: string;
-  size?: number;
-  eTag?: string;
-  contentType?: string;
-  userMetadata?: Record<string, string>;
-  versionId?: string;
-  /** Defaults to the event time in nanoseconds, as uppercase hex. */
-  sequencer?: string;
   eventTime?: Date;
   region?: string;
   /** The server that reported the event: `minio:s3`, or `aws:s3` / `ceph:s3` for records normalized from those. */
@@ -56,7 +50,7 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
   const removal = isRemoval(spec.eventName);
   const sequencer = spec.sequencer ?? sequencerAt(time.getTime());
   // Field order as MinIO writes it: key ... versionId, sequencer last.
-  const object = { key: encodeObjectKey(spec.key) } as S3EventRecord['s3']['object'];
+  const object = { key: encodeObjectKey(spec.key) } as S3Object;
   if (!removal && spec.size) object.size = spec.size;
   if (!removal && spec.eTag) object.eTag = spec.eTag;
   if (!removal && spec.contentType) object.contentType = spec.contentType;
