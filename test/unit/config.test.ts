@@ -170,20 +170,53 @@ describe('lenient JSON as pasted', () => {
   });
 });
 
-describe('every declared parameter is accepted under each of its spellings', () => {
-  const sample: Record<ParamKind, unknown> = { string: 'x', bool: 'on', int: '7', number: '1.5', duration: '2s', list: ['a:1'] };
-  for (const type of TARGET_TYPES) {
-    test(type, () => {
+describe('every declared parameter is accepted under each of its spellings, and sets its own field', () => {
+  /** A value for the field that differs from its default, as written in a config file, and as it loads. */
+  function distinctive(field: string, spec: ParamSpec, n: number): [unknown, unknown] {
+    if (spec.oneOf) {
+      const value = spec.oneOf.find((v) => v !== spec.default && v !== 0)!;
+      return [value, value];
+    }
+    const samples: Record<ParamKind, [unknown, unknown]> = {
+      string: [`value-of-${field}`, `value-of-${field}`],
+      bool: spec.default === true ? ['off', false] : ['on', true],
+      int: [String(100 + n), 100 + n],
+      number: [String(1.5 + n), 1.5 + n],
+      duration: [`${2 + n}s`, (2 + n) * 1000],
+      list: [[`${field}:1`], [`${field}:1`]],
+    };
+    return samples[spec.kind];
+  }
+
+  // Independent of the specs: an alias is its parameter's name in camelCase (the guide's and older MinIO's
+  // spelling), save the few MinIO renamed. A spelling moved to another parameter fails here.
+  const RENAMED: Record<string, string> = { 'nats.secure': 'tls' };
+  test('each alias is the camelCase of its own parameter, or a rename MinIO made', () => {
+    for (const type of TARGET_TYPES) {
       for (const [field, spec] of Object.entries(TARGET_PARAMS[type] as Record<string, ParamSpec>)) {
-        if (field === 'enable') continue; // the target stays disabled so one parameter alone is valid
-        for (const name of [spec.input ?? field, ...(spec.aliases ?? [])]) {
-          const value = spec.oneOf ? spec.oneOf.find((v) => v !== spec.default && v !== 0) : sample[spec.kind];
-          const text = JSON.stringify({ [type]: { '1': { enable: false, [name]: value } } });
-          const [t] = loadTargetsConfig({ env: {}, text }).targets;
-          const got = (t.config as unknown as Record<string, unknown>)[field];
-          assert.notDeepEqual(got, spec.default ?? undefined, `${type}.${name}`);
+        for (const alias of spec.aliases ?? []) {
+          const snake = alias.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+          assert.equal(RENAMED[`${type}.${alias}`] ?? snake, spec.input ?? field, `${type}.${alias}`);
         }
       }
+    }
+  });
+
+  for (const type of TARGET_TYPES) {
+    test(type, () => {
+      // Disabled targets, so one parameter alone is valid; `enable` itself is covered by every other test.
+      const load = (params: Record<string, unknown>) =>
+        loadTargetsConfig({ env: {}, text: JSON.stringify({ [type]: { '1': { enable: false, ...params } } }) }).targets[0].config as unknown as Record<string, unknown>;
+      const defaults = load({});
+      Object.entries(TARGET_PARAMS[type] as Record<string, ParamSpec>).forEach(([field, spec], n) => {
+        if (field === 'enable') return;
+        const [written, loaded] = distinctive(field, spec, n);
+        for (const name of [spec.input ?? field, ...(spec.aliases ?? [])]) {
+          const config = load({ [name]: written });
+          assert.deepEqual(config[field], loaded, `${type}.${name} sets ${field}`);
+          assert.deepEqual({ ...config, [field]: defaults[field] }, defaults, `${type}.${name} sets nothing but ${field}`);
+        }
+      });
     });
   }
 });
