@@ -1,14 +1,12 @@
 // A worker killed mid-delivery on the durable path (a regular activity; fast path off for this target):
 // the attempt stops heartbeating and another worker completes it. fast-path-kill.test.ts covers the fast path.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { buildEvent } from '../../src/events';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
-const repo = path.resolve(__dirname, '../..');
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const bucket = uniqueBucket('failover');
 let receiver: Receiver;
@@ -29,23 +27,8 @@ after(async () => {
   await receiver.close();
 });
 
-function spawnWorker(): ChildProcess {
-  const { settings } = engine;
-  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: repo,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: settings.temporalAddress,
-      BUCKETFLOW_TASK_QUEUE: settings.taskQueue,
-      BUCKETFLOW_CONFIG: settings.configFile,
-      BUCKETFLOW_DATA_DIR: settings.dataDir,
-    },
-  });
-}
-
 test('a worker killed mid-delivery: the delivery completes on another worker', { timeout: 120_000 }, async () => {
-  child = spawnWorker();
+  child = spawnWorker(engine.settings);
   const [published] = await engine.client.publish(
     buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'big.iso', size: 1, sequencer: '17F0A1B2C3D4E5F7' }),
   );
