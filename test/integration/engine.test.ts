@@ -116,12 +116,7 @@ describe('delivery workflow', () => {
     const query =
       `BucketflowBucket = '${bucket}' AND BucketflowKey = 'docs/findme.jpg' AND BucketflowEvent = 's3:ObjectCreated:Put' ` +
       `AND BucketflowTargets = '${arn('docs')}' AND BucketflowStatus = 'delivered'`;
-    const found = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-      assert.deepEqual(ids, [published.workflowId]);
-      return ids;
-    });
+    const found = await assertQueryFinds(engine, query, [published.workflowId]);
     assert.equal(found.length, 1);
   });
 });
@@ -216,11 +211,7 @@ describe('retries and failures', () => {
     assert.equal(healthy.requests.length, 1);
 
     const query = `BucketflowBucket = '${bucket}' AND BucketflowStatus = 'partial' AND BucketflowFailedTargets = '${arn('rejecting')}'`;
-    await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-      assert.deepEqual(ids, [published.workflowId]);
-    });
+    await assertQueryFinds(engine, query, [published.workflowId]);
   });
 });
 
@@ -258,15 +249,10 @@ describe('deliveries that fail for good', () => {
     await Promise.all([unavailable.close(), rejectingA.close(), rejectingB.close()]);
   });
 
-  /** The workflow ids BucketflowStatus and BucketflowFailedTargets find for this bucket. */
+  /** BucketflowStatus and BucketflowFailedTargets find exactly this workflow in the bucket. */
   async function assertFoundAs(workflowId: string, status: string, failedArns: string[]): Promise<void> {
     const failed = failedArns.map((a) => ` AND BucketflowFailedTargets = '${a}'`).join('');
-    const query = `BucketflowBucket = '${bucket}' AND BucketflowStatus = '${status}'${failed}`;
-    await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-      assert.deepEqual(ids, [workflowId]);
-    });
+    await assertQueryFinds(engine, `BucketflowBucket = '${bucket}' AND BucketflowStatus = '${status}'${failed}`, [workflowId]);
   }
 
   test('retry_max_duration ends a delivery that keeps failing: the target and the delivery are failed', async () => {
@@ -299,6 +285,16 @@ describe('deliveries that fail for good', () => {
     await assertFoundAs(published.workflowId, 'failed', [arn('rejectingA'), arn('rejectingB')]);
   });
 });
+
+/** A visibility query finds exactly `workflowIds` (retried: visibility is eventually consistent). */
+function assertQueryFinds(engine: Engine, query: string, workflowIds: string[]): Promise<string[]> {
+  return eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+    assert.deepEqual(ids, workflowIds);
+    return ids;
+  });
+}
 
 /** Visibility is eventually consistent: retry an assertion for a few seconds. */
 async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
