@@ -6,7 +6,6 @@ import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/n
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
-import { TargetPool } from './targets/pool';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -55,6 +54,8 @@ async function run(
     return;
   }
   if (group === 'targets' && command === 'health') {
+    // Loaded here only: every driver's client library, which the other commands do not need.
+    const { TargetPool } = await import('./targets/pool');
     const pool = new TargetPool(targets());
     try {
       for (const [arn, health] of Object.entries(await pool.health())) {
