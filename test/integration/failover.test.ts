@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
+import type { DeliveryResult } from '../../workflows/types';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
@@ -64,7 +65,7 @@ for (const [path, target] of [['durable path', { fast_attempts: 0 }], ['fast pat
     assert.ok(Date.now() - signalledAt >= slowMs - 500, 'the worker waited for the send instead of exiting at once');
 
     // The drained attempt completed; a fresh worker only has the workflow's remaining steps to run.
-    const { status, targets } = await result();
+    const { status, targets }: DeliveryResult = await result();
     assert.equal(status, 'delivered');
     assert.deepEqual(targets.map((t) => [t.arn, t.status, t.attempts]), [[arn, 'delivered', 1]]);
     assert.equal(receiver.requests.length, 1);
