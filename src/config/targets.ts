@@ -3,6 +3,7 @@
 // Canonical names are today's MinIO snake_case; the guide's camelCase spellings are accepted as aliases.
 import type { TargetType } from './arn';
 import { authorizationFor } from '../auth-token';
+import { errorMessage } from '../errors';
 import { parseSigningSecrets } from '../webhook-signature';
 import { parseGoDsn, parseHostPort, parseLibpq, parseUrl } from './connection';
 import { ConfigError, type ParamSpec, type ParamSpecs } from './params';
@@ -158,7 +159,7 @@ function signingSecretProblem(value: string): string | undefined {
     parseSigningSecrets(value);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
 }
 
@@ -231,7 +232,7 @@ export const TARGET_RULES: { [T in TargetType]: (config: TargetConfigByType[T]) 
     try {
       authorizationFor(c.auth_token);
     } catch (err) {
-      fail('auth_token', (err as Error).message);
+      fail('auth_token', errorMessage(err));
     }
     if (c.client_cert && !c.client_key) fail('client_key', 'required with client_cert');
     if (c.client_key && !c.client_cert) fail('client_cert', 'required with client_key');
