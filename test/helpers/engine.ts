@@ -81,7 +81,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 }
 
 /** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
-export function spawnWorker(settings: Settings): ChildProcess {
+export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: path.resolve(__dirname, '../..'),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -91,6 +91,7 @@ export function spawnWorker(settings: Settings): ChildProcess {
       BUCKETFLOW_TASK_QUEUE: settings.taskQueue,
       BUCKETFLOW_CONFIG: settings.configFile,
       BUCKETFLOW_DATA_DIR: settings.dataDir,
+      ...env,
     },
   });
 }
