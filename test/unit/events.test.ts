@@ -80,7 +80,7 @@ describe('records', () => {
     for (const key of ['a b/c+d.jpg', 'über/日本語 ファイル.png', "it's (1)!*~.txt", '100%/x?y=z&w#']) {
       assert.equal(decodeObjectKey(encodeObjectKey(key)), key);
     }
-    assert.equal(encodeObjectKey("a+b c/d!"), 'a%2Bb+c%2Fd%21');
+    assert.equal(encodeObjectKey('a+b c/d!'), 'a%2Bb+c%2Fd%21');
     assert.equal(decodeObjectKey('myphoto.jpg'), 'myphoto.jpg');
   });
 

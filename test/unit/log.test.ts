@@ -45,5 +45,5 @@ test('JSON lines when stderr is a pipe or a file (the default)', () => {
 });
 
 test('a readable line when stderr is a terminal', { skip: spawnSync('script', ['--version']).error ? 'no script(1) here' : false }, () => {
-  assert.match(logged(true), /^\d\d:\d\d:\d\d\.\d{3} INFO  worker started taskQueue=bucketflow$/);
+  assert.match(logged(true), /^\d\d:\d\d:\d\d\.\d{3} INFO {2}worker started taskQueue=bucketflow$/);
 });

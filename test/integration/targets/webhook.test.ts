@@ -1,6 +1,6 @@
 // The webhook target against a real HTTP receiver on loopback.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
 import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
 import { create } from '../../../src/targets/webhook';
