@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
-import { errorMessage, withTimeout } from '../src/targets/common';
+import { errorMessage, withTimeout } from '../src/errors';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
 import { PERMANENT_FAILURE, RETRYABLE_FAILURE, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
