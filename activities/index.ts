@@ -2,7 +2,7 @@
 // Temporal's samples): the rules store and one shared connection per target.
 import type { RulesStore } from '../src/rules';
 import type { TargetPool } from '../src/targets/pool';
-import { deliverToTarget } from './deliver';
+import { deliverToTarget, deliverToTargets } from './deliver';
 import { resolveTargets } from './resolve';
 
 export { resolveTargets } from './resolve';
@@ -15,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     resolveTargets: resolveTargets.bind(null, deps),
+    deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
   };
 }

@@ -1,11 +1,11 @@
 // `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from './config';
+import { errorMessage } from './errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
-import { TargetPool } from './targets/pool';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -54,6 +54,8 @@ async function run(
     return;
   }
   if (group === 'targets' && command === 'health') {
+    // Loaded here only: every driver's client library, which the other commands do not need.
+    const { TargetPool } = await import('./targets/pool');
     const pool = new TargetPool(targets());
     try {
       for (const [arn, health] of Object.entries(await pool.health())) {
@@ -118,7 +120,7 @@ function readXml(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${errorMessage(err)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
 import path from 'node:path';
-import { ConfigError } from './config/params';
+import { parseBool } from './config/params';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal-connection';
 
 /** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal-connection.ts. */
@@ -30,11 +30,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   };
 }
 
-/** on/off switches, spelled as MinIO spells them (on, off, true, false, yes, no, 1, 0). */
+/** An on/off switch; unset or empty keeps the default. */
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const value = env[name]?.trim();
-  if (!value) return fallback;
-  if (/^(on|true|yes|1)$/i.test(value)) return true;
-  if (/^(off|false|no|0)$/i.test(value)) return false;
-  throw new ConfigError(name, `expected on or off, got "${value}"`);
+  return value ? parseBool(value, name) : fallback;
 }

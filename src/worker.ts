@@ -2,7 +2,7 @@
 // BUCKETFLOW_INGEST=on (and always under `npm start`) it also serves the HTTP ingest, which then matches
 // the rules itself and starts each delivery eagerly on this worker.
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, resolveTargets } from '../activities';
 import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
@@ -21,7 +21,7 @@ export interface EngineDeps {
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
-  const config = await loadTargetsConfig({ file: settings.configFile, env });
+  const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
   return { targets: new TargetPool(config.targets), rules: openRulesStore(settings) };
 }
@@ -102,11 +102,13 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   }
 }
 
+/** The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger. */
 export function installRuntimeLogger(): void {
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) =>
       log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
     ),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } },
   });
 }
 

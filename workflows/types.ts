@@ -30,6 +30,15 @@ export interface TargetOutcome {
   error?: string;
 }
 
+/** One target's outcome in the fast path's first attempt (deliverToTargets), as recorded in its marker. */
+export interface TargetAttempt {
+  arn: string;
+  delivered: boolean;
+  /** No retry can help (PermanentDeliveryError). */
+  permanent?: boolean;
+  error?: string;
+}
+
 /** Values of the BucketflowStatus search attribute over a delivery's life. */
 export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';
 

@@ -55,7 +55,7 @@ function nginxConfig(dir: string): string {
   ];
   // A refusal as gRPC reports it (status 16 UNAUTHENTICATED with a message), not an HTML page.
   const refuse = (message: string) => [
-    `      add_header grpc-status 16 always;`,
+    '      add_header grpc-status 16 always;',
     `      add_header grpc-message "${message}" always;`,
     '      default_type application/grpc;',
     '      return 200;',
@@ -73,11 +73,11 @@ function nginxConfig(dir: string): string {
     `  ssl_certificate ${pki}/server.pem;`,
     `  ssl_certificate_key ${pki}/server.key;`,
     `  upstream temporal { server ${endpoints.temporal}; keepalive 32; }`,
-    `  server {`,
+    '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalTls)} ssl http2;`,
     '    location / {', ...grpc, '    }',
     '  }',
-    `  server {`,
+    '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalMtls)} ssl http2;`,
     `    ssl_client_certificate ${pki}/ca.pem;`,
     '    ssl_verify_client on;',
@@ -85,7 +85,7 @@ function nginxConfig(dir: string): string {
     '    location / {', ...grpc, '    }',
     '    location @no_client_certificate {', ...refuse('mutual TLS: the proxy requires a client certificate signed by its CA'), '    }',
     '  }',
-    `  server {`,
+    '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalApiKey)} ssl http2;`,
     '    location / {',
     `      if ($http_authorization != "Bearer ${TEMPORAL_TEST_API_KEY}") { return 418; }`,
