@@ -6,6 +6,7 @@ import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Wo
 import { createActivities, resolveTargets } from '../activities';
 import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
+import { healthSettings, serveHealth, type HealthServer } from './health';
 import { runIngest } from './ingest';
 import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
@@ -77,11 +78,14 @@ export function workerPublisher(connection: NativeConnection, settings: Settings
 
 /** Runs a worker (and the ingest, when asked) until SIGINT/SIGTERM; in-flight work drains before the targets close. */
 export async function runWorker(settings: Settings = loadSettings(), options: { ingest?: boolean } = {}): Promise<void> {
+  const health = healthSettings();
   const deps = await openEngineDeps(settings);
   const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
+  let healthServer: HealthServer | undefined;
   try {
     const worker = await createWorker(connection, settings, deps);
+    healthServer = await serveHealth(() => worker.getState(), health);
     if (options.ingest ?? settings.ingestInWorker) {
       const ingest = await runIngest(workerPublisher(connection, settings, deps));
       let closing: Promise<void> | undefined;
@@ -91,12 +95,13 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     }
     log('INFO', 'worker started', {
       ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
-      fastPath: settings.fastPath, ingest: Boolean(closeIngest),
+      fastPath: settings.fastPath, ingest: Boolean(closeIngest), health: healthServer?.url,
     });
     await worker.run();
     log('INFO', 'worker stopped');
   } finally {
     await closeIngest?.();
+    await healthServer?.close();
     await closeEngineDeps(deps);
     await connection.close();
   }

@@ -85,7 +85,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
 /** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
 export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  // As `npm run worker` runs it: the build when current, else the sources (entry.sh execs node: same pid).
+  return spawn('bash', ['scripts/entry.sh', 'worker'], {
     cwd: path.resolve(__dirname, '../..'),
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
