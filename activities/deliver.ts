@@ -3,6 +3,7 @@ import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
+import { inSendSpan } from '../src/tracing';
 import { PERMANENT_FAILURE, RETRYABLE_FAILURE, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
 
@@ -35,7 +36,7 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
   const outcomes = await Promise.all(
     input.arns.map(async (arn): Promise<TargetAttempt> => {
       try {
-        await withTimeout(send(deps, arn, delivery), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`);
+        await traced({ arn, eventId: input.eventId, attempt: 1 }, () => withTimeout(send(deps, arn, delivery), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`));
         return { arn, delivered: true };
       } catch (err) {
         const permanent = err instanceof PermanentDeliveryError;
@@ -65,7 +66,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
   // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
   const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
-    await send(deps, input.arn, deliveryOf(input));
+    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () => send(deps, input.arn, deliveryOf(input)));
     return { attempt };
   } catch (err) {
     const permanent = err instanceof PermanentDeliveryError;
@@ -79,6 +80,11 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/** Each send in a span of its own (src/tracing.ts): the target's ARN, the attempt and its outcome. */
+function traced<T>(attributes: { arn: string; eventId: string; attempt: number }, send: () => Promise<T>): Promise<T> {
+  return inSendSpan(attributes, send, (err) => (err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
 }
 
 function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {

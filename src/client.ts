@@ -9,6 +9,7 @@ import { searchKeys } from './search-attributes';
 import { loadSettings, type Settings } from './settings';
 import { connectTemporal } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal-reachability';
+import { clientTracingInterceptors } from './tracing';
 import type { deliverEvent } from '../workflows/deliver-v1';
 import type { deliverEventV2 } from '../workflows/deliver';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
@@ -58,7 +59,7 @@ export class BucketflowClient {
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
     const connection = await connectTemporal(settings, (options) => Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }));
-    const client = new Client({ connection, namespace: settings.namespace });
+    const client = new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() });
     return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
   }
 

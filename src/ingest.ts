@@ -3,7 +3,7 @@
 // the workflow starts are durable, so an accepted event is never lost; senders retry anything else.
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authorizationMatches } from './auth-token';
 import { BucketflowClient } from './client';
 import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from './events';
@@ -13,6 +13,7 @@ import { loadSettings } from './settings';
 import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
 import { connectionOptions } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
+import { clientTracingInterceptors, inRequestSpan, shutdownTracing } from './tracing';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000;
@@ -67,7 +68,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
 
   // Senders post to whatever path their endpoint names; probes may HEAD it.
   app.head('/*', async (_req, reply) => reply.code(200).send());
-  app.post('/*', async (req, reply) => {
+  const accept = async (req: FastifyRequest, reply: FastifyReply) => {
     const authorization = req.headers.authorization;
     // When every source needs a token, a request carrying none of them is refused before its body is read.
     if (everySourceNeedsToken && !EVENT_SOURCES.some((source) => authorizationMatches(authorization, tokenOf(source)!))) {
@@ -127,7 +128,16 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       log('ERROR', 'could not start delivery', { error, source: parsed.source, records: parsed.events.length });
       return unavailable(reply, { error });
     }
-  });
+  };
+  // The trace of each event starts here (or continues the sender's traceparent) when tracing is on.
+  app.post('/*', (req, reply) =>
+    inRequestSpan('POST', req.headers, async (span) => {
+      span.setAttribute('url.path', req.url.split('?')[0]);
+      const sent = await accept(req, reply);
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      return sent;
+    }),
+  );
   return app;
 }
 
@@ -247,7 +257,7 @@ export async function runIngest(publisher: BucketflowClient, settings = ingestSe
 export function ingestPublisher(): BucketflowClient {
   const settings = loadSettings();
   const connection = Connection.lazy({ ...connectionOptions(settings), channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
 }
 
 if (require.main === module) {
@@ -255,7 +265,7 @@ if (require.main === module) {
     const publisher = ingestPublisher();
     const app = await runIngest(publisher);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void app.close().then(() => publisher.close()));
+      process.once(signal, () => void app.close().then(() => publisher.close()).then(shutdownTracing));
     }
   })().catch((err) => {
     log('ERROR', 'ingest failed', { error: messageOf(err) });

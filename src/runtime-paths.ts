@@ -8,5 +8,7 @@ export const compiled = path.extname(__filename) === '.js';
 /** The package's root, where package.json is: the parent of src/ or of dist/. */
 export const packageRoot = path.resolve(__dirname, compiled ? '../..' : '..');
 
-/** The workflow bundle `npm run build` writes once, so a compiled worker never bundles. */
-export const builtWorkflowBundle = path.join(packageRoot, 'dist', 'workflows.bundle.js');
+/** The workflow bundles `npm run build` writes once (plain and with tracing), so a compiled worker never bundles. */
+export function builtWorkflowBundle(traced = false): string {
+  return path.join(packageRoot, 'dist', traced ? 'workflows-traced.bundle.js' : 'workflows.bundle.js');
+}

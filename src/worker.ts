@@ -12,6 +12,7 @@ import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { connectTemporal, describeTemporalConnection } from './temporal-connection';
+import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from './tracing';
 import { TargetPool } from './targets/pool';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -57,8 +58,9 @@ export async function createWorker(
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
-    workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle()),
+    workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...tuningFromEnv(),
+    ...workerTracingOptions(),
     ...extra,
   });
 }
@@ -68,7 +70,7 @@ export async function createWorker(
  * for eager start, so the server hands the first workflow task straight back to this worker.
  */
 export function workerPublisher(connection: NativeConnection, settings: Settings, deps: EngineDeps): BucketflowClient {
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), {
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
     taskQueue: settings.taskQueue,
     fastPath: settings.fastPath,
     resolveTargets: (record) => resolveTargets(deps, record),
@@ -104,6 +106,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     await healthServer?.close();
     await closeEngineDeps(deps);
     await connection.close();
+    await shutdownTracing();
   }
 }
 

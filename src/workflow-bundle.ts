@@ -22,34 +22,42 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The cache file for the sources as they are now. */
-export function workflowBundleFile(): string {
+/** The cache file for the sources as they are now; `traced` adds OpenTelemetry's workflow interceptors (src/tracing.ts). */
+export function workflowBundleFile(traced = false): string {
   const hash = createHash('sha256');
   const files = SOURCES.flatMap((dir) => sourceFiles(path.join(root, dir))).sort();
   for (const file of [...files, path.join(root, 'package-lock.json')]) {
     if (!existsSync(file)) continue;
     hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   }
-  return path.join(cacheDir, `workflows-${hash.digest('hex').slice(0, 16)}.js`);
+  return path.join(cacheDir, `workflows-${hash.digest('hex').slice(0, 16)}${traced ? '-traced' : ''}.js`);
 }
 
 /** The bundle for `workflows/`, built in a child process on a cache miss. */
-export async function loadWorkflowBundle(): Promise<{ code: string }> {
+export async function loadWorkflowBundle({ traced = false } = {}): Promise<{ code: string }> {
   if (compiled) {
-    if (!existsSync(builtWorkflowBundle)) throw new Error(`${builtWorkflowBundle} is missing: run npm run build`);
-    return { code: await readFile(builtWorkflowBundle, 'utf8') };
+    const built = builtWorkflowBundle(traced);
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
+    return { code: await readFile(built, 'utf8') };
   }
-  const file = workflowBundleFile();
+  const file = workflowBundleFile(traced);
   if (!existsSync(file)) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, file], { cwd: root, encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, file, ...(traced ? ['--traced'] : [])], { cwd: root, encoding: 'utf8' });
     if (child.status !== 0) throw new Error(`bundling the workflows failed:\n${child.stderr || child.stdout}`);
   }
   return { code: await readFile(file, 'utf8') };
 }
 
-async function writeBundle(file: string): Promise<void> {
+/** OpenTelemetry's workflow interceptors: they open the workflow's and each activity start's span in the sandbox. */
+const TRACING_INTERCEPTORS = '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+
+async function writeBundle(file: string, traced: boolean): Promise<void> {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quiet });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: traced ? [require.resolve(TRACING_INTERCEPTORS)] : [],
+    logger: quiet,
+  });
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`; // workers starting together each write whole files, then rename
   await writeFile(temp, code);
@@ -57,7 +65,7 @@ async function writeBundle(file: string): Promise<void> {
 }
 
 if (require.main === module) {
-  writeBundle(process.argv[2]).catch((err) => {
+  writeBundle(process.argv[2], process.argv[3] === '--traced').catch((err) => {
     console.error(err);
     process.exit(1);
   });

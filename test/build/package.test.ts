@@ -38,7 +38,7 @@ before(() => {
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('the package ships the compiled library, its declarations, the bundle and the bin, not the sources', () => {
-  for (const file of ['dist/src/client.js', 'dist/src/client.d.ts', 'dist/workflows.bundle.js', 'dist/.source-hash', 'bin/bucketflow', 'scripts/entry.sh']) {
+  for (const file of ['dist/src/client.js', 'dist/src/client.d.ts', 'dist/workflows.bundle.js', 'dist/workflows-traced.bundle.js', 'dist/.source-hash', 'bin/bucketflow', 'scripts/entry.sh']) {
     assert.ok(packed.includes(file), `${file} is in the package`);
   }
   assert.deepEqual(packed.filter((f) => /^(src|test|bench|workflows|activities)\/|\.ts$/.test(f) && !f.endsWith('.d.ts')), []);

@@ -29,6 +29,10 @@ for (const file of files) {
   test(`replays ${file}`, async () => {
     await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, history(file), file);
   });
+  // A worker with tracing on (OpenTelemetry's workflow interceptors) must replay what an untraced one recorded.
+  test(`replays ${file} with tracing on`, async () => {
+    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle({ traced: true }) }, history(file), file);
+  });
 }
 
 test('a history replayed by code that decides differently is caught', async () => {
