@@ -3,7 +3,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { BucketflowClient } from './client';
 import { EventValidationError, parseIncomingJson } from './events';
+import { checkSearchAttributes } from './ensure-search-attributes';
+import { exitOnStartError } from './fatal';
 import { log } from './log';
+import { loadSettings } from './settings';
 
 export interface IngestOptions {
   publisher: BucketflowClient;
@@ -90,12 +93,10 @@ export async function runIngest(publisher: BucketflowClient, settings = ingestSe
 if (require.main === module) {
   (async () => {
     const publisher = await BucketflowClient.connect();
+    await checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace);
     const app = await runIngest(publisher);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void app.close().then(() => publisher.close()));
     }
-  })().catch((err) => {
-    log('ERROR', 'ingest failed', { error: messageOf(err) });
-    process.exit(1);
-  });
+  })().catch(exitOnStartError('ingest'));
 }

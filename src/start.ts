@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { exitOnStartError } from './fatal';
 import { log } from './log';
 import { loadSettings } from './settings';
 import { installRuntimeLogger, runWorker } from './worker';
@@ -33,7 +34,4 @@ async function main(): Promise<void> {
   await runWorker(settings, { ingest: true }); // returns after SIGINT/SIGTERM, once in-flight work drained
 }
 
-main().catch((err) => {
-  log('ERROR', 'bucketflow failed', { error: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-});
+main().catch(exitOnStartError('bucketflow'));

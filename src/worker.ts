@@ -6,6 +6,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import { createActivities, resolveTargets } from '../activities';
 import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
+import { checkSearchAttributes } from './ensure-search-attributes';
+import { exitOnStartError } from './fatal';
 import { runIngest } from './ingest';
 import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
@@ -80,6 +82,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   const connection = await NativeConnection.connect({ address: settings.temporalAddress });
   let closeIngest: (() => Promise<void>) | undefined;
   try {
+    await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
     if (options.ingest ?? settings.ingestInWorker) {
       const ingest = await runIngest(workerPublisher(connection, settings, deps));
@@ -111,8 +114,5 @@ export function installRuntimeLogger(): void {
 
 if (require.main === module) {
   installRuntimeLogger();
-  runWorker().catch((err) => {
-    log('ERROR', 'worker failed', { error: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  });
+  runWorker().catch(exitOnStartError('worker'));
 }
