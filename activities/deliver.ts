@@ -19,7 +19,7 @@ export interface DeliverToTargetInput {
  * Sends one event to one target, as a local activity (the fast path) or a regular one (the durable
  * fallback). Failures carry the overall attempt number so the workflow can report it.
  */
-export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number }> {
+export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number; arn: string }> {
   const ctx = Context.current();
   const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt;
   // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
@@ -28,7 +28,8 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
     const target = deps.targets.get(input.arn);
     if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
     await target.send({ eventId: input.eventId, record: input.record, envelope: toEnvelope(input.record) });
-    return { attempt };
+    // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
+    return { attempt, arn: input.arn };
   } catch (err) {
     const permanent = err instanceof PermanentDeliveryError;
     const message = err instanceof Error ? err.message : String(err);
@@ -37,7 +38,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
       type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
       message: message.includes(input.arn) ? message : `${input.arn}: ${message}`,
       nonRetryable: permanent,
-      details: [{ attempt }],
+      details: [{ attempt, arn: input.arn }],
     });
   } finally {
     clearInterval(heartbeat);

@@ -1,6 +1,9 @@
-// `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
+// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
+// configured targets, and find, explain and redeliver deliveries (src/deliveries/cli.ts).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from './config';
+import { deliveriesCommand, redeliverCommand, type OperatorOptions } from './deliveries/cli';
+import { ArgumentError } from './deliveries/query';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
@@ -14,7 +17,12 @@ const USAGE = `usage:
   bucketflow events import <bucket> <notification.xml>
   bucketflow events export <bucket>
   bucketflow targets list
-  bucketflow targets health`;
+  bucketflow targets health
+  bucketflow deliveries list [--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--limit N] [--json]
+  bucketflow deliveries show <eventId | workflowId | bucket/key> [--json]
+  bucketflow redeliver <eventId | workflowId | bucket/key> [--target ARN] [--dry-run] [--json]
+  bucketflow redeliver --status failed|partial [--since 24h] [--bucket B] [--target ARN] [--limit N] [--dry-run] [--json]
+statuses: pending, delivering, delivered, partial, failed, no-targets`;
 
 class UsageError extends Error {}
 
@@ -27,10 +35,20 @@ async function main(argv: string[]): Promise<void> {
       prefix: { type: 'string', default: '' },
       suffix: { type: 'string', default: '' },
       force: { type: 'boolean', default: false },
+      bucket: { type: 'string' },
+      key: { type: 'string' },
+      status: { type: 'string' },
+      target: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [group, command, ...rest] = positionals;
   const settings = loadSettings();
+  if (group === 'deliveries') return deliveriesCommand(command, rest, values, settings, USAGE);
+  if (group === 'redeliver') return redeliverCommand(positionals.slice(1), values, settings);
   const store = openRulesStore(settings);
   try {
     await run(group, command, rest, values, store, settings);
@@ -43,7 +61,7 @@ async function run(
   group: string | undefined,
   command: string | undefined,
   rest: string[],
-  values: { event?: string; prefix?: string; suffix?: string; force?: boolean },
+  values: { event?: string; prefix?: string; suffix?: string; force?: boolean } & OperatorOptions,
   store: RulesStore,
   settings: Settings,
 ): Promise<void> {
@@ -133,6 +151,7 @@ if (require.main === module) {
     // Bad input (arguments, rules, config) gets its message and exit code 2; anything else its stack and 1.
     const badInput =
       err instanceof UsageError ||
+      err instanceof ArgumentError ||
       err instanceof RuleError ||
       err instanceof ConfigError ||
       err instanceof UnknownEventError ||

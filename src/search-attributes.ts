@@ -11,6 +11,7 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowTargets: 'KeywordList',
   BucketflowFailedTargets: 'KeywordList',
   BucketflowStatus: 'Keyword',
+  BucketflowRedeliveryOf: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -22,6 +23,7 @@ export const searchKeys = {
   targets: defineSearchAttributeKey('BucketflowTargets', SearchAttributeType.KEYWORD_LIST),
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
+  redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */
