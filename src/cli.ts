@@ -6,7 +6,7 @@ import { deliveriesCommand, redeliverCommand, type OperatorOptions } from './del
 import { ArgumentError } from './deliveries/query';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
-import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
+import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { TargetPool } from './targets/pool';
 
@@ -18,6 +18,8 @@ const USAGE = `usage:
   bucketflow events export <bucket>
   bucketflow targets list
   bucketflow targets health
+  bucketflow targets pause <arn>
+  bucketflow targets resume <arn>
   bucketflow deliveries list [--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--limit N] [--json]
   bucketflow deliveries show <eventId | workflowId | bucket/key> [--json]
   bucketflow redeliver <eventId | workflowId | bucket/key> [--target ARN] [--dry-run] [--json]
@@ -74,12 +76,22 @@ async function run(
   if (group === 'targets' && command === 'health') {
     const pool = new TargetPool(targets());
     try {
+      const states = await store.targetStates();
       for (const [arn, health] of Object.entries(await pool.health())) {
-        console.log(`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`);
+        console.log([`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`, ...describeState(states[arn])].join('   '));
       }
     } finally {
       await pool.close();
     }
+    return;
+  }
+  if (group === 'targets' && (command === 'pause' || command === 'resume')) {
+    const arn = rest[0];
+    if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
+    const known = targets().map((t) => t.arn);
+    if (!known.includes(arn)) throw new ArgumentError(arn, `unknown ARN (configured: ${known.join(', ') || 'none'})`);
+    const changed = await store.setPaused(arn, command === 'pause');
+    console.log(`${command === 'pause' ? 'Paused' : 'Resumed'} ${arn}${changed ? '' : ` (it was already ${command === 'pause' ? 'paused' : 'running'})`}`);
     return;
   }
   if (group !== 'events') throw new UsageError(USAGE);
@@ -138,6 +150,16 @@ function readXml(file: string): string {
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** Pause and each worker's circuit, as `targets health` prints them. */
+function describeState(state: TargetStateRecord | undefined): string[] {
+  const parts = state?.paused ? [`paused since ${state.paused.since}`] : [];
+  for (const [worker, circuit] of Object.entries(state?.circuits ?? {})) {
+    const why = circuit.state === 'open' ? ` after ${circuit.failures} failures${circuit.lastError ? `: ${circuit.lastError}` : ''}` : '';
+    parts.push(`circuit ${circuit.state} on ${worker} since ${circuit.since}${why}`);
+  }
+  return parts;
 }
 
 /** As `mc event ls` prints it. */

@@ -12,22 +12,28 @@ import { runIngest } from './ingest';
 import { log } from './log';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
+import { TargetGate } from './targets/gate';
 import { TargetPool } from './targets/pool';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
+  gate: TargetGate;
 }
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
   const config = await loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
-  return { targets: new TargetPool(config.targets), rules: openRulesStore(settings) };
+  const targets = new TargetPool(config.targets);
+  const rules = openRulesStore(settings);
+  const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health());
+  return { targets, rules, gate };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
+  await deps.gate.close();
   await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
 }
 
