@@ -6,6 +6,7 @@ import { EventValidationError, parseIncomingJson } from './events';
 import { checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
 import { log } from './log';
+import { metrics, serveMetrics } from './metrics';
 import { loadSettings } from './settings';
 
 export interface IngestOptions {
@@ -36,6 +37,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   app.head('/*', async (_req, reply) => reply.code(200).send());
   app.post('/*', async (req, reply) => {
     if (expected && req.headers.authorization !== expected) {
+      metrics.eventsRejected.inc({ reason: 'unauthorized' });
       return reply.code(401).send({ error: 'missing or wrong Authorization header' });
     }
     let events: unknown;
@@ -46,10 +48,12 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     }
     try {
       const accepted = await options.publisher.publish(events);
+      for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
       return reply.code(202).send({ accepted });
     } catch (err) {
       if (err instanceof EventValidationError) return badRequest(reply, err);
       log('ERROR', 'could not start delivery', { error: messageOf(err) });
+      metrics.eventsRejected.inc({ reason: 'unavailable' });
       return reply.code(503).send({ error: `could not start delivery: ${messageOf(err)}` });
     }
   });
@@ -61,6 +65,7 @@ function authorizationFor(token: string): string {
 }
 
 function badRequest(reply: FastifyReply, err: unknown) {
+  metrics.eventsRejected.inc({ reason: 'bad_request' });
   return reply.code(400).send({ error: messageOf(err) });
 }
 
@@ -95,8 +100,9 @@ if (require.main === module) {
     const publisher = await BucketflowClient.connect();
     await checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace);
     const app = await runIngest(publisher);
+    const closeMetrics = await serveMetrics();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void app.close().then(() => publisher.close()));
+      process.once(signal, () => void app.close().then(closeMetrics).then(() => publisher.close()));
     }
   })().catch(exitOnStartError('ingest'));
 }

@@ -10,6 +10,7 @@ import { checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
 import { runIngest } from './ingest';
 import { log } from './log';
+import { gateMetrics, metricsSettings, serveMetrics } from './metrics';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { TargetGate } from './targets/gate';
@@ -28,7 +29,7 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
-  const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health());
+  const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
   return { targets, rules, gate };
 }
 
@@ -87,7 +88,9 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   const deps = await openEngineDeps(settings);
   const connection = await NativeConnection.connect({ address: settings.temporalAddress });
   let closeIngest: (() => Promise<void>) | undefined;
+  let closeMetrics: (() => Promise<void>) | undefined;
   try {
+    closeMetrics = await serveMetrics(metricsSettings(), { sdk: runtimeMetrics });
     await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
     if (options.ingest ?? settings.ingestInWorker) {
@@ -105,16 +108,24 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     log('INFO', 'worker stopped');
   } finally {
     await closeIngest?.();
+    await closeMetrics?.();
     await closeEngineDeps(deps);
     await connection.close();
   }
 }
 
+/** Whether the Runtime exports the SDK's metrics (set by installRuntimeLogger when a metrics port is set). */
+let runtimeMetrics = false;
+
+/** Our log lines for the SDK, and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection. */
 export function installRuntimeLogger(): void {
+  const { sdkAddress } = metricsSettings();
+  runtimeMetrics = sdkAddress !== undefined;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) =>
       log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
     ),
+    ...(sdkAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress } } } } : {}),
   });
 }
 
