@@ -2,14 +2,17 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { metrics } from '../src/metrics';
-import { TargetHeld } from '../src/targets/gate';
-import { PermanentDeliveryError } from '../src/targets/target';
-import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD } from '../workflows/types';
+import { errorMessage, withTimeout } from '../src/targets/common';
+import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
+import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
+import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
 
 const HEARTBEAT_EVERY_MS = 5_000;
-/** A local activity must not hold its workflow task: it waits this long at most for a rate-limit slot. */
-const LOCAL_RATE_WAIT_MS = 1_000;
+/** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known. */
+const FIRST_ATTEMPT_SEND_TIMEOUT_MS = 8_000;
+/** A local activity must not hold its workflow task: a held target fails it at once (a rate slot is waited for up to 1 s). */
+const LOCAL_ADMIT: AdmitOptions = { maxWaitMs: 0, maxRateWaitMs: 1_000 };
 
 export interface DeliverToTargetInput {
   arn: string;
@@ -19,9 +22,46 @@ export interface DeliverToTargetInput {
   attemptsBefore?: number;
 }
 
+export interface DeliverToTargetsInput {
+  arns: string[];
+  eventId: string;
+  record: S3EventRecord;
+}
+
 /**
- * Sends one event to one target, as a local activity (the fast path) or a regular one (the durable
- * fallback). Failures carry the overall attempt number so the workflow can report it.
+ * The first attempt at every matched target at once, in parallel, as one local activity: one marker and
+ * one workflow activation for the whole event instead of one per target. Any failed target fails the
+ * activity (a red marker), its details holding each target's outcome so the workflow retries only those.
+ */
+export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTargetsInput): Promise<TargetAttempt[]> {
+  const ctx = Context.current();
+  const delivery = deliveryOf(input);
+  const outcomes = await Promise.all(
+    input.arns.map(async (arn): Promise<TargetAttempt> => {
+      try {
+        await withTimeout(send(deps, arn, delivery, LOCAL_ADMIT), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`);
+        return { arn, delivered: true };
+      } catch (err) {
+        const permanent = err instanceof PermanentDeliveryError;
+        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: errorMessage(err) });
+        return { arn, delivered: false, permanent, error: messageFor(arn, err) };
+      }
+    }),
+  );
+  const failed = outcomes.filter((o) => !o.delivered);
+  if (failed.length > 0) {
+    throw ApplicationFailure.create({
+      type: RETRYABLE_FAILURE,
+      message: `${failed.length} of ${outcomes.length} targets failed: ${failed.map((o) => o.error).join('; ')}`,
+      details: [{ attempt: 1, outcomes }],
+    });
+  }
+  return outcomes;
+}
+
+/**
+ * Sends one event to one target: a later fast attempt (a local activity) or the durable fallback (a regular
+ * activity). Failures carry the overall attempt number so the workflow can report it.
  */
 export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number; arn: string }> {
   const ctx = Context.current();
@@ -30,50 +70,74 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
   const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt - held;
   // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
   const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat({ held }), HEARTBEAT_EVERY_MS);
-  const target = { target: input.arn };
-  metrics.inFlight.inc(target);
+  const admit: AdmitOptions = ctx.info.isLocal
+    ? LOCAL_ADMIT
+    : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) };
   try {
-    const sender = deps.targets.get(input.arn);
-    if (!sender) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
-    await deps.gate.admit(input.arn, ctx.info.isLocal
-      ? { maxWaitMs: 0, maxRateWaitMs: LOCAL_RATE_WAIT_MS }
-      : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) });
-    const stopTimer = metrics.attemptSeconds.startTimer(target);
-    try {
-      await sender.send({ eventId: input.eventId, record: input.record, envelope: toEnvelope(input.record) });
-    } catch (err) {
-      if (!(err instanceof PermanentDeliveryError)) deps.gate.failed(input.arn, err instanceof Error ? err.message : String(err));
-      throw err;
-    } finally {
-      stopTimer();
-    }
-    deps.gate.succeeded(input.arn);
-    metrics.attempts.inc({ ...target, result: 'success' });
-    metrics.deliveries.inc({ ...target, outcome: 'delivered' });
+    await send(deps, input.arn, deliveryOf(input), admit);
     // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
     return { attempt, arn: input.arn };
   } catch (err) {
     if (err instanceof TargetHeld) {
-      metrics.attempts.inc({ ...target, result: 'held' });
       // Not the target's failure: retried in a second (not on the backoff schedule), and not counted as an attempt.
       if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
       throw ApplicationFailure.create({
-        type: TARGET_HELD, message: err.message, nonRetryable: false, nextRetryDelay: '1s', details: [{ attempt, arn: input.arn, held: err.reason }],
+        type: TARGET_HELD, message: err.message, nextRetryDelay: '1s', details: [{ attempt, arn: input.arn, held: err.reason }],
       });
     }
     const permanent = err instanceof PermanentDeliveryError;
-    metrics.attempts.inc({ ...target, result: permanent ? 'permanent_error' : 'retryable_error' });
-    if (permanent) metrics.deliveries.inc({ ...target, outcome: 'failed' });
-    const message = err instanceof Error ? err.message : String(err);
-    ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: message });
+    ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
     throw ApplicationFailure.create({
       type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
-      message: message.includes(input.arn) ? message : `${input.arn}: ${message}`,
+      message: messageFor(input.arn, err),
       nonRetryable: permanent,
       details: [{ attempt, arn: input.arn }],
     });
   } finally {
     clearInterval(heartbeat);
-    metrics.inFlight.dec(target);
   }
+}
+
+function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {
+  return { eventId, record, envelope: toEnvelope(record) };
+}
+
+/**
+ * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
+ * while the target is held. Outcomes feed the circuit breaker and the metrics.
+ */
+async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
+  const labels = { target: arn };
+  metrics.inFlight.inc(labels);
+  try {
+    const target = deps.targets.get(arn);
+    if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
+    await deps.gate.admit(arn, admit);
+    const stopTimer = metrics.attemptSeconds.startTimer(labels);
+    try {
+      await target.send(delivery);
+    } finally {
+      stopTimer();
+    }
+    deps.gate.succeeded(arn);
+    metrics.attempts.inc({ ...labels, result: 'success' });
+    metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
+  } catch (err) {
+    const permanent = err instanceof PermanentDeliveryError;
+    if (err instanceof TargetHeld) metrics.attempts.inc({ ...labels, result: 'held' });
+    else {
+      metrics.attempts.inc({ ...labels, result: permanent ? 'permanent_error' : 'retryable_error' });
+      if (permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
+      else deps.gate.failed(arn, errorMessage(err));
+    }
+    throw err;
+  } finally {
+    metrics.inFlight.dec(labels);
+  }
+}
+
+/** The error as the history shows it, always naming the target. */
+function messageFor(arn: string, err: unknown): string {
+  const message = errorMessage(err);
+  return message.includes(arn) ? message : `${arn}: ${message}`;
 }

@@ -3,7 +3,7 @@
 import type { RulesStore } from '../src/rules';
 import type { TargetGate } from '../src/targets/gate';
 import type { TargetPool } from '../src/targets/pool';
-import { deliverToTarget } from './deliver';
+import { deliverToTarget, deliverToTargets } from './deliver';
 import { resolveTargets } from './resolve';
 
 export { resolveTargets } from './resolve';
@@ -18,6 +18,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     resolveTargets: resolveTargets.bind(null, deps),
+    deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
   };
 }

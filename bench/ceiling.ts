@@ -8,6 +8,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { eventIdentity, parseIncomingEvents } from '../src/events';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { workflowIdFor } from '../src/client';
+import { tuningFromEnv } from '../src/worker';
 import type { emptyWorkflow } from './ceiling-workflow';
 
 async function main() {
@@ -19,6 +20,7 @@ async function main() {
     connection,
     taskQueue: taskQueue!,
     workflowBundle,
+    ...tuningFromEnv(), // the same worker settings as bucketflow's
     sinks: {
       bench: {
         ran: {

@@ -11,7 +11,9 @@
 // guide's eight targets, default 500), BENCH_LATENCY_EVENTS (one event in flight, default 200),
 // BENCH_INFLIGHT (default "1,8,32,128") and BENCH_INFLIGHT_EVENTS (default 400) for the inflight group,
 // BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight),
-// BENCH_MODES (default "ceiling,engine,classic,baseline"). Worker tuning: the usual BUCKETFLOW_* env vars.
+// BENCH_MODES (default "ceiling,engine,classic,baseline"), BENCH_ROUNDS (default 2: each group runs its modes
+// in turn, round after round, and the medians of same-round ratios are reported). Worker tuning: the usual
+// BUCKETFLOW_* env vars.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +45,8 @@ interface RunSpec {
   workers: number;
   /** At most this many events published but not yet arrived; unset = as fast as publishing goes. */
   inFlight?: number;
+  /** Runs of one group alternate their modes round after round, so a noisy spell hits all of them. */
+  round: number;
 }
 
 interface RunResult extends RunSpec {
@@ -71,6 +75,7 @@ async function main() {
   const windowEvents = int(process.env.BENCH_INFLIGHT_EVENTS, [400])[0];
   const only = (process.env.BENCH_ONLY ?? 'webhook,latency,guide').split(',');
   const modes = (process.env.BENCH_MODES ?? 'ceiling,engine,classic,baseline').split(',') as Mode[];
+  const rounds = int(process.env.BENCH_ROUNDS, [2])[0];
   const wanted = (group: string) => only.includes(group);
 
   console.log('bench: stack up');
@@ -78,8 +83,10 @@ async function main() {
 
   const plan: RunSpec[] = [];
   // The ceiling only means something for one webhook (nothing else to deliver).
-  const each = (spec: Omit<RunSpec, 'mode'>) => {
-    for (const mode of modes) if (mode !== 'ceiling' || spec.set === 'webhook') plan.push({ mode, ...spec });
+  const each = (spec: Omit<RunSpec, 'mode' | 'round'>) => {
+    for (let round = 1; round <= rounds; round++) {
+      for (const mode of modes) if (mode !== 'ceiling' || spec.set === 'webhook') plan.push({ mode, round, ...spec });
+    }
   };
   for (const events of sizes) {
     if (wanted('webhook')) each({ set: 'webhook', events, workers: 1 });
@@ -88,14 +95,14 @@ async function main() {
   if (wanted('latency')) each({ set: 'webhook', events: latencyEvents, workers: 1, inFlight: 1 });
   if (wanted('guide')) each({ set: 'guide', events: guideSize, workers: 1 });
   if (wanted('all')) each({ set: 'all', events: guideSize, workers: 1 });
-  if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2 });
+  if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2, round: 1 });
   if (wanted('inflight')) for (const inFlight of windows) each({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
   const results: RunResult[] = [];
   try {
     for (const spec of plan) {
-      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}`;
+      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''} round ${spec.round}`;
       console.log(`bench: ${label} ...`);
       const result = await run(spec, dataDir);
       results.push(result);
@@ -274,28 +281,48 @@ function machine() {
   return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), node: process.version };
 }
 
+const sameGroup = (a: RunSpec, b: RunSpec) => a.set === b.set && a.events === b.events && a.inFlight === b.inFlight && a.workers === b.workers;
+
 function printTable(results: RunResult[]) {
-  const twin = (r: RunResult, mode: Mode) =>
-    results.find((o) => o.mode === mode && o.set === r.set && o.events === r.events && o.inFlight === r.inFlight && o.workers === r.workers);
-  const ratio = (r: RunResult, mode: Mode) => {
+  const twin = (r: RunResult, mode: Mode) => results.find((o) => o.mode === mode && o.round === r.round && sameGroup(o, r));
+  const ratios = (r: RunResult, mode: Mode) => {
     const other = twin(r, mode);
-    return r.mode !== mode && other && r.mode !== 'baseline' ? `${round(r.eventsPerSecond / other.eventsPerSecond)}x / ${round(r.latencyMs.p50 / other.latencyMs.p50)}x` : '';
+    return r.mode !== mode && other && r.mode !== 'baseline'
+      ? { throughput: r.eventsPerSecond / other.eventsPerSecond, p50: r.latencyMs.p50 / other.latencyMs.p50 }
+      : undefined;
   };
+  const shown = (ratio?: { throughput: number; p50: number }) => (ratio ? `${round(ratio.throughput)}x / ${round(ratio.p50)}x` : '');
   const rows = results.map((r) => {
     const cpu = Object.entries(r.cpuSeconds).filter(([, s]) => s >= 0.5).map(([name, s]) => `${name.split(' ')[0]} ${s}`).join(', ');
     return [
-      r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-',
+      r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
       `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
-      r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.peakRssMb.join('+'), ratio(r, 'ceiling'), ratio(r, 'classic'), ratio(r, 'baseline'), cpu,
+      r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.peakRssMb.join('+'),
+      shown(ratios(r, 'ceiling')), shown(ratios(r, 'classic')), shown(ratios(r, 'baseline')), cpu,
     ];
   });
-  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'peak RSS MB',
+  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'round', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'peak RSS MB',
     'vs ceiling (ev/s, p50)', 'vs classic', 'vs baseline', 'CPU s'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  console.log('(! = not every event arrived within the time limit; history = median history events per delivered event)');
+  console.log('(! = not every event arrived within the time limit; history = median history events per delivered event;');
+  console.log(' ratios compare runs of the same round)');
+
+  // Per group, the median over the rounds of each same-round ratio: the figure to quote.
+  console.log('medians over rounds:');
+  for (const r of results.filter((x) => x.round === 1 && x.mode !== 'baseline')) {
+    const mine = results.filter((o) => o.mode === r.mode && sameGroup(o, r));
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+    const against = (mode: Mode) => {
+      const all = mine.map((o) => ratios(o, mode)).filter((x): x is { throughput: number; p50: number } => x !== undefined);
+      return all.length ? ` vs ${mode} ${round(median(all.map((x) => x.throughput)))}x ev/s, ${round(median(all.map((x) => x.p50)))}x p50;` : '';
+    };
+    console.log(`  ${r.mode} ${r.set} n=${r.events}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
+      `p50 ${round(median(mine.map((o) => o.latencyMs.p50)))} ms, peak RSS ${round(Math.max(...mine.flatMap((o) => o.peakRssMb)))} MB;` +
+      `${against('ceiling')}${against('classic')}${against('baseline')}`);
+  }
   for (const r of results.filter((x) => x.phasesMs)) {
-    console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${JSON.stringify(r.phasesMs)}`);
+    console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''} round ${r.round}: ${JSON.stringify(r.phasesMs)}`);
   }
 }
 

@@ -3,12 +3,16 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from './events';
+import type { ParsedEvent } from './events/sources';
 import type { S3EventRecord } from './events/types';
 import { searchKeys } from './search-attributes';
 import { loadSettings, type Settings } from './settings';
+import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal-reachability';
 import type { deliverEvent } from '../workflows/deliver-v1';
 import type { deliverEventV2 } from '../workflows/deliver';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
+
+export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './webhook-signature';
 
 export interface PublishedEvent {
   eventId: string;
@@ -49,23 +53,27 @@ export class BucketflowClient {
   /** A client of its own connection: for storage-side services and a separate ingest (no rules, no eager start). */
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
-    const connection = await Connection.connect({ address: settings.temporalAddress });
+    const connection = await Connection.connect({ address: settings.temporalAddress, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
     const client = new Client({ connection, namespace: settings.namespace });
     return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
   }
 
   /** Accepts MinIO's webhook envelope, `{Records: [...]}`, a bare record, or an array of those. */
   async publish(body: unknown): Promise<PublishedEvent[]> {
-    const records = parseIncomingEvents(body);
-    const results: PublishedEvent[] = new Array(records.length);
+    return this.publishParsed(parseIncomingEvents(body).map((record) => ({ source: 'minio', record })));
+  }
+
+  /** Events already parsed from any source (the ingest's parseEventBody): the source is kept with each delivery. */
+  async publishParsed(events: ParsedEvent[]): Promise<PublishedEvent[]> {
+    const results: PublishedEvent[] = new Array(events.length);
     let next = 0;
     const starter = async () => {
-      while (next < records.length) {
+      while (next < events.length) {
         const index = next++;
-        results[index] = await this.start(records[index]);
+        results[index] = await this.start(events[index]);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, records.length) }, starter));
+    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, events.length) }, starter));
     return results;
   }
 
@@ -74,19 +82,20 @@ export class BucketflowClient {
   }
 
   /** Resolves once the server has durably recorded the workflow start. */
-  private async start(record: S3EventRecord): Promise<PublishedEvent> {
+  private async start({ record, source }: ParsedEvent): Promise<PublishedEvent> {
     const { taskQueue, fastPath = true, resolveTargets, eagerStart = false } = this.options;
     const eventId = eventIdentity(record);
     const workflowId = workflowIdFor(eventId);
     const rawKey = decodeObjectKey(record.s3.object.key);
     const targets = fastPath && resolveTargets ? await resolveTargets(record) : undefined;
-    const input: DeliverInput = { eventId, record, ...(targets ? { targets } : {}) };
+    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
     // BucketflowStatus=pending from the start keeps a stuck delivery findable; the rest is written at the end.
     const searchAttributes: SearchAttributePair[] = [
       { key: searchKeys.bucket, value: record.s3.bucket.name },
       { key: searchKeys.key, value: rawKey },
       { key: searchKeys.event, value: record.eventName },
       { key: searchKeys.status, value: 'pending' },
+      { key: searchKeys.source, value: source },
       ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
     ];
     try {

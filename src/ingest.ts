@@ -1,67 +1,154 @@
-// HTTP ingest: the endpoint an unmodified MinIO uses as its webhook target. A 2xx is sent only once the
-// workflow start is durable, so an accepted event is never lost; MinIO retries anything else.
+// HTTP ingest: the endpoint storage servers post their notifications to (MinIO's webhook target, a Ceph RGW
+// topic's push-endpoint, an SNS HTTP(S) subscription, an EventBridge API destination). A 2xx is sent only once
+// the workflow starts are durable, so an accepted event is never lost; senders retry anything else.
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { authorizationMatches } from './auth-token';
 import { BucketflowClient } from './client';
-import { EventValidationError, parseIncomingJson } from './events';
-import { checkSearchAttributes } from './ensure-search-attributes';
+import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from './events';
+import { parseSnsMessage } from './events/sources/sns';
+import { SearchAttributesError, checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
 import { log } from './log';
 import { metrics, serveMetrics } from './metrics';
+import { withTimeout } from './targets/common';
 import { loadSettings } from './settings';
+import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
+import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_RECORDS = 1_000;
+/** Seconds a sender is asked to wait after a 503. */
+const RETRY_AFTER_SECONDS = 1;
 
 export interface IngestOptions {
   publisher: BucketflowClient;
-  /** MinIO's `auth_token`: one word is expected as `Bearer <token>`, two words verbatim. Unset = no auth. */
+  /** MinIO's `auth_token` rule (see src/auth-token.ts), for every source without a token of its own. Unset = no auth. */
   authToken?: string;
+  /** A token per source, so one leaked token does not open every source. */
+  sourceTokens?: Partial<Record<EventSource, string>>;
   bodyLimitBytes?: number;
+  maxRecords?: number;
+  /** PEM certificate chain and key: the server speaks HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  sns?: SnsGateOptions;
+  /** The Temporal frontend's `host:port` the publisher uses (probed when a start hangs); read from its connection when unset. */
+  temporalAddress?: string;
+  /** How long a start may run before the frontend is probed (default 1 s). */
+  watchdogMs?: number;
 }
 
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024 });
+  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  const app = Fastify({ bodyLimit, ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}) }) as unknown as FastifyInstance;
   // Parse every body ourselves so bad JSON and bad events get the same clear 400.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-
-  const expected = options.authToken ? authorizationFor(options.authToken) : undefined;
-
-  app.get('/health', async (_req, reply) => {
-    try {
-      await options.publisher.temporal.workflowService.getSystemInfo({});
-      return { status: 'ok' };
-    } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: messageOf(err) });
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: `body larger than the limit of ${bodyLimit} bytes (BUCKETFLOW_INGEST_MAX_BODY_BYTES)` });
     }
+    return reply.code(err.statusCode ?? 500).send({ error: err.message });
   });
 
-  // MinIO posts to whatever path its endpoint names; probes may HEAD it.
+  const tokenOf = (source: EventSource) => options.sourceTokens?.[source] || options.authToken;
+  const everySourceNeedsToken = EVENT_SOURCES.every((source) => tokenOf(source));
+  const sns = new SnsGate(options.sns);
+  const reachability = new TemporalReachability(options.publisher.temporal.connection, {
+    address: options.temporalAddress ?? addressOf(options.publisher),
+    watchdogMs: options.watchdogMs,
+  });
+  app.addHook('onClose', async () => reachability.close());
+
+  app.get('/health', async (_req, reply) => {
+    const problem = await reachability.check();
+    if (!problem) return { status: 'ok' };
+    return unavailable(reply, { status: 'unavailable', error: `Temporal unreachable: ${problem}` });
+  });
+
+  // Senders post to whatever path their endpoint names; probes may HEAD it.
   app.head('/*', async (_req, reply) => reply.code(200).send());
   app.post('/*', async (req, reply) => {
-    if (expected && req.headers.authorization !== expected) {
-      metrics.eventsRejected.inc({ reason: 'unauthorized' });
-      return reply.code(401).send({ error: 'missing or wrong Authorization header' });
+    const authorization = req.headers.authorization;
+    // When every source needs a token, a request carrying none of them is refused before its body is read.
+    if (everySourceNeedsToken && !EVENT_SOURCES.some((source) => authorizationMatches(authorization, tokenOf(source)!))) {
+      return unauthorized(reply, 'missing or wrong Authorization header');
     }
-    let events: unknown;
+    let body: unknown;
     try {
-      events = parseIncomingJson(typeof req.body === 'string' ? req.body : '');
+      body = JSON.parse(typeof req.body === 'string' ? req.body : '');
     } catch (err) {
-      return badRequest(reply, err);
+      return badRequest(reply, new EventValidationError('body', `not valid JSON (${messageOf(err)})`));
     }
+    const source = detectSource(body);
+    const token = source && tokenOf(source);
+    if (token && !authorizationMatches(authorization, token)) {
+      return unauthorized(reply, `missing or wrong Authorization header for source ${source}`);
+    }
+
+    let parsed: ParsedBody;
     try {
-      const accepted = await options.publisher.publish(events);
-      for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
-      return reply.code(202).send({ accepted });
+      if (source === 'aws-sns') {
+        const message = parseSnsMessage(body);
+        await sns.verify(message);
+        if (message.Type === 'SubscriptionConfirmation') {
+          await sns.confirm(message);
+          log('INFO', 'SNS subscription confirmed', { topic: message.TopicArn });
+          return reply.code(200).send({ confirmed: message.TopicArn });
+        }
+        if (message.Type === 'UnsubscribeConfirmation') {
+          log('INFO', 'SNS subscription ended', { topic: message.TopicArn });
+          return reply.code(200).send({ unsubscribed: message.TopicArn });
+        }
+        parsed = parseSnsPayload(message.Message);
+      } else {
+        parsed = parseEventBody(body);
+      }
     } catch (err) {
       if (err instanceof EventValidationError) return badRequest(reply, err);
-      log('ERROR', 'could not start delivery', { error: messageOf(err) });
-      metrics.eventsRejected.inc({ reason: 'unavailable' });
-      return reply.code(503).send({ error: `could not start delivery: ${messageOf(err)}` });
+      if (err instanceof SnsRefusedError) {
+        log('WARN', 'SNS message refused', { error: err.message });
+        return reply.code(403).send({ error: err.message });
+      }
+      // Fetching the signing certificate or the SubscribeURL failed: SNS retries on 5xx.
+      log('ERROR', 'SNS message not handled', { error: messageOf(err) });
+      return reply.code(502).send({ error: messageOf(err) });
+    }
+
+    if (parsed.events.length > maxRecords) {
+      return reply.code(413).send({ error: `${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)` });
+    }
+    if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
+    try {
+      const accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
+      for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
+      return reply.code(202).send({ accepted, source: parsed.source });
+    } catch (err) {
+      if (err instanceof EventValidationError) return badRequest(reply, err);
+      const error = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageOf(err)}`;
+      log('ERROR', 'could not start delivery', { error, source: parsed.source, records: parsed.events.length });
+      return unavailable(reply, { error });
     }
   });
   return app;
 }
 
-function authorizationFor(token: string): string {
-  return token.trim().split(/\s+/).length > 1 ? token.trim() : `Bearer ${token.trim()}`;
+function addressOf(publisher: BucketflowClient): string {
+  const connection = publisher.temporal.connection as Partial<Connection>;
+  return connection.options?.address ?? loadSettings().temporalAddress;
+}
+
+function unauthorized(reply: FastifyReply, error: string) {
+  metrics.eventsRejected.inc({ reason: 'unauthorized' });
+  // SNS and Ceph send the credentials written into their endpoint URL as basic auth, some only when challenged.
+  return reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error });
+}
+
+function unavailable(reply: FastifyReply, body: Record<string, string>) {
+  metrics.eventsRejected.inc({ reason: 'unavailable' });
+  return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send(body);
 }
 
 function badRequest(reply: FastifyReply, err: unknown) {
@@ -69,36 +156,116 @@ function badRequest(reply: FastifyReply, err: unknown) {
   return reply.code(400).send({ error: messageOf(err) });
 }
 
+/** The message with its cause: Temporal's "Failed to start Workflow" says nothing without "connect ECONNREFUSED ...". */
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
 }
 
 export interface IngestSettings {
   host: string;
   port: number;
   authToken?: string;
+  sourceTokens: Partial<Record<EventSource, string>>;
+  bodyLimitBytes: number;
+  maxRecords: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  sns: { origins: string[]; topics: string[] };
+}
+
+/** `BUCKETFLOW_INGEST_AUTH_TOKEN_<SOURCE>`: MINIO, CEPH, AWS_S3, AWS_SNS, AWS_EVENTBRIDGE. */
+export function sourceTokenVariable(source: EventSource): string {
+  return `BUCKETFLOW_INGEST_AUTH_TOKEN_${source.toUpperCase().replace(/-/g, '_')}`;
 }
 
 export function ingestSettings(env: NodeJS.ProcessEnv = process.env): IngestSettings {
+  const tlsCertFile = env.BUCKETFLOW_INGEST_TLS_CERT || undefined;
+  const tlsKeyFile = env.BUCKETFLOW_INGEST_TLS_KEY || undefined;
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
+    throw new Error(tlsCertFile ? 'BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT' : 'BUCKETFLOW_INGEST_TLS_CERT: required with BUCKETFLOW_INGEST_TLS_KEY');
+  }
+  const sourceTokens: Partial<Record<EventSource, string>> = {};
+  for (const source of EVENT_SOURCES) {
+    const token = env[sourceTokenVariable(source)];
+    if (token) sourceTokens[source] = token;
+  }
   return {
     host: env.BUCKETFLOW_INGEST_HOST || '127.0.0.1',
-    port: Number.parseInt(env.BUCKETFLOW_INGEST_PORT || '9400', 10),
+    port: positiveInt(env, 'BUCKETFLOW_INGEST_PORT', 9400, 0),
     authToken: env.BUCKETFLOW_INGEST_AUTH_TOKEN || undefined,
+    sourceTokens,
+    bodyLimitBytes: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
+    maxRecords: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', DEFAULT_MAX_RECORDS),
+    tlsCertFile,
+    tlsKeyFile,
+    sns: { origins: list(env.BUCKETFLOW_INGEST_SNS_ORIGINS), topics: list(env.BUCKETFLOW_INGEST_SNS_TOPICS) },
   };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new Error(`${name}: expected an integer of at least ${min}, got "${text}"`);
+  return Number(text);
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function readPem(name: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`${name}: cannot read ${file} (${messageOf(err)})`);
+  }
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
 export async function runIngest(publisher: BucketflowClient, settings = ingestSettings()): Promise<FastifyInstance> {
-  const app = buildIngestServer({ publisher, authToken: settings.authToken });
+  const tls =
+    settings.tlsCertFile && settings.tlsKeyFile
+      ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
+      : undefined;
+  const app = buildIngestServer({
+    publisher,
+    authToken: settings.authToken,
+    sourceTokens: settings.sourceTokens,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    maxRecords: settings.maxRecords,
+    tls,
+    sns: settings.sns,
+  });
   await app.listen({ host: settings.host, port: settings.port });
-  log('INFO', 'ingest listening', { url: `http://${settings.host}:${settings.port}/`, auth: Boolean(settings.authToken) });
+  log('INFO', 'ingest listening', {
+    url: `${tls ? 'https' : 'http'}://${settings.host}:${settings.port}/`,
+    auth: Boolean(settings.authToken),
+    sourceTokens: Object.keys(settings.sourceTokens),
+  });
   return app;
+}
+
+/**
+ * A publisher whose connection notices Temporal's return within a second and that starts even while Temporal
+ * is down (the ingest then answers 503 until it is back).
+ */
+export function ingestPublisher(): BucketflowClient {
+  const settings = loadSettings();
+  const connection = Connection.lazy({ address: settings.temporalAddress, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
 }
 
 if (require.main === module) {
   (async () => {
-    const publisher = await BucketflowClient.connect();
-    await checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace);
+    const publisher = ingestPublisher();
+    // Any Temporal server: add bucketflow's search attributes if missing. The ingest also starts while
+    // Temporal is down (answering 503): then the check is left to the worker.
+    await withTimeout(checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace), 5_000, 'search attribute check').catch((err: unknown) => {
+      if (err instanceof SearchAttributesError) throw err;
+      log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageOf(err) });
+    });
     const app = await runIngest(publisher);
     const closeMetrics = await serveMetrics();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -12,6 +12,7 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowFailedTargets: 'KeywordList',
   BucketflowStatus: 'Keyword',
   BucketflowRedeliveryOf: 'Keyword',
+  BucketflowSource: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -24,6 +25,8 @@ export const searchKeys = {
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
+  /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
+  source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */

@@ -1,13 +1,14 @@
-// One workflow per object event (type `deliverEventV2`). The fast path: every matched target is tried as a
-// local activity inside the event's first workflow task, in parallel, so a healthy delivery costs one
-// workflow task and completes with it. A target that still fails after its few fast attempts falls back
-// to a regular activity with its full retry schedule (heartbeats, survives worker loss, backoff up to
-// retry_max_duration). Deterministic: no I/O, clocks or randomness here; every decision is in the history.
+// One workflow per object event (type `deliverEventV2`). The fast path: the first attempt at every matched
+// target is one local activity inside the event's first workflow task (the sends run in parallel), so a
+// healthy delivery costs one workflow task, one marker, and completes with it. A target that failed is
+// tried a few more times as local activities of its own, then falls back to a regular activity with its
+// full retry schedule (heartbeats, survives worker loss, backoff up to retry_max_duration).
+// Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/search-attributes';
-import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, isPermanent, statusOf } from './outcomes';
-import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type ResolvedTarget, type TargetOutcome } from './types';
+import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
+import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type ResolvedTarget, type TargetAttempt, type TargetOutcome } from './types';
 
 /** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
 const { resolveTargets } = proxyLocalActivities<Activities>({
@@ -16,10 +17,10 @@ const { resolveTargets } = proxyLocalActivities<Activities>({
 });
 
 /**
- * One fast attempt. The workflow, not the activity's retry policy, repeats it, so every attempt and its
+ * Fast attempts. The workflow, not the activity's retry policy, repeats them, so every attempt and its
  * error is a marker of its own in the history. A hung send gives up after this and goes durable.
  */
-const { deliverToTarget: deliverFast } = proxyLocalActivities<Activities>({
+const { deliverToTargets: deliverFirst, deliverToTarget: deliverFast } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 1 },
 });
@@ -37,7 +38,8 @@ export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResul
       { key: searchKeys.status, value: 'delivering' },
     ]);
   };
-  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, markDelivering)));
+  const first = await firstAttempt(targets.filter((t) => t.retry.fastAttempts > 0), input);
+  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)));
 
   const status = statusOf(outcomes);
   const failed = failedArns(outcomes);
@@ -52,10 +54,34 @@ export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResul
   return result;
 }
 
-async function deliverTo(target: ResolvedTarget, input: DeliverInput, markDelivering: () => void): Promise<TargetOutcome> {
+/** Attempt 1 at every target at once; a target missing from the outcomes (the activity timed out) failed it. */
+async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Promise<Map<string, TargetAttempt>> {
+  const arns = targets.map((t) => t.arn);
+  if (arns.length === 0) return new Map();
+  let outcomes: TargetAttempt[] = [];
+  let error = '';
+  try {
+    outcomes = await deliverFirst({ arns, eventId: input.eventId, record: input.record });
+  } catch (err) {
+    const failure = deliverFailureOf(err);
+    if (!failure) throw err;
+    outcomes = firstAttemptOutcomes(failure) ?? [];
+    error = describe(failure);
+  }
+  return new Map(arns.map((arn) => [arn, outcomes.find((o) => o.arn === arn) ?? { arn, delivered: false, error }]));
+}
+
+async function deliverTo(
+  target: ResolvedTarget,
+  input: DeliverInput,
+  first: TargetAttempt | undefined,
+  markDelivering: () => void,
+): Promise<TargetOutcome> {
   const { arn, retry } = target;
+  if (first?.delivered) return { arn, status: 'delivered', attempts: 1 };
+  if (first?.permanent) return { arn, status: 'failed', attempts: 1, error: first.error };
   const send = { arn, eventId: input.eventId, record: input.record };
-  for (let attempt = 1; attempt <= retry.fastAttempts; attempt++) {
+  for (let attempt = first ? 2 : 1; attempt <= retry.fastAttempts; attempt++) {
     if (attempt > 1) await sleep(retry.fastIntervalMs * retry.backoff ** (attempt - 2));
     try {
       await deliverFast({ ...send, attemptsBefore: attempt - 1 });

@@ -1,6 +1,6 @@
 // How per-target outcomes become the delivery's result, status and failure: shared by both workflow versions.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, type TemporalFailure } from '@temporalio/workflow';
-import { DELIVERY_FAILED, PERMANENT_FAILURE, type DeliveryResult, type DeliveryStatus, type TargetOutcome } from './types';
+import { DELIVERY_FAILED, PERMANENT_FAILURE, type DeliveryResult, type DeliveryStatus, type TargetAttempt, type TargetOutcome } from './types';
 
 export function statusOf(outcomes: TargetOutcome[]): DeliveryStatus {
   if (outcomes.length === 0) return 'no-targets';
@@ -44,6 +44,17 @@ export function attemptsOf(err: TemporalFailure): number | undefined {
     if (cause instanceof ApplicationFailure) {
       const detail = cause.details?.[0] as { attempt?: number } | undefined;
       if (typeof detail?.attempt === 'number') return detail.attempt;
+    }
+  }
+  return undefined;
+}
+
+/** Each target's outcome, from the failure of a first attempt at several targets (deliverToTargets). */
+export function firstAttemptOutcomes(err: TemporalFailure): TargetAttempt[] | undefined {
+  for (const cause of causes(err)) {
+    if (cause instanceof ApplicationFailure) {
+      const detail = cause.details?.[0] as { outcomes?: TargetAttempt[] } | undefined;
+      if (Array.isArray(detail?.outcomes)) return detail.outcomes;
     }
   }
   return undefined;

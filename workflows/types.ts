@@ -1,5 +1,6 @@
 // Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
 import type { RetrySettings } from '../src/config/retry';
+import type { EventSource } from '../src/events/sources';
 import type { S3EventRecord } from '../src/events/types';
 
 export type { RetrySettings } from '../src/config/retry';
@@ -7,6 +8,8 @@ export type { RetrySettings } from '../src/config/retry';
 export interface DeliverInput {
   eventId: string;
   record: S3EventRecord;
+  /** The server that sent the event (absent in deliveries started before sources other than MinIO's). */
+  source?: EventSource;
   /**
    * The targets the bucket's rules matched where the event was accepted (the ingest inside a worker sees the
    * rules). Absent when the publisher cannot see them: the workflow then resolves them itself.
@@ -24,6 +27,15 @@ export interface TargetOutcome {
   status: 'delivered' | 'failed';
   /** Attempts made; absent only when the failure carried no attempt count (e.g. a timeout). */
   attempts?: number;
+  error?: string;
+}
+
+/** One target's outcome in the fast path's first attempt (deliverToTargets), as recorded in its marker. */
+export interface TargetAttempt {
+  arn: string;
+  delivered: boolean;
+  /** No retry can help (PermanentDeliveryError). */
+  permanent?: boolean;
   error?: string;
 }
 

@@ -16,6 +16,8 @@ export interface ParamSpec {
   min?: number;
   /** Largest accepted number. */
   max?: number;
+  /** A format rule of the parameter's own; returns the problem, or undefined when the value is fine. */
+  check?: (value: never) => string | undefined;
 }
 
 export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
@@ -96,6 +98,8 @@ function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
   }
   if (spec.min !== undefined && (result as number) < spec.min) throw new ConfigError(at, `expected at least ${spec.min}`);
   if (spec.max !== undefined && (result as number) > spec.max) throw new ConfigError(at, `expected at most ${spec.max}`);
+  const problem = result === '' ? undefined : spec.check?.(result as never);
+  if (problem) throw new ConfigError(at, problem);
   return result;
 }
 

@@ -1,6 +1,7 @@
 // Each target type's parameters, declared once. Canonical names are today's MinIO snake_case; the guide's
 // camelCase spellings are accepted as aliases.
 import type { TargetType } from './arn';
+import { parseSigningSecrets } from '../webhook-signature';
 import type { ParamSpec, ParamSpecs } from './params';
 
 export type { TargetType } from './arn';
@@ -53,6 +54,8 @@ export interface KafkaConfig extends CommonConfig {
 }
 export interface WebhookConfig extends CommonConfig {
   endpoint: string; auth_token: string; client_cert: string; client_key: string; timeout_ms: number;
+  /** Standard Webhooks secrets (`whsec_...`, space- or comma-separated); empty = requests are not signed. */
+  signing_secret: string;
 }
 export interface MqttConfig extends CommonConfig {
   broker: string; topic: string; username: string; password: string; qos: number;
@@ -142,6 +145,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
     ...COMMON_PARAMS,
     endpoint: str({ required: true }), auth_token: secret({ aliases: ['authToken'] }), client_cert: str(), client_key: str(),
     timeout_ms: { kind: 'duration', input: 'timeout', default: 60_000 },
+    signing_secret: secret({ aliases: ['signingSecret'], check: signingSecretProblem }),
   },
   mqtt: {
     ...COMMON_PARAMS,
@@ -151,3 +155,13 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
     reconnect_interval_ms: { kind: 'duration', input: 'reconnect_interval', aliases: ['reconnectInterval'], default: 5_000 },
   },
 };
+
+/** `whsec_<base64>` secrets, several allowed for rotation (see src/webhook-signature.ts). */
+function signingSecretProblem(value: string): string | undefined {
+  try {
+    parseSigningSecrets(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

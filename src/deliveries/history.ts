@@ -3,7 +3,7 @@
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { S3EventRecord } from '../events/types';
-import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult } from '../../workflows/types';
+import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult, type TargetAttempt } from '../../workflows/types';
 
 type History = { events?: HistoryEvent[] | null };
 /** The fields we read of temporal.api.history.v1.IHistoryEvent (kept structural: no proto import at run time). */
@@ -67,11 +67,15 @@ function messageOf(failure: Failure | null | undefined): string | undefined {
 
 /** The deliver activity's failure details: {attempt, arn} (arn since the operations release). */
 function detailsOf(failure: Failure | null | undefined): { attempt?: number; arn?: string } {
-  for (let f = failure; f; f = f.cause) {
-    const detail = decode<{ attempt?: number; arn?: string }>(f.applicationFailureInfo?.details?.payloads?.[0]);
-    if (detail) return detail;
+  return (failure && decode<{ attempt?: number; arn?: string }>(firstDetails(failure))) ?? {};
+}
+
+function firstDetails(failure: Failure): Payload | undefined {
+  for (let f: Failure | null | undefined = failure; f; f = f.cause) {
+    const payload = f.applicationFailureInfo?.details?.payloads?.[0];
+    if (payload) return payload;
   }
-  return {};
+  return undefined;
 }
 
 /** Older failures carry no arn in their details, but every message starts with it. */
@@ -106,8 +110,21 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       if (data?.activity_type === 'resolveTargets' && !marker.failure) {
         resolved = (decode<Array<{ arn: string }>>(marker.details?.result?.payloads?.[0]) ?? []).map((t) => t.arn);
       }
+      const times = { start: timeOf(data?.original_schedule_time) ?? at, end: timeOf(data?.complete_time) ?? at };
+      if (data?.activity_type === 'deliverToTargets') {
+        // The first attempt at every target in one marker: each target's outcome is in its result or failure details.
+        const outcomes = marker.failure
+          ? decode<{ outcomes?: TargetAttempt[] }>(firstDetails(marker.failure))?.outcomes
+          : decode<TargetAttempt[]>(marker.details?.result?.payloads?.[0]);
+        for (const outcome of outcomes ?? []) {
+          const run = target(outcome.arn);
+          attempt(run, times, 1);
+          run.state = outcome.delivered ? 'delivered' : outcome.permanent ? 'failed' : 'retrying';
+          if (outcome.error) run.error = outcome.error;
+        }
+        continue;
+      }
       if (data?.activity_type !== 'deliverToTarget') continue;
-      const times = { start: timeOf(data.original_schedule_time) ?? at, end: timeOf(data.complete_time) ?? at };
       if (marker.failure) {
         const details = detailsOf(marker.failure);
         const arn = details.arn ?? arnOfMessage(marker.failure.message ?? undefined);

@@ -3,3 +3,4 @@ export * from './names';
 export * from './parse';
 export * from './record';
 export type * from './types';
+export * from './sources';

@@ -77,20 +77,20 @@ function validateObject(object: Record<string, unknown>, at: string): void {
   optionalObject(object, 'userMetadata', at);
 }
 
-function expectObject(value: unknown, at: string): Record<string, unknown> {
+export function expectObject(value: unknown, at: string): Record<string, unknown> {
   if (value === undefined || value === null) throw new EventValidationError(at, 'required');
   if (typeof value !== 'object' || Array.isArray(value)) throw new EventValidationError(at, 'expected an object');
   return value as Record<string, unknown>;
 }
 
-function requireString(obj: Record<string, unknown>, name: string, at: string): string {
+export function requireString(obj: Record<string, unknown>, name: string, at: string): string {
   const value = obj[name];
   if (value === undefined || value === null || value === '') throw new EventValidationError(join(at, name), 'required');
   if (typeof value !== 'string') throw new EventValidationError(join(at, name), 'expected a string');
   return value;
 }
 
-function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {
+export function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {
   const value = obj[name];
   if (value !== undefined && value !== null && typeof value !== type) {
     throw new EventValidationError(join(at, name), `expected a ${type}`);
@@ -98,11 +98,11 @@ function optionalType(obj: Record<string, unknown>, name: string, type: 'string'
 }
 
 /** Absent or null, or else an object. */
-function optionalObject(obj: Record<string, unknown>, name: string, at: string): void {
+export function optionalObject(obj: Record<string, unknown>, name: string, at: string): void {
   const value = obj[name];
   if (value !== undefined && value !== null) expectObject(value, join(at, name));
 }
 
-function join(at: string, field: string): string {
+export function join(at: string, field: string): string {
   return at ? `${at}.${field}` : field;
 }

@@ -32,7 +32,12 @@ export interface EventSpec {
   sequencer?: string;
   eventTime?: Date;
   region?: string;
-  eventSource?: 'minio:s3' | 'aws:s3';
+  /** The server that reported the event: `minio:s3`, or `aws:s3` / `ceph:s3` for records normalized from those. */
+  eventSource?: 'minio:s3' | 'aws:s3' | 'ceph:s3';
+  /** The notification configuration (rule) id; MinIO writes `Config`. */
+  configurationId?: string;
+  /** Defaults to `arn:aws:s3:::<bucket>`. */
+  bucketArn?: string;
   principalId?: string;
   sourceIPAddress?: string;
   /** null for internal events (lifecycle, replication), as MinIO sends them. */
@@ -70,8 +75,8 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
     responseElements: spec.responseElements ?? {},
     s3: {
       s3SchemaVersion: '1.0',
-      configurationId: 'Config',
-      bucket: { name: spec.bucket, ownerIdentity: { principalId }, arn: `arn:aws:s3:::${spec.bucket}` },
+      configurationId: spec.configurationId || 'Config',
+      bucket: { name: spec.bucket, ownerIdentity: { principalId }, arn: spec.bucketArn || `arn:aws:s3:::${spec.bucket}` },
       object,
     },
     source: { host: spec.host ?? '127.0.0.1', port: '', userAgent: spec.userAgent ?? 'bucketflow' },

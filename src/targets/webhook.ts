@@ -1,6 +1,7 @@
 // Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
+import { parseSigningSecrets, signWebhook } from '../webhook-signature';
 import { configError, dialTcp, EVENT_ID_HEADER, envelopeJson, errorMessage, probeHealth, readPemFile } from './common';
 import { PermanentDeliveryError, type Delivery, type Target } from './target';
 
@@ -15,22 +16,28 @@ export function create(arn: string, config: WebhookConfig): Target {
     ...authorization(arn, config.auth_token),
   };
   const agent = new Agent({ connect: clientCertificate(arn, config) });
+  const signingKeys = signingKeysOf(arn, config.signing_secret);
 
   return {
     arn,
     async send(delivery: Delivery) {
+      const body = envelopeJson(delivery);
+      // A fresh timestamp per attempt (receivers refuse old ones); the id is the event's, stable across retries.
+      const signature = signingKeys.length
+        ? signWebhook({ id: delivery.eventId, timestamp: Math.floor(Date.now() / 1000), body }, signingKeys)
+        : {};
       const response = await request(endpoint, {
         method: 'POST',
         dispatcher: agent,
-        headers: { ...headers, [EVENT_ID_HEADER]: delivery.eventId },
-        body: envelopeJson(delivery),
+        headers: { ...headers, [EVENT_ID_HEADER]: delivery.eventId, ...signature },
+        body,
         signal: AbortSignal.timeout(config.timeout_ms),
       }).catch((err: unknown) => {
         throw new Error(`${arn}: ${label}: ${errorMessage(err)}`, { cause: err });
       });
-      const body = await response.body.text().catch(() => '');
+      const answer = await response.body.text().catch(() => '');
       const failure = failureOf(response.statusCode);
-      if (failure) throw failure(`${arn}: ${label} answered ${response.statusCode}: ${snippet(body)}`);
+      if (failure) throw failure(`${arn}: ${label} answered ${response.statusCode}: ${snippet(answer)}`);
     },
     health: () => probeHealth(() => dialTcp(endpoint.hostname.replace(/^\[|\]$/g, ''), portOf(endpoint))),
     close: () => agent.close(),
@@ -57,6 +64,15 @@ function authorization(arn: string, token: string): Record<string, string> {
   if (words.length === 1) return { authorization: `Bearer ${words[0]}` };
   if (words.length === 2) return { authorization: words.join(' ') };
   throw configError(arn, 'auth_token', 'expected a token or "<scheme> <credentials>"');
+}
+
+function signingKeysOf(arn: string, secrets: string): Buffer[] {
+  if (!secrets.trim()) return [];
+  try {
+    return parseSigningSecrets(secrets);
+  } catch (err) {
+    throw configError(arn, 'signing_secret', errorMessage(err));
+  }
 }
 
 function clientCertificate(arn: string, config: WebhookConfig): { cert?: Buffer; key?: Buffer } {

@@ -1,0 +1,114 @@
+// Which server sent a body, and its events as MinIO records: MinIO (and its forks), Ceph RGW, AWS S3 records,
+// S3 events inside SNS messages, EventBridge events. Rules, dedupe and targets see only MinIO's record; the
+// source travels beside each record (workflow input, search attribute BucketflowSource).
+import { EventValidationError, parseIncomingEvents } from '../parse';
+import type { S3EventRecord } from '../types';
+import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
+import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
+import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
+import { isSnsMessage } from './sns';
+
+export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+export interface ParsedEvent {
+  source: EventSource;
+  /** MinIO's record, whatever the source wrote. */
+  record: S3EventRecord;
+  /** Source fields MinIO's record has no place for (Ceph's eventId, opaqueData, tags; EventBridge's id). */
+  extras?: Record<string, unknown>;
+}
+
+export interface ParsedBody {
+  source: EventSource;
+  events: ParsedEvent[];
+  /** Set when the body is valid but carries nothing to deliver (S3's `s3:TestEvent`). */
+  nothingToDeliver?: string;
+}
+
+export const EXPECTED_BODY =
+  'expected MinIO\'s webhook body {"EventName", "Key", "Records"}, {"Records": [...]} from MinIO, Ceph RGW or AWS S3, ' +
+  'an SNS message (Type, TopicArn, Message) or an EventBridge event (source "aws.s3", detail-type, detail)';
+
+/**
+ * Every record of a body, validated; throws EventValidationError naming the first bad field, so a body with
+ * any invalid record starts nothing. One source per body (per-source tokens rely on it). SNS envelopes are
+ * refused here: only the ingest, which checks their signature, unwraps them (`parseSnsPayload`).
+ */
+export function parseEventBody(body: unknown): ParsedBody {
+  const source = detectSource(body);
+  if (source === undefined) throw new EventValidationError('body', EXPECTED_BODY);
+  switch (source) {
+    case 'aws-sns':
+      throw new EventValidationError('body', 'an SNS message: post it to the ingest server, which verifies its signature');
+    case 'aws-eventbridge': {
+      const { record, extras } = parseEventBridgeEvent(body);
+      return { source, events: [{ source, record, extras }] };
+    }
+    case 'minio':
+      return minio(body);
+    default:
+      if (isAwsTestEvent(body)) return { source: 'aws-s3', events: [], nothingToDeliver: 's3:TestEvent' };
+      return fromRecords(source, (body as { Records: unknown[] }).Records);
+  }
+}
+
+/**
+ * The source a body claims to come from, judged from its shape alone (before validation, so the ingest can
+ * check that source's token first); undefined when it is none of the accepted formats.
+ */
+export function detectSource(body: unknown): EventSource | undefined {
+  if (Array.isArray(body)) return 'minio';
+  if (typeof body !== 'object' || body === null) return undefined;
+  if (isSnsMessage(body)) return 'aws-sns';
+  if (isEventBridgeEvent(body)) return 'aws-eventbridge';
+  if (isAwsTestEvent(body)) return 'aws-s3';
+  const records = (body as { Records?: unknown }).Records;
+  if (Array.isArray(records) && records.length > 0) return sourceOfRecord(records[0]);
+  const keys = Object.keys(body);
+  return ['Records', 'EventName', 'EventType', 'Key', 'eventName', 's3'].some((key) => keys.includes(key)) ? 'minio' : undefined;
+}
+
+/** The S3 event inside a verified SNS Notification's `Message`; errors are prefixed with `Message`. */
+export function parseSnsPayload(message: string): ParsedBody {
+  let inner: unknown;
+  try {
+    inner = JSON.parse(message);
+  } catch (err) {
+    throw new EventValidationError('Message', `not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    const parsed = parseEventBody(inner);
+    if (parsed.source !== 'aws-s3') throw new EventValidationError('body', `expected AWS S3 event records, got a ${parsed.source} body`);
+    return { ...parsed, source: 'aws-sns', events: parsed.events.map((event) => ({ ...event, source: 'aws-sns' })) };
+  } catch (err) {
+    if (err instanceof EventValidationError) throw new EventValidationError(`Message.${err.field}`.replace(/\.body$/, ''), problemOf(err));
+    throw err;
+  }
+}
+
+function problemOf(err: EventValidationError): string {
+  return err.message.slice(err.field.length + 2);
+}
+
+function minio(body: unknown): ParsedBody {
+  return { source: 'minio', events: parseIncomingEvents(body).map((record) => ({ source: 'minio', record })) };
+}
+
+function sourceOfRecord(record: unknown): EventSource {
+  if ((record as { eventSource?: unknown } | null)?.eventSource === CEPH_EVENT_SOURCE) return 'ceph';
+  return isAwsS3Record(record) ? 'aws-s3' : 'minio';
+}
+
+function fromRecords(source: 'ceph' | 'aws-s3', records: unknown[]): ParsedBody {
+  records.forEach((record, i) => {
+    const other = sourceOfRecord(record);
+    if (other !== source) throw new EventValidationError(`Records[${i}].eventSource`, `a ${other} record in a body of ${source} records (one source per body)`);
+  });
+  const events = records.map((record, i): ParsedEvent => {
+    if (source === 'aws-s3') return { source, record: parseAwsS3Record(record, `Records[${i}]`) };
+    const { record: normalized, extras } = parseCephRecord(record, `Records[${i}]`);
+    return { source, record: normalized, extras };
+  });
+  return { source, events };
+}
