@@ -13,7 +13,9 @@ import { exitOnStartError } from './fatal';
 import { log } from './log';
 import { metrics, serveMetrics } from './metrics';
 import { withTimeout } from './targets/common';
+import { openRulesStore } from './rules';
 import { loadSettings } from './settings';
+import { registerStatusPage, type StatusSource } from './status-page';
 import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
 import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
 
@@ -37,6 +39,8 @@ export interface IngestOptions {
   temporalAddress?: string;
   /** How long a start may run before the frontend is probed (default 1 s). */
   watchdogMs?: number;
+  /** Serve the operators' status page (`GET /status`, src/status-page.ts) from these. */
+  status?: StatusSource;
 }
 
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
@@ -61,6 +65,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     watchdogMs: options.watchdogMs,
   });
   app.addHook('onClose', async () => reachability.close());
+
+  if (options.status) registerStatusPage(app, options.publisher, options.status, options.authToken);
 
   app.get('/health', async (_req, reply) => {
     const problem = await reachability.check();
@@ -224,13 +230,14 @@ function readPem(name: string, file: string): Buffer {
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
-export async function runIngest(publisher: BucketflowClient, settings = ingestSettings()): Promise<FastifyInstance> {
+export async function runIngest(publisher: BucketflowClient, settings = ingestSettings(), status?: StatusSource): Promise<FastifyInstance> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
       : undefined;
   const app = buildIngestServer({
     publisher,
+    status,
     authToken: settings.authToken,
     sourceTokens: settings.sourceTokens,
     bodyLimitBytes: settings.bodyLimitBytes,
@@ -266,10 +273,12 @@ if (require.main === module) {
       if (err instanceof SearchAttributesError) throw err;
       log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageOf(err) });
     });
-    const app = await runIngest(publisher);
+    const settings = loadSettings();
+    const rules = openRulesStore(settings);
+    const app = await runIngest(publisher, ingestSettings(), { settings, rules });
     const closeMetrics = await serveMetrics();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void app.close().then(closeMetrics).then(() => publisher.close()));
+      process.once(signal, () => void app.close().then(closeMetrics).then(() => rules.close()).then(() => publisher.close()));
     }
   })().catch(exitOnStartError('ingest'));
 }

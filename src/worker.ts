@@ -94,7 +94,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
     if (options.ingest ?? settings.ingestInWorker) {
-      const ingest = await runIngest(workerPublisher(connection, settings, deps));
+      const ingest = await runIngest(workerPublisher(connection, settings, deps), undefined, { settings, ...deps });
       let closing: Promise<void> | undefined;
       closeIngest = () => (closing ??= ingest.close());
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.

@@ -26,6 +26,8 @@ export interface DeliveryFilters {
   since?: Date;
   /** Only redeliveries of this workflow id. */
   redeliveryOf?: string;
+  /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
+  redeliveryPrefix?: string;
 }
 
 /** `1h`, `30m`, `1h30m`, `7d`, or an ISO date/time. */
@@ -65,5 +67,6 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
+  if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
   return clauses.join(' AND ');
 }
