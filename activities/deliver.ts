@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
+import { errorMessage, withTimeout } from '../src/errors';
 import { metrics } from '../src/metrics';
-import { errorMessage, withTimeout } from '../src/targets/common';
 import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
 import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD, type TargetAttempt } from '../workflows/types';
@@ -59,11 +59,17 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
   return outcomes;
 }
 
+/** `arn` names the target in the history's marker (absent in histories recorded before it was added). */
+export interface DeliverToTargetResult {
+  attempt: number;
+  arn?: string;
+}
+
 /**
  * Sends one event to one target: a later fast attempt (a local activity) or the durable fallback (a regular
  * activity). Failures carry the overall attempt number so the workflow can report it.
  */
-export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number; arn: string }> {
+export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<DeliverToTargetResult> {
   const ctx = Context.current();
   // Attempts of the regular activity that only waited (target held) are not counted: the heartbeat carries them.
   const held = ctx.info.isLocal ? 0 : ((ctx.info.heartbeatDetails as { held?: number } | undefined)?.held ?? 0);

@@ -189,6 +189,7 @@ async function runBaseline(spec: RunSpec, watch: Watch, configFile: string, data
     BENCH_N: String(events.length),
     BENCH_BASE_TIME: String(Date.parse(events[0].record.eventTime)),
     BENCH_CONCURRENCY: String(spec.inFlight ?? BASELINE_CONCURRENCY),
+    BENCH_IN_FLIGHT: spec.inFlight ? String(spec.inFlight) : '',
     BENCH_OUT: out,
   });
   try {

@@ -2,13 +2,13 @@
 // configured targets, and find, explain and redeliver deliveries (src/deliveries/cli.ts).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from './config';
-import { deliveriesCommand, redeliverCommand, type OperatorOptions } from './deliveries/cli';
+import type { OperatorOptions } from './deliveries/cli';
 import { ArgumentError } from './deliveries/query';
+import { errorMessage } from './errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from './rules';
 import { loadSettings, type Settings } from './settings';
-import { TargetPool } from './targets/pool';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -49,8 +49,9 @@ async function main(argv: string[]): Promise<void> {
   });
   const [group, command, ...rest] = positionals;
   const settings = loadSettings();
-  if (group === 'deliveries') return deliveriesCommand(command, rest, values, settings, USAGE);
-  if (group === 'redeliver') return redeliverCommand(positionals.slice(1), values, settings);
+  // Loaded only for these commands: the Temporal client, which the rules commands do not need.
+  if (group === 'deliveries') return (await import('./deliveries/cli')).deliveriesCommand(command, rest, values, settings, USAGE);
+  if (group === 'redeliver') return (await import('./deliveries/cli')).redeliverCommand(positionals.slice(1), values, settings);
   const store = openRulesStore(settings);
   try {
     await run(group, command, rest, values, store, settings);
@@ -74,6 +75,8 @@ async function run(
     return;
   }
   if (group === 'targets' && command === 'health') {
+    // Loaded here only: every driver's client library, which the other commands do not need.
+    const { TargetPool } = await import('./targets/pool');
     const pool = new TargetPool(targets());
     try {
       const states = await store.targetStates();
@@ -148,7 +151,7 @@ function readXml(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${errorMessage(err)}`);
   }
 }
 

@@ -12,7 +12,7 @@ import { SearchAttributesError, checkSearchAttributes } from './ensure-search-at
 import { exitOnStartError } from './fatal';
 import { log } from './log';
 import { metrics, serveMetrics } from './metrics';
-import { withTimeout } from './targets/common';
+import { withTimeout } from './errors';
 import { openRulesStore } from './rules';
 import { loadSettings } from './settings';
 import { registerStatusPage, type StatusSource } from './status-page';

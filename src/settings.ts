@@ -1,6 +1,6 @@
 // Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
 import path from 'node:path';
-import { ConfigError } from './config/params';
+import { parseBool } from './config/params';
 
 export interface Settings {
   temporalAddress: string;
@@ -39,11 +39,8 @@ function devServerUi(address: string): string {
   return `http://${address.slice(0, at)}:${Number(address.slice(at + 1)) + 1000}`;
 }
 
-/** on/off switches, spelled as MinIO spells them (on, off, true, false, yes, no, 1, 0). */
+/** An on/off switch; unset or empty keeps the default. */
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const value = env[name]?.trim();
-  if (!value) return fallback;
-  if (/^(on|true|yes|1)$/i.test(value)) return true;
-  if (/^(off|false|no|0)$/i.test(value)) return false;
-  throw new ConfigError(name, `expected on or off, got "${value}"`);
+  return value ? parseBool(value, name) : fallback;
 }

@@ -2,7 +2,7 @@
 // BUCKETFLOW_INGEST=on (and always under `npm start`) it also serves the HTTP ingest, which then matches
 // the rules itself and starts each delivery eagerly on this worker.
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, resolveTargets } from '../activities';
 import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
@@ -25,7 +25,7 @@ export interface EngineDeps {
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
-  const config = await loadTargetsConfig({ file: settings.configFile, env });
+  const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
@@ -117,7 +117,10 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
 /** Whether the Runtime exports the SDK's metrics (set by installRuntimeLogger when a metrics port is set). */
 let runtimeMetrics = false;
 
-/** Our log lines for the SDK, and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection. */
+/**
+ * The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger;
+ * and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection.
+ */
 export function installRuntimeLogger(): void {
   const { sdkAddress } = metricsSettings();
   runtimeMetrics = sdkAddress !== undefined;
@@ -125,7 +128,10 @@ export function installRuntimeLogger(): void {
     logger: new DefaultLogger('INFO', (entry) =>
       log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
     ),
-    ...(sdkAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress } } } } : {}),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(sdkAddress ? { metrics: { prometheus: { bindAddress: sdkAddress } } } : {}),
+    },
   });
 }
 

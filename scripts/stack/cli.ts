@@ -1,5 +1,6 @@
 // `npm run stack -- up|down|status|logs <name>`: the real servers tests and the engine use, installed and
 // run from .stack/ (see docs/setup.md).
+import { errorMessage } from '../../src/errors';
 import { withStackLock } from './lock';
 import { logFile } from './paths';
 import { logTail } from './processes';
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`stack: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`stack: ${errorMessage(error)}`);
     process.exit(1);
   },
 );

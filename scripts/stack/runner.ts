@@ -1,11 +1,12 @@
 // `up`, `down` and `status` over a list of services: each service on its own, all in parallel.
 import { mkdirSync } from 'node:fs';
+import { errorMessage, withTimeout } from '../../src/errors';
 import { launch, logTail, ownedPid, stopOwned, type Launched } from './processes';
 import { serviceDir, logFile } from './paths';
 import type { Service } from './service';
 import type { StatusRow } from './table';
 import { giveToServerUser, serverUser } from './user';
-import { waitFor, withTimeout } from './wait';
+import { waitFor } from './wait';
 
 const PROBE_TIMEOUT_MS = 10_000;
 const LOG_TAIL_LINES = 25;
@@ -42,8 +43,7 @@ async function waitUntilAnswering(service: Service, launched: Launched | undefin
     return await waitFor(() => withTimeout(service.probe(), PROBE_TIMEOUT_MS, service.name), options);
   } catch (error) {
     if (launched) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${message} (its server from an earlier up never answered: npm run stack -- down ${service.name})`);
+    throw new Error(`${errorMessage(error)} (its server from an earlier up never answered: npm run stack -- down ${service.name})`);
   }
 }
 
@@ -64,8 +64,7 @@ export async function up(service: Service): Promise<StatusRow> {
     await service.provision?.();
     return row('started', started);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return row('FAILED', `${message}\n--- tail of ${logFile(service.name)}:\n${logTail(service.name, LOG_TAIL_LINES)}`);
+    return row('FAILED', `${errorMessage(error)}\n--- tail of ${logFile(service.name)}:\n${logTail(service.name, LOG_TAIL_LINES)}`);
   }
 }
 

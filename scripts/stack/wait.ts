@@ -1,13 +1,5 @@
-// Polling helpers: wait until a check passes, and bound any promise by a deadline.
+// Polling helper: wait until a check passes (a deadline for one promise is src/errors.ts withTimeout).
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 export interface WaitOptions {
   timeoutMs: number;

@@ -1,11 +1,12 @@
 // Loads the targets from MinIO's config.json (whole, its `notify` section, or the guide's blocks pasted
 // as written) and MINIO_NOTIFY_<TYPE>_<PARAM>[_<ID>] env vars, which override the file.
 import { readFileSync } from 'node:fs';
+import { errorMessage } from '../errors';
 import { TARGET_TYPES, UNSUPPORTED_MINIO_TYPES, formatArn, isTargetType, type TargetType } from './arn';
 import { envSettings } from './env';
 import { flattenLegacy } from './legacy';
 import { ConfigError, checkRequired, inputNames, isEnabledValue, normalize, withArn, type ParamSpec } from './params';
-import { TARGET_PARAMS, type TargetEntry } from './targets';
+import { TARGET_PARAMS, TARGET_RULES, type TargetEntry } from './targets';
 
 /** The region of the guide's ARNs (arn:minio:sqs:us-east-1:1:amqp). */
 export const DEFAULT_REGION = 'us-east-1';
@@ -43,7 +44,7 @@ function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, `cannot read config file (${(err as Error).message})`);
+    throw new ConfigError(file, `cannot read config file (${errorMessage(err)})`);
   }
 }
 
@@ -59,7 +60,7 @@ export function parseLenientJson(text: string): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected an object');
     return value;
   } catch (err) {
-    throw new ConfigError('config', `not valid JSON (${(err as Error).message})`);
+    throw new ConfigError('config', `not valid JSON (${errorMessage(err)})`);
   }
 }
 
@@ -166,32 +167,18 @@ function entryFor(type: TargetType, id: string, params: Record<string, unknown>,
     const enabled = config.enable === true;
     if (enabled) {
       checkRequired(specs, config, at);
-      checkType(type, config, at);
+      checkRules(type, specs, config, at);
     }
     return { arn, type, id, enabled, config } as unknown as TargetEntry;
   });
 }
 
-/** Rules that span parameters or need a format check. */
-function checkType(type: TargetType, config: Record<string, unknown>, at: string): void {
-  if (type === 'webhook') checkUrl(config.endpoint as string, `${at}.endpoint`, ['http:', 'https:']);
-  if (type === 'elasticsearch') checkUrl(config.url as string, `${at}.url`, ['http:', 'https:']);
-  if (type === 'amqp') checkUrl(config.url as string, `${at}.url`, ['amqp:', 'amqps:']);
-  if (type === 'mqtt') checkUrl(config.broker as string, `${at}.broker`, ['tcp:', 'ssl:', 'tls:', 'ws:', 'wss:', 'mqtt:', 'mqtts:']);
-  if (type === 'postgresql' && !config.connection_string && !(config.host && config.database)) {
-    throw new ConfigError(`${at}.connection_string`, 'required unless host and database are given');
-  }
-  if (type === 'mysql' && !config.dsn_string && !(config.host && config.database)) {
-    throw new ConfigError(`${at}.dsn_string`, 'required unless host and database are given');
-  }
-}
-
-function checkUrl(value: string, at: string, protocols: string[]): void {
-  let url: URL;
+/** The type's rules; a parameter they name is reported with its config path (`notify.<type>.<id>.<param>`). */
+function checkRules(type: TargetType, specs: Record<string, ParamSpec>, config: Record<string, unknown>, at: string): void {
   try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(at, `not a URL: "${value}"`);
+    (TARGET_RULES[type] as (config: unknown) => void)(config);
+  } catch (err) {
+    if (err instanceof ConfigError && !err.arn) throw new ConfigError(`${at}.${specs[err.field]?.input ?? err.field}`, err.problem);
+    throw err;
   }
-  if (!protocols.includes(url.protocol)) throw new ConfigError(at, `unsupported scheme "${url.protocol}" (expected ${protocols.join(' ')})`);
 }

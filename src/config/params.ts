@@ -86,6 +86,14 @@ export function checkRequired(specs: Record<string, ParamSpec>, values: Record<s
 const TRUE = /^(on|true|yes|1)$/i;
 const FALSE = /^(off|false|no|0|)$/i;
 
+/** A boolean as MinIO writes one (true/false, on/off, yes/no, 1/0); `at` names the field in the error. */
+export function parseBool(value: unknown, at: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && TRUE.test(value)) return true;
+  if (typeof value === 'string' && FALSE.test(value)) return false;
+  throw new ConfigError(at, 'expected a boolean (true/false/on/off)');
+}
+
 /** Whether an `enable` value turns a target on (true, "on", "true", ...). */
 export function isEnabledValue(value: unknown): boolean {
   return value === true || (typeof value === 'string' && TRUE.test(value.trim()));
@@ -110,10 +118,7 @@ function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
       if (typeof value === 'number') return String(value);
       throw new ConfigError(at, 'expected a string');
     case 'bool':
-      if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' && TRUE.test(value)) return true;
-      if (typeof value === 'string' && FALSE.test(value)) return false;
-      throw new ConfigError(at, 'expected a boolean (true/false/on/off)');
+      return parseBool(value, at);
     case 'int':
     case 'number': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;

@@ -1,8 +1,12 @@
-// Each target type's parameters, declared once. Canonical names are today's MinIO snake_case; the guide's
-// camelCase spellings are accepted as aliases.
+// Each target type's parameters and the rules its values must follow, declared once: the loader checks
+// them, so a driver receives a valid config and checks only what needs I/O (reading PEM files).
+// Canonical names are today's MinIO snake_case; the guide's camelCase spellings are accepted as aliases.
 import type { TargetType } from './arn';
+import { authorizationFor } from '../auth-token';
+import { errorMessage } from '../errors';
 import { parseSigningSecrets } from '../webhook-signature';
-import type { ParamSpec, ParamSpecs } from './params';
+import { parseGoDsn, parseHostPort, parseLibpq, parseUrl } from './connection';
+import { ConfigError, type ParamSpec, type ParamSpecs } from './params';
 
 export type { TargetType } from './arn';
 
@@ -162,6 +166,86 @@ function signingSecretProblem(value: string): string | undefined {
     parseSigningSecrets(value);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
 }
+
+/** The Elasticsearch namespace format's helper index is `<prefix><index>` (see src/targets/elasticsearch.ts). */
+export const ELASTICSEARCH_HELPER_PREFIX = 'bucketflow-seq-';
+const ELASTICSEARCH_INDEX = /^[^-_+.A-Z\\/*?"<>| ,#:][^A-Z\\/*?"<>| ,#:]*$/;
+const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
+
+function fail(field: string, problem: string): never {
+  throw new ConfigError(field, problem);
+}
+
+/** Two parameters set together or not at all; the error names the one missing. */
+function together<C>(config: C, a: keyof C & string, b: keyof C & string, problem: string): void {
+  if (Boolean(config[a]) !== Boolean(config[b])) fail(config[a] ? b : a, problem);
+}
+
+function sqlTable(table: string): void {
+  if (!SQL_IDENTIFIER.test(table)) fail('table', `not a plain SQL identifier: "${table}"`);
+}
+
+/**
+ * What each type's values must satisfy beyond their kind: formats, and parameters that go together.
+ * Run by the loader on enabled targets (a disabled one may hold anything, as in MinIO); a rule throws a
+ * ConfigError naming the parameter, which the loader qualifies with the target's ARN and config path.
+ */
+export const TARGET_RULES: { [T in TargetType]: (config: TargetConfigByType[T]) => void } = {
+  amqp(c) {
+    parseUrl(c.url, 'url', ['amqp:', 'amqps:']);
+    if (c.exchange && !c.exchange_type) fail('exchange_type', 'required with exchange');
+  },
+  elasticsearch(c) {
+    parseUrl(c.url, 'url', ['http:', 'https:']);
+    if (!ELASTICSEARCH_INDEX.test(c.index) || c.index === '.' || c.index === '..') {
+      fail('index', `not a valid Elasticsearch index name (lowercase, no \\/*?"<>| ,#:, not starting with -_+.): "${c.index}"`);
+    }
+    const maxBytes = 255 - ELASTICSEARCH_HELPER_PREFIX.length;
+    if (Buffer.byteLength(c.index) > maxBytes) fail('index', `longer than ${maxBytes} bytes`);
+    together(c, 'username', 'password', 'username and password must be set together');
+  },
+  redis(c) {
+    parseHostPort(c.address, 'address', 6379);
+  },
+  nats(c) {
+    if (/[\s*>]/.test(c.subject)) fail('subject', 'cannot publish to a wildcard subject');
+    together(c, 'client_cert', 'client_key', 'client_cert and client_key go together');
+  },
+  postgresql(c) {
+    sqlTable(c.table);
+    const text = c.connection_string.trim();
+    if (!text && !(c.host && c.database)) fail('connection_string', 'required unless host and database are given');
+    if (text && !/^postgres(ql)?:\/\//.test(text)) parseLibpq(text, 'connection_string');
+  },
+  mysql(c) {
+    sqlTable(c.table);
+    const dsn = c.dsn_string.trim();
+    if (!dsn && !(c.host && c.database)) fail('dsn_string', 'required unless host and database are given');
+    if (dsn) parseGoDsn(dsn, 'dsn_string');
+  },
+  kafka(c) {
+    if (c.sasl && !c.sasl_username) fail('sasl_username', 'required with sasl');
+    if (c.tls) together(c, 'client_tls_cert', 'client_tls_key', 'client_tls_cert and client_tls_key go together');
+    // kafkajs ships gzip only; snappy, lz4 and zstd would need extra codec packages.
+    if (!['', 'none', 'gzip'].includes(c.compression_codec.toLowerCase())) {
+      fail('compression_codec', `${JSON.stringify(c.compression_codec)} is not supported (use none or gzip)`);
+    }
+  },
+  webhook(c) {
+    parseUrl(c.endpoint, 'endpoint', ['http:', 'https:']);
+    try {
+      authorizationFor(c.auth_token);
+    } catch (err) {
+      fail('auth_token', errorMessage(err));
+    }
+    if (c.client_cert && !c.client_key) fail('client_key', 'required with client_cert');
+    if (c.client_key && !c.client_cert) fail('client_cert', 'required with client_key');
+  },
+  mqtt(c) {
+    parseUrl(c.broker, 'broker', ['tcp:', 'ssl:', 'tls:', 'ws:', 'wss:', 'mqtt:', 'mqtts:']);
+    if (/[+#]/.test(c.topic)) fail('topic', 'cannot publish to a wildcard topic');
+  },
+};

@@ -1,4 +1,4 @@
-// MinIO's event names, their `X:*` families and `mc event add` shortcuts (minio-compat-notes.md).
+// MinIO's event names (internal/event/name.go), their `X:*` families and `mc event add` shortcuts.
 
 const FAMILIES = {
   'ObjectAccessed': ['Get', 'GetRetention', 'GetLegalHold', 'Head', 'Attributes'],

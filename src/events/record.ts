@@ -1,5 +1,6 @@
-// Builds S3 event records exactly as MinIO emits them, and the envelope message targets receive.
-import type { EventEnvelope, S3EventRecord } from './types';
+// Records as MinIO writes them (escaped keys, sequencers, field order), and the forms targets receive them
+// in: the envelope of message targets and the `{"Records":[record]}` value of store targets.
+import type { EventEnvelope, S3EventRecord, S3Object } from './types';
 
 /** Go's url.QueryEscape, which MinIO applies to object keys: `/` -> %2F, space -> `+`. */
 export function encodeObjectKey(rawKey: string): string {
@@ -18,18 +19,12 @@ export function decodeObjectKey(escapedKey: string): string {
   }
 }
 
-export interface EventSpec {
+/** The object's optional fields as the record carries them; `sequencer` defaults to the event time in ns, as hex. */
+export interface EventSpec extends Partial<Omit<S3Object, 'key'>> {
   eventName: string;
   bucket: string;
   /** The raw object key; the record carries it query-escaped. */
   key: string;
-  size?: number;
-  eTag?: string;
-  contentType?: string;
-  userMetadata?: Record<string, string>;
-  versionId?: string;
-  /** Defaults to the event time in nanoseconds, as uppercase hex. */
-  sequencer?: string;
   eventTime?: Date;
   region?: string;
   /** The server that reported the event: `minio:s3`, or `aws:s3` / `ceph:s3` for records normalized from those. */
@@ -48,13 +43,14 @@ export interface EventSpec {
   userAgent?: string;
 }
 
+/** A record as MinIO writes it: what other sources' events are normalized to (and what tests publish). */
 export function buildEvent(spec: EventSpec): S3EventRecord {
   const time = spec.eventTime ?? new Date();
   const principalId = spec.principalId ?? 'minio';
-  const removal = spec.eventName.startsWith('s3:ObjectRemoved:');
-  const sequencer = spec.sequencer ?? (BigInt(time.getTime()) * 1_000_000n).toString(16).toUpperCase();
+  const removal = isRemoval(spec.eventName);
+  const sequencer = spec.sequencer ?? sequencerAt(time.getTime());
   // Field order as MinIO writes it: key ... versionId, sequencer last.
-  const object = { key: encodeObjectKey(spec.key) } as S3EventRecord['s3']['object'];
+  const object = { key: encodeObjectKey(spec.key) } as S3Object;
   if (!removal && spec.size) object.size = spec.size;
   if (!removal && spec.eTag) object.eTag = spec.eTag;
   if (!removal && spec.contentType) object.contentType = spec.contentType;
@@ -83,11 +79,39 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
   };
 }
 
+/** `<bucket>/<raw key>`: the envelope's Key and the store targets' namespace key. */
+export function objectPath(record: S3EventRecord): string {
+  return `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`;
+}
+
+/** Any `s3:ObjectRemoved:*` event removes the object (and carries no size or eTag). */
+export function isRemoval(eventName: string): boolean {
+  return eventName.startsWith('s3:ObjectRemoved:');
+}
+
+/** MinIO's sequencer for a time: the modification time in nanoseconds, as uppercase hex. */
+export function sequencerAt(timeMs: number): string {
+  return (BigInt(timeMs) * 1_000_000n).toString(16).toUpperCase();
+}
+
+const HEX = /^[0-9A-Fa-f]{1,32}$/;
+
+/**
+ * Orders the states of one object: its sequencer, else the event time in ns, as 32 hex digits so string
+ * order is numeric order.
+ */
+export function orderingKey(record: S3EventRecord): string {
+  const sequencer = record.s3.object.sequencer;
+  const hex = HEX.test(sequencer ?? '') ? sequencer : sequencerAt(Date.parse(record.eventTime) || 0);
+  return hex.toUpperCase().padStart(32, '0');
+}
+
 /** What webhook, Kafka, AMQP, NATS and MQTT targets receive. */
 export function toEnvelope(record: S3EventRecord): EventEnvelope {
-  return {
-    EventName: record.eventName,
-    Key: `${record.s3.bucket.name}/${decodeObjectKey(record.s3.object.key)}`,
-    Records: [record],
-  };
+  return { EventName: record.eventName, Key: objectPath(record), Records: [record] };
+}
+
+/** What store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep per object or per event: `{"Records":[record]}`. */
+export function storedValue(record: S3EventRecord): string {
+  return JSON.stringify({ Records: [record] });
 }

@@ -1,4 +1,4 @@
-// S3 event records exactly as MinIO emits them (see shared/reference/minio-compat-notes.md).
+// S3 event records exactly as MinIO emits them (MinIO's internal/event package, notification format 2.0).
 
 export interface Identity {
   principalId: string;

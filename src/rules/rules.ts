@@ -1,6 +1,7 @@
 // A bucket's notification rules, validated and matched as MinIO does.
 import { eventMatches, isEventName } from '../events/names';
 import { formatArn, parseArn, type Arn } from '../config/arn';
+import { errorMessage } from '../errors';
 
 export interface NotificationRule {
   id: string;
@@ -54,7 +55,7 @@ function resolveArn(ruleArn: string, at: string, knownArns: ReadonlySet<string>)
   try {
     arn = parseArn(ruleArn);
   } catch (err) {
-    throw new RuleError('InvalidArgument', `${at}: ${(err as Error).message}`);
+    throw new RuleError('InvalidArgument', `${at}: ${errorMessage(err)}`);
   }
   if (knownArns.has(ruleArn)) return ruleArn;
   const sameTarget = [...knownArns].map(parseArn).find((known) => known.id === arn.id && known.type === arn.type);

@@ -2,6 +2,7 @@
 // and re-read when it changes, so every worker on the machine sees a change without a restart.
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errorMessage } from '../errors';
 import type { NotificationRule } from './rules';
 import { withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
@@ -99,7 +100,7 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
   try {
     rules = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${file}: not valid JSON (${errorMessage(err)})`);
   }
   const valid = typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);

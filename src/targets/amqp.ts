@@ -2,8 +2,11 @@
 // on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack.
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
-import { configError, deliveryError, envelopeJson, errorMessage, LazyConnection, probeHealth, redactUrl, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { redactCredentials } from '../config/connection';
+import { errorMessage, withTimeout } from '../errors';
+import { envelopeJson } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const CONFIRM_TIMEOUT_MS = 30_000;
@@ -18,8 +21,7 @@ interface Session {
 }
 
 export function create(arn: string, config: AmqpConfig): Target {
-  validate(arn, config);
-  const where = `${arn}: ${redactUrl(config.url)}`;
+  const where = `${arn}: ${redactCredentials(config.url)}`;
   const sessions: LazyConnection<Session> = new LazyConnection(
     () => openSession(config, (dead) => void sessions.discard(dead)).catch((err) => {
       throw deliveryError(`${where}: connect`, err, isPermanent(err));
@@ -40,14 +42,6 @@ export function create(arn: string, config: AmqpConfig): Target {
     health: () => probeHealth(() => sessions.get(), CONNECT_TIMEOUT_MS),
     close: () => sessions.close(),
   };
-}
-
-function validate(arn: string, config: AmqpConfig): void {
-  if (!/^amqps?:\/\//.test(config.url)) throw configError(arn, 'url', 'must be an amqp:// or amqps:// URL');
-  if (config.exchange && !config.exchange_type) throw configError(arn, 'exchange_type', 'required with exchange');
-  if (![0, 1, 2].includes(config.delivery_mode)) {
-    throw configError(arn, 'delivery_mode', 'must be 0 (broker default), 1 (transient) or 2 (persistent)');
-  }
 }
 
 async function openSession(config: AmqpConfig, onDeath: (session: Session) => void): Promise<Session> {

@@ -5,14 +5,15 @@
 // newest sequencer (deletes included), so a late, older event never overwrites or resurrects anything.
 import { Client, errors } from '@elastic/elasticsearch';
 import { HighwayHash } from 'highwayhasher';
-import type { ElasticsearchConfig } from '../config/targets';
+import { redactCredentials } from '../config/connection';
+import { ELASTICSEARCH_HELPER_PREFIX, type ElasticsearchConfig } from '../config/targets';
 import type { S3EventRecord } from '../events/types';
-import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, redactUrl } from './common';
-import { PermanentDeliveryError, type Delivery, type Target } from './target';
+import { isRemoval, objectPath, orderingKey } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, PermanentDeliveryError, type Delivery, type Target } from './target';
 
 // MinIO's fixed HighwayHash key (internal/event/target/elasticsearch.go).
 const MINIO_DOC_ID_KEY = Buffer.from('4be734fa8e238acd263e83e6bb968552040f935da39f441497e09d1322de36a0', 'hex');
-const HELPER_PREFIX = 'bucketflow-seq-';
 const MAX_VERSION = 2n ** 63n - 1n; // ES versions are signed 64-bit longs
 /** The helper index's document per object; `version` is a decimal string (JSON numbers would round nanoseconds). */
 interface HelperDoc {
@@ -20,7 +21,6 @@ interface HelperDoc {
   deleted: boolean;
   version: string;
 }
-const INDEX_NAME = /^[^-_+.A-Z\\/*?"<>| ,#:][^A-Z\\/*?"<>| ,#:]*$/;
 
 const hasher = onceSucceeded(() => HighwayHash.loadModule());
 
@@ -31,9 +31,8 @@ export async function namespaceDocId(key: string): Promise<string> {
 }
 
 export function create(arn: string, config: ElasticsearchConfig): Target {
-  validate(arn, config);
   const index = config.index;
-  const helper = `${HELPER_PREFIX}${index}`;
+  const helper = `${ELASTICSEARCH_HELPER_PREFIX}${index}`;
   const client = new Client({
     node: config.url,
     auth: config.username ? { username: config.username, password: config.password } : undefined,
@@ -53,10 +52,10 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
 
   // Claims the object's newest version in the helper index first: an older event stops there.
   const applyNewest = async ({ record }: Delivery) => {
-    const key = namespaceKey(record);
+    const key = objectPath(record);
     const id = await namespaceDocId(key);
     const version = versionOf(record);
-    const removal = isRemoval(record);
+    const removal = isRemoval(record.eventName);
     const claimed = await unlessConflict(
       client.index({ index: helper, id, version, version_type: 'external_gte', document: { key, deleted: removal, version: String(version) } }),
     );
@@ -84,7 +83,7 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
         await (config.format === 'namespace' ? applyNewest(delivery) : appendOnce(delivery));
       } catch (err) {
         if (err instanceof PermanentDeliveryError) throw new PermanentDeliveryError(`${arn}: ${err.message}`);
-        throw deliveryError(`${arn}: elasticsearch ${redactUrl(config.url)} index ${index}`, err, isPermanent(err));
+        throw deliveryError(`${arn}: elasticsearch ${redactCredentials(config.url)} index ${index}`, err, isPermanent(err));
       }
     },
     health: () =>
@@ -94,21 +93,6 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
       }),
     close: () => client.close(),
   };
-}
-
-function validate(arn: string, config: ElasticsearchConfig): void {
-  let url: URL;
-  try {
-    url = new URL(config.url);
-  } catch {
-    throw configError(arn, 'url', `not a URL: "${redactUrl(config.url)}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw configError(arn, 'url', `expected http:// or https://, got "${url.protocol}"`);
-  if (!INDEX_NAME.test(config.index) || config.index === '.' || config.index === '..') {
-    throw configError(arn, 'index', `not a valid Elasticsearch index name (lowercase, no \\/*?"<>| ,#:, not starting with -_+.): "${config.index}"`);
-  }
-  if (Buffer.byteLength(config.index) > 255 - HELPER_PREFIX.length) throw configError(arn, 'index', `longer than ${255 - HELPER_PREFIX.length} bytes`);
-  if (Boolean(config.username) !== Boolean(config.password)) throw configError(arn, config.username ? 'password' : 'username', 'username and password must be set together');
 }
 
 async function createIndexIfMissing(client: Client, index: string, mappings?: Record<string, unknown>): Promise<void> {

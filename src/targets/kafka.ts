@@ -2,8 +2,9 @@
 // `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value.
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
-import { configError, deliveryError, envelopeJson, EVENT_ID_HEADER, LazyConnection, probeHealth, readPemFile } from './common';
-import type { Delivery, Target } from './target';
+import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */
 const PERMANENT_ERROR_TYPES = new Set([
@@ -21,7 +22,7 @@ export function create(arn: string, config: KafkaConfig): Target {
   const settings = clientConfig(arn, config);
   const client = new Kafka(settings);
   const probeClient = new Kafka({ ...settings, retry: { retries: 0 } }); // a health probe answers at once
-  const compression = compressionOf(arn, config.compression_codec);
+  const compression = compressionOf(config.compression_codec);
   const where = `${arn}: kafka ${config.brokers.join(',')}`;
   const producers = new LazyConnection<Producer>(
     async () => {
@@ -80,8 +81,6 @@ export function create(arn: string, config: KafkaConfig): Target {
 }
 
 function clientConfig(arn: string, config: KafkaConfig): ClientConfig {
-  if (!config.brokers.length) throw configError(arn, 'brokers', 'required');
-  if (!config.topic) throw configError(arn, 'topic', 'required');
   return {
     clientId: 'bucketflow',
     brokers: config.brokers,
@@ -90,15 +89,12 @@ function clientConfig(arn: string, config: KafkaConfig): ClientConfig {
     retry: { retries: 5 },
     logLevel: logLevel.NOTHING, // failures reach the caller as errors; kafkajs's own logs would be noise
     ssl: tlsOptions(arn, config),
-    sasl: saslOptions(arn, config),
+    sasl: saslOptions(config),
   };
 }
 
 function tlsOptions(arn: string, config: KafkaConfig): ClientConfig['ssl'] {
   if (!config.tls) return undefined;
-  if (Boolean(config.client_tls_cert) !== Boolean(config.client_tls_key)) {
-    throw configError(arn, config.client_tls_cert ? 'client_tls_key' : 'client_tls_cert', 'client_tls_cert and client_tls_key go together');
-  }
   return {
     rejectUnauthorized: !config.tls_skip_verify,
     ...(config.client_tls_cert
@@ -110,35 +106,18 @@ function tlsOptions(arn: string, config: KafkaConfig): ClientConfig['ssl'] {
   };
 }
 
-function saslOptions(arn: string, config: KafkaConfig): SASLOptions | undefined {
+/** MinIO's mechanism names -> kafkajs's. */
+const SASL_MECHANISMS = { plain: 'plain', sha256: 'scram-sha-256', sha512: 'scram-sha-512' } as const;
+
+function saslOptions(config: KafkaConfig): SASLOptions | undefined {
   if (!config.sasl) return undefined;
-  if (!config.sasl_username) throw configError(arn, 'sasl_username', 'required with sasl');
-  const credentials = { username: config.sasl_username, password: config.sasl_password };
-  switch (config.sasl_mechanism || 'plain') {
-    case 'plain':
-      return { mechanism: 'plain', ...credentials };
-    case 'sha256':
-      return { mechanism: 'scram-sha-256', ...credentials };
-    case 'sha512':
-      return { mechanism: 'scram-sha-512', ...credentials };
-    default:
-      throw configError(arn, 'sasl_mechanism', `must be plain, sha256 or sha512, got ${JSON.stringify(config.sasl_mechanism)}`);
-  }
+  return { mechanism: SASL_MECHANISMS[config.sasl_mechanism], username: config.sasl_username, password: config.sasl_password };
 }
 
-/** kafkajs ships gzip only; snappy, lz4 and zstd would need extra codec packages. */
-function compressionOf(arn: string, codec: string): CompressionTypes {
-  switch (codec.toLowerCase()) {
-    case '':
-    case 'none':
-      return CompressionTypes.None;
-    case 'gzip':
-      return CompressionTypes.GZIP;
-    default:
-      throw configError(arn, 'compression_codec', `${JSON.stringify(codec)} is not supported (use none or gzip)`);
-  }
+/** The loader accepts none (or empty) and gzip only. */
+function compressionOf(codec: string): CompressionTypes {
+  return codec.toLowerCase() === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
 }
-
 
 /** Authentication, authorization and payload refusals cannot pass on retry. */
 function isPermanent(err: unknown): boolean {

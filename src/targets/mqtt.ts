@@ -4,12 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
-import { configError, deliveryError, envelopeJson, EVENT_ID_HEADER, errorMessage, LazyConnection, probeHealth, redactUrl, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { redactCredentials } from '../config/connection';
+import { errorMessage, withTimeout } from '../errors';
+import { envelopeJson, EVENT_ID_HEADER } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 30_000;
-const SCHEMES = new Set(['tcp:', 'ssl:', 'tls:', 'ws:', 'wss:', 'mqtt:', 'mqtts:']);
 /** MQTT 3.1.1 CONNACK 4/5 and MQTT 5 reason codes a retry cannot fix. */
 const PERMANENT_CODES = new Set([4, 5, 134, 135, 144, 149, 153]);
 
@@ -19,8 +21,8 @@ interface Session {
 }
 
 export function create(arn: string, config: MqttConfig): Target {
-  const options = clientOptions(arn, config);
-  const where = `${arn}: mqtt ${redactUrl(config.broker)}`;
+  const options = clientOptions(config);
+  const where = `${arn}: mqtt ${redactCredentials(config.broker)}`;
   const sessions: LazyConnection<Session> = new LazyConnection(
     () => openSession(config.broker, options, (dead) => void sessions.discard(dead)).catch((err) => {
       throw deliveryError(`${where}: connect`, err, isPermanent(err));
@@ -35,7 +37,7 @@ export function create(arn: string, config: MqttConfig): Target {
       try {
         await untilConnected(session);
         const publishing = session.client.publishAsync(config.topic, envelopeJson(delivery), {
-          qos: config.qos as 0 | 1 | 2, // checked at construction
+          qos: config.qos as 0 | 1 | 2, // one of these, checked by the loader
           properties: { contentType: 'application/json', userProperties: { [EVENT_ID_HEADER]: delivery.eventId } },
         });
         await withTimeout(publishing, PUBLISH_TIMEOUT_MS, `QoS ${config.qos} publish`);
@@ -48,17 +50,7 @@ export function create(arn: string, config: MqttConfig): Target {
   };
 }
 
-function clientOptions(arn: string, config: MqttConfig): IClientOptions {
-  let url: URL;
-  try {
-    url = new URL(config.broker);
-  } catch {
-    throw configError(arn, 'broker', `not a URL: ${JSON.stringify(config.broker)}`);
-  }
-  if (!SCHEMES.has(url.protocol)) throw configError(arn, 'broker', `scheme must be tcp, ssl, tls, ws or wss, got ${url.protocol}`);
-  if (!config.topic) throw configError(arn, 'topic', 'required');
-  if (/[+#]/.test(config.topic)) throw configError(arn, 'topic', 'cannot publish to a wildcard topic');
-  if (![0, 1, 2].includes(config.qos)) throw configError(arn, 'qos', 'must be 0, 1 or 2');
+function clientOptions(config: MqttConfig): IClientOptions {
   return {
     protocolVersion: 5,
     clientId: `bucketflow-${randomUUID().slice(0, 8)}`,

@@ -2,14 +2,15 @@
 // key) + `value` JSON, guarded by a helper table of each key's newest applied sequencer; access:
 // `event_time` + `event_data` rows, one per event id.
 import { createPool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
+import { parseGoDsn } from '../config/connection';
+import { withArn } from '../config/params';
 import type { MysqlConfig } from '../config/targets';
-import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
 // Access denied, unknown database, no such table or column, bad JSON: a retry cannot help.
 const PERMANENT_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_BAD_FIELD_ERROR']);
-const GO_DSN = /^(?:([^:@/]*)(?::([^@]*))?@)?(?:tcp\(([^)]*)\))?\/([^?]*)(?:\?.*)?$/;
 
 /** Go's DSN (`user:pass@tcp(host:port)/db`, MinIO's dsn_string) or the guide's host/port fields. */
 export function poolOptionsFrom(arn: string, config: MysqlConfig): PoolOptions {
@@ -18,15 +19,11 @@ export function poolOptionsFrom(arn: string, config: MysqlConfig): PoolOptions {
   if (!dsn) {
     return { host: config.host, port: config.port || 3306, user: config.user, password: config.password, database: config.database, connectionLimit };
   }
-  const match = GO_DSN.exec(dsn);
-  if (!match || !match[4]) throw configError(arn, 'dsn_string', 'expected user:password@tcp(host:port)/database');
-  const [, user, password, address = '127.0.0.1:3306', database] = match;
-  const [host, port] = address.split(':');
-  return { host, port: Number(port || 3306), user, password, database, connectionLimit };
+  const { host, port, user, password, database } = withArn(arn, () => parseGoDsn(dsn, 'dsn_string'));
+  return { host, port, user, password, database, connectionLimit };
 }
 
 export function create(arn: string, config: MysqlConfig): Target {
-  if (!IDENTIFIER.test(config.table)) throw configError(arn, 'table', `not a plain SQL identifier: "${config.table}"`);
   const pool = createPool({ ...poolOptionsFrom(arn, config), connectTimeout: 5_000 });
   const table = config.table;
   const helper = config.format === 'namespace' ? `${table}_bucketflow_seq` : `${table}_bucketflow_ids`;
@@ -58,13 +55,13 @@ export function create(arn: string, config: MysqlConfig): Target {
   };
 
   const applyNewest = async (connection: PoolConnection, { record }: Delivery, value: string) => {
-    const key = namespaceKey(record);
+    const key = objectPath(record);
     const sequencer = orderingKey(record);
     await connection.query(`INSERT IGNORE INTO ${helper} (key_hash, sequencer) VALUES (SHA2(?, 256), '')`, [key]);
     const [rows] = await connection.query(`SELECT sequencer FROM ${helper} WHERE key_hash = SHA2(?, 256) FOR UPDATE`, [key]);
     if ((rows as Array<{ sequencer: string }>)[0].sequencer >= sequencer) return; // a newer state is already applied
     await connection.query(`UPDATE ${helper} SET sequencer = ? WHERE key_hash = SHA2(?, 256)`, [sequencer, key]);
-    if (isRemoval(record)) {
+    if (isRemoval(record.eventName)) {
       await connection.query(`DELETE FROM ${table} WHERE key_hash = SHA2(?, 256)`, [key]);
     } else {
       await connection.query(`INSERT INTO ${table} (key_name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`, [key, value]);

@@ -2,8 +2,10 @@
 // Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on.
 import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { NatsConfig } from '../config/targets';
-import { configError, deliveryError, envelopeJson, LazyConnection, probeHealth, withTimeout } from './common';
-import type { Delivery, Target } from './target';
+import { withTimeout } from '../errors';
+import { envelopeJson } from './common';
+import { LazyConnection, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 10_000;
@@ -41,12 +43,6 @@ export function create(arn: string, config: NatsConfig): Target {
 }
 
 function connectionOptions(arn: string, config: NatsConfig): ConnectionOptions {
-  if (!config.address) throw configError(arn, 'address', 'required');
-  if (!config.subject) throw configError(arn, 'subject', 'required');
-  if (/[\s*>]/.test(config.subject)) throw configError(arn, 'subject', 'cannot publish to a wildcard subject');
-  if (Boolean(config.client_cert) !== Boolean(config.client_key)) {
-    throw configError(arn, config.client_cert ? 'client_key' : 'client_cert', 'client_cert and client_key go together');
-  }
   const tls = tlsOptions(config);
   return {
     servers: config.address,

@@ -2,11 +2,13 @@
 // create, deleted on remove, guarded by a helper table of each key's newest applied sequencer so a late,
 // older event never wins. access: `event_time` + `event_data` rows, one per event id.
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { parseLibpq } from '../config/connection';
+import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
-import { configError, deliveryError, isRemoval, namespaceKey, onceSucceeded, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { onceSucceeded, probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
 // Auth, missing database/privileges and malformed data: a retry cannot help.
 const PERMANENT_CODES = new Set(['28P01', '28000', '3D000', '42501', '22P02', '42P01']);
 
@@ -18,18 +20,11 @@ export function poolConfigFrom(arn: string, config: PostgresqlConfig): PoolConfi
     return { host: config.host, port: config.port || 5432, user: config.user, password: config.password, database: config.database, max };
   }
   if (/^postgres(ql)?:\/\//.test(text)) return { connectionString: text, max };
-  const pairs = Object.fromEntries(
-    text.split(/\s+/).map((pair) => {
-      const [key, ...value] = pair.split('=');
-      if (!value.length) throw configError(arn, 'connection_string', `expected key=value pairs or a postgres:// URL, got "${pair}"`);
-      return [key, value.join('=')];
-    }),
-  );
+  const pairs = withArn(arn, () => parseLibpq(text, 'connection_string'));
   return { host: pairs.host, port: pairs.port ? Number(pairs.port) : 5432, user: pairs.user, password: pairs.password, database: pairs.dbname, max };
 }
 
 export function create(arn: string, config: PostgresqlConfig): Target {
-  if (!IDENTIFIER.test(config.table)) throw configError(arn, 'table', `not a plain SQL identifier: "${config.table}"`);
   const pool = new Pool({ ...poolConfigFrom(arn, config), connectionTimeoutMillis: 5_000 });
   pool.on('error', () => {}); // an idle connection dropping is retried on next use
   const table = config.table;
@@ -70,14 +65,14 @@ export function create(arn: string, config: PostgresqlConfig): Target {
             if (fresh.rowCount) await client.query(`INSERT INTO ${table} (event_time, event_data) VALUES ($1, $2)`, [record.eventTime, value]);
             return;
           }
-          const key = namespaceKey(record);
+          const key = objectPath(record);
           const newer = await client.query(
             `INSERT INTO ${helper} (key, sequencer) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET sequencer = EXCLUDED.sequencer WHERE ${helper}.sequencer < EXCLUDED.sequencer`,
             [key, orderingKey(record)],
           );
           if (!newer.rowCount) return; // an older (or the same) event: the table already holds a newer state
-          if (isRemoval(record)) {
+          if (isRemoval(record.eventName)) {
             await client.query(`DELETE FROM ${table} WHERE key = $1`, [key]);
           } else {
             await client.query(

@@ -3,8 +3,10 @@
 // by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
-import { configError, deliveryError, isRemoval, namespaceKey, orderingKey, probeHealth, storedValue } from './common';
-import type { Delivery, Target } from './target';
+import { parseHostPort } from '../config/connection';
+import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { probeHealth } from './connection';
+import { deliveryError, type Delivery, type Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
 const APPEND_ONCE = `
@@ -21,9 +23,7 @@ if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSE
 return 1`;
 
 export function create(arn: string, config: RedisConfig): Target {
-  const [host, portText] = config.address.split(':');
-  const port = Number(portText ?? 6379);
-  if (!host || !Number.isInteger(port)) throw configError(arn, 'address', `expected host:port, got "${config.address}"`);
+  const { host, port } = parseHostPort(config.address, 'address', 6379);
   const client = new Redis({
     host,
     port,
@@ -51,8 +51,8 @@ export function create(arn: string, config: RedisConfig): Target {
         if (config.format === 'access') {
           await commands.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
         } else {
-          const removal = isRemoval(record) ? '1' : '0';
-          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, namespaceKey(record), orderingKey(record), value, removal);
+          const removal = isRemoval(record.eventName) ? '1' : '0';
+          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, objectPath(record), orderingKey(record), value, removal);
         }
       } catch (err) {
         throw deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors';
 import type { EventEnvelope, S3EventRecord } from '../events/types';
 
 /** One event on its way to one target. */
@@ -28,4 +29,10 @@ export class PermanentDeliveryError extends Error {
     super(message, options);
     this.name = 'PermanentDeliveryError';
   }
+}
+
+/** `<context>: <cause>`, as PermanentDeliveryError when no retry can help, else a retryable Error. */
+export function deliveryError(context: string, err: unknown, permanent: boolean): Error {
+  const message = `${context}: ${errorMessage(err)}`;
+  return permanent ? new PermanentDeliveryError(message, { cause: err }) : new Error(message, { cause: err });
 }

@@ -2,21 +2,26 @@
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
 import { parseSigningSecrets, signWebhook } from '../webhook-signature';
-import { configError, dialTcp, EVENT_ID_HEADER, envelopeJson, errorMessage, probeHealth, readPemFile } from './common';
+import { errorMessage } from '../errors';
+import { authorizationFor } from '../auth-token';
+import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
+import { dialTcp, probeHealth } from './connection';
 import { PermanentDeliveryError, type Delivery, type Target } from './target';
 
 const SNIPPET_CHARS = 200;
 
+/** `config` has passed the loader's checks (src/config/targets.ts): the URL, the token and the cert pair are valid. */
 export function create(arn: string, config: WebhookConfig): Target {
-  const endpoint = parseEndpoint(arn, config.endpoint);
+  const endpoint = new URL(config.endpoint);
   const label = `POST ${endpoint.origin}${endpoint.pathname}`; // no userinfo or query: they may hold secrets
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'bucketflow',
-    ...authorization(arn, config.auth_token),
   };
+  const authorization = authorizationFor(config.auth_token);
+  if (authorization) headers.authorization = authorization;
   const agent = new Agent({ connect: clientCertificate(arn, config) });
-  const signingKeys = signingKeysOf(arn, config.signing_secret);
+  const signingKeys = config.signing_secret.trim() ? parseSigningSecrets(config.signing_secret) : [];
 
   return {
     arn,
@@ -44,41 +49,8 @@ export function create(arn: string, config: WebhookConfig): Target {
   };
 }
 
-function parseEndpoint(arn: string, endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw configError(arn, 'endpoint', `not a URL: ${JSON.stringify(endpoint)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw configError(arn, 'endpoint', `must be an http or https URL, got ${url.protocol}`);
-  }
-  return url;
-}
-
-/** MinIO's rule: one word is a bearer token, two words ("<scheme> <credentials>") are sent verbatim. */
-function authorization(arn: string, token: string): Record<string, string> {
-  const words = token.trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return {};
-  if (words.length === 1) return { authorization: `Bearer ${words[0]}` };
-  if (words.length === 2) return { authorization: words.join(' ') };
-  throw configError(arn, 'auth_token', 'expected a token or "<scheme> <credentials>"');
-}
-
-function signingKeysOf(arn: string, secrets: string): Buffer[] {
-  if (!secrets.trim()) return [];
-  try {
-    return parseSigningSecrets(secrets);
-  } catch (err) {
-    throw configError(arn, 'signing_secret', errorMessage(err));
-  }
-}
-
 function clientCertificate(arn: string, config: WebhookConfig): { cert?: Buffer; key?: Buffer } {
-  if (!config.client_cert && !config.client_key) return {};
-  if (!config.client_cert) throw configError(arn, 'client_cert', 'required with client_key');
-  if (!config.client_key) throw configError(arn, 'client_key', 'required with client_cert');
+  if (!config.client_cert) return {};
   return {
     cert: readPemFile(arn, 'client_cert', config.client_cert),
     key: readPemFile(arn, 'client_key', config.client_key),

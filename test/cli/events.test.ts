@@ -113,3 +113,21 @@ test('targets health probes each enabled target for real', async () => {
   assert.match(lines.find((l) => l.includes(':up:'))!, /online/);
   assert.match(lines.find((l) => l.includes(':down:'))!, /offline/);
 });
+
+test('targets health refuses a config the drivers cannot use: exit 2 and one line naming the ARN and field, no stack', () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    // Found by the loader: kafkajs has no snappy codec.
+    [{ kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', compression_codec: 'snappy' } } },
+      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: notify.kafka.1.compression_codec: "snappy" is not supported (use none or gzip)'],
+    // Found by the driver, which reads the PEM file when the target is created.
+    [{ kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', tls: true, client_tls_cert: '/nonexistent/c.pem', client_tls_key: '/nonexistent/k.pem' } } },
+      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: client_tls_cert: cannot read /nonexistent/c.pem: ENOENT'],
+  ];
+  for (const [config, message] of cases) {
+    writeFileSync(path.join(dir, 'unusable.json'), JSON.stringify(config));
+    const result = runWith('unusable.json', 'targets', 'health');
+    assert.equal(result.code, 2, result.err);
+    assert.ok(result.err.startsWith(message), result.err);
+    assert.equal(result.err.split('\n').length, 1, result.err);
+  }
+});

@@ -37,14 +37,13 @@ export class FakeSns {
 
   static async start(): Promise<FakeSns> {
     const keys = selfSignedCertificate('sns.amazonaws.com');
-    let sns: FakeSns | undefined;
     const server = http.createServer((req, res) => {
-      sns!.requests.push(req.url!);
+      sns.requests.push(req.url!);
       if (req.url!.endsWith('.pem')) res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(keys.cert);
       else res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>');
     });
+    const sns = new FakeSns(server, keys); // requests arrive only once it listens, below
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    sns = new FakeSns(server, keys);
     return sns;
   }
 

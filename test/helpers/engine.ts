@@ -1,5 +1,6 @@
 // The real engine for integration tests: an in-process worker on the stack's Temporal server, with its
 // own task queue, data dir and targets config, and the client a storage server would use.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,22 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
+export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: path.resolve(__dirname, '../..'),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: settings.temporalAddress,
+      BUCKETFLOW_TASK_QUEUE: settings.taskQueue,
+      BUCKETFLOW_CONFIG: settings.configFile,
+      BUCKETFLOW_DATA_DIR: settings.dataDir,
+      ...env,
+    },
+  });
 }
 
 /** A fresh bucket name per test, so tests never see each other's workflows in visibility queries. */

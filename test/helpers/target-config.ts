@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { loadTargetsConfig, type TargetConfigByType, type TargetType } from '../../src/config';
+import { ConfigError, loadTargetsConfig, parseArn, type TargetConfigByType, type TargetType } from '../../src/config';
 import { PermanentDeliveryError } from '../../src/targets/target';
 
 /** Loads `{"notify": {<type>: {"1": {enable: true, ...raw}}}}` and returns target 1's normalized config. */
@@ -22,15 +22,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Each override of a valid config makes `create` throw an error that starts with the ARN and names the field. */
+/**
+ * Each override of a valid raw config is refused the way a user meets it: by the loader (formats, parameters
+ * that go together) or by `create` (I/O such as PEM files), with a ConfigError that starts with the ARN and
+ * names the field.
+ */
 export function assertConfigErrors<C>(
   arn: string,
   create: (arn: string, config: C) => unknown,
-  valid: C,
-  cases: Array<[Partial<C>, RegExp]>,
+  valid: Record<string, unknown>,
+  cases: Array<[Record<string, unknown>, RegExp]>,
 ): void {
+  const { type } = parseArn(arn);
   for (const [override, expected] of cases) {
-    assert.throws(() => create(arn, { ...valid, ...override }), (err: Error) => {
+    assert.throws(() => create(arn, targetConfig(type, { ...valid, ...override }) as C), (err: Error) => {
+      assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err.name}: ${err.message}`);
       assert.ok(err.message.startsWith(`${arn}: `), err.message);
       assert.match(err.message, expected);
       return true;

@@ -116,12 +116,7 @@ describe('delivery workflow', () => {
     const query =
       `BucketflowBucket = '${bucket}' AND BucketflowKey = 'docs/findme.jpg' AND BucketflowEvent = 's3:ObjectCreated:Put' ` +
       `AND BucketflowTargets = '${arn('docs')}' AND BucketflowStatus = 'delivered'`;
-    const found = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-      assert.deepEqual(ids, [published.workflowId]);
-      return ids;
-    });
+    const found = await assertQueryFinds(engine, query, [published.workflowId]);
     assert.equal(found.length, 1);
   });
 });
@@ -216,13 +211,90 @@ describe('retries and failures', () => {
     assert.equal(healthy.requests.length, 1);
 
     const query = `BucketflowBucket = '${bucket}' AND BucketflowStatus = 'partial' AND BucketflowFailedTargets = '${arn('rejecting')}'`;
-    await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-      assert.deepEqual(ids, [published.workflowId]);
-    });
+    await assertQueryFinds(engine, query, [published.workflowId]);
   });
 });
+
+describe('deliveries that fail for good', () => {
+  const bucket = uniqueBucket('failed');
+  let unavailable: Receiver;
+  let rejectingA: Receiver;
+  let rejectingB: Receiver;
+  let engine: Engine;
+
+  before(async () => {
+    unavailable = await Receiver.start([], 503);
+    rejectingA = await Receiver.start([], 400);
+    rejectingB = await Receiver.start([], 422);
+    engine = await startEngine({
+      notify: {
+        webhook: {
+          // Retryable failures for ever: only retry_max_duration ends the delivery.
+          unavailable: { enable: true, endpoint: unavailable.url, retry_initial_interval: '100ms', retry_max_interval: '300ms', retry_max_duration: '2s' },
+          rejectingA: { enable: true, endpoint: rejectingA.url, ...fastRetry },
+          rejectingB: { enable: true, endpoint: rejectingB.url, ...fastRetry },
+        },
+      },
+      rules: {
+        [bucket]: [
+          { id: '1', arn: arn('unavailable'), events: ['s3:ObjectCreated:*'], prefix: 'slow/', suffix: '' },
+          { id: '2', arn: arn('rejectingA'), events: ['s3:ObjectCreated:*'], prefix: 'bad/', suffix: '' },
+          { id: '3', arn: arn('rejectingB'), events: ['s3:ObjectCreated:*'], prefix: 'bad/', suffix: '' },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await engine.stop();
+    await Promise.all([unavailable.close(), rejectingA.close(), rejectingB.close()]);
+  });
+
+  /** BucketflowStatus and BucketflowFailedTargets find exactly this workflow in the bucket. */
+  async function assertFoundAs(workflowId: string, status: string, failedArns: string[]): Promise<void> {
+    const failed = failedArns.map((a) => ` AND BucketflowFailedTargets = '${a}'`).join('');
+    await assertQueryFinds(engine, `BucketflowBucket = '${bucket}' AND BucketflowStatus = '${status}'${failed}`, [workflowId]);
+  }
+
+  test('retry_max_duration ends a delivery that keeps failing: the target and the delivery are failed', async () => {
+    const began = Date.now();
+    const [published] = await engine.client.publish(put(bucket, 'slow/a.bin'));
+    const result = await resultOf(engine, published.workflowId);
+    const took = Date.now() - began;
+
+    assert.equal(result.status, 'failed');
+    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]), [[arn('unavailable'), 'failed']]);
+    assert.ok(unavailable.requests.length >= 2, `retried before giving up (${unavailable.requests.length} requests)`);
+    assert.ok(took >= 2_000 && took < 30_000, `gave up after the 2 s budget, not before and not much later (${took} ms)`);
+    // Given up for good: no attempt after the result.
+    const attempts = unavailable.requests.length;
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(unavailable.requests.length, attempts);
+    await assertFoundAs(published.workflowId, 'failed', [arn('unavailable')]);
+  });
+
+  test('every target failing makes the delivery failed (not partial), each target named', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'bad/b.bin'));
+    const result = await resultOf(engine, published.workflowId);
+    assert.equal(result.status, 'failed');
+    assert.deepEqual(
+      result.targets.map((t) => [t.arn, t.status]).sort(),
+      [[arn('rejectingA'), 'failed'], [arn('rejectingB'), 'failed']],
+    );
+    assert.equal(rejectingA.requests.length, 1);
+    assert.equal(rejectingB.requests.length, 1);
+    await assertFoundAs(published.workflowId, 'failed', [arn('rejectingA'), arn('rejectingB')]);
+  });
+});
+
+/** A visibility query finds exactly `workflowIds` (retried: visibility is eventually consistent). */
+function assertQueryFinds(engine: Engine, query: string, workflowIds: string[]): Promise<string[]> {
+  return eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of engine.client.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+    assert.deepEqual(ids, workflowIds);
+    return ids;
+  });
+}
 
 /** Visibility is eventually consistent: retry an assertion for a few seconds. */
 async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {

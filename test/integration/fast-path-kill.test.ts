@@ -1,20 +1,18 @@
 // The real worker process with the ingest in it (eager start, fast path) is SIGKILLed while deliveries
 // are in flight: every accepted event still reaches every target, and the store targets hold each once.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
 
-const repo = path.resolve(__dirname, '../..');
 const bucket = uniqueBucket('killed');
 const suffix = randomUUID().slice(0, 8);
 const redisKey = `killed-${suffix}`;
@@ -51,20 +49,7 @@ after(async () => {
 });
 
 async function spawnWorkerWithIngest(port: number): Promise<ChildProcess> {
-  const { settings } = engine;
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: repo,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: settings.temporalAddress,
-      BUCKETFLOW_TASK_QUEUE: settings.taskQueue,
-      BUCKETFLOW_CONFIG: settings.configFile,
-      BUCKETFLOW_DATA_DIR: settings.dataDir,
-      BUCKETFLOW_INGEST: 'on',
-      BUCKETFLOW_INGEST_PORT: String(port),
-    },
-  });
+  const worker = spawnWorker(engine.settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port) });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     worker.stderr!.on('data', (chunk: Buffer) => {

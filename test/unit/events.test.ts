@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   EVENT_NAMES,
@@ -17,13 +15,14 @@ import {
   parseIncomingJson,
   toEnvelope,
 } from '../../src/events';
+import guideMessages from '../fixtures/minio-guide/sample-messages.json';
 
 const time = new Date('2026-11-25T10:11:12.345Z');
 const put = (key = 'photos/my cat.jpg', extra = {}) =>
   buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key, size: 200436, eTag: 'abc', eventTime: time, region: 'us-east-1', ...extra });
 
 describe('event names', () => {
-  test('every family of the compat notes is listed with its members', () => {
+  test('every family of MinIO event names is listed with its members', () => {
     assert.equal(EVENT_NAMES.length, 32); // 5 accessed, 8 created, 4 removed, 2 bucket, 5 replication, 2 restore, 2 transition, 3 scanner, 1 lifecycle
     for (const name of ['s3:ObjectCreated:Put', 's3:ObjectRemoved:DeleteMarkerCreated', 's3:ObjectAccessed:Attributes',
       's3:BucketCreated:*', 's3:Replication:OperationNotTracked', 's3:Scanner:BigPrefix', 's3:LifecycleDelMarkerExpiration:Delete']) {
@@ -81,7 +80,7 @@ describe('records', () => {
     for (const key of ['a b/c+d.jpg', 'über/日本語 ファイル.png', "it's (1)!*~.txt", '100%/x?y=z&w#']) {
       assert.equal(decodeObjectKey(encodeObjectKey(key)), key);
     }
-    assert.equal(encodeObjectKey("a+b c/d!"), 'a%2Bb+c%2Fd%21');
+    assert.equal(encodeObjectKey('a+b c/d!'), 'a%2Bb+c%2Fd%21');
     assert.equal(decodeObjectKey('myphoto.jpg'), 'myphoto.jpg');
   });
 
@@ -157,14 +156,11 @@ describe('parsing what a storage server sends', () => {
 });
 
 describe('the guide sample messages, as printed there', () => {
-  const guide = readFileSync(path.resolve(__dirname, '../../../shared/reference/minio-bucket-notification-guide.md'), 'utf8');
-  const samples: Array<[string, unknown]> = [
-    ['NATS (EventType envelope with log fields)', JSON.parse(/Received message '(\{.*\})$/m.exec(guide)![1])],
-    ['Kafka (EventType envelope)', JSON.parse(/^(\{"EventType".*\})$/m.exec(guide)![1])],
-    ['Redis RPUSH value', JSON.parse(JSON.parse(/"RPUSH" "bucketevents" ("\{.*\}\\n")$/m.exec(guide)![1]))],
-    ['Elasticsearch _source', JSON.parse(/^(\{\n {2}"took"[\s\S]*?\n\})$/m.exec(guide)![1]).hits.hits[0]._source],
-    ...[...guide.matchAll(/\| (\{"Records": .*?\}\]\})/g)].map((m, i): [string, unknown] => [`SQL row ${i + 1}`, JSON.parse(m[1])]),
-  ];
+  const samples: Array<[string, unknown]> = Object.entries(guideMessages).map(([name, text]): [string, unknown] => {
+    const body = JSON.parse(text);
+    // The Elasticsearch sample is a search response: the stored document is its first hit's _source.
+    return name === 'Elasticsearch search response' ? ['Elasticsearch _source', body.hits.hits[0]._source] : [name, body];
+  });
   test('all six were found', () => assert.equal(samples.length, 6));
   for (const [name, body] of samples) {
     test(name, () => {

@@ -61,6 +61,10 @@ async function bindQueue(exchange: string, type = 'fanout', routingKey = '') {
       }
       return messages;
     },
+    /** Messages waiting in the queue now (after a confirmed publish, whatever was routed here is here). */
+    async count(): Promise<number> {
+      return (await channel.checkQueue(queue)).messageCount;
+    },
     close: () => channel.close(),
   };
 }
@@ -97,7 +101,7 @@ test('the same event sent twice carries the same message id, so consumers can de
   await queue.close();
 });
 
-test('mandatory: an unroutable message is a retryable error; without mandatory the broker drops it', async () => {
+test('mandatory: an unroutable message is a retryable error; without mandatory the broker confirms and drops it', async () => {
   const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'x.jpg' });
   const strict = amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: true });
   await assert.rejects(strict.send(event), (err: Error) => {
@@ -111,7 +115,20 @@ test('mandatory: an unroutable message is a retryable error; without mandatory t
   assert.equal((await queue.take(1)).length, 1);
   await queue.close();
 
-  await amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: false }).send(event);
+  // Without mandatory the broker confirms an unroutable message and drops it: send resolves, no queue of
+  // the exchange gets it, and it is not held for a queue bound later.
+  const lax = amqp({ exchangeType: 'direct', routingKey: 'nobody-listens', mandatory: false });
+  const other = await bindQueue(exchangeOf(lax), 'direct', 'someone-else');
+  await lax.send(event);
+  const later = await bindQueue(exchangeOf(lax), 'direct', 'nobody-listens');
+  assert.equal(await other.count(), 0);
+  assert.equal(await later.count(), 0);
+  // The same send once a queue is bound: delivered, so the drop above was the broker's routing, not the target.
+  await lax.send(event);
+  const [arrived] = await later.take(1);
+  assert.equal(arrived.properties.messageId, event.eventId);
+  assert.deepEqual(JSON.parse(arrived.content.toString()), event.envelope);
+  await Promise.all([other.close(), later.close()]);
 });
 
 test('an exchange declared differently on the broker is a PermanentDeliveryError (406); the target recovers once fixed', async () => {
@@ -149,10 +166,10 @@ test('refused credentials are a PermanentDeliveryError', async () => {
   });
 });
 
-test('bad config throws at construction, naming the ARN and the field', () => {
-  const valid = targetConfig('amqp', { url, exchange: 'bucketevents', exchangeType: 'fanout' });
+test('bad config is refused, naming the ARN and the field', () => {
+  const valid = { url, exchange: 'bucketevents', exchangeType: 'fanout' };
   assertConfigErrors(ARN, create, valid, [
-    [{ url: 'http://127.0.0.1:5672' }, /url: must be an amqp/],
+    [{ url: 'http://127.0.0.1:5672' }, /url: unsupported scheme "http:" \(expected amqp: amqps:\)/],
     [{ exchange_type: '' }, /exchange_type: required with exchange/],
     [{ delivery_mode: 3 }, /delivery_mode:/],
   ]);

@@ -85,9 +85,9 @@ test('document ids use MinIO\'s HighwayHash-256 key (the hash of π\'s first 100
 });
 
 test('bad config names the ARN and field', () => {
-  const valid = targetConfig('elasticsearch', { url: endpoints.elasticsearch, index: 'bucketevents' });
+  const valid = { url: endpoints.elasticsearch, index: 'bucketevents' };
   assertConfigErrors(arn, create, valid, [
-    [{ url: 'localhost:9200' }, /url: expected http:\/\/ or https:\/\//],
+    [{ url: 'localhost:9200' }, /url: unsupported scheme "localhost:" \(expected http: https:\)/],
     [{ url: 'not a url' }, /url: not a URL/],
     [{ index: 'BucketEvents' }, /index: not a valid Elasticsearch index name/],
     [{ index: '_events' }, /index: not a valid Elasticsearch index name/],

@@ -65,7 +65,7 @@ test('Go DSN and the guide\'s host/port fields', () => {
 });
 
 test('bad config names the ARN and field', () => {
-  const valid = targetConfig('mysql', { dsn_string: dsn, table: 't' });
+  const valid = { dsn_string: dsn, table: 't' };
   assertConfigErrors(arn, create, valid, [
     [{ table: 'a-b' }, /table: not a plain SQL identifier/],
     [{ dsn_string: 'nonsense' }, /dsn_string: expected user:password@tcp\(host:port\)\/database/],

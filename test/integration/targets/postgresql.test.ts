@@ -66,7 +66,7 @@ test('MinIO\'s key=value connection_string and the guide\'s host/port fields', (
 });
 
 test('bad config names the ARN and field', () => {
-  const valid = targetConfig('postgresql', { connection_string: endpoints.postgres, table: 't' });
+  const valid = { connection_string: endpoints.postgres, table: 't' };
   assertConfigErrors(arn, create, valid, [
     [{ table: 'events; DROP TABLE x' }, /table: not a plain SQL identifier/],
     [{ connection_string: 'host=db nonsense' }, /connection_string: expected key=value pairs/],

@@ -66,7 +66,7 @@ test('namespace: shuffled, duplicated replays end in the newest state per object
 });
 
 test('bad config names the ARN and field', () => {
-  const valid = targetConfig('redis', { address: endpoints.redis, key: 'k' });
+  const valid = { address: endpoints.redis, key: 'k' };
   assertConfigErrors(arn, create, valid, [[{ address: 'localhost:redis' }, /address: expected host:port/], [{ address: ':6379' }, /address: expected host:port/]]);
 });
 

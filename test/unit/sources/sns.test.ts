@@ -28,7 +28,7 @@ test("the string to sign follows SNS's field order, Subject only when present", 
 });
 
 test('a Notification signed by the allow-listed certificate verifies (v1 and v2); its Message yields the S3 records', async () => {
-  const gate = new SnsGate({ origins: [`http://127.0.0.1:*`] });
+  const gate = new SnsGate({ origins: ['http://127.0.0.1:*'] });
   for (const version of ['1', '2'] as const) {
     const message = parseSnsMessage(sns.sign(sourceFixture('sns-notification.json'), { SignatureVersion: version }));
     await gate.verify(message);

@@ -1,0 +1,17 @@
+// How a failure reads: one message per error (AggregateError's causes included), and promises bounded by
+// a deadline that fails with a message naming what timed out.
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return err.errors.map(errorMessage).join('; ');
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/** Rejects with `<what>: timed out after <ms> ms` unless `promise` settles first. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,48 @@
+// The ingest server with Temporal out of reach (a port where nothing listens), as MinIO would meet it:
+// an event that could not be recorded is never acknowledged (503, so MinIO retries or queues it), and
+// /health says so. Needs no stack.
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { BucketflowClient } from '../../src/client';
+import { buildEvent, toEnvelope } from '../../src/events';
+import { buildIngestServer } from '../../src/ingest';
+import { freePort } from '../helpers/target-config';
+
+let connection: Connection;
+let app: FastifyInstance;
+let url: string;
+
+before(async () => {
+  // Two quick attempts instead of the SDK's ten with backoff (~20 s): the answer is the same, only sooner.
+  const retry = makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2, initialIntervalMs: () => 50 }));
+  connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}`, interceptors: [retry] });
+  app = buildIngestServer({ publisher: new BucketflowClient(new Client({ connection }), { taskQueue: 'bucketflow' }) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await app.close();
+  await connection.close();
+});
+
+test('an event posted while Temporal is unreachable gets 503, not 202', async () => {
+  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a.jpg', size: 1 });
+  const response = await fetch(`${url}/minio/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(toEnvelope(record)),
+  });
+  assert.equal(response.status, 503);
+  assert.match(((await response.json()) as { error: string }).error, /^Temporal unreachable: .*ECONNREFUSED/);
+});
+
+test('/health answers 503 with the reason while Temporal is unreachable', async () => {
+  const response = await fetch(`${url}/health`);
+  assert.equal(response.status, 503);
+  const body = (await response.json()) as { status: string; error: string };
+  assert.equal(body.status, 'unavailable');
+  assert.match(body.error, /UNAVAILABLE|ECONNREFUSED/);
+});
