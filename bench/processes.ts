@@ -1,5 +1,6 @@
-// Child processes the benchmark measures on their own (workers, the baseline loop): started from the
-// repo's TypeScript, ready when they print a marker, stopped with SIGTERM.
+// Child processes the benchmark measures on their own (workers, the baseline loop): bench scripts from the
+// repo's TypeScript, entry points as `npm run <entry>` runs them (scripts/entry.sh: dist/ when built and
+// current), ready when they print a marker, stopped with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -14,7 +15,16 @@ export interface Child {
 }
 
 export function startChild(script: string, env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawnChild(script, process.execPath, ['--import', 'tsx', script], env);
+}
+
+/** `worker`, `ingest`, `start`: the same process `npm run <entry>` runs (entry.sh execs node, keeping the pid). */
+export function startEntry(entry: string, env: NodeJS.ProcessEnv): Child {
+  return spawnChild(entry, 'bash', [path.join(root, 'scripts', 'entry.sh'), entry], env);
+}
+
+function spawnChild(script: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ marker: string; resolve: (line: string) => void }> = [];
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -27,7 +27,7 @@ import { freePort } from '../test/helpers/target-config';
 import { tuningFromEnv } from '../src/worker';
 import { benchEvents, prepareRun, type BenchEvent } from './events';
 import { samplePhases, type Phases } from './history';
-import { startChild, type Child } from './processes';
+import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
 import { watchTargets, type TargetSet, type Watch } from './targets';
 
@@ -140,7 +140,7 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
       const receiverUrl = String(watch.notify.webhook['1'].endpoint);
       return startChild('bench/ceiling.ts', { TEMPORAL_ADDRESS: endpoints.temporal, BENCH_TASK_QUEUE: taskQueue, BENCH_PORT: String(port), BENCH_RECEIVER_URL: receiverUrl });
     }
-    return startChild('src/worker.ts', {
+    return startEntry('worker', {
       BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
       BUCKETFLOW_FAST_PATH: spec.mode === 'classic' ? 'off' : 'on',
       // The first worker serves the ingest, as `npm start` does.

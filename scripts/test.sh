@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: bring the real stack up, type-check, lint, then run the test files one at a time.
+# `npm test`: bring the real stack up, type-check, lint, build (so bin/bucketflow and the package test run
+# what production runs), then run the test files one at a time.
 # A subset: `npm test -- test/a.test.ts test/b.test.ts` or `TEST_FILES="test/a.test.ts" npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ fi
 step "stack up" npm run --silent stack -- up
 step "tsc --noEmit" npx tsc --noEmit
 step "eslint" npx eslint .
+step "build" npm run --silent build
 # A test that hangs (e.g. a server vanished mid-run) fails after TEST_TIMEOUT_MS instead of stalling CI.
 step "node --test (${#files[@]} files)" node --import tsx --test --test-concurrency=1 \
   --test-timeout="${TEST_TIMEOUT_MS:-300000}" "${files[@]}"

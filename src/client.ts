@@ -7,12 +7,16 @@ import type { ParsedEvent } from './events/sources';
 import type { S3EventRecord } from './events/types';
 import { searchKeys } from './search-attributes';
 import { loadSettings, type Settings } from './settings';
+import { connectTemporal } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal-reachability';
 import type { deliverEvent } from '../workflows/deliver-v1';
 import type { deliverEventV2 } from '../workflows/deliver';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
 
 export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './webhook-signature';
+// The package's public types (package.json `exports` points here).
+export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
+export type { EventSource, ParsedEvent } from './events/sources';
 
 export interface PublishedEvent {
   eventId: string;
@@ -53,7 +57,7 @@ export class BucketflowClient {
   /** A client of its own connection: for storage-side services and a separate ingest (no rules, no eager start). */
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
-    const connection = await Connection.connect({ address: settings.temporalAddress, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
+    const connection = await connectTemporal(settings, (options) => Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }));
     const client = new Client({ connection, namespace: settings.namespace });
     return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
   }

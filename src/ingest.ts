@@ -17,6 +17,7 @@ import { openRulesStore } from './rules';
 import { loadSettings } from './settings';
 import { registerStatusPage, type StatusSource } from './status-page';
 import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
+import { connectionOptions } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -260,7 +261,7 @@ export async function runIngest(publisher: BucketflowClient, settings = ingestSe
  */
 export function ingestPublisher(): BucketflowClient {
   const settings = loadSettings();
-  const connection = Connection.lazy({ address: settings.temporalAddress, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
+  const connection = Connection.lazy({ ...connectionOptions(settings), channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
   return new BucketflowClient(new Client({ connection, namespace: settings.namespace }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
 }
 

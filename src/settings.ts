@@ -1,10 +1,10 @@
 // Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
 import path from 'node:path';
 import { parseBool } from './config/params';
+import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal-connection';
 
-export interface Settings {
-  temporalAddress: string;
-  namespace: string;
+/** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal-connection.ts. */
+export interface Settings extends TemporalConnectionSettings {
   taskQueue: string;
   /** MinIO config.json (or its `notify` section); unset = targets from MINIO_NOTIFY_* env vars only. */
   configFile: string | undefined;
@@ -22,8 +22,7 @@ export interface Settings {
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
-    temporalAddress: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    ...loadTemporalConnection(env),
     taskQueue: env.BUCKETFLOW_TASK_QUEUE || 'bucketflow',
     configFile: env.BUCKETFLOW_CONFIG || undefined,
     dataDir: path.resolve(env.BUCKETFLOW_DATA_DIR || '.data'),

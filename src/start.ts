@@ -2,16 +2,17 @@
 // none answers at TEMPORAL_ADDRESS, then runs a worker and the ingest server in this one process (the
 // ingest starts deliveries eagerly on this worker).
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { exitOnStartError } from './fatal';
 import { log } from './log';
-import { loadSettings } from './settings';
+import { packageRoot } from './runtime-paths';
+import { loadSettings, type Settings } from './settings';
+import { DEFAULT_TEMPORAL_ADDRESS, connectionOptions } from './temporal-connection';
 import { installRuntimeLogger, runWorker } from './worker';
 
-async function temporalAnswers(address: string): Promise<boolean> {
+async function temporalAnswers(settings: Settings): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+    const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 2_000 });
     await connection.workflowService.getSystemInfo({});
     await connection.close();
     return true;
@@ -22,15 +23,16 @@ async function temporalAnswers(address: string): Promise<boolean> {
 
 function startLocalTemporal(): void {
   log('INFO', 'no Temporal server answers: starting the local dev server (npm run stack -- up temporal)');
-  const repo = path.resolve(__dirname, '..');
-  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: repo, stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: packageRoot, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('could not start the local Temporal dev server (see the output above)');
 }
 
 async function main(): Promise<void> {
   installRuntimeLogger();
   const settings = loadSettings();
-  if (!(await temporalAnswers(settings.temporalAddress))) startLocalTemporal();
+  // Only the local default is ours to start; a configured cluster that does not answer is the worker's error to report.
+  const local = settings.temporalAddress === DEFAULT_TEMPORAL_ADDRESS && !settings.temporalTls;
+  if (local && !(await temporalAnswers(settings))) startLocalTemporal();
   await runWorker(settings, { ingest: true }); // returns after SIGINT/SIGTERM, once in-flight work drained
 }
 

@@ -8,12 +8,14 @@ import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
 import { checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
+import { healthSettings, serveHealth, type HealthServer } from './health';
 import { runIngest } from './ingest';
 import { log } from './log';
 import { gateMetrics, metricsSettings, serveMetrics } from './metrics';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { TargetGate } from './targets/gate';
+import { connectTemporal, describeTemporalConnection } from './temporal-connection';
 import { TargetPool } from './targets/pool';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -85,14 +87,17 @@ export function workerPublisher(connection: NativeConnection, settings: Settings
 
 /** Runs a worker (and the ingest, when asked) until SIGINT/SIGTERM; in-flight work drains before the targets close. */
 export async function runWorker(settings: Settings = loadSettings(), options: { ingest?: boolean } = {}): Promise<void> {
+  const health = healthSettings();
   const deps = await openEngineDeps(settings);
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
   let closeMetrics: (() => Promise<void>) | undefined;
+  let healthServer: HealthServer | undefined;
   try {
     closeMetrics = await serveMetrics(metricsSettings(), { sdk: runtimeMetrics });
     await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
+    healthServer = await serveHealth(() => worker.getState(), health);
     if (options.ingest ?? settings.ingestInWorker) {
       const ingest = await runIngest(workerPublisher(connection, settings, deps), undefined, { settings, ...deps });
       let closing: Promise<void> | undefined;
@@ -101,14 +106,15 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void closeIngest?.());
     }
     log('INFO', 'worker started', {
-      address: settings.temporalAddress, namespace: settings.namespace, taskQueue: settings.taskQueue,
-      fastPath: settings.fastPath, ingest: Boolean(closeIngest),
+      ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
+      fastPath: settings.fastPath, ingest: Boolean(closeIngest), health: healthServer?.url,
     });
     await worker.run();
     log('INFO', 'worker stopped');
   } finally {
     await closeIngest?.();
     await closeMetrics?.();
+    await healthServer?.close();
     await closeEngineDeps(deps);
     await connection.close();
   }

@@ -1,14 +1,15 @@
 // The workflow code a worker runs, bundled once per version of the sources and cached, instead of at every
 // start: bundling (webpack) takes seconds and some 150 MB that the worker would keep as peak RSS. A cache
-// miss bundles in a short-lived child process, so the worker itself never loads webpack.
+// miss bundles in a short-lived child process, so the worker itself never loads webpack. The compiled worker
+// (dist/) reads the bundle `npm run build` wrote next to it instead.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { builtWorkflowBundle, compiled, packageRoot as root } from './runtime-paths';
 
-const root = path.resolve(__dirname, '..');
 const cacheDir = path.join(root, 'node_modules', '.cache', 'bucketflow');
 /** What the bundle is built from: the workflows, everything they may import, and the SDK versions. */
 const SOURCES = ['workflows', 'activities', 'src'];
@@ -34,6 +35,10 @@ export function workflowBundleFile(): string {
 
 /** The bundle for `workflows/`, built in a child process on a cache miss. */
 export async function loadWorkflowBundle(): Promise<{ code: string }> {
+  if (compiled) {
+    if (!existsSync(builtWorkflowBundle)) throw new Error(`${builtWorkflowBundle} is missing: run npm run build`);
+    return { code: await readFile(builtWorkflowBundle, 'utf8') };
+  }
   const file = workflowBundleFile();
   if (!existsSync(file)) {
     const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, file], { cwd: root, encoding: 'utf8' });

@@ -5,6 +5,11 @@ const env = process.env;
 export const endpoints = {
   temporal: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
   temporalUi: env.BUCKETFLOW_TEMPORAL_UI || 'http://127.0.0.1:8233',
+  // nginx terminating TLS in front of the dev server (scripts/stack/services/temporal-tls.ts): TLS, mutual TLS
+  // (a client certificate signed by the stack's CA required), TLS with an API key the proxy checks.
+  temporalTls: env.BUCKETFLOW_TEST_TEMPORAL_TLS_ADDRESS || '127.0.0.1:7243',
+  temporalMtls: env.BUCKETFLOW_TEST_TEMPORAL_MTLS_ADDRESS || '127.0.0.1:7244',
+  temporalApiKey: env.BUCKETFLOW_TEST_TEMPORAL_API_KEY_ADDRESS || '127.0.0.1:7245',
   postgres: env.BUCKETFLOW_TEST_POSTGRES_URL || 'postgres://bucketflow:bucketflow@127.0.0.1:5432/bucketflow',
   mysql: env.BUCKETFLOW_TEST_MYSQL_URL || 'mysql://bucketflow:bucketflow@127.0.0.1:3306/bucketflow',
   redis: env.BUCKETFLOW_TEST_REDIS_ADDRESS || '127.0.0.1:6379',

@@ -11,6 +11,7 @@ import { ensureSearchAttributes } from '../../src/ensure-search-attributes';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
+import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal-connection';
 import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker';
 import { loadWorkflowBundle } from '../../src/workflow-bundle';
 
@@ -28,6 +29,8 @@ export interface EngineOptions {
   rules: Record<string, NotificationRule[]>;
   /** In-process workers to start now (default 1); 0 leaves polling to workers started later. */
   workers?: number;
+  /** Another Temporal connection than the dev server's plaintext one (e.g. the stack's TLS proxy). */
+  temporal?: Partial<TemporalConnectionSettings>;
 }
 
 export interface Engine {
@@ -46,13 +49,13 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-test-'));
   const configFile = path.join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify: options.notify }));
-  const settings: Settings = { ...loadSettings({}), dataDir, configFile, taskQueue: `test-${randomUUID()}` };
+  const settings: Settings = { ...loadSettings({}), ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}` };
 
   const store = new FileRulesStore(dataDir);
   for (const [bucket, rules] of Object.entries(options.rules)) await store.put(bucket, rules);
   await store.close();
 
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  const connection = await connectTemporal(settings, (connectOptions) => NativeConnection.connect(connectOptions));
   await ensureSearchAttributes(connection, settings.namespace); // as runWorker does
   const deps = await openEngineDeps(settings, {});
   const running: Array<{ worker: Worker; done: Promise<void> }> = [];
@@ -84,7 +87,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
 /** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
 export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  // As `npm run worker` runs it: the build when current, else the sources (entry.sh execs node: same pid).
+  return spawn('bash', ['scripts/entry.sh', 'worker'], {
     cwd: path.resolve(__dirname, '../..'),
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {

@@ -9,8 +9,9 @@ import { postgres } from './postgres';
 import { rabbitmq } from './rabbitmq';
 import { redis } from './redis';
 import { temporal } from './temporal';
+import { temporalTls } from './temporal-tls';
 
-export const services: Service[] = [temporal, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch];
+export const services: Service[] = [temporal, temporalTls, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch];
 
 /** The named services, or all; unknown names are an error naming them. */
 export function selectServices(names: string[]): Service[] {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs an entry point (worker, ingest, start, cli) as `npm run <name>` and bin/bucketflow do: the compiled JS
+# in dist/ when `npm run build` made it from the sources as they are now, else the TypeScript through tsx
+# (development). A dist built from other sources never runs: it is skipped with a note on stderr.
+# BUCKETFLOW_RUNTIME=tsx forces the TypeScript; =dist requires a current build (exit 2 otherwise).
+# `entry.sh --source-hash` prints the hash a build records in dist/.source-hash.
+set -euo pipefail
+repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+
+# Everything the compiled output depends on; package-lock.json also covers the SDK the bundle is built with.
+source_hash() (
+  cd "$repo"
+  {
+    find src workflows activities -type f -name '*.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    sha256sum package-lock.json tsconfig.json tsconfig.build.json
+  } | sha256sum | cut -c1-64
+)
+
+if [ "${1:-}" = "--source-hash" ]; then
+  source_hash
+  exit 0
+fi
+
+entry=${1:-}
+case "$entry" in
+  worker | ingest | start | cli) shift ;;
+  *) echo "usage: entry.sh worker|ingest|start|cli [args...]" >&2; exit 2 ;;
+esac
+
+built="$repo/dist/src/$entry.js"
+runtime=${BUCKETFLOW_RUNTIME:-auto}
+current=no
+if [ -f "$built" ] && [ -f "$repo/dist/.source-hash" ]; then
+  # An installed package ships dist/ without the sources: what it ships is current by definition.
+  if [ ! -d "$repo/src" ] || [ "$(source_hash)" = "$(cat "$repo/dist/.source-hash")" ]; then current=yes; fi
+fi
+
+case "$runtime" in
+  dist)
+    if [ "$current" != yes ]; then
+      echo "bucketflow: BUCKETFLOW_RUNTIME=dist but dist/ is missing or older than the sources: run npm run build" >&2
+      exit 2
+    fi ;;
+  tsx) current=no ;;
+  auto)
+    if [ "$current" != yes ] && [ -f "$built" ]; then
+      echo "bucketflow: dist/ is older than the sources, running them through tsx (npm run build to refresh)" >&2
+    fi ;;
+  *) echo "bucketflow: BUCKETFLOW_RUNTIME: expected auto, dist or tsx, got \"$runtime\"" >&2; exit 2 ;;
+esac
+
+if [ "$current" = yes ]; then
+  exec node "$built" "$@"
+fi
+exec node --import "$repo/node_modules/tsx/dist/loader.mjs" "$repo/src/$entry.ts" "$@"
