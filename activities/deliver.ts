@@ -2,14 +2,18 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
+import { metrics } from '../src/metrics';
+import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
 import { inSendSpan } from '../src/tracing';
-import { PERMANENT_FAILURE, RETRYABLE_FAILURE, type TargetAttempt } from '../workflows/types';
+import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
 
 const HEARTBEAT_EVERY_MS = 5_000;
 /** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known. */
 const FIRST_ATTEMPT_SEND_TIMEOUT_MS = 8_000;
+/** A local activity must not hold its workflow task: a held target fails it at once (a rate slot is waited for up to 1 s). */
+const LOCAL_ADMIT: AdmitOptions = { maxWaitMs: 0, maxRateWaitMs: 1_000 };
 
 export interface DeliverToTargetInput {
   arn: string;
@@ -36,11 +40,11 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
   const outcomes = await Promise.all(
     input.arns.map(async (arn): Promise<TargetAttempt> => {
       try {
-        await traced({ arn, eventId: input.eventId, attempt: 1 }, () => withTimeout(send(deps, arn, delivery), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`));
+        await traced({ arn, eventId: input.eventId, attempt: 1 }, () => withTimeout(send(deps, arn, delivery, LOCAL_ADMIT), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`));
         return { arn, delivered: true };
       } catch (err) {
         const permanent = err instanceof PermanentDeliveryError;
-        ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: errorMessage(err) });
+        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: errorMessage(err) });
         return { arn, delivered: false, permanent, error: messageFor(arn, err) };
       }
     }),
@@ -56,26 +60,45 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
   return outcomes;
 }
 
+/** `arn` names the target in the history's marker (absent in histories recorded before it was added). */
+export interface DeliverToTargetResult {
+  attempt: number;
+  arn?: string;
+}
+
 /**
  * Sends one event to one target: a later fast attempt (a local activity) or the durable fallback (a regular
  * activity). Failures carry the overall attempt number so the workflow can report it.
  */
-export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<{ attempt: number }> {
+export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<DeliverToTargetResult> {
   const ctx = Context.current();
-  const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt;
+  // Attempts of the regular activity that only waited (target held) are not counted: the heartbeat carries them.
+  const held = ctx.info.isLocal ? 0 : ((ctx.info.heartbeatDetails as { held?: number } | undefined)?.held ?? 0);
+  const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt - held;
   // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
-  const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat({ held }), HEARTBEAT_EVERY_MS);
+  const admit: AdmitOptions = ctx.info.isLocal
+    ? LOCAL_ADMIT
+    : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) };
   try {
-    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () => send(deps, input.arn, deliveryOf(input)));
-    return { attempt };
+    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () => send(deps, input.arn, deliveryOf(input), admit));
+    // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
+    return { attempt, arn: input.arn };
   } catch (err) {
+    if (err instanceof TargetHeld) {
+      // Not the target's failure: retried in a second (not on the backoff schedule), and not counted as an attempt.
+      if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
+      throw ApplicationFailure.create({
+        type: TARGET_HELD, message: err.message, nextRetryDelay: '1s', details: [{ attempt, arn: input.arn, held: err.reason }],
+      });
+    }
     const permanent = err instanceof PermanentDeliveryError;
     ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
     throw ApplicationFailure.create({
       type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
       message: messageFor(input.arn, err),
       nonRetryable: permanent,
-      details: [{ attempt }],
+      details: [{ attempt, arn: input.arn }],
     });
   } finally {
     clearInterval(heartbeat);
@@ -84,17 +107,45 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
 
 /** Each send in a span of its own (src/tracing.ts): the target's ARN, the attempt and its outcome. */
 function traced<T>(attributes: { arn: string; eventId: string; attempt: number }, send: () => Promise<T>): Promise<T> {
-  return inSendSpan(attributes, send, (err) => (err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
+  return inSendSpan(attributes, send, (err) => (err instanceof TargetHeld ? 'held' : err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
 }
 
 function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {
   return { eventId, record, envelope: toEnvelope(record) };
 }
 
-async function send(deps: ActivityDeps, arn: string, delivery: Delivery): Promise<void> {
-  const target = deps.targets.get(arn);
-  if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
-  await target.send(delivery);
+/**
+ * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
+ * while the target is held. Outcomes feed the circuit breaker and the metrics.
+ */
+async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
+  const labels = { target: arn };
+  metrics.inFlight.inc(labels);
+  try {
+    const target = deps.targets.get(arn);
+    if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
+    await deps.gate.admit(arn, admit);
+    const stopTimer = metrics.attemptSeconds.startTimer(labels);
+    try {
+      await target.send(delivery);
+    } finally {
+      stopTimer();
+    }
+    deps.gate.succeeded(arn);
+    metrics.attempts.inc({ ...labels, result: 'success' });
+    metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
+  } catch (err) {
+    const permanent = err instanceof PermanentDeliveryError;
+    if (err instanceof TargetHeld) metrics.attempts.inc({ ...labels, result: 'held' });
+    else {
+      metrics.attempts.inc({ ...labels, result: permanent ? 'permanent_error' : 'retryable_error' });
+      if (permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
+      else deps.gate.failed(arn, errorMessage(err));
+    }
+    throw err;
+  } finally {
+    metrics.inFlight.dec(labels);
+  }
 }
 
 /** The error as the history shows it, always naming the target. */

@@ -1,6 +1,7 @@
 // Activities are built around the worker's long-lived dependencies (dependency injection, as in
 // Temporal's samples): the rules store and one shared connection per target.
 import type { RulesStore } from '../src/rules';
+import type { TargetGate } from '../src/targets/gate';
 import type { TargetPool } from '../src/targets/pool';
 import { deliverToTarget, deliverToTargets } from './deliver';
 import { resolveTargets } from './resolve';
@@ -10,6 +11,8 @@ export { resolveTargets } from './resolve';
 export interface ActivityDeps {
   rules: RulesStore;
   targets: TargetPool;
+  /** Pause, circuit breaker and rate limit, asked before every send. */
+  gate: TargetGate;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -1,10 +1,13 @@
-// `bucketflow events|targets ...`: manage bucket rules as `mc event` does, and list configured targets.
+// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
+// configured targets, and find, explain and redeliver deliveries (src/deliveries/cli.ts).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from './config';
+import type { OperatorOptions } from './deliveries/cli';
+import { ArgumentError } from './deliveries/query';
 import { errorMessage } from './errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
 import { readFileSync } from 'node:fs';
-import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore } from './rules';
+import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from './rules';
 import { loadSettings, type Settings } from './settings';
 
 const USAGE = `usage:
@@ -14,7 +17,14 @@ const USAGE = `usage:
   bucketflow events import <bucket> <notification.xml>
   bucketflow events export <bucket>
   bucketflow targets list
-  bucketflow targets health`;
+  bucketflow targets health
+  bucketflow targets pause <arn>
+  bucketflow targets resume <arn>
+  bucketflow deliveries list [--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--limit N] [--json]
+  bucketflow deliveries show <eventId | workflowId | bucket/key> [--json]
+  bucketflow redeliver <eventId | workflowId | bucket/key> [--target ARN] [--dry-run] [--json]
+  bucketflow redeliver --status failed|partial [--since 24h] [--bucket B] [--target ARN] [--limit N] [--dry-run] [--json]
+statuses: pending, delivering, delivered, partial, failed, no-targets`;
 
 class UsageError extends Error {}
 
@@ -27,10 +37,21 @@ async function main(argv: string[]): Promise<void> {
       prefix: { type: 'string', default: '' },
       suffix: { type: 'string', default: '' },
       force: { type: 'boolean', default: false },
+      bucket: { type: 'string' },
+      key: { type: 'string' },
+      status: { type: 'string' },
+      target: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [group, command, ...rest] = positionals;
   const settings = loadSettings();
+  // Loaded only for these commands: the Temporal client, which the rules commands do not need.
+  if (group === 'deliveries') return (await import('./deliveries/cli')).deliveriesCommand(command, rest, values, settings, USAGE);
+  if (group === 'redeliver') return (await import('./deliveries/cli')).redeliverCommand(positionals.slice(1), values, settings);
   const store = openRulesStore(settings);
   try {
     await run(group, command, rest, values, store, settings);
@@ -43,7 +64,7 @@ async function run(
   group: string | undefined,
   command: string | undefined,
   rest: string[],
-  values: { event?: string; prefix?: string; suffix?: string; force?: boolean },
+  values: { event?: string; prefix?: string; suffix?: string; force?: boolean } & OperatorOptions,
   store: RulesStore,
   settings: Settings,
 ): Promise<void> {
@@ -58,12 +79,22 @@ async function run(
     const { TargetPool } = await import('./targets/pool');
     const pool = new TargetPool(targets());
     try {
+      const states = await store.targetStates();
       for (const [arn, health] of Object.entries(await pool.health())) {
-        console.log(`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`);
+        console.log([`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`, ...describeState(states[arn])].join('   '));
       }
     } finally {
       await pool.close();
     }
+    return;
+  }
+  if (group === 'targets' && (command === 'pause' || command === 'resume')) {
+    const arn = rest[0];
+    if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
+    const known = targets().map((t) => t.arn);
+    if (!known.includes(arn)) throw new ArgumentError(arn, `unknown ARN (configured: ${known.join(', ') || 'none'})`);
+    const changed = await store.setPaused(arn, command === 'pause');
+    console.log(`${command === 'pause' ? 'Paused' : 'Resumed'} ${arn}${changed ? '' : ` (it was already ${command === 'pause' ? 'paused' : 'running'})`}`);
     return;
   }
   if (group !== 'events') throw new UsageError(USAGE);
@@ -124,6 +155,16 @@ function readXml(file: string): string {
   }
 }
 
+/** Pause and each worker's circuit, as `targets health` prints them. */
+function describeState(state: TargetStateRecord | undefined): string[] {
+  const parts = state?.paused ? [`paused since ${state.paused.since}`] : [];
+  for (const [worker, circuit] of Object.entries(state?.circuits ?? {})) {
+    const why = circuit.state === 'open' ? ` after ${circuit.failures} failures${circuit.lastError ? `: ${circuit.lastError}` : ''}` : '';
+    parts.push(`circuit ${circuit.state} on ${worker} since ${circuit.since}${why}`);
+  }
+  return parts;
+}
+
 /** As `mc event ls` prints it. */
 export function describeRule(rule: NotificationRule): string {
   const filters = [rule.prefix && `prefix="${rule.prefix}"`, rule.suffix && `suffix="${rule.suffix}"`].filter(Boolean);
@@ -135,6 +176,7 @@ if (require.main === module) {
     // Bad input (arguments, rules, config) gets its message and exit code 2; anything else its stack and 1.
     const badInput =
       err instanceof UsageError ||
+      err instanceof ArgumentError ||
       err instanceof RuleError ||
       err instanceof ConfigError ||
       err instanceof UnknownEventError ||

@@ -8,8 +8,14 @@ import { authorizationMatches } from './auth-token';
 import { BucketflowClient } from './client';
 import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from './events';
 import { parseSnsMessage } from './events/sources/sns';
+import { SearchAttributesError, checkSearchAttributes } from './ensure-search-attributes';
+import { exitOnStartError } from './fatal';
 import { log } from './log';
+import { metrics, serveMetrics } from './metrics';
+import { withTimeout } from './errors';
+import { openRulesStore } from './rules';
 import { loadSettings } from './settings';
+import { registerStatusPage, type StatusSource } from './status-page';
 import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
 import { connectionOptions } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
@@ -35,6 +41,8 @@ export interface IngestOptions {
   temporalAddress?: string;
   /** How long a start may run before the frontend is probed (default 1 s). */
   watchdogMs?: number;
+  /** Serve the operators' status page (`GET /status`, src/status-page.ts) from these. */
+  status?: StatusSource;
 }
 
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
@@ -59,6 +67,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     watchdogMs: options.watchdogMs,
   });
   app.addHook('onClose', async () => reachability.close());
+
+  if (options.status) registerStatusPage(app, options.publisher, options.status, options.authToken);
 
   app.get('/health', async (_req, reply) => {
     const problem = await reachability.check();
@@ -121,6 +131,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
     try {
       const accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
+      for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
       return reply.code(202).send({ accepted, source: parsed.source });
     } catch (err) {
       if (err instanceof EventValidationError) return badRequest(reply, err);
@@ -147,15 +158,18 @@ function addressOf(publisher: BucketflowClient): string {
 }
 
 function unauthorized(reply: FastifyReply, error: string) {
+  metrics.eventsRejected.inc({ reason: 'unauthorized' });
   // SNS and Ceph send the credentials written into their endpoint URL as basic auth, some only when challenged.
   return reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error });
 }
 
 function unavailable(reply: FastifyReply, body: Record<string, string>) {
+  metrics.eventsRejected.inc({ reason: 'unavailable' });
   return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send(body);
 }
 
 function badRequest(reply: FastifyReply, err: unknown) {
+  metrics.eventsRejected.inc({ reason: 'bad_request' });
   return reply.code(400).send({ error: messageOf(err) });
 }
 
@@ -227,13 +241,14 @@ function readPem(name: string, file: string): Buffer {
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
-export async function runIngest(publisher: BucketflowClient, settings = ingestSettings()): Promise<FastifyInstance> {
+export async function runIngest(publisher: BucketflowClient, settings = ingestSettings(), status?: StatusSource): Promise<FastifyInstance> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
       : undefined;
   const app = buildIngestServer({
     publisher,
+    status,
     authToken: settings.authToken,
     sourceTokens: settings.sourceTokens,
     bodyLimitBytes: settings.bodyLimitBytes,
@@ -263,12 +278,18 @@ export function ingestPublisher(): BucketflowClient {
 if (require.main === module) {
   (async () => {
     const publisher = ingestPublisher();
-    const app = await runIngest(publisher);
+    // Any Temporal server: add bucketflow's search attributes if missing. The ingest also starts while
+    // Temporal is down (answering 503): then the check is left to the worker.
+    await withTimeout(checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace), 5_000, 'search attribute check').catch((err: unknown) => {
+      if (err instanceof SearchAttributesError) throw err;
+      log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageOf(err) });
+    });
+    const settings = loadSettings();
+    const rules = openRulesStore(settings);
+    const app = await runIngest(publisher, ingestSettings(), { settings, rules });
+    const closeMetrics = await serveMetrics();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void app.close().then(() => publisher.close()).then(shutdownTracing));
+      process.once(signal, () => void app.close().then(closeMetrics).then(() => rules.close()).then(() => publisher.close()).then(shutdownTracing));
     }
-  })().catch((err) => {
-    log('ERROR', 'ingest failed', { error: messageOf(err) });
-    process.exit(1);
-  });
+  })().catch(exitOnStartError('ingest'));
 }

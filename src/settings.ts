@@ -16,6 +16,8 @@ export interface Settings extends TemporalConnectionSettings {
   fastPath: boolean;
   /** `npm run worker` also serves the HTTP ingest, starting deliveries eagerly on this worker. */
   ingestInWorker: boolean;
+  /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's, gRPC port + 1000. */
+  temporalUiUrl: string;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -27,7 +29,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rulesPostgresUrl: env.BUCKETFLOW_RULES_POSTGRES_URL || undefined,
     fastPath: flag(env, 'BUCKETFLOW_FAST_PATH', true),
     ingestInWorker: flag(env, 'BUCKETFLOW_INGEST', false),
+    temporalUiUrl: (env.TEMPORAL_UI_URL || devServerUi(env.TEMPORAL_ADDRESS || '127.0.0.1:7233')).replace(/\/+$/, ''),
   };
+}
+
+function devServerUi(address: string): string {
+  const at = address.lastIndexOf(':');
+  return `http://${address.slice(0, at)}:${Number(address.slice(at + 1)) + 1000}`;
 }
 
 /** An on/off switch; unset or empty keeps the default. */

@@ -3,6 +3,7 @@
 // ingest starts deliveries eagerly on this worker).
 import { spawnSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
+import { exitOnStartError } from './fatal';
 import { log } from './log';
 import { packageRoot } from './runtime-paths';
 import { loadSettings, type Settings } from './settings';
@@ -35,7 +36,4 @@ async function main(): Promise<void> {
   await runWorker(settings, { ingest: true }); // returns after SIGINT/SIGTERM, once in-flight work drained
 }
 
-main().catch((err) => {
-  log('ERROR', 'bucketflow failed', { error: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-});
+main().catch(exitOnStartError('bucketflow'));

@@ -80,7 +80,8 @@ export function inRequestSpan<T>(name: string, headers: Record<string, unknown>,
   });
 }
 
-export type SendOutcome = 'delivered' | 'failed' | 'permanent';
+/** `held`: the target is paused, its circuit open or over its rate (src/targets/gate.ts): not sent. */
+export type SendOutcome = 'delivered' | 'failed' | 'permanent' | 'held';
 
 /** Runs one send to one target in a span naming the target, the event and the attempt, with its outcome. */
 export function inSendSpan<T>(

@@ -6,11 +6,15 @@ import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Wo
 import { createActivities, resolveTargets } from '../activities';
 import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
+import { checkSearchAttributes } from './ensure-search-attributes';
+import { exitOnStartError } from './fatal';
 import { healthSettings, serveHealth, type HealthServer } from './health';
 import { runIngest } from './ingest';
 import { log } from './log';
+import { gateMetrics, metricsSettings, serveMetrics } from './metrics';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
+import { TargetGate } from './targets/gate';
 import { connectTemporal, describeTemporalConnection } from './temporal-connection';
 import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from './tracing';
 import { TargetPool } from './targets/pool';
@@ -19,16 +23,21 @@ import { loadWorkflowBundle } from './workflow-bundle';
 export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
+  gate: TargetGate;
 }
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
   const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
-  return { targets: new TargetPool(config.targets), rules: openRulesStore(settings) };
+  const targets = new TargetPool(config.targets);
+  const rules = openRulesStore(settings);
+  const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
+  return { targets, rules, gate };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
+  await deps.gate.close();
   await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
 }
 
@@ -84,12 +93,15 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   const deps = await openEngineDeps(settings);
   const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
+  let closeMetrics: (() => Promise<void>) | undefined;
   let healthServer: HealthServer | undefined;
   try {
+    closeMetrics = await serveMetrics(metricsSettings(), { sdk: runtimeMetrics });
+    await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
     healthServer = await serveHealth(() => worker.getState(), health);
     if (options.ingest ?? settings.ingestInWorker) {
-      const ingest = await runIngest(workerPublisher(connection, settings, deps));
+      const ingest = await runIngest(workerPublisher(connection, settings, deps), undefined, { settings, ...deps });
       let closing: Promise<void> | undefined;
       closeIngest = () => (closing ??= ingest.close());
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.
@@ -103,6 +115,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     log('INFO', 'worker stopped');
   } finally {
     await closeIngest?.();
+    await closeMetrics?.();
     await healthServer?.close();
     await closeEngineDeps(deps);
     await connection.close();
@@ -110,20 +123,28 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   }
 }
 
-/** The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger. */
+/** Whether the Runtime exports the SDK's metrics (set by installRuntimeLogger when a metrics port is set). */
+let runtimeMetrics = false;
+
+/**
+ * The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger;
+ * and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection.
+ */
 export function installRuntimeLogger(): void {
+  const { sdkAddress } = metricsSettings();
+  runtimeMetrics = sdkAddress !== undefined;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) =>
       log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
     ),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(sdkAddress ? { metrics: { prometheus: { bindAddress: sdkAddress } } } : {}),
+    },
   });
 }
 
 if (require.main === module) {
   installRuntimeLogger();
-  runWorker().catch((err) => {
-    log('ERROR', 'worker failed', { error: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  });
+  runWorker().catch(exitOnStartError('worker'));
 }

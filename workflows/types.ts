@@ -51,5 +51,7 @@ export interface DeliveryResult {
 /** Error types the deliver activity throws; the first is never retried. */
 export const PERMANENT_FAILURE = 'PermanentDeliveryError';
 export const RETRYABLE_FAILURE = 'DeliveryError';
+/** The target is paused, its circuit is open, or its rate limit is reached: retried without counting an attempt. */
+export const TARGET_HELD = 'TargetHeld';
 /** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI. */
 export const DELIVERY_FAILED = 'DeliveryFailed';

@@ -1,4 +1,6 @@
 // The status table `up` and `status` print.
+import { formatTable as table } from '../../src/table';
+
 export interface StatusRow {
   service: string;
   /** started | running | reused | stopped | not running | external | not answering | FAILED */
@@ -19,6 +21,5 @@ export function formatTable(rows: StatusRow[]): string {
     row.seconds === undefined ? '-' : row.seconds.toFixed(1),
     row.detail.split('\n')[0],
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((line) => line[i].length)));
-  return [header, ...cells].map((line) => line.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return table(header, cells);
 }

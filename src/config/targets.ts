@@ -21,6 +21,9 @@ export interface CommonConfig {
   retry_max_duration_ms: number;
   fast_attempts: number;
   fast_retry_interval_ms: number;
+  max_rate: number;
+  circuit_threshold: number;
+  circuit_probe_interval_ms: number;
 }
 
 type Format = 'namespace' | 'access';
@@ -91,6 +94,10 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   // The fast path: a few quick attempts inside the event's first workflow task, before the schedule above.
   fast_attempts: int({ default: 3, min: 0, max: 10 }),
   fast_retry_interval_ms: { kind: 'duration', input: 'fast_retry_interval', default: 200 },
+  // Operating a target (src/targets/gate.ts): events/s per worker (0 = unlimited), and the circuit breaker.
+  max_rate: { kind: 'number', default: 0, min: 0 },
+  circuit_threshold: int({ default: 5, min: 0 }),
+  circuit_probe_interval_ms: { kind: 'duration', input: 'circuit_probe_interval', default: 5_000 },
 };
 
 const sqlConnection = {

@@ -5,6 +5,7 @@ import { FileRulesStore, type RulesStore } from './store';
 export * from './rules';
 export * from './postgres-store';
 export * from './store';
+export * from './target-state';
 export * from './xml';
 
 /** PostgreSQL when BUCKETFLOW_RULES_POSTGRES_URL is set (several machines), else the embedded file store. */

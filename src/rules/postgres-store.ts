@@ -3,6 +3,7 @@
 import { Pool } from 'pg';
 import type { NotificationRule } from './rules';
 import type { RulesStore } from './store';
+import type { CircuitRecord, TargetStateRecord } from './target-state';
 
 const DEFAULT_TABLE = 'bucketflow_rules';
 
@@ -43,6 +44,42 @@ export class PostgresRulesStore implements RulesStore {
     return rows.map((row) => row.bucket as string);
   }
 
+  /** One row per (arn, worker): worker '' holds the pause, the others each worker's circuit. */
+  async targetStates(): Promise<Record<string, TargetStateRecord>> {
+    await this.init();
+    const { rows } = await this.pool.query(`SELECT arn, worker, state FROM ${this.table}_target_state`);
+    const states: Record<string, TargetStateRecord> = {};
+    for (const { arn, worker, state } of rows as Array<{ arn: string; worker: string; state: never }>) {
+      const record = (states[arn] ??= {});
+      if (worker === '') record.paused = state;
+      else (record.circuits ??= {})[worker] = state;
+    }
+    return states;
+  }
+
+  async setPaused(arn: string, paused: boolean): Promise<boolean> {
+    await this.init();
+    const { rowCount } = paused
+      ? await this.pool.query(
+          `INSERT INTO ${this.table}_target_state (arn, worker, state) VALUES ($1, '', $2) ON CONFLICT (arn, worker) DO NOTHING`,
+          [arn, JSON.stringify({ since: new Date().toISOString() })],
+        )
+      : await this.pool.query(`DELETE FROM ${this.table}_target_state WHERE arn = $1 AND worker = ''`, [arn]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async setCircuit(arn: string, worker: string, circuit: CircuitRecord | undefined): Promise<void> {
+    await this.init();
+    if (!circuit) {
+      await this.pool.query(`DELETE FROM ${this.table}_target_state WHERE arn = $1 AND worker = $2`, [arn, worker]);
+      return;
+    }
+    await this.pool.query(
+      `INSERT INTO ${this.table}_target_state (arn, worker, state) VALUES ($1, $2, $3) ON CONFLICT (arn, worker) DO UPDATE SET state = EXCLUDED.state`,
+      [arn, worker, JSON.stringify(circuit)],
+    );
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -54,7 +91,8 @@ export class PostgresRulesStore implements RulesStore {
 
   private init(): Promise<unknown> {
     this.ready ??= this.pool
-      .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL)`)
+      .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${this.table}_target_state (arn TEXT NOT NULL, worker TEXT NOT NULL, state JSONB NOT NULL, PRIMARY KEY (arn, worker))`)
       .catch(async (err: unknown) => {
         // Workers creating the table at once: the losers see a duplicate table/type/object error.
         if (await this.tableExists().catch(() => false)) return;

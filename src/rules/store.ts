@@ -4,8 +4,10 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from './rules';
+import { withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
-export interface RulesStore {
+/** Bucket rules, and the operator state of targets (pause, circuits) that all workers share. */
+export interface RulesStore extends TargetStateStore {
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
   remove(bucket: string): Promise<void>;
@@ -17,21 +19,25 @@ type RulesByBucket = Record<string, NotificationRule[]>;
 
 export class FileRulesStore implements RulesStore {
   readonly file: string;
-  private cache: { version: string; rules: RulesByBucket } | undefined;
+  private readonly rules: JsonFile<RulesByBucket>;
+  /** Target state in a file of its own beside rules.json (same atomic writes, re-read when it changes). */
+  private readonly states: JsonFile<Record<string, TargetStateRecord>>;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'rules.json');
+    this.rules = new JsonFile(this.file, {}, parseRulesFile);
+    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => JSON.parse(text));
   }
 
   async get(bucket: string): Promise<NotificationRule[]> {
-    return (await this.read())[bucket] ?? [];
+    return (await this.rules.read())[bucket] ?? [];
   }
 
   async put(bucket: string, rules: NotificationRule[]): Promise<void> {
-    const all = { ...(await this.read()) };
+    const all = { ...(await this.rules.read()) };
     if (rules.length === 0) delete all[bucket];
     else all[bucket] = rules;
-    await this.write(all);
+    await this.rules.write(all);
   }
 
   async remove(bucket: string): Promise<void> {
@@ -39,29 +45,51 @@ export class FileRulesStore implements RulesStore {
   }
 
   async buckets(): Promise<string[]> {
-    return Object.keys(await this.read()).sort();
+    return Object.keys(await this.rules.read()).sort();
+  }
+
+  targetStates(): Promise<Record<string, TargetStateRecord>> {
+    return this.states.read();
+  }
+
+  async setPaused(arn: string, paused: boolean): Promise<boolean> {
+    const states = await this.states.read();
+    if (Boolean(states[arn]?.paused) === paused) return false;
+    await this.states.write(withPaused(states, arn, paused));
+    return true;
+  }
+
+  async setCircuit(arn: string, worker: string, circuit: CircuitRecord | undefined): Promise<void> {
+    await this.states.write(withCircuit(await this.states.read(), arn, worker, circuit));
   }
 
   async close(): Promise<void> {}
+}
 
-  private async read(): Promise<RulesByBucket> {
+/** A JSON file written atomically (a new file renamed into place) and re-read only when it changed on disk. */
+class JsonFile<T> {
+  private cache: { version: string; value: T } | undefined;
+
+  constructor(readonly file: string, private readonly empty: T, private readonly parse: (text: string, file: string) => T) {}
+
+  async read(): Promise<T> {
     let version: string;
     try {
       // Every write renames a new file into place, so the inode changes even within one mtime tick.
       const { ino, mtimeMs, size } = await stat(this.file);
       version = `${ino}:${mtimeMs}:${size}`;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.empty;
       throw err;
     }
-    if (this.cache?.version !== version) this.cache = { version, rules: parseRulesFile(await readFile(this.file, 'utf8'), this.file) };
-    return this.cache.rules;
+    if (this.cache?.version !== version) this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
+    return this.cache.value;
   }
 
-  private async write(rules: RulesByBucket): Promise<void> {
+  async write(value: T): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(temp, JSON.stringify(rules, null, 2));
+    await writeFile(temp, JSON.stringify(value, null, 2));
     await rename(temp, this.file);
     this.cache = undefined;
   }
@@ -78,3 +106,4 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
   return rules as RulesByBucket;
 }
+

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { BucketflowClient } from '../../src/client';
+import { ensureSearchAttributes } from '../../src/ensure-search-attributes';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
@@ -55,6 +56,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   await store.close();
 
   const connection = await connectTemporal(settings, (connectOptions) => NativeConnection.connect(connectOptions));
+  await ensureSearchAttributes(connection, settings.namespace); // as runWorker does
   const deps = await openEngineDeps(settings, {});
   const running: Array<{ worker: Worker; done: Promise<void> }> = [];
   const addWorker = async () => {

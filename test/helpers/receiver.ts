@@ -7,6 +7,8 @@ export interface ReceivedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** Date.now() when the request's body had arrived. */
+  receivedAt: number;
 }
 
 /** A status code to answer with, or 'hang' to never answer (a stuck target). */
@@ -24,7 +26,7 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
+        this.requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString(), receivedAt: Date.now() });
         this.waiters.splice(0).forEach((wake) => wake());
         const reply = this.script.shift() ?? this.fallback;
         if (reply === 'hang') return;
@@ -35,10 +37,10 @@ export class Receiver {
     });
   }
 
-  /** Answers the scripted replies in order, then `fallback` (200 unless told), each after `delayMs` (a slow target). */
-  static async start(script: Reply[] = [], fallback: Reply = 200, { delayMs = 0 } = {}): Promise<Receiver> {
+  /** Answers the scripted replies in order, then `fallback` (200 unless told), each after `delayMs` (a slow target); `port` to come back where a closed one was. */
+  static async start(script: Reply[] = [], fallback: Reply = 200, { delayMs = 0, port = 0 } = {}): Promise<Receiver> {
     const receiver = new Receiver(script, fallback, delayMs);
-    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => receiver.server.listen(port, '127.0.0.1', resolve));
     return receiver;
   }
 

@@ -36,7 +36,29 @@ test('several workers starting at once all create-or-find the table', async () =
     assert.deepEqual(await stores[5].get('b'), [rule('p/')]);
   } finally {
     await Promise.all(stores.map((store) => store.close()));
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state`);
+    await admin.end();
+  }
+});
+
+test('pause and circuit state are shared between stores (workers) through PostgreSQL', async () => {
+  const table = `bucketflow_rules_state_${process.pid}_${Date.now()}`;
+  const [one, two] = [new PostgresRulesStore(endpoints.postgres, table), new PostgresRulesStore(endpoints.postgres, table)];
+  const admin = new Client({ connectionString: endpoints.postgres });
+  await admin.connect();
+  try {
+    assert.equal(await one.setPaused(a, true), true);
+    assert.equal(await two.setPaused(a, true), false, 'already paused');
+    assert.ok((await two.targetStates())[a].paused?.since);
+    const circuit = { state: 'open' as const, since: new Date().toISOString(), failures: 5, lastError: 'refused' };
+    await two.setCircuit(a, 'host:1', circuit);
+    assert.deepEqual((await one.targetStates())[a].circuits, { 'host:1': circuit });
+    assert.equal(await two.setPaused(a, false), true);
+    await one.setCircuit(a, 'host:1', undefined);
+    assert.deepEqual(await two.targetStates(), {});
+  } finally {
+    await Promise.all([one.close(), two.close()]);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state`);
     await admin.end();
   }
 });

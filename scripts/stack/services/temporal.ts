@@ -3,7 +3,7 @@
 // registered at start (and added to a reused server that lacks them).
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { ensureSearchAttributes } from '../../../src/ensure-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../../src/search-attributes';
 import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
@@ -23,14 +23,6 @@ export function temporalCliPath(): string {
 function hostPort(address: string): [string, string] {
   const at = address.lastIndexOf(':');
   return [address.slice(0, at), address.slice(at + 1)];
-}
-
-/** 'KeywordList' (the CLI's spelling) as the API's enum. */
-export function indexedValueType(type: string) {
-  const upperSnake = type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() as 'KEYWORD' | 'KEYWORD_LIST';
-  const encoded = encodeSearchAttributeIndexedValueType(upperSnake);
-  if (encoded === undefined) throw new Error(`search attribute type ${type}: unknown`);
-  return encoded;
 }
 
 async function withConnection<T>(use: (connection: Connection) => Promise<T>): Promise<T> {
@@ -84,12 +76,6 @@ export const temporal: Service = {
   },
 
   async provision() {
-    await withConnection(async (connection) => {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
-      const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !customAttributes?.[name]);
-      if (missing.length === 0) return;
-      const searchAttributes = Object.fromEntries(missing.map(([name, type]) => [name, indexedValueType(type)]));
-      await connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes });
-    });
+    await withConnection((connection) => ensureSearchAttributes(connection, NAMESPACE));
   },
 };

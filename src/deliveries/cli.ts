@@ -1,0 +1,173 @@
+// The operator commands of `bucketflow`: `deliveries list|show` and `redeliver`, as tables (default) or
+// JSON (`--json`). Bad input throws ArgumentError (the CLI prints one line and exits 2, starting nothing).
+import { loadTargetsConfig, retrySettingsOf } from '../config';
+import { BucketflowClient } from '../client';
+import { checkSearchAttributes } from '../ensure-search-attributes';
+import type { Settings } from '../settings';
+import { formatTable } from '../table';
+import { listDeliveries, resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
+import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';
+import { planBulkRedelivery, planSingleRedelivery, startRedelivery, type RedeliverContext, type RedeliveryPlan } from './redeliver';
+
+export interface OperatorOptions {
+  bucket?: string;
+  key?: string;
+  prefix?: string;
+  status?: string;
+  target?: string;
+  since?: string;
+  limit?: string;
+  json?: boolean;
+  'dry-run'?: boolean;
+}
+
+/** Checks every argument before anything connects, so bad input never reaches the server. */
+function checkedTarget(settings: Settings, arn: string | undefined): string | undefined {
+  if (arn === undefined) return undefined;
+  const known = loadTargetsConfig({ file: settings.configFile }).targets.map((t) => t.arn);
+  if (!known.includes(arn)) throw new ArgumentError('--target', `unknown ARN ${arn} (configured: ${known.join(', ') || 'none'})`);
+  return arn;
+}
+
+function checkedLimit(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ArgumentError('--limit', `expected a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+async function withContext<T>(settings: Settings, use: (ctx: RedeliverContext) => Promise<T>): Promise<T> {
+  const client = await BucketflowClient.connect(settings);
+  try {
+    await checkSearchAttributes(client.temporal.connection, settings.namespace);
+    const retries = new Map(loadTargetsConfig({ file: settings.configFile }).targets.map((t) => [t.arn, retrySettingsOf(t.config)]));
+    return await use({
+      client: client.temporal,
+      taskQueue: settings.taskQueue,
+      namespace: settings.namespace,
+      temporalUiUrl: settings.temporalUiUrl,
+      retryFor: (arn) => retries.get(arn),
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+const time = (date: Date | undefined) => (date ? date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+function after(start: Date, at: Date | undefined): string {
+  if (!at) return '-';
+  const ms = at.getTime() - start.getTime();
+  if (Math.abs(ms) < 1_000) return `+${ms}ms`;
+  if (Math.abs(ms) < 120_000) return `+${(ms / 1000).toFixed(1)}s`;
+  if (Math.abs(ms) < 7_200_000) return `+${(ms / 60_000).toFixed(1)}m`;
+  return `+${(ms / 3_600_000).toFixed(1)}h`;
+}
+
+function listTable(rows: DeliverySummary[]): string {
+  return formatTable(
+    ['STARTED', 'STATUS', 'OBJECT', 'EVENT', 'TARGETS', 'FAILED', 'WORKFLOW ID'],
+    rows.map((d) => [
+      time(d.startedAt),
+      `${d.status ?? '-'}${d.redeliveryOf ? ' (redelivery)' : ''}`,
+      `${d.bucket ?? '?'}/${d.key ?? '?'}`,
+      d.event ?? '-',
+      String(d.targets.length),
+      d.failedTargets.join(',') || '-',
+      d.workflowId,
+    ]),
+  );
+}
+
+function showText(d: DeliveryDetails): string {
+  const took = d.closedAt ? ` (${after(d.startedAt, d.closedAt).slice(1)})` : '';
+  const lines = [
+    `delivery       ${d.workflowId}`,
+    `event          ${d.event ?? '-'} ${d.bucket ?? '?'}/${d.key ?? '?'}`,
+    `event id       ${d.eventId}`,
+    `status         ${d.status ?? '-'} (workflow ${d.execution})`,
+    `started        ${time(d.startedAt)}`,
+    `closed         ${d.closedAt ? `${time(d.closedAt)}${took}` : '-'}`,
+    ...(d.redeliveryOf ? [`redelivery of  ${d.redeliveryOf}`] : []),
+    `web ui         ${d.url}`,
+    '',
+    formatTable(
+      ['TARGET', 'STATUS', 'ATTEMPTS', 'PATH', 'FIRST ATTEMPT', 'LAST ATTEMPT', 'NEXT ATTEMPT', 'LAST ERROR'],
+      d.outcomes.map((t) => [
+        t.arn, t.state, t.attempts === undefined ? '-' : String(t.attempts), t.durable ? 'durable' : 'fast',
+        after(d.startedAt, t.firstAttemptAt), after(d.startedAt, t.lastAttemptAt), after(d.startedAt, t.nextAttemptAt),
+        t.error ?? '-',
+      ]),
+    ),
+  ];
+  if (d.redeliveries.length > 0) {
+    lines.push('', 'redeliveries:', formatTable(['STARTED', 'STATUS', 'TARGETS', 'FAILED', 'RUN ID'],
+      d.redeliveries.map((r) => [time(r.startedAt), r.status ?? '-', r.targets.join(','), r.failedTargets.join(',') || '-', r.runId])));
+  }
+  return lines.join('\n');
+}
+
+function plansTable(plans: Array<RedeliveryPlan & { action: string }>): string {
+  return formatTable(['ORIGINAL', 'TARGETS', 'ACTION'], plans.map((p) => [p.original, p.targets.join(',') || '-', p.action]));
+}
+
+export async function deliveriesCommand(command: string | undefined, rest: string[], values: OperatorOptions, settings: Settings, usage: string): Promise<void> {
+  if (command === 'list') {
+    const filters: DeliveryFilters = {
+      bucket: values.bucket,
+      key: values.key,
+      prefix: values.prefix || undefined,
+      statuses: values.status ? parseStatuses(values.status) : undefined,
+      target: checkedTarget(settings, values.target),
+      since: values.since ? parseSince(values.since) : undefined,
+    };
+    const limit = checkedLimit(values.limit, 50);
+    const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
+    console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
+    return;
+  }
+  if (command === 'show') {
+    const ref = rest[0];
+    if (!ref) throw new ArgumentError('<delivery>', `missing: an event id, workflow id or bucket/key\n${usage}`);
+    const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
+    console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+    return;
+  }
+  throw new ArgumentError('deliveries', `unknown command "${command ?? ''}"\n${usage}`);
+}
+
+export async function redeliverCommand(rest: string[], values: OperatorOptions, settings: Settings): Promise<void> {
+  const ref = rest[0];
+  const dryRun = values['dry-run'] ?? false;
+  const target = checkedTarget(settings, values.target);
+  let run: (ctx: RedeliverContext) => Promise<RedeliveryPlan[]>;
+  if (ref) {
+    for (const flag of ['status', 'since', 'bucket'] as const) {
+      if (values[flag] !== undefined) throw new ArgumentError(`--${flag}`, 'only with bulk redeliver (no <delivery> argument)');
+    }
+    run = async (ctx) => [await planSingleRedelivery(ctx, await resolveDelivery(ctx, ref, ref), { target, argument: ref })];
+  } else {
+    if (!values.status) throw new ArgumentError('redeliver', 'name a delivery (<eventId>) or choose deliveries with --status failed|partial');
+    const statuses = parseStatuses(values.status);
+    const bad = statuses.find((s) => s !== 'failed' && s !== 'partial');
+    if (bad) throw new ArgumentError('--status', `redeliver takes failed or partial deliveries, not "${bad}"`);
+    const filters: DeliveryFilters = {
+      statuses, bucket: values.bucket, failedTarget: target, since: values.since ? parseSince(values.since) : undefined,
+    };
+    const limit = checkedLimit(values.limit, 1000);
+    run = (ctx) => planBulkRedelivery(ctx, filters, limit);
+  }
+  const results = await withContext(settings, async (ctx) => {
+    const plans = await run(ctx);
+    const done: Array<RedeliveryPlan & { action: string }> = [];
+    for (const plan of plans) {
+      let action: string;
+      if (plan.skipped) action = `skipped: ${plan.skipped}`;
+      else if (dryRun) action = `would start ${plan.workflowId}`;
+      else action = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId}` : `skipped: ${plan.workflowId} is already running`;
+      done.push({ ...plan, action });
+    }
+    return done;
+  });
+  if (values.json) console.log(JSON.stringify(results.map(({ input: _input, ...plan }) => plan), null, 2));
+  else console.log(plansTable(results));
+}

@@ -1,0 +1,208 @@
+// What one delivery run did per target, read from its history (and, while it runs, its pending
+// activities): the fast path's local-activity markers, the durable activity's events, the final result.
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+import type { S3EventRecord } from '../events/types';
+import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult, type TargetAttempt } from '../../workflows/types';
+
+type History = { events?: HistoryEvent[] | null };
+/** The fields we read of temporal.api.history.v1.IHistoryEvent (kept structural: no proto import at run time). */
+interface HistoryEvent {
+  eventId?: { toString(): string } | null;
+  eventTime?: Timestamp | null;
+  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionFailedEventAttributes?: { failure?: Failure | null } | null;
+  markerRecordedEventAttributes?: { markerName?: string | null; details?: Record<string, { payloads?: Payload[] | null }> | null; failure?: Failure | null } | null;
+  activityTaskScheduledEventAttributes?: { activityId?: string | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: { toString(): string } | null; result?: { payloads?: Payload[] | null } | null } | null;
+  activityTaskFailedEventAttributes?: { scheduledEventId?: { toString(): string } | null; failure?: Failure | null } | null;
+  activityTaskTimedOutEventAttributes?: { scheduledEventId?: { toString(): string } | null; failure?: Failure | null } | null;
+}
+interface Timestamp { seconds?: { toString(): string } | number | null; nanos?: number | null }
+interface Failure {
+  message?: string | null;
+  cause?: Failure | null;
+  applicationFailureInfo?: { type?: string | null; details?: { payloads?: Payload[] | null } | null } | null;
+}
+
+export type TargetState = 'delivered' | 'failed' | 'retrying' | 'pending';
+
+export interface TargetRun {
+  arn: string;
+  state: TargetState;
+  attempts?: number;
+  error?: string;
+  firstAttemptAt?: Date;
+  lastAttemptAt?: Date;
+  /** A durable retry is scheduled for this time. */
+  nextAttemptAt?: Date;
+  /** The target left the fast path for the durable activity. */
+  durable: boolean;
+}
+
+export interface RunRecord {
+  eventId: string;
+  record: S3EventRecord;
+  /** Targets named in the input (the ingest resolved them, or a redelivery chose them). */
+  inputTargets?: DeliverInput['targets'];
+  result?: DeliveryResult;
+  targets: TargetRun[];
+}
+
+function timeOf(ts: Timestamp | null | undefined): Date | undefined {
+  if (!ts?.seconds) return undefined;
+  return new Date(Number(ts.seconds.toString()) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+function decode<T>(payload: Payload | undefined | null): T | undefined {
+  return payload ? defaultPayloadConverter.fromPayload<T>(payload) : undefined;
+}
+
+function messageOf(failure: Failure | null | undefined): string | undefined {
+  const parts: string[] = [];
+  for (let f = failure; f; f = f.cause) if (f.message) parts.push(f.message);
+  return parts.join(': ') || undefined;
+}
+
+/** The deliver activity's failure details: {attempt, arn} (arn since the operations release). */
+function detailsOf(failure: Failure | null | undefined): { attempt?: number; arn?: string } {
+  return (failure && decode<{ attempt?: number; arn?: string }>(firstDetails(failure))) ?? {};
+}
+
+function firstDetails(failure: Failure): Payload | undefined {
+  for (let f: Failure | null | undefined = failure; f; f = f.cause) {
+    const payload = f.applicationFailureInfo?.details?.payloads?.[0];
+    if (payload) return payload;
+  }
+  return undefined;
+}
+
+/** Older failures carry no arn in their details, but every message starts with it. */
+function arnOfMessage(message: string | undefined): string | undefined {
+  return /^(arn:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]+): /.exec(message ?? '')?.[1];
+}
+
+export function readRun(history: History, description?: WorkflowExecutionDescription): RunRecord {
+  const events = history.events ?? [];
+  const input = decode<DeliverInput>(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]);
+  if (!input) throw new Error('not a delivery workflow: its history has no delivery input');
+  const runs = new Map<string, TargetRun>();
+  const target = (arn: string) => {
+    let run = runs.get(arn);
+    if (!run) runs.set(arn, (run = { arn, state: 'pending', durable: false }));
+    return run;
+  };
+  const attempt = (run: TargetRun, at: { start?: Date; end?: Date }, count?: number) => {
+    if (at.start && (!run.firstAttemptAt || at.start < run.firstAttemptAt)) run.firstAttemptAt = at.start;
+    if (at.end && (!run.lastAttemptAt || at.end > run.lastAttemptAt)) run.lastAttemptAt = at.end;
+    if (count !== undefined) run.attempts = Math.max(run.attempts ?? 0, count);
+  };
+  let resolved: string[] | undefined;
+  let result: DeliveryResult | undefined;
+  const scheduled = new Map<string, { arn: string; at?: Date }>();
+
+  for (const event of events) {
+    const at = timeOf(event.eventTime);
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = decode<{ activity_type: string; original_schedule_time?: Timestamp; complete_time?: Timestamp }>(marker.details?.data?.payloads?.[0]);
+      if (data?.activity_type === 'resolveTargets' && !marker.failure) {
+        resolved = (decode<Array<{ arn: string }>>(marker.details?.result?.payloads?.[0]) ?? []).map((t) => t.arn);
+      }
+      const times = { start: timeOf(data?.original_schedule_time) ?? at, end: timeOf(data?.complete_time) ?? at };
+      if (data?.activity_type === 'deliverToTargets') {
+        // The first attempt at every target in one marker: each target's outcome is in its result or failure details.
+        const outcomes = marker.failure
+          ? decode<{ outcomes?: TargetAttempt[] }>(firstDetails(marker.failure))?.outcomes
+          : decode<TargetAttempt[]>(marker.details?.result?.payloads?.[0]);
+        for (const outcome of outcomes ?? []) {
+          const run = target(outcome.arn);
+          attempt(run, times, 1);
+          run.state = outcome.delivered ? 'delivered' : outcome.permanent ? 'failed' : 'retrying';
+          if (outcome.error) run.error = outcome.error;
+        }
+        continue;
+      }
+      if (data?.activity_type !== 'deliverToTarget') continue;
+      if (marker.failure) {
+        const details = detailsOf(marker.failure);
+        const arn = details.arn ?? arnOfMessage(marker.failure.message ?? undefined);
+        if (!arn) continue;
+        const run = target(arn);
+        attempt(run, times, details.attempt);
+        run.error = messageOf(marker.failure);
+        run.state = 'retrying';
+      } else {
+        const ok = decode<{ attempt?: number; arn?: string }>(marker.details?.result?.payloads?.[0]);
+        if (!ok?.arn) continue; // an older success marker does not name its target; the result does
+        const run = target(ok.arn);
+        attempt(run, times, ok.attempt);
+        run.state = 'delivered';
+        delete run.error;
+      }
+      continue;
+    }
+    const activity = event.activityTaskScheduledEventAttributes;
+    if (activity?.activityId?.startsWith('deliver ')) {
+      const arn = activity.activityId.slice('deliver '.length);
+      scheduled.set(event.eventId!.toString(), { arn, at });
+      const run = target(arn);
+      run.durable = true;
+      run.state = 'retrying';
+      continue;
+    }
+    const closed = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    if (closed) {
+      const from = scheduled.get(closed.scheduledEventId?.toString() ?? '');
+      if (!from) continue;
+      const run = target(from.arn);
+      if (event.activityTaskCompletedEventAttributes) {
+        const ok = decode<{ attempt?: number }>(event.activityTaskCompletedEventAttributes.result?.payloads?.[0]);
+        attempt(run, { start: from.at, end: at }, ok?.attempt);
+        run.state = 'delivered';
+        delete run.error;
+      } else {
+        const failure = (closed as { failure?: Failure | null }).failure;
+        attempt(run, { start: from.at, end: at }, detailsOf(failure).attempt);
+        run.error = messageOf(failure);
+        run.state = 'failed';
+      }
+      continue;
+    }
+    const completed = event.workflowExecutionCompletedEventAttributes;
+    if (completed) result = decode<DeliveryResult>(completed.result?.payloads?.[0]);
+    const failed = event.workflowExecutionFailedEventAttributes?.failure;
+    if (failed?.applicationFailureInfo?.type === DELIVERY_FAILED) {
+      result = decode<DeliveryResult>(failed.applicationFailureInfo.details?.payloads?.[0]);
+    }
+  }
+
+  // While the durable activity waits for its next attempt, its last failure is only in the pending info.
+  for (const pending of description?.raw.pendingActivities ?? []) {
+    if (!pending.activityId?.startsWith('deliver ')) continue;
+    const run = target(pending.activityId.slice('deliver '.length));
+    run.state = 'retrying';
+    const lastFailure = pending.lastFailure as Failure | null | undefined;
+    if (lastFailure) {
+      run.error = messageOf(lastFailure);
+      attempt(run, { end: timeOf(pending.lastStartedTime as Timestamp) }, detailsOf(lastFailure).attempt);
+    }
+    run.nextAttemptAt = timeOf(pending.nextAttemptScheduleTime as Timestamp);
+  }
+
+  // The result is the final word on each target; the history adds the timings.
+  const arns = result?.targets.map((t) => t.arn) ?? input.targets?.map((t) => t.arn) ?? resolved ?? [...runs.keys()];
+  const targets = arns.map((arn) => {
+    const run = target(arn);
+    const outcome = result?.targets.find((t) => t.arn === arn);
+    if (outcome) {
+      run.state = outcome.status;
+      if (outcome.attempts !== undefined) run.attempts = outcome.attempts;
+      if (outcome.error) run.error = outcome.error;
+      else delete run.error;
+    }
+    return run;
+  });
+  return { eventId: input.eventId, record: input.record, inputTargets: input.targets, result, targets };
+}

@@ -1,0 +1,72 @@
+// Finding deliveries in Temporal's visibility store: the filters operators type, checked, as a query.
+import { parseDuration } from '../config';
+import type { DeliveryStatus } from '../../workflows/types';
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
+export const WORKFLOW_TYPES = ['deliverEventV2', 'deliverEvent'];
+
+/** Bad input from an operator: the message names the argument; the CLI exits 2 and starts nothing. */
+export class ArgumentError extends Error {
+  constructor(argument: string, message: string) {
+    super(`${argument}: ${message}`);
+    this.name = 'ArgumentError';
+  }
+}
+
+export interface DeliveryFilters {
+  bucket?: string;
+  key?: string;
+  prefix?: string;
+  statuses?: DeliveryStatus[];
+  /** The delivery includes this ARN. */
+  target?: string;
+  /** The delivery failed for this ARN. */
+  failedTarget?: string;
+  /** Started at or after this time. */
+  since?: Date;
+  /** Only redeliveries of this workflow id. */
+  redeliveryOf?: string;
+  /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
+  redeliveryPrefix?: string;
+}
+
+/** `1h`, `30m`, `1h30m`, `7d`, or an ISO date/time. */
+export function parseSince(value: string, now = new Date()): Date {
+  const days = /^(\d+)d$/.exec(value.trim());
+  if (days) return new Date(now.getTime() - Number(days[1]) * 86_400_000);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  try {
+    return new Date(now.getTime() - parseDuration(value, '--since'));
+  } catch {
+    throw new ArgumentError('--since', `expected a duration such as 30m, 24h or 7d, or an ISO time, got "${value}"`);
+  }
+}
+
+export function parseStatuses(value: string, argument = '--status'): DeliveryStatus[] {
+  return value.split(',').map((status) => {
+    const trimmed = status.trim() as DeliveryStatus;
+    if (!DELIVERY_STATUSES.includes(trimmed)) {
+      throw new ArgumentError(argument, `unknown status "${status}" (one of ${DELIVERY_STATUSES.join(', ')})`);
+    }
+    return trimmed;
+  });
+}
+
+/** A visibility query: string values are quoted as the SQL-like syntax wants. */
+export function buildQuery(taskQueue: string, filters: DeliveryFilters): string {
+  const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const clauses = [`WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`, `TaskQueue = ${quote(taskQueue)}`];
+  if (filters.bucket !== undefined) clauses.push(`BucketflowBucket = ${quote(filters.bucket)}`);
+  if (filters.key !== undefined) clauses.push(`BucketflowKey = ${quote(filters.key)}`);
+  if (filters.prefix) clauses.push(`BucketflowKey STARTS_WITH ${quote(filters.prefix)}`);
+  if (filters.statuses?.length) clauses.push(`BucketflowStatus IN (${filters.statuses.map(quote).join(', ')})`);
+  if (filters.target !== undefined) clauses.push(`BucketflowTargets = ${quote(filters.target)}`);
+  if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
+  if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
+  if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
+  if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  return clauses.join(' AND ');
+}

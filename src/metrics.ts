@@ -1,0 +1,97 @@
+// Prometheus metrics of this process (prom-client), served at http://<host>:$BUCKETFLOW_METRICS_PORT/metrics
+// together with the Temporal SDK's own (the Runtime's Prometheus exporter, on the next port). Each metric
+// is documented in the README; names are bucketflow_*, temporal_* (SDK), process_*/nodejs_* (defaults).
+import http from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { log } from './log';
+import type { GateObserver } from './targets/gate';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  eventsAccepted: new Counter({
+    name: 'bucketflow_events_accepted_total', help: 'Events the ingest accepted (a delivery workflow started, or a duplicate of one)',
+    labelNames: ['result'] as const, registers: [registry],
+  }),
+  eventsRejected: new Counter({
+    name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, unauthorized, unavailable)',
+    labelNames: ['reason'] as const, registers: [registry],
+  }),
+  deliveries: new Counter({
+    name: 'bucketflow_deliveries_total', help: 'Deliveries to a target that ended on this worker: delivered, or failed permanently',
+    labelNames: ['target', 'outcome'] as const, registers: [registry],
+  }),
+  attempts: new Counter({
+    name: 'bucketflow_delivery_attempts_total', help: 'Deliver activity attempts by target and result (success, retryable_error, permanent_error, held)',
+    labelNames: ['target', 'result'] as const, registers: [registry],
+  }),
+  attemptSeconds: new Histogram({
+    name: 'bucketflow_delivery_attempt_seconds', help: 'Duration of each send to a target (held time excluded)',
+    labelNames: ['target'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry],
+  }),
+  inFlight: new Gauge({
+    name: 'bucketflow_deliveries_in_flight', help: 'Deliver activities running now (sending or held), by target',
+    labelNames: ['target'] as const, registers: [registry],
+  }),
+  circuitOpen: new Gauge({
+    name: 'bucketflow_circuit_open', help: '1 while this worker\'s circuit breaker for the target is open, else 0',
+    labelNames: ['target'] as const, registers: [registry],
+  }),
+  held: new Counter({
+    name: 'bucketflow_held_total', help: 'Attempts that did not send because the target was paused, its circuit open, or its rate limit reached',
+    labelNames: ['target', 'reason'] as const, registers: [registry],
+  }),
+  rateLimitWaits: new Counter({
+    name: 'bucketflow_rate_limit_waits_total', help: 'Sends that waited for a max_rate slot', labelNames: ['target'] as const, registers: [registry],
+  }),
+  rateLimitWaitSeconds: new Counter({
+    name: 'bucketflow_rate_limit_wait_seconds_total', help: 'Time sends spent waiting for a max_rate slot', labelNames: ['target'] as const, registers: [registry],
+  }),
+};
+
+/** The gate's decisions as metrics. */
+export const gateMetrics: GateObserver = {
+  circuitChanged: (arn, state) => metrics.circuitOpen.set({ target: arn }, state === 'open' ? 1 : 0),
+  held: (arn, reason) => metrics.held.inc({ target: arn, reason }),
+  rateWaited: (arn, ms) => {
+    metrics.rateLimitWaits.inc({ target: arn });
+    metrics.rateLimitWaitSeconds.inc({ target: arn }, ms / 1000);
+  },
+};
+
+export interface MetricsSettings {
+  host: string;
+  /** Unset: no metrics endpoint. */
+  port: number | undefined;
+  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
+  sdkAddress: string | undefined;
+}
+
+export function metricsSettings(env: NodeJS.ProcessEnv = process.env): MetricsSettings {
+  const host = env.BUCKETFLOW_METRICS_HOST || '127.0.0.1';
+  const port = env.BUCKETFLOW_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_METRICS_PORT, 10) : undefined;
+  const sdkPort = env.BUCKETFLOW_SDK_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_SDK_METRICS_PORT, 10) : port && port + 1;
+  return { host, port, sdkAddress: sdkPort ? `${host}:${sdkPort}` : undefined };
+}
+
+/** Serves /metrics; resolves with a close function (a no-op when no port is set). */
+export async function serveMetrics(settings = metricsSettings(), { sdk = false } = {}): Promise<() => Promise<void>> {
+  if (settings.port === undefined) return async () => {};
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end('see /metrics\n');
+    void (async () => {
+      let text = await registry.metrics();
+      // The SDK's exporter answers on its own port; one scrape here gets both.
+      if (sdk && settings.sdkAddress) {
+        text += await fetch(`http://${settings.sdkAddress}/metrics`, { signal: AbortSignal.timeout(2_000) })
+          .then((r) => r.text())
+          .catch((err: Error) => `# temporal SDK metrics unavailable: ${err.message}\n`);
+      }
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+    })().catch((err: Error) => res.writeHead(500).end(err.message));
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(settings.port, settings.host, resolve));
+  log('INFO', 'metrics listening', { url: `http://${settings.host}:${settings.port}/metrics`, sdk: sdk ? settings.sdkAddress : undefined });
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,125 @@
+// `GET /status` on the ingest: a small HTML page for operators (targets with health, pause and circuit
+// state; bucket rules; the last hour's deliveries by status; the latest failed deliveries with links into the
+// Temporal Web UI and a redeliver button). Protected by the ingest's token (a browser sends it as basic auth).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorizationMatches } from './auth-token';
+import type { BucketflowClient } from './client';
+import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from './config';
+import { listDeliveries, uiUrl, type DeliverySummary } from './deliveries/inspect';
+import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
+import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
+import type { RulesStore } from './rules';
+import type { Settings } from './settings';
+import type { TargetGate } from './targets/gate';
+import { TargetPool } from './targets/pool';
+import type { Health } from './targets/target';
+
+export interface StatusSource {
+  settings: Settings;
+  rules: RulesStore;
+  /** The worker's targets and gate when the ingest runs inside a worker; else health is probed per page view. */
+  targets?: TargetPool;
+  gate?: TargetGate;
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+function esc(text: unknown): string {
+  return String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function healthOf(source: StatusSource, entries: TargetEntry[]): Promise<Record<string, Health>> {
+  const pool = source.targets ?? new TargetPool(entries);
+  try {
+    const timeout = new Promise<Record<string, Health>>((resolve) => setTimeout(() => resolve({}), HEALTH_TIMEOUT_MS).unref());
+    return await Promise.race([pool.health(), timeout]);
+  } finally {
+    if (!source.targets) await pool.close();
+  }
+}
+
+async function render(publisher: BucketflowClient, source: StatusSource, message: string | undefined): Promise<string> {
+  const { settings } = source;
+  const ctx = { client: publisher.temporal, taskQueue: settings.taskQueue, namespace: settings.namespace, temporalUiUrl: settings.temporalUiUrl };
+  const entries = loadTargetsConfig({ file: settings.configFile }).targets;
+  const since = new Date(Date.now() - 3_600_000);
+  const [health, states, buckets, counts, failed, redeliveries] = await Promise.all([
+    healthOf(source, entries.filter((t) => t.enabled)),
+    source.rules.targetStates(),
+    source.rules.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.rules.get(name)] as const))),
+    Promise.all(DELIVERY_STATUSES.map(async (status) => [status, (await publisher.temporal.workflow.count(buildQuery(settings.taskQueue, { statuses: [status], since }))).count] as const)),
+    listDeliveries(ctx, { statuses: ['failed', 'partial'] }, 20),
+    listDeliveries(ctx, { redeliveryPrefix: 'bucketflow-' }, 10),
+  ]);
+  const link = (d: DeliverySummary) => `<a href="${esc(uiUrl(ctx, d.workflowId))}">${esc(d.workflowId)}</a>`;
+  const targetRows = entries.map((t) => {
+    const h = health[t.arn];
+    const state = states[t.arn];
+    const circuits = [
+      ...(source.gate?.circuitOf(t.arn) ? [`${source.gate.circuitOf(t.arn)!.state} (this worker)`] : []),
+      ...Object.entries(state?.circuits ?? {}).filter(([w]) => w !== source.gate?.worker).map(([w, c]) => `${c.state} (${w})`),
+    ];
+    return `<tr data-arn="${esc(t.arn)}"><td>${esc(t.arn)}</td><td>${t.enabled ? 'enabled' : 'disabled'}</td>
+      <td class="health">${!t.enabled ? '-' : h ? `${h.online ? 'online' : 'offline'}${h.detail ? ` (${esc(h.detail)})` : ''}` : 'no answer'}</td>
+      <td class="paused">${state?.paused ? `paused since ${esc(state.paused.since)}` : '-'}</td>
+      <td class="circuit">${esc(circuits.join(', ') || 'closed')}</td></tr>`;
+  });
+  const ruleRows = buckets.flatMap(([bucket, rules]) => rules.map((r) =>
+    `<tr><td>${esc(bucket)}</td><td>${esc(r.arn)}</td><td>${esc(r.events.join(', '))}</td><td>${esc(r.prefix)}</td><td>${esc(r.suffix)}</td></tr>`));
+  const failedRows = failed.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td><td>${esc(d.status)}</td>
+      <td>${esc(`${d.bucket}/${d.key}`)}</td><td>${esc(d.failedTargets.join(', '))}</td><td>${link(d)}${d.redeliveryOf ? ' (redelivery)' : ''}</td>
+      <td><form method="post" action="/status/redeliver"><input type="hidden" name="workflowId" value="${esc(d.workflowId)}"><button type="submit">redeliver</button></form></td></tr>`);
+  const redeliveryRows = redeliveries.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td>
+      <td class="status">${esc(d.status)}</td><td>${esc(d.targets.join(', '))}</td><td>${link(d)}</td><td>${esc(d.redeliveryOf)}</td></tr>`);
+  const table = (id: string, header: string[], rows: string[]) =>
+    `<table id="${id}"><thead><tr>${header.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('\n') || `<tr><td colspan="${header.length}">none</td></tr>`}</tbody></table>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>bucketflow status</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}#message{background:#ffd;padding:.5em}</style></head>
+<body><h1>bucketflow</h1>
+${message ? `<p id="message">${esc(message)}</p>` : ''}
+<p>Task queue <code>${esc(settings.taskQueue)}</code>, namespace <code>${esc(settings.namespace)}</code>, <a href="${esc(settings.temporalUiUrl)}">Temporal Web UI</a>.</p>
+<h2>Targets</h2>${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit'], targetRows)}
+<h2>Bucket rules</h2>${table('rules', ['bucket', 'ARN', 'events', 'prefix', 'suffix'], ruleRows)}
+<h2>Last hour</h2>${table('counts', DELIVERY_STATUSES.map(esc), [`<tr>${counts.map(([status, n]) => `<td data-status="${status}">${n}</td>`).join('')}</tr>`])}
+<h2>Latest failed deliveries</h2>${table('failed', ['started', 'status', 'object', 'failed targets', 'workflow', ''], failedRows)}
+<h2>Recent redeliveries</h2>${table('redeliveries', ['started', 'status', 'targets', 'workflow', 'redelivery of'], redeliveryRows)}
+</body></html>`;
+}
+
+/** Adds `GET /status` and `POST /status/redeliver` (form: workflowId) to the ingest server. */
+export function registerStatusPage(app: FastifyInstance, publisher: BucketflowClient, source: StatusSource, authToken?: string): void {
+  const allowed = (req: FastifyRequest, reply: FastifyReply) => {
+    if (!authToken || authorizationMatches(req.headers.authorization, authToken)) return true;
+    void reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error: 'missing or wrong Authorization header' });
+    return false;
+  };
+
+  app.get('/status', async (req, reply) => {
+    if (!allowed(req, reply)) return reply;
+    const message = (req.query as { message?: string }).message;
+    return reply.type('text/html; charset=utf-8').send(await render(publisher, source, message));
+  });
+
+  app.post('/status/redeliver', async (req, reply) => {
+    if (!allowed(req, reply)) return reply;
+    // A form posted from another site would carry the browser's saved credentials: only our own page may.
+    const origin = req.headers.origin;
+    if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return reply.code(403).send({ error: 'cross-origin request' });
+    const workflowId = new URLSearchParams(typeof req.body === 'string' ? req.body : '').get('workflowId') ?? '';
+    const { settings } = source;
+    const retries = new Map(loadTargetsConfig({ file: settings.configFile }).targets.map((t) => [t.arn, retrySettingsOf(t.config)]));
+    const ctx: RedeliverContext = {
+      client: publisher.temporal, taskQueue: settings.taskQueue, namespace: settings.namespace, temporalUiUrl: settings.temporalUiUrl,
+      retryFor: (arn) => retries.get(arn),
+    };
+    let message: string;
+    try {
+      const plan = await planSingleRedelivery(ctx, workflowId, { argument: workflowId || 'workflowId' });
+      message = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId} for ${plan.targets.join(', ')}` : `${plan.workflowId} is already running`;
+    } catch (err) {
+      if (!(err instanceof ArgumentError)) throw err;
+      message = err.message;
+    }
+    return reply.redirect(`/status?message=${encodeURIComponent(message)}`, 303);
+  });
+}

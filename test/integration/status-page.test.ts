@@ -1,0 +1,92 @@
+// The ingest's status page in a real headless browser (Debian's chromium driven by puppeteer-core; the test
+// installs the package through the stack's apt helper, never a downloaded browser): what it shows about a
+// real engine, and its redeliver button starting a real redelivery that reaches the target.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { FastifyInstance } from 'fastify';
+import { ensurePackages } from '../../scripts/stack/apt';
+import { redeliveryIdOf } from '../../src/deliveries/redeliver';
+import { buildIngestServer } from '../../src/ingest';
+import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { eventually } from '../helpers/cli';
+import { Receiver } from '../helpers/receiver';
+import { deliveryOf } from '../helpers/records';
+
+const CHROMIUM = '/usr/bin/chromium';
+const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
+const bucket = uniqueBucket('status');
+let engine: Engine;
+let ingest: FastifyInstance;
+let base: string;
+let browser: Browser;
+let page: Page;
+const receivers: Record<string, Receiver> = {};
+
+before(async () => {
+  await ensurePackages(['chromium']);
+  receivers.ok = await Receiver.start();
+  receivers.flaky = await Receiver.start([400]); // refuses the first event, takes the redelivery
+  engine = await startEngine({
+    notify: { webhook: { ok: { enable: true, endpoint: receivers.ok.url }, flaky: { enable: true, endpoint: receivers.flaky.url, fast_attempts: 1 } } },
+    rules: { [bucket]: [
+      { id: '1', arn: arn('ok'), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+      { id: '2', arn: arn('flaky'), events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.jpg' },
+    ] },
+  });
+  ingest = buildIngestServer({ publisher: engine.client, authToken: 'secret', status: { settings: engine.settings, ...engine.deps } });
+  base = await ingest.listen({ host: '127.0.0.1', port: 0 });
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  page = await browser.newPage();
+  await page.authenticate({ username: 'operator', password: 'secret' });
+});
+
+after(async () => {
+  await browser?.close();
+  await ingest?.close();
+  await engine?.stop();
+  for (const receiver of Object.values(receivers)) await receiver.close();
+});
+
+const text = (selector: string) => page.$eval(selector, (el: unknown) => (el as { innerText: string }).innerText);
+
+test('the status page shows targets, rules, counts and the failed delivery; its redeliver button redelivers', { timeout: 180_000 }, async () => {
+  assert.equal((await fetch(`${base}/status`)).status, 401, 'the token protects the page');
+
+  const { record } = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket, key: 'in/cat.jpg' });
+  const response = await fetch(base, { method: 'POST', headers: { authorization: 'Bearer secret' }, body: JSON.stringify({ Records: [record] }) });
+  assert.equal(response.status, 202);
+  const [{ workflowId }] = ((await response.json()) as { accepted: Array<{ workflowId: string }> }).accepted;
+  await engine.plainClient.temporal.workflow.getHandle(workflowId).result().catch(() => {});
+
+  // Visibility catches up within a moment: reload until the failed delivery is listed.
+  await eventually(async () => {
+    await page.goto(`${base}/status`);
+    return (await page.$(`#failed tr[data-workflow-id="${workflowId}"]`)) ? true : undefined;
+  }, 'the failed delivery on the page');
+
+  assert.match(await text(`#targets tr[data-arn="${arn('ok')}"] .health`), /^online/);
+  assert.match(await text(`#targets tr[data-arn="${arn('flaky')}"] .circuit`), /closed/);
+  assert.match(await text('#rules'), new RegExp(`${bucket}\\s+${arn('flaky').replace(/\./g, '\\.')}\\s+s3:ObjectCreated:\\*\\s+in/\\s+\\.jpg`));
+  assert.ok(Number(await text('#counts td[data-status="partial"]')) >= 1);
+  const row = `#failed tr[data-workflow-id="${workflowId}"]`;
+  assert.match(await text(row), new RegExp(`partial\\s+${bucket}/in/cat\\.jpg\\s+${arn('flaky').replace(/\./g, '\\.')}`));
+  assert.equal(await page.$eval(`${row} a`, (a: unknown) => (a as { href: string }).href), `http://127.0.0.1:8233/namespaces/default/workflows/${workflowId}`);
+
+  await Promise.all([page.waitForNavigation(), page.click(`${row} button`)]);
+  assert.match(await text('#message'), new RegExp(`^started ${redeliveryIdOf(workflowId)} for ${arn('flaky').replace(/\./g, '\\.')}$`));
+  await receivers.flaky.waitForRequests(2);
+  assert.equal(receivers.ok.requests.length, 1, 'the delivered target is not sent again');
+
+  await eventually(async () => {
+    await page.goto(`${base}/status`);
+    const status = await page.$(`#redeliveries tr[data-workflow-id="${redeliveryIdOf(workflowId)}"] .status`);
+    return status && (await status.evaluate((el: unknown) => (el as { innerText: string }).innerText)) === 'delivered' ? true : undefined;
+  }, 'the redelivery listed as delivered');
+
+  // Clicking again: nothing left to redeliver, said on the page; nothing started.
+  await page.goto(`${base}/status`);
+  await Promise.all([page.waitForNavigation(), page.click(`${row} button`)]);
+  assert.match(await text('#message'), /every target of bucketflow-\S+ was delivered/);
+  assert.equal(receivers.flaky.requests.length, 2);
+});
