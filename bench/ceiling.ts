@@ -8,7 +8,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { eventIdentity, parseIncomingEvents } from '../src/events';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { workflowIdFor } from '../src/client';
-import { tuningFromEnv } from '../src/worker';
+import { loadSettings } from '../src/settings';
 import type { emptyWorkflow } from './ceiling-workflow';
 
 async function main() {
@@ -20,7 +20,7 @@ async function main() {
     connection,
     taskQueue: taskQueue!,
     workflowBundle,
-    ...tuningFromEnv(), // the same worker settings as bucketflow's
+    ...loadSettings().tuning, // the same worker settings as bucketflow's
     sinks: {
       bench: {
         ran: {

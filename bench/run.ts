@@ -25,7 +25,7 @@ import { Client, Connection } from '@temporalio/client';
 import { workflowIdFor } from '../src/client';
 import { toEnvelope } from '../src/events';
 import { freePort } from '../test/helpers/target-config';
-import { tuningFromEnv } from '../src/worker';
+import { loadSettings } from '../src/settings';
 import { benchEvents, prepareRun, type BenchEvent } from './events';
 import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
@@ -34,7 +34,7 @@ import { watchTargets, type TargetSet, type Watch } from './targets';
 
 const root = path.resolve(__dirname, '..');
 const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sends them
-const BASELINE_CONCURRENCY = tuningFromEnv().maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
+const BASELINE_CONCURRENCY = loadSettings().tuning.maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
 const COMPLETION_TIMEOUT_MS = 15 * 60_000;
 
 type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline';
@@ -118,7 +118,7 @@ async function main() {
   printTable(results);
   const file = path.join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: tuningFromEnv(), results }, null, 2));
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results }, null, 2));
   console.log(`bench: results written to ${path.relative(root, file)}`);
 }
 

@@ -5,19 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { State } from '@temporalio/worker';
-import { ConfigError } from './config/params';
-
-export interface HealthSettings {
-  host: string;
-  /** undefined = no health server; 0 = any free port. */
-  port: number | undefined;
-}
-
-export function healthSettings(env: NodeJS.ProcessEnv = process.env): HealthSettings {
-  const text = env.BUCKETFLOW_HEALTH_PORT?.trim();
-  if (text && !/^\d+$/.test(text)) throw new ConfigError('BUCKETFLOW_HEALTH_PORT', `expected a port number, got "${text}"`);
-  return { host: env.BUCKETFLOW_HEALTH_HOST || '127.0.0.1', port: text ? Number(text) : undefined };
-}
+import type { HealthSettings } from './settings';
 
 export interface HealthServer {
   url: string;

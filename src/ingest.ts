@@ -10,19 +10,17 @@ import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, pars
 import { parseSnsMessage } from './events/sources/sns';
 import { SearchAttributesError, checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
-import { log } from './log';
+import { log, setLogLevel } from './log';
 import { metrics, serveMetrics } from './metrics';
 import { withTimeout } from './errors';
 import { openRulesStore } from './rules';
-import { loadSettings } from './settings';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings, type Settings } from './settings';
 import { registerStatusPage, type StatusSource } from './status-page';
 import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
 import { connectionOptions } from './temporal-connection';
 import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
 import { clientTracingInterceptors, inRequestSpan, shutdownTracing } from './tracing';
 
-export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_MAX_RECORDS = 1_000;
 /** Seconds a sender is asked to wait after a 503. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -180,58 +178,6 @@ function messageOf(err: unknown): string {
   return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
 }
 
-export interface IngestSettings {
-  host: string;
-  port: number;
-  authToken?: string;
-  sourceTokens: Partial<Record<EventSource, string>>;
-  bodyLimitBytes: number;
-  maxRecords: number;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-  sns: { origins: string[]; topics: string[] };
-}
-
-/** `BUCKETFLOW_INGEST_AUTH_TOKEN_<SOURCE>`: MINIO, CEPH, AWS_S3, AWS_SNS, AWS_EVENTBRIDGE. */
-export function sourceTokenVariable(source: EventSource): string {
-  return `BUCKETFLOW_INGEST_AUTH_TOKEN_${source.toUpperCase().replace(/-/g, '_')}`;
-}
-
-export function ingestSettings(env: NodeJS.ProcessEnv = process.env): IngestSettings {
-  const tlsCertFile = env.BUCKETFLOW_INGEST_TLS_CERT || undefined;
-  const tlsKeyFile = env.BUCKETFLOW_INGEST_TLS_KEY || undefined;
-  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
-    throw new Error(tlsCertFile ? 'BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT' : 'BUCKETFLOW_INGEST_TLS_CERT: required with BUCKETFLOW_INGEST_TLS_KEY');
-  }
-  const sourceTokens: Partial<Record<EventSource, string>> = {};
-  for (const source of EVENT_SOURCES) {
-    const token = env[sourceTokenVariable(source)];
-    if (token) sourceTokens[source] = token;
-  }
-  return {
-    host: env.BUCKETFLOW_INGEST_HOST || '127.0.0.1',
-    port: positiveInt(env, 'BUCKETFLOW_INGEST_PORT', 9400, 0),
-    authToken: env.BUCKETFLOW_INGEST_AUTH_TOKEN || undefined,
-    sourceTokens,
-    bodyLimitBytes: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
-    maxRecords: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', DEFAULT_MAX_RECORDS),
-    tlsCertFile,
-    tlsKeyFile,
-    sns: { origins: list(env.BUCKETFLOW_INGEST_SNS_ORIGINS), topics: list(env.BUCKETFLOW_INGEST_SNS_TOPICS) },
-  };
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new Error(`${name}: expected an integer of at least ${min}, got "${text}"`);
-  return Number(text);
-}
-
-function list(text: string | undefined): string[] {
-  return (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
-}
-
 function readPem(name: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -241,7 +187,7 @@ function readPem(name: string, file: string): Buffer {
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
-export async function runIngest(publisher: BucketflowClient, settings = ingestSettings(), status?: StatusSource): Promise<FastifyInstance> {
+export async function runIngest(publisher: BucketflowClient, settings: IngestSettings, status?: StatusSource): Promise<FastifyInstance> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
@@ -269,25 +215,25 @@ export async function runIngest(publisher: BucketflowClient, settings = ingestSe
  * A publisher whose connection notices Temporal's return within a second and that starts even while Temporal
  * is down (the ingest then answers 503 until it is back).
  */
-export function ingestPublisher(): BucketflowClient {
-  const settings = loadSettings();
+export function ingestPublisher(settings: Settings): BucketflowClient {
   const connection = Connection.lazy({ ...connectionOptions(settings), channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
   return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
 }
 
 if (require.main === module) {
   (async () => {
-    const publisher = ingestPublisher();
+    const settings = loadSettings();
+    setLogLevel(settings.logLevel);
+    const publisher = ingestPublisher(settings);
     // Any Temporal server: add bucketflow's search attributes if missing. The ingest also starts while
     // Temporal is down (answering 503): then the check is left to the worker.
-    await withTimeout(checkSearchAttributes(publisher.temporal.connection, loadSettings().namespace), 5_000, 'search attribute check').catch((err: unknown) => {
+    await withTimeout(checkSearchAttributes(publisher.temporal.connection, settings.namespace), 5_000, 'search attribute check').catch((err: unknown) => {
       if (err instanceof SearchAttributesError) throw err;
       log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageOf(err) });
     });
-    const settings = loadSettings();
     const rules = openRulesStore(settings);
-    const app = await runIngest(publisher, ingestSettings(), { settings, rules });
-    const closeMetrics = await serveMetrics();
+    const app = await runIngest(publisher, settings.ingest, { settings, rules });
+    const closeMetrics = await serveMetrics(settings.metrics);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void app.close().then(closeMetrics).then(() => rules.close()).then(() => publisher.close()).then(shutdownTracing));
     }

@@ -3,7 +3,12 @@
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 const ORDER: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
-const threshold = ORDER[(process.env.BUCKETFLOW_LOG_LEVEL?.toUpperCase() as LogLevel) || 'INFO'] ?? ORDER.INFO;
+let threshold = ORDER.INFO;
+
+/** Entry points set the level from their settings (BUCKETFLOW_LOG_LEVEL); INFO until then. */
+export function setLogLevel(level: LogLevel): void {
+  threshold = ORDER[level];
+}
 
 export interface LogEntry {
   time: Date;

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { log } from './log';
+import type { MetricsSettings } from './settings';
 import type { GateObserver } from './targets/gate';
 
 export const registry = new Registry();
@@ -60,23 +61,8 @@ export const gateMetrics: GateObserver = {
   },
 };
 
-export interface MetricsSettings {
-  host: string;
-  /** Unset: no metrics endpoint. */
-  port: number | undefined;
-  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
-  sdkAddress: string | undefined;
-}
-
-export function metricsSettings(env: NodeJS.ProcessEnv = process.env): MetricsSettings {
-  const host = env.BUCKETFLOW_METRICS_HOST || '127.0.0.1';
-  const port = env.BUCKETFLOW_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_METRICS_PORT, 10) : undefined;
-  const sdkPort = env.BUCKETFLOW_SDK_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_SDK_METRICS_PORT, 10) : port && port + 1;
-  return { host, port, sdkAddress: sdkPort ? `${host}:${sdkPort}` : undefined };
-}
-
 /** Serves /metrics; resolves with a close function (a no-op when no port is set). */
-export async function serveMetrics(settings = metricsSettings(), { sdk = false } = {}): Promise<() => Promise<void>> {
+export async function serveMetrics(settings: MetricsSettings, { sdk = false } = {}): Promise<() => Promise<void>> {
   if (settings.port === undefined) return async () => {};
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end('see /metrics\n');

@@ -1,6 +1,10 @@
-// Process-wide settings read from the environment, with local defaults; one place so every entry point agrees.
+// Process-wide settings read from the environment, with local defaults: every BUCKETFLOW_* variable is read
+// here, once per entry point (loadSettings), and the parts are passed down to what uses them.
 import path from 'node:path';
-import { parseBool } from './config/params';
+import type { WorkerOptions } from '@temporalio/worker';
+import { ConfigError, parseBool } from './config/params';
+import { EVENT_SOURCES, type EventSource } from './events/sources';
+import type { LogLevel } from './log';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal-connection';
 
 /** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal-connection.ts. */
@@ -18,7 +22,47 @@ export interface Settings extends TemporalConnectionSettings {
   ingestInWorker: boolean;
   /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's, gRPC port + 1000. */
   temporalUiUrl: string;
+  logLevel: LogLevel;
+  tuning: WorkerTuning;
+  ingest: IngestSettings;
+  metrics: MetricsSettings;
+  health: HealthSettings;
 }
+
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'
+>;
+
+export interface IngestSettings {
+  host: string;
+  port: number;
+  authToken?: string;
+  sourceTokens: Partial<Record<EventSource, string>>;
+  bodyLimitBytes: number;
+  maxRecords: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  sns: { origins: string[]; topics: string[] };
+}
+
+export interface MetricsSettings {
+  host: string;
+  /** Unset: no metrics endpoint. */
+  port: number | undefined;
+  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
+  sdkAddress: string | undefined;
+}
+
+export interface HealthSettings {
+  host: string;
+  /** undefined = no health server; 0 = any free port. */
+  port: number | undefined;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_RECORDS = 1_000;
+const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
@@ -30,7 +74,81 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     fastPath: flag(env, 'BUCKETFLOW_FAST_PATH', true),
     ingestInWorker: flag(env, 'BUCKETFLOW_INGEST', false),
     temporalUiUrl: (env.TEMPORAL_UI_URL || devServerUi(env.TEMPORAL_ADDRESS || '127.0.0.1:7233')).replace(/\/+$/, ''),
+    logLevel: logLevel(env),
+    tuning: workerTuning(env),
+    ingest: ingestSettings(env),
+    metrics: metricsSettings(env),
+    health: healthSettings(env),
   };
+}
+
+function logLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const level = (env.BUCKETFLOW_LOG_LEVEL?.trim() || 'INFO').toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError('BUCKETFLOW_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
+  const int = (name: string) => (env[name] ? positiveInt(env, name, 0) : undefined);
+  return {
+    maxConcurrentActivityTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES') ?? 200,
+    maxConcurrentLocalActivityExecutions: int('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES') ?? 200,
+    maxConcurrentWorkflowTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS') ?? 100,
+    maxCachedWorkflows: int('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
+  };
+}
+
+/** `BUCKETFLOW_INGEST_AUTH_TOKEN_<SOURCE>`: MINIO, CEPH, AWS_S3, AWS_SNS, AWS_EVENTBRIDGE. */
+export function sourceTokenVariable(source: EventSource): string {
+  return `BUCKETFLOW_INGEST_AUTH_TOKEN_${source.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
+  const tlsCertFile = env.BUCKETFLOW_INGEST_TLS_CERT || undefined;
+  const tlsKeyFile = env.BUCKETFLOW_INGEST_TLS_KEY || undefined;
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
+    throw new Error(tlsCertFile ? 'BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT' : 'BUCKETFLOW_INGEST_TLS_CERT: required with BUCKETFLOW_INGEST_TLS_KEY');
+  }
+  const sourceTokens: Partial<Record<EventSource, string>> = {};
+  for (const source of EVENT_SOURCES) {
+    const token = env[sourceTokenVariable(source)];
+    if (token) sourceTokens[source] = token;
+  }
+  return {
+    host: env.BUCKETFLOW_INGEST_HOST || '127.0.0.1',
+    port: positiveInt(env, 'BUCKETFLOW_INGEST_PORT', 9400, 0),
+    authToken: env.BUCKETFLOW_INGEST_AUTH_TOKEN || undefined,
+    sourceTokens,
+    bodyLimitBytes: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
+    maxRecords: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', DEFAULT_MAX_RECORDS),
+    tlsCertFile,
+    tlsKeyFile,
+    sns: { origins: list(env.BUCKETFLOW_INGEST_SNS_ORIGINS), topics: list(env.BUCKETFLOW_INGEST_SNS_TOPICS) },
+  };
+}
+
+export function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
+  const host = env.BUCKETFLOW_METRICS_HOST || '127.0.0.1';
+  const port = env.BUCKETFLOW_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_METRICS_PORT, 10) : undefined;
+  const sdkPort = env.BUCKETFLOW_SDK_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_SDK_METRICS_PORT, 10) : port && port + 1;
+  return { host, port, sdkAddress: sdkPort ? `${host}:${sdkPort}` : undefined };
+}
+
+export function healthSettings(env: NodeJS.ProcessEnv): HealthSettings {
+  const text = env.BUCKETFLOW_HEALTH_PORT?.trim();
+  if (text && !/^\d+$/.test(text)) throw new ConfigError('BUCKETFLOW_HEALTH_PORT', `expected a port number, got "${text}"`);
+  return { host: env.BUCKETFLOW_HEALTH_HOST || '127.0.0.1', port: text ? Number(text) : undefined };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new Error(`${name}: expected an integer of at least ${min}, got "${text}"`);
+  return Number(text);
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function devServerUi(address: string): string {

@@ -28,8 +28,8 @@ function startLocalTemporal(): void {
 }
 
 async function main(): Promise<void> {
-  installRuntimeLogger();
   const settings = loadSettings();
+  installRuntimeLogger(settings);
   // Only the local default is ours to start; a configured cluster that does not answer is the worker's error to report.
   const local = settings.temporalAddress === DEFAULT_TEMPORAL_ADDRESS && !settings.temporalTls;
   if (local && !(await temporalAnswers(settings))) startLocalTemporal();

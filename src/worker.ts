@@ -8,10 +8,10 @@ import { BucketflowClient } from './client';
 import { loadTargetsConfig, describeTargets } from './config';
 import { checkSearchAttributes } from './ensure-search-attributes';
 import { exitOnStartError } from './fatal';
-import { healthSettings, serveHealth, type HealthServer } from './health';
+import { serveHealth, type HealthServer } from './health';
 import { runIngest } from './ingest';
-import { log } from './log';
-import { gateMetrics, metricsSettings, serveMetrics } from './metrics';
+import { log, setLogLevel } from './log';
+import { gateMetrics, serveMetrics } from './metrics';
 import { openRulesStore, type RulesStore } from './rules';
 import { loadSettings, type Settings } from './settings';
 import { TargetGate } from './targets/gate';
@@ -41,21 +41,6 @@ export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
   await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
 }
 
-export type WorkerTuning = Pick<
-  WorkerOptions,
-  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'
->;
-
-export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTuning {
-  const int = (name: string) => (env[name] ? Number.parseInt(env[name]!, 10) : undefined);
-  return {
-    maxConcurrentActivityTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES') ?? 200,
-    maxConcurrentLocalActivityExecutions: int('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES') ?? 200,
-    maxConcurrentWorkflowTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS') ?? 100,
-    maxCachedWorkflows: int('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
-  };
-}
-
 export async function createWorker(
   connection: NativeConnection,
   settings: Settings,
@@ -68,7 +53,7 @@ export async function createWorker(
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
-    ...tuningFromEnv(),
+    ...settings.tuning,
     ...workerTracingOptions(),
     ...extra,
   });
@@ -89,19 +74,18 @@ export function workerPublisher(connection: NativeConnection, settings: Settings
 
 /** Runs a worker (and the ingest, when asked) until SIGINT/SIGTERM; in-flight work drains before the targets close. */
 export async function runWorker(settings: Settings = loadSettings(), options: { ingest?: boolean } = {}): Promise<void> {
-  const health = healthSettings();
   const deps = await openEngineDeps(settings);
   const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
   let closeMetrics: (() => Promise<void>) | undefined;
   let healthServer: HealthServer | undefined;
   try {
-    closeMetrics = await serveMetrics(metricsSettings(), { sdk: runtimeMetrics });
+    closeMetrics = await serveMetrics(settings.metrics, { sdk: runtimeMetrics });
     await checkSearchAttributes(connection, settings.namespace);
     const worker = await createWorker(connection, settings, deps);
-    healthServer = await serveHealth(() => worker.getState(), health);
+    healthServer = await serveHealth(() => worker.getState(), settings.health);
     if (options.ingest ?? settings.ingestInWorker) {
-      const ingest = await runIngest(workerPublisher(connection, settings, deps), undefined, { settings, ...deps });
+      const ingest = await runIngest(workerPublisher(connection, settings, deps), settings.ingest, { settings, ...deps });
       let closing: Promise<void> | undefined;
       closeIngest = () => (closing ??= ingest.close());
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.
@@ -130,8 +114,9 @@ let runtimeMetrics = false;
  * The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger;
  * and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection.
  */
-export function installRuntimeLogger(): void {
-  const { sdkAddress } = metricsSettings();
+export function installRuntimeLogger(settings: Pick<Settings, 'metrics' | 'logLevel'>): void {
+  setLogLevel(settings.logLevel);
+  const { sdkAddress } = settings.metrics;
   runtimeMetrics = sdkAddress !== undefined;
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) =>
@@ -145,6 +130,9 @@ export function installRuntimeLogger(): void {
 }
 
 if (require.main === module) {
-  installRuntimeLogger();
-  runWorker().catch(exitOnStartError('worker'));
+  (async () => {
+    const settings = loadSettings();
+    installRuntimeLogger(settings);
+    await runWorker(settings);
+  })().catch(exitOnStartError('worker'));
 }

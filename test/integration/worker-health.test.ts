@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
-import { healthSettings } from '../../src/health';
+import { healthSettings } from '../../src/settings';
 import { ConfigError } from '../../src/config/params';
 import { spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
