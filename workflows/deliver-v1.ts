@@ -1,11 +1,12 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
 // complete; new deliveries use deliverEventV2 (deliver.ts) unless BUCKETFLOW_FAST_PATH=off.
-import { ActivityFailure, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/search-attributes';
+import { durableDelivery } from './durable';
 import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
-import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type DeliveryStatus, type ResolvedTarget, type TargetOutcome } from './types';
+import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
 
 const { resolveTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -35,20 +36,7 @@ export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult>
 }
 
 async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<TargetOutcome> {
-  const { retry } = target;
-  const { deliverToTarget } = proxyActivities<Activities>({
-    activityId: `deliver ${target.arn}`,
-    summary: target.arn,
-    startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '20 seconds',
-    scheduleToCloseTimeout: retry.maxDurationMs,
-    retry: {
-      initialInterval: retry.initialIntervalMs,
-      maximumInterval: retry.maxIntervalMs,
-      backoffCoefficient: retry.backoff,
-      nonRetryableErrorTypes: [PERMANENT_FAILURE],
-    },
-  });
+  const deliverToTarget = durableDelivery(target);
   try {
     const { attempt } = await deliverToTarget({ arn: target.arn, eventId: input.eventId, record: input.record });
     return { arn: target.arn, status: 'delivered', attempts: attempt };

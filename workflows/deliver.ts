@@ -4,11 +4,12 @@
 // tried a few more times as local activities of its own, then falls back to a regular activity with its
 // full retry schedule (heartbeats, survives worker loss, backoff up to retry_max_duration).
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
-import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/search-attributes';
+import { durableDelivery } from './durable';
 import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
-import { PERMANENT_FAILURE, type DeliverInput, type DeliveryResult, type ResolvedTarget, type TargetAttempt, type TargetOutcome } from './types';
+import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt, TargetOutcome } from './types';
 
 /** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
 const { resolveTargets } = proxyLocalActivities<Activities>({
@@ -94,20 +95,7 @@ async function deliverTo(
   }
 
   markDelivering();
-  const { deliverToTarget } = proxyActivities<Activities>({
-    activityId: `deliver ${arn}`,
-    summary: arn,
-    startToCloseTimeout: '2 minutes',
-    // The activity heartbeats while a send is in flight, so a killed worker's attempt is retried elsewhere quickly.
-    heartbeatTimeout: '20 seconds',
-    scheduleToCloseTimeout: retry.maxDurationMs,
-    retry: {
-      initialInterval: retry.initialIntervalMs,
-      maximumInterval: retry.maxIntervalMs,
-      backoffCoefficient: retry.backoff,
-      nonRetryableErrorTypes: [PERMANENT_FAILURE],
-    },
-  });
+  const deliverToTarget = durableDelivery(target);
   try {
     const { attempt } = await deliverToTarget({ ...send, attemptsBefore: retry.fastAttempts });
     return { arn, status: 'delivered', attempts: attempt };
