@@ -45,9 +45,14 @@ async function main(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [group, command, ...rest] = positionals;
+  if (values.help || group === 'help') {
+    console.log(USAGE);
+    return;
+  }
   const settings = loadSettings();
   // Loaded only for these commands: the Temporal client, which the rules commands do not need.
   if (group === 'deliveries') return (await import('./deliveries/cli')).deliveriesCommand(command, rest, values, settings, USAGE);

@@ -21,6 +21,17 @@ const run = (...args: string[]) => runWith('config.json', ...args);
 
 const amqp = 'arn:minio:sqs:us-east-1:1:amqp';
 
+test('--help, -h and help print the usage on stdout and exit 0; no arguments is a usage error', () => {
+  for (const args of [['--help'], ['-h'], ['help']]) {
+    const { code, out } = run(...args);
+    assert.equal(code, 0, args.join(' '));
+    assert.match(out, /^usage:\n {2}bucketflow events add/);
+  }
+  const bare = run();
+  assert.equal(bare.code, 2);
+  assert.match(bare.err, /usage:/);
+});
+
 test('events add / list / remove as mc event does', () => {
   assert.equal(run('events', 'add', 'images', amqp, '--suffix', '.jpg', '--event', 'put,delete').code, 0);
   assert.equal(run('events', 'add', 'images', amqp, '--prefix', 'thumbs/', '--event', 'get').code, 0);
