@@ -110,7 +110,10 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       if (data?.activity_type === 'resolveTargets' && !marker.failure) {
         resolved = (decode<Array<{ arn: string }>>(marker.details?.result?.payloads?.[0]) ?? []).map((t) => t.arn);
       }
-      const times = { start: timeOf(data?.original_schedule_time) ?? at, end: timeOf(data?.complete_time) ?? at };
+      const end = timeOf(data?.complete_time) ?? at;
+      const scheduled = timeOf(data?.original_schedule_time);
+      // The core may stamp original_schedule_time after the attempt completed: never show an attempt ending before it began.
+      const times = { start: scheduled && end && scheduled > end ? end : (scheduled ?? end), end };
       if (data?.activity_type === 'deliverToTargets') {
         // The first attempt at every target in one marker: each target's outcome is in its result or failure details.
         const outcomes = marker.failure
