@@ -7,6 +7,13 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
+/** The message and its cause's, when that adds something: Temporal's "Failed to start Workflow" says nothing without "connect ECONNREFUSED ...". */
+export function messageWithCause(err: unknown): string {
+  const message = errorMessage(err);
+  const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : undefined;
+  return cause && !message.includes(cause) ? `${message}: ${cause}` : message;
+}
+
 /** Rejects with `<what>: timed out after <ms> ms` unless `promise` settles first. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -12,7 +12,7 @@ import { SearchAttributesError, checkSearchAttributes } from './ensure-search-at
 import { exitOnStartError } from './fatal';
 import { log, setLogLevel } from './log';
 import { metrics, serveMetrics } from './metrics';
-import { withTimeout } from './errors';
+import { messageWithCause, withTimeout } from './errors';
 import { openRulesStore } from './rules';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings, type Settings } from './settings';
 import { registerStatusPage, type StatusSource } from './status-page';
@@ -86,7 +86,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     try {
       body = JSON.parse(typeof req.body === 'string' ? req.body : '');
     } catch (err) {
-      return badRequest(reply, new EventValidationError('body', `not valid JSON (${messageOf(err)})`));
+      return badRequest(reply, new EventValidationError('body', `not valid JSON (${messageWithCause(err)})`));
     }
     const source = detectSource(body);
     const token = source && tokenOf(source);
@@ -119,8 +119,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
         return reply.code(403).send({ error: err.message });
       }
       // Fetching the signing certificate or the SubscribeURL failed: SNS retries on 5xx.
-      log('ERROR', 'SNS message not handled', { error: messageOf(err) });
-      return reply.code(502).send({ error: messageOf(err) });
+      log('ERROR', 'SNS message not handled', { error: messageWithCause(err) });
+      return reply.code(502).send({ error: messageWithCause(err) });
     }
 
     if (parsed.events.length > maxRecords) {
@@ -133,7 +133,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       return reply.code(202).send({ accepted, source: parsed.source });
     } catch (err) {
       if (err instanceof EventValidationError) return badRequest(reply, err);
-      const error = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageOf(err)}`;
+      const error = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
       log('ERROR', 'could not start delivery', { error, source: parsed.source, records: parsed.events.length });
       return unavailable(reply, { error });
     }
@@ -168,21 +168,14 @@ function unavailable(reply: FastifyReply, body: Record<string, string>) {
 
 function badRequest(reply: FastifyReply, err: unknown) {
   metrics.eventsRejected.inc({ reason: 'bad_request' });
-  return reply.code(400).send({ error: messageOf(err) });
-}
-
-/** The message with its cause: Temporal's "Failed to start Workflow" says nothing without "connect ECONNREFUSED ...". */
-function messageOf(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? err.cause.message : undefined;
-  return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
+  return reply.code(400).send({ error: messageWithCause(err) });
 }
 
 function readPem(name: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new Error(`${name}: cannot read ${file} (${messageOf(err)})`);
+    throw new Error(`${name}: cannot read ${file} (${messageWithCause(err)})`);
   }
 }
 
@@ -229,7 +222,7 @@ if (require.main === module) {
     // Temporal is down (answering 503): then the check is left to the worker.
     await withTimeout(checkSearchAttributes(publisher.temporal.connection, settings.namespace), 5_000, 'search attribute check').catch((err: unknown) => {
       if (err instanceof SearchAttributesError) throw err;
-      log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageOf(err) });
+      log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageWithCause(err) });
     });
     const rules = openRulesStore(settings);
     const app = await runIngest(publisher, settings.ingest, { settings, rules });

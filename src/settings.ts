@@ -129,15 +129,20 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
 
 export function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
   const host = env.BUCKETFLOW_METRICS_HOST || '127.0.0.1';
-  const port = env.BUCKETFLOW_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_METRICS_PORT, 10) : undefined;
-  const sdkPort = env.BUCKETFLOW_SDK_METRICS_PORT ? Number.parseInt(env.BUCKETFLOW_SDK_METRICS_PORT, 10) : port && port + 1;
+  const port = optionalPort(env, 'BUCKETFLOW_METRICS_PORT');
+  const sdkPort = optionalPort(env, 'BUCKETFLOW_SDK_METRICS_PORT') ?? (port && port + 1);
   return { host, port, sdkAddress: sdkPort ? `${host}:${sdkPort}` : undefined };
 }
 
 export function healthSettings(env: NodeJS.ProcessEnv): HealthSettings {
-  const text = env.BUCKETFLOW_HEALTH_PORT?.trim();
-  if (text && !/^\d+$/.test(text)) throw new ConfigError('BUCKETFLOW_HEALTH_PORT', `expected a port number, got "${text}"`);
-  return { host: env.BUCKETFLOW_HEALTH_HOST || '127.0.0.1', port: text ? Number(text) : undefined };
+  return { host: env.BUCKETFLOW_HEALTH_HOST || '127.0.0.1', port: optionalPort(env, 'BUCKETFLOW_HEALTH_PORT') };
+}
+
+/** A port that switches a server on; unset or empty = off. */
+function optionalPort(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (text && !/^\d+$/.test(text)) throw new ConfigError(name, `expected a port number, got "${text}"`);
+  return text ? Number(text) : undefined;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {

@@ -6,6 +6,7 @@
 // fail at once and a probe loop (TCP, then a gRPC call) notices the server's return within a fraction of a second.
 import net from 'node:net';
 import type { ConnectionLike } from '@temporalio/client';
+import { messageWithCause } from './errors';
 
 /** gRPC reconnect backoff for clients that must notice Temporal's return quickly (grpc-js grows it to 2 min). */
 export const FAST_RECONNECT_CHANNEL_ARGS = {
@@ -114,7 +115,7 @@ export class TemporalReachability {
       .withDeadline(Date.now() + timeoutMs, () => this.connection.workflowService.getSystemInfo({}))
       .then(
         () => undefined,
-        (err: unknown) => unreachableCause(err) ?? messageOf(err),
+        (err: unknown) => unreachableCause(err) ?? messageWithCause(err),
       );
   }
 
@@ -148,12 +149,6 @@ export function unreachableCause(err: unknown): string | undefined {
     if (current.code === 14 || current.code === 4) return String(current.details || current.message);
   }
   return undefined;
-}
-
-function messageOf(err: unknown): string {
-  const cause = (err as { cause?: { message?: string } }).cause?.message;
-  const message = err instanceof Error ? err.message : String(err);
-  return cause ? `${message}: ${cause}` : message;
 }
 
 function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {

@@ -33,4 +33,5 @@ test('bad values name their variable', () => {
   assert.throws(() => loadSettings({ BUCKETFLOW_LOG_LEVEL: 'loud' }), /BUCKETFLOW_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR/);
   assert.throws(() => loadSettings({ BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: 'many' }), /BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: expected an integer/);
   assert.throws(() => loadSettings({ BUCKETFLOW_HEALTH_PORT: 'http' }), /BUCKETFLOW_HEALTH_PORT: expected a port number/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_METRICS_PORT: '94x4' }), /BUCKETFLOW_METRICS_PORT: expected a port number, got "94x4"/);
 });
