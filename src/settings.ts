@@ -5,7 +5,7 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { ConfigError, parseBool } from './config/params';
 import { EVENT_SOURCES, type EventSource } from './events/sources';
 import type { LogLevel } from './telemetry/log';
-import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal/connection';
+import { loadTemporalConnection, type TemporalConnectionSettings } from './config/temporal-settings';
 
 /** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal/connection.ts. */
 export interface Settings extends TemporalConnectionSettings {

@@ -1,7 +1,7 @@
 // Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
-import { parseSigningSecrets, signWebhook } from './webhook-signature';
+import { parseSigningSecrets, signWebhook } from '../config/webhook-signature';
 import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';

@@ -11,7 +11,8 @@ import { ensureSearchAttributes } from '../../src/temporal/register-search-attri
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
-import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal/connection';
+import type { TemporalConnectionSettings } from '../../src/config/temporal-settings';
+import { connectTemporal } from '../../src/temporal/connection';
 import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker/main';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 
