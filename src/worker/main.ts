@@ -10,7 +10,7 @@ import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
 import { runIngest } from '../ingest/server';
-import { log, setLogLevel } from '../telemetry/log';
+import { childLogger, log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
 import { loadSettings, type Settings } from '../settings';
@@ -119,10 +119,9 @@ export function installRuntimeLogger(settings: Pick<Settings, 'metrics' | 'logLe
   setLogLevel(settings.logLevel);
   const { sdkAddress } = settings.metrics;
   runtimeMetrics = sdkAddress !== undefined;
+  const sdkLog = childLogger({ source: 'temporal' });
   Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) =>
-      log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
-    ),
+    logger: new DefaultLogger(settings.logLevel, (entry) => log(entry.level, entry.message, entry.meta, sdkLog)),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
       ...(sdkAddress ? { metrics: { prometheus: { bindAddress: sdkAddress } } } : {}),
