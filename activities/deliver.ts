@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
+import { redactCredentials } from '../src/config/connection-strings';
 import { metrics } from '../src/telemetry/metrics';
 import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
@@ -44,7 +45,7 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
         return { arn, delivered: true };
       } catch (err) {
         const permanent = err instanceof PermanentDeliveryError;
-        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: errorMessage(err) });
+        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: messageFor(arn, err) });
         return { arn, delivered: false, permanent, error: messageFor(arn, err) };
       }
     }),
@@ -93,7 +94,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
       });
     }
     const permanent = err instanceof PermanentDeliveryError;
-    ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
+    ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: messageFor(input.arn, err) });
     throw ApplicationFailure.create({
       type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
       message: messageFor(input.arn, err),
@@ -140,7 +141,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     else {
       metrics.attempts.inc({ ...labels, result: permanent ? 'permanent_error' : 'retryable_error' });
       if (permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
-      else deps.gate.failed(arn, errorMessage(err));
+      else deps.gate.failed(arn, redactCredentials(errorMessage(err)));
     }
     throw err;
   } finally {
@@ -148,8 +149,8 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
   }
 }
 
-/** The error as the history shows it, always naming the target. */
+/** The error as the history shows it, always naming the target, redacted (the pool's targets already are; the gate's store may not be). */
 function messageFor(arn: string, err: unknown): string {
-  const message = errorMessage(err);
+  const message = redactCredentials(errorMessage(err));
   return message.includes(arn) ? message : `${arn}: ${message}`;
 }
