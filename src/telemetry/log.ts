@@ -71,10 +71,49 @@ export function setLogLevel(level: LogLevel): void {
   logger.level = level.toLowerCase();
 }
 
-/** One line: `log('WARN', 'delivery attempt failed', { arn, attempt })`. */
+/** One line: `log('WARN', 'delivery attempt failed', { arn, attempt })`. Repeated warnings and errors are counted (below). */
 export function log(level: LogLevel, message: string, fields: LogFields = {}, on: Logger = logger): void {
+  if ((level === 'WARN' || level === 'ERROR') && !repeats.admit(level, message, on)) return;
   on[pinoLevel(level)](fields, message);
 }
+
+/**
+ * Repeated warnings and errors (the same message, numbers aside, from the same logger): the first few of
+ * each window are written, the rest counted, and at the window's end one line says how many were left out
+ * (`repeated`). An outage that fails every call then reads as a few lines, not thousands.
+ */
+export class RepeatedLines {
+  private readonly windows = new Map<string, { level: LogLevel; message: string; on: Logger; written: number; left: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly windowMs = 10_000, private readonly burst = 3) {}
+
+  /** Whether this line is written now (else it is counted). */
+  admit(level: LogLevel, message: string, on: Logger): boolean {
+    const key = `${level} ${JSON.stringify(on.bindings())} ${message.replace(/\d+/g, '#')}`;
+    const window = this.windows.get(key) ?? { level, message, on, written: 0, left: 0 };
+    this.windows.set(key, window);
+    this.timer ??= setTimeout(() => this.flush(), this.windowMs).unref();
+    if (window.written < this.burst) {
+      window.written++;
+      return true;
+    }
+    window.left++;
+    return false;
+  }
+
+  /** Ends the window: one line per message that was left out, with the count. */
+  flush(): void {
+    this.timer = undefined;
+    const windows = [...this.windows.values()];
+    this.windows.clear();
+    for (const { level, message, on, left } of windows) {
+      if (left > 0) on[pinoLevel(level)]({ repeated: left, seconds: this.windowMs / 1000 }, `${message} (and ${left} more like it)`);
+    }
+  }
+}
+
+const repeats = new RepeatedLines();
 
 function pinoLevel(level: LogLevel): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
   return level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
