@@ -117,10 +117,17 @@ function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecor
 
 /**
  * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
- * while the target is held. Outcomes feed the circuit breaker and the metrics.
+ * while the target is held; none at all when this worker already sent it for this delivery (SentRecord).
+ * Outcomes feed the circuit breaker and the metrics.
  */
 async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
   const labels = { target: arn };
+  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again.
+  const run = Context.current().info.workflowExecution?.runId;
+  if (run && deps.targets.sent.has(run, arn)) {
+    metrics.attempts.inc({ ...labels, result: 'already_sent' });
+    return;
+  }
   metrics.inFlight.inc(labels);
   try {
     const target = deps.targets.get(arn);
@@ -132,6 +139,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     } finally {
       stopTimer();
     }
+    if (run) deps.targets.sent.add(run, arn);
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });
     metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
