@@ -107,6 +107,11 @@ export function objectChains(deliveries: Delivery[]): number[][] {
   return [...chains.values()];
 }
 
+/** Each object's (`<bucket>/<raw key>`) newest event: the last one of `ordered`, which is in send order. */
+export function newestPerObject(ordered: Delivery[]): Map<string, Delivery> {
+  return new Map(ordered.map((delivery) => [objectPath(delivery.record), delivery]));
+}
+
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
