@@ -1,12 +1,13 @@
 // Batches for the targets' bulk path (sendBatch): many distinct objects, one object's history out of
 // order, and the checks every target's batch test makes of the per-delivery results.
 import assert from 'node:assert/strict';
+import type { EventSpec } from '../../src/events';
 import type { BatchSendResult, Delivery } from '../../src/targets/target';
 import { deliveryOf } from './records';
 import { shuffled } from './replay';
 
 /** `count` puts of distinct objects (`batch/<n>.jpg`), one event each. */
-export function distinctPuts(count: number, bucket = 'images', extra: { userMetadata?: Record<string, string> } = {}): Delivery[] {
+export function distinctPuts(count: number, bucket = 'images', extra: Pick<EventSpec, 'userMetadata' | 'sequencer'> = {}): Delivery[] {
   const base = Date.now();
   return Array.from({ length: count }, (_, n) =>
     deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket, key: `batch/${n}.jpg`, eventTime: new Date(base + n), ...extra }),
