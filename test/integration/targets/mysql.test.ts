@@ -9,7 +9,7 @@ import { create, poolOptionsFrom } from '../../../src/targets/mysql';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
-import { assertAllDelivered, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { sqlBatchTests } from '../../helpers/sql-batch';
 
 const arn = 'arn:minio:sqs:us-east-1:1:mysql';
 const dsn = mysqlDsn();
@@ -65,52 +65,7 @@ test('Go DSN and the guide\'s host/port fields', () => {
   assert.deepEqual(poolOptionsFrom(arn, guide), { host: '172.17.0.1', port: 3306, user: 'root', password: 'password', database: 'miniodb', connectionLimit: 2 });
 });
 
-test('sendBatch, access: 200 events in one transaction, one row each; the batch resent adds none', async () => {
-  const { table, t } = target('access');
-  const batch = distinctPuts(200);
-  assertAllDelivered(await t.sendBatch(batch), 200);
-  assertAllDelivered(await t.sendBatch([...batch].reverse()), 200);
-  const rows = await rowsOf(`SELECT event_data FROM ${table}`);
-  const eventTime = (data: unknown) => (data as { Records: [{ eventTime: string }] }).Records[0].eventTime;
-  assert.deepEqual(rows.map((r) => r.event_data).sort((a, b) => eventTime(a).localeCompare(eventTime(b))), batch.map((d) => ({ Records: [d.record] })));
-});
-
-test('sendBatch, namespace: one object\'s history out of order in a batch leaves its newest state; an older batch changes nothing', async () => {
-  const { table, t } = target('namespace');
-  const { batch, inOrder, newest } = oneObjectShuffled();
-  const neighbours = distinctPuts(50);
-  assertAllDelivered(await t.sendBatch([...batch, ...neighbours]), batch.length + 50);
-  const expected = [newest, ...neighbours].map((d) => ({ key_name: d.envelope.Key, value: { Records: [d.record] } })).sort((a, b) => (a.key_name < b.key_name ? -1 : 1));
-  const state = () => rowsOf(`SELECT key_name, value FROM ${table} ORDER BY key_name`);
-  assert.deepEqual(await state(), expected);
-  assertAllDelivered(await t.sendBatch(inOrder.slice(0, 3)), 3); // late, older events: delivered, and superseded
-  assert.deepEqual(await state(), expected);
-});
-
-test('sendBatch, namespace: shuffled, duplicated histories as one batch end in the newest state per object', async () => {
-  const { events, survivors: [a, c] } = objectHistory();
-  for (const seed of [1, 2, 3]) {
-    const { table, t } = target('namespace');
-    assertAllDelivered(await t.sendBatch(shuffled([...events, ...events], seed)), events.length * 2);
-    assert.deepEqual(await rowsOf(`SELECT key_name, value FROM ${table} ORDER BY key_name`), [
-      { key_name: 'images/a.jpg', value: { Records: [a.record] } },
-      { key_name: 'images/c.jpg', value: { Records: [c.record] } },
-    ], `seed ${seed}`);
-  }
-});
-
-test('sendBatch: one event the table cannot take fails the whole transaction, retryably; alone, the others pass', async () => {
-  const { table, t } = target('access');
-  const healthy = distinctPuts(10);
-  const [poisoned] = distinctPuts(1, 'poison');
-  poisoned.record = { ...poisoned.record, eventTime: 'not a time' }; // event_time cannot take it
-  const results = await t.sendBatch([...healthy.slice(0, 4), poisoned, ...healthy.slice(4)]);
-  assert.deepEqual(results.map((r) => r.ok || r.permanent), new Array(11).fill(false));
-  assert.match((results[0] as { error: Error }).error.message, /^arn:minio:sqs:us-east-1:1:mysql: .*not a time/);
-  assert.equal((await rowsOf(`SELECT event_data FROM ${table}`)).length, 0); // nothing half-written
-  assertAllDelivered(await t.sendBatch(healthy), 10);
-  assert.equal((await rowsOf(`SELECT event_data FROM ${table}`)).length, 10);
-});
+sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key_name' });
 
 test('bad config names the ARN and field', () => {
   const valid = { dsn_string: dsn, table: 't' };
