@@ -3,10 +3,10 @@
 // published at once, their confirms awaited together).
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, settleEach } from './batch';
 import { deliveryError, type Delivery, type Target } from './target';
 

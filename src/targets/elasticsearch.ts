@@ -8,11 +8,11 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import type { BulkResponseItem } from '@elastic/elasticsearch/lib/api/types';
 import { HighwayHash } from 'highwayhasher';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { ELASTICSEARCH_HELPER_PREFIX, type ElasticsearchConfig } from '../config/targets';
 import type { S3EventRecord } from '../events/types';
 import { isRemoval, objectPath, orderingKey } from '../events/record';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { errorMessage } from '../errors';
 import { bulkTarget, DELIVERED, failed } from './batch';
 import { deliveryError, PermanentDeliveryError, type BatchSendResult, type Delivery, type Target } from './target';

@@ -4,7 +4,7 @@
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, failed } from './batch';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson, EVENT_ID_HEADER } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, failed, forEachBounded } from './batch';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 

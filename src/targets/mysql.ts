@@ -4,12 +4,12 @@
 // multi-row statements keeping both guards.
 import { createHash } from 'node:crypto';
 import { createPool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
-import { parseGoDsn } from '../config/connection';
+import { parseGoDsn } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { MysqlConfig } from '../config/targets';
 import { isRemoval, orderingKey, storedValue } from '../events/record';
 import { bulkTarget, DELIVERED, newestPerObject } from './batch';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 // Access denied, unknown database, no such table or column, bad JSON: a retry cannot help.

@@ -3,12 +3,12 @@
 // older event never wins. access: `event_time` + `event_data` rows, one per event id. A batch (or a
 // single event) is one multi-row statement keeping both guards.
 import { Pool, type PoolConfig } from 'pg';
-import { parseLibpq } from '../config/connection';
+import { parseLibpq } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
 import { isRemoval, orderingKey, storedValue } from '../events/record';
 import { bulkTarget, DELIVERED, newestPerObject } from './batch';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 // Auth, missing database/privileges and malformed data: a retry cannot help.

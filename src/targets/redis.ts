@@ -4,9 +4,9 @@
 // is one pipeline of those script calls.
 import Redis, { type ChainableCommander } from 'ioredis';
 import type { RedisConfig } from '../config/targets';
-import { parseHostPort } from '../config/connection';
+import { parseHostPort } from '../config/connection-strings';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
-import { probeHealth } from './connection';
+import { probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, failed } from './batch';
 import { deliveryError, type Delivery, type Target } from './target';
 

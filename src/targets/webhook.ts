@@ -2,11 +2,11 @@
 // per event, many in flight over kept-alive connections.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
-import { parseSigningSecrets, signWebhook } from '../webhook-signature';
+import { parseSigningSecrets, signWebhook } from '../config/webhook-signature';
 import { errorMessage } from '../errors';
-import { authorizationFor } from '../auth-token';
+import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
-import { dialTcp, probeHealth } from './connection';
+import { dialTcp, probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './batch';
 import { PermanentDeliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
