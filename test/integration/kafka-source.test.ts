@@ -13,7 +13,7 @@ import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, decodeObjectKey, eventIdentity, toEnvelope, type ParsedEvent } from '../../src/events';
 import { startKafkaSource, type KafkaSource } from '../../src/ingest/kafka-source';
 import { metrics } from '../../src/telemetry/metrics';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
 const kafka = new Kafka({ clientId: 'bucketflow-source-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
@@ -142,4 +142,33 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
   assert.equal(await committedOffsets(topic, group), cephRecords.length + poison.length);
   assert.equal((await skippedCount()) - before, poison.length);
   assert.equal(sources.at(-1)!.skipped, poison.length);
+});
+
+test('`npm run worker` with BUCKETFLOW_SOURCE_KAFKA_* consumes the topic, and stops consuming on SIGTERM', async () => {
+  const bucket = uniqueBucket('kafka-worker');
+  const topic = await freshTopic(2);
+  const group = `bucketflow-${randomUUID()}`;
+  const own = await startEngine({
+    notify: { webhook: { sink: { enable: true, endpoint: receiver.url } } },
+    rules: { [bucket]: [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    workers: 0,
+  });
+  const worker = spawnWorker(own.settings, { BUCKETFLOW_SOURCE_KAFKA_BROKERS: endpoints.kafka, BUCKETFLOW_SOURCE_KAFKA_TOPIC: topic, BUCKETFLOW_SOURCE_KAFKA_GROUP: group });
+  let stderr = '';
+  worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+  try {
+    const records = Array.from({ length: 25 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `w/${i}.bin` }));
+    await producer.send({ topic, messages: records.map((r) => ({ key: `${bucket}/${decodeObjectKey(r.s3.object.key)}`, value: JSON.stringify(toEnvelope(r)) })) });
+    const deadline = Date.now() + 90_000;
+    while (new Set(eventIdsAtReceiver(bucket)).size < records.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual([...new Set(eventIdsAtReceiver(bucket))].sort(), records.map(eventIdentity).sort(), stderr);
+    assert.match(stderr, /"message":"kafka source consuming"/);
+    worker.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.equal(await committedOffsets(topic, group), records.length);
+  } finally {
+    if (worker.exitCode === null) worker.kill('SIGKILL');
+    await own.stop();
+  }
 });
