@@ -50,6 +50,7 @@ function redacting(target: Target, redact: (text: string) => string): Target {
     send: (delivery) => target.send(delivery).catch((err: unknown) => {
       throw redactedError(err, redact);
     }),
+    sendBatch: async (deliveries) => (await target.sendBatch(deliveries)).map((result) => (result.ok ? result : { ...result, error: redactedError(result.error, redact) })),
     async health() {
       const health = await target.health().catch((err: unknown): Health => ({ online: false, detail: errorMessage(err) }));
       return health.detail === undefined ? health : { ...health, detail: redact(health.detail) };
