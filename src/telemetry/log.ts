@@ -78,7 +78,7 @@ export function log(level: LogLevel, message: string, fields: LogFields = {}, on
 }
 
 /**
- * Repeated warnings and errors (the same message, numbers aside, from the same logger): the first few of
+ * Repeated warnings and errors (the same message, numbers and ids aside, from the same logger): the first few of
  * each window are written, the rest counted, and at the window's end one line says how many were left out
  * (`repeated`). An outage that fails every call then reads as a few lines, not thousands.
  */
@@ -90,7 +90,7 @@ export class RepeatedLines {
 
   /** Whether this line is written now (else it is counted). */
   admit(level: LogLevel, message: string, on: Logger): boolean {
-    const key = `${level} ${JSON.stringify(on.bindings())} ${message.replace(/\d+/g, '#')}`;
+    const key = `${level} ${JSON.stringify(on.bindings())} ${message.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|\d+/gi, '#')}`;
     const window = this.windows.get(key) ?? { level, message, on, written: 0, left: 0 };
     this.windows.set(key, window);
     this.timer ??= setTimeout(() => this.flush(), this.windowMs).unref();
