@@ -71,8 +71,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const faults = (async () => {
     await at(6);
-    console.log('SIGKILL worker 1, start another');
-    workers[0].process.kill('SIGKILL');
+    const killed = workers[0].process;
+    const exited = new Promise((resolve) => killed.once('exit', (_code, signal) => resolve(signal)));
+    killed.kill('SIGKILL');
+    console.log(`worker 1 ended by ${await exited}; another started`);
     workers.push(startEntry('worker', env));
     await at(9);
     console.log('Redis unreachable for 15 s');
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     console.log('all faults over');
   })();
   await faults;
+  while (sent < EVENTS) await sleep(200);
   await Promise.all(posting);
   console.log(`${sent} events accepted after ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for every delivery`);
   const ids = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
@@ -104,6 +107,16 @@ async function main(): Promise<void> {
     const duplicates = received.length - distinct;
     console.log(`webhook ${name}: ${sent} events, ${distinct} arrived, ${duplicates} duplicates (${((100 * duplicates) / sent).toFixed(1)}%)`);
   }
+  // Which fault each duplicate followed: when its first copy reached the steady webhook (s after the start).
+  const first = new Map<string, number>();
+  const copies = new Map<string, number>();
+  for (const request of steady.requests) {
+    const id = String(request.headers[EVENT_ID_HEADER.toLowerCase()]);
+    if (!first.has(id)) first.set(id, (request.receivedAt - started) / 1000);
+    copies.set(id, (copies.get(id) ?? 0) + 1);
+  }
+  const when = [...copies].filter(([, n]) => n > 1).map(([id]) => first.get(id)!.toFixed(1));
+  console.log(`steady webhook's duplicates, first copy at (s): ${when.join(' ') || 'none'} (SIGKILL at 6, Temporal cut 12-32)`);
   for (const child of [...workers.slice(1), ingest]) await child.stop();
   await Promise.all([temporal.down(), redis.down(), steady.close(), flaky.close()]);
   await rm(dir, { recursive: true, force: true });
