@@ -1,3 +1,6 @@
+// What a target driver is (one ARN's send, health check and close) and what it is given (a Delivery);
+// drivers report a failure no retry can fix as the contract's PermanentDeliveryError (src/delivery/failure.ts).
+import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
 import type { EventEnvelope, S3EventRecord } from '../events/types';
 
@@ -21,14 +24,6 @@ export interface Target {
   send(delivery: Delivery): Promise<void>;
   health(): Promise<Health>;
   close(): Promise<void>;
-}
-
-/** A failure no retry can fix (bad config, auth refused, payload rejected): the activity fails fast. */
-export class PermanentDeliveryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PermanentDeliveryError';
-  }
 }
 
 /** `<context>: <cause>`, as PermanentDeliveryError when no retry can help, else a retryable Error. */

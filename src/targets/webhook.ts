@@ -6,7 +6,8 @@ import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
 import { dialTcp, probeHealth } from './shared-connection';
-import { PermanentDeliveryError, type Delivery, type Target } from './target';
+import { PermanentDeliveryError } from '../delivery/failure';
+import type { Delivery, Target } from './target';
 
 const SNIPPET_CHARS = 200;
 

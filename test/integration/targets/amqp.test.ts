@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import * as amqplib from 'amqplib';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/amqp';
-import { PermanentDeliveryError, type Delivery, type Target } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import type { Delivery, Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { connect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/nats';
-import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import type { Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 
