@@ -5,6 +5,7 @@ import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
+import { causeChain } from '../errors';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */
 const PERMANENT_ERROR_TYPES = new Set([
@@ -121,9 +122,5 @@ function compressionOf(codec: string): CompressionTypes {
 
 /** Authentication, authorization and payload refusals cannot pass on retry. */
 function isPermanent(err: unknown): boolean {
-  for (let e = err as { name?: string; type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && PERMANENT_ERROR_TYPES.has(e.type))) return true;
-    if (e.cause === e) break;
-  }
-  return false;
+  return [...causeChain(err)].some((e) => e.name === 'KafkaJSSASLAuthenticationError' || (typeof e.type === 'string' && PERMANENT_ERROR_TYPES.has(e.type)));
 }

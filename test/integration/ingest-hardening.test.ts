@@ -146,6 +146,6 @@ test('settings: limits, TLS files and per-source tokens from the environment, er
     [settings.bodyLimitBytes, settings.maxRecords, settings.authToken, settings.sourceTokens, settings.tlsCertFile, settings.sns.topics.length],
     [4096, 10, 'all', { ceph: 'c', 'aws-sns': 's' }, '/c.pem', 2],
   );
-  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_TLS_CERT: '/c.pem' }), /^Error: BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT$/);
-  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_MAX_RECORDS: 'lots' }), /^Error: BUCKETFLOW_INGEST_MAX_RECORDS: expected an integer of at least 1, got "lots"$/);
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_TLS_CERT: '/c.pem' }), /^ConfigError: BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT$/);
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_MAX_RECORDS: 'lots' }), /^ConfigError: BUCKETFLOW_INGEST_MAX_RECORDS: expected an integer, got "lots"$/);
 });
