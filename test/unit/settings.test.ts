@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ConfigError } from '../../src/config/params';
-import { loadSettings } from '../../src/settings';
+import { healthSettings, ingestSettings, loadSettings } from '../../src/settings';
 
 test('defaults: worker tuning, the ingest address and limits, no metrics or health server, INFO logs', () => {
   const settings = loadSettings({});
@@ -118,4 +118,24 @@ test('the Web UI link follows the loaded connection: a Temporal profile\'s addre
 test('TEMPORAL_TLS takes the same spellings as every other switch (envconfig alone reads "on" as off)', () => {
   assert.equal(loadSettings({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS: 'on' }).temporalTls, true);
   assert.equal(loadSettings({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS: 'off' }).temporalTls, undefined);
+});
+
+test('settings: limits, TLS files and per-source tokens from the environment, errors naming the variable', () => {
+  const settings = ingestSettings({
+    BUCKETFLOW_INGEST_MAX_BODY_BYTES: '4096', BUCKETFLOW_INGEST_MAX_RECORDS: '10', BUCKETFLOW_INGEST_AUTH_TOKEN: 'all',
+    BUCKETFLOW_INGEST_AUTH_TOKEN_CEPH: 'c', BUCKETFLOW_INGEST_AUTH_TOKEN_AWS_SNS: 's', BUCKETFLOW_INGEST_TLS_CERT: '/c.pem', BUCKETFLOW_INGEST_TLS_KEY: '/k.pem',
+    BUCKETFLOW_INGEST_SNS_TOPICS: 'arn:aws:sns:*:123456789012:uploads, arn:aws:sns:*:123456789012:logs',
+  });
+  assert.deepEqual(
+    [settings.bodyLimitBytes, settings.maxRecords, settings.authToken, settings.sourceTokens, settings.tlsCertFile, settings.sns.topics.length],
+    [4096, 10, 'all', { ceph: 'c', 'aws-sns': 's' }, '/c.pem', 2],
+  );
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_TLS_CERT: '/c.pem' }), /^ConfigError: BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT$/);
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_MAX_RECORDS: 'lots' }), /^ConfigError: BUCKETFLOW_INGEST_MAX_RECORDS: expected an integer, got "lots"$/);
+});
+
+test('BUCKETFLOW_HEALTH_PORT: off when unset, a clear error when not a port', () => {
+  assert.deepEqual(healthSettings({}), { host: '127.0.0.1', port: undefined });
+  assert.deepEqual(healthSettings({ BUCKETFLOW_HEALTH_PORT: '9402', BUCKETFLOW_HEALTH_HOST: '0.0.0.0' }), { host: '0.0.0.0', port: 9402 });
+  assert.throws(() => healthSettings({ BUCKETFLOW_HEALTH_PORT: 'http' }), (err: Error) => err instanceof ConfigError && err.message === 'BUCKETFLOW_HEALTH_PORT: expected a port number, got "http"');
 });
