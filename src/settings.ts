@@ -29,6 +29,14 @@ export interface Settings extends TemporalConnectionSettings {
   ingest: IngestSettings;
   metrics: MetricsSettings;
   health: HealthSettings;
+  /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
+  kafkaSource: KafkaSourceSettings | undefined;
+}
+
+export interface KafkaSourceSettings {
+  brokers: string[];
+  topic: string;
+  group: string;
 }
 
 export type WorkerTuning = Pick<
@@ -82,6 +90,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tuning: workerTuning(env),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
+    kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
   };
 }
@@ -163,4 +172,14 @@ function httpUrlProblem(text: string): string | undefined {
 
 function postgresUrlProblem(text: string): string | undefined {
   return /^postgres(ql)?:\/\//.test(text) && URL.canParse(text) ? undefined : 'expected a postgres:// or postgresql:// URL';
+}
+
+function kafkaSourceSettings(env: NodeJS.ProcessEnv): KafkaSourceSettings | undefined {
+  const hostPorts = (brokers: string[]) => (brokers.every((broker) => /^[^\s:/]+:\d{1,5}$/.test(broker)) ? undefined : 'expected host:port, comma-separated');
+  const brokers = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_BROKERS', { kind: 'list', default: [], check: hostPorts });
+  const topic = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_TOPIC', { kind: 'string' });
+  if (brokers.length === 0 && !topic) return undefined;
+  if (brokers.length === 0) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', 'required with BUCKETFLOW_SOURCE_KAFKA_TOPIC (host:port, comma-separated)');
+  if (!topic) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', 'required with BUCKETFLOW_SOURCE_KAFKA_BROKERS');
+  return { brokers, topic, group: envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_GROUP', { kind: 'string', default: 'bucketflow' }) };
 }

@@ -68,12 +68,14 @@ const BAD_VALUES: Record<string, string> = {
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem',
   TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
   TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
+  BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'kafka://broker',
+  BUCKETFLOW_SOURCE_KAFKA_TOPIC: 'minio-events', // without brokers
 };
 /** Variables any value of which is valid (names, paths checked where they are opened, secrets, lists). */
 const FREE_TEXT = [
   'BUCKETFLOW_TASK_QUEUE', 'BUCKETFLOW_CONFIG', 'BUCKETFLOW_DATA_DIR', 'BUCKETFLOW_INGEST_HOST', 'BUCKETFLOW_INGEST_AUTH_TOKEN',
   'BUCKETFLOW_INGEST_SNS_ORIGINS', 'BUCKETFLOW_INGEST_SNS_TOPICS', 'BUCKETFLOW_METRICS_HOST', 'BUCKETFLOW_HEALTH_HOST',
-  'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_CONFIG_FILE', 'BUCKETFLOW_SOURCE_KAFKA_GROUP',
 ];
 const SECRETS = ['s3cret-password'];
 
@@ -83,7 +85,9 @@ test('every variable\'s bad value is one ConfigError line naming the variable, s
     const env = name.startsWith('TEMPORAL_TLS_') ? { TEMPORAL_ADDRESS: 'temporal.internal:7233', [name]: value } : { [name]: value };
     assert.throws(() => loadSettings(env), (err: unknown) => {
       assert.ok(err instanceof ConfigError, `${name}=${value}: a ConfigError, not ${String(err)}`);
-      assert.ok(err.message.startsWith(`${name}: `) || err.message.startsWith('BUCKETFLOW_INGEST_TLS_'), `${name}=${value}: ${err.message}`);
+      // The variable itself, or (half of a pair) the missing other half, naming this one.
+      assert.match(err.message, /^(BUCKETFLOW|TEMPORAL)_[A-Z_]+: /, `${name}=${value}`);
+      assert.ok(err.message.includes(name), `${name}=${value}: ${err.message}`);
       assert.doesNotMatch(err.message, /\n/);
       for (const secret of SECRETS) assert.ok(!err.message.includes(secret), err.message);
       return true;
@@ -138,4 +142,14 @@ test('BUCKETFLOW_HEALTH_PORT: off when unset, a clear error when not a port', ()
   assert.deepEqual(healthSettings({}), { host: '127.0.0.1', port: undefined });
   assert.deepEqual(healthSettings({ BUCKETFLOW_HEALTH_PORT: '9402', BUCKETFLOW_HEALTH_HOST: '0.0.0.0' }), { host: '0.0.0.0', port: 9402 });
   assert.throws(() => healthSettings({ BUCKETFLOW_HEALTH_PORT: 'http' }), (err: Error) => err instanceof ConfigError && err.message === 'BUCKETFLOW_HEALTH_PORT: expected a port number, got "http"');
+});
+
+test('the Kafka source: off unless set, both brokers and topic required, brokers as host:port, group defaulted', () => {
+  assert.equal(loadSettings({}).kafkaSource, undefined);
+  assert.deepEqual(loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k1:9092, k2:9093', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 'minio-events' }).kafkaSource,
+    { brokers: ['k1:9092', 'k2:9093'], topic: 'minio-events', group: 'bucketflow' });
+  assert.equal(loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k:9092', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't', BUCKETFLOW_SOURCE_KAFKA_GROUP: 'g' }).kafkaSource?.group, 'g');
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't' }), /BUCKETFLOW_SOURCE_KAFKA_BROKERS: required with BUCKETFLOW_SOURCE_KAFKA_TOPIC/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k:9092' }), /BUCKETFLOW_SOURCE_KAFKA_TOPIC: required/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'kafka://k', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't' }), /^ConfigError: BUCKETFLOW_SOURCE_KAFKA_BROKERS: expected host:port, comma-separated, got "kafka:\/\/k"$/);
 });

@@ -10,6 +10,7 @@ import type { Target } from '../../../src/targets/target';
 import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:mqtt';
 const opened: Target[] = [];
@@ -63,6 +64,28 @@ test('the same event sent twice carries the same event id, so subscribers can de
   const messages = await sendAndTake(mqtt({ topic, qos: 1 }), inbox, [event, event]);
   assertEnvelopes(messages, [event, event], arrived);
   assert.equal(JSON.parse(messages[0].payload.toString()).Key, 'images/a b.jpg');
+});
+
+for (const qos of [1, 2]) {
+  test(`sendBatch, QoS ${qos}: 200 publishes in flight together arrive each once, one object's in sequencer order`, async () => {
+    const { topic, inbox } = await freshTopic();
+    const target = mqtt({ topic, qos });
+    const { batch: hot, inOrder } = oneObjectShuffled();
+    const batch = [...distinctPuts(200), ...hot];
+    assertAllDelivered(await target.sendBatch(batch), batch.length);
+    const messages = await inbox.take(200 + inOrder.length);
+    const ids = messages.map((m) => arrived(m).eventId);
+    assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
+    assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+    assert.deepEqual(JSON.parse(messages[0].payload.toString()), batch.find((d) => d.eventId === ids[0])!.envelope);
+  });
+}
+
+test('sendBatch: a broker that cannot be reached fails every event, retryably', async () => {
+  const down = mqtt({ broker: `tcp://127.0.0.1:${await freePort()}`, topic: 'bucketevents' });
+  const results = await down.sendBatch(distinctPuts(3));
+  assert.deepEqual(results.map((r) => r.ok || r.permanent), [false, false, false]);
+  assert.match((results[0] as { error: Error }).error.message, /ECONNREFUSED/);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {
