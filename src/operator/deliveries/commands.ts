@@ -1,5 +1,6 @@
 // The operator commands of `bucketflow`: `deliveries list|show` and `redeliver`, as tables (default) or
-// JSON (`--json`). Bad input throws ArgumentError (the CLI prints one line and exits 2, starting nothing).
+// JSON (`--json`), given the options src/operator/cli.ts declares and parses for them. Bad input throws
+// ArgumentError (the CLI prints one line and exits 2, starting nothing).
 import { loadTargetsConfig, retrySettingsOf } from '../../config';
 import { BucketflowClient } from '../../client';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
@@ -9,6 +10,7 @@ import { listDeliveries, resolveDelivery, showDelivery, type DeliveryDetails, ty
 import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';
 import { planBulkRedelivery, planSingleRedelivery, startRedelivery, type RedeliverContext, type RedeliveryPlan } from './redeliver';
 
+/** The options of `deliveries list`, `deliveries show` and `redeliver` (each takes those its usage shows). */
 export interface OperatorOptions {
   bucket?: string;
   key?: string;
@@ -110,33 +112,29 @@ function plansTable(plans: Array<RedeliveryPlan & { action: string }>): string {
   return formatTable(['ORIGINAL', 'TARGETS', 'ACTION'], plans.map((p) => [p.original, p.targets.join(',') || '-', p.action]));
 }
 
-export async function deliveriesCommand(command: string | undefined, rest: string[], values: OperatorOptions, settings: Settings, usage: string): Promise<void> {
-  if (command === 'list') {
-    const filters: DeliveryFilters = {
-      bucket: values.bucket,
-      key: values.key,
-      prefix: values.prefix || undefined,
-      statuses: values.status ? parseStatuses(values.status) : undefined,
-      target: checkedTarget(settings, values.target),
-      since: values.since ? parseSince(values.since) : undefined,
-    };
-    const limit = checkedLimit(values.limit, 50);
-    const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
-    console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
-    return;
-  }
-  if (command === 'show') {
-    const ref = rest[0];
-    if (!ref) throw new ArgumentError('<delivery>', `missing: an event id, workflow id or bucket/key\n${usage}`);
-    const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
-    console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
-    return;
-  }
-  throw new ArgumentError('deliveries', `unknown command "${command ?? ''}"\n${usage}`);
+/** `bucketflow deliveries list`. */
+export async function listCommand(values: OperatorOptions, settings: Settings): Promise<void> {
+  const filters: DeliveryFilters = {
+    bucket: values.bucket,
+    key: values.key,
+    prefix: values.prefix || undefined,
+    statuses: values.status ? parseStatuses(values.status) : undefined,
+    target: checkedTarget(settings, values.target),
+    since: values.since ? parseSince(values.since) : undefined,
+  };
+  const limit = checkedLimit(values.limit, 50);
+  const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
+  console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
 }
 
-export async function redeliverCommand(rest: string[], values: OperatorOptions, settings: Settings): Promise<void> {
-  const ref = rest[0];
+/** `bucketflow deliveries show <ref>`. */
+export async function showCommand(ref: string, values: OperatorOptions, settings: Settings): Promise<void> {
+  const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
+  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+}
+
+/** `bucketflow redeliver [<ref>]`: one delivery, or in bulk those --status chooses. */
+export async function redeliverCommand(ref: string | undefined, values: OperatorOptions, settings: Settings): Promise<void> {
   const dryRun = values['dry-run'] ?? false;
   const target = checkedTarget(settings, values.target);
   let run: (ctx: RedeliverContext) => Promise<RedeliveryPlan[]>;
