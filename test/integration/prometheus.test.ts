@@ -219,6 +219,11 @@ test('every Grafana panel queries metrics and labels the worker and the ingest e
   const [, metric, label] = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition!)!;
   assert.ok(series.get(metric)?.has(label), `the target variable's ${metric} with ${label}`);
 
+  // The check can fail: a misspelt metric, a label the metric lacks, a grouping no metric carries.
+  assert.throws(() => assertExported('sum(rate(bucketflow_delivery_total[5m]))', series), /bucketflow_delivery_total is not exported/);
+  assert.throws(() => assertExported('bucketflow_circuit_open{outcome="x"}', series), /bucketflow_circuit_open has no label outcome/);
+  assert.throws(() => assertExported('sum by (reason) (bucketflow_deliveries_in_flight)', series), /no metric it names has the label reason/);
+
   const queries = dashboard.panels.filter((p) => p.type !== 'row').flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
   assert.ok(queries.length >= 15, `${queries.length} queries`);
   for (const { title, expr } of queries) {
