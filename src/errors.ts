@@ -22,3 +22,9 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Text an operator must copy as it is (commands to run), carried by an error beside its log line. */
+export function operatorTextOf(err: unknown): string | undefined {
+  const text = (err as { operatorText?: unknown } | undefined)?.operatorText;
+  return typeof text === 'string' ? text : undefined;
+}

@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { BucketflowClient } from '../../src/client';
-import { ensureSearchAttributes } from '../../src/ensure-search-attributes';
+import { ensureSearchAttributes } from '../../src/temporal/register-search-attributes';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
-import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal-connection';
-import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker';
-import { loadWorkflowBundle } from '../../src/workflow-bundle';
+import type { TemporalConnectionSettings } from '../../src/config/temporal-settings';
+import { connectTemporal } from '../../src/temporal/connection';
+import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker/main';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 
 let bundle: ReturnType<typeof loadWorkflowBundle> | undefined;
 
@@ -85,7 +86,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   };
 }
 
-/** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
+/** The real `src/worker/main.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
 export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawnEntryPoint('worker', settings, env);
 }

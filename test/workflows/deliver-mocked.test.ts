@@ -10,10 +10,11 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { DEFAULT_RETRY, type RetrySettings } from '../../src/config/retry';
 import { buildEvent } from '../../src/events';
-import { loadWorkflowBundle } from '../../src/workflow-bundle';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt } from '../../workflows/types';
+import { DELIVER_EVENT_V2 } from '../../src/delivery/workflow-types';
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
 const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({ arn, retry: { ...retry, ...overrides } });
@@ -66,7 +67,7 @@ async function deliver(targets: ResolvedTarget[]): Promise<DeliveryResult> {
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
   const input: DeliverInput = { eventId: randomUUID(), record, targets };
   try {
-    return await client.workflow.execute('deliverEventV2', { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
+    return await client.workflow.execute(DELIVER_EVENT_V2, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'DeliveryFailed') {
       return err.cause.details![0] as DeliveryResult;

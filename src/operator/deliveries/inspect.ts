@@ -1,11 +1,12 @@
 // `bucketflow deliveries list|show`: deliveries as operators look for them, from visibility (search
 // attributes) and, for one delivery, its history.
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
-import { searchKeys } from '../search-attributes';
-import { workflowIdFor } from '../client';
-import type { DeliveryStatus } from '../../workflows/types';
+import { searchKeys } from '../../delivery/search-attributes';
+import { workflowIdFor } from '../../client';
+import type { DeliveryStatus } from '../../../workflows/types';
 import { readRun, type TargetRun } from './history';
 import { ArgumentError, buildQuery, type DeliveryFilters } from './query';
+import { isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface DeliveryContext {
   client: Client;
@@ -99,7 +100,7 @@ export async function showDelivery(ctx: DeliveryContext, workflowId: string, arg
     if (err instanceof WorkflowNotFoundError) throw new ArgumentError(argument, `unknown delivery ${workflowId}`);
     throw err;
   }
-  if (description.type !== 'deliverEventV2' && description.type !== 'deliverEvent') {
+  if (!isDeliveryWorkflowType(description.type)) {
     throw new ArgumentError(argument, `${workflowId} is a ${description.type} workflow, not a delivery`);
   }
   const run = readRun(await ctx.client.workflow.getHandle(workflowId, description.runId).fetchHistory(), description);

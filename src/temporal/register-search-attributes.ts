@@ -2,13 +2,15 @@
 // workflow start that sets an unknown one is refused), so any Temporal server works, not only the stack's.
 import type { temporal } from '@temporalio/proto';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { log } from './log';
-import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from './search-attributes';
+import { log } from '../telemetry/log';
+import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from '../delivery/search-attributes';
 
 type OperatorService = temporal.api.operatorservice.v1.OperatorService;
 
 /** The namespace lacks attributes (or has them with another type) and the server refused to add them. */
 export class SearchAttributesError extends Error {
+  /** Printed as plain text by src/fatal.ts, so the commands can be copied from the terminal. */
+  readonly operatorText: string;
   constructor(
     message: string,
     /** What an operator runs to fix it; empty when a command cannot fix it (a type conflict). */
@@ -16,6 +18,7 @@ export class SearchAttributesError extends Error {
   ) {
     super(commands.length > 0 ? `${message}\nAsk an operator of the namespace to run:\n  ${commands.join('\n  ')}` : message);
     this.name = 'SearchAttributesError';
+    this.operatorText = this.message;
   }
 }
 
