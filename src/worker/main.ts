@@ -19,12 +19,15 @@ import { describeTemporalConnection } from '../config/temporal-settings';
 import { connectTemporal } from '../temporal/connection';
 import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from '../telemetry/tracing';
 import { TargetPool } from '../targets/pool';
+import { RecentSends } from '../telemetry/recent-sends';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
   gate: TargetGate;
+  /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
+  sends: RecentSends;
 }
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
@@ -34,7 +37,7 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
-  return { targets, rules, gate };
+  return { targets, rules, gate, sends: new RecentSends() };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {

@@ -78,7 +78,8 @@ function listTable(rows: DeliverySummary[]): string {
   );
 }
 
-function showText(d: DeliveryDetails): string {
+/** One delivery as `deliveries show` prints it (the status page's search shows the same). */
+export function showText(d: DeliveryDetails): string {
   const took = d.closedAt ? ` (${after(d.startedAt, d.closedAt).slice(1)})` : '';
   const lines = [
     `delivery       ${d.workflowId}`,
