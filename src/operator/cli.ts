@@ -1,5 +1,5 @@
-// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
-// configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
+// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, send a test
+// event, list configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTargetsConfig } from '../config';
 import type { OperatorOptions } from './deliveries/commands';
@@ -16,6 +16,7 @@ const USAGE = `usage:
   bucketflow events remove <bucket> [<arn>] [--force]
   bucketflow events import <bucket> <notification.xml>
   bucketflow events export <bucket>
+  bucketflow events test <bucket> <key> [--wait SECONDS] [--json]
   bucketflow targets list
   bucketflow targets health
   bucketflow targets pause <arn>
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      wait: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
   // Loaded only for these commands: the Temporal client, which the rules commands do not need.
   if (group === 'deliveries') return (await import('./deliveries/commands')).deliveriesCommand(command, rest, values, settings, USAGE);
   if (group === 'redeliver') return (await import('./deliveries/commands')).redeliverCommand(positionals.slice(1), values, settings);
+  if (group === 'events' && command === 'test') return (await import('./deliveries/commands')).testEventCommand(rest, values, settings);
   const store = openRulesStore(settings);
   try {
     await run(group, command, rest, values, store, settings);

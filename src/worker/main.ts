@@ -30,10 +30,14 @@ export interface EngineDeps {
   sends: RecentSends;
 }
 
+/** Said once at start when no target is enabled, with the line that fixes it (README, "Quick start"). */
+export const NO_TARGETS = 'no targets configured, so every event ends as no-targets: point BUCKETFLOW_CONFIG at a MinIO config.json, e.g. BUCKETFLOW_CONFIG=examples/config.json npm start';
+
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
   const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
+  if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
