@@ -150,7 +150,8 @@ const TEST_EVENT_WAIT_S = 30;
 export async function testEventCommand(rest: string[], values: OperatorOptions, settings: Settings): Promise<void> {
   const [bucket, key] = rest;
   if (!bucket || !key) throw new ArgumentError('events test', 'expected <bucket> <key>, e.g. bucketflow events test photos cat.jpg');
-  const waitS = values.wait === undefined ? TEST_EVENT_WAIT_S : checkedLimit(values.wait, TEST_EVENT_WAIT_S);
+  if (values.wait !== undefined && !/^\d+$/.test(values.wait)) throw new ArgumentError('--wait', `expected whole seconds, e.g. 30, got "${values.wait}"`);
+  const waitS = values.wait === undefined ? TEST_EVENT_WAIT_S : Number(values.wait);
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', principalId: 'bucketflow-events-test' });
   const details = await withContext(settings, async (ctx) => {
     const [published] = await new BucketflowClient(ctx.client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }).publish({ Records: [record] });
