@@ -23,9 +23,10 @@ import { TcpProxy } from '../helpers/tcp-proxy';
 
 const root = path.resolve(__dirname, '../..');
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
-const [ok, slow, bad, flaky, down] = ['ok', 'slow', 'bad', 'flaky', 'down'].map(arn);
+const [ok, slow, bad, flaky, down, limited] = ['ok', 'slow', 'bad', 'flaky', 'down', 'limited'].map(arn);
 const main = `prom-${randomUUID().slice(0, 8)}`;
 const side = `${main}-side`;
+const burst = `${main}-burst`;
 const SLOW_MS = 300;
 const LOAD = 24; // events, posted two at a time every 2/3 s (3/s)
 
@@ -62,9 +63,11 @@ before(async () => {
   receivers.slow = await Receiver.start([], 200, { delayMs: SLOW_MS });
   receivers.bad = await Receiver.start([], 400);
   receivers.flaky = await Receiver.start([503]); // fails its one fast attempt, then takes the durable retry
+  receivers.limited = await Receiver.start();
   await writeFile(path.join(dir, 'config.json'), JSON.stringify({ notify: { webhook: {
     ok: { enable: true, endpoint: receivers.ok.url },
-    slow: { enable: true, endpoint: receivers.slow.url, max_rate: 5 },
+    slow: { enable: true, endpoint: receivers.slow.url },
+    limited: { enable: true, endpoint: receivers.limited.url, max_rate: 1 },
     bad: { enable: true, endpoint: receivers.bad.url },
     flaky: { enable: true, endpoint: receivers.flaky.url, fast_attempts: 1, retry_initial_interval: '1s' },
     down: { enable: true, endpoint: `http://127.0.0.1:${await freePort()}/`, fast_attempts: 1, circuit_threshold: 1, retry_max_duration: '30s' },
@@ -73,6 +76,7 @@ before(async () => {
   const store = new FileRulesStore(dir);
   await store.put(main, [rule('1', ok), rule('2', slow), rule('3', bad)]);
   await store.put(side, [rule('4', flaky), rule('5', down)]);
+  await store.put(burst, [rule('6', limited)]);
   await store.close();
 
   // Both reach Temporal through a proxy the last test cuts.
@@ -134,7 +138,11 @@ test('after a known load, rate() and histogram_quantile() through Prometheus mat
   await scraped(`max(bucketflow_circuit_open{target="${down}"})`, 1);
   assert.equal(await post(side, 'held.jpg'), 202);
   await receivers.flaky.waitForRequests(3);
-  await scraped(accepted, 3);
+  // Two events at once to a max_rate 1 target: the second waits for its slot.
+  assert.deepEqual(await Promise.all([post(burst, '1.jpg'), post(burst, '2.jpg')]), [202, 202]);
+  await receivers.limited.waitForRequests(2);
+  await scraped(accepted, 5);
+  await scraped(`sum(bucketflow_rate_limit_waits_total{target="${limited}"})`, 1);
   await scraped(`sum(bucketflow_held_total{target="${down}",reason="circuit open"})`, 1);
   await scraped(delivered(ok), 1);
   await scraped(delivered(slow), 1);
@@ -148,7 +156,7 @@ test('after a known load, rate() and histogram_quantile() through Prometheus mat
     assert.deepEqual(await Promise.all([post(main, `load/${i}.jpg`), post(main, `load/${i + 1}.jpg`)]), [202, 202]);
     await pace;
   }
-  await scraped(accepted, 3 + LOAD);
+  await scraped(accepted, 5 + LOAD);
   await scraped(delivered(ok), 1 + LOAD);
   await scraped(delivered(slow), 1 + LOAD);
   await scraped(failed(bad), 1 + LOAD);
@@ -174,8 +182,6 @@ test('after a known load, rate() and histogram_quantile() through Prometheus mat
   assert.equal(rateOf(flaky, 'delivered'), 0, 'the warm-up delivery is before the window');
   near(await perWindow(`sum(rate(bucketflow_delivery_attempts_total{target="${bad}",result="permanent_error"}[${window}s]))`), LOAD, 'permanent errors');
   near(await perWindow(`sum(rate(bucketflow_delivery_attempt_seconds_count{target="${slow}"}[${window}s]))`), LOAD, 'timed sends to the slow target');
-  // Pairs to a max_rate 5 target: the second of each waits for its slot.
-  assert.ok((await perWindow(`sum(rate(bucketflow_rate_limit_waits_total{target="${slow}"}[${window}s]))`)) >= LOAD / 4);
 
   // The slow receiver answers after 300 ms: its sends sit in the (0.25 s, 0.5 s] bucket; the others' below.
   const quantile = (q: number, target: string) =>
@@ -243,7 +249,14 @@ test('the alert rules evaluate on the real metrics: active for the failing targe
     return alerts.includes(`BucketflowDeliveriesFailed ${bad}`) && alerts.includes(`BucketflowTargetFailing ${bad}`)
       && alerts.includes(`BucketflowCircuitOpen ${down}`) ? true : undefined;
   }, 'the failing target\'s and the open circuit\'s alerts', 60_000);
-  assert.deepEqual((await active()).sort(), [`BucketflowCircuitOpen ${down}`, `BucketflowDeliveriesFailed ${bad}`, `BucketflowTargetFailing ${bad}`].sort());
+  // None for the healthy targets, and none of the process alerts while Temporal answers. (The down target
+  // fails every send too, but whether rate() sees two of its failures depends on timing; and a task-queue
+  // backlog may show on a busy machine: its p95 is of a few dozen workflow tasks.)
+  const before = await active();
+  assert.deepEqual(before.filter((a) => a.includes(' arn:') && a !== `BucketflowTargetFailing ${down}`).sort(), [`BucketflowCircuitOpen ${down}`, `BucketflowDeliveriesFailed ${bad}`, `BucketflowTargetFailing ${bad}`].sort());
+  for (const name of ['BucketflowIngestUnavailable', 'BucketflowWorkerNotReady', 'BucketflowIngestDown', 'BucketflowNoDeliveries']) {
+    assert.ok(!before.some((a) => a.startsWith(`${name} `) || a === name), `${name} active: ${before.join(', ')}`);
+  }
 
   // Temporal out of reach: the ingest answers 503 and the worker's polls fail.
   // Two 503s a few scrapes apart: rate() sees a counter move only between two samples.
