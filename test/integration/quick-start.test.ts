@@ -122,7 +122,7 @@ test('the README quick start, run as written, delivers a test event to Redis and
   assert.match(outputs.get('bin/bucketflow targets list')!.out, new RegExp(`^${redisArn} {3}redis {3}enabled$`, 'm'));
   assert.equal(outputs.get('bin/bucketflow events add')!.out, `Successfully added ${redisArn}`);
   const tested = outputs.get('bin/bucketflow events test')!;
-  assert.match(tested.err, /^published s3:ObjectCreated:Put photos\/cat\.jpg \(event id [0-9a-f]{32}\)/);
+  assert.match(tested.err, /^published s3:ObjectCreated:Put photos\/cat\.jpg \(event id [0-9a-f]{32}\)/m);
   assert.match(tested.out, /^status {9}delivered \(workflow Completed\)$/m);
   assert.match(tested.out, new RegExp(`^${redisArn}\\s+delivered\\s+1\\s+fast`, 'm'));
   assert.match(tested.out, /^web ui {9}http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/bucketflow-[0-9a-f]{32}$/m);
