@@ -112,10 +112,12 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
     await deps.gate.admit(arn, admit);
     const stopTimer = metrics.attemptSeconds.startTimer(labels);
+    let sent = false;
     try {
       await target.send(delivery);
+      sent = true;
     } finally {
-      stopTimer();
+      deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });

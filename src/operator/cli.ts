@@ -1,5 +1,5 @@
-// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
-// configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
+// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, send a test
+// event, list configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
 // Each subcommand is declared here once (usage, help, options) and parsed by src/operator/command-line.ts.
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadTargetsConfig } from '../config';
@@ -120,6 +120,22 @@ const COMMANDS: Subcommand[] = [
     run: ([bucket]) => {
       if (!bucket) throw missingArgument('events export', '<bucket>');
       return withRules(async (store) => console.log(rulesToXml(await store.get(bucket))));
+    },
+  }),
+  subcommand({
+    name: 'events test',
+    synopsis: ['<bucket> <key> [--wait SECONDS] [--json]'],
+    help: [
+      'Publishes an s3:ObjectCreated:Put event for the object, shaped as MinIO sends it (as S3 sends a test event once',
+      'notifications are set up), waits for its delivery to end, then shows it as `deliveries show` does.',
+    ].join('\n'),
+    optionHelp: [['--wait SECONDS', 'how long to wait for the delivery to end (default 30)'], ['--json', 'JSON instead of text']],
+    options: { wait: { type: 'string' }, json: { type: 'boolean', default: false } },
+    maxArguments: 2,
+    run: async ([bucket, key], values) => {
+      if (!bucket) throw missingArgument('events test', '<bucket>');
+      if (!key) throw missingArgument('events test', '<key>');
+      return (await deliveries()).testEventCommand(bucket, key, values, settings());
     },
   }),
   subcommand({

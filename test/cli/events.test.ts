@@ -142,3 +142,12 @@ test('targets health refuses a config the drivers cannot use: exit 2 and one lin
     assert.equal(result.err.split('\n').length, 1, result.err);
   }
 });
+
+test('events test checks its arguments before connecting: exit 2 and one line naming what is wrong', () => {
+  const missing = run('events', 'test', 'photos');
+  assert.equal(missing.code, 2);
+  assert.equal(missing.err, 'bucketflow: events test: missing <key> (see bucketflow events test --help)');
+  const wait = run('events', 'test', 'photos', 'cat.jpg', '--wait', '5s');
+  assert.equal(wait.code, 2);
+  assert.equal(wait.err, 'bucketflow: --wait: expected whole seconds, e.g. 30, got "5s"');
+});

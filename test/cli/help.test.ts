@@ -33,7 +33,7 @@ async function subcommands(): Promise<string[]> {
 
 test('the usage lists every group\'s subcommands', async () => {
   assert.deepEqual(await subcommands(), [
-    'events add', 'events list', 'events remove', 'events import', 'events export',
+    'events add', 'events list', 'events remove', 'events import', 'events export', 'events test',
     'targets list', 'targets health', 'targets pause', 'targets resume',
     'deliveries list', 'deliveries show', 'redeliver',
   ]);

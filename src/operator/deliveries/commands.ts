@@ -1,8 +1,9 @@
-// The operator commands of `bucketflow`: `deliveries list|show` and `redeliver`, as tables (default) or
-// JSON (`--json`), given the options src/operator/cli.ts declares and parses for them. Bad input throws
+// The operator commands of `bucketflow`: `deliveries list|show`, `redeliver` and `events test`, as tables
+// (default) or JSON (`--json`), given the options src/operator/cli.ts declares and parses for them. Bad input throws
 // ArgumentError (the CLI prints one line and exits 2, starting nothing).
 import { loadTargetsConfig, retrySettingsOf } from '../../config';
 import { BucketflowClient } from '../../client';
+import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
 import type { Settings } from '../../settings';
 import { formatTable } from '../table';
@@ -21,6 +22,7 @@ export interface OperatorOptions {
   limit?: string;
   json?: boolean;
   'dry-run'?: boolean;
+  wait?: string;
 }
 
 /** Checks every argument before anything connects, so bad input never reaches the server. */
@@ -80,7 +82,7 @@ function listTable(rows: DeliverySummary[]): string {
   );
 }
 
-function showText(d: DeliveryDetails): string {
+export function showText(d: DeliveryDetails): string {
   const took = d.closedAt ? ` (${after(d.startedAt, d.closedAt).slice(1)})` : '';
   const lines = [
     `delivery       ${d.workflowId}`,
@@ -131,6 +133,32 @@ export async function listCommand(values: OperatorOptions, settings: Settings): 
 export async function showCommand(ref: string, values: OperatorOptions, settings: Settings): Promise<void> {
   const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
   console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+}
+
+/** Seconds `events test` waits for the delivery to end before it shows it anyway. */
+const TEST_EVENT_WAIT_S = 30;
+
+/**
+ * `events test <bucket> <key>`: publishes an s3:ObjectCreated:Put event for the object, shaped as MinIO sends
+ * it (as S3 sends a test event once notifications are set up), waits for its delivery to end (at most --wait
+ * seconds), then shows it as `deliveries show` does, with a hint when no rule matched.
+ */
+export async function testEventCommand(bucket: string, key: string, values: OperatorOptions, settings: Settings): Promise<void> {
+  if (values.wait !== undefined && !/^\d+$/.test(values.wait)) throw new ArgumentError('--wait', `expected whole seconds, e.g. 30, got "${values.wait}"`);
+  const waitS = values.wait === undefined ? TEST_EVENT_WAIT_S : Number(values.wait);
+  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', principalId: 'bucketflow-events-test' });
+  const details = await withContext(settings, async (ctx) => {
+    const [published] = await new BucketflowClient(ctx.client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }).publish({ Records: [record] });
+    console.error(`published s3:ObjectCreated:Put ${bucket}/${key} (event id ${published.eventId}) on task queue ${settings.taskQueue}`);
+    const ended = ctx.client.workflow.getHandle(published.workflowId).result().then(() => true, () => true);
+    const timer = new Promise<false>((resolve) => setTimeout(() => resolve(false), waitS * 1000).unref());
+    if (!(await Promise.race([ended, timer]))) console.error(`not finished after ${waitS} s (is a worker running on task queue ${settings.taskQueue}?)`);
+    return showDelivery(ctx, published.workflowId);
+  });
+  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+  if (details.status === 'no-targets') {
+    console.error(`no rule of bucket ${bucket} matched: add one with \`bucketflow events add ${bucket} <arn>\` (\`bucketflow targets list\` shows the ARNs)`);
+  }
 }
 
 /** `bucketflow redeliver [<ref>]`: one delivery, or in bulk those --status chooses. */
