@@ -7,7 +7,8 @@ import type { TargetEntry } from '../config/targets';
 import { errorMessage } from '../errors';
 import { createTarget } from './registry';
 import { SentRecord } from './sent-record';
-import { PermanentDeliveryError, type Health, type Target } from './target';
+import { PermanentDeliveryError } from '../delivery/failure';
+import type { Health, Target } from './target';
 
 export class TargetPool {
   private readonly targets = new Map<string, { target: Target; retry: RetrySettings }>();
