@@ -2,7 +2,7 @@
 // here, once per entry point (loadSettings), and the parts are passed down to what uses them.
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
-import { ConfigError, parseBool } from './config/params';
+import { ConfigError, parseBool, parseDuration } from './config/params';
 import { EVENT_SOURCES, type EventSource } from './events/sources';
 import type { LogLevel } from './telemetry/log';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './config/temporal-settings';
@@ -20,6 +20,8 @@ export interface Settings extends TemporalConnectionSettings {
   fastPath: boolean;
   /** `npm run worker` also serves the HTTP ingest, starting deliveries eagerly on this worker. */
   ingestInWorker: boolean;
+  /** The high-volume mode (group commit into batch workflows); maxEvents 1 = one workflow per event. */
+  batch: BatchSettings;
   /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's, gRPC port + 1000. */
   temporalUiUrl: string;
   logLevel: LogLevel;
@@ -28,6 +30,21 @@ export interface Settings extends TemporalConnectionSettings {
   metrics: MetricsSettings;
   health: HealthSettings;
 }
+
+export interface BatchSettings {
+  /** `BUCKETFLOW_BATCH_MAX_EVENTS`: events per batch workflow; 1 (default) keeps one workflow per event. */
+  maxEvents: number;
+  /** `BUCKETFLOW_BATCH_MAX_WAIT`: how long a batch may wait to fill when no start is in flight (default 0: never). */
+  maxWaitMs: number;
+  /** `BUCKETFLOW_BATCH_DEDUPE_WINDOW`: an event id accepted this recently is not delivered again by this process. */
+  dedupeWindowMs: number;
+}
+
+/**
+ * The most events one batch may carry: its search attribute of event-id tokens must stay under Temporal's
+ * 2 KB per value (src/delivery/batch-index.ts), so a larger setting is refused rather than silently cut.
+ */
+export const MAX_BATCH_EVENTS = 200;
 
 export type WorkerTuning = Pick<
   WorkerOptions,
@@ -73,6 +90,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rulesPostgresUrl: env.BUCKETFLOW_RULES_POSTGRES_URL || undefined,
     fastPath: flag(env, 'BUCKETFLOW_FAST_PATH', true),
     ingestInWorker: flag(env, 'BUCKETFLOW_INGEST', false),
+    batch: batchSettings(env),
     temporalUiUrl: (env.TEMPORAL_UI_URL || devServerUi(env.TEMPORAL_ADDRESS || '127.0.0.1:7233')).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
@@ -96,6 +114,26 @@ export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
     maxConcurrentWorkflowTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS') ?? 100,
     maxCachedWorkflows: int('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
   };
+}
+
+export function batchSettings(env: NodeJS.ProcessEnv): BatchSettings {
+  const maxEvents = positiveInt(env, 'BUCKETFLOW_BATCH_MAX_EVENTS', 1);
+  if (maxEvents > MAX_BATCH_EVENTS) {
+    throw new ConfigError('BUCKETFLOW_BATCH_MAX_EVENTS', `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute), got ${maxEvents}`);
+  }
+  return {
+    maxEvents,
+    maxWaitMs: duration(env, 'BUCKETFLOW_BATCH_MAX_WAIT', 0),
+    dedupeWindowMs: duration(env, 'BUCKETFLOW_BATCH_DEDUPE_WINDOW', 10 * 60_000),
+  };
+}
+
+/** A duration (`250ms`, `2s`, `10m`; a bare number is milliseconds); unset or empty keeps the default. */
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  if (/^\d+$/.test(text)) return Number(text);
+  return parseDuration(text, name);
 }
 
 /** `BUCKETFLOW_INGEST_AUTH_TOKEN_<SOURCE>`: MINIO, CEPH, AWS_S3, AWS_SNS, AWS_EVENTBRIDGE. */

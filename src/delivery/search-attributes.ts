@@ -13,6 +13,9 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowStatus: 'Keyword',
   BucketflowRedeliveryOf: 'Keyword',
   BucketflowSource: 'Keyword',
+  BucketflowBatch: 'Keyword',
+  BucketflowBatchEvents: 'KeywordList',
+  BucketflowBatchObjects: 'KeywordList',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -27,6 +30,12 @@ export const searchKeys = {
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
   /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
+  /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
+  batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),
+  /** On a batch: its events' id tokens (src/delivery/batch-index.ts), so `deliveries show <eventId>` finds it. */
+  batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.KEYWORD_LIST),
+  /** On a batch: `b:<bucket>` for each bucket and a token per object, so `deliveries list --bucket/--key` find it. */
+  batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.KEYWORD_LIST),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */

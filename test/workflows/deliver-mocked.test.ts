@@ -1,4 +1,4 @@
-// deliverEventV2 with mocked activities, as in Temporal's samples: the workflow's decisions (which
+// deliverEventV3 (the default version) with mocked activities, as in Temporal's samples: the workflow's decisions (which
 // targets, how many attempts, which outcome) for failures that are awkward to cause with real targets.
 // Runs on the stack's Temporal server; the activities are scripted stand-ins, no target is contacted.
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt } from '../../workflows/types';
-import { DELIVER_EVENT_V2 } from '../../src/delivery/workflow-types';
+import { DELIVER_EVENT_V3 } from '../../src/delivery/workflow-types';
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
 const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({ arn, retry: { ...retry, ...overrides } });
@@ -27,7 +27,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Activities = {
+const mocks: Omit<Activities, 'deliverBatchEvents'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];
@@ -67,7 +67,7 @@ async function deliver(targets: ResolvedTarget[]): Promise<DeliveryResult> {
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
   const input: DeliverInput = { eventId: randomUUID(), record, targets };
   try {
-    return await client.workflow.execute(DELIVER_EVENT_V2, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
+    return await client.workflow.execute(DELIVER_EVENT_V3, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'DeliveryFailed') {
       return err.cause.details![0] as DeliveryResult;

@@ -5,7 +5,7 @@ import { searchKeys } from '../../delivery/search-attributes';
 import { workflowIdFor } from '../../client';
 import type { DeliveryStatus } from '../../../workflows/types';
 import { readRun, type TargetRun } from './history';
-import { ArgumentError, buildQuery, type DeliveryFilters } from './query';
+import { ArgumentError, buildQuery, deliveryStatusOf, type DeliveryFilters } from './query';
 import { isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface DeliveryContext {
@@ -45,7 +45,7 @@ function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 's
   return {
     workflowId: info.workflowId,
     runId: info.runId,
-    status: get.get(searchKeys.status) as DeliveryStatus | undefined,
+    status: deliveryStatusOf(get.get(searchKeys.status), info.status.name),
     execution: info.status.name.charAt(0) + info.status.name.slice(1).toLowerCase().replace(/_/g, ' '),
     bucket: get.get(searchKeys.bucket),
     key: get.get(searchKeys.key),
