@@ -184,8 +184,8 @@ export class BucketflowClient {
     const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
     const sources = [...new Set(items.map((item) => item.entry.source))];
     const searchAttributes: SearchAttributePair[] = [
-      { key: searchKeys.batchEvents, value: [...index.events] },
-      { key: searchKeys.batchObjects, value: [...index.objects] },
+      { key: searchKeys.batchEvents, value: index.eventsText() },
+      { key: searchKeys.batchObjects, value: index.objectsText() },
       ...(arns.length > 0 ? [{ key: searchKeys.targets, value: arns }] : []),
       ...(sources.length === 1 && sources[0] ? [{ key: searchKeys.source, value: sources[0] }] : []),
     ];

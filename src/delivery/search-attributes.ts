@@ -14,8 +14,8 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowRedeliveryOf: 'Keyword',
   BucketflowSource: 'Keyword',
   BucketflowBatch: 'Keyword',
-  BucketflowBatchEvents: 'KeywordList',
-  BucketflowBatchObjects: 'KeywordList',
+  BucketflowBatchEvents: 'Text',
+  BucketflowBatchObjects: 'Text',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -32,10 +32,13 @@ export const searchKeys = {
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
   /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
   batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),
-  /** On a batch: its events' id tokens (src/delivery/batch-index.ts), so `deliveries show <eventId>` finds it. */
-  batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.KEYWORD_LIST),
-  /** On a batch: `b:<bucket>` for each bucket and a token per object, so `deliveries list --bucket/--key` find it. */
-  batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.KEYWORD_LIST),
+  /**
+   * On a batch: its events' id tokens, space-separated (src/delivery/batch-index.ts), so `deliveries show <eventId>`
+   * finds it (Text, matched token by token: SQL visibility allows only 3 keyword lists per namespace).
+   */
+  batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.TEXT),
+  /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it. */
+  batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.TEXT),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */
