@@ -10,9 +10,12 @@ import { buildEvent } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V3 } from '../../src/delivery/workflow-types';
 import type { BatchResult, DeliveryResult } from '../../workflows/types';
+import { BucketflowClient } from '../../src/client';
+import { messageWithCause } from '../../src/errors';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';
+import { cliFor, eventually } from '../helpers/cli';
 
 const arn = (id: string, type = 'webhook') => `arn:minio:sqs:us-east-1:${id}:${type}`;
 const put = (bucket: string, key: string, sequencer?: string): S3EventRecord =>
@@ -24,18 +27,22 @@ describe('batch mode', () => {
   let engine: Engine;
   let hooks: Receiver;
   let picky: Receiver;
+  let once: Receiver;
   let redis: Redis;
 
   before(async () => {
     hooks = await Receiver.start();
     // Only objects under picky/ go to it: it answers 503 to the batch's attempt and the first fast retry, then 200.
     picky = await Receiver.start([503, 503]);
+    // Objects under once/: refuses the batch's attempt, takes the next.
+    once = await Receiver.start([503]);
     redis = new Redis(`redis://${endpoints.redis}`);
     engine = await startEngine({
       notify: {
         webhook: {
           hooks: { enable: true, endpoint: hooks.url },
           picky: { enable: true, endpoint: picky.url, fast_retry_interval: '10ms', retry_initial_interval: '50ms' },
+          once: { enable: true, endpoint: once.url, fast_retry_interval: '10ms' },
         },
         redis: { '1': { enable: true, address: endpoints.redis, key: redisKey, format: 'access' } },
       },
@@ -44,6 +51,7 @@ describe('batch mode', () => {
           { id: 'hooks', arn: arn('hooks'), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
           { id: 'redis', arn: arn('1', 'redis'), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
           { id: 'picky', arn: arn('picky'), events: ['s3:ObjectCreated:*'], prefix: 'picky/', suffix: '' },
+          { id: 'once', arn: arn('once'), events: ['s3:ObjectCreated:*'], prefix: 'once/', suffix: '' },
         ],
       },
       batch: { maxEvents: 50, maxWaitMs: 0, dedupeWindowMs: 60_000 },
@@ -55,6 +63,7 @@ describe('batch mode', () => {
     redis.disconnect();
     await hooks.close();
     await picky.close();
+    await once.close();
   });
 
   async function batchResult(workflowId: string): Promise<BatchResult> {
@@ -115,5 +124,104 @@ describe('batch mode', () => {
     const keys = hooks.requests.slice(hooksBefore).map((r) => JSON.parse(r.body).Key as string);
     assert.equal(keys.length, 6);
     assert.equal(new Set(keys).size, 6);
+  });
+
+  test('deliveries show and list find an event delivered inside a batch, with its outcome and its batch', async () => {
+    const record = put(bucket, 'audit/shown.txt');
+    const others = Array.from({ length: 4 }, (_, n) => put(bucket, `audit/other-${n}.txt`));
+    const published = (await Promise.all([record, ...others].map((r) => engine.client.publish(r)))).flat();
+    const [shown] = published;
+    await batchResult(shown.workflowId);
+    const cli = cliFor(engine.settings);
+
+    for (const ref of [shown.eventId, `${bucket}/audit/shown.txt`]) {
+      const details = await eventually(async () => {
+        const { code, out, err } = await cli('deliveries', 'show', ref, '--json');
+        assert.ok(code === 0 || /no delivery/.test(err), err);
+        return code === 0 ? JSON.parse(out) : undefined;
+      }, `deliveries show ${ref}`);
+      assert.equal(details.eventId, shown.eventId);
+      assert.equal(details.batch, shown.workflowId);
+      assert.equal(details.status, 'delivered');
+      assert.equal(details.key, 'audit/shown.txt');
+      assert.match(details.url, new RegExp(`/workflows/${shown.workflowId}$`));
+      assert.deepEqual(details.outcomes.map((t: { arn: string; state: string; batch: boolean }) => [t.arn, t.state, t.batch]).sort(),
+        [[arn('1', 'redis'), 'delivered', true], [arn('hooks'), 'delivered', true]]);
+    }
+    const text = (await cli('deliveries', 'show', shown.eventId)).out;
+    assert.match(text, new RegExp(`in batch\\s+${shown.workflowId}`));
+    assert.match(text, new RegExp(`${arn('hooks')}\\s+delivered\\s+1\\s+batch`));
+
+    // list: by bucket and prefix, by key, by status (the batch completed: delivered) and by target.
+    const listed = async (...args: string[]) => JSON.parse((await cli('deliveries', 'list', '--bucket', bucket, '--json', ...args)).out) as Array<{ eventId?: string; status: string; batch?: string }>;
+    const byPrefix = await listed('--prefix', 'audit/');
+    assert.deepEqual(byPrefix.map((r) => r.eventId).sort(), published.map((p) => p.eventId).sort());
+    assert.ok(byPrefix.every((r) => r.status === 'delivered' && r.batch));
+    assert.deepEqual((await listed('--key', 'audit/shown.txt')).map((r) => r.eventId), [shown.eventId]);
+    assert.ok((await listed('--prefix', 'audit/', '--status', 'delivered', '--target', arn('hooks'))).some((r) => r.eventId === shown.eventId));
+    assert.ok(!(await listed('--prefix', 'audit/', '--status', 'failed')).some((r) => r.eventId === shown.eventId));
+  });
+
+  test('deliveries show of an event that continued on its own: the targets its batch delivered and the one it took over', async () => {
+    const [published] = await engine.client.publish(put(bucket, 'once/continued.txt'));
+    const result = await batchResult(published.workflowId);
+    const continuedIn = result.outcomes[0].continuedIn!;
+    assert.equal(continuedIn, `bucketflow-${published.eventId}`);
+    await engine.client.temporal.workflow.getHandle(continuedIn).result();
+    const { out } = await cliFor(engine.settings)('deliveries', 'show', published.eventId, '--json');
+    const details = JSON.parse(out);
+    assert.equal(details.workflowId, continuedIn);
+    assert.equal(details.batch, published.workflowId);
+    assert.equal(details.status, 'delivered');
+    assert.deepEqual(details.outcomes.map((t: { arn: string; state: string; attempts: number; batch?: boolean }) => [t.arn, t.state, t.attempts, Boolean(t.batch)]).sort(), [
+      [arn('1', 'redis'), 'delivered', 1, true], [arn('hooks'), 'delivered', 1, true], [arn('once'), 'delivered', 2, true],
+    ]);
+  });
+
+  test('group commit: each publish resolves only once the batch carrying its events is started, and events that arrive meanwhile share the next', async () => {
+    const started: string[] = [];
+    const records = Array.from({ length: 12 }, (_, n) => put(bucket, `group/${n}.txt`));
+    const settled = records.map((record) => engine.client.publish(record).then((published) => {
+      started.push(published[0].workflowId);
+      return published[0];
+    }));
+    const published = await Promise.all(settled);
+    for (const p of published) {
+      // Resolved means started: the workflow exists, its memo lists the event.
+      const description = await engine.client.temporal.workflow.getHandle(p.workflowId).describe();
+      assert.equal(description.type, DELIVER_BATCH);
+      const memo = description.memo as { events: Array<{ id: string }> };
+      assert.ok(memo.events.some((e) => e.id === p.eventId));
+    }
+    // The first event ready found no start in flight and went alone; the rest waited for it and went together.
+    const sizes = [...new Set(published.map((p) => p.workflowId))].map((id) => published.filter((p) => p.workflowId === id).length);
+    assert.equal(Math.min(...sizes), 1, `batch sizes ${sizes}`);
+    assert.ok(sizes.length < records.length, `batch sizes ${sizes}`);
+  });
+
+  test('a publish whose batch the server refuses fails, and its events are not remembered as accepted', async () => {
+    // Temporal refuses task queue names over 1,000 characters: a real refusal of the start.
+    const refused = new BucketflowClient(engine.client.temporal, { taskQueue: 'q'.repeat(1001), batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 } });
+    const record = put(bucket, 'group/unstartable.txt');
+    const refusal = (err: Error) => /task ?queue/i.test(messageWithCause(err));
+    await assert.rejects(refused.publish(record), refusal);
+    // Published again, it is tried again (not answered as a duplicate of what was never started).
+    await assert.rejects(refused.publish(record), refusal);
+  });
+
+  test('dedupe: the same event published again within the window is not delivered twice', async () => {
+    const record = put(bucket, 'dedupe/again.txt', '17F00000000000AA');
+    const before = hooks.requests.length;
+    const [first, concurrent] = (await Promise.all([engine.client.publish(record), engine.client.publish(record)])).flat();
+    const [later] = await engine.client.publish({ EventName: record.eventName, Key: `${bucket}/dedupe/again.txt`, Records: [record] });
+    assert.equal(first.duplicate, false);
+    assert.equal(concurrent.duplicate, true);
+    assert.equal(later.duplicate, true);
+    assert.equal(concurrent.workflowId, first.workflowId);
+    assert.equal(later.workflowId, first.workflowId);
+    await batchResult(first.workflowId);
+    await hooks.waitForRequests(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(hooks.requests.slice(before).filter((r) => JSON.parse(r.body).Key === `${bucket}/dedupe/again.txt`).length, 1);
   });
 });
