@@ -1,15 +1,16 @@
 // The high-volume mode's one local activity (workflows/deliver-batch.ts): every event of a batch to every
 // matched target, each target through its bulk path (Target.sendBatch: one Kafka send, one `_bulk`, one SQL
 // transaction, a Redis pipeline, confirms awaited together, concurrent webhook POSTs), events of one object in
-// sequencer order. Any (event, target) that fails leaves the batch: the event continues as its own per-event
+// sequencer order (src/targets/batch.ts). Any (event, target) that fails leaves the batch: the event continues as its own per-event
 // delivery (deliverEventV3, the event's own workflow id) for the targets still owed, started here with the
 // client, so the batch never sends its healthy events again and ends with its first workflow task.
 import { Context } from '@temporalio/activity';
 import { errorMessage, withTimeout } from '../src/errors';
-import { decodeObjectKey, orderingKey, objectPath } from '../src/events';
+import { decodeObjectKey } from '../src/events';
 import { metrics } from '../src/telemetry/metrics';
 import { TargetHeld } from '../src/targets/gate';
-import { PermanentDeliveryError, type Delivery, type Target } from '../src/targets/target';
+import { failed } from '../src/targets/batch';
+import { PermanentDeliveryError, type BatchSendResult, type Delivery } from '../src/targets/target';
 import type { BatchEventOutcome, BatchResult, DeliverBatchInput, DeliverInput, TargetAttempt } from '../workflows/types';
 import { LOCAL_ADMIT, deliveryOf, messageFor } from './deliver';
 import { resolveTargets } from './resolve';
@@ -21,8 +22,6 @@ const BATCH_SEND_TIMEOUT_MS = 20_000;
 const CONTINUE_TRIES = 3;
 const CONTINUE_RETRY_MS = 1_000;
 
-/** One send's outcome in a batch: the bulk path's result shape (src/targets/target.ts BatchSendResult). */
-type SendResult = { ok: true } | { ok: false; error: Error; permanent: boolean };
 
 export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatchInput): Promise<BatchResult> {
   const ctx = Context.current();
@@ -87,11 +86,11 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
  * One target's share of the batch through its bulk path, once the gate admits it (as a fast attempt: a held
  * target fails at once and its events continue per event, where the durable activity waits). Never throws.
  */
-async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]): Promise<SendResult[]> {
+async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]): Promise<BatchSendResult[]> {
   const labels = { target: arn };
-  const failAll = (err: unknown): SendResult[] => {
-    const error = err instanceof Error ? err : new Error(String(err));
-    return deliveries.map(() => ({ ok: false, error, permanent: error instanceof PermanentDeliveryError }));
+  const failAll = (err: unknown): BatchSendResult[] => {
+    const result = failed(err);
+    return deliveries.map(() => result);
   };
   metrics.inFlight.inc(labels, deliveries.length);
   try {
@@ -104,9 +103,9 @@ async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]
       return failAll(err);
     }
     const stopTimer = metrics.attemptSeconds.startTimer(labels);
-    let results: SendResult[];
+    let results: BatchSendResult[];
     try {
-      results = await withTimeout(bulkSend(target, deliveries), BATCH_SEND_TIMEOUT_MS, `${arn}: batch send`);
+      results = await withTimeout(target.sendBatch(deliveries), BATCH_SEND_TIMEOUT_MS, `${arn}: batch send`);
     } catch (err) {
       results = failAll(err);
     } finally {
@@ -127,33 +126,4 @@ async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]
   } finally {
     metrics.inFlight.dec(labels, deliveries.length);
   }
-}
-
-/**
- * The target's bulk path when it has one; otherwise each event's own send, all at once, each object's
- * events one after another in sequencer order.
- */
-function bulkSend(target: Target, deliveries: Delivery[]): Promise<SendResult[]> {
-  const bulk = (target as Target & { sendBatch?: (d: Delivery[]) => Promise<SendResult[]> }).sendBatch;
-  if (bulk) return bulk.call(target, deliveries);
-  const results: SendResult[] = new Array(deliveries.length);
-  const chains = new Map<string, number[]>();
-  deliveries.forEach((delivery, index) => {
-    const object = objectPath(delivery.record);
-    chains.set(object, [...(chains.get(object) ?? []), index]);
-  });
-  return Promise.all(
-    [...chains.values()].map(async (chain) => {
-      chain.sort((a, b) => (orderingKey(deliveries[a].record) < orderingKey(deliveries[b].record) ? -1 : 1));
-      for (const index of chain) {
-        try {
-          await target.send(deliveries[index]);
-          results[index] = { ok: true };
-        } catch (err) {
-          const error = err instanceof Error ? err : new Error(String(err));
-          results[index] = { ok: false, error, permanent: error instanceof PermanentDeliveryError };
-        }
-      }
-    }),
-  ).then(() => results);
 }
