@@ -62,10 +62,10 @@ after(async () => {
 });
 
 /** Runs a delivery to `targets`; a failed delivery's result is read from its DeliveryFailed details. */
-async function deliver(targets: ResolvedTarget[]): Promise<DeliveryResult> {
+async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = {}): Promise<DeliveryResult> {
   calls = [];
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
-  const input: DeliverInput = { eventId: randomUUID(), record, targets };
+  const input: DeliverInput = { eventId: randomUUID(), record, targets, ...more };
   try {
     return await client.workflow.execute(DELIVER_EVENT_V3, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
@@ -138,5 +138,19 @@ test('fast_attempts 0: no fast attempt at all, the durable activity only', async
 test('no matching target: no-targets, no delivery attempted', async () => {
   const result = await deliver([]);
   assert.equal(result.status, 'no-targets');
+  assert.deepEqual(calls, []);
+});
+
+test('continuing a batch: the batch\'s attempt is attempt 1, the fast path goes on from attempt 2 without a first attempt of its own', async () => {
+  script.single = async (input) => ({ attempt: (input.attemptsBefore ?? 0) + 1 });
+  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, error: 'a: 503' }], batch: 'bucketflow-batch-x' });
+  assert.deepEqual(result.targets, [{ arn: 'a', status: 'delivered', attempts: 2 }]);
+  assert.deepEqual(calls, ['fast a #2']);
+});
+
+test('continuing a batch that was refused permanently: failed at once, nothing sent again', async () => {
+  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, permanent: true, error: 'a: 400' }], batch: 'bucketflow-batch-x' });
+  assert.equal(result.status, 'failed');
+  assert.deepEqual(result.targets, [{ arn: 'a', status: 'failed', attempts: 1, error: 'a: 400' }]);
   assert.deepEqual(calls, []);
 });
