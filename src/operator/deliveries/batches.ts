@@ -161,7 +161,7 @@ export async function showAnyDelivery(ctx: DeliveryContext, ref: string): Promis
     if (!ownStarted) own = undefined;
     const [newestBatched] = await listBatchEvents(ctx, { ...object, eventId }, 1);
     if (newestBatched && (!ownStarted || (object && newestBatched.startedAt > ownStarted))) return showBatchEvent(ctx, newestBatched.batch!, newestBatched.eventId!);
-    if (!own) throw new ArgumentError(ref, eventId ? `no delivery of event ${eventId}` : `no delivery of object ${ref}`);
+    if (!own) throw new ArgumentError(ref, eventId ? `unknown delivery ${workflowIdFor(eventId)} (nor a batch holding event ${eventId})` : `no delivery of object ${ref}`);
   }
   const details = await showDelivery(ctx, own!, ref);
   if (!details.batch) return details;
