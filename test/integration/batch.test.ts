@@ -85,6 +85,10 @@ describe('batch mode', () => {
     let delivered = 0;
     for (const id of batches) {
       const result = await batchResult(id);
+      // The Web UI's summary names the batch's size and first event; the memo lists every event.
+      const description = await engine.client.temporal.workflow.getHandle(id).describe();
+      assert.match((await description.staticSummary()) ?? '', new RegExp(`^batch of ${result.events} events?: s3:ObjectCreated:Put ${bucket}/together/`));
+      assert.equal((description.memo as { events: unknown[] }).events.length, result.events);
       assert.equal(result.continued, 0);
       delivered += result.delivered;
       for (const outcome of result.outcomes) assert.deepEqual(outcome.targets.map((t) => [t.arn, t.delivered]).sort(), [[arn('1', 'redis'), true], [arn('hooks'), true]]);
