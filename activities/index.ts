@@ -2,6 +2,7 @@
 // Temporal's samples): the rules store and one shared connection per target.
 import type { RulesStore } from '../src/rules';
 import type { TargetGate } from '../src/targets/gate';
+import type { RecentSends } from '../src/telemetry/recent-sends';
 import type { TargetPool } from '../src/targets/pool';
 import type { DeliverInput } from '../workflows/types';
 import { deliverToTarget, deliverToTargets } from './deliver';
@@ -20,6 +21,8 @@ export interface ActivityDeps {
    * target; resolves with its workflow id (also when it was already started). Absent: batches cannot run here.
    */
   continueDelivery?: (input: DeliverInput) => Promise<string>;
+  /** This worker's last hour of sends, for the status page (unset: not recorded). */
+  sends?: RecentSends;
 }
 
 export function createActivities(deps: ActivityDeps) {

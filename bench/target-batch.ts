@@ -5,12 +5,13 @@
 // Targets as `npm run bench`'s `all` set (bench/targets.ts): webhook (a local receiver), Redis `access`,
 // PostgreSQL/MySQL/Elasticsearch `namespace`, AMQP, NATS JetStream, Kafka, MQTT QoS 1; fresh tables,
 // indices, topics and streams for every run. Each run first sends one event (the table or index is created
-// then, outside the timing), and ends by checking every server holds every event. Modes alternate round
-// after round (BENCH_ROUNDS, default 2; `BENCH_TARGETS=kafka,redis` narrows); the ratio batch/single is
-// taken within a round and the summary quotes the median. Writes JSON to bench-results/.
+// then, outside the timing), and ends by checking every server holds every event. Each target runs its two
+// modes back to back, which goes first alternating round after round (BENCH_ROUNDS, default 2;
+// `BENCH_TARGETS=kafka,redis` narrows); the ratio batch/single is taken within a round and the summary
+// quotes the median. Writes JSON to bench-results/.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadTargetsConfig } from '../src/config';
+import { loadTargetsConfig, type TargetEntry } from '../src/config';
 import { buildEvent, eventIdentity, toEnvelope } from '../src/events';
 import { forEachBounded } from '../src/targets/batch';
 import { createTarget } from '../src/targets/registry';
@@ -81,29 +82,39 @@ async function heldBy(watch: Watch, name: string, expected: number): Promise<num
   }
 }
 
-async function runMode(mode: Mode, round: number): Promise<RunResult[]> {
-  const watch = await watchTargets('all');
-  const { targets: entries } = loadTargetsConfig({ text: JSON.stringify({ notify: watch.notify }), env: {}, region: 'us-east-1' });
+/** One target's run in one mode, on that mode's fresh resources. */
+async function runOne(watch: Watch, entry: TargetEntry, mode: Mode, round: number): Promise<RunResult> {
+  const target = createTarget(entry);
+  try {
+    await target.send(events(1)[0]); // connects, creates the table or index: not timed
+    const deliveries = events(EVENTS);
+    const began = nowMs();
+    const failed = await sendAll(target, mode, deliveries);
+    const seconds = (nowMs() - began) / 1000;
+    const held = await heldBy(watch, entry.type, EVENTS + 1);
+    console.log(`round ${round} ${entry.type.padEnd(13)} ${mode.padEnd(6)} ${(EVENTS / seconds).toFixed(0).padStart(7)} events/s  failed ${failed}  held ${held}/${EVENTS + 1}`);
+    return { target: entry.type, mode, round, seconds, eventsPerSecond: EVENTS / seconds, failed, held };
+  } finally {
+    await target.close();
+  }
+}
+
+/** A round: fresh resources per mode; each target runs its two modes back to back, so they meet the same load. */
+async function runRound(round: number): Promise<RunResult[]> {
+  const modes: Mode[] = round % 2 ? ['single', 'batch'] : ['batch', 'single'];
+  const watches = new Map<Mode, Watch>();
   const results: RunResult[] = [];
   try {
-    for (const entry of entries) {
-      if (ONLY && !ONLY.has(entry.type)) continue;
-      const target = createTarget(entry);
-      try {
-        await target.send(events(1)[0]); // connects, creates the table or index: not timed
-        const deliveries = events(EVENTS);
-        const began = nowMs();
-        const failed = await sendAll(target, mode, deliveries);
-        const seconds = (nowMs() - began) / 1000;
-        const held = await heldBy(watch, entry.type, EVENTS + 1);
-        results.push({ target: entry.type, mode, round, seconds, eventsPerSecond: EVENTS / seconds, failed, held });
-        console.log(`round ${round} ${mode.padEnd(6)} ${entry.type.padEnd(13)} ${(EVENTS / seconds).toFixed(0).padStart(7)} events/s  failed ${failed}  held ${held}/${EVENTS + 1}`);
-      } finally {
-        await target.close();
-      }
+    for (const mode of modes) watches.set(mode, await watchTargets('all'));
+    const entriesOf = (mode: Mode) =>
+      loadTargetsConfig({ text: JSON.stringify({ notify: watches.get(mode)!.notify }), env: {}, region: 'us-east-1' }).targets;
+    const perMode = new Map(modes.map((mode) => [mode, entriesOf(mode)] as const));
+    for (const type of perMode.get(modes[0])!.map((entry) => entry.type)) {
+      if (ONLY && !ONLY.has(type)) continue;
+      for (const mode of modes) results.push(await runOne(watches.get(mode)!, perMode.get(mode)!.find((e) => e.type === type)!, mode, round));
     }
   } finally {
-    await watch.close();
+    for (const watch of watches.values()) await watch.close();
   }
   return results;
 }
@@ -117,10 +128,7 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   console.log(`${EVENTS} events per target: single = send() x ${CONCURRENCY} concurrent, batch = sendBatch of ${BATCH_SIZE}; ${ROUNDS} round(s)`);
   const all: RunResult[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const modes: Mode[] = round % 2 ? ['single', 'batch'] : ['batch', 'single'];
-    for (const mode of modes) all.push(...(await runMode(mode, round)));
-  }
+  for (let round = 1; round <= ROUNDS; round++) all.push(...(await runRound(round)));
 
   const incomplete = all.filter((r) => r.failed > 0 || r.held < EVENTS + 1);
   console.log('\ntarget         single ev/s   batch ev/s   batch/single (median of same-round ratios; per round)');

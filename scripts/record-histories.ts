@@ -20,7 +20,7 @@ export function historyJson(history: temporal.api.history.v1.IHistory): string {
 }
 
 async function main() {
-  const [outDir, prefix = 'deliverEventV2'] = process.argv.slice(2);
+  const [outDir, prefix = 'deliverEventV3'] = process.argv.slice(2);
   if (!outDir) throw new Error('usage: record-histories.ts <out dir> [file name prefix]');
   const receivers = {
     ok: await Receiver.start(),

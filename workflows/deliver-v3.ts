@@ -11,7 +11,8 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { deliverTo, firstAttempt, resolveTargets } from './deliver-v2';
-import { deliveryFailure, failedArns, statusOf } from './outcomes';
+import { deliveryFailure } from '../src/delivery/failure';
+import { failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult } from './types';
 
 export async function deliverEventV3(input: DeliverInput): Promise<DeliveryResult> {
