@@ -14,7 +14,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
 /** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known. */
 const FIRST_ATTEMPT_SEND_TIMEOUT_MS = 8_000;
 /** A local activity must not hold its workflow task: a held target fails it at once (a rate slot is waited for up to 1 s). */
-const LOCAL_ADMIT: AdmitOptions = { maxWaitMs: 0, maxRateWaitMs: 1_000 };
+export const LOCAL_ADMIT: AdmitOptions = { maxWaitMs: 0, maxRateWaitMs: 1_000 };
 
 export interface DeliverToTargetInput {
   arn: string;
@@ -97,7 +97,7 @@ function traced<T>(attributes: { arn: string; eventId: string; attempt: number }
   return inSendSpan(attributes, send, (err) => (err instanceof TargetHeld ? 'held' : err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
 }
 
-function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {
+export function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {
   return { eventId, record, envelope: toEnvelope(record) };
 }
 
@@ -146,7 +146,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
 }
 
 /** The error as the history shows it, always naming the target, redacted (the pool's targets already are; the gate's store may not be). */
-function messageFor(arn: string, err: unknown): string {
+export function messageFor(arn: string, err: unknown): string {
   const message = redactCredentials(errorMessage(err));
   return message.includes(arn) ? message : `${arn}: ${message}`;
 }

@@ -4,7 +4,9 @@ import type { RulesStore } from '../src/rules';
 import type { TargetGate } from '../src/targets/gate';
 import type { RecentSends } from '../src/telemetry/recent-sends';
 import type { TargetPool } from '../src/targets/pool';
+import type { DeliverInput } from '../workflows/types';
 import { deliverToTarget, deliverToTargets } from './deliver';
+import { deliverBatchEvents } from './deliver-batch';
 import { resolveTargets } from './resolve';
 
 export { resolveTargets } from './resolve';
@@ -14,6 +16,11 @@ export interface ActivityDeps {
   targets: TargetPool;
   /** Pause, circuit breaker and rate limit, asked before every send. */
   gate: TargetGate;
+  /**
+   * Starts an event's own per-event delivery (deliverEventV3) when a batch could not deliver it to every
+   * target; resolves with its workflow id (also when it was already started). Absent: batches cannot run here.
+   */
+  continueDelivery?: (input: DeliverInput) => Promise<string>;
   /** This worker's last hour of sends, for the status page (unset: not recorded). */
   sends?: RecentSends;
 }
@@ -23,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     resolveTargets: resolveTargets.bind(null, deps),
     deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
+    deliverBatchEvents: deliverBatchEvents.bind(null, deps),
   };
 }
 

@@ -1,6 +1,8 @@
 // `npm run bench`: the real stack, in one run, side by side:
 //   engine   - bucketflow as `npm start` runs it: HTTP ingest inside the worker process, rules matched at
-//              the ingest, eager start, the fast path (deliverEventV2);
+//              the ingest, eager start, the fast path (deliverEventV3);
+//   batch-N  - the same with BUCKETFLOW_BATCH_MAX_EVENTS=N: group commit into batch workflows (deliverBatch);
+//              `batch` in BENCH_MODES runs one per value of BENCH_BATCH_SWEEP (default "1,10,50,200");
 //   classic  - the same process with BUCKETFLOW_FAST_PATH=off: the first workflow version (resolve, then one
 //              regular activity per target, three search-attribute writes), started without eager start;
 //   ceiling  - the same Temporal server with nothing to deliver: an empty workflow started eagerly by a
@@ -13,7 +15,8 @@
 // BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight),
 // BENCH_MODES (default "ceiling,engine,classic,baseline"), BENCH_ROUNDS (default 2: each group runs its modes
 // in turn, round after round, and the medians of same-round ratios are reported). Worker tuning: the usual
-// BUCKETFLOW_* env vars.
+// BUCKETFLOW_* env vars. Each engine run also counts the billable Temporal actions per delivered event from
+// the histories of every workflow it started (bench/actions.ts).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import { toEnvelope } from '../src/events';
 import { freePort } from '../test/helpers/target-config';
 import { loadSettings } from '../src/settings';
 import { benchEvents, prepareRun, type BenchEvent } from './events';
+import { countActions } from './actions';
 import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
@@ -37,7 +41,9 @@ const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sen
 const BASELINE_CONCURRENCY = loadSettings().tuning.maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
 const COMPLETION_TIMEOUT_MS = 15 * 60_000;
 
-type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline';
+/** `batch-<N>`: the engine with BUCKETFLOW_BATCH_MAX_EVENTS=N. */
+type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline' | `batch-${number}`;
+const batchSizeOf = (mode: Mode) => (mode.startsWith('batch-') ? Number(mode.slice('batch-'.length)) : undefined);
 
 interface RunSpec {
   mode: Mode;
@@ -63,6 +69,9 @@ interface RunResult extends RunSpec {
   cpuSeconds: Record<string, number>;
   failures: number;
   phasesMs?: Phases;
+  /** Billable Temporal actions per delivered event (bench/actions.ts), and by kind over the run. */
+  actionsPerEvent?: number;
+  actions?: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,7 +84,9 @@ async function main() {
   const windows = int(process.env.BENCH_INFLIGHT, [1, 8, 32, 128]);
   const windowEvents = int(process.env.BENCH_INFLIGHT_EVENTS, [400])[0];
   const only = (process.env.BENCH_ONLY ?? 'webhook,latency,guide').split(',');
-  const modes = (process.env.BENCH_MODES ?? 'ceiling,engine,classic,baseline').split(',') as Mode[];
+  const sweep = int(process.env.BENCH_BATCH_SWEEP, [1, 10, 50, 200]);
+  const modes = (process.env.BENCH_MODES ?? 'ceiling,engine,batch,classic,baseline').split(',')
+    .flatMap((mode) => (mode === 'batch' ? sweep.map((n) => `batch-${n}`) : [mode])) as Mode[];
   const rounds = int(process.env.BENCH_ROUNDS, [2])[0];
   const wanted = (group: string) => only.includes(group);
 
@@ -146,6 +157,7 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
     return startEntry('worker', {
       BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
       BUCKETFLOW_FAST_PATH: spec.mode === 'classic' ? 'off' : 'on',
+      BUCKETFLOW_BATCH_MAX_EVENTS: String(batchSizeOf(spec.mode) ?? 1),
       // The first worker serves the ingest, as `npm start` does.
       BUCKETFLOW_INGEST: i === 0 ? 'on' : 'off', BUCKETFLOW_INGEST_PORT: String(port),
     });
@@ -156,6 +168,8 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
     await Promise.all(workers.map((w) => w.waitFor(spec.mode === 'ceiling' ? 'ceiling ready' : 'worker started')));
     const before = snapshot(workers);
     const publishedAt = new Map<string, number>();
+    /** Each workflow the ingest answered with, and when its first event was posted. */
+    const started = new Map<string, number>();
     let failures = 0;
     let next = 0;
     const publisher = async () => {
@@ -163,19 +177,26 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
         while (spec.inFlight && next - watch.arrivals.size >= spec.inFlight) await sleep(1);
         if (next >= events.length) return;
         const { eventId, record } = events[next++];
-        publishedAt.set(eventId, nowMs());
+        const postedAt = nowMs();
+        publishedAt.set(eventId, postedAt);
         const response = await fetch(url, { method: 'POST', body: JSON.stringify(toEnvelope(record)) }).catch(() => undefined);
         if (response?.status !== 202) failures++;
-        await response?.arrayBuffer();
+        const body = (await response?.json().catch(() => undefined)) as { accepted?: Array<{ workflowId: string }> } | undefined;
+        for (const { workflowId } of body?.accepted ?? []) if (!started.has(workflowId)) started.set(workflowId, postedAt);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUBLISHERS, spec.inFlight ?? PUBLISHERS) }, publisher));
     const { end, delivered, complete } = await waitForDelivery(spec, watch);
     const result = figures(spec, publishedAt, watch, end, delivered, complete, failures, before, snapshot(workers), workers.map((w) => peakRssMbOf(w.pid)));
-    result.phasesMs = await samplePhases(
-      temporal,
-      events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! })),
-    );
+    const workflows = spec.mode === 'ceiling' || started.size === 0
+      ? events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! }))
+      : [...started].map(([workflowId, at]) => ({ workflowId, publishedAt: at }));
+    result.phasesMs = await samplePhases(temporal, workflows);
+    if (spec.mode !== 'ceiling') {
+      const actions = await countActions(temporal, workflows.map((w) => w.workflowId));
+      result.actionsPerEvent = Math.round((actions.total / spec.events) * 1000) / 1000;
+      result.actions = actions.byKind;
+    }
     return result;
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
@@ -301,15 +322,16 @@ function printTable(results: RunResult[]) {
     return [
       r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
       `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
-      r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.peakRssMb.join('+'),
-      shown(ratios(r, 'ceiling')), shown(ratios(r, 'classic')), shown(ratios(r, 'baseline')), cpu,
+      r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.actionsPerEvent === undefined ? '-' : String(r.actionsPerEvent), r.peakRssMb.join('+'),
+      shown(ratios(r, 'ceiling')), shown(ratios(r, 'engine')), shown(ratios(r, 'classic')), shown(ratios(r, 'baseline')), cpu,
     ];
   });
-  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'round', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'peak RSS MB',
-    'vs ceiling (ev/s, p50)', 'vs classic', 'vs baseline', 'CPU s'];
+  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'round', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'actions/ev', 'peak RSS MB',
+    'vs ceiling (ev/s, p50)', 'vs engine', 'vs classic', 'vs baseline', 'CPU s'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  console.log('(! = not every event arrived within the time limit; history = median history events per delivered event;');
+  console.log('(! = not every event arrived within the time limit; history = median history events per workflow;');
+  console.log(' actions/ev = billable Temporal actions per event, counted from every history of the run (bench/actions.ts);');
   console.log(' ratios compare runs of the same round)');
 
   // Per group, the median over the rounds of each same-round ratio: the figure to quote.
@@ -323,7 +345,8 @@ function printTable(results: RunResult[]) {
     };
     console.log(`  ${r.mode} ${r.set} n=${r.events}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
       `p50 ${round(median(mine.map((o) => o.latencyMs.p50)))} ms, peak RSS ${round(Math.max(...mine.flatMap((o) => o.peakRssMb)))} MB;` +
-      `${against('ceiling')}${against('classic')}${against('baseline')}`);
+      `${mine[0].actionsPerEvent === undefined ? '' : ` ${median(mine.map((o) => o.actionsPerEvent ?? 0))} actions/event;`}` +
+      `${against('ceiling')}${against('engine')}${against('classic')}${against('baseline')}`);
   }
   for (const r of results.filter((x) => x.phasesMs)) {
     console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''} round ${r.round}: ${JSON.stringify(r.phasesMs)}`);

@@ -2,10 +2,12 @@
 // workflow can reach, run on the stack's Temporal server. Histories of a released workflow version are
 // kept as they are; record the current version again only after a deliberate, compatible change.
 //   node --import tsx scripts/record-histories.ts <out dir> [prefix]
+// With the prefix deliverBatch it records batch workflows instead: one delivered whole, one whose event continued.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { buildEvent } from '../src/events';
+import { DELIVER_BATCH } from '../src/delivery/workflow-types';
 import { startEngine, uniqueBucket } from '../test/helpers/engine';
 import { Receiver } from '../test/helpers/receiver';
 
@@ -18,7 +20,7 @@ export function historyJson(history: temporal.api.history.v1.IHistory): string {
 }
 
 async function main() {
-  const [outDir, prefix = 'deliverEventV2'] = process.argv.slice(2);
+  const [outDir, prefix = 'deliverEventV3'] = process.argv.slice(2);
   if (!outDir) throw new Error('usage: record-histories.ts <out dir> [file name prefix]');
   const receivers = {
     ok: await Receiver.start(),
@@ -35,13 +37,30 @@ async function main() {
       [bucket]: Object.keys(receivers).map((id) => ({ id, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: `${id}/`, suffix: '' }))
         .concat(['ok', 'rejecting'].map((id) => ({ id: `mixed-${id}`, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' }))),
     },
+    ...(prefix === DELIVER_BATCH ? { batch: { maxEvents: 10 } } : {}),
   });
+  await mkdir(outDir, { recursive: true });
+  if (prefix === DELIVER_BATCH) {
+    const batches: Record<string, string[]> = { delivered: ['ok/a.jpg', 'ok/b.jpg', 'ok/c.jpg'], continued: ['ok/d.jpg', 'mixed/e.jpg'] };
+    for (const [scenario, keys] of Object.entries(batches)) {
+      // One body of several records: one publish, one batch.
+      const records = keys.map((key) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 1 }));
+      const [published] = await engine.client.publish({ Records: records });
+      const handle = engine.client.temporal.workflow.getHandle(published.workflowId);
+      await handle.result();
+      const file = path.join(outDir, `${prefix}-${scenario}.json`);
+      await writeFile(file, historyJson(await handle.fetchHistory()));
+      console.log(`recorded ${file}`);
+    }
+    await engine.stop();
+    await Promise.all(Object.values(receivers).map((r) => r.close()));
+    return;
+  }
   // Files a test replays: <prefix>[-plain]-<scenario>.json; the object key's folder picks the rules.
   const scenarios: Record<string, string> = {
     delivered: 'ok', retried: 'flaky', durable: 'stubborn', partial: 'mixed', failed: 'rejecting', 'no-targets': 'none',
   };
   const clients = { '': engine.client, ...('plainClient' in engine ? { '-plain': (engine as { plainClient: typeof engine.client }).plainClient } : {}) };
-  await mkdir(outDir, { recursive: true });
   for (const [variant, client] of Object.entries(clients)) {
     for (const [scenario, folder] of Object.entries(scenarios)) {
       const [published] = await client.publish(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${folder}/a${variant}.jpg`, size: 1 }));

@@ -1,19 +1,24 @@
 // The library a storage server (or the ingest endpoint) uses to hand events to bucketflow: one durable
-// workflow per event, its id derived from the event identity so a resent event is not delivered twice.
+// workflow per event, its id derived from the event identity so a resent event is not delivered twice; or,
+// with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch workflows of many events by group commit (src/group-commit.ts).
+import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from './events';
 import type { ParsedEvent } from './events/sources';
 import type { S3EventRecord } from './events/types';
 import { searchKeys } from './delivery/search-attributes';
-import { loadSettings, type Settings } from './settings';
+import { loadSettings, type BatchSettings, type Settings } from './settings';
 import { connectTemporal } from './temporal/connection';
 import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal/reachability';
 import { clientTracingInterceptors } from './telemetry/tracing';
 import type { deliverEvent } from '../workflows/deliver-v1';
-import type { deliverEventV2 } from '../workflows/deliver-v2';
-import type { DeliverInput, ResolvedTarget } from '../workflows/types';
-import { DELIVER_EVENT_V1, DELIVER_EVENT_V2 } from './delivery/workflow-types';
+import type { deliverEventV3 } from '../workflows/deliver-v3';
+import type { deliverBatch } from '../workflows/deliver-batch';
+import type { BatchEvent, DeliverInput, ResolvedTarget } from '../workflows/types';
+import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from './delivery/workflow-types';
+import { BatchIndex, type BatchMemoEvent } from './delivery/batch-index';
+import { GroupCommit, type BatchItem } from './group-commit';
 
 export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './config/webhook-signature';
 // The package's public types (package.json `exports` points here).
@@ -29,8 +34,10 @@ export interface PublishedEvent {
 
 export interface PublishOptions {
   taskQueue: string;
-  /** Start `deliverEventV2`, the fast path (default); false starts the first workflow version, `deliverEvent`. */
+  /** Start `deliverEventV3`, the fast path (default); false starts the first workflow version, `deliverEvent`. */
   fastPath?: boolean;
+  /** The high-volume mode: with maxEvents > 1 (and the fast path), events go into batch workflows by group commit. */
+  batch?: BatchSettings;
   /**
    * Matches the bucket's rules where the event is accepted, so the targets travel in the workflow input
    * (one local activity fewer). Only a process that sees the rules and targets (a worker) can pass this.
@@ -61,8 +68,10 @@ export class BucketflowClient {
     const settings = { ...loadSettings(), ...overrides };
     const connection = await connectTemporal(settings, (options) => Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }));
     const client = new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() });
-    return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
+    return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch }, connection);
   }
+
+  private groupCommit?: GroupCommit<BatchEvent>;
 
   /** Accepts MinIO's webhook envelope, `{Records: [...]}`, a bare record, or an array of those. */
   async publish(body: unknown): Promise<PublishedEvent[]> {
@@ -71,6 +80,8 @@ export class BucketflowClient {
 
   /** Events already parsed from any source (the ingest's parseEventBody): the source is kept with each delivery. */
   async publishParsed(events: ParsedEvent[]): Promise<PublishedEvent[]> {
+    const { batch, fastPath = true } = this.options;
+    if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch);
     const results: PublishedEvent[] = new Array(events.length);
     let next = 0;
     const starter = async () => {
@@ -89,35 +100,126 @@ export class BucketflowClient {
 
   /** Resolves once the server has durably recorded the workflow start. */
   private async start({ record, source }: ParsedEvent): Promise<PublishedEvent> {
-    const { taskQueue, fastPath = true, resolveTargets, eagerStart = false } = this.options;
+    const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
-    const workflowId = workflowIdFor(eventId);
-    const rawKey = decodeObjectKey(record.s3.object.key);
     const targets = fastPath && resolveTargets ? await resolveTargets(record) : undefined;
     const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
-    // BucketflowStatus=pending from the start keeps a stuck delivery findable; the rest is written at the end.
+    const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
+    return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
+  }
+
+  /**
+   * An event a batch could not deliver to every target, continued as its own per-event delivery (the same
+   * workflow id as in per-event mode) for the targets still owed. Resolves with its workflow id, also when it
+   * was already started (the batch's activity ran again).
+   */
+  async continueFromBatch(input: DeliverInput): Promise<string> {
+    return (await this.startDelivery(input, DELIVER_EVENT_V3)) ?? workflowIdFor(input.eventId);
+  }
+
+  /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */
+  private async startDelivery(input: DeliverInput, type: string): Promise<string | undefined> {
+    const { taskQueue, eagerStart = false } = this.options;
+    const { record, source, targets } = input;
+    const workflowId = workflowIdFor(input.eventId);
+    const rawKey = decodeObjectKey(record.s3.object.key);
+    // deliverEventV3 writes no status while healthy: its execution status says pending or delivered. The first
+    // version starts as pending. The rest is written when something goes wrong.
     const searchAttributes: SearchAttributePair[] = [
       { key: searchKeys.bucket, value: record.s3.bucket.name },
       { key: searchKeys.key, value: rawKey },
       { key: searchKeys.event, value: record.eventName },
-      { key: searchKeys.status, value: 'pending' },
-      { key: searchKeys.source, value: source },
+      ...(source ? [{ key: searchKeys.source, value: source }] : []),
+      ...(type === DELIVER_EVENT_V1 ? [{ key: searchKeys.status, value: 'pending' }] : []),
       ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
+      ...(input.batch ? [{ key: searchKeys.batch, value: input.batch }] : []),
     ];
     try {
-      await this.temporal.workflow.start<typeof deliverEventV2 | typeof deliverEvent>(fastPath ? DELIVER_EVENT_V2 : DELIVER_EVENT_V1, {
+      await this.temporal.workflow.start<typeof deliverEventV3 | typeof deliverEvent>(type, {
         taskQueue,
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `${record.eventName} ${record.s3.bucket.name}/${rawKey}`,
+        staticSummary: `${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`,
+        ...(input.batch ? { memo: { batch: input.batch } } : {}),
         typedSearchAttributes: searchAttributes,
-        requestEagerStart: fastPath && eagerStart,
+        requestEagerStart: type !== DELIVER_EVENT_V1 && eagerStart,
       });
-      return { eventId, workflowId, duplicate: false };
+      return workflowId;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { eventId, workflowId, duplicate: true };
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
       throw err;
     }
   }
+
+  /** The high-volume mode: each event joins the next batch workflow (group commit), at most once per dedupe window. */
+  private async publishBatched(events: ParsedEvent[], settings: BatchSettings): Promise<PublishedEvent[]> {
+    this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
+    const { resolveTargets } = this.options;
+    const items = await Promise.all(
+      events.map(async ({ record, source }): Promise<BatchItem<BatchEvent>> => {
+        const eventId = eventIdentity(record);
+        const targets = resolveTargets ? await resolveTargets(record) : undefined;
+        return {
+          eventId,
+          bucket: record.s3.bucket.name,
+          key: decodeObjectKey(record.s3.object.key),
+          entry: { eventId, record, source, ...(targets ? { targets } : {}) },
+        };
+      }),
+    );
+    return this.groupCommit.publish(items);
+  }
+
+  /**
+   * One batch workflow: its events' index in search attributes (src/delivery/batch-index.ts, sized by the group
+   * commit to fit), each event's id and object in the memo, a readable summary and details for the Web UI.
+   */
+  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<string> {
+    const { taskQueue, eagerStart = false } = this.options;
+    const workflowId = `${BATCH_ID_PREFIX}${randomUUID()}`;
+    const index = new BatchIndex();
+    for (const item of items) index.add(item.eventId, item.bucket, item.key);
+    const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
+    const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
+    const sources = [...new Set(items.map((item) => item.entry.source))];
+    const searchAttributes: SearchAttributePair[] = [
+      { key: searchKeys.batchEvents, value: index.eventsText() },
+      { key: searchKeys.batchObjects, value: index.objectsText() },
+      ...(arns.length > 0 ? [{ key: searchKeys.targets, value: arns }] : []),
+      ...(sources.length === 1 && sources[0] ? [{ key: searchKeys.source, value: sources[0] }] : []),
+    ];
+    const first = items[0];
+    await this.temporal.workflow.start<typeof deliverBatch>(DELIVER_BATCH, {
+      taskQueue,
+      workflowId,
+      args: [{ events: items.map((item) => item.entry) }],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+      staticDetails: batchDetails(memoEvents),
+      memo: { events: memoEvents },
+      typedSearchAttributes: searchAttributes,
+      requestEagerStart: eagerStart,
+    });
+    return workflowId;
+  }
+}
+
+/** Batch workflow ids: `bucketflow-batch-<uuid>` (an event's own delivery is `bucketflow-<event id>`). */
+export const BATCH_ID_PREFIX = 'bucketflow-batch-';
+
+/** The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows. */
+function batchDetails(events: BatchMemoEvent[]): string {
+  const lines = ['| event id | event | object |', '| --- | --- | --- |'];
+  let bytes = 0;
+  for (const [n, event] of events.entries()) {
+    const line = `| ${event.id} | ${event.event} | ${event.bucket}/${event.key.replace(/\|/g, '\\|')} |`;
+    if (bytes + line.length > 16_000) {
+      lines.push(`| ... | ${events.length - n} more in the memo | |`);
+      break;
+    }
+    bytes += line.length;
+    lines.push(line);
+  }
+  return lines.join('\n');
 }

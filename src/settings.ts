@@ -18,10 +18,12 @@ export interface Settings extends TemporalConnectionSettings {
   dataDir: string;
   /** When set, bucket rules live in PostgreSQL so several workers share them. */
   rulesPostgresUrl: string | undefined;
-  /** Deliver through the fast path (deliverEventV2); `BUCKETFLOW_FAST_PATH=off` starts the first version instead. */
+  /** Deliver through the fast path (deliverEventV3); `BUCKETFLOW_FAST_PATH=off` starts the first version instead. */
   fastPath: boolean;
   /** `npm run worker` also serves the HTTP ingest, starting deliveries eagerly on this worker. */
   ingestInWorker: boolean;
+  /** The high-volume mode (group commit into batch workflows); maxEvents 1 = one workflow per event. */
+  batch: BatchSettings;
   /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's at the loaded address, gRPC port + 1000. */
   temporalUiUrl: string;
   logLevel: LogLevel;
@@ -38,6 +40,21 @@ export interface KafkaSourceSettings {
   topic: string;
   group: string;
 }
+
+export interface BatchSettings {
+  /** `BUCKETFLOW_BATCH_MAX_EVENTS`: events per batch workflow; 1 (default) keeps one workflow per event. */
+  maxEvents: number;
+  /** `BUCKETFLOW_BATCH_MAX_WAIT`: how long a batch may wait to fill when no start is in flight (default 0: never). */
+  maxWaitMs: number;
+  /** `BUCKETFLOW_BATCH_DEDUPE_WINDOW`: an event id accepted this recently is not delivered again by this process. */
+  dedupeWindowMs: number;
+}
+
+/**
+ * The most events one batch may carry: its search attribute of event-id tokens must stay under Temporal's
+ * 2 KB per value (src/delivery/batch-index.ts), so a larger setting is refused rather than silently cut.
+ */
+export const MAX_BATCH_EVENTS = 200;
 
 export type WorkerTuning = Pick<
   WorkerOptions,
@@ -85,6 +102,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rulesPostgresUrl: envSetting(env, 'BUCKETFLOW_RULES_POSTGRES_URL', { kind: 'string', secret: true, check: postgresUrlProblem }),
     fastPath: envSetting(env, 'BUCKETFLOW_FAST_PATH', { kind: 'bool', default: true }),
     ingestInWorker: envSetting(env, 'BUCKETFLOW_INGEST', { kind: 'bool', default: false }),
+    batch: batchSettings(env),
     temporalUiUrl: (envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ?? devServerUi(connection.temporalAddress)).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
@@ -108,6 +126,20 @@ export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
     maxConcurrentLocalActivityExecutions: count('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES', 200),
     maxConcurrentWorkflowTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS', 100),
     maxCachedWorkflows: count('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
+  };
+}
+
+export function batchSettings(env: NodeJS.ProcessEnv): BatchSettings {
+  const tooMany = (n: number) => (n > MAX_BATCH_EVENTS ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)` : undefined);
+  // A duration with its unit (`5ms`, `10m`), or a bare number of milliseconds.
+  const ms = (name: string, fallback: number) => {
+    const text = env[name]?.trim() ?? '';
+    return /^\d+$/.test(text) ? Number(text) : envSetting(env, name, { kind: 'duration', default: fallback });
+  };
+  return {
+    maxEvents: envSetting(env, 'BUCKETFLOW_BATCH_MAX_EVENTS', { kind: 'int', min: 1, default: 1, check: tooMany }),
+    maxWaitMs: ms('BUCKETFLOW_BATCH_MAX_WAIT', 0),
+    dedupeWindowMs: ms('BUCKETFLOW_BATCH_DEDUPE_WINDOW', 10 * 60_000),
   };
 }
 

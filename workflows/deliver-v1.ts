@@ -1,6 +1,6 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
-// complete; new deliveries use deliverEventV2 (deliver-v2.ts) unless BUCKETFLOW_FAST_PATH=off.
+// complete; new deliveries use deliverEventV3 (deliver-v3.ts) unless BUCKETFLOW_FAST_PATH=off.
 import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';

@@ -13,7 +13,7 @@ import { deliverFailureOf, describe, failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetOutcome } from './types';
 
 /** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
-const { resolveTargets } = proxyLocalActivities<Activities>({
+export const { resolveTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
@@ -57,7 +57,7 @@ export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResul
 }
 
 /** Attempt 1 at every target at once; a target missing from the outcomes (the activity timed out) failed it. */
-async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Promise<Map<string, TargetAttempt>> {
+export async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Promise<Map<string, TargetAttempt>> {
   const arns = targets.map((t) => t.arn);
   if (arns.length === 0) return new Map();
   let outcomes: TargetAttempt[] = [];
@@ -73,7 +73,7 @@ async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Pro
   return new Map(arns.map((arn) => [arn, outcomes.find((o) => o.arn === arn) ?? { arn, delivered: false, error }]));
 }
 
-async function deliverTo(
+export async function deliverTo(
   target: ResolvedTarget,
   input: DeliverInput,
   first: TargetAttempt | undefined,

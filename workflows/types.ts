@@ -3,6 +3,7 @@
 import type { RetrySettings } from '../src/config/retry';
 import type { EventSource } from '../src/events/sources';
 import type { S3EventRecord } from '../src/events/types';
+import type { TargetAttempt } from '../src/delivery/failure';
 
 export type { RetrySettings } from '../src/config/retry';
 
@@ -16,6 +17,46 @@ export interface DeliverInput {
    * rules). Absent when the publisher cannot see them: the workflow then resolves them itself.
    */
   targets?: ResolvedTarget[];
+  /**
+   * Attempt 1 was already made elsewhere: a batch (workflows/deliver-batch.ts) tried these targets and the
+   * event continues here for them (deliverEventV3 only). Its fast path goes on from attempt 2.
+   */
+  firstAttempt?: TargetAttempt[];
+  /** The batch workflow this delivery continues (deliverEventV3 only). */
+  batch?: string;
+}
+
+/** One event of a batch workflow. */
+export interface BatchEvent {
+  eventId: string;
+  record: S3EventRecord;
+  source?: EventSource;
+  /** As in DeliverInput: absent when the publisher cannot see the rules (the batch's activity resolves them). */
+  targets?: ResolvedTarget[];
+}
+
+export interface DeliverBatchInput {
+  events: BatchEvent[];
+}
+
+/** What one event's attempt in a batch came to: each target's outcome, and where it continues if one failed. */
+export interface BatchEventOutcome {
+  eventId: string;
+  /** `<bucket>/<raw key>`, for people reading the result in the Web UI. */
+  object: string;
+  targets: TargetAttempt[];
+  /** The per-event delivery (workflow id) that took over the targets this batch did not deliver. */
+  continuedIn?: string;
+}
+
+/** The batch workflow's result: readable in the Web UI, read by `bucketflow deliveries show`. */
+export interface BatchResult {
+  events: number;
+  /** Events every target of which took them in the batch. */
+  delivered: number;
+  /** Events that continue in a per-event delivery of their own. */
+  continued: number;
+  outcomes: BatchEventOutcome[];
 }
 
 export interface ResolvedTarget {

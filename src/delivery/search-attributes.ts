@@ -13,6 +13,9 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowStatus: 'Keyword',
   BucketflowRedeliveryOf: 'Keyword',
   BucketflowSource: 'Keyword',
+  BucketflowBatch: 'Keyword',
+  BucketflowBatchEvents: 'Text',
+  BucketflowBatchObjects: 'Text',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -27,6 +30,15 @@ export const searchKeys = {
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
   /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
+  /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
+  batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),
+  /**
+   * On a batch: its events' id tokens, space-separated (src/delivery/batch-index.ts), so `deliveries show <eventId>`
+   * finds it (Text, matched token by token: SQL visibility allows only 3 keyword lists per namespace).
+   */
+  batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.TEXT),
+  /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it. */
+  batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.TEXT),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */

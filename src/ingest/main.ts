@@ -21,7 +21,7 @@ import { runIngest } from './server';
  */
 export function ingestPublisher(settings: Settings): BucketflowClient {
   const connection = Connection.lazy({ ...connectionOptions(settings), channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
+  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch }, connection);
 }
 
 if (require.main === module) {

@@ -12,6 +12,7 @@ import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config'
 import { showText } from './deliveries/commands';
 import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from './deliveries/inspect';
 import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
+import { batchQuery } from './deliveries/batches';
 import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
 import type { RulesStore } from '../rules';
 import type { Settings } from '../settings';
@@ -81,11 +82,13 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
   const now = new Date();
   const since = new Date(now.getTime() - 3_600_000);
   const inFlight = Object.fromEntries((await metrics.inFlight.get()).values.map((v) => [String(v.labels.target), v.value]));
-  const [health, states, buckets, counts, failed, redeliveries, hour, outcomes, search] = await Promise.all([
+  const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search] = await Promise.all([
     healthOf(source, entries.filter((t) => t.enabled)),
     source.rules.targetStates(),
     source.rules.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.rules.get(name)] as const))),
     Promise.all(DELIVERY_STATUSES.map(async (status) => [status, (await publisher.temporal.workflow.count(buildQuery(settings.taskQueue, { statuses: [status], since }))).count] as const)),
+    // Batches (the high-volume mode): their events that failed somewhere are per-event deliveries, counted above.
+    Promise.all((['pending', 'delivered'] as const).map(async (status) => [status, (await publisher.temporal.workflow.count(batchQuery(settings.taskQueue, { statuses: [status], since })!)).count] as const)),
     listDeliveries(ctx, { statuses: ['failed', 'partial'] }, 20),
     listDeliveries(ctx, { redeliveryPrefix: 'bucketflow-' }, 10),
     listDeliveries(ctx, { since }, CHART_LIMIT),
@@ -139,6 +142,7 @@ ${deliveriesChart(countPerMinute(hour, now))}
 ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1h)', 'in flight', 'sends ok', 'send p50', 'send p95'], targetRows)}
 <h2>Bucket rules</h2>${table('rules', ['bucket', 'ARN', 'events', 'prefix', 'suffix'], ruleRows)}
 <h2>Last hour</h2>${table('counts', DELIVERY_STATUSES.map(esc), [`<tr>${counts.map(([status, n]) => `<td data-status="${status}">${n}</td>`).join('')}</tr>`])}
+<p>Batch workflows (many events each, see <code>bucketflow deliveries list</code>): ${batches.map(([status, n]) => `<span data-batches="${status}">${n}</span> ${status === 'pending' ? 'running' : 'completed'}`).join(', ')}.</p>
 <h2>Latest failed deliveries</h2>${table('failed', ['started', 'status', 'object', 'failed targets', 'workflow', ''], failedRows)}
 <h2>Recent redeliveries</h2>${table('redeliveries', ['started', 'status', 'targets', 'workflow', 'redelivery of'], redeliveryRows)}
 </body></html>`;

@@ -57,11 +57,16 @@ export async function createWorker(
   deps: EngineDeps,
   extra: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
+  // Events a batch could not deliver everywhere continue as per-event deliveries, started eagerly on this worker.
+  const continuer = new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
+    taskQueue: settings.taskQueue,
+    eagerStart: true,
+  });
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, continueDelivery: (input) => continuer.continueFromBatch(input) }),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...settings.tuning,
     ...workerTracingOptions(),
@@ -77,6 +82,7 @@ export function workerPublisher(connection: NativeConnection, settings: Settings
   return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
     taskQueue: settings.taskQueue,
     fastPath: settings.fastPath,
+    batch: settings.batch,
     resolveTargets: (record) => resolveTargets(deps, record),
     eagerStart: true,
   });
@@ -112,7 +118,8 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     }
     log('INFO', 'worker started', {
       ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
-      fastPath: settings.fastPath, ingest: Boolean(closeIngest), kafkaSource: settings.kafkaSource?.topic, health: healthServer?.url,
+      fastPath: settings.fastPath, batchMaxEvents: settings.batch.maxEvents, ingest: Boolean(closeIngest),
+      kafkaSource: settings.kafkaSource?.topic, health: healthServer?.url,
     });
     await worker.run();
     log('INFO', 'worker stopped');

@@ -75,7 +75,7 @@ async function checkStarted(workflowId: string, taskQueue: string): Promise<void
     const handle = client.workflow.getHandle(workflowId);
     const described = await handle.describe();
     assert.equal(described.taskQueue, taskQueue);
-    assert.equal(described.type, 'deliverEventV2');
+    assert.equal(described.type, 'deliverEventV3');
     await handle.terminate('package test: nothing polls this task queue');
   } finally {
     await client.connection.close();

@@ -10,7 +10,7 @@ import { BucketflowClient } from '../../src/client';
 import { ensureSearchAttributes } from '../../src/temporal/register-search-attributes';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
-import { loadSettings, type Settings } from '../../src/settings';
+import { loadSettings, type BatchSettings, type Settings } from '../../src/settings';
 import type { TemporalConnectionSettings } from '../../src/config/temporal-settings';
 import { connectTemporal } from '../../src/temporal/connection';
 import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker/main';
@@ -32,6 +32,8 @@ export interface EngineOptions {
   workers?: number;
   /** Another Temporal connection than the dev server's plaintext one (e.g. the stack's TLS proxy). */
   temporal?: Partial<TemporalConnectionSettings>;
+  /** The high-volume mode's settings for both publishers (default: per-event mode). */
+  batch?: Partial<BatchSettings>;
 }
 
 export interface Engine {
@@ -50,7 +52,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-test-'));
   const configFile = path.join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify: options.notify }));
-  const settings: Settings = { ...loadSettings({}), ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}` };
+  const defaults = loadSettings({});
+  const settings: Settings = {
+    ...defaults, ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
+  };
 
   const store = new FileRulesStore(dataDir);
   for (const [bucket, rules] of Object.entries(options.rules)) await store.put(bucket, rules);

@@ -193,7 +193,7 @@ test('bulk redeliver: --dry-run lists, then every failed delivery of the bucket 
 test('bad input: one line naming the argument, exit 2, nothing started', { timeout: 60_000 }, async () => {
   const unknownId = eventIdentity(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'nowhere', key: 'x' }).record);
   const cases: Array<[string[], RegExp]> = [
-    [['deliveries', 'show', unknownId], new RegExp(`^bucketflow: ${unknownId}: unknown delivery bucketflow-${unknownId}$`)],
+    [['deliveries', 'show', unknownId], new RegExp(`^bucketflow: ${unknownId}: unknown delivery bucketflow-${unknownId} \\(nor a batch holding event ${unknownId}\\)$`)],
     [['deliveries', 'show', 'nonsense'], /^bucketflow: nonsense: "nonsense" is not an event id/],
     [['deliveries', 'show', 'nobucket/nokey'], /^bucketflow: nobucket\/nokey: no delivery of object nobucket\/nokey$/],
     [['deliveries', 'list', '--status', 'lost'], /^bucketflow: --status: unknown status "lost"/],

@@ -105,10 +105,10 @@ test('one trace from the ingest request to each send, with parent links', { time
   const request = one('POST');
   assert.equal(request.parentSpanId, senderSpanId);
   assert.equal(request.attributes['http.response.status_code'], 202);
-  assert.equal(parentOf(one('StartWorkflow:deliverEventV2')), 'POST');
-  assert.equal(parentOf(one('RunWorkflow:deliverEventV2')), 'StartWorkflow:deliverEventV2');
+  assert.equal(parentOf(one('StartWorkflow:deliverEventV3')), 'POST');
+  assert.equal(parentOf(one('RunWorkflow:deliverEventV3')), 'StartWorkflow:deliverEventV3');
   assert.equal(parentOf(one('RunActivity:deliverToTargets')), 'StartActivity:deliverToTargets');
-  assert.equal(parentOf(one('StartActivity:deliverToTargets')), 'RunWorkflow:deliverEventV2');
+  assert.equal(parentOf(one('StartActivity:deliverToTargets')), 'RunWorkflow:deliverEventV3');
 
   const sends = spans.filter((s) => s.name.startsWith('send '))
     .map((s) => [parentOf(s), s.attributes['bucketflow.target.arn'], Number(s.attributes['bucketflow.attempt']), s.attributes['bucketflow.outcome']])

@@ -1,6 +1,7 @@
 // Replays recorded delivery histories (test/fixtures/histories, from scripts/record-histories.ts) with
-// today's workflow code: deliveries started by the first version (deliverEvent) and by the fast path
-// (deliverEventV2) must still complete on an upgraded worker, so a non-deterministic edit fails here.
+// today's workflow code: deliveries started by the first version (deliverEvent), by the fast path
+// (deliverEventV2, deliverEventV3) and batches (deliverBatch) must still complete on an upgraded worker, so a
+// non-deterministic edit fails here.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
-import { DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
+import { DELIVER_BATCH, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
 const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
@@ -18,12 +19,13 @@ function history(file: string) {
   return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
 }
 
-test('histories of both workflow versions and every outcome are recorded', () => {
+test('histories of every workflow version and every outcome are recorded', () => {
   for (const version of DELIVERY_WORKFLOW_TYPES) {
     for (const outcome of ['delivered', 'retried', 'durable', 'partial', 'failed', 'no-targets']) {
       assert.ok(files.includes(`${version}-${outcome}.json`), `${version}-${outcome}.json`);
     }
   }
+  for (const outcome of ['delivered', 'continued']) assert.ok(files.includes(`${DELIVER_BATCH}-${outcome}.json`), `${DELIVER_BATCH}-${outcome}.json`);
 });
 
 for (const file of files) {

@@ -36,6 +36,14 @@ test('the parts come from their variables', () => {
   assert.equal(settings.logLevel, 'WARN');
 });
 
+test('the high-volume mode: off by default; durations with a unit or bare milliseconds; at most 200 events per batch', () => {
+  assert.deepEqual(loadSettings({}).batch, { maxEvents: 1, maxWaitMs: 0, dedupeWindowMs: 600_000 });
+  assert.deepEqual(loadSettings({ BUCKETFLOW_BATCH_MAX_EVENTS: '200', BUCKETFLOW_BATCH_MAX_WAIT: '5ms', BUCKETFLOW_BATCH_DEDUPE_WINDOW: '30000' }).batch,
+    { maxEvents: 200, maxWaitMs: 5, dedupeWindowMs: 30_000 });
+  assert.throws(() => loadSettings({ BUCKETFLOW_BATCH_MAX_EVENTS: '201' }), /BUCKETFLOW_BATCH_MAX_EVENTS: at most 200/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_BATCH_MAX_WAIT: 'soon' }), /BUCKETFLOW_BATCH_MAX_WAIT: expected a duration/);
+});
+
 test('bad values name their variable', () => {
   assert.throws(() => loadSettings({ BUCKETFLOW_LOG_LEVEL: 'loud' }), /BUCKETFLOW_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR/);
   assert.throws(() => loadSettings({ BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: 'many' }), /BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: expected an integer/);
@@ -70,6 +78,9 @@ const BAD_VALUES: Record<string, string> = {
   TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
   BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'kafka://broker',
   BUCKETFLOW_SOURCE_KAFKA_TOPIC: 'minio-events', // without brokers
+  BUCKETFLOW_BATCH_MAX_EVENTS: '500', // over the 200 a batch's search-attribute index holds
+  BUCKETFLOW_BATCH_MAX_WAIT: 'soon',
+  BUCKETFLOW_BATCH_DEDUPE_WINDOW: '10 minutes',
 };
 /** Variables any value of which is valid (names, paths checked where they are opened, secrets, lists). */
 const FREE_TEXT = [

@@ -1,4 +1,4 @@
-// deliverEventV2 with mocked activities, as in Temporal's samples: the workflow's decisions (which
+// deliverEventV3 (the default version) with mocked activities, as in Temporal's samples: the workflow's decisions (which
 // targets, how many attempts, which outcome) for failures that are awkward to cause with real targets.
 // Runs on the stack's Temporal server; the activities are scripted stand-ins, no target is contacted.
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
 import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../workflows/types';
 import { attemptFailure, deliveryResultOf, firstAttemptFailure, PERMANENT_FAILURE, type TargetAttempt } from '../../src/delivery/failure';
-import { DELIVER_EVENT_V2 } from '../../src/delivery/workflow-types';
+import { DELIVER_EVENT_V3 } from '../../src/delivery/workflow-types';
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
 const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({ arn, retry: { ...retry, ...overrides } });
@@ -28,7 +28,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Activities = {
+const mocks: Omit<Activities, 'deliverBatchEvents'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];
@@ -63,12 +63,12 @@ after(async () => {
 });
 
 /** Runs a delivery to `targets`; a failed delivery's result is read from its DeliveryFailed details. */
-async function deliver(targets: ResolvedTarget[]): Promise<DeliveryResult> {
+async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = {}): Promise<DeliveryResult> {
   calls = [];
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
-  const input: DeliverInput = { eventId: randomUUID(), record, targets };
+  const input: DeliverInput = { eventId: randomUUID(), record, targets, ...more };
   try {
-    return await client.workflow.execute(DELIVER_EVENT_V2, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
+    return await client.workflow.execute(DELIVER_EVENT_V3, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
     const result = err instanceof WorkflowFailedError ? deliveryResultOf(err.cause) : undefined;
     if (result) return result;
@@ -138,5 +138,19 @@ test('fast_attempts 0: no fast attempt at all, the durable activity only', async
 test('no matching target: no-targets, no delivery attempted', async () => {
   const result = await deliver([]);
   assert.equal(result.status, 'no-targets');
+  assert.deepEqual(calls, []);
+});
+
+test('continuing a batch: the batch\'s attempt is attempt 1, the fast path goes on from attempt 2 without a first attempt of its own', async () => {
+  script.single = async (input) => ({ attempt: (input.attemptsBefore ?? 0) + 1 });
+  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, error: 'a: 503' }], batch: 'bucketflow-batch-x' });
+  assert.deepEqual(result.targets, [{ arn: 'a', status: 'delivered', attempts: 2 }]);
+  assert.deepEqual(calls, ['fast a #2']);
+});
+
+test('continuing a batch that was refused permanently: failed at once, nothing sent again', async () => {
+  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, permanent: true, error: 'a: 400' }], batch: 'bucketflow-batch-x' });
+  assert.equal(result.status, 'failed');
+  assert.deepEqual(result.targets, [{ arn: 'a', status: 'failed', attempts: 1, error: 'a: 400' }]);
   assert.deepEqual(calls, []);
 });

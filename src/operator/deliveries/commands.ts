@@ -7,7 +7,8 @@ import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
 import type { Settings } from '../../settings';
 import { formatTable } from '../table';
-import { listDeliveries, resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
+import { resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
+import { listAllDeliveries, showAnyDelivery } from './batches';
 import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';
 import { planBulkRedelivery, planSingleRedelivery, startRedelivery, type RedeliverContext, type RedeliveryPlan } from './redeliver';
 
@@ -72,7 +73,7 @@ function listTable(rows: DeliverySummary[]): string {
     ['STARTED', 'STATUS', 'OBJECT', 'EVENT', 'TARGETS', 'FAILED', 'WORKFLOW ID'],
     rows.map((d) => [
       time(d.startedAt),
-      `${d.status ?? '-'}${d.redeliveryOf ? ' (redelivery)' : ''}`,
+      `${d.status ?? '-'}${d.redeliveryOf ? ' (redelivery)' : ''}${d.eventId ? ' (batch)' : ''}`,
       `${d.bucket ?? '?'}/${d.key ?? '?'}`,
       d.event ?? '-',
       String(d.targets.length),
@@ -92,12 +93,14 @@ export function showText(d: DeliveryDetails): string {
     `started        ${time(d.startedAt)}`,
     `closed         ${d.closedAt ? `${time(d.closedAt)}${took}` : '-'}`,
     ...(d.redeliveryOf ? [`redelivery of  ${d.redeliveryOf}`] : []),
+    ...(d.batch ? [`${(d.workflowId === d.batch ? 'in batch' : 'continues').padEnd(15)}${d.batch}`] : []),
+    ...(d.continuedIn ? [`continued in   ${d.continuedIn}`] : []),
     `web ui         ${d.url}`,
     '',
     formatTable(
       ['TARGET', 'STATUS', 'ATTEMPTS', 'PATH', 'FIRST ATTEMPT', 'LAST ATTEMPT', 'NEXT ATTEMPT', 'LAST ERROR'],
       d.outcomes.map((t) => [
-        t.arn, t.state, t.attempts === undefined ? '-' : String(t.attempts), t.durable ? 'durable' : 'fast',
+        t.arn, t.state, t.attempts === undefined ? '-' : String(t.attempts), t.durable ? 'durable' : t.batch ? 'batch' : 'fast',
         after(d.startedAt, t.firstAttemptAt), after(d.startedAt, t.lastAttemptAt), after(d.startedAt, t.nextAttemptAt),
         t.error ?? '-',
       ]),
@@ -125,13 +128,13 @@ export async function listCommand(values: OperatorOptions, settings: Settings): 
     since: values.since ? parseSince(values.since) : undefined,
   };
   const limit = checkedLimit(values.limit, 50);
-  const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
+  const rows = await withContext(settings, (ctx) => listAllDeliveries(ctx, filters, limit));
   console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
 }
 
 /** `bucketflow deliveries show <ref>`. */
 export async function showCommand(ref: string, values: OperatorOptions, settings: Settings): Promise<void> {
-  const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
+  const details = await withContext(settings, (ctx) => showAnyDelivery(ctx, ref));
   console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
 }
 

@@ -41,6 +41,8 @@ export interface TargetRun {
   nextAttemptAt?: Date;
   /** The target left the fast path for the durable activity. */
   durable: boolean;
+  /** Attempt 1 was a batch's (the high-volume mode). */
+  batch?: boolean;
 }
 
 export interface RunRecord {
@@ -92,6 +94,14 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     if (at.end && (!run.lastAttemptAt || at.end > run.lastAttemptAt)) run.lastAttemptAt = at.end;
     if (count !== undefined) run.attempts = Math.max(run.attempts ?? 0, count);
   };
+  // A delivery that continues an event of a batch: attempt 1 was the batch's.
+  for (const first of input.firstAttempt ?? []) {
+    const run = target(first.arn);
+    run.batch = true;
+    attempt(run, { start: timeOf(events[0]?.eventTime), end: timeOf(events[0]?.eventTime) }, 1);
+    run.state = first.permanent ? 'failed' : 'retrying';
+    if (first.error) run.error = first.error;
+  }
   let resolved: string[] | undefined;
   let result: DeliveryResult | undefined;
   const scheduled = new Map<string, { arn: string; at?: Date }>();

@@ -5,7 +5,7 @@ import { searchKeys } from '../../delivery/search-attributes';
 import { workflowIdFor } from '../../client';
 import type { DeliveryStatus } from '../../../workflows/types';
 import { readRun, type TargetRun } from './history';
-import { ArgumentError, buildQuery, type DeliveryFilters } from './query';
+import { ArgumentError, buildQuery, deliveryStatusOf, type DeliveryFilters } from './query';
 import { isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface DeliveryContext {
@@ -28,6 +28,10 @@ export interface DeliverySummary {
   targets: string[];
   failedTargets: string[];
   redeliveryOf?: string;
+  /** The event's id when the row is an event of a batch (the workflow id is the batch's). */
+  eventId?: string;
+  /** The batch that delivered the event, or that this delivery continues. */
+  batch?: string;
   startedAt: Date;
   closedAt?: Date;
 }
@@ -38,6 +42,8 @@ export interface DeliveryDetails extends DeliverySummary {
   targets: string[];
   outcomes: TargetRun[];
   redeliveries: DeliverySummary[];
+  /** An event of a batch that the batch could not deliver everywhere: its own delivery, which took over. */
+  continuedIn?: string;
 }
 
 function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'typedSearchAttributes' | 'startTime' | 'closeTime'>): DeliverySummary {
@@ -45,7 +51,7 @@ function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 's
   return {
     workflowId: info.workflowId,
     runId: info.runId,
-    status: get.get(searchKeys.status) as DeliveryStatus | undefined,
+    status: deliveryStatusOf(get.get(searchKeys.status), info.status.name),
     execution: info.status.name.charAt(0) + info.status.name.slice(1).toLowerCase().replace(/_/g, ' '),
     bucket: get.get(searchKeys.bucket),
     key: get.get(searchKeys.key),
@@ -53,6 +59,7 @@ function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 's
     targets: get.get(searchKeys.targets) ?? [],
     failedTargets: get.get(searchKeys.failedTargets) ?? [],
     redeliveryOf: get.get(searchKeys.redeliveryOf),
+    ...(get.get(searchKeys.batch) ? { batch: get.get(searchKeys.batch) } : {}),
     startedAt: info.startTime,
     closedAt: info.closeTime,
   };

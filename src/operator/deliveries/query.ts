@@ -62,11 +62,31 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.bucket !== undefined) clauses.push(`BucketflowBucket = ${quote(filters.bucket)}`);
   if (filters.key !== undefined) clauses.push(`BucketflowKey = ${quote(filters.key)}`);
   if (filters.prefix) clauses.push(`BucketflowKey STARTS_WITH ${quote(filters.prefix)}`);
-  if (filters.statuses?.length) clauses.push(`BucketflowStatus IN (${filters.statuses.map(quote).join(', ')})`);
+  if (filters.statuses?.length) clauses.push(statusClause(filters.statuses, quote));
   if (filters.target !== undefined) clauses.push(`BucketflowTargets = ${quote(filters.target)}`);
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
   if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
   return clauses.join(' AND ');
+}
+
+/**
+ * deliverEventV3 writes no status while healthy: without BucketflowStatus, a running delivery is pending and a
+ * completed one delivered (its execution status, src/operator/deliveries/inspect.ts reads it the same way).
+ */
+const STATUS_BY_EXECUTION: Partial<Record<DeliveryStatus, string>> = { pending: 'Running', delivered: 'Completed' };
+
+export function statusClause(statuses: DeliveryStatus[], quote: (value: string) => string): string {
+  const byExecution = statuses.filter((status) => STATUS_BY_EXECUTION[status]).map((status) => quote(STATUS_BY_EXECUTION[status]!));
+  const written = `BucketflowStatus IN (${statuses.map(quote).join(', ')})`;
+  if (byExecution.length === 0) return written;
+  return `(${written} OR (BucketflowStatus IS NULL AND ExecutionStatus IN (${byExecution.join(', ')})))`;
+}
+
+/** A delivery's status: the one written, else what its execution status says (see statusClause). */
+export function deliveryStatusOf(written: string | undefined, execution: string): DeliveryStatus | undefined {
+  if (written) return written as DeliveryStatus;
+  const entry = Object.entries(STATUS_BY_EXECUTION).find(([, name]) => name.toUpperCase() === execution.toUpperCase());
+  return entry?.[0] as DeliveryStatus | undefined;
 }

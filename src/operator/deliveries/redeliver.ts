@@ -1,5 +1,5 @@
 // `bucketflow redeliver`: sends an event again to the targets whose delivery failed (or one named), as a
-// new deliverEventV2 workflow linked to the original. Its id is derived from the original's, so the same
+// new deliverEventV3 workflow linked to the original. Its id is derived from the original's, so the same
 // redeliver run twice starts nothing new while the first is open; a closed one may be run again.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
@@ -10,7 +10,7 @@ import type { DeliverInput, ResolvedTarget } from '../../../workflows/types';
 import { readRun } from './history';
 import { listDeliveries, type DeliveryContext } from './inspect';
 import { ArgumentError, type DeliveryFilters } from './query';
-import { DELIVER_EVENT_V2, isDeliveryWorkflowType } from '../../delivery/workflow-types';
+import { DELIVER_EVENT_V3, isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface RedeliverContext extends DeliveryContext {
   /** The retry schedule of a configured ARN (undefined: not configured here). */
@@ -117,12 +117,11 @@ export async function startRedelivery(ctx: RedeliverContext, plan: RedeliveryPla
     { key: searchKeys.bucket, value: plan.bucket },
     { key: searchKeys.key, value: plan.key },
     { key: searchKeys.event, value: plan.input.record.eventName },
-    { key: searchKeys.status, value: 'pending' },
     { key: searchKeys.targets, value: plan.targets },
     { key: searchKeys.redeliveryOf, value: plan.original },
   ];
   try {
-    await ctx.client.workflow.start(DELIVER_EVENT_V2, {
+    await ctx.client.workflow.start(DELIVER_EVENT_V3, {
       taskQueue: ctx.taskQueue,
       workflowId: plan.workflowId,
       args: [plan.input],

@@ -1,0 +1,44 @@
+// One workflow per object event (type `deliverEventV3`), the default for new deliveries: the fast path of
+// deliverEventV2 (attempt 1 at every target in one local activity inside the first workflow task, then a
+// few fast retries, then the durable activity), at most 2 billable Temporal actions when healthy: the start,
+// and the first task's marker. The status is not written at the end: a delivery that completes is
+// `delivered` by its execution status (Completed), one still running is `pending` (src/operator/deliveries/
+// query.ts reads both); search attributes are written only when something goes wrong (a target left the
+// fast path, a target failed) or there is nothing to deliver.
+// It is also how an event continues after a batch (workflows/deliver-batch.ts) failed it at some targets:
+// the input then names only the targets still owed, with the batch's attempt as their attempt 1.
+// Deterministic: no I/O, clocks or randomness here; every decision is in the history.
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import { searchKeys } from '../src/delivery/search-attributes';
+import { deliverTo, firstAttempt, resolveTargets } from './deliver-v2';
+import { deliveryFailure } from '../src/delivery/failure';
+import { failedArns, statusOf } from './outcomes';
+import type { DeliverInput, DeliveryResult } from './types';
+
+export async function deliverEventV3(input: DeliverInput): Promise<DeliveryResult> {
+  const resolvedHere = input.targets === undefined;
+  const targets = input.targets ?? (await resolveTargets(input.record));
+  // A publisher without the rules could not name the targets at the start: they are written once known.
+  if (resolvedHere && targets.length > 0) upsertSearchAttributes([{ key: searchKeys.targets, value: targets.map((t) => t.arn) }]);
+  let fellBack = false;
+  const markDelivering = () => {
+    if (fellBack) return;
+    fellBack = true;
+    upsertSearchAttributes([{ key: searchKeys.status, value: 'delivering' }]);
+  };
+  const given = new Map((input.firstAttempt ?? []).map((attempt) => [attempt.arn, attempt]));
+  const first = await firstAttempt(targets.filter((t) => t.retry.fastAttempts > 0 && !given.has(t.arn)), input);
+  for (const [arn, attempt] of given) first.set(arn, attempt);
+  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)));
+
+  const status = statusOf(outcomes);
+  const failed = failedArns(outcomes);
+  const result: DeliveryResult = { eventId: input.eventId, status, targets: outcomes };
+  if (failed.length > 0) {
+    upsertSearchAttributes([{ key: searchKeys.status, value: status }, { key: searchKeys.failedTargets, value: failed }]);
+    throw deliveryFailure(result);
+  }
+  // Completed alone reads as delivered; a delivery that said `delivering` or has no targets says what it came to.
+  if (fellBack || status === 'no-targets') upsertSearchAttributes([{ key: searchKeys.status, value: status }]);
+  return result;
+}
