@@ -71,7 +71,7 @@ test('the status page shows targets, rules, counts and the failed delivery; its 
   assert.ok(Number(await text('#counts td[data-status="partial"]')) >= 1);
   const row = `#failed tr[data-workflow-id="${workflowId}"]`;
   assert.match(await text(row), new RegExp(`partial\\s+${bucket}/in/cat\\.jpg\\s+${arn('flaky').replace(/\./g, '\\.')}`));
-  assert.equal(await page.$eval(`${row} a`, (a: unknown) => (a as { href: string }).href), `http://127.0.0.1:8233/namespaces/default/workflows/${workflowId}`);
+  assert.equal(await page.$eval(`${row} a`, (a: unknown) => (a as { href: string }).href), `${engine.settings.temporalUiUrl}/namespaces/default/workflows/${workflowId}`);
 
   await Promise.all([page.waitForNavigation(), page.click(`${row} button`)]);
   assert.match(await text('#message'), new RegExp(`^started ${redeliveryIdOf(workflowId)} for ${arn('flaky').replace(/\./g, '\\.')}$`));
