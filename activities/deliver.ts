@@ -2,10 +2,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
-import { metrics } from '../src/metrics';
+import { metrics } from '../src/telemetry/metrics';
 import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
 import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
-import { inSendSpan } from '../src/tracing';
+import { inSendSpan } from '../src/telemetry/tracing';
 import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
 
@@ -105,7 +105,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
   }
 }
 
-/** Each send in a span of its own (src/tracing.ts): the target's ARN, the attempt and its outcome. */
+/** Each send in a span of its own (src/telemetry/tracing.ts): the target's ARN, the attempt and its outcome. */
 function traced<T>(attributes: { arn: string; eventId: string; attempt: number }, send: () => Promise<T>): Promise<T> {
   return inSendSpan(attributes, send, (err) => (err instanceof TargetHeld ? 'held' : err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
 }

@@ -27,7 +27,14 @@ case "$entry" in
   *) echo "usage: entry.sh worker|ingest|start|cli [args...]" >&2; exit 2 ;;
 esac
 
-built="$repo/dist/src/$entry.js"
+# Where each entry point lives (src/ by role: the worker's process, the ingest's, the operator's CLI).
+case "$entry" in
+  worker) module=worker/main ;;
+  start) module=worker/start ;;
+  ingest) module=ingest/main ;;
+  cli) module=operator/cli ;;
+esac
+built="$repo/dist/src/$module.js"
 runtime=${BUCKETFLOW_RUNTIME:-auto}
 current=no
 if [ -f "$built" ] && [ -f "$repo/dist/.source-hash" ]; then
@@ -52,4 +59,4 @@ esac
 if [ "$current" = yes ]; then
   exec node "$built" "$@"
 fi
-exec node --import "$repo/node_modules/tsx/dist/loader.mjs" "$repo/src/$entry.ts" "$@"
+exec node --import "$repo/node_modules/tsx/dist/loader.mjs" "$repo/src/$module.ts" "$@"

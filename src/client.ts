@@ -5,16 +5,16 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from './events';
 import type { ParsedEvent } from './events/sources';
 import type { S3EventRecord } from './events/types';
-import { searchKeys } from './search-attributes';
+import { searchKeys } from './delivery/search-attributes';
 import { loadSettings, type Settings } from './settings';
-import { connectTemporal } from './temporal-connection';
-import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal-reachability';
-import { clientTracingInterceptors } from './tracing';
+import { connectTemporal } from './temporal/connection';
+import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal/reachability';
+import { clientTracingInterceptors } from './telemetry/tracing';
 import type { deliverEvent } from '../workflows/deliver-v1';
-import type { deliverEventV2 } from '../workflows/deliver';
+import type { deliverEventV2 } from '../workflows/deliver-v2';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
 
-export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './webhook-signature';
+export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './targets/webhook-signature';
 // The package's public types (package.json `exports` points here).
 export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
 export type { EventSource, ParsedEvent } from './events/sources';

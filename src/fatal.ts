@@ -1,7 +1,7 @@
 // How an entry point (worker, ingest, npm start) dies on a start-up error: one JSON log line, plus the
 // plain text of anything an operator must copy (the search-attribute commands), then exit 1.
-import { SearchAttributesError } from './ensure-search-attributes';
-import { log } from './log';
+import { SearchAttributesError } from './temporal/register-search-attributes';
+import { log } from './telemetry/log';
 
 export function exitOnStartError(what: string): (err: unknown) => never {
   return (err) => {

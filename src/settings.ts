@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
 import { ConfigError, parseBool } from './config/params';
 import { EVENT_SOURCES, type EventSource } from './events/sources';
-import type { LogLevel } from './log';
-import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal-connection';
+import type { LogLevel } from './telemetry/log';
+import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal/connection';
 
-/** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal-connection.ts. */
+/** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal/connection.ts. */
 export interface Settings extends TemporalConnectionSettings {
   taskQueue: string;
   /** MinIO config.json (or its `notify` section); unset = targets from MINIO_NOTIFY_* env vars only. */

@@ -1,9 +1,9 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
-// complete; new deliveries use deliverEventV2 (deliver.ts) unless BUCKETFLOW_FAST_PATH=off.
+// complete; new deliveries use deliverEventV2 (deliver-v2.ts) unless BUCKETFLOW_FAST_PATH=off.
 import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { searchKeys } from '../src/search-attributes';
+import { searchKeys } from '../src/delivery/search-attributes';
 import { durableDelivery } from './durable';
 import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';

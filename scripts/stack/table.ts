@@ -1,5 +1,5 @@
 // The status table `up` and `status` print.
-import { formatTable as table } from '../../src/table';
+import { formatTable as table } from '../../src/operator/table';
 
 export interface StatusRow {
   service: string;

@@ -1,5 +1,5 @@
 export * from './arn';
-export * from './connection';
+export * from './connection-strings';
 export * from './load';
 export * from './redact';
 export { ConfigError, parseDuration } from './params';

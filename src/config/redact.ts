@@ -1,6 +1,6 @@
 // Config as it may be printed or logged: secret parameters become REDACTED, and so does the password
 // part of any URL, libpq `key=value` string or Go DSN found in the other parameters.
-import { hasEmbeddedPassword, REDACTED, redactCredentials } from './connection';
+import { hasEmbeddedPassword, REDACTED, redactCredentials } from './connection-strings';
 import type { ParamSpec } from './params';
 import { TARGET_PARAMS, type TargetEntry, type TargetType } from './targets';
 

@@ -2,10 +2,10 @@
 // them, so a driver receives a valid config and checks only what needs I/O (reading PEM files).
 // Canonical names are today's MinIO snake_case; the guide's camelCase spellings are accepted as aliases.
 import type { TargetType } from './arn';
-import { authorizationFor } from '../auth-token';
+import { authorizationFor } from './auth-token';
 import { errorMessage } from '../errors';
-import { parseSigningSecrets } from '../webhook-signature';
-import { parseGoDsn, parseHostPort, parseLibpq, parseUrl } from './connection';
+import { parseSigningSecrets } from '../targets/webhook-signature';
+import { parseGoDsn, parseHostPort, parseLibpq, parseUrl } from './connection-strings';
 import { ConfigError, type ParamSpec, type ParamSpecs } from './params';
 
 export type { TargetType } from './arn';
@@ -160,7 +160,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
 };
 
-/** `whsec_<base64>` secrets, several allowed for rotation (see src/webhook-signature.ts). */
+/** `whsec_<base64>` secrets, several allowed for rotation (see src/targets/webhook-signature.ts). */
 function signingSecretProblem(value: string): string | undefined {
   try {
     parseSigningSecrets(value);

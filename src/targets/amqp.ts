@@ -2,10 +2,10 @@
 // on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack.
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -5,11 +5,11 @@
 // newest sequencer (deletes included), so a late, older event never overwrites or resurrects anything.
 import { Client, errors } from '@elastic/elasticsearch';
 import { HighwayHash } from 'highwayhasher';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { ELASTICSEARCH_HELPER_PREFIX, type ElasticsearchConfig } from '../config/targets';
 import type { S3EventRecord } from '../events/types';
 import { isRemoval, objectPath, orderingKey } from '../events/record';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, PermanentDeliveryError, type Delivery, type Target } from './target';
 
 // MinIO's fixed HighwayHash key (internal/event/target/elasticsearch.go).

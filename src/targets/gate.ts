@@ -4,7 +4,7 @@
 // activities). The deliver activity asks before every send; see the README for how this meets retries.
 import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
-import { log } from '../log';
+import { log } from '../telemetry/log';
 import type { CircuitRecord, TargetStateStore } from '../rules/target-state';
 import type { Health } from './target';
 

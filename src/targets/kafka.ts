@@ -3,7 +3,7 @@
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */

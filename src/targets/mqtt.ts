@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
-import { redactCredentials } from '../config/connection';
+import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson, EVENT_ID_HEADER } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -2,11 +2,11 @@
 // key) + `value` JSON, guarded by a helper table of each key's newest applied sequencer; access:
 // `event_time` + `event_data` rows, one per event id.
 import { createPool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
-import { parseGoDsn } from '../config/connection';
+import { parseGoDsn } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { MysqlConfig } from '../config/targets';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 // Access denied, unknown database, no such table or column, bad JSON: a retry cannot help.

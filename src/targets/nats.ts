@@ -4,7 +4,7 @@ import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type Na
 import type { NatsConfig } from '../config/targets';
 import { withTimeout } from '../errors';
 import { envelopeJson } from './common';
-import { LazyConnection, probeHealth } from './connection';
+import { LazyConnection, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

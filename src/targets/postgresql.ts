@@ -2,11 +2,11 @@
 // create, deleted on remove, guarded by a helper table of each key's newest applied sequencer so a late,
 // older event never wins. access: `event_time` + `event_data` rows, one per event id.
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
-import { parseLibpq } from '../config/connection';
+import { parseLibpq } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
-import { onceSucceeded, probeHealth } from './connection';
+import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 // Auth, missing database/privileges and malformed data: a retry cannot help.

@@ -3,9 +3,9 @@
 // by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config/targets';
-import { parseHostPort } from '../config/connection';
+import { parseHostPort } from '../config/connection-strings';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
-import { probeHealth } from './connection';
+import { probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.

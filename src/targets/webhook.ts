@@ -1,11 +1,11 @@
 // Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
-import { parseSigningSecrets, signWebhook } from '../webhook-signature';
+import { parseSigningSecrets, signWebhook } from './webhook-signature';
 import { errorMessage } from '../errors';
-import { authorizationFor } from '../auth-token';
+import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
-import { dialTcp, probeHealth } from './connection';
+import { dialTcp, probeHealth } from './shared-connection';
 import { PermanentDeliveryError, type Delivery, type Target } from './target';
 
 const SNIPPET_CHARS = 200;

@@ -51,7 +51,7 @@ test('a Node service requires it by name and publishes an event through Bucketfl
     const bucketflow = require('bucketflow');
     const record = JSON.parse(process.argv[2]);
     let internal;
-    try { require('bucketflow/dist/src/worker'); internal = 'reachable'; } catch (err) { internal = err.code; }
+    try { require('bucketflow/dist/src/worker/main'); internal = 'reachable'; } catch (err) { internal = err.code; }
     (async () => {
       const client = await bucketflow.BucketflowClient.connect({ temporalAddress: ${JSON.stringify(endpoints.temporal)}, taskQueue: ${JSON.stringify(taskQueue)} });
       const published = await client.publish({ Records: [record] });

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { eventIdentity } from '../../src/events';
-import { redeliveryIdOf } from '../../src/deliveries/redeliver';
-import type { DeliverySummary, DeliveryDetails } from '../../src/deliveries/inspect';
+import { redeliveryIdOf } from '../../src/operator/deliveries/redeliver';
+import type { DeliverySummary, DeliveryDetails } from '../../src/operator/deliveries/inspect';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';

@@ -8,13 +8,13 @@ import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { BucketflowClient } from '../../src/client';
-import { ensureSearchAttributes } from '../../src/ensure-search-attributes';
+import { ensureSearchAttributes } from '../../src/temporal/register-search-attributes';
 import type { NotificationRule } from '../../src/rules';
 import { FileRulesStore } from '../../src/rules';
 import { loadSettings, type Settings } from '../../src/settings';
-import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal-connection';
-import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker';
-import { loadWorkflowBundle } from '../../src/workflow-bundle';
+import { connectTemporal, type TemporalConnectionSettings } from '../../src/temporal/connection';
+import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker/main';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 
 let bundle: ReturnType<typeof loadWorkflowBundle> | undefined;
 
@@ -87,7 +87,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   };
 }
 
-/** The real `src/worker.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
+/** The real `src/worker/main.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
 export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
   // As `npm run worker` runs it: the build when current, else the sources (entry.sh execs node: same pid).
   return spawn('bash', ['scripts/entry.sh', 'worker'], {

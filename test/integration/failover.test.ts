@@ -1,4 +1,4 @@
-// A worker process that goes away mid-delivery, as the real `src/worker.ts`: killed on the durable path (a
+// A worker process that goes away mid-delivery, as the real `src/worker/main.ts`: killed on the durable path (a
 // regular activity; fast path off for the target), its attempt stops heartbeating and another worker
 // completes it (fast-path-kill.test.ts covers the fast path); asked to stop (SIGTERM), it lets the
 // attempt in flight finish and exits 0, so no second attempt is needed.

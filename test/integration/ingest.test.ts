@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildEvent, toEnvelope } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest';
+import { buildIngestServer } from '../../src/ingest/server';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 

@@ -35,7 +35,7 @@ before(async () => {
   const [ingestPort, metricsPort] = [await freePort(), await freePort()];
   ingestUrl = `http://127.0.0.1:${ingestPort}/`;
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { indexedValueType } from '../../src/ensure-search-attributes';
-import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
+import { indexedValueType } from '../../src/temporal/register-search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../src/delivery/search-attributes';
 import { freePort, startDevServer, type DevServer } from '../helpers/dev-server';
 import { deliveryOf } from '../helpers/records';
 
@@ -70,7 +70,7 @@ test('on a server without them, the ingest adds the search attributes and a deli
     for (const name of Object.keys(SEARCH_ATTRIBUTES)) assert.equal(name in before, false, `${name} absent at first`);
 
     const port = await freePort();
-    const ingest = startEntryPoint('src/ingest.ts', server, /ingest listening/, { BUCKETFLOW_INGEST_PORT: String(port) });
+    const ingest = startEntryPoint('src/ingest/main.ts', server, /ingest listening/, { BUCKETFLOW_INGEST_PORT: String(port) });
     running.push(ingest);
     const ingestLog = await ingest.ready;
     assert.ok(ingestLog.some((line) => line.includes('search attributes added')), 'the ingest logs what it added');
@@ -78,7 +78,7 @@ test('on a server without them, the ingest adds the search attributes and a deli
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.equal(added[name], indexedValueType(type), name);
 
     // The worker finds them in place and adds nothing.
-    const worker = startEntryPoint('src/worker.ts', server, /worker started/);
+    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
     running.push(worker);
     const workerLog = await worker.ready;
     assert.equal(workerLog.some((line) => line.includes('search attributes added')), false);
@@ -104,7 +104,7 @@ test('where the server refuses to add them, the worker exits 1 printing the exac
   // BucketflowFailedTargets, as a server that does not permit the operator API would.
   const server = await startDevServer({ Other1: 'KeywordList', Other2: 'KeywordList', Other3: 'KeywordList' });
   try {
-    const worker = startEntryPoint('src/worker.ts', server, /worker started/);
+    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
     const { code, stderr } = await worker.exit;
     assert.equal(code, 1);
     const commands = stderr.split('\n').filter((line) => line.trim().startsWith('temporal operator search-attribute create'));

@@ -16,8 +16,8 @@ import { AckPolicy, connect as connectNats, StringCodec } from 'nats';
 import { Client as PgClient } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { temporalCliPath } from '../../scripts/stack/services/temporal';
-import { indexedValueType } from '../../src/ensure-search-attributes';
-import { SEARCH_ATTRIBUTES, searchKeys } from '../../src/search-attributes';
+import { indexedValueType } from '../../src/temporal/register-search-attributes';
+import { SEARCH_ATTRIBUTES, searchKeys } from '../../src/delivery/search-attributes';
 import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
 

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { BucketflowClient } from '../../src/client';
 import { buildEvent } from '../../src/events';
-import { connectTemporal, loadTemporalConnection, type TemporalConnectionSettings } from '../../src/temporal-connection';
+import { connectTemporal, loadTemporalConnection, type TemporalConnectionSettings } from '../../src/temporal/connection';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { TEMPORAL_TEST_API_KEY, temporalTlsFiles } from '../../scripts/stack/services/temporal-tls';
 import { selfSignedCertificate } from '../helpers/certificates';

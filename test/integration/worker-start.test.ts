@@ -22,7 +22,7 @@ async function startWorker(notify: Record<string, unknown>) {
   await writeFile(configFile, JSON.stringify({ notify }));
   const env = { ...process.env, BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_TASK_QUEUE: 'worker-start-test' };
   try {
-    await run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], { cwd: root, env, timeout: 30_000 });
+    await run(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: root, env, timeout: 30_000 });
     return { code: 0, error: '' };
   } catch (err) {
     const { code, stderr } = err as { code: number; stderr: string };

@@ -1,7 +1,7 @@
 // MinIO's auth_token rule and the ingest's token check (basic auth for SNS and Ceph endpoint URLs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { authorizationFor, authorizationMatches, sameText } from '../../src/auth-token';
+import { authorizationFor, authorizationMatches, sameText } from '../../src/config/auth-token';
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
 

@@ -8,7 +8,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import type { FastifyInstance } from 'fastify';
 import { BucketflowClient } from '../../src/client';
 import { buildEvent, toEnvelope } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest';
+import { buildIngestServer } from '../../src/ingest/server';
 import { freePort } from '../helpers/target-config';
 
 let connection: Connection;

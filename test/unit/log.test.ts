@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { jsonLine, readableLine } from '../../src/log';
+import { jsonLine, readableLine } from '../../src/telemetry/log';
 
 const root = path.resolve(__dirname, '../..');
 const entry = {
@@ -29,7 +29,7 @@ test('JSON line: one object with time, level, message and the fields', () => {
 
 /** Runs log() in a child process; `script` gives it a terminal as stderr. */
 function logged(viaTerminal: boolean): string {
-  const code = "require('./src/log').log('INFO', 'worker started', { taskQueue: 'bucketflow' })";
+  const code = "require('./src/telemetry/log').log('INFO', 'worker started', { taskQueue: 'bucketflow' })";
   const node = [process.execPath, '--import', 'tsx', '-e', JSON.stringify(code)].join(' ');
   const result = viaTerminal
     ? spawnSync('script', ['-qec', `${node} 2>/dev/tty`, '/dev/null'], { cwd: root, encoding: 'utf8' })

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { loadWorkflowBundle } from '../../src/workflow-bundle';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
 const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();

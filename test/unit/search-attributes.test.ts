@@ -1,10 +1,10 @@
-// The one list of search attributes (src/search-attributes.ts) is what the README documents and what the
+// The one list of search attributes (src/delivery/search-attributes.ts) is what the README documents and what the
 // workflows write, so none can be used without being registered.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SEARCH_ATTRIBUTES, createCommands, searchKeys } from '../../src/search-attributes';
+import { SEARCH_ATTRIBUTES, createCommands, searchKeys } from '../../src/delivery/search-attributes';
 
 const root = path.resolve(__dirname, '../..');
 

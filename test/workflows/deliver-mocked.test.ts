@@ -10,7 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { DEFAULT_RETRY, type RetrySettings } from '../../src/config/retry';
 import { buildEvent } from '../../src/events';
-import { loadWorkflowBundle } from '../../src/workflow-bundle';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt } from '../../workflows/types';

@@ -3,8 +3,8 @@
 // registered at start (and added to a reused server that lacks them).
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ensureSearchAttributes } from '../../../src/ensure-search-attributes';
-import { SEARCH_ATTRIBUTES } from '../../../src/search-attributes';
+import { ensureSearchAttributes } from '../../../src/temporal/register-search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../../src/delivery/search-attributes';
 import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';

@@ -1,7 +1,7 @@
 // Amazon SNS HTTP(S) deliveries (sns/latest/dg/sns-message-and-json-formats): a JSON envelope whose `Type` is
 // `Notification` (its `Message` is the S3 event, as text), `SubscriptionConfirmation` or `UnsubscribeConfirmation`,
 // signed by SNS. This file checks the envelope and the signature against a certificate; fetching that
-// certificate (from an allow-listed host only) and answering confirmations is the ingest's job (src/sns-gate.ts).
+// certificate (from an allow-listed host only) and answering confirmations is the ingest's job (src/ingest/sns.ts).
 import { createVerify, X509Certificate } from 'node:crypto';
 import { EventValidationError, expectObject, requireString } from '../parse';
 import { optionalString } from './fields';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodeObjectKey, EventValidationError, parseEventBody, parseSnsPayload } from '../../../src/events';
 import { parseSnsMessage, snsStringToSign } from '../../../src/events/sources/sns';
-import { SnsGate } from '../../../src/sns-gate';
+import { SnsGate } from '../../../src/ingest/sns';
 import { FakeSns } from '../../helpers/certificates';
 import { sourceFixture } from '../../helpers/fixtures';
 

@@ -1,9 +1,9 @@
 // The operator commands of `bucketflow`: `deliveries list|show` and `redeliver`, as tables (default) or
 // JSON (`--json`). Bad input throws ArgumentError (the CLI prints one line and exits 2, starting nothing).
-import { loadTargetsConfig, retrySettingsOf } from '../config';
-import { BucketflowClient } from '../client';
-import { checkSearchAttributes } from '../ensure-search-attributes';
-import type { Settings } from '../settings';
+import { loadTargetsConfig, retrySettingsOf } from '../../config';
+import { BucketflowClient } from '../../client';
+import { checkSearchAttributes } from '../../temporal/register-search-attributes';
+import type { Settings } from '../../settings';
 import { formatTable } from '../table';
 import { listDeliveries, resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
 import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';

@@ -2,31 +2,27 @@
 // topic's push-endpoint, an SNS HTTP(S) subscription, an EventBridge API destination). A 2xx is sent only once
 // the workflow starts are durable, so an accepted event is never lost; senders retry anything else.
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { authorizationMatches } from './auth-token';
-import { BucketflowClient } from './client';
-import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from './events';
-import { parseSnsMessage } from './events/sources/sns';
-import { SearchAttributesError, checkSearchAttributes } from './ensure-search-attributes';
-import { exitOnStartError } from './fatal';
-import { log, setLogLevel } from './log';
-import { metrics, serveMetrics } from './metrics';
-import { messageWithCause, withTimeout } from './errors';
-import { openRulesStore } from './rules';
-import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings, type Settings } from './settings';
-import { registerStatusPage, type StatusSource } from './status-page';
-import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns-gate';
-import { connectionOptions } from './temporal-connection';
-import { FAST_RECONNECT_CHANNEL_ARGS, TemporalReachability, TemporalUnreachableError } from './temporal-reachability';
-import { clientTracingInterceptors, inRequestSpan, shutdownTracing } from './tracing';
+import { authorizationMatches } from '../config/auth-token';
+import { BucketflowClient } from '../client';
+import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from '../events';
+import { parseSnsMessage } from '../events/sources/sns';
+import { log } from '../telemetry/log';
+import { metrics } from '../telemetry/metrics';
+import { messageWithCause } from '../errors';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
+import { registerStatusPage, type StatusSource } from '../operator/status-page';
+import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns';
+import { TemporalReachability, TemporalUnreachableError } from '../temporal/reachability';
+import { inRequestSpan } from '../telemetry/tracing';
 
 /** Seconds a sender is asked to wait after a 503. */
 const RETRY_AFTER_SECONDS = 1;
 
 export interface IngestOptions {
   publisher: BucketflowClient;
-  /** MinIO's `auth_token` rule (see src/auth-token.ts), for every source without a token of its own. Unset = no auth. */
+  /** MinIO's `auth_token` rule (see src/config/auth-token.ts), for every source without a token of its own. Unset = no auth. */
   authToken?: string;
   /** A token per source, so one leaked token does not open every source. */
   sourceTokens?: Partial<Record<EventSource, string>>;
@@ -39,7 +35,7 @@ export interface IngestOptions {
   temporalAddress?: string;
   /** How long a start may run before the frontend is probed (default 1 s). */
   watchdogMs?: number;
-  /** Serve the operators' status page (`GET /status`, src/status-page.ts) from these. */
+  /** Serve the operators' status page (`GET /status`, src/operator/status-page.ts) from these. */
   status?: StatusSource;
 }
 
@@ -202,33 +198,4 @@ export async function runIngest(publisher: BucketflowClient, settings: IngestSet
     sourceTokens: Object.keys(settings.sourceTokens),
   });
   return app;
-}
-
-/**
- * A publisher whose connection notices Temporal's return within a second and that starts even while Temporal
- * is down (the ingest then answers 503 until it is back).
- */
-export function ingestPublisher(settings: Settings): BucketflowClient {
-  const connection = Connection.lazy({ ...connectionOptions(settings), channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), { taskQueue: settings.taskQueue, fastPath: settings.fastPath }, connection);
-}
-
-if (require.main === module) {
-  (async () => {
-    const settings = loadSettings();
-    setLogLevel(settings.logLevel);
-    const publisher = ingestPublisher(settings);
-    // Any Temporal server: add bucketflow's search attributes if missing. The ingest also starts while
-    // Temporal is down (answering 503): then the check is left to the worker.
-    await withTimeout(checkSearchAttributes(publisher.temporal.connection, settings.namespace), 5_000, 'search attribute check').catch((err: unknown) => {
-      if (err instanceof SearchAttributesError) throw err;
-      log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageWithCause(err) });
-    });
-    const rules = openRulesStore(settings);
-    const app = await runIngest(publisher, settings.ingest, { settings, rules });
-    const closeMetrics = await serveMetrics(settings.metrics);
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void app.close().then(closeMetrics).then(() => rules.close()).then(() => publisher.close()).then(shutdownTracing));
-    }
-  })().catch(exitOnStartError('ingest'));
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { builtWorkflowBundle, compiled, packageRoot as root } from './runtime-paths';
+import { builtWorkflowBundle, compiled, packageRoot as root } from '../runtime-paths';
 
 const cacheDir = path.join(root, 'node_modules', '.cache', 'bucketflow');
 /** What the bundle is built from: the workflows, everything they may import, and the SDK versions. */
@@ -22,7 +22,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The cache file for the sources as they are now; `traced` adds OpenTelemetry's workflow interceptors (src/tracing.ts). */
+/** The cache file for the sources as they are now; `traced` adds OpenTelemetry's workflow interceptors (src/telemetry/tracing.ts). */
 export function workflowBundleFile(traced = false): string {
   const hash = createHash('sha256');
   const files = SOURCES.flatMap((dir) => sourceFiles(path.join(root, dir))).sort();
@@ -54,7 +54,7 @@ const TRACING_INTERCEPTORS = '@temporalio/interceptors-opentelemetry/lib/workflo
 async function writeBundle(file: string, traced: boolean): Promise<void> {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../../workflows'),
     workflowInterceptorModules: traced ? [require.resolve(TRACING_INTERCEPTORS)] : [],
     logger: quiet,
   });

@@ -2,17 +2,17 @@
 // state; bucket rules; the last hour's deliveries by status; the latest failed deliveries with links into the
 // Temporal Web UI and a redeliver button). Protected by the ingest's token (a browser sends it as basic auth).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorizationMatches } from './auth-token';
-import type { BucketflowClient } from './client';
-import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from './config';
+import { authorizationMatches } from '../config/auth-token';
+import type { BucketflowClient } from '../client';
+import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
 import { listDeliveries, uiUrl, type DeliverySummary } from './deliveries/inspect';
 import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
 import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
-import type { RulesStore } from './rules';
-import type { Settings } from './settings';
-import type { TargetGate } from './targets/gate';
-import { TargetPool } from './targets/pool';
-import type { Health } from './targets/target';
+import type { RulesStore } from '../rules';
+import type { Settings } from '../settings';
+import type { TargetGate } from '../targets/gate';
+import { TargetPool } from '../targets/pool';
+import type { Health } from '../targets/target';
 
 export interface StatusSource {
   settings: Settings;

@@ -6,7 +6,7 @@
 // fail at once and a probe loop (TCP, then a gRPC call) notices the server's return within a fraction of a second.
 import net from 'node:net';
 import type { ConnectionLike } from '@temporalio/client';
-import { messageWithCause } from './errors';
+import { messageWithCause } from '../errors';
 
 /** gRPC reconnect backoff for clients that must notice Temporal's return quickly (grpc-js grows it to 2 min). */
 export const FAST_RECONNECT_CHANNEL_ARGS = {

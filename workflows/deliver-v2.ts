@@ -6,7 +6,7 @@
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import { proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { searchKeys } from '../src/search-attributes';
+import { searchKeys } from '../src/delivery/search-attributes';
 import { durableDelivery } from './durable';
 import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt, TargetOutcome } from './types';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { State } from '@temporalio/worker';
-import type { HealthSettings } from './settings';
+import type { HealthSettings } from '../settings';
 
 export interface HealthServer {
   url: string;

@@ -2,7 +2,7 @@
 // certificate, fetched only from an allow-listed origin and cached, and answers a SubscriptionConfirmation
 // by fetching its SubscribeURL only for allow-listed topics. Parsing and the signature math: src/events/sources/sns.ts.
 import { X509Certificate } from 'node:crypto';
-import { isSnsSignatureValid, type SnsMessage } from './events/sources/sns';
+import { isSnsSignatureValid, type SnsMessage } from '../events/sources/sns';
 
 /** SNS's own origins; the `*` is one DNS label (the region). */
 export const DEFAULT_SNS_ORIGINS = ['https://sns.*.amazonaws.com', 'https://sns.*.amazonaws.com.cn'];

@@ -3,10 +3,10 @@
 // redeliver run twice starts nothing new while the first is open; a closed one may be run again.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { DEFAULT_RETRY, type RetrySettings } from '../config/retry';
-import { decodeObjectKey } from '../events';
-import { searchKeys } from '../search-attributes';
-import type { DeliverInput, ResolvedTarget } from '../../workflows/types';
+import { DEFAULT_RETRY, type RetrySettings } from '../../config/retry';
+import { decodeObjectKey } from '../../events';
+import { searchKeys } from '../../delivery/search-attributes';
+import type { DeliverInput, ResolvedTarget } from '../../../workflows/types';
 import { readRun } from './history';
 import { listDeliveries, type DeliveryContext } from './inspect';
 import { ArgumentError, type DeliveryFilters } from './query';

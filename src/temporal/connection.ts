@@ -11,7 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
-import { ConfigError } from './config/params';
+import { ConfigError } from '../config/params';
 
 /** The dev server's address: the default only while nothing asks for TLS. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';

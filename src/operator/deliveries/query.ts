@@ -1,6 +1,6 @@
 // Finding deliveries in Temporal's visibility store: the filters operators type, checked, as a query.
-import { parseDuration } from '../config';
-import type { DeliveryStatus } from '../../workflows/types';
+import { parseDuration } from '../../config';
+import type { DeliveryStatus } from '../../../workflows/types';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
 export const WORKFLOW_TYPES = ['deliverEventV2', 'deliverEvent'];

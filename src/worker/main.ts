@@ -3,21 +3,21 @@
 // the rules itself and starts each delivery eagerly on this worker.
 import { Client } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, resolveTargets } from '../activities';
-import { BucketflowClient } from './client';
-import { loadTargetsConfig, describeTargets } from './config';
-import { checkSearchAttributes } from './ensure-search-attributes';
-import { exitOnStartError } from './fatal';
+import { createActivities, resolveTargets } from '../../activities';
+import { BucketflowClient } from '../client';
+import { loadTargetsConfig, describeTargets } from '../config';
+import { checkSearchAttributes } from '../temporal/register-search-attributes';
+import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
-import { runIngest } from './ingest';
-import { log, setLogLevel } from './log';
-import { gateMetrics, serveMetrics } from './metrics';
-import { openRulesStore, type RulesStore } from './rules';
-import { loadSettings, type Settings } from './settings';
-import { TargetGate } from './targets/gate';
-import { connectTemporal, describeTemporalConnection } from './temporal-connection';
-import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from './tracing';
-import { TargetPool } from './targets/pool';
+import { runIngest } from '../ingest/server';
+import { log, setLogLevel } from '../telemetry/log';
+import { gateMetrics, serveMetrics } from '../telemetry/metrics';
+import { openRulesStore, type RulesStore } from '../rules';
+import { loadSettings, type Settings } from '../settings';
+import { TargetGate } from '../targets/gate';
+import { connectTemporal, describeTemporalConnection } from '../temporal/connection';
+import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from '../telemetry/tracing';
+import { TargetPool } from '../targets/pool';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {

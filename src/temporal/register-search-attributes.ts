@@ -2,8 +2,8 @@
 // workflow start that sets an unknown one is refused), so any Temporal server works, not only the stack's.
 import type { temporal } from '@temporalio/proto';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { log } from './log';
-import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from './search-attributes';
+import { log } from '../telemetry/log';
+import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from '../delivery/search-attributes';
 
 type OperatorService = temporal.api.operatorservice.v1.OperatorService;
 

@@ -4,8 +4,8 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { log } from './log';
-import type { MetricsSettings } from './settings';
-import type { GateObserver } from './targets/gate';
+import type { MetricsSettings } from '../settings';
+import type { GateObserver } from '../targets/gate';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });

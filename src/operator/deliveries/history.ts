@@ -2,8 +2,8 @@
 // activities): the fast path's local-activity markers, the durable activity's events, the final result.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import type { S3EventRecord } from '../events/types';
-import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult, type TargetAttempt } from '../../workflows/types';
+import type { S3EventRecord } from '../../events/types';
+import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult, type TargetAttempt } from '../../../workflows/types';
 
 type History = { events?: HistoryEvent[] | null };
 /** The fields we read of temporal.api.history.v1.IHistoryEvent (kept structural: no proto import at run time). */

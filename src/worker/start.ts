@@ -3,12 +3,12 @@
 // ingest starts deliveries eagerly on this worker).
 import { spawnSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { exitOnStartError } from './fatal';
-import { log } from './log';
-import { packageRoot } from './runtime-paths';
-import { loadSettings, type Settings } from './settings';
-import { DEFAULT_TEMPORAL_ADDRESS, connectionOptions } from './temporal-connection';
-import { installRuntimeLogger, runWorker } from './worker';
+import { exitOnStartError } from '../fatal';
+import { log } from '../telemetry/log';
+import { packageRoot } from '../runtime-paths';
+import { loadSettings, type Settings } from '../settings';
+import { DEFAULT_TEMPORAL_ADDRESS, connectionOptions } from '../temporal/connection';
+import { installRuntimeLogger, runWorker } from './main';
 
 async function temporalAnswers(settings: Settings): Promise<boolean> {
   try {

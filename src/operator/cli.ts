@@ -1,14 +1,14 @@
 // `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
-// configured targets, and find, explain and redeliver deliveries (src/deliveries/cli.ts).
+// configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
 import { parseArgs } from 'node:util';
-import { ConfigError, loadTargetsConfig } from './config';
-import type { OperatorOptions } from './deliveries/cli';
+import { ConfigError, loadTargetsConfig } from '../config';
+import type { OperatorOptions } from './deliveries/commands';
 import { ArgumentError } from './deliveries/query';
-import { errorMessage } from './errors';
-import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from './events/names';
+import { errorMessage } from '../errors';
+import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from '../events/names';
 import { readFileSync } from 'node:fs';
-import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from './rules';
-import { loadSettings, type Settings } from './settings';
+import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from '../rules';
+import { loadSettings, type Settings } from '../settings';
 
 const USAGE = `usage:
   bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
@@ -55,8 +55,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const settings = loadSettings();
   // Loaded only for these commands: the Temporal client, which the rules commands do not need.
-  if (group === 'deliveries') return (await import('./deliveries/cli')).deliveriesCommand(command, rest, values, settings, USAGE);
-  if (group === 'redeliver') return (await import('./deliveries/cli')).redeliverCommand(positionals.slice(1), values, settings);
+  if (group === 'deliveries') return (await import('./deliveries/commands')).deliveriesCommand(command, rest, values, settings, USAGE);
+  if (group === 'redeliver') return (await import('./deliveries/commands')).redeliverCommand(positionals.slice(1), values, settings);
   const store = openRulesStore(settings);
   try {
     await run(group, command, rest, values, store, settings);
@@ -81,7 +81,7 @@ async function run(
   }
   if (group === 'targets' && command === 'health') {
     // Loaded here only: every driver's client library, which the other commands do not need.
-    const { TargetPool } = await import('./targets/pool');
+    const { TargetPool } = await import('../targets/pool');
     const pool = new TargetPool(targets());
     try {
       const states = await store.targetStates();

@@ -1,9 +1,9 @@
 // `bucketflow deliveries list|show`: deliveries as operators look for them, from visibility (search
 // attributes) and, for one delivery, its history.
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
-import { searchKeys } from '../search-attributes';
-import { workflowIdFor } from '../client';
-import type { DeliveryStatus } from '../../workflows/types';
+import { searchKeys } from '../../delivery/search-attributes';
+import { workflowIdFor } from '../../client';
+import type { DeliveryStatus } from '../../../workflows/types';
 import { readRun, type TargetRun } from './history';
 import { ArgumentError, buildQuery, type DeliveryFilters } from './query';
 

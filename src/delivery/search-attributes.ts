@@ -1,6 +1,6 @@
 // Custom search attributes every delivery workflow sets, so operators find any delivery in the Web UI
 // or with `temporal workflow list --query`. This list is the one home: the stack passes it to the dev
-// server, and the worker and the ingest add what a namespace lacks at start (src/ensure-search-attributes.ts).
+// server, and the worker and the ingest add what a namespace lacks at start (src/temporal/register-search-attributes.ts).
 // Workflow code imports this file: keep it free of client/worker imports.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
