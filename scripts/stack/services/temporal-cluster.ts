@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ensureSearchAttributes } from '../../../src/ensure-search-attributes';
+import { ensureSearchAttributes } from '../../../src/temporal/register-search-attributes';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
 import { isExecutable, repoRoot, serviceDir } from '../paths';
