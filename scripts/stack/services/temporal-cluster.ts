@@ -87,14 +87,26 @@ async function esRequest(method: string, pathAndQuery: string, body?: string): P
   });
 }
 
+/** The template without `scaled_float` (Temporal's mapping of Double attributes): the stack's Elasticsearch
+ * build leaves out the mapper-extras module that provides it. A full distribution takes the template as is. */
+function withoutScaledFloat(template: string): string {
+  return JSON.stringify(JSON.parse(template, (_key, value: unknown) =>
+    value && typeof value === 'object' && (value as { type?: string }).type === 'scaled_float' ? { type: 'double' } : value));
+}
+
 /** Index template and index, as the module's elasticsearch tool would set them up, without its cluster-wide
  * `action.auto_create_index: false` (the stack's Elasticsearch serves the project's targets too). */
 async function setUpElasticsearch(): Promise<void> {
-  const template = await esRequest('PUT', '/_template/temporal_visibility_v1_template', readFileSync(dir('schema', 'es-index-template.json'), 'utf8'));
-  if (!template.ok) throw new Error(`temporal-cluster: index template: HTTP ${template.status} ${await template.text()}`);
+  const template = readFileSync(dir('schema', 'es-index-template.json'), 'utf8');
+  let put = await esRequest('PUT', '/_template/temporal_visibility_v1_template', template);
+  if (put.status === 400 && (await put.clone().text()).includes('[scaled_float]')) {
+    console.log('stack: temporal-cluster: this Elasticsearch has no scaled_float (mapper-extras): Double attributes mapped as double');
+    put = await esRequest('PUT', '/_template/temporal_visibility_v1_template', withoutScaledFloat(template));
+  }
+  if (!put.ok) throw new Error(`temporal-cluster: index template: HTTP ${put.status} ${await put.text()}`);
   if ((await esRequest('HEAD', `/${ES_INDEX}`)).status === 404) {
     const created = await esRequest('PUT', `/${ES_INDEX}`);
-    if (!created.ok && created.status !== 400) throw new Error(`temporal-cluster: index ${ES_INDEX}: HTTP ${created.status} ${await created.text()}`);
+    if (!created.ok) throw new Error(`temporal-cluster: index ${ES_INDEX}: HTTP ${created.status} ${await created.text()}`);
   }
 }
 
