@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 
 export TEMPORAL_ADDRESS=${BUCKETFLOW_TEST_TEMPORAL_CLUSTER_ADDRESS:-127.0.0.1:7333}
 stack_dir=${BUCKETFLOW_STACK_DIR:-.stack}
-# The suites under test/ that hold on any Temporal server, run here against the cluster.
+# The suites under test/ that hold on any Temporal server, run here against the cluster. (fast-path-kill.test.ts
+# passes too, but its check that the kill lands before every request arrived is timing-bound: on the cluster all
+# 60 requests sometimes arrive first; test/cluster/faults.test.ts kills a worker mid-stream instead.)
 on_any_server=(
   test/integration/engine.test.ts
   test/integration/ingest.test.ts
   test/integration/status-page.test.ts
   test/integration/store-targets-workflow.test.ts
   test/integration/failover.test.ts
-  test/integration/fast-path-kill.test.ts
   test/cli/deliveries.test.ts
 )
 elasticsearch_phase=("${on_any_server[@]}" test/cluster/search-attributes.test.ts test/cluster/faults.test.ts)

@@ -105,10 +105,11 @@ async function storedRows(table: string): Promise<{ rows: number; ids: number }>
 }
 
 /** Waits until both targets hold every event, then checks each delivery's outcome and reports the duplicates. */
-async function assertEveryEventDelivered(t: TestContext, run: Run, published: Stream, what: string): Promise<void> {
+async function assertEveryEventDelivered(t: TestContext, run: Run, published: Stream, what: string, faultEndedAt: number): Promise<void> {
   const deadline = Date.now() + DELIVERED_WITHIN_MS;
   const webhookIds = () => new Set(run.receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()])));
-  while ((webhookIds().size < EVENTS || (await storedRows(run.table)).ids < EVENTS) && Date.now() < deadline) await sleep(500);
+  while ((webhookIds().size < EVENTS || (await storedRows(run.table)).ids < EVENTS) && Date.now() < deadline) await sleep(200);
+  const recoveredMs = Math.max(0, Math.max(...run.receiver.requests.map((r) => r.receivedAt)) - faultEndedAt);
 
   assert.equal(published.eventIds.size, EVENTS);
   assert.deepEqual([...webhookIds()].sort(), [...published.eventIds].sort(), 'the webhook received every event');
@@ -119,7 +120,8 @@ async function assertEveryEventDelivered(t: TestContext, run: Run, published: St
 
   const duplicates = run.receiver.requests.length - EVENTS;
   const report = `${what}: ${EVENTS} events, ${published.refused} starts refused and retried, ` +
-    `webhook received ${run.receiver.requests.length} (${duplicates} duplicates, ${((100 * duplicates) / EVENTS).toFixed(1)}%), PostgreSQL ${EVENTS} rows`;
+    `webhook received ${run.receiver.requests.length} (${duplicates} duplicates, ${((100 * duplicates) / EVENTS).toFixed(1)}%), PostgreSQL ${EVENTS} rows, ` +
+    `last event arrived ${(recoveredMs / 1000).toFixed(1)} s after the fault ended`;
   t.diagnostic(report);
   console.log(`cluster faults: ${report}`);
 }
@@ -132,8 +134,9 @@ test('history SIGKILLed mid-stream and held down 10 s, then restarted: every eve
     await killRole('history', 'SIGKILL', { hold: true });
     await sleep(10_000);
     release('history');
+    const faultEndedAt = Date.now();
     await waitForCluster();
-    await assertEveryEventDelivered(t, run, await streaming, 'history SIGKILL');
+    await assertEveryEventDelivered(t, run, await streaming, 'history SIGKILL', faultEndedAt);
   } finally {
     release('history');
     await run.engine.stop();
@@ -149,8 +152,9 @@ test('the frontend restarts mid-stream (SIGTERM, down 5 s): every event delivere
     await killRole('frontend', 'SIGTERM', { hold: true });
     await sleep(5_000);
     release('frontend');
+    const faultEndedAt = Date.now();
     await waitForCluster();
-    await assertEveryEventDelivered(t, run, await streaming, 'frontend restart');
+    await assertEveryEventDelivered(t, run, await streaming, 'frontend restart', faultEndedAt);
   } finally {
     release('frontend');
     await run.engine.stop();
@@ -177,10 +181,11 @@ test('two bucketflow worker processes, one SIGKILLed mid-stream: the other deliv
     const killed = new Promise((resolve) => children[0].once('exit', resolve));
     children[0].kill('SIGKILL');
     await killed;
-    await assertEveryEventDelivered(t, run, await streaming, 'one of two workers SIGKILLed');
+    await assertEveryEventDelivered(t, run, await streaming, 'one of two workers SIGKILLed', Date.now());
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+    await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
     await run.engine.stop();
     await run.receiver.close();
   }

@@ -14,7 +14,7 @@ import {
 export async function requireCluster(visibility: ClusterVisibility): Promise<void> {
   assert.equal(endpoints.temporal, endpoints.temporalCluster,
     'cluster tests run against the stack\'s cluster: npm run test:cluster (TEMPORAL_ADDRESS=' + endpoints.temporalCluster + ')');
-  await temporalCluster.probe();
+  await waitForCluster(30_000); // a service may be restarting after an earlier fault
   assert.equal(runningClusterVisibility(), visibility,
     `these tests need the cluster with ${visibility} visibility (BUCKETFLOW_TEMPORAL_CLUSTER_VISIBILITY; npm run test:cluster switches it)`);
 }
