@@ -365,18 +365,30 @@ function printColumns(header: string[], rows: string[][]) {
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
 }
 
-/** The cluster group's figure for sizing: CPU seconds each process kind spent per 1,000 delivered events. */
+/** The processes that serve each kind of server: the dev server is one process with SQLite inside. */
+const SERVER_PROCESSES: Record<Server, string[]> = {
+  dev: ['temporal'],
+  cluster: ['frontend', 'history', 'matching', 'temporal-worker', 'postgres', 'elasticsearch'],
+};
+
+/** The cluster group's figure for sizing: CPU seconds each process spent per 1,000 delivered events. Processes
+ * of the other server (idle, or busy with someone else's work) are left out of the totals. */
 function printCpuPerThousand(results: RunResult[]) {
   if (results.length === 0) return;
-  const kinds = ['frontend', 'history', 'matching', 'temporal-worker', 'temporal', 'postgres', 'elasticsearch', 'worker', 'ceiling'];
-  const header = ['mode', 'server', 'workers', 'round', 'events/s', ...kinds, 'total', 'each worker'];
+  const kinds = [...SERVER_PROCESSES.dev, ...SERVER_PROCESSES.cluster];
+  const header = ['mode', 'server', 'workers', 'round', 'events/s', ...kinds, 'server total', 'worker', 'each worker'];
   const rows = results.map((r) => {
+    const server = r.server ?? 'dev';
     const per = (seconds = 0) => round((seconds * 1000) / r.events);
-    const total = kinds.reduce((sum, kind) => sum + (r.cpuSeconds[kind] ?? 0), 0);
-    return [r.mode, r.server ?? 'dev', String(r.workers), String(r.round), String(r.eventsPerSecond), ...kinds.map((kind) => String(per(r.cpuSeconds[kind]))),
-      String(per(total)), r.workerCpuSeconds.map((s) => per(s)).join('+')];
+    const mine = SERVER_PROCESSES[server];
+    const serverTotal = mine.reduce((sum, kind) => sum + (r.cpuSeconds[kind] ?? 0), 0);
+    const worker = r.cpuSeconds.worker ?? r.cpuSeconds.ceiling ?? 0;
+    return [r.mode, server, String(r.workers), String(r.round), String(r.eventsPerSecond),
+      ...kinds.map((kind) => (mine.includes(kind) ? String(per(r.cpuSeconds[kind])) : '-')),
+      String(per(serverTotal)), String(per(worker)), r.workerCpuSeconds.map((s) => per(s)).join('+')];
   });
-  console.log('CPU seconds per 1,000 events (temporal = the dev server; frontend, history, matching, temporal-worker = the cluster):');
+  console.log('CPU seconds per 1,000 events (temporal = the dev server; frontend, history, matching, temporal-worker = the cluster\'s services;');
+  console.log(' worker = bucketflow\'s worker processes, or the ceiling\'s):');
   printColumns(header, rows);
 }
 
