@@ -32,7 +32,14 @@ const sqlTool = dir('bin', 'sql');
 const pgUrl = new URL(endpoints.postgres);
 const esUrl = new URL(endpoints.elasticsearch);
 /** The cluster's own login and databases in the stack's PostgreSQL (the defaults of temporal.yaml). */
-const db = { user: 'temporal', password: 'temporal', persistence: 'temporal', visibility: 'temporal_visibility' };
+const db = { user: 'temporal', password: 'temporal', visibility: 'temporal_visibility' };
+
+/** Each visibility store gets a cluster of its own (its own persistence database): a namespace that ran on
+ * PostgreSQL visibility keeps the attribute-to-column aliases in its record, and Elasticsearch visibility
+ * would then write and query those column names, finding nothing. */
+function persistenceDatabase(visibility: ClusterVisibility): string {
+  return visibility === 'elasticsearch' ? 'temporal' : 'temporal_sql_visibility';
+}
 const ES_INDEX = 'temporal_visibility_v1_bucketflow';
 
 export type ClusterVisibility = 'elasticsearch' | 'postgres';
@@ -160,8 +167,9 @@ export const temporalCluster: Service = {
 
   async prepare() {
     const visibility = clusterVisibility();
-    await ensureLoginAndDatabase(db.user, db.password, db.persistence, db.visibility);
-    await setUpSchema(db.persistence, dir('schema', 'postgresql', 'temporal', 'versioned'));
+    const persistence = persistenceDatabase(visibility);
+    await ensureLoginAndDatabase(db.user, db.password, persistence, db.visibility);
+    await setUpSchema(persistence, dir('schema', 'postgresql', 'temporal', 'versioned'));
     await setUpSchema(db.visibility, dir('schema', 'postgresql', 'visibility', 'versioned'));
     await setUpElasticsearch();
     // The run copies the shipped example, so the server user can read it wherever the checkout is.
@@ -174,7 +182,7 @@ export const temporalCluster: Service = {
       env: {
         ENABLE_ES: String(visibility === 'elasticsearch'),
         POSTGRES_SEEDS: pgUrl.hostname, DB_PORT: pgUrl.port || '5432', POSTGRES_USER: db.user, POSTGRES_PWD: db.password,
-        DBNAME: db.persistence, VISIBILITY_DBNAME: db.visibility,
+        DBNAME: persistence, VISIBILITY_DBNAME: db.visibility,
         ES_SCHEME: esUrl.protocol.replace(':', ''), ES_SEEDS: esUrl.hostname, ES_PORT: esUrl.port || '9200', ES_VIS_INDEX: ES_INDEX,
         FRONTEND_GRPC_PORT: endpoints.temporalCluster.slice(endpoints.temporalCluster.lastIndexOf(':') + 1),
         DYNAMIC_CONFIG_FILE_PATH: dir('dynamicconfig.yaml'),
