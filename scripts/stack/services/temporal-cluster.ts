@@ -7,8 +7,12 @@
 // example that ships in deploy/temporal-cluster/; the frontend answers on endpoints.temporalCluster.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
+import { searchKeys } from '../../../src/delivery/search-attributes';
 import { ensureSearchAttributes } from '../../../src/temporal/register-search-attributes';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
@@ -141,6 +145,28 @@ function grpcCode(error: unknown): number | undefined {
   return (error as { code?: number }).code;
 }
 
+/**
+ * Waits until the cluster accepts a start carrying every bucketflow attribute. A registration reaches the
+ * other services' caches only within 60 s; until then their starts are refused, so `up` waits instead of the
+ * first tests. The probe workflow (type stack-probe, no worker) is terminated at once.
+ */
+async function untilAttributesAccepted(connection: Connection): Promise<void> {
+  const client = new Client({ connection, namespace: NAMESPACE });
+  const attributes = Object.values(searchKeys).map((key) =>
+    ({ key, value: key.type === SearchAttributeType.KEYWORD_LIST ? ['stack-probe'] : 'stack-probe' }) as SearchAttributePair);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      const handle = await client.workflow.start('stack-probe', { taskQueue: 'stack-probe', workflowId: `stack-probe-${randomUUID()}`, typedSearchAttributes: attributes });
+      await handle.terminate('stack probe: search attributes accepted');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`temporal-cluster: search attributes registered but still refused: ${String(error)}`);
+      await sleep(2_000);
+    }
+  }
+}
+
 export const temporalCluster: Service = {
   name: 'temporal-cluster',
   endpoint: `${endpoints.temporalCluster} (4 processes)`,
@@ -226,6 +252,8 @@ export const temporalCluster: Service = {
   },
 
   async provision() {
-    await withConnection((connection) => ensureSearchAttributes(connection, NAMESPACE));
+    await withConnection(async (connection) => {
+      if ((await ensureSearchAttributes(connection, NAMESPACE)).length > 0) await untilAttributesAccepted(connection);
+    });
   },
 };
