@@ -3,6 +3,27 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Imports run one way: entry points (src/worker, src/ingest, src/operator) -> engine (workflows, activities,
+// src/temporal, src/targets, src/client.ts) -> model and config (src/config, src/events, src/rules, src/delivery,
+// src/errors.ts, src/settings.ts, src/runtime-paths.ts, src/fatal.ts); src/telemetry (log, metrics, tracing) is
+// usable from every layer and imports none of them. Type-only imports are free (they vanish from the JS).
+// Specifiers are relative, so each rule is written for the depth of the files it covers.
+const ENTRY = ['worker', 'ingest', 'operator'];
+const ENGINE = ['temporal', 'targets', 'client'];
+const up = (depth) => (depth === 0 ? '\\./' : '(\\.\\./){' + depth + '}');
+function boundary(files, depth, forbidden, message, extra = []) {
+  const patterns = [
+    { regex: `^${up(depth)}(${forbidden.join('|')})(/|$)`, message, allowTypeImports: true },
+    ...extra.map((regex) => ({ regex, message, allowTypeImports: true })),
+  ];
+  return { files, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } };
+}
+const NO_TEMPORAL_PROCESS = ['^@temporalio/(client|worker|activity|testing)$'];
+const MODEL = 'src/{config,events,rules,delivery}';
+const MODEL_SAYS = 'model and config modules import no entry point, no engine module and no Temporal client/worker (see eslint.config.mjs)';
+const ENGINE_SAYS = 'the engine imports no entry point (src/worker, src/ingest, src/operator)';
+const SANDBOX_SAYS = 'workflow code runs in the workflow sandbox: it may import only @temporalio/workflow, @temporalio/common, workflows/ and src/delivery/ (type-only imports excepted)';
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.stack/', '.data/', 'bench-results/', 'coverage/', 'dist/'] },
   js.configs.recommended,
@@ -15,6 +36,32 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       quotes: ['error', 'single', { avoidEscape: true, allowTemplateLiterals: false }],
       semi: ['error', 'always'],
+    },
+  },
+  // The model: no entry point, no engine, no Temporal client or worker.
+  boundary(['src/{errors,settings,runtime-paths,fatal}.ts'], 0, [...ENTRY, ...ENGINE, 'workflows', 'activities'], MODEL_SAYS, NO_TEMPORAL_PROCESS),
+  boundary([`${MODEL}/*.ts`], 1, [...ENTRY, ...ENGINE], MODEL_SAYS, ['^(\\.\\./){2}(workflows|activities)(/|$)', ...NO_TEMPORAL_PROCESS]),
+  boundary([`${MODEL}/*/*.ts`], 2, [...ENTRY, ...ENGINE], MODEL_SAYS, ['^(\\.\\./){3}(workflows|activities)(/|$)', ...NO_TEMPORAL_PROCESS]),
+  // The engine: no entry point.
+  boundary(['src/client.ts'], 0, ENTRY, ENGINE_SAYS),
+  boundary(['src/{temporal,targets}/*.ts'], 1, ENTRY, ENGINE_SAYS),
+  boundary(['src/telemetry/*.ts'], 1, [...ENTRY, ...ENGINE, 'config', 'events', 'rules', 'delivery'], 'telemetry is imported by every layer and imports none of them'),
+  boundary(['activities/*.ts'], 1, [`src/(${ENTRY.join('|')})`], ENGINE_SAYS),
+  // Workflow code and what it may import: the sandbox's allow-list, everything else refused.
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
+        { regex: '^(?!@temporalio/(workflow|common)$|\\./|\\.\\./src/delivery/)', message: SANDBOX_SAYS, allowTypeImports: true },
+      ] }],
+    },
+  },
+  {
+    files: ['src/delivery/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
+        { regex: '^(?!@temporalio/common$|\\./)', message: SANDBOX_SAYS, allowTypeImports: true },
+      ] }],
     },
   },
   {

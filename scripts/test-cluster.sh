@@ -18,10 +18,10 @@ on_any_server=(
   test/integration/status-page.test.ts
   test/integration/store-targets-workflow.test.ts
   test/integration/failover.test.ts
-  test/cli/deliveries.test.ts
+  test/integration/cli-deliveries.test.ts
 )
 elasticsearch_phase=("${on_any_server[@]}" test/cluster/search-attributes.test.ts test/cluster/faults.test.ts)
-postgres_phase=(test/cluster/search-attributes.test.ts test/cluster/sql-visibility.test.ts test/cli/deliveries.test.ts
+postgres_phase=(test/cluster/search-attributes.test.ts test/cluster/sql-visibility.test.ts test/integration/cli-deliveries.test.ts
   test/integration/status-page.test.ts)
 
 # Starts the cluster (and the servers the suites use) with this visibility, restarting it if it runs with another.

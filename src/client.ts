@@ -13,8 +13,9 @@ import { clientTracingInterceptors } from './telemetry/tracing';
 import type { deliverEvent } from '../workflows/deliver-v1';
 import type { deliverEventV2 } from '../workflows/deliver-v2';
 import type { DeliverInput, ResolvedTarget } from '../workflows/types';
+import { DELIVER_EVENT_V1, DELIVER_EVENT_V2 } from './delivery/workflow-types';
 
-export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './targets/webhook-signature';
+export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './config/webhook-signature';
 // The package's public types (package.json `exports` points here).
 export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
 export type { EventSource, ParsedEvent } from './events/sources';
@@ -104,7 +105,7 @@ export class BucketflowClient {
       ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
     ];
     try {
-      await this.temporal.workflow.start<typeof deliverEventV2 | typeof deliverEvent>(fastPath ? 'deliverEventV2' : 'deliverEvent', {
+      await this.temporal.workflow.start<typeof deliverEventV2 | typeof deliverEvent>(fastPath ? DELIVER_EVENT_V2 : DELIVER_EVENT_V1, {
         taskQueue,
         workflowId,
         args: [input],

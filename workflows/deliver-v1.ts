@@ -4,8 +4,9 @@
 import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
+import { attemptDetailsOf, deliveryFailure } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
-import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
+import { describe, failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
 
 const { resolveTargets } = proxyLocalActivities<Activities>({
@@ -42,7 +43,7 @@ async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<T
     return { arn: target.arn, status: 'delivered', attempts: attempt };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    return { arn: target.arn, status: 'failed', attempts: attemptsOf(err), error: describe(err) };
+    return { arn: target.arn, status: 'failed', attempts: attemptDetailsOf(err)?.attempt, error: describe(err) };
   }
 }
 

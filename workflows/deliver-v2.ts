@@ -7,9 +7,10 @@
 import { proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
+import { attemptDetailsOf, deliveryFailure, firstAttemptOutcomesOf, isPermanentFailure, type TargetAttempt } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
-import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt, TargetOutcome } from './types';
+import { deliverFailureOf, describe, failedArns, statusOf } from './outcomes';
+import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetOutcome } from './types';
 
 /** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
 const { resolveTargets } = proxyLocalActivities<Activities>({
@@ -66,7 +67,7 @@ async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Pro
   } catch (err) {
     const failure = deliverFailureOf(err);
     if (!failure) throw err;
-    outcomes = firstAttemptOutcomes(failure) ?? [];
+    outcomes = firstAttemptOutcomesOf(failure) ?? [];
     error = describe(failure);
   }
   return new Map(arns.map((arn) => [arn, outcomes.find((o) => o.arn === arn) ?? { arn, delivered: false, error }]));
@@ -90,7 +91,7 @@ async function deliverTo(
     } catch (err) {
       const failure = deliverFailureOf(err);
       if (!failure) throw err;
-      if (isPermanent(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
+      if (isPermanentFailure(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
     }
   }
 
@@ -102,6 +103,6 @@ async function deliverTo(
   } catch (err) {
     const failure = deliverFailureOf(err);
     if (!failure) throw err;
-    return { arn, status: 'failed', attempts: attemptsOf(failure), error: describe(failure) };
+    return { arn, status: 'failed', attempts: attemptDetailsOf(failure)?.attempt, error: describe(failure) };
   }
 }

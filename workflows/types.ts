@@ -1,4 +1,5 @@
 // Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
+// How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../src/config/retry';
 import type { EventSource } from '../src/events/sources';
 import type { S3EventRecord } from '../src/events/types';
@@ -30,15 +31,6 @@ export interface TargetOutcome {
   error?: string;
 }
 
-/** One target's outcome in the fast path's first attempt (deliverToTargets), as recorded in its marker. */
-export interface TargetAttempt {
-  arn: string;
-  delivered: boolean;
-  /** No retry can help (PermanentDeliveryError). */
-  permanent?: boolean;
-  error?: string;
-}
-
 /** Values of the BucketflowStatus search attribute over a delivery's life. */
 export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';
 
@@ -47,11 +39,3 @@ export interface DeliveryResult {
   status: DeliveryStatus;
   targets: TargetOutcome[];
 }
-
-/** Error types the deliver activity throws; the first is never retried. */
-export const PERMANENT_FAILURE = 'PermanentDeliveryError';
-export const RETRYABLE_FAILURE = 'DeliveryError';
-/** The target is paused, its circuit is open, or its rate limit is reached: retried without counting an attempt. */
-export const TARGET_HELD = 'TargetHeld';
-/** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI. */
-export const DELIVERY_FAILED = 'DeliveryFailed';

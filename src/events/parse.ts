@@ -2,6 +2,7 @@
 // {EventType, ...}, {Records: [...]}, a bare record, or an array of those. Errors name the first bad field.
 import { EVENT_NAMES } from './names';
 import type { S3EventRecord } from './types';
+import { errorMessage } from '../errors';
 
 export class EventValidationError extends Error {
   constructor(readonly field: string, problem: string) {
@@ -20,7 +21,7 @@ export function parseIncomingJson(text: string): S3EventRecord[] {
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw new EventValidationError('body', `not valid JSON (${(err as Error).message})`);
+    throw new EventValidationError('body', `not valid JSON (${errorMessage(err)})`);
   }
   return parseIncomingEvents(body);
 }

@@ -3,6 +3,7 @@
 // by fetching its SubscribeURL only for allow-listed topics. Parsing and the signature math: src/events/sources/sns.ts.
 import { X509Certificate } from 'node:crypto';
 import { isSnsSignatureValid, type SnsMessage } from '../events/sources/sns';
+import { errorMessage, messageWithCause } from '../errors';
 
 /** SNS's own origins; the `*` is one DNS label (the region). */
 export const DEFAULT_SNS_ORIGINS = ['https://sns.*.amazonaws.com', 'https://sns.*.amazonaws.com.cn'];
@@ -90,7 +91,7 @@ async function fetchCertificate(url: string): Promise<X509Certificate> {
   try {
     response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   } catch (err) {
-    throw new Error(`SigningCertURL: fetching ${url} failed: ${(err as Error).cause ?? (err as Error).message}`);
+    throw new Error(`SigningCertURL: fetching ${url} failed: ${messageWithCause(err)}`);
   }
   const body = Buffer.from(await response.arrayBuffer());
   if (!response.ok) throw new Error(`SigningCertURL: ${url} answered ${response.status}`);
@@ -99,7 +100,7 @@ async function fetchCertificate(url: string): Promise<X509Certificate> {
   try {
     certificate = new X509Certificate(body);
   } catch (err) {
-    throw new SnsRefusedError(`SigningCertURL: not a certificate (${(err as Error).message})`);
+    throw new SnsRefusedError(`SigningCertURL: not a certificate (${errorMessage(err)})`);
   }
   const now = Date.now();
   if (now < Date.parse(certificate.validFrom) || now > Date.parse(certificate.validTo)) {

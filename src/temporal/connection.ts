@@ -1,43 +1,9 @@
-// The Temporal connection, loaded as Temporal's own CLI and SDKs load it (@temporalio/envconfig): a profile of
-// the TOML config file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml; TEMPORAL_PROFILE picks
-// one, default "default"), overridden by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS,
-// TEMPORAL_TLS_* and TEMPORAL_GRPC_META_*. The worker, the ingest, the CLI and the client library all connect
-// through here. Bad input is a ConfigError naming the setting; a secret (API key, private key) is never printed.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// Connecting to Temporal with the loaded settings (src/config/temporal-settings.ts): the worker, the ingest, the CLI
+// and the client library all connect through here, and a failure to connect is one line naming what to look at.
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
-import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
-import { ConfigError } from '../config/params';
-
-/** The dev server's address: the default only while nothing asks for TLS. */
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
-
-/** Part of Settings (src/settings.ts). */
-export interface TemporalConnectionSettings {
-  temporalAddress: string;
-  namespace: string;
-  /** false/undefined = plaintext; true = TLS with the system's CAs; else the CA, server name and client pair. */
-  temporalTls?: TLSConfig | boolean;
-  /** Sent as `authorization: Bearer <key>`; implies TLS. */
-  temporalApiKey?: string;
-  /** Extra gRPC headers (TEMPORAL_GRPC_META_<NAME>). */
-  temporalMetadata?: Record<string, string>;
-}
-
-/** What a connection is, for logs: never the key or the certificates themselves. */
-export function describeTemporalConnection(settings: TemporalConnectionSettings): Record<string, unknown> {
-  const tls = settings.temporalTls;
-  return {
-    address: settings.temporalAddress,
-    namespace: settings.namespace,
-    tls: !tls ? 'off' : typeof tls === 'object' && tls.clientCertPair ? 'mutual' : 'on',
-    apiKey: settings.temporalApiKey ? 'set' : 'unset',
-  };
-}
+import type { TemporalConnectionSettings } from '../config/temporal-settings';
+import { causeChain } from '../errors';
 
 /** The options both Connection (client) and NativeConnection (worker) take. */
 export function connectionOptions(settings: TemporalConnectionSettings) {
@@ -47,95 +13,6 @@ export function connectionOptions(settings: TemporalConnectionSettings) {
     ...(settings.temporalApiKey ? { apiKey: settings.temporalApiKey } : {}),
     ...(settings.temporalMetadata ? { metadata: settings.temporalMetadata } : {}),
   };
-}
-
-export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): TemporalConnectionSettings {
-  // An empty variable counts as unset, as it always has for TEMPORAL_ADDRESS (envconfig would take '' as a value).
-  const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])));
-  const profileName = env.TEMPORAL_PROFILE || 'default';
-  const file = configFile(vars);
-  let profile: ClientConfigProfile;
-  try {
-    profile = loadClientConfigProfile({ overrideEnvVars: vars });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/^Profile '.*' not found/.test(message)) throw new ConfigError('TEMPORAL_PROFILE', `no profile "${profileName}" in ${file ?? 'the config file (none found)'}`);
-    throw new ConfigError(env.TEMPORAL_CONFIG_FILE ? 'TEMPORAL_CONFIG_FILE' : 'Temporal config file', `${file}: ${message.split('\n')[0]}`);
-  }
-  // Where a value came from, so an error names what the user wrote: the variable, else the file's key.
-  const from = (variable: string, key: string) => (env[variable] ? variable : `${file ?? 'config file'}: profile.${profileName}.${key}`);
-  const pemFrom = (source: ConfigDataSource | undefined, variable: string, key: string, kind: 'certificate' | 'private key') => {
-    const suffix = source && 'path' in source ? 'path' : 'data';
-    return pem(source, from(`${variable}_${suffix.toUpperCase()}`, `tls.${key}_${suffix}`), kind);
-  };
-  const tlsInput = profile.tls;
-  const tlsWanted = Boolean(tlsInput && !tlsInput.disabled) || Boolean(profile.apiKey && !tlsInput?.disabled);
-
-  if (profile.apiKey && tlsInput?.disabled) {
-    throw new ConfigError(from('TEMPORAL_API_KEY', 'api_key'), 'an API key is only sent over TLS, and TLS is disabled (TEMPORAL_TLS)');
-  }
-  if (tlsWanted && !profile.address) {
-    throw new ConfigError('TEMPORAL_ADDRESS', `required with ${profile.apiKey ? 'an API key' : 'TLS settings'} (the default ${DEFAULT_TEMPORAL_ADDRESS} is the plaintext dev server)`);
-  }
-
-  let tlsConfig: TLSConfig | boolean | undefined;
-  if (tlsWanted) {
-    const cert = pemFrom(tlsInput?.clientCert, 'TEMPORAL_TLS_CLIENT_CERT', 'client_cert', 'certificate');
-    const key = pemFrom(tlsInput?.clientKey, 'TEMPORAL_TLS_CLIENT_KEY', 'client_key', 'private key');
-    const ca = pemFrom(tlsInput?.serverCACert, 'TEMPORAL_TLS_SERVER_CA_CERT', 'server_ca_cert', 'certificate');
-    if (Boolean(cert) !== Boolean(key)) {
-      // The missing half is named where its other half was given: a variable, or the file's key.
-      const given = cert ? /^TEMPORAL_TLS_CLIENT_CERT_/ : /^TEMPORAL_TLS_CLIENT_KEY_/;
-      const inEnv = Object.keys(vars).some((name) => given.test(name));
-      const missing = cert
-        ? (inEnv ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : from('TEMPORAL_TLS_CLIENT_KEY_PATH', 'tls.client_key_path'))
-        : (inEnv ? 'TEMPORAL_TLS_CLIENT_CERT_PATH' : from('TEMPORAL_TLS_CLIENT_CERT_PATH', 'tls.client_cert_path'));
-      throw new ConfigError(missing, `required with the client ${cert ? 'certificate' : 'key'} (mutual TLS needs both)`);
-    }
-    const options: TLSConfig = {
-      ...(tlsInput?.serverName ? { serverNameOverride: tlsInput.serverName } : {}),
-      ...(ca ? { serverRootCACertificate: ca } : {}),
-      ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
-    };
-    tlsConfig = Object.keys(options).length ? options : true;
-  }
-  return {
-    temporalAddress: profile.address || DEFAULT_TEMPORAL_ADDRESS,
-    namespace: profile.namespace || 'default',
-    ...(tlsConfig ? { temporalTls: tlsConfig } : {}),
-    ...(profile.apiKey ? { temporalApiKey: profile.apiKey } : {}),
-    ...(profile.grpcMeta && Object.keys(profile.grpcMeta).length ? { temporalMetadata: profile.grpcMeta } : {}),
-  };
-}
-
-/** The PEM a setting points at (a path, or the data itself), checked now rather than at the first handshake. */
-function pem(source: ConfigDataSource | undefined, setting: string, kind: 'certificate' | 'private key'): Buffer | undefined {
-  if (!source) return undefined;
-  const where = 'path' in source ? source.path : 'its data';
-  let data: Buffer;
-  if ('path' in source) {
-    try {
-      data = readFileSync(source.path);
-    } catch (err) {
-      throw new ConfigError(setting, `cannot read ${source.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-  } else {
-    data = Buffer.from(source.data);
-  }
-  try {
-    if (kind === 'certificate') new X509Certificate(data);
-    else createPrivateKey(data);
-  } catch {
-    throw new ConfigError(setting, `${where} is not a PEM ${kind}`);
-  }
-  return data;
-}
-
-/** The config file envconfig reads (for messages): TEMPORAL_CONFIG_FILE, else the user's default. */
-function configFile(env: Record<string, string>): string | undefined {
-  if (env.TEMPORAL_CONFIG_FILE) return env.TEMPORAL_CONFIG_FILE;
-  const base = os.platform() === 'darwin' ? env.HOME && path.join(env.HOME, 'Library', 'Application Support') : env.XDG_CONFIG_HOME || (env.HOME && path.join(env.HOME, '.config'));
-  return base ? path.join(base, 'temporalio', 'temporal.toml') : undefined;
 }
 
 type Options = ReturnType<typeof connectionOptions>;
@@ -237,15 +114,13 @@ function classify(err: Error & { code?: string }): Probe {
 }
 
 function codeOf(err: unknown): number | undefined {
-  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
-    if (typeof current.code === 'number') return current.code;
-  }
+  for (const { code } of causeChain(err)) if (typeof code === 'number') return code;
   return undefined;
 }
 
 /** The server's message for UNAUTHENTICATED (what the proxy or Temporal said), from the error or its causes. */
 function messageOf16(err: unknown): string | undefined {
-  for (let current = err as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     if (current.code === 16) return String(current.details || current.message);
     const native = /message: "([^"]*)"/.exec(String(current.message ?? ''));
     if (native && /authentication credentials/.test(String(current.message))) return native[1];
@@ -255,7 +130,7 @@ function messageOf16(err: unknown): string | undefined {
 
 function detailOf(err: unknown): string {
   const parts: string[] = [];
-  for (let current = err as { message?: unknown; details?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     const text = String(current.details || current.message || '').replace(/\s+/g, ' ').trim();
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }

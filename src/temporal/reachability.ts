@@ -6,7 +6,7 @@
 // fail at once and a probe loop (TCP, then a gRPC call) notices the server's return within a fraction of a second.
 import net from 'node:net';
 import type { ConnectionLike } from '@temporalio/client';
-import { messageWithCause } from '../errors';
+import { causeChain, messageWithCause } from '../errors';
 
 /** gRPC reconnect backoff for clients that must notice Temporal's return quickly (grpc-js grows it to 2 min). */
 export const FAST_RECONNECT_CHANNEL_ARGS = {
@@ -145,7 +145,7 @@ function dial(address: string, timeoutMs: number): Promise<string | undefined> {
 
 /** The underlying cause of a gRPC failure that means "cannot reach the server" (UNAVAILABLE, DEADLINE_EXCEEDED). */
 export function unreachableCause(err: unknown): string | undefined {
-  for (let current = err as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     if (current.code === 14 || current.code === 4) return String(current.details || current.message);
   }
   return undefined;

@@ -4,11 +4,14 @@ import type { temporal } from '@temporalio/proto';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { log } from '../telemetry/log';
 import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from '../delivery/search-attributes';
+import { messageWithCause } from '../errors';
 
 type OperatorService = temporal.api.operatorservice.v1.OperatorService;
 
 /** The namespace lacks attributes (or has them with another type) and the server refused to add them. */
 export class SearchAttributesError extends Error {
+  /** Printed as plain text by src/fatal.ts, so the commands can be copied from the terminal. */
+  readonly operatorText: string;
   constructor(
     message: string,
     /** What an operator runs to fix it; empty when a command cannot fix it (a type conflict). */
@@ -16,6 +19,7 @@ export class SearchAttributesError extends Error {
   ) {
     super(commands.length > 0 ? `${message}\nAsk an operator of the namespace to run:\n  ${commands.join('\n  ')}` : message);
     this.name = 'SearchAttributesError';
+    this.operatorText = this.message;
   }
 }
 
@@ -55,7 +59,7 @@ export async function ensureSearchAttributes(connection: { operatorService: Oper
     // Another worker or ingest starting at the same time may have added them first.
     const now = await customAttributes(connection, namespace).catch(() => existing);
     if (missing.every((name) => now[name] === indexedValueType(SEARCH_ATTRIBUTES[name]))) return missing;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageWithCause(err);
     throw new SearchAttributesError(
       `namespace ${namespace} lacks bucketflow's search attributes ${missing.join(', ')} and the server did not let bucketflow add them (${reason})`,
       createCommands(namespace, missing),

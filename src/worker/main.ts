@@ -9,31 +9,40 @@ import { loadTargetsConfig, describeTargets } from '../config';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
+import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
 import { log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
 import { loadSettings, type Settings } from '../settings';
 import { TargetGate } from '../targets/gate';
-import { connectTemporal, describeTemporalConnection } from '../temporal/connection';
+import { describeTemporalConnection } from '../config/temporal-settings';
+import { connectTemporal } from '../temporal/connection';
 import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from '../telemetry/tracing';
 import { TargetPool } from '../targets/pool';
+import { RecentSends } from '../telemetry/recent-sends';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
   gate: TargetGate;
+  /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
+  sends: RecentSends;
 }
+
+/** Said once at start when no target is enabled, with the line that fixes it (README, "Quick start"). */
+export const NO_TARGETS = 'no targets configured, so every event ends as no-targets: point BUCKETFLOW_CONFIG at a MinIO config.json, e.g. BUCKETFLOW_CONFIG=examples/config.json npm start';
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
   const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
+  if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
-  return { targets, rules, gate };
+  return { targets, rules, gate, sends: new RecentSends() };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
@@ -77,6 +86,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   const deps = await openEngineDeps(settings);
   const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
+  let stopKafkaSource: (() => Promise<void>) | undefined;
   let closeMetrics: (() => Promise<void>) | undefined;
   let healthServer: HealthServer | undefined;
   try {
@@ -91,13 +101,22 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void closeIngest?.());
     }
+    if (settings.kafkaSource) {
+      const publisher = workerPublisher(connection, settings, deps);
+      const source = await startKafkaSource(settings.kafkaSource, (events) => publisher.publishParsed(events));
+      let stopping: Promise<void> | undefined;
+      stopKafkaSource = () => (stopping ??= source.stop());
+      // Stop consuming as soon as draining begins: what was committed is already durable in Temporal.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopKafkaSource?.());
+    }
     log('INFO', 'worker started', {
       ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
-      fastPath: settings.fastPath, ingest: Boolean(closeIngest), health: healthServer?.url,
+      fastPath: settings.fastPath, ingest: Boolean(closeIngest), kafkaSource: settings.kafkaSource?.topic, health: healthServer?.url,
     });
     await worker.run();
     log('INFO', 'worker stopped');
   } finally {
+    await stopKafkaSource?.();
     await closeIngest?.();
     await closeMetrics?.();
     await healthServer?.close();

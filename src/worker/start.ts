@@ -7,7 +7,8 @@ import { exitOnStartError } from '../fatal';
 import { log } from '../telemetry/log';
 import { packageRoot } from '../runtime-paths';
 import { loadSettings, type Settings } from '../settings';
-import { DEFAULT_TEMPORAL_ADDRESS, connectionOptions } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_ADDRESS } from '../config/temporal-settings';
+import { connectionOptions } from '../temporal/connection';
 import { installRuntimeLogger, runWorker } from './main';
 
 async function temporalAnswers(settings: Settings): Promise<boolean> {

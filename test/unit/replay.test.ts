@@ -9,6 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import { DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
 const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
@@ -18,7 +19,7 @@ function history(file: string) {
 }
 
 test('histories of both workflow versions and every outcome are recorded', () => {
-  for (const version of ['deliverEvent', 'deliverEventV2']) {
+  for (const version of DELIVERY_WORKFLOW_TYPES) {
     for (const outcome of ['delivered', 'retried', 'durable', 'partial', 'failed', 'no-targets']) {
       assert.ok(files.includes(`${version}-${outcome}.json`), `${version}-${outcome}.json`);
     }

@@ -7,6 +7,7 @@ import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
 import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
 import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
 import { isSnsMessage } from './sns';
+import { errorMessage } from '../../errors';
 
 export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
@@ -75,7 +76,7 @@ export function parseSnsPayload(message: string): ParsedBody {
   try {
     inner = JSON.parse(message);
   } catch (err) {
-    throw new EventValidationError('Message', `not valid JSON (${(err as Error).message})`);
+    throw new EventValidationError('Message', `not valid JSON (${errorMessage(err)})`);
   }
   try {
     const parsed = parseEventBody(inner);

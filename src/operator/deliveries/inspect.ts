@@ -6,6 +6,7 @@ import { workflowIdFor } from '../../client';
 import type { DeliveryStatus } from '../../../workflows/types';
 import { readRun, type TargetRun } from './history';
 import { ArgumentError, buildQuery, type DeliveryFilters } from './query';
+import { isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface DeliveryContext {
   client: Client;
@@ -99,7 +100,7 @@ export async function showDelivery(ctx: DeliveryContext, workflowId: string, arg
     if (err instanceof WorkflowNotFoundError) throw new ArgumentError(argument, `unknown delivery ${workflowId}`);
     throw err;
   }
-  if (description.type !== 'deliverEventV2' && description.type !== 'deliverEvent') {
+  if (!isDeliveryWorkflowType(description.type)) {
     throw new ArgumentError(argument, `${workflowId} is a ${description.type} workflow, not a delivery`);
   }
   const run = readRun(await ctx.client.workflow.getHandle(workflowId, description.runId).fetchHistory(), description);

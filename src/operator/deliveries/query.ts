@@ -1,9 +1,9 @@
 // Finding deliveries in Temporal's visibility store: the filters operators type, checked, as a query.
 import { parseDuration } from '../../config';
 import type { DeliveryStatus } from '../../../workflows/types';
+import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
-export const WORKFLOW_TYPES = ['deliverEventV2', 'deliverEvent'];
 
 /** Bad input from an operator: the message names the argument; the CLI exits 2 and starts nothing. */
 export class ArgumentError extends Error {
@@ -58,7 +58,7 @@ export function parseStatuses(value: string, argument = '--status'): DeliverySta
 /** A visibility query: string values are quoted as the SQL-like syntax wants. */
 export function buildQuery(taskQueue: string, filters: DeliveryFilters): string {
   const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const clauses = [`WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`, `TaskQueue = ${quote(taskQueue)}`];
+  const clauses = [`WorkflowType IN (${DELIVERY_WORKFLOW_TYPES.map(quote).join(', ')})`, `TaskQueue = ${quote(taskQueue)}`];
   if (filters.bucket !== undefined) clauses.push(`BucketflowBucket = ${quote(filters.bucket)}`);
   if (filters.key !== undefined) clauses.push(`BucketflowKey = ${quote(filters.key)}`);
   if (filters.prefix) clauses.push(`BucketflowKey STARTS_WITH ${quote(filters.prefix)}`);

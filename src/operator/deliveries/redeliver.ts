@@ -10,6 +10,7 @@ import type { DeliverInput, ResolvedTarget } from '../../../workflows/types';
 import { readRun } from './history';
 import { listDeliveries, type DeliveryContext } from './inspect';
 import { ArgumentError, type DeliveryFilters } from './query';
+import { DELIVER_EVENT_V2, isDeliveryWorkflowType } from '../../delivery/workflow-types';
 
 export interface RedeliverContext extends DeliveryContext {
   /** The retry schedule of a configured ARN (undefined: not configured here). */
@@ -94,7 +95,7 @@ export async function planRedelivery(ctx: RedeliverContext, workflowId: string, 
 async function originalOf(ctx: RedeliverContext, workflowId: string, argument: string): Promise<string> {
   const description = await describeOrUndefined(ctx, workflowId);
   if (!description) throw new ArgumentError(argument, `unknown delivery ${workflowId}`);
-  if (description.type !== 'deliverEventV2' && description.type !== 'deliverEvent') {
+  if (!isDeliveryWorkflowType(description.type)) {
     throw new ArgumentError(argument, `${workflowId} is a ${description.type} workflow, not a delivery`);
   }
   return description.typedSearchAttributes.get(searchKeys.redeliveryOf) ?? workflowId;
@@ -121,7 +122,7 @@ export async function startRedelivery(ctx: RedeliverContext, plan: RedeliveryPla
     { key: searchKeys.redeliveryOf, value: plan.original },
   ];
   try {
-    await ctx.client.workflow.start('deliverEventV2', {
+    await ctx.client.workflow.start(DELIVER_EVENT_V2, {
       taskQueue: ctx.taskQueue,
       workflowId: plan.workflowId,
       args: [plan.input],

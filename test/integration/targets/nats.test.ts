@@ -6,9 +6,12 @@ import { after, before, test } from 'node:test';
 import { connect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/nats';
-import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import type { Target } from '../../../src/targets/target';
+import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:nats';
 const opened: Target[] = [];
@@ -38,23 +41,19 @@ function freshSubject(): string {
 }
 
 /** The guide's subscriber: collects what arrives on the subject. */
-async function subscribe(subject: string) {
-  const received: Msg[] = [];
-  const subscription = subscriber.subscribe(subject, { callback: (_err, msg) => received.push(msg) });
+async function subscribe(subject: string): Promise<Inbox<Msg>> {
+  const inbox: Inbox<Msg> = new Inbox(() => subscription.unsubscribe());
+  const subscription = subscriber.subscribe(subject, { callback: (_err, msg) => inbox.add(msg) });
   await subscriber.flush();
-  return {
-    async take(count: number): Promise<Msg[]> {
-      const deadline = Date.now() + 10_000;
-      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      subscription.unsubscribe();
-      return received;
-    },
-  };
+  return inbox;
 }
 
-async function createStream(subject: string): Promise<string> {
+/** The body and the event id (the Nats-Msg-Id header) of a message. */
+const arrived = (msg: Msg) => ({ body: msg.string(), eventId: msg.headers?.get('Nats-Msg-Id') });
+
+async function createStream(subject: string, limits: { max_msg_size?: number } = {}): Promise<string> {
   const name = `bucketflow-test-${randomUUID()}`;
-  await jsm.streams.add({ name, subjects: [subject] });
+  await jsm.streams.add({ name, subjects: [subject], ...limits });
   streams.push(name);
   return name;
 }
@@ -63,28 +62,18 @@ test('core NATS: put and delete arrive as the guide shows, with the event id in 
   const subject = freshSubject();
   const inbox = await subscribe(subject);
   const target = nats({ subject, username: '', password: '', token: '', secure: false, pingInterval: 0 });
-  const [put, del] = putAndDelete();
-  await target.send(put);
-  await target.send(del);
-
-  const messages = await inbox.take(2);
-  assert.equal(messages.length, 2);
-  for (const [i, sent] of [put, del].entries()) {
-    assert.deepEqual(JSON.parse(messages[i].string()), sent.envelope);
-    assert.equal(messages[i].headers?.get('Nats-Msg-Id'), sent.eventId);
-  }
+  const sent = putAndDelete();
+  const messages = await sendAndTake(target, inbox, sent);
+  assertEnvelopes(messages, sent, arrived);
   assert.equal(JSON.parse(messages[0].string()).Key, 'images/myphoto.jpg');
 });
 
 test('core NATS: the same event sent twice carries the same id, so subscribers can dedupe', async () => {
   const subject = freshSubject();
   const inbox = await subscribe(subject);
-  const target = nats({ subject });
   const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a b.jpg' });
-  await target.send(event);
-  await target.send(event);
-  const messages = await inbox.take(2);
-  assert.deepEqual(messages.map((m) => m.headers?.get('Nats-Msg-Id')), [event.eventId, event.eventId]);
+  const messages = await sendAndTake(nats({ subject }), inbox, [event, event]);
+  assertEnvelopes(messages, [event, event], arrived);
 });
 
 test('JetStream: the PubAck is awaited and a resent event is stored once', async () => {
@@ -118,6 +107,44 @@ test('JetStream: no stream for the subject is a clear, retryable error', async (
     assert.match(err.message, new RegExp(`^${ARN}: .*no JetStream stream captures subject ${subject.replace(/\./g, '\\.')}`));
     return true;
   });
+});
+
+test('sendBatch, core NATS: 200 events published then flushed once arrive each once, one object\'s in sequencer order', async () => {
+  const subject = freshSubject();
+  const inbox = await subscribe(subject);
+  const target = nats({ subject });
+  const { batch: hot, inOrder } = oneObjectShuffled();
+  const batch = [...distinctPuts(200), ...hot];
+  assertAllDelivered(await target.sendBatch(batch), batch.length);
+  const messages = await inbox.take(200 + inOrder.length);
+  const ids = messages.map((m) => m.headers?.get('Nats-Msg-Id'));
+  assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
+  assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+});
+
+test('sendBatch, JetStream: PubAcks awaited together; the batch resent is stored once', async () => {
+  const subject = freshSubject();
+  const stream = await createStream(subject);
+  const target = nats({ subject, jetstream: true });
+  const batch = distinctPuts(200);
+  assertAllDelivered(await target.sendBatch(batch), 200);
+  assertAllDelivered(await target.sendBatch(batch), 200); // a retry of the whole batch
+  assert.equal((await jsm.streams.info(stream)).state.messages, 200);
+  const consumer = await subscriber.jetstream().consumers.get(stream);
+  const stored: Array<string | undefined> = [];
+  for await (const message of await consumer.fetch({ max_messages: 300, expires: 1_000 })) stored.push(message.headers?.get('Nats-Msg-Id'));
+  assert.deepEqual(stored, batch.map((d) => d.eventId));
+});
+
+test('sendBatch, JetStream: a message the stream refuses (too large) fails alone, the rest are stored', async () => {
+  const subject = freshSubject();
+  const stream = await createStream(subject, { max_msg_size: 4096 });
+  const target = nats({ subject, jetstream: true });
+  const batch = distinctPuts(20);
+  batch[5] = distinctPuts(1, 'poison', { userMetadata: { 'X-Amz-Meta-Note': 'x'.repeat(8192) } })[0];
+  const [tooLarge] = assertOnlyFailed(await target.sendBatch(batch), [5]);
+  assert.match(tooLarge.error.message, new RegExp(`^${ARN}: .*publish to ${subject.replace(/\./g, '\\.')}: .*size`, 'i'));
+  assert.equal((await jsm.streams.info(stream)).state.messages, 19);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {

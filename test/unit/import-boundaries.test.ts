@@ -1,0 +1,37 @@
+// The layering is a lint rule, not a comment: a wrong import planted in each layer fails `npm run lint`
+// (ESLint with the repository's own eslint.config.mjs), and the same file with an allowed import passes.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ESLint } from 'eslint';
+
+const root = path.resolve(__dirname, '../..');
+const eslint = new ESLint({ cwd: root });
+
+async function restricted(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(`${code}\nexport const planted = 1;\n`, { filePath: path.join(root, file) });
+  return result.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+}
+
+const cases: Array<{ file: string; wrong: string; allowed: string }> = [
+  // The workflow sandbox: no client, no Node built-ins, no engine or model module outside src/delivery.
+  { file: 'workflows/planted.ts', wrong: "import { Client } from '@temporalio/client';\nvoid Client;", allowed: "import { sleep } from '@temporalio/workflow';\nvoid sleep;" },
+  { file: 'workflows/planted.ts', wrong: "import { readFileSync } from 'node:fs';\nvoid readFileSync;", allowed: "import { searchKeys } from '../src/delivery/search-attributes';\nvoid searchKeys;" },
+  { file: 'workflows/planted.ts', wrong: "import { matchingArns } from '../src/rules';\nvoid matchingArns;", allowed: "import type { RulesStore } from '../src/rules';\nexport type R = RulesStore;" },
+  // The model: no entry point, no engine, no Temporal client or worker.
+  { file: 'src/config/planted.ts', wrong: "import { runWorker } from '../worker/main';\nvoid runWorker;", allowed: "import { errorMessage } from '../errors';\nvoid errorMessage;" },
+  { file: 'src/events/sources/planted.ts', wrong: "import { TargetPool } from '../../targets/pool';\nvoid TargetPool;", allowed: "import { log } from '../../telemetry/log';\nvoid log;" },
+  { file: 'src/rules/planted.ts', wrong: "import { Client } from '@temporalio/client';\nvoid Client;", allowed: "import type { Client } from '@temporalio/client';\nexport type C = Client;" },
+  { file: 'src/settings.ts', wrong: "import { BucketflowClient } from './client';\nvoid BucketflowClient;", allowed: "import { errorMessage } from './errors';\nvoid errorMessage;" },
+  // The engine: no entry point.
+  { file: 'src/targets/planted.ts', wrong: "import { runIngest } from '../ingest/server';\nvoid runIngest;", allowed: "import { ConfigError } from '../config';\nvoid ConfigError;" },
+  { file: 'activities/planted.ts', wrong: "import { formatTable } from '../src/operator/table';\nvoid formatTable;", allowed: "import { errorMessage } from '../src/errors';\nvoid errorMessage;" },
+];
+
+for (const { file, wrong, allowed } of cases) {
+  test(`${file}: ${wrong.split('\n')[0]} is refused by lint`, async () => {
+    const refused = await restricted(file, wrong);
+    assert.equal(refused.length, 1, `expected one restricted import, got ${JSON.stringify(refused)}`);
+    assert.deepEqual(await restricted(file, allowed), []);
+  });
+}
