@@ -39,6 +39,8 @@ export interface IngestSettings {
   port: number;
   authToken?: string;
   sourceTokens: Partial<Record<EventSource, string>>;
+  /** Sources accepted without a token although tokens are set (`BUCKETFLOW_INGEST_OPEN_SOURCES`): auth fails closed otherwise. */
+  openSources: EventSource[];
   bodyLimitBytes: number;
   maxRecords: number;
   tlsCertFile?: string;
@@ -114,11 +116,18 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
     const token = env[sourceTokenVariable(source)];
     if (token) sourceTokens[source] = token;
   }
+  const openSources = list(env.BUCKETFLOW_INGEST_OPEN_SOURCES).map((name) => {
+    const source = EVENT_SOURCES.find((known) => known === name.toLowerCase());
+    if (!source) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `unknown source "${name}" (expected ${EVENT_SOURCES.join(', ')})`);
+    if (sourceTokens[source]) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`);
+    return source;
+  });
   return {
     host: env.BUCKETFLOW_INGEST_HOST || '127.0.0.1',
     port: positiveInt(env, 'BUCKETFLOW_INGEST_PORT', 9400, 0),
     authToken: env.BUCKETFLOW_INGEST_AUTH_TOKEN || undefined,
     sourceTokens,
+    openSources,
     bodyLimitBytes: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
     maxRecords: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', DEFAULT_MAX_RECORDS),
     tlsCertFile,

@@ -2,7 +2,6 @@
 // state; bucket rules; the last hour's deliveries by status; the latest failed deliveries with links into the
 // Temporal Web UI and a redeliver button). Protected by the ingest's token (a browser sends it as basic auth).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorizationMatches } from '../config/auth-token';
 import type { BucketflowClient } from '../client';
 import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
 import { listDeliveries, uiUrl, type DeliverySummary } from './deliveries/inspect';
@@ -86,22 +85,25 @@ ${message ? `<p id="message">${esc(message)}</p>` : ''}
 </body></html>`;
 }
 
+/** Who may see the page: the ingest's rule (src/ingest/auth.ts): open only while no token is set, else the global token. */
+export interface OperatorAuth {
+  operator(authorization: string | undefined): boolean;
+}
+
 /** Adds `GET /status` and `POST /status/redeliver` (form: workflowId) to the ingest server. */
-export function registerStatusPage(app: FastifyInstance, publisher: BucketflowClient, source: StatusSource, authToken?: string): void {
-  const allowed = (req: FastifyRequest, reply: FastifyReply) => {
-    if (!authToken || authorizationMatches(req.headers.authorization, authToken)) return true;
-    void reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error: 'missing or wrong Authorization header' });
-    return false;
+export function registerStatusPage(app: FastifyInstance, publisher: BucketflowClient, source: StatusSource, auth: OperatorAuth): void {
+  // Checked before the body is read.
+  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (auth.operator(req.headers.authorization)) return;
+    return reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error: 'missing or wrong Authorization header' });
   };
 
-  app.get('/status', async (req, reply) => {
-    if (!allowed(req, reply)) return reply;
+  app.get('/status', { onRequest }, async (req, reply) => {
     const message = (req.query as { message?: string }).message;
     return reply.type('text/html; charset=utf-8').send(await render(publisher, source, message));
   });
 
-  app.post('/status/redeliver', async (req, reply) => {
-    if (!allowed(req, reply)) return reply;
+  app.post('/status/redeliver', { onRequest }, async (req, reply) => {
     // A form posted from another site would carry the browser's saved credentials: only our own page may.
     const origin = req.headers.origin;
     if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return reply.code(403).send({ error: 'cross-origin request' });
