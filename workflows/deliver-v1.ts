@@ -1,20 +1,15 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
 // complete; new deliveries use deliverEventV2 (deliver-v2.ts) unless BUCKETFLOW_FAST_PATH=off.
-import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { durableDelivery } from './durable';
+import { lookUpTargets } from './rules-lookup';
 import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
 
-const { resolveTargets } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
-
 export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult> {
-  const targets = await resolveTargets(input.record);
+  const targets = await lookUpTargets(input.record);
   if (targets.length === 0) {
     setStatus('no-targets');
     return { eventId: input.eventId, status: 'no-targets', targets: [] };

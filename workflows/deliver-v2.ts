@@ -8,14 +8,9 @@ import { proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { durableDelivery } from './durable';
+import { lookUpTargets } from './rules-lookup';
 import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt, TargetOutcome } from './types';
-
-/** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
-const { resolveTargets } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
 
 /**
  * Fast attempts. The workflow, not the activity's retry policy, repeats them, so every attempt and its
@@ -27,7 +22,7 @@ const { deliverToTargets: deliverFirst, deliverToTarget: deliverFast } = proxyLo
 });
 
 export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResult> {
-  const targets = input.targets ?? (await resolveTargets(input.record));
+  const targets = input.targets ?? (await lookUpTargets(input.record));
   let fellBack = false;
   // Search attributes are written once more only when the delivery leaves the fast path, so a delivery
   // that is still retrying shows as `delivering` with its targets.

@@ -55,3 +55,5 @@ export const RETRYABLE_FAILURE = 'DeliveryError';
 export const TARGET_HELD = 'TargetHeld';
 /** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI. */
 export const DELIVERY_FAILED = 'DeliveryFailed';
+/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent. */
+export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';

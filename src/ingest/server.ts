@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BucketflowClient } from '../client';
-import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
+import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody, type ParsedEvent } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { messageWithCause } from '../errors';
@@ -14,7 +14,7 @@ import { registerStatusPage, type StatusSource } from '../operator/status-page';
 import { Refusal, refuse, sendRefusal } from './answers';
 import { IngestAuth } from './auth';
 import { SnsEndpoint, type SnsOptions } from './sns';
-import { TemporalReachability, TemporalUnreachableError } from '../temporal/reachability';
+import { TemporalReachability, TemporalUnreachableError, invalidArgumentOf } from '../temporal/reachability';
 import { inRequestSpan } from '../telemetry/tracing';
 
 export interface IngestOptions {
@@ -95,12 +95,16 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
     }
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
+    checkInputSizes(parsed.events);
 
     let accepted;
     try {
       accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
     } catch (err) {
       if (err instanceof EventValidationError) throw err;
+      // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
+      const invalid = invalidArgumentOf(err);
+      if (invalid) throw refuse.badRequest(`body: Temporal refused the delivery's start as invalid (${invalid}); nothing of this body was started`);
       const cause = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
       log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
       throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
@@ -127,6 +131,21 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     }),
   );
   return app;
+}
+
+/**
+ * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
+ * carries the record again in the history): refused whole before anything starts. S3 records are a few KB.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+function checkInputSizes(events: ParsedEvent[]): void {
+  events.forEach(({ record }, i) => {
+    const bytes = Buffer.byteLength(JSON.stringify(record));
+    if (bytes > MAX_RECORD_BYTES) {
+      throw refuse.tooLarge(`Records[${i}]: ${bytes} bytes once encoded; a record may carry at most ${MAX_RECORD_BYTES} to become a delivery (Temporal's payload limit)`);
+    }
+  });
 }
 
 /** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */
