@@ -27,6 +27,14 @@ export interface Settings extends TemporalConnectionSettings {
   ingest: IngestSettings;
   metrics: MetricsSettings;
   health: HealthSettings;
+  /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
+  kafkaSource: KafkaSourceSettings | undefined;
+}
+
+export interface KafkaSourceSettings {
+  brokers: string[];
+  topic: string;
+  group: string;
 }
 
 export type WorkerTuning = Pick<
@@ -80,6 +88,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tuning: workerTuning(env),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
+    kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
   };
 }
@@ -174,4 +183,16 @@ function devServerUi(address: string): string {
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const value = env[name]?.trim();
   return value ? parseBool(value, name) : fallback;
+}
+
+function kafkaSourceSettings(env: NodeJS.ProcessEnv): KafkaSourceSettings | undefined {
+  const brokers = (env.BUCKETFLOW_SOURCE_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  const topic = env.BUCKETFLOW_SOURCE_KAFKA_TOPIC?.trim();
+  if (brokers.length === 0 && !topic) return undefined;
+  if (brokers.length === 0) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', 'required with BUCKETFLOW_SOURCE_KAFKA_TOPIC (host:port, comma-separated)');
+  if (!topic) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', 'required with BUCKETFLOW_SOURCE_KAFKA_BROKERS');
+  for (const broker of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', `"${broker}" is not host:port`);
+  }
+  return { brokers, topic, group: env.BUCKETFLOW_SOURCE_KAFKA_GROUP?.trim() || 'bucketflow' };
 }

@@ -1,11 +1,13 @@
 // AMQP 0-9-1 target (RabbitMQ): declares the exchange as configured, then publishes the event envelope
-// on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack.
+// on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack (a batch: all
+// published at once, their confirms awaited together).
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
 import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
+import { bulkTarget, settleEach } from './batch';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -29,19 +31,20 @@ export function create(arn: string, config: AmqpConfig): Target {
     (session) => session.connection.close(),
   );
 
-  return {
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
+    // Every message published at once on the one confirm channel (so in send order); the confirms are
+    // awaited together, and each message gets its own ack, nack or return.
+    async sendOrdered(ordered) {
       const session = await sessions.get();
-      try {
-        await publish(session, config, delivery);
-      } catch (err) {
-        throw deliveryError(`${where}: publish to exchange ${JSON.stringify(config.exchange)}`, err, isPermanent(err));
-      }
+      return settleEach(
+        ordered.map((delivery) => publish(session, config, delivery)),
+        (err) => deliveryError(`${where}: publish to exchange ${JSON.stringify(config.exchange)}`, err, isPermanent(err)),
+      );
     },
     health: () => probeHealth(() => sessions.get(), CONNECT_TIMEOUT_MS),
     close: () => sessions.close(),
-  };
+  });
 }
 
 async function openSession(config: AmqpConfig, onDeath: (session: Session) => void): Promise<Session> {

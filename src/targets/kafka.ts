@@ -1,10 +1,12 @@
 // Kafka target: one idempotent producer per target, acks from all in-sync replicas, message key
 // `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value.
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Producer, type SASLOptions } from 'kafkajs';
+// A batch is one producer send with many messages (split only past MAX_SEND_BYTES).
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
-import { deliveryError, type Delivery, type Target } from './target';
+import { bulkTarget, DELIVERED, failed } from './batch';
+import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */
 const PERMANENT_ERROR_TYPES = new Set([
@@ -17,6 +19,9 @@ const PERMANENT_ERROR_TYPES = new Set([
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',
 ]);
+const TOO_LARGE_ERROR_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+/** Bytes of message values per producer send of a batch: half the broker's default message.max.bytes (1 MiB), which bounds a record batch. */
+const MAX_SEND_BYTES = 512 * 1024;
 
 export function create(arn: string, config: KafkaConfig): Target {
   const settings = clientConfig(arn, config);
@@ -49,22 +54,29 @@ export function create(arn: string, config: KafkaConfig): Target {
     (admin) => admin.disconnect(),
   );
 
-  return {
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
+    // One producer send per chunk of MAX_SEND_BYTES, in send order. A send is all or nothing (the broker
+    // takes or refuses a partition's record batch whole): a failed chunk fails its events and the ones
+    // after it, which were not sent.
+    async sendOrdered(ordered) {
       const producer = await producers.get();
-      try {
-        await producer.send({
-          topic: config.topic,
-          acks: -1,
-          compression,
-          messages: [{ key: delivery.envelope.Key, value: envelopeJson(delivery), headers: { [EVENT_ID_HEADER]: delivery.eventId } }],
-        });
-      } catch (err) {
-        // A fresh producer (new producer id) after a failure keeps broker-side sequence checks from wedging.
-        await producers.discard(producer);
-        throw deliveryError(`${where}: produce to ${config.topic}`, err, isPermanent(err));
+      const results: BatchSendResult[] = [];
+      for (const chunk of chunksOf(ordered.map(messageOf))) {
+        try {
+          await producer.send({ topic: config.topic, acks: -1, compression, messages: chunk });
+          for (let n = 0; n < chunk.length; n++) results.push(DELIVERED);
+        } catch (err) {
+          // A fresh producer (new producer id) after a failure keeps broker-side sequence checks from wedging.
+          await producers.discard(producer);
+          // Too large for the broker as a whole may pass split up: permanent only for a message on its own.
+          const permanent = isPermanent(err) && !(chunk.length > 1 && hasErrorType(err, TOO_LARGE_ERROR_TYPES));
+          const failure = failed(deliveryError(`${where}: produce to ${config.topic}`, err, permanent));
+          while (results.length < ordered.length) results.push(failure);
+          break;
+        }
       }
+      return results;
     },
     health: () =>
       probeHealth(async () => {
@@ -77,7 +89,28 @@ export function create(arn: string, config: KafkaConfig): Target {
     async close() {
       await Promise.all([producers.close(), admins.close()]);
     },
-  };
+  });
+}
+
+/** Key `<bucket>/<raw key>`, the envelope as value, the event id as a header. */
+function messageOf(delivery: Delivery): Message {
+  return { key: delivery.envelope.Key, value: envelopeJson(delivery), headers: { [EVENT_ID_HEADER]: delivery.eventId } };
+}
+
+/** Consecutive runs of messages whose values add up to at most MAX_SEND_BYTES (a larger message alone). */
+function chunksOf(messages: Message[]): Message[][] {
+  const chunks: Message[][] = [];
+  let bytes = Infinity;
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.value as string);
+    if (bytes + size > MAX_SEND_BYTES) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks[chunks.length - 1].push(message);
+    bytes += size;
+  }
+  return chunks;
 }
 
 function clientConfig(arn: string, config: KafkaConfig): ClientConfig {
@@ -121,8 +154,13 @@ function compressionOf(codec: string): CompressionTypes {
 
 /** Authentication, authorization and payload refusals cannot pass on retry. */
 function isPermanent(err: unknown): boolean {
+  return hasErrorType(err, PERMANENT_ERROR_TYPES, 'KafkaJSSASLAuthenticationError');
+}
+
+/** Whether `err` or one of its causes has a broker error type in `types` (or the error name `name`). */
+function hasErrorType(err: unknown, types: Set<string>, name?: string): boolean {
   for (let e = err as { name?: string; type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && PERMANENT_ERROR_TYPES.has(e.type))) return true;
+    if ((name && e.name === name) || (e.type && types.has(e.type))) return true;
     if (e.cause === e) break;
   }
   return false;

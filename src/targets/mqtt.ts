@@ -1,6 +1,7 @@
 // MQTT target: publishes the event envelope to the topic with the configured QoS; send resolves on
 // PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0). Speaks MQTT 5 so the event id can travel as
-// a user property; MQTT 3.1.1 subscribers still receive the same payload.
+// a user property; MQTT 3.1.1 subscribers still receive the same payload. A batch keeps its publishes in
+// flight together, up to the broker's Receive Maximum.
 import { randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
@@ -8,16 +9,21 @@ import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson, EVENT_ID_HEADER } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
-import { deliveryError, type Delivery, type Target } from './target';
+import { bulkTarget, DELIVERED, failed, forEachBounded } from './batch';
+import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 30_000;
+/** MQTT 5's Receive Maximum when the broker sets none. */
+const MAX_IN_FLIGHT = 65_535;
 /** MQTT 3.1.1 CONNACK 4/5 and MQTT 5 reason codes a retry cannot fix. */
 const PERMANENT_CODES = new Set([4, 5, 134, 135, 144, 149, 153]);
 
 interface Session {
   client: MqttClient;
   lastError?: Error;
+  /** QoS 1/2 publishes the broker takes at once: its last CONNACK's Receive Maximum (MQTT 5's default when unset). */
+  receiveMaximum: number;
 }
 
 export function create(arn: string, config: MqttConfig): Target {
@@ -30,24 +36,37 @@ export function create(arn: string, config: MqttConfig): Target {
     (session) => session.client.endAsync(true),
   );
 
-  return {
+  const publishError = (err: unknown) => deliveryError(`${where}: publish to ${config.topic}`, err, isPermanent(err));
+  const publish = (session: Session, delivery: Delivery) =>
+    withTimeout(
+      session.client.publishAsync(config.topic, envelopeJson(delivery), {
+        qos: config.qos as 0 | 1 | 2, // one of these, checked by the loader
+        properties: { contentType: 'application/json', userProperties: { [EVENT_ID_HEADER]: delivery.eventId } },
+      }),
+      PUBLISH_TIMEOUT_MS,
+      `QoS ${config.qos} publish`,
+    );
+
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
+    // Publishes in flight together, in send order, as many at once as the broker's Receive Maximum allows;
+    // each gets its own PUBACK/PUBCOMP (and reason code).
+    async sendOrdered(ordered) {
       const session = await sessions.get();
       try {
         await untilConnected(session);
-        const publishing = session.client.publishAsync(config.topic, envelopeJson(delivery), {
-          qos: config.qos as 0 | 1 | 2, // one of these, checked by the loader
-          properties: { contentType: 'application/json', userProperties: { [EVENT_ID_HEADER]: delivery.eventId } },
-        });
-        await withTimeout(publishing, PUBLISH_TIMEOUT_MS, `QoS ${config.qos} publish`);
       } catch (err) {
-        throw deliveryError(`${where}: publish to ${config.topic}`, err, isPermanent(err));
+        throw publishError(err);
       }
+      const results: BatchSendResult[] = new Array(ordered.length);
+      await forEachBounded([...ordered.keys()], session.receiveMaximum, async (index) => {
+        results[index] = await publish(session, ordered[index]).then(() => DELIVERED, (err) => failed(publishError(err)));
+      });
+      return results;
     },
     health: () => probeHealth(async () => untilConnected(await sessions.get()), CONNECT_TIMEOUT_MS),
     close: () => sessions.close(),
-  };
+  });
 }
 
 function clientOptions(config: MqttConfig): IClientOptions {
@@ -65,7 +84,8 @@ function clientOptions(config: MqttConfig): IClientOptions {
 /** Connects; after the first CONNACK the client reconnects by itself until the broker refuses it. */
 async function openSession(broker: string, options: IClientOptions, onDeath: (session: Session) => void): Promise<Session> {
   const client = connect(broker, options);
-  const session: Session = { client };
+  const session: Session = { client, receiveMaximum: MAX_IN_FLIGHT };
+  client.on('connect', (connack) => (session.receiveMaximum = connack.properties?.receiveMaximum ?? MAX_IN_FLIGHT));
   client.on('error', (err) => {
     session.lastError = err;
     if (isPermanent(err)) onDeath(session); // a refused CONNACK stops mqtt.js reconnecting

@@ -1,10 +1,12 @@
-// NATS target: core publish + flush, or (jetstream=true) a JetStream publish that waits for the PubAck.
+// NATS target: core publish + flush, or (jetstream=true) a JetStream publish that waits for the PubAck; a
+// batch publishes everything, then flushes once or awaits the PubAcks together.
 // Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on.
 import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { NatsConfig } from '../config/targets';
 import { withTimeout } from '../errors';
 import { envelopeJson } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
+import { bulkTarget, DELIVERED, settleEach } from './batch';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -26,20 +28,25 @@ export function create(arn: string, config: NatsConfig): Target {
     (connection) => connection.close(),
   );
 
-  return {
+  const publishError = (err: unknown) => deliveryError(`${where}: publish to ${config.subject}`, err, isPermanent(err));
+
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
+    // JetStream: every publish in flight at once, each awaiting its own PubAck. Core: all published, then
+    // one flush for the lot (core NATS has no per-message answer).
+    async sendOrdered(ordered) {
       const connection = await connections.get();
+      if (config.jetstream) return settleEach(ordered.map((delivery) => publishJetStream(connection, config.subject, delivery)), publishError);
       try {
-        if (config.jetstream) await publishJetStream(connection, config.subject, delivery);
-        else await publishCore(connection, config.subject, delivery);
+        await publishCore(connection, config.subject, ordered);
       } catch (err) {
-        throw deliveryError(`${where}: publish to ${config.subject}`, err, isPermanent(err));
+        throw publishError(err);
       }
+      return ordered.map(() => DELIVERED);
     },
     health: () => probeHealth(async () => (await connections.get()).rtt(), CONNECT_TIMEOUT_MS),
     close: () => connections.close(),
-  };
+  });
 }
 
 function connectionOptions(arn: string, config: NatsConfig): ConnectionOptions {
@@ -75,9 +82,9 @@ function eventHeaders(connection: NatsConnection, eventId: string) {
   return h;
 }
 
-async function publishCore(connection: NatsConnection, subject: string, delivery: Delivery): Promise<void> {
-  connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
-  // The PONG after our PING proves the server has read the message.
+async function publishCore(connection: NatsConnection, subject: string, deliveries: Delivery[]): Promise<void> {
+  for (const delivery of deliveries) connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
+  // The PONG after our PING proves the server has read the messages.
   await withTimeout(connection.flush(), PUBLISH_TIMEOUT_MS, 'flush');
 }
 

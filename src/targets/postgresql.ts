@@ -1,11 +1,13 @@
 // PostgreSQL target with MinIO's schemas. namespace: `key` primary key + `value` JSONB, upserted on
 // create, deleted on remove, guarded by a helper table of each key's newest applied sequencer so a late,
-// older event never wins. access: `event_time` + `event_data` rows, one per event id.
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+// older event never wins. access: `event_time` + `event_data` rows, one per event id. A batch (or a
+// single event) is one multi-row statement keeping both guards.
+import { Pool, type PoolConfig } from 'pg';
 import { parseLibpq } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
-import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
+import { isRemoval, orderingKey, storedValue } from '../events/record';
+import { bulkTarget, DELIVERED, newestPerObject } from './batch';
 import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 
@@ -39,54 +41,58 @@ export function create(arn: string, config: PostgresqlConfig): Target {
     }
   });
 
-  const inTransaction = async (work: (client: PoolClient) => Promise<void>) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+  // Each batch is ONE statement (so one transaction): it commits whole or not at all. Helper rows are
+  // written in key order, so concurrent batches lock them in the same order.
+  const appendOnce = (deliveries: Delivery[]) =>
+    pool.query(
+      `WITH batch AS (
+         SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::jsonb[]) WITH ORDINALITY AS b(event_id, event_time, event_data, n)
+       ), fresh AS (
+         INSERT INTO ${helper} (event_id) SELECT event_id FROM batch ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id
+       )
+       INSERT INTO ${table} (event_time, event_data) SELECT event_time, event_data FROM batch JOIN fresh USING (event_id) ORDER BY n`,
+      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.record.eventTime), deliveries.map((d) => storedValue(d.record))],
+    );
+
+  // Only each object's newest event of the batch can change the table; the sequencer guard keeps it
+  // from overwriting (or resurrecting) a newer state already applied.
+  const applyNewest = (deliveries: Delivery[]) => {
+    const newest = [...newestPerObject(deliveries)].sort(([a], [b]) => (a < b ? -1 : 1));
+    return pool.query(
+      `WITH batch AS (
+         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::boolean[], $4::jsonb[]) AS b(key, sequencer, removal, value)
+       ), newer AS (
+         INSERT INTO ${helper} (key, sequencer) SELECT key, sequencer FROM batch ORDER BY key
+         ON CONFLICT (key) DO UPDATE SET sequencer = EXCLUDED.sequencer WHERE ${helper}.sequencer < EXCLUDED.sequencer
+         RETURNING key
+       ), removed AS (
+         DELETE FROM ${table} t USING batch b JOIN newer USING (key) WHERE b.removal AND t.key = b.key
+       )
+       INSERT INTO ${table} (key, value) SELECT key, value FROM batch JOIN newer USING (key) WHERE NOT removal
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [
+        newest.map(([key]) => key),
+        newest.map(([, d]) => orderingKey(d.record)),
+        newest.map(([, d]) => isRemoval(d.record.eventName)),
+        newest.map(([, d]) => storedValue(d.record)),
+      ],
+    );
   };
 
-  return {
+  return bulkTarget({
     arn,
-    async send({ record, eventId }: Delivery) {
-      const value = storedValue(record);
+    async sendOrdered(ordered) {
       try {
         await createTables();
-        await inTransaction(async (client) => {
-          if (config.format === 'access') {
-            const fresh = await client.query(`INSERT INTO ${helper} (event_id) VALUES ($1) ON CONFLICT DO NOTHING`, [eventId]);
-            if (fresh.rowCount) await client.query(`INSERT INTO ${table} (event_time, event_data) VALUES ($1, $2)`, [record.eventTime, value]);
-            return;
-          }
-          const key = objectPath(record);
-          const newer = await client.query(
-            `INSERT INTO ${helper} (key, sequencer) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET sequencer = EXCLUDED.sequencer WHERE ${helper}.sequencer < EXCLUDED.sequencer`,
-            [key, orderingKey(record)],
-          );
-          if (!newer.rowCount) return; // an older (or the same) event: the table already holds a newer state
-          if (isRemoval(record.eventName)) {
-            await client.query(`DELETE FROM ${table} WHERE key = $1`, [key]);
-          } else {
-            await client.query(
-              `INSERT INTO ${table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-              [key, value],
-            );
-          }
-        });
+        await (config.format === 'access' ? appendOnce(ordered) : applyNewest(ordered));
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
-        throw deliveryError(`${arn}: postgresql`, err, PERMANENT_CODES.has(code));
+        // One event's bad data (class 22) fails its whole batch; alone, the others may pass.
+        throw deliveryError(`${arn}: postgresql`, err, PERMANENT_CODES.has(code) && (ordered.length === 1 || !code.startsWith('22')));
       }
+      return ordered.map(() => DELIVERED);
     },
     health: () => probeHealth(() => pool.query('SELECT 1')),
     close: () => pool.end(),
-  };
+  });
 }

@@ -1,12 +1,20 @@
 // Redis target. `access` RPUSHes `{"Records":[record]}` onto a list (the guide's `monitor` output);
 // `namespace` keeps one hash field `<bucket>/<raw key>` per object, removed on delete. Both are applied
-// by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state.
-import Redis from 'ioredis';
+// by Lua scripts so a retried or out-of-order event cannot push twice or overwrite a newer state. A batch
+// is one pipeline of those script calls.
+import Redis, { type ChainableCommander } from 'ioredis';
 import type { RedisConfig } from '../config/targets';
 import { parseHostPort } from '../config/connection-strings';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
 import { probeHealth } from './shared-connection';
+import { bulkTarget, DELIVERED, failed } from './batch';
 import { deliveryError, type Delivery, type Target } from './target';
+
+/** The scripts below, as ioredis defines them on a pipeline (defineCommand). */
+interface Scripts {
+  appendOnce(list: string, ids: string, id: string, value: string): unknown;
+  applyNewest(hash: string, seq: string, field: string, sequencer: string, value: string, removal: string): unknown;
+}
 
 // KEYS: list, ids set. ARGV: event id, value. Pushes only an event id not seen before.
 const APPEND_ONCE = `
@@ -37,30 +45,36 @@ export function create(arn: string, config: RedisConfig): Target {
   client.on('error', () => {}); // failures surface on the command that hit them
   client.defineCommand('appendOnce', { numberOfKeys: 2, lua: APPEND_ONCE });
   client.defineCommand('applyNewest', { numberOfKeys: 2, lua: APPLY_NEWEST });
-  const commands = client as unknown as {
-    appendOnce(list: string, ids: string, id: string, value: string): Promise<number>;
-    applyNewest(hash: string, seq: string, field: string, sequencer: string, value: string, removal: string): Promise<number>;
+  const failure = (err: unknown) => deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));
+  /** Queues one event's script call on the pipeline. */
+  const apply = (pipeline: Scripts, { record, eventId }: Delivery) => {
+    const value = storedValue(record);
+    if (config.format === 'access') {
+      pipeline.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
+    } else {
+      const removal = isRemoval(record.eventName) ? '1' : '0';
+      pipeline.applyNewest(config.key, `${config.key}:bucketflow:seq`, objectPath(record), orderingKey(record), value, removal);
+    }
   };
 
-  return {
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
-      const { record, eventId } = delivery;
-      const value = storedValue(record);
+    // One pipeline of script calls, in send order, each answering for its own event.
+    async sendOrdered(ordered) {
+      const pipeline = client.pipeline() as ChainableCommander & Scripts;
+      for (const delivery of ordered) apply(pipeline, delivery);
+      let replies: Array<[Error | null, unknown]> | null;
       try {
-        if (config.format === 'access') {
-          await commands.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
-        } else {
-          const removal = isRemoval(record.eventName) ? '1' : '0';
-          await commands.applyNewest(config.key, `${config.key}:bucketflow:seq`, objectPath(record), orderingKey(record), value, removal);
-        }
+        replies = await pipeline.exec();
       } catch (err) {
-        throw deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));
+        throw failure(err);
       }
+      if (!replies) throw failure(new Error('pipeline discarded'));
+      return replies.map(([err]) => (err ? failed(failure(err)) : DELIVERED));
     },
     health: () => probeHealth(() => client.ping()),
     async close() {
       client.disconnect();
     },
-  };
+  });
 }

@@ -14,11 +14,24 @@ export interface Health {
   detail?: string;
 }
 
+/**
+ * One delivery's outcome in a batch: delivered, or the error (naming the ARN) and whether it is permanent,
+ * i.e. `error` is a PermanentDeliveryError and no retry can help.
+ */
+export type BatchSendResult = { ok: true } | { ok: false; error: Error; permanent: boolean };
+
 /** One configured target (one ARN) with its shared connection; MinIO's internal/event/target shape. */
 export interface Target {
   readonly arn: string;
   /** Resolves once the target has durably accepted the event; throws PermanentDeliveryError when a retry cannot help. */
   send(delivery: Delivery): Promise<void>;
+  /**
+   * Sends many events through the target's bulk path (one Kafka send, one `_bulk`, one SQL transaction,
+   * one Redis pipeline, confirms/acks awaited together, concurrent webhook POSTs). Never rejects: resolves
+   * with one result per delivery, in input order. Events of one object (bucket/key) are sent in sequencer
+   * order; an event id given twice is sent once and both get its result. See src/targets/batch.ts.
+   */
+  sendBatch(deliveries: Delivery[]): Promise<BatchSendResult[]>;
   health(): Promise<Health>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
-// Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does.
+// Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does; a batch is one POST
+// per event, many in flight over kept-alive connections.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
 import { parseSigningSecrets, signWebhook } from '../config/webhook-signature';
@@ -6,9 +7,12 @@ import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
 import { dialTcp, probeHealth } from './shared-connection';
-import { PermanentDeliveryError, type Delivery, type Target } from './target';
+import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './batch';
+import { PermanentDeliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 const SNIPPET_CHARS = 200;
+/** POSTs of one batch in flight at once (MinIO's own webhook sender keeps at most a few). */
+const BATCH_CONCURRENCY = 16;
 
 /** `config` has passed the loader's checks (src/config/targets.ts): the URL, the token and the cert pair are valid. */
 export function create(arn: string, config: WebhookConfig): Target {
@@ -23,30 +27,40 @@ export function create(arn: string, config: WebhookConfig): Target {
   const agent = new Agent({ connect: clientCertificate(arn, config) });
   const signingKeys = config.signing_secret.trim() ? parseSigningSecrets(config.signing_secret) : [];
 
-  return {
+  const post = async (delivery: Delivery) => {
+    const body = envelopeJson(delivery);
+    // A fresh timestamp per attempt (receivers refuse old ones); the id is the event's, stable across retries.
+    const signature = signingKeys.length
+      ? signWebhook({ id: delivery.eventId, timestamp: Math.floor(Date.now() / 1000), body }, signingKeys)
+      : {};
+    const response = await request(endpoint, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { ...headers, [EVENT_ID_HEADER]: delivery.eventId, ...signature },
+      body,
+      signal: AbortSignal.timeout(config.timeout_ms),
+    }).catch((err: unknown) => {
+      throw new Error(`${arn}: ${label}: ${errorMessage(err)}`, { cause: err });
+    });
+    const answer = await response.body.text().catch(() => '');
+    const failure = failureOf(response.statusCode);
+    if (failure) throw failure(`${arn}: ${label} answered ${response.statusCode}: ${snippet(answer)}`);
+  };
+
+  return bulkTarget({
     arn,
-    async send(delivery: Delivery) {
-      const body = envelopeJson(delivery);
-      // A fresh timestamp per attempt (receivers refuse old ones); the id is the event's, stable across retries.
-      const signature = signingKeys.length
-        ? signWebhook({ id: delivery.eventId, timestamp: Math.floor(Date.now() / 1000), body }, signingKeys)
-        : {};
-      const response = await request(endpoint, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { ...headers, [EVENT_ID_HEADER]: delivery.eventId, ...signature },
-        body,
-        signal: AbortSignal.timeout(config.timeout_ms),
-      }).catch((err: unknown) => {
-        throw new Error(`${arn}: ${label}: ${errorMessage(err)}`, { cause: err });
+    // One POST per event, as MinIO sends them, up to BATCH_CONCURRENCY at once over the agent's kept-alive
+    // connections; one object's events one after another, so they arrive in sequencer order.
+    async sendOrdered(ordered) {
+      const results: BatchSendResult[] = new Array(ordered.length);
+      await forEachBounded(objectChains(ordered), BATCH_CONCURRENCY, async (chain) => {
+        for (const index of chain) results[index] = await post(ordered[index]).then(() => DELIVERED, failed);
       });
-      const answer = await response.body.text().catch(() => '');
-      const failure = failureOf(response.statusCode);
-      if (failure) throw failure(`${arn}: ${label} answered ${response.statusCode}: ${snippet(answer)}`);
+      return results;
     },
     health: () => probeHealth(() => dialTcp(endpoint.hostname.replace(/^\[|\]$/g, ''), portOf(endpoint))),
     close: () => agent.close(),
-  };
+  });
 }
 
 function clientCertificate(arn: string, config: WebhookConfig): { cert?: Buffer; key?: Buffer } {

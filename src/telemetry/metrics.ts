@@ -19,6 +19,10 @@ export const metrics = {
     name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, unauthorized, forbidden, too_large, unavailable, overloaded, bad_gateway)',
     labelNames: ['reason'] as const, registers: [registry],
   }),
+  sourceRecords: new Counter({
+    name: 'bucketflow_source_records_total', help: 'Records a consumed source (the Kafka source) read: accepted, or skipped as poison (never an event)',
+    labelNames: ['source', 'outcome'] as const, registers: [registry],
+  }),
   deliveries: new Counter({
     name: 'bucketflow_deliveries_total', help: 'Deliveries to a target that ended on this worker: delivered, or failed permanently',
     labelNames: ['target', 'outcome'] as const, registers: [registry],

@@ -9,6 +9,7 @@ import { loadTargetsConfig, describeTargets } from '../config';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
+import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
 import { log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
@@ -78,6 +79,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
   const deps = await openEngineDeps(settings);
   const connection = await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection));
   let closeIngest: (() => Promise<void>) | undefined;
+  let stopKafkaSource: (() => Promise<void>) | undefined;
   let closeMetrics: (() => Promise<void>) | undefined;
   let healthServer: HealthServer | undefined;
   try {
@@ -92,13 +94,22 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void closeIngest?.());
     }
+    if (settings.kafkaSource) {
+      const publisher = workerPublisher(connection, settings, deps);
+      const source = await startKafkaSource(settings.kafkaSource, (events) => publisher.publishParsed(events));
+      let stopping: Promise<void> | undefined;
+      stopKafkaSource = () => (stopping ??= source.stop());
+      // Stop consuming as soon as draining begins: what was committed is already durable in Temporal.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopKafkaSource?.());
+    }
     log('INFO', 'worker started', {
       ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
-      fastPath: settings.fastPath, ingest: Boolean(closeIngest), health: healthServer?.url,
+      fastPath: settings.fastPath, ingest: Boolean(closeIngest), kafkaSource: settings.kafkaSource?.topic, health: healthServer?.url,
     });
     await worker.run();
     log('INFO', 'worker stopped');
   } finally {
+    await stopKafkaSource?.();
     await closeIngest?.();
     await closeMetrics?.();
     await healthServer?.close();

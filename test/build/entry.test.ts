@@ -12,11 +12,11 @@ const repo = path.resolve(__dirname, '../..');
 const root = mkdtempSync(path.join(tmpdir(), 'bucketflow-entry-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-for (const dir of ['scripts', 'src', 'workflows', 'activities', 'dist/src']) mkdirSync(path.join(root, dir), { recursive: true });
+for (const dir of ['scripts', 'src/operator', 'workflows', 'activities', 'dist/src/operator']) mkdirSync(path.join(root, dir), { recursive: true });
 copyFileSync(path.join(repo, 'scripts', 'entry.sh'), path.join(root, 'scripts', 'entry.sh'));
 for (const file of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) writeFileSync(path.join(root, file), '{}');
 symlinkSync(path.join(repo, 'node_modules'), path.join(root, 'node_modules'));
-writeFileSync(path.join(root, 'src', 'cli.ts'), "const from: string = 'tsx';\nconsole.log(from, process.argv.slice(2).join(' '), process.cwd());\n");
+writeFileSync(path.join(root, 'src', 'operator', 'cli.ts'), "const from: string = 'tsx';\nconsole.log(from, process.argv.slice(2).join(' '), process.cwd());\n");
 
 function entry(env: Record<string, string> = {}, ...args: string[]) {
   const run = spawnSync('bash', [path.join(root, 'scripts', 'entry.sh'), ...args], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, ...env } });
@@ -24,7 +24,7 @@ function entry(env: Record<string, string> = {}, ...args: string[]) {
 }
 
 function recordBuild(): void {
-  writeFileSync(path.join(root, 'dist', 'src', 'cli.js'), "console.log('dist', process.argv.slice(2).join(' '), process.cwd());\n");
+  writeFileSync(path.join(root, 'dist', 'src', 'operator', 'cli.js'), "console.log('dist', process.argv.slice(2).join(' '), process.cwd());\n");
   writeFileSync(path.join(root, 'dist', '.source-hash'), entry({}, '--source-hash').out);
 }
 

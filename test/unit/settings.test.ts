@@ -35,3 +35,13 @@ test('bad values name their variable', () => {
   assert.throws(() => loadSettings({ BUCKETFLOW_HEALTH_PORT: 'http' }), /BUCKETFLOW_HEALTH_PORT: expected a port number/);
   assert.throws(() => loadSettings({ BUCKETFLOW_METRICS_PORT: '94x4' }), /BUCKETFLOW_METRICS_PORT: expected a port number, got "94x4"/);
 });
+
+test('the Kafka source: off unless set, both brokers and topic required, brokers as host:port, group defaulted', () => {
+  assert.equal(loadSettings({}).kafkaSource, undefined);
+  assert.deepEqual(loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k1:9092, k2:9093', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 'minio-events' }).kafkaSource,
+    { brokers: ['k1:9092', 'k2:9093'], topic: 'minio-events', group: 'bucketflow' });
+  assert.equal(loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k:9092', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't', BUCKETFLOW_SOURCE_KAFKA_GROUP: 'g' }).kafkaSource?.group, 'g');
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't' }), /BUCKETFLOW_SOURCE_KAFKA_BROKERS: required with BUCKETFLOW_SOURCE_KAFKA_TOPIC/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'k:9092' }), /BUCKETFLOW_SOURCE_KAFKA_TOPIC: required/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'kafka://k', BUCKETFLOW_SOURCE_KAFKA_TOPIC: 't' }), /BUCKETFLOW_SOURCE_KAFKA_BROKERS: "kafka:\/\/k" is not host:port/);
+});

@@ -8,6 +8,7 @@ import { create } from '../../../src/targets/amqp';
 import { PermanentDeliveryError, type Delivery, type Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:amqp';
 const url = endpoints.amqp;
@@ -45,11 +46,11 @@ function amqp(raw: Record<string, unknown> = {}): Target {
 }
 
 /** What the guide's pika program does: declare the exchange, bind a fresh queue, read what arrives. */
-async function bindQueue(exchange: string, type = 'fanout', routingKey = '') {
+async function bindQueue(exchange: string, type = 'fanout', routingKey = '', bindArguments?: Record<string, unknown>) {
   const channel = await consumer.createChannel();
   await channel.assertExchange(exchange, type, { durable: false });
   const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, exchange, routingKey);
+  await channel.bindQueue(queue, exchange, routingKey, bindArguments);
   return {
     async take(count: number): Promise<amqplib.GetMessage[]> {
       const messages: amqplib.GetMessage[] = [];
@@ -184,6 +185,40 @@ test('health: online against the broker, offline with a reason where nothing lis
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
   await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
+});
+
+test('sendBatch: 200 events published together reach the queue each once, one object\'s in sequencer order', async () => {
+  const target = amqp();
+  const queue = await bindQueue(exchangeOf(target));
+  const { batch: hot, inOrder } = oneObjectShuffled();
+  const batch = [...distinctPuts(200), ...hot];
+  assertAllDelivered(await target.sendBatch(batch), batch.length);
+  const messages = await queue.take(200 + inOrder.length);
+  const expected = [...batch.slice(0, 200), ...inOrder];
+  assertEachOnce(messages.map((m) => m.properties.messageId), expected);
+  for (const message of messages) assertMessage(message, expected.find((d) => d.eventId === message.properties.messageId)!);
+  const hotIds = messages.map((m) => m.properties.messageId).filter((id) => inOrder.some((d) => d.eventId === id));
+  assert.deepEqual(hotIds, inOrder.map((d) => d.eventId));
+  await queue.close();
+});
+
+test('sendBatch: with mandatory, the messages no queue takes come back and fail alone; the rest are confirmed', async () => {
+  // A headers exchange whose one queue takes only puts: the batch's deletes are unroutable.
+  const target = amqp({ exchangeType: 'headers', mandatory: true });
+  const queue = await bindQueue(exchangeOf(target), 'headers', '', { 'x-match': 'all', 'minio-event': 's3:ObjectCreated:Put' });
+  const { batch: hot } = oneObjectShuffled();
+  const batch = [...distinctPuts(30), ...hot];
+  const deletes = batch.flatMap((d, n) => (d.record.eventName === 's3:ObjectRemoved:Delete' ? [n] : []));
+  assert.equal(deletes.length, 1);
+  const [returned] = assertOnlyFailed(await target.sendBatch(batch), deletes);
+  assert.ok(!returned.permanent);
+  assert.match(returned.error.message, new RegExp(`^${ARN}: .*unroutable \\(mandatory\\)`));
+  // Every put once (the repeated one is sent once), the delete nowhere.
+  const taken = await queue.take(batch.length - 2);
+  assert.equal(taken.length, batch.length - 2);
+  assert.equal(await queue.count(), 0);
+  assert.ok(taken.every((m) => m.properties.headers?.['minio-event'] === 's3:ObjectCreated:Put'));
+  await queue.close();
 });
 
 function assertMessage(message: amqplib.GetMessage, sent: Delivery): void {

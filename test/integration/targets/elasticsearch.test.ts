@@ -10,6 +10,8 @@ import { create, namespaceDocId } from '../../../src/targets/elasticsearch';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { PermanentDeliveryError } from '../../../src/targets/target';
 
 const arn = 'arn:minio:sqs:us-east-1:1:elasticsearch';
 const reader = new Client({ node: endpoints.elasticsearch });
@@ -32,7 +34,7 @@ function target(format: 'access' | 'namespace') {
 /** The guide's `curl .../<index>/_search`: each hit's id and `_source`. */
 async function hits(index: string) {
   await reader.indices.refresh({ index });
-  const result = await reader.search({ index, size: 100, sort: ['_doc'] });
+  const result = await reader.search({ index, size: 1000, sort: ['_doc'] });
   return result.hits.hits.map((hit) => ({ id: hit._id ?? '', source: hit._source }));
 }
 
@@ -72,6 +74,68 @@ test('access: one document {"Records":[record]} per event id, even when retried'
     { id: put.eventId, source: { Records: [put.record] } },
     { id: del.eventId, source: { Records: [del.record] } },
   ]);
+});
+
+const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+
+test('sendBatch, access: 200 events in one _bulk, one document each (id = event id); the batch resent adds none', async () => {
+  const { index, t } = target('access');
+  const batch = distinctPuts(200);
+  assertAllDelivered(await t.sendBatch(batch), 200);
+  assertAllDelivered(await t.sendBatch([...batch].reverse()), 200);
+  assert.deepEqual((await hits(index)).sort(byId), batch.map((d) => ({ id: d.eventId, source: { Records: [d.record] } })).sort(byId));
+});
+
+test('sendBatch, namespace: one object\'s history out of order in a batch leaves its newest state; an older batch changes nothing', async () => {
+  const { index, t } = target('namespace');
+  const { batch, inOrder, newest } = oneObjectShuffled();
+  const neighbours = distinctPuts(50);
+  assertAllDelivered(await t.sendBatch([...batch, ...neighbours]), batch.length + 50);
+  const expected = await Promise.all([newest, ...neighbours].map(async (d) => ({ id: await namespaceDocId(d.envelope.Key), source: { Records: [d.record] } })));
+  assert.deepEqual((await hits(index)).sort(byId), expected.sort(byId));
+  assertAllDelivered(await t.sendBatch(inOrder.slice(0, 3)), 3); // late, older events: delivered, and superseded
+  assert.deepEqual((await hits(index)).sort(byId), expected);
+});
+
+test('sendBatch, namespace: shuffled, duplicated histories as one batch end in the newest state per object (tombstones kept or not)', async () => {
+  const { events, survivors: [a, c] } = objectHistory();
+  const expected = [
+    { id: await namespaceDocId('images/a.jpg'), source: { Records: [a.record] } },
+    { id: await namespaceDocId('images/c.jpg'), source: { Records: [c.record] } },
+  ].sort(byId);
+  for (const seed of [1, 2]) {
+    const { index, t } = target('namespace');
+    if (seed === 2) await reader.indices.create({ index, settings: { 'index.gc_deletes': '0s' } });
+    // The first half alone, then everything again shuffled: late, older events meet deletes already applied.
+    assertAllDelivered(await t.sendBatch(shuffled(events, seed).slice(0, 4)), 4);
+    assertAllDelivered(await t.sendBatch(shuffled([...events, ...events], seed)), events.length * 2);
+    assert.deepEqual((await hits(index)).sort(byId), expected, `seed ${seed}`);
+  }
+});
+
+test('sendBatch, access: a document the index\'s mapping refuses fails alone, permanently; its neighbours are indexed', async () => {
+  const { index, t } = target('access');
+  // A user's index whose mapping types a metadata field as a number.
+  await reader.indices.create({
+    index,
+    mappings: { properties: { Records: { properties: { s3: { properties: { object: { properties: { userMetadata: { properties: { 'X-Amz-Meta-Count': { type: 'integer' } } } } } } } } } } },
+  });
+  const batch = distinctPuts(20, 'images', { userMetadata: { 'X-Amz-Meta-Count': '7' } });
+  batch[12] = distinctPuts(1, 'poison', { userMetadata: { 'X-Amz-Meta-Count': 'seven' } })[0];
+  const [refused] = assertOnlyFailed(await t.sendBatch(batch), [12]);
+  assert.ok(refused.permanent && refused.error instanceof PermanentDeliveryError);
+  assert.match(refused.error.message, /^arn:minio:sqs:us-east-1:1:elasticsearch: elasticsearch http:\/\/127\.0\.0\.1:9200 index bucketevents-\w+: \w*(parsing|mapper)\w*_exception: .*X-Amz-Meta-Count/);
+  assert.equal((await hits(index)).length, 19);
+});
+
+test('sendBatch, namespace: a sequencer past ES\'s 63-bit versions fails alone, permanently', async () => {
+  const { index, t } = target('namespace');
+  const batch = distinctPuts(5);
+  batch[2] = distinctPuts(1, 'poison', { sequencer: 'F'.repeat(32) })[0];
+  const [tooLong] = assertOnlyFailed(await t.sendBatch(batch), [2]);
+  assert.ok(tooLong.permanent);
+  assert.match(tooLong.error.message, /^arn:minio:sqs:us-east-1:1:elasticsearch: s3\.object\.sequencer F+: exceeds Elasticsearch's 63-bit version$/);
+  assert.equal((await hits(index)).length, 4);
 });
 
 test('document ids use MinIO\'s HighwayHash-256 key (the hash of π\'s first 100 decimals under a zero key)', async () => {

@@ -9,6 +9,7 @@ import { create } from '../../../src/targets/kafka';
 import type { Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:kafka';
 const client = new Kafka({ clientId: 'bucketflow-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
@@ -89,6 +90,32 @@ test('the same event sent twice carries the same event id header, so consumers c
   const messages = await readAll(topic, 2);
   assert.deepEqual(messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()), [event.eventId, event.eventId]);
   assert.equal(messages[0].key?.toString(), 'images/dir/a b.jpg');
+});
+
+test('sendBatch: 200 events in one producer send land each once, one object\'s in sequencer order', async () => {
+  const topic = await freshTopic();
+  const target = kafka({ topic });
+  const { batch: hot, inOrder } = oneObjectShuffled();
+  const batch = [...distinctPuts(200), ...hot];
+  assertAllDelivered(await target.sendBatch(batch), batch.length);
+  const messages = await readAll(topic, 200 + inOrder.length);
+  const ids = messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString());
+  const expected = [...batch.slice(0, 200), ...inOrder];
+  assertEachOnce(ids, expected);
+  assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+  for (const [n, message] of messages.entries()) {
+    const sent = expected.find((d) => d.eventId === ids[n])!;
+    assert.equal(message.key?.toString(), sent.envelope.Key);
+    assert.deepEqual(JSON.parse(message.value!.toString()), sent.envelope);
+  }
+});
+
+test('sendBatch: a batch past the broker\'s 1 MB record batch limit (2.3 MB) is split into several sends, each event once', async () => {
+  const topic = await freshTopic();
+  const target = kafka({ topic });
+  const batch = distinctPuts(200, 'images', { userMetadata: { 'X-Amz-Meta-Note': 'n'.repeat(10_000) } });
+  assertAllDelivered(await target.sendBatch(batch), 200);
+  assertEachOnce((await readAll(topic, 200)).map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()), batch);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {

@@ -9,6 +9,7 @@ import { create } from '../../../src/targets/mqtt';
 import type { Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:mqtt';
 const opened: Target[] = [];
@@ -75,6 +76,28 @@ test('the same event sent twice carries the same event id, so subscribers can de
   const messages = await inbox.take(2);
   assert.deepEqual(messages.map((m) => m.properties?.userProperties?.[EVENT_ID_HEADER]), [event.eventId, event.eventId]);
   assert.equal(JSON.parse(messages[0].payload.toString()).Key, 'images/a b.jpg');
+});
+
+for (const qos of [1, 2]) {
+  test(`sendBatch, QoS ${qos}: 200 publishes in flight together arrive each once, one object's in sequencer order`, async () => {
+    const inbox = await freshTopic();
+    const target = mqtt({ topic: inbox.topic, qos });
+    const { batch: hot, inOrder } = oneObjectShuffled();
+    const batch = [...distinctPuts(200), ...hot];
+    assertAllDelivered(await target.sendBatch(batch), batch.length);
+    const messages = await inbox.take(200 + inOrder.length);
+    const ids = messages.map((m) => m.properties?.userProperties?.[EVENT_ID_HEADER] as string | undefined);
+    assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
+    assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+    assert.deepEqual(JSON.parse(messages[0].payload.toString()), batch.find((d) => d.eventId === ids[0])!.envelope);
+  });
+}
+
+test('sendBatch: a broker that cannot be reached fails every event, retryably', async () => {
+  const down = mqtt({ broker: `tcp://127.0.0.1:${await freePort()}`, topic: 'bucketevents' });
+  const results = await down.sendBatch(distinctPuts(3));
+  assert.deepEqual(results.map((r) => r.ok || r.permanent), [false, false, false]);
+  assert.match((results[0] as { error: Error }).error.message, /ECONNREFUSED/);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {

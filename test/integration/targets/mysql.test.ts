@@ -9,6 +9,7 @@ import { create, poolOptionsFrom } from '../../../src/targets/mysql';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { sqlBatchTests } from '../../helpers/sql-batch';
 
 const arn = 'arn:minio:sqs:us-east-1:1:mysql';
 const dsn = mysqlDsn();
@@ -63,6 +64,8 @@ test('Go DSN and the guide\'s host/port fields', () => {
   const guide = targetConfig('mysql', { dsnString: '', table: 'minio_images', host: '172.17.0.1', port: '3306', user: 'root', password: 'password', database: 'miniodb' });
   assert.deepEqual(poolOptionsFrom(arn, guide), { host: '172.17.0.1', port: 3306, user: 'root', password: 'password', database: 'miniodb', connectionLimit: 2 });
 });
+
+sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key_name' });
 
 test('bad config names the ARN and field', () => {
   const valid = { dsn_string: dsn, table: 't' };

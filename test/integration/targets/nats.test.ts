@@ -9,6 +9,7 @@ import { create } from '../../../src/targets/nats';
 import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:nats';
 const opened: Target[] = [];
@@ -52,9 +53,9 @@ async function subscribe(subject: string) {
   };
 }
 
-async function createStream(subject: string): Promise<string> {
+async function createStream(subject: string, limits: { max_msg_size?: number } = {}): Promise<string> {
   const name = `bucketflow-test-${randomUUID()}`;
-  await jsm.streams.add({ name, subjects: [subject] });
+  await jsm.streams.add({ name, subjects: [subject], ...limits });
   streams.push(name);
   return name;
 }
@@ -118,6 +119,44 @@ test('JetStream: no stream for the subject is a clear, retryable error', async (
     assert.match(err.message, new RegExp(`^${ARN}: .*no JetStream stream captures subject ${subject.replace(/\./g, '\\.')}`));
     return true;
   });
+});
+
+test('sendBatch, core NATS: 200 events published then flushed once arrive each once, one object\'s in sequencer order', async () => {
+  const subject = freshSubject();
+  const inbox = await subscribe(subject);
+  const target = nats({ subject });
+  const { batch: hot, inOrder } = oneObjectShuffled();
+  const batch = [...distinctPuts(200), ...hot];
+  assertAllDelivered(await target.sendBatch(batch), batch.length);
+  const messages = await inbox.take(200 + inOrder.length);
+  const ids = messages.map((m) => m.headers?.get('Nats-Msg-Id'));
+  assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
+  assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+});
+
+test('sendBatch, JetStream: PubAcks awaited together; the batch resent is stored once', async () => {
+  const subject = freshSubject();
+  const stream = await createStream(subject);
+  const target = nats({ subject, jetstream: true });
+  const batch = distinctPuts(200);
+  assertAllDelivered(await target.sendBatch(batch), 200);
+  assertAllDelivered(await target.sendBatch(batch), 200); // a retry of the whole batch
+  assert.equal((await jsm.streams.info(stream)).state.messages, 200);
+  const consumer = await subscriber.jetstream().consumers.get(stream);
+  const stored: Array<string | undefined> = [];
+  for await (const message of await consumer.fetch({ max_messages: 300, expires: 1_000 })) stored.push(message.headers?.get('Nats-Msg-Id'));
+  assert.deepEqual(stored, batch.map((d) => d.eventId));
+});
+
+test('sendBatch, JetStream: a message the stream refuses (too large) fails alone, the rest are stored', async () => {
+  const subject = freshSubject();
+  const stream = await createStream(subject, { max_msg_size: 4096 });
+  const target = nats({ subject, jetstream: true });
+  const batch = distinctPuts(20);
+  batch[5] = distinctPuts(1, 'poison', { userMetadata: { 'X-Amz-Meta-Note': 'x'.repeat(8192) } })[0];
+  const [tooLarge] = assertOnlyFailed(await target.sendBatch(batch), [5]);
+  assert.match(tooLarge.error.message, new RegExp(`^${ARN}: .*publish to ${subject.replace(/\./g, '\\.')}: .*size`, 'i'));
+  assert.equal((await jsm.streams.info(stream)).state.messages, 19);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {

@@ -9,6 +9,7 @@ import { create, poolConfigFrom } from '../../../src/targets/postgresql';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { sqlBatchTests } from '../../helpers/sql-batch';
 
 const arn = 'arn:minio:sqs:us-east-1:1:postgresql';
 const reader = new Pool({ connectionString: endpoints.postgres, max: 1 });
@@ -17,6 +18,8 @@ after(async () => {
   await Promise.all(targets.map((t) => t.close()));
   await reader.end();
 });
+
+const rowsOf = async (sql: string) => (await reader.query(sql)).rows as Array<Record<string, unknown>>;
 
 function target(format: 'access' | 'namespace') {
   const table = `bucketevents_${randomUUID().slice(0, 8)}`;
@@ -64,6 +67,8 @@ test('MinIO\'s key=value connection_string and the guide\'s host/port fields', (
   const guide = targetConfig('postgresql', { connectionString: '', table: 't', host: '127.0.0.1', port: '5432', user: 'postgres', password: 'x', database: 'bucketevents_db' });
   assert.deepEqual(poolConfigFrom(arn, guide), { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'x', database: 'bucketevents_db', max: 2 });
 });
+
+sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key' });
 
 test('bad config names the ARN and field', () => {
   const valid = { connection_string: endpoints.postgres, table: 't' };

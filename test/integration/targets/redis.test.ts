@@ -9,6 +9,7 @@ import { create } from '../../../src/targets/redis';
 import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
+import { assertAllDelivered, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const arn = 'arn:minio:sqs:us-east-1:1:redis';
 const [host, port] = endpoints.redis.split(':');
@@ -63,6 +64,44 @@ test('namespace: shuffled, duplicated replays end in the newest state per object
     for (const d of shuffled([...events, ...events], seed)) await t.send(d);
     assert.deepEqual(await reader.hgetall(key), expected, `seed ${seed}`);
   }
+});
+
+test('sendBatch, access: 200 events in one pipeline are pushed once each, in order; the batch resent pushes nothing', async () => {
+  const { key, t } = target('access');
+  const batch = distinctPuts(200);
+  assertAllDelivered(await t.sendBatch(batch), 200);
+  assertAllDelivered(await t.sendBatch([...batch].reverse()), 200);
+  const list = await reader.lrange(key, 0, -1);
+  assert.deepEqual(list.map((item) => JSON.parse(item)), batch.map((d) => ({ Records: [d.record] })));
+});
+
+test('sendBatch, namespace: one object\'s history out of order in a batch leaves its newest state; an older batch changes nothing', async () => {
+  const { key, t } = target('namespace');
+  const { batch, inOrder, newest } = oneObjectShuffled();
+  const neighbours = distinctPuts(50);
+  assertAllDelivered(await t.sendBatch([...batch, ...neighbours]), batch.length + 50);
+  const expected = { 'images/hot.jpg': JSON.stringify({ Records: [newest.record] }), ...Object.fromEntries(neighbours.map((d) => [d.envelope.Key, JSON.stringify({ Records: [d.record] })])) };
+  assert.deepEqual(await reader.hgetall(key), expected);
+  assertAllDelivered(await t.sendBatch(inOrder.slice(0, 3)), 3); // late, older events: delivered, and superseded
+  assert.deepEqual(await reader.hgetall(key), expected);
+});
+
+test('sendBatch, namespace: shuffled, duplicated histories as one batch end in the newest state per object', async () => {
+  const { events, survivors: [a, c] } = objectHistory();
+  for (const seed of [1, 2, 3]) {
+    const { key, t } = target('namespace');
+    assertAllDelivered(await t.sendBatch(shuffled([...events, ...events], seed)), events.length * 2);
+    assert.deepEqual(await reader.hgetall(key), { 'images/a.jpg': JSON.stringify({ Records: [a.record] }), 'images/c.jpg': JSON.stringify({ Records: [c.record] }) }, `seed ${seed}`);
+  }
+});
+
+test('sendBatch: a key of the wrong type fails every event of the batch permanently (each script call answers WRONGTYPE)', async () => {
+  const { key, t } = target('access');
+  await reader.set(key, 'not a list');
+  const results = await t.sendBatch(distinctPuts(3));
+  assert.deepEqual(results.map((r) => !r.ok && r.permanent), [true, true, true]);
+  assert.match((results[0] as { error: Error }).error.message, /WRONGTYPE/);
+  await reader.del(key);
 });
 
 test('bad config names the ARN and field', () => {

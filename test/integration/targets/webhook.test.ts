@@ -7,6 +7,7 @@ import { create } from '../../../src/targets/webhook';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { Receiver } from '../../helpers/receiver';
+import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:webhook';
 const opened: Array<Target | Receiver> = [];
@@ -17,8 +18,8 @@ function webhook(raw: Record<string, unknown>): Target {
   return target;
 }
 
-async function receiver(script: Parameters<typeof Receiver.start>[0] = []): Promise<Receiver> {
-  const started = await Receiver.start(script);
+async function receiver(script: Parameters<typeof Receiver.start>[0] = [], options: Parameters<typeof Receiver.start>[2] = {}): Promise<Receiver> {
+  const started = await Receiver.start(script, 200, options);
   opened.push(started);
   return started;
 }
@@ -120,4 +121,51 @@ test('health: a TCP dial of the endpoint, online when it listens and offline wit
   const offline = await webhook({ endpoint: `http://127.0.0.1:${await freePort()}/hook` }).health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
+});
+
+const idOf = (request: { headers: Record<string, unknown> }) => String(request.headers[EVENT_ID_HEADER.toLowerCase()]);
+
+test('sendBatch: 200 events, one POST each with MinIO\'s body, each once, over reused kept-alive connections', async () => {
+  const server = await receiver();
+  const target = webhook({ endpoint: server.url });
+  const batch = distinctPuts(200);
+  assertAllDelivered(await target.sendBatch(batch), 200);
+  assertEachOnce(server.requests.map(idOf), batch);
+  const byId = new Map(batch.map((d) => [d.eventId, d]));
+  for (const request of server.requests) assert.deepEqual(JSON.parse(request.body), byId.get(idOf(request))!.envelope);
+  const sockets = new Set(server.requests.map((r) => r.remotePort));
+  assert.ok(sockets.size <= 100, `connections kept alive and reused: ${sockets.size} for 200 POSTs`);
+});
+
+test('sendBatch: one object\'s events are POSTed in sequencer order, a repeated event id once', async () => {
+  const server = await receiver([], { delayMs: 5 });
+  const target = webhook({ endpoint: server.url });
+  const { batch, inOrder } = oneObjectShuffled();
+  const neighbours = distinctPuts(20);
+  const results = await target.sendBatch([...batch, ...neighbours]);
+  assertAllDelivered(results, batch.length + neighbours.length);
+  const hot = server.requests.map(idOf).filter((id) => inOrder.some((d) => d.eventId === id));
+  assert.deepEqual(hot, inOrder.map((d) => d.eventId));
+});
+
+test('sendBatch: a receiver refusing one event (400) fails that event alone, permanently; a 503 alone is retryable', async () => {
+  const batch = distinctPuts(50);
+  const [refused, unavailable] = [batch[7], batch[30]];
+  const server = await receiver([], {
+    answer: (request) => (idOf(request) === refused.eventId ? 400 : idOf(request) === unavailable.eventId ? 503 : undefined),
+  });
+  const target = webhook({ endpoint: server.url });
+  const [bad, busy] = assertOnlyFailed(await target.sendBatch(batch), [7, 30]);
+  assert.ok(bad.permanent && bad.error instanceof PermanentDeliveryError);
+  assert.match(bad.error.message, new RegExp(`^${ARN}: POST .* answered 400: scripted 400$`));
+  assert.ok(!busy.permanent && !(busy.error instanceof PermanentDeliveryError));
+  assert.match(busy.error.message, /answered 503/);
+  assert.equal(server.requests.length, 50);
+});
+
+test('sendBatch: nothing listening fails every event, retryably', async () => {
+  const target = webhook({ endpoint: `http://127.0.0.1:${await freePort()}/` });
+  const results = await target.sendBatch(distinctPuts(5));
+  assert.deepEqual(assertOnlyFailed(results, [0, 1, 2, 3, 4]).map((r) => r.permanent), [false, false, false, false, false]);
+  assert.match((results[0] as { error: Error }).error.message, /ECONNREFUSED/);
 });
