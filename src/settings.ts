@@ -24,6 +24,8 @@ export interface Settings extends TemporalConnectionSettings {
   temporalUiUrl: string;
   logLevel: LogLevel;
   tuning: WorkerTuning;
+  /** Admission control: deliveries a worker holds before its ingest answers 503 (`BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES`, 0 = no bound). */
+  maxInFlightDeliveries: number;
   ingest: IngestSettings;
   metrics: MetricsSettings;
   health: HealthSettings;
@@ -72,6 +74,8 @@ export interface HealthSettings {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000;
+/** Deliveries a worker holds in its fast path at once: ~1 MB each at most, so a burst stays well inside 300 MB. */
+export const DEFAULT_MAX_IN_FLIGHT_DELIVERIES = 256;
 const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -86,6 +90,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     temporalUiUrl: (env.TEMPORAL_UI_URL || devServerUi(env.TEMPORAL_ADDRESS || '127.0.0.1:7233')).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
+    maxInFlightDeliveries: positiveInt(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', DEFAULT_MAX_IN_FLIGHT_DELIVERIES, 0),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),

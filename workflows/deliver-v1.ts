@@ -1,14 +1,24 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
 // complete; new deliveries use deliverEventV2 (deliver-v2.ts) unless BUCKETFLOW_FAST_PATH=off.
-import { ActivityFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { durableDelivery } from './durable';
 import { lookUpTargets } from './rules-lookup';
 import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
+import type { DeliverInput, DeliveryResult, DeliverySinks, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
+
+const { deliveries } = proxySinks<DeliverySinks>();
 
 export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult> {
+  try {
+    return await deliver(input);
+  } finally {
+    deliveries.fastPathOver(); // no fast path here: the worker holds the delivery until it ends
+  }
+}
+
+async function deliver(input: DeliverInput): Promise<DeliveryResult> {
   const targets = await lookUpTargets(input.record);
   if (targets.length === 0) {
     setStatus('no-targets');

@@ -4,13 +4,14 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BucketflowClient } from '../client';
-import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody, type ParsedEvent } from '../events';
+import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client';
+import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody, type ParsedEvent } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { messageWithCause } from '../errors';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
 import { registerStatusPage, type StatusSource } from '../operator/status-page';
+import { DeliveryAdmission } from './admission';
 import { Refusal, refuse, sendRefusal } from './answers';
 import { IngestAuth } from './auth';
 import { SnsEndpoint, type SnsOptions } from './sns';
@@ -36,6 +37,8 @@ export interface IngestOptions {
   watchdogMs?: number;
   /** Serve the operators' status page (`GET /status`, src/operator/status-page.ts) from these. */
   status?: StatusSource;
+  /** Admission control (the worker's, when the ingest runs inside one); default: the starts under way only, unbounded. */
+  admission?: DeliveryAdmission;
 }
 
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
@@ -56,6 +59,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   });
 
   const auth = new IngestAuth(options);
+  const admission = options.admission ?? new DeliveryAdmission(0, false);
   const sns = new SnsEndpoint(options.sns);
   const reachability = new TemporalReachability(options.publisher.temporal.connection, {
     address: options.temporalAddress ?? addressOf(options.publisher),
@@ -97,7 +101,11 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
     checkInputSizes(parsed.events);
 
-    let accepted;
+    const workflowIds = parsed.events.map((event) => workflowIdFor(eventIdentity(event.record)));
+    if (!admission.tryEnter(workflowIds)) {
+      throw refuse.overloaded(`this worker holds ${admission.count} deliveries, its limit (BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES); retry later`);
+    }
+    let accepted: PublishedEvent[] = [];
     try {
       accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
     } catch (err) {
@@ -108,6 +116,9 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const cause = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
       log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
       throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
+    } finally {
+      const started = new Set(accepted.filter((event) => !event.duplicate).map((event) => event.workflowId));
+      admission.leave(workflowIds, workflowIds.filter((id) => !started.has(id)));
     }
     for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
     return reply.code(202).send({ accepted, source: parsed.source });
@@ -171,7 +182,7 @@ function readPem(name: string, file: string): Buffer {
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
-export async function runIngest(publisher: BucketflowClient, settings: IngestSettings, status?: StatusSource): Promise<FastifyInstance> {
+export async function runIngest(publisher: BucketflowClient, settings: IngestSettings, status?: StatusSource, admission?: DeliveryAdmission): Promise<FastifyInstance> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
@@ -186,6 +197,7 @@ export async function runIngest(publisher: BucketflowClient, settings: IngestSet
     maxRecords: settings.maxRecords,
     tls,
     sns: settings.sns,
+    admission,
   });
   await app.listen({ host: settings.host, port: settings.port });
   log('INFO', 'ingest listening', {

@@ -11,6 +11,9 @@ import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
 import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
+import { DeliveryAdmission } from '../ingest/admission';
+import type { DeliverySinks } from '../../workflows/types';
+import type { InjectedSinks } from '@temporalio/worker';
 import { log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
@@ -26,6 +29,8 @@ export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
   gate: TargetGate;
+  /** Deliveries this worker holds (admission control): fed by its workflows' sink, consulted by its ingest. */
+  admission: DeliveryAdmission;
 }
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
@@ -35,10 +40,11 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
-  return { targets, rules, gate };
+  return { targets, rules, gate, admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
+  deps.admission.close();
   await deps.gate.close();
   await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
 }
@@ -54,11 +60,17 @@ export async function createWorker(
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
+    sinks: deliverySinks(deps.admission),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...settings.tuning,
     ...workerTracingOptions(),
     ...extra,
   });
+}
+
+/** Where the delivery workflows' sink calls land: a fast path that ended no longer counts against admission. Also for replays (no admission). */
+export function deliverySinks(admission?: DeliveryAdmission): InjectedSinks<DeliverySinks> {
+  return { deliveries: { fastPathOver: { fn: (info) => admission?.released(info.workflowId), callDuringReplay: false } } };
 }
 
 /**
@@ -88,7 +100,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     const worker = await createWorker(connection, settings, deps);
     healthServer = await serveHealth(() => worker.getState(), settings.health);
     if (options.ingest ?? settings.ingestInWorker) {
-      const ingest = await runIngest(workerPublisher(connection, settings, deps), settings.ingest, { settings, ...deps });
+      const ingest = await runIngest(workerPublisher(connection, settings, deps), settings.ingest, { settings, ...deps }, deps.admission);
       let closing: Promise<void> | undefined;
       closeIngest = () => (closing ??= ingest.close());
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.

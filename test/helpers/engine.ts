@@ -32,6 +32,8 @@ export interface EngineOptions {
   workers?: number;
   /** Another Temporal connection than the dev server's plaintext one (e.g. the stack's TLS proxy). */
   temporal?: Partial<TemporalConnectionSettings>;
+  /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
+  settings?: Partial<Settings>;
 }
 
 export interface Engine {
@@ -50,7 +52,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-test-'));
   const configFile = path.join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify: options.notify }));
-  const settings: Settings = { ...loadSettings({}), ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}` };
+  const settings: Settings = { ...loadSettings({}), ...options.temporal, ...options.settings, dataDir, configFile, taskQueue: `test-${randomUUID()}` };
 
   const store = new FileRulesStore(dataDir);
   for (const [bucket, rules] of Object.entries(options.rules)) await store.put(bucket, rules);
