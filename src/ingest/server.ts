@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client';
-import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody, type ParsedEvent } from '../events';
+import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { messageWithCause } from '../errors';
@@ -81,26 +81,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   // Senders post to whatever path their endpoint names; probes may HEAD it.
   app.head('/*', async (_req, reply) => reply.code(200).send());
 
-  /** auth -> parse (the source detected once) -> the SNS protocol -> publish; each step a module, each refusal a Refusal. */
-  const accept = async (req: FastifyRequest, reply: FastifyReply) => {
-    const body = parseJson(typeof req.body === 'string' ? req.body : '', 'body');
-    const source = detectSource(body);
-    if (source && !auth.allows(source, req.headers.authorization)) throw refuse.unauthorized(`missing or wrong Authorization header for source ${source}`);
-
-    let parsed: ParsedBody;
-    if (source === 'aws-sns') {
-      const receipt = await sns.receive(body);
-      if ('answer' in receipt) return reply.code(200).send(receipt.answer);
-      parsed = receipt.events;
-    } else {
-      parsed = parseSourceBody(source, body);
-    }
-    if (parsed.events.length > maxRecords) {
-      throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
-    }
-    if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
-    checkInputSizes(parsed.events);
-
+  /** The body's deliveries started (admission, then the starts, bounded by Temporal's reachability); throws a Refusal. */
+  const publish = async (parsed: ParsedBody): Promise<PublishedEvent[]> => {
     const workflowIds = parsed.events.map((event) => workflowIdFor(eventIdentity(event.record)));
     if (!admission.tryEnter(workflowIds)) {
       throw refuse.overloaded(`this worker holds ${admission.count} deliveries, its limit (BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES); retry later`);
@@ -108,6 +90,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     let accepted: PublishedEvent[] = [];
     try {
       accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
+      return accepted;
     } catch (err) {
       if (err instanceof EventValidationError) throw err;
       // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
@@ -120,6 +103,19 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const started = new Set(accepted.filter((event) => !event.duplicate).map((event) => event.workflowId));
       admission.leave(workflowIds, workflowIds.filter((id) => !started.has(id)));
     }
+  };
+
+  /** The handler: auth (before the body: `authenticate`) -> parse, the source detected once -> the SNS protocol -> publish -> answer. */
+  const accept = async (req: FastifyRequest, reply: FastifyReply) => {
+    const body = parseJson(typeof req.body === 'string' ? req.body : '', 'body');
+    const source = detectSource(body);
+    if (source && !auth.allows(source, req.headers.authorization)) throw refuse.unauthorized(`missing or wrong Authorization header for source ${source}`);
+    const received = source === 'aws-sns' ? await sns.receive(body) : { events: parseSourceBody(source, body) };
+    if ('answer' in received) return reply.code(200).send(received.answer);
+    const parsed = received.events;
+    checkLimits(parsed, maxRecords);
+    if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
+    const accepted = await publish(parsed);
     for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
     return reply.code(202).send({ accepted, source: parsed.source });
   };
@@ -150,8 +146,12 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
  */
 export const MAX_RECORD_BYTES = 256 * 1024;
 
-function checkInputSizes(events: ParsedEvent[]): void {
-  events.forEach(({ record }, i) => {
+/** What can never become a delivery is refused whole before anything starts: too many records, or a record too large. */
+function checkLimits(parsed: ParsedBody, maxRecords: number): void {
+  if (parsed.events.length > maxRecords) {
+    throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
+  }
+  parsed.events.forEach(({ record }, i) => {
     const bytes = Buffer.byteLength(JSON.stringify(record));
     if (bytes > MAX_RECORD_BYTES) {
       throw refuse.tooLarge(`Records[${i}]: ${bytes} bytes once encoded; a record may carry at most ${MAX_RECORD_BYTES} to become a delivery (Temporal's payload limit)`);
