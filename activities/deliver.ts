@@ -1,12 +1,12 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld, type TargetAttempt } from '../src/delivery/failure';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
 import { metrics } from '../src/telemetry/metrics';
-import { TargetHeld, type AdmitOptions } from '../src/targets/gate';
-import { PermanentDeliveryError, type Delivery } from '../src/targets/target';
+import type { AdmitOptions } from '../src/targets/gate';
+import type { Delivery } from '../src/targets/target';
 import { inSendSpan } from '../src/telemetry/tracing';
-import { PERMANENT_FAILURE, RETRYABLE_FAILURE, TARGET_HELD, type TargetAttempt } from '../workflows/types';
 import type { ActivityDeps } from '.';
 
 const HEARTBEAT_EVERY_MS = 5_000;
@@ -49,14 +49,7 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
       }
     }),
   );
-  const failed = outcomes.filter((o) => !o.delivered);
-  if (failed.length > 0) {
-    throw ApplicationFailure.create({
-      type: RETRYABLE_FAILURE,
-      message: `${failed.length} of ${outcomes.length} targets failed: ${failed.map((o) => o.error).join('; ')}`,
-      details: [{ attempt: 1, outcomes }],
-    });
-  }
+  if (outcomes.some((o) => !o.delivered)) throw firstAttemptFailure(outcomes);
   return outcomes;
 }
 
@@ -88,18 +81,11 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
     if (err instanceof TargetHeld) {
       // Not the target's failure: retried in a second (not on the backoff schedule), and not counted as an attempt.
       if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
-      throw ApplicationFailure.create({
-        type: TARGET_HELD, message: err.message, nextRetryDelay: '1s', details: [{ attempt, arn: input.arn, held: err.reason }],
-      });
+    } else {
+      const permanent = err instanceof PermanentDeliveryError;
+      ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
     }
-    const permanent = err instanceof PermanentDeliveryError;
-    ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
-    throw ApplicationFailure.create({
-      type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
-      message: messageFor(input.arn, err),
-      nonRetryable: permanent,
-      details: [{ attempt, arn: input.arn }],
-    });
+    throw attemptFailure(err, { arn: input.arn, attempt }, messageFor(input.arn, err));
   } finally {
     clearInterval(heartbeat);
   }
@@ -126,10 +112,12 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     if (!target) throw new PermanentDeliveryError('target is not configured on this worker (or is disabled)');
     await deps.gate.admit(arn, admit);
     const stopTimer = metrics.attemptSeconds.startTimer(labels);
+    let sent = false;
     try {
       await target.send(delivery);
+      sent = true;
     } finally {
-      stopTimer();
+      deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });

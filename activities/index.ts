@@ -2,6 +2,7 @@
 // Temporal's samples): the rules store and one shared connection per target.
 import type { RulesStore } from '../src/rules';
 import type { TargetGate } from '../src/targets/gate';
+import type { RecentSends } from '../src/telemetry/recent-sends';
 import type { TargetPool } from '../src/targets/pool';
 import { deliverToTarget, deliverToTargets } from './deliver';
 import { resolveTargets } from './resolve';
@@ -13,6 +14,8 @@ export interface ActivityDeps {
   targets: TargetPool;
   /** Pause, circuit breaker and rate limit, asked before every send. */
   gate: TargetGate;
+  /** This worker's last hour of sends, for the status page (unset: not recorded). */
+  sends?: RecentSends;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -1,5 +1,7 @@
-// How a failure reads: one message per error (AggregateError's causes included), and promises bounded by
-// a deadline that fails with a message naming what timed out.
+// How a failure reads: one message per error (AggregateError's causes included), the message with its
+// cause, an error's chain of causes for code that looks for one (a gRPC status, a driver's error type), and
+// promises bounded by a deadline that fails with a message naming what timed out. Code that reports an
+// error builds its text here, not by hand.
 
 export function errorMessage(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length) return err.errors.map(errorMessage).join('; ');
@@ -12,6 +14,30 @@ export function messageWithCause(err: unknown): string {
   const message = errorMessage(err);
   const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : undefined;
   return cause && !message.includes(cause) ? `${message}: ${cause}` : message;
+}
+
+/** What a failed system call says in a word (ENOENT, EACCES), else the error's message: "cannot read x.pem (ENOENT)". */
+export function systemErrorText(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : errorMessage(err);
+}
+
+/** The fields code reads along an error's chain of causes (gRPC errors carry a numeric code and details). */
+export interface ErrorLink {
+  name?: unknown;
+  type?: unknown;
+  code?: unknown;
+  details?: unknown;
+  message?: unknown;
+}
+
+/** The error, then its cause, its cause's cause, ... (stopping at a cycle). */
+export function* causeChain(err: unknown): Generator<ErrorLink> {
+  const seen = new Set<unknown>();
+  for (let current = err; typeof current === 'object' && current !== null && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+    seen.add(current);
+    yield current as ErrorLink;
+  }
 }
 
 /** Rejects with `<what>: timed out after <ms> ms` unless `promise` settles first. */

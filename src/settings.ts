@@ -1,8 +1,10 @@
 // Process-wide settings read from the environment, with local defaults: every BUCKETFLOW_* variable is read
-// here, once per entry point (loadSettings), and the parts are passed down to what uses them.
+// here (TEMPORAL_* in src/config/temporal-settings.ts), once per entry point (loadSettings), and the parts are
+// passed down to what uses them. Each variable is parsed by envSetting (src/config/params.ts) against its spec,
+// so any bad value is one ConfigError line naming the variable; every entry point prints it and exits 2.
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
-import { ConfigError, parseBool } from './config/params';
+import { ConfigError, envSetting } from './config/params';
 import { EVENT_SOURCES, type EventSource } from './events/sources';
 import type { LogLevel } from './telemetry/log';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './config/temporal-settings';
@@ -20,7 +22,7 @@ export interface Settings extends TemporalConnectionSettings {
   fastPath: boolean;
   /** `npm run worker` also serves the HTTP ingest, starting deliveries eagerly on this worker. */
   ingestInWorker: boolean;
-  /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's, gRPC port + 1000. */
+  /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's at the loaded address, gRPC port + 1000. */
   temporalUiUrl: string;
   logLevel: LogLevel;
   tuning: WorkerTuning;
@@ -74,23 +76,25 @@ export interface HealthSettings {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000;
-/** Deliveries a worker holds in its fast path at once: ~1 MB each at most, so a burst stays well inside 300 MB. */
+/** Deliveries a worker holds in its fast path at once (admission control; see bench/admission.ts). */
 export const DEFAULT_MAX_IN_FLIGHT_DELIVERIES = 256;
-const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+const isLogLevel = (text: string): text is LogLevel => LOG_LEVELS.some((level) => level === text);
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const connection = loadTemporalConnection(env);
   return {
-    ...loadTemporalConnection(env),
-    taskQueue: env.BUCKETFLOW_TASK_QUEUE || 'bucketflow',
-    configFile: env.BUCKETFLOW_CONFIG || undefined,
-    dataDir: path.resolve(env.BUCKETFLOW_DATA_DIR || '.data'),
-    rulesPostgresUrl: env.BUCKETFLOW_RULES_POSTGRES_URL || undefined,
-    fastPath: flag(env, 'BUCKETFLOW_FAST_PATH', true),
-    ingestInWorker: flag(env, 'BUCKETFLOW_INGEST', false),
-    temporalUiUrl: (env.TEMPORAL_UI_URL || devServerUi(env.TEMPORAL_ADDRESS || '127.0.0.1:7233')).replace(/\/+$/, ''),
+    ...connection,
+    taskQueue: envSetting(env, 'BUCKETFLOW_TASK_QUEUE', { kind: 'string', default: 'bucketflow' }),
+    configFile: envSetting(env, 'BUCKETFLOW_CONFIG', { kind: 'string' }),
+    dataDir: path.resolve(envSetting(env, 'BUCKETFLOW_DATA_DIR', { kind: 'string', default: '.data' })),
+    rulesPostgresUrl: envSetting(env, 'BUCKETFLOW_RULES_POSTGRES_URL', { kind: 'string', secret: true, check: postgresUrlProblem }),
+    fastPath: envSetting(env, 'BUCKETFLOW_FAST_PATH', { kind: 'bool', default: true }),
+    ingestInWorker: envSetting(env, 'BUCKETFLOW_INGEST', { kind: 'bool', default: false }),
+    temporalUiUrl: (envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ?? devServerUi(connection.temporalAddress)).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
-    maxInFlightDeliveries: positiveInt(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', DEFAULT_MAX_IN_FLIGHT_DELIVERIES, 0),
+    maxInFlightDeliveries: envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', { kind: 'int', min: 0, default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES }),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
@@ -99,18 +103,18 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 }
 
 function logLevel(env: NodeJS.ProcessEnv): LogLevel {
-  const level = (env.BUCKETFLOW_LOG_LEVEL?.trim() || 'INFO').toUpperCase() as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('BUCKETFLOW_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
-  return level;
+  const check = (text: string) => (isLogLevel(text.toUpperCase()) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`);
+  const level = envSetting(env, 'BUCKETFLOW_LOG_LEVEL', { kind: 'string', default: 'INFO', check }).toUpperCase();
+  return isLogLevel(level) ? level : 'INFO';
 }
 
 export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
-  const int = (name: string) => (env[name] ? positiveInt(env, name, 0) : undefined);
+  const count = (name: string, fallback?: number) => envSetting(env, name, { kind: 'int', min: 1 }) ?? fallback;
   return {
-    maxConcurrentActivityTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES') ?? 200,
-    maxConcurrentLocalActivityExecutions: int('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES') ?? 200,
-    maxConcurrentWorkflowTaskExecutions: int('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS') ?? 100,
-    maxCachedWorkflows: int('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
+    maxConcurrentActivityTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES', 200),
+    maxConcurrentLocalActivityExecutions: count('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES', 200),
+    maxConcurrentWorkflowTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS', 100),
+    maxCachedWorkflows: count('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
   };
 }
 
@@ -120,84 +124,76 @@ export function sourceTokenVariable(source: EventSource): string {
 }
 
 export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
-  const tlsCertFile = env.BUCKETFLOW_INGEST_TLS_CERT || undefined;
-  const tlsKeyFile = env.BUCKETFLOW_INGEST_TLS_KEY || undefined;
+  const tlsCertFile = envSetting(env, 'BUCKETFLOW_INGEST_TLS_CERT', { kind: 'string' });
+  const tlsKeyFile = envSetting(env, 'BUCKETFLOW_INGEST_TLS_KEY', { kind: 'string' });
   if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
-    throw new Error(tlsCertFile ? 'BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT' : 'BUCKETFLOW_INGEST_TLS_CERT: required with BUCKETFLOW_INGEST_TLS_KEY');
+    throw tlsCertFile
+      ? new ConfigError('BUCKETFLOW_INGEST_TLS_KEY', 'required with BUCKETFLOW_INGEST_TLS_CERT')
+      : new ConfigError('BUCKETFLOW_INGEST_TLS_CERT', 'required with BUCKETFLOW_INGEST_TLS_KEY');
   }
   const sourceTokens: Partial<Record<EventSource, string>> = {};
   for (const source of EVENT_SOURCES) {
-    const token = env[sourceTokenVariable(source)];
+    const token = envSetting(env, sourceTokenVariable(source), { kind: 'string', secret: true });
     if (token) sourceTokens[source] = token;
   }
-  const openSources = list(env.BUCKETFLOW_INGEST_OPEN_SOURCES).map((name) => {
+  const openSources = envSetting(env, 'BUCKETFLOW_INGEST_OPEN_SOURCES', { kind: 'list', default: [] }).map((name) => {
     const source = EVENT_SOURCES.find((known) => known === name.toLowerCase());
     if (!source) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `unknown source "${name}" (expected ${EVENT_SOURCES.join(', ')})`);
     if (sourceTokens[source]) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`);
     return source;
   });
   return {
-    host: env.BUCKETFLOW_INGEST_HOST || '127.0.0.1',
-    port: positiveInt(env, 'BUCKETFLOW_INGEST_PORT', 9400, 0),
-    authToken: env.BUCKETFLOW_INGEST_AUTH_TOKEN || undefined,
+    host: envSetting(env, 'BUCKETFLOW_INGEST_HOST', { kind: 'string', default: '127.0.0.1' }),
+    port: envSetting(env, 'BUCKETFLOW_INGEST_PORT', { kind: 'port', default: 9400 }),
+    authToken: envSetting(env, 'BUCKETFLOW_INGEST_AUTH_TOKEN', { kind: 'string', secret: true }),
     sourceTokens,
     openSources,
-    bodyLimitBytes: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
-    maxRecords: positiveInt(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', DEFAULT_MAX_RECORDS),
+    bodyLimitBytes: envSetting(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', { kind: 'int', min: 1, default: DEFAULT_BODY_LIMIT_BYTES }),
+    maxRecords: envSetting(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', { kind: 'int', min: 1, default: DEFAULT_MAX_RECORDS }),
     tlsCertFile,
     tlsKeyFile,
-    sns: { origins: list(env.BUCKETFLOW_INGEST_SNS_ORIGINS), topics: list(env.BUCKETFLOW_INGEST_SNS_TOPICS) },
+    sns: {
+      origins: envSetting(env, 'BUCKETFLOW_INGEST_SNS_ORIGINS', { kind: 'list', default: [] }),
+      topics: envSetting(env, 'BUCKETFLOW_INGEST_SNS_TOPICS', { kind: 'list', default: [] }),
+    },
   };
 }
 
 export function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
-  const host = env.BUCKETFLOW_METRICS_HOST || '127.0.0.1';
-  const port = optionalPort(env, 'BUCKETFLOW_METRICS_PORT');
-  const sdkPort = optionalPort(env, 'BUCKETFLOW_SDK_METRICS_PORT') ?? (port && port + 1);
+  const host = envSetting(env, 'BUCKETFLOW_METRICS_HOST', { kind: 'string', default: '127.0.0.1' });
+  // A port switches its server on; unset or empty = off.
+  const port = envSetting(env, 'BUCKETFLOW_METRICS_PORT', { kind: 'port' });
+  const sdkPort = envSetting(env, 'BUCKETFLOW_SDK_METRICS_PORT', { kind: 'port' }) ?? (port && port + 1);
   return { host, port, sdkAddress: sdkPort ? `${host}:${sdkPort}` : undefined };
 }
 
 export function healthSettings(env: NodeJS.ProcessEnv): HealthSettings {
-  return { host: env.BUCKETFLOW_HEALTH_HOST || '127.0.0.1', port: optionalPort(env, 'BUCKETFLOW_HEALTH_PORT') };
+  return {
+    host: envSetting(env, 'BUCKETFLOW_HEALTH_HOST', { kind: 'string', default: '127.0.0.1' }),
+    port: envSetting(env, 'BUCKETFLOW_HEALTH_PORT', { kind: 'port' }),
+  };
 }
 
-/** A port that switches a server on; unset or empty = off. */
-function optionalPort(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const text = env[name]?.trim();
-  if (text && !/^\d+$/.test(text)) throw new ConfigError(name, `expected a port number, got "${text}"`);
-  return text ? Number(text) : undefined;
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new Error(`${name}: expected an integer of at least ${min}, got "${text}"`);
-  return Number(text);
-}
-
-function list(text: string | undefined): string[] {
-  return (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
-}
-
+/** The dev server's UI beside its gRPC port (7233 -> 8233), at the address the connection settings loaded. */
 function devServerUi(address: string): string {
-  const at = address.lastIndexOf(':');
-  return `http://${address.slice(0, at)}:${Number(address.slice(at + 1)) + 1000}`;
+  const { hostname, port } = new URL(`http://${address}`);
+  return `http://${hostname}:${Number(port || 7233) + 1000}`;
 }
 
-/** An on/off switch; unset or empty keeps the default. */
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const value = env[name]?.trim();
-  return value ? parseBool(value, name) : fallback;
+function httpUrlProblem(text: string): string | undefined {
+  return /^https?:\/\/[^/\s]+/.test(text) && URL.canParse(text) ? undefined : 'expected an http:// or https:// URL';
+}
+
+function postgresUrlProblem(text: string): string | undefined {
+  return /^postgres(ql)?:\/\//.test(text) && URL.canParse(text) ? undefined : 'expected a postgres:// or postgresql:// URL';
 }
 
 function kafkaSourceSettings(env: NodeJS.ProcessEnv): KafkaSourceSettings | undefined {
-  const brokers = (env.BUCKETFLOW_SOURCE_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-  const topic = env.BUCKETFLOW_SOURCE_KAFKA_TOPIC?.trim();
+  const hostPorts = (brokers: string[]) => (brokers.every((broker) => /^[^\s:/]+:\d{1,5}$/.test(broker)) ? undefined : 'expected host:port, comma-separated');
+  const brokers = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_BROKERS', { kind: 'list', default: [], check: hostPorts });
+  const topic = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_TOPIC', { kind: 'string' });
   if (brokers.length === 0 && !topic) return undefined;
   if (brokers.length === 0) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', 'required with BUCKETFLOW_SOURCE_KAFKA_TOPIC (host:port, comma-separated)');
   if (!topic) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', 'required with BUCKETFLOW_SOURCE_KAFKA_BROKERS');
-  for (const broker of brokers) {
-    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', `"${broker}" is not host:port`);
-  }
-  return { brokers, topic, group: env.BUCKETFLOW_SOURCE_KAFKA_GROUP?.trim() || 'bucketflow' };
+  return { brokers, topic, group: envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_GROUP', { kind: 'string', default: 'bucketflow' }) };
 }

@@ -3,9 +3,10 @@
 // complete; new deliveries use deliverEventV2 (deliver-v2.ts) unless BUCKETFLOW_FAST_PATH=off.
 import { ActivityFailure, proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
+import { attemptDetailsOf, deliveryFailure } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
 import { lookUpTargets } from './rules-lookup';
-import { attemptsOf, deliveryFailure, describe, failedArns, statusOf } from './outcomes';
+import { describe, failedArns, statusOf } from './outcomes';
 import type { DeliverInput, DeliveryResult, DeliverySinks, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
 
 const { deliveries } = proxySinks<DeliverySinks>();
@@ -47,7 +48,7 @@ async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<T
     return { arn: target.arn, status: 'delivered', attempts: attempt };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    return { arn: target.arn, status: 'failed', attempts: attemptsOf(err), error: describe(err) };
+    return { arn: target.arn, status: 'failed', attempts: attemptDetailsOf(err)?.attempt, error: describe(err) };
   }
 }
 

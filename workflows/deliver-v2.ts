@@ -7,10 +7,11 @@
 import { proxyLocalActivities, proxySinks, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
+import { attemptDetailsOf, deliveryFailure, firstAttemptOutcomesOf, isPermanentFailure, type TargetAttempt } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
 import { lookUpTargets } from './rules-lookup';
-import { attemptsOf, deliverFailureOf, deliveryFailure, describe, failedArns, firstAttemptOutcomes, isPermanent, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, DeliverySinks, ResolvedTarget, TargetAttempt, TargetOutcome } from './types';
+import { deliverFailureOf, describe, failedArns, statusOf } from './outcomes';
+import type { DeliverInput, DeliveryResult, DeliverySinks, ResolvedTarget, TargetOutcome } from './types';
 
 /**
  * Fast attempts. The workflow, not the activity's retry policy, repeats them, so every attempt and its
@@ -72,7 +73,7 @@ async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Pro
   } catch (err) {
     const failure = deliverFailureOf(err);
     if (!failure) throw err;
-    outcomes = firstAttemptOutcomes(failure) ?? [];
+    outcomes = firstAttemptOutcomesOf(failure) ?? [];
     error = describe(failure);
   }
   return new Map(arns.map((arn) => [arn, outcomes.find((o) => o.arn === arn) ?? { arn, delivered: false, error }]));
@@ -96,7 +97,7 @@ async function deliverTo(
     } catch (err) {
       const failure = deliverFailureOf(err);
       if (!failure) throw err;
-      if (isPermanent(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
+      if (isPermanentFailure(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
     }
   }
 
@@ -108,6 +109,6 @@ async function deliverTo(
   } catch (err) {
     const failure = deliverFailureOf(err);
     if (!failure) throw err;
-    return { arn, status: 'failed', attempts: attemptsOf(failure), error: describe(failure) };
+    return { arn, status: 'failed', attempts: attemptDetailsOf(failure)?.attempt, error: describe(failure) };
   }
 }

@@ -3,7 +3,8 @@
 // quickly; a failure here never affects the other targets.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { PERMANENT_FAILURE, type ResolvedTarget } from './types';
+import { PERMANENT_FAILURE } from '../src/delivery/failure';
+import type { ResolvedTarget } from './types';
 
 export function durableDelivery({ arn, retry }: ResolvedTarget): Activities['deliverToTarget'] {
   return proxyActivities<Activities>({

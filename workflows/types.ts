@@ -1,5 +1,6 @@
 // Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
 import type { Sinks } from '@temporalio/workflow';
+// How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../src/config/retry';
 import type { EventSource } from '../src/events/sources';
 import type { S3EventRecord } from '../src/events/types';
@@ -31,15 +32,6 @@ export interface TargetOutcome {
   error?: string;
 }
 
-/** One target's outcome in the fast path's first attempt (deliverToTargets), as recorded in its marker. */
-export interface TargetAttempt {
-  arn: string;
-  delivered: boolean;
-  /** No retry can help (PermanentDeliveryError). */
-  permanent?: boolean;
-  error?: string;
-}
-
 /** Values of the BucketflowStatus search attribute over a delivery's life. */
 export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'partial' | 'failed' | 'no-targets';
 
@@ -49,13 +41,6 @@ export interface DeliveryResult {
   targets: TargetOutcome[];
 }
 
-/** Error types the deliver activity throws; the first is never retried. */
-export const PERMANENT_FAILURE = 'PermanentDeliveryError';
-export const RETRYABLE_FAILURE = 'DeliveryError';
-/** The target is paused, its circuit is open, or its rate limit is reached: retried without counting an attempt. */
-export const TARGET_HELD = 'TargetHeld';
-/** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI. */
-export const DELIVERY_FAILED = 'DeliveryFailed';
 /** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent. */
 export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
 

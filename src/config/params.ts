@@ -1,6 +1,8 @@
 // A tiny declarative schema: each target type declares its parameters once (kind, default, required,
-// secret, accepted spellings) and one function validates and normalizes any input against it.
-export type ParamKind = 'string' | 'bool' | 'int' | 'number' | 'duration' | 'list';
+// secret, accepted spellings) and one function validates and normalizes any input against it. The process
+// settings (src/settings.ts, src/config/temporal-settings.ts) parse every environment variable through the
+// same specs (envSetting), so a bad value is always one ConfigError line naming the variable.
+export type ParamKind = 'string' | 'bool' | 'int' | 'number' | 'duration' | 'list' | 'port';
 
 export interface ParamSpec {
   kind: ParamKind;
@@ -47,7 +49,28 @@ const DEFAULTS: Record<ParamKind, string | boolean | number | string[]> = {
   number: 0,
   duration: 0,
   list: [],
+  port: 0,
 };
+
+/** The JS value a kind of parameter parses to. */
+export type ParamValue<K extends ParamKind> = K extends 'bool' ? boolean : K extends 'list' ? string[] : K extends 'string' ? string : number;
+
+/**
+ * One environment variable, parsed against its spec: unset or empty (after trimming) takes the spec's
+ * default; a bad value is a ConfigError naming the variable and quoting the value (unless it is secret).
+ */
+export function envSetting<K extends ParamKind>(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec & { kind: K; default: ParamValue<K> }): ParamValue<K>;
+export function envSetting<K extends ParamKind>(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec & { kind: K }): ParamValue<K> | undefined;
+export function envSetting(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec): unknown {
+  const text = env[name]?.trim();
+  if (!text) return spec.default;
+  try {
+    return coerce(spec, text, name);
+  } catch (err) {
+    if (err instanceof ConfigError && !spec.secret) throw new ConfigError(name, `${err.problem}, got "${text}"`);
+    throw err;
+  }
+}
 
 /** Every input spelling -> the field it sets. */
 export function inputNames(specs: Record<string, ParamSpec>): Map<string, string> {
@@ -127,6 +150,11 @@ function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
     }
     case 'duration':
       return parseDuration(value, at);
+    case 'port': {
+      const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65_535) return n;
+      throw new ConfigError(at, 'expected a port number');
+    }
     case 'list':
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);

@@ -7,9 +7,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { splitProtoHostPort, type TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
-import { ConfigError } from './params';
+import { errorMessage, systemErrorText } from '../errors';
+import { ConfigError, envSetting } from './params';
 
 /** The dev server's address: the default only while nothing asks for TLS. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -40,13 +41,16 @@ export function describeTemporalConnection(settings: TemporalConnectionSettings)
 export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): TemporalConnectionSettings {
   // An empty variable counts as unset, as it always has for TEMPORAL_ADDRESS (envconfig would take '' as a value).
   const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])));
+  // envconfig reads only "true" and "1" as on, anything else silently as off: a switch is parsed here instead.
+  const tlsSwitch = envSetting(env, 'TEMPORAL_TLS', { kind: 'bool' });
+  if (tlsSwitch !== undefined) vars.TEMPORAL_TLS = String(tlsSwitch);
   const profileName = env.TEMPORAL_PROFILE || 'default';
   const file = configFile(vars);
   let profile: ClientConfigProfile;
   try {
     profile = loadClientConfigProfile({ overrideEnvVars: vars });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (/^Profile '.*' not found/.test(message)) throw new ConfigError('TEMPORAL_PROFILE', `no profile "${profileName}" in ${file ?? 'the config file (none found)'}`);
     throw new ConfigError(env.TEMPORAL_CONFIG_FILE ? 'TEMPORAL_CONFIG_FILE' : 'Temporal config file', `${file}: ${message.split('\n')[0]}`);
   }
@@ -87,6 +91,8 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
     };
     tlsConfig = Object.keys(options).length ? options : true;
   }
+  const addressProblem = profile.address ? hostPortProblem(profile.address) : undefined;
+  if (addressProblem) throw new ConfigError(from('TEMPORAL_ADDRESS', 'address'), `${addressProblem}, got "${profile.address}"`);
   return {
     temporalAddress: profile.address || DEFAULT_TEMPORAL_ADDRESS,
     namespace: profile.namespace || 'default',
@@ -94,6 +100,12 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
     ...(profile.apiKey ? { temporalApiKey: profile.apiKey } : {}),
     ...(profile.grpcMeta && Object.keys(profile.grpcMeta).length ? { temporalMetadata: profile.grpcMeta } : {}),
   };
+}
+
+/** `host:port` (the port may be left out: Temporal's default, 7233), as the SDK parses it before dialing. */
+function hostPortProblem(address: string): string | undefined {
+  const parts = splitProtoHostPort(address);
+  return parts && parts.scheme === undefined && (parts.port ?? 0) <= 65_535 ? undefined : 'expected host:port';
 }
 
 /** The PEM a setting points at (a path, or the data itself), checked now rather than at the first handshake. */
@@ -105,7 +117,7 @@ function pem(source: ConfigDataSource | undefined, setting: string, kind: 'certi
     try {
       data = readFileSync(source.path);
     } catch (err) {
-      throw new ConfigError(setting, `cannot read ${source.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConfigError(setting, `cannot read ${source.path} (${systemErrorText(err)})`);
     }
   } else {
     data = Buffer.from(source.data);

@@ -2,6 +2,7 @@
 // {EventType, ...}, {Records: [...]}, a bare record, or an array of those. Errors name the first bad field.
 import { EVENT_NAMES } from './names';
 import type { S3EventRecord } from './types';
+import { errorMessage } from '../errors';
 
 export class EventValidationError extends Error {
   constructor(readonly field: string, problem: string) {
@@ -28,7 +29,7 @@ export function parseJson(text: string, field: string): unknown {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new EventValidationError(field, `not valid JSON (${(err as Error).message})`);
+    throw new EventValidationError(field, `not valid JSON (${errorMessage(err)})`);
   }
   // Walked without recursion: a body nested 100,000 levels deep must not exhaust the stack here either.
   const pending: Array<[unknown, number]> = [[value, 1]];

@@ -1,156 +1,248 @@
-// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, list
-// configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
-import { parseArgs } from 'node:util';
+// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, send a test
+// event, list configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
+// Each subcommand is declared here once (usage, help, options) and parsed by src/operator/command-line.ts.
+import { readFileSync } from 'node:fs';
 import { ConfigError, loadTargetsConfig } from '../config';
-import type { OperatorOptions } from './deliveries/commands';
-import { ArgumentError } from './deliveries/query';
 import { errorMessage } from '../errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from '../events/names';
-import { readFileSync } from 'node:fs';
 import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from '../rules';
 import { loadSettings, type Settings } from '../settings';
+import { missingArgument, runCommandLine, subcommand, UsageError, type Subcommand } from './command-line';
+import { ArgumentError } from './deliveries/query';
 
-const USAGE = `usage:
-  bucketflow events add <bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]
-  bucketflow events list <bucket>
-  bucketflow events remove <bucket> [<arn>] [--force]
-  bucketflow events import <bucket> <notification.xml>
-  bucketflow events export <bucket>
-  bucketflow targets list
-  bucketflow targets health
-  bucketflow targets pause <arn>
-  bucketflow targets resume <arn>
-  bucketflow deliveries list [--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--limit N] [--json]
-  bucketflow deliveries show <eventId | workflowId | bucket/key> [--json]
-  bucketflow redeliver <eventId | workflowId | bucket/key> [--target ARN] [--dry-run] [--json]
-  bucketflow redeliver --status failed|partial [--since 24h] [--bucket B] [--target ARN] [--limit N] [--dry-run] [--json]
-statuses: pending, delivering, delivered, partial, failed, no-targets`;
+const STATUSES = 'statuses: pending, delivering, delivered, partial, failed, no-targets';
 
-class UsageError extends Error {}
+/** Loaded on first use, so `--help` works whatever the environment says. */
+let loaded: Settings | undefined;
+const settings = () => (loaded ??= loadSettings());
+const targets = () => loadTargetsConfig({ file: settings().configFile }).targets;
+const enabledArns = () => new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
 
-async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      event: { type: 'string' },
-      prefix: { type: 'string', default: '' },
-      suffix: { type: 'string', default: '' },
-      force: { type: 'boolean', default: false },
-      bucket: { type: 'string' },
-      key: { type: 'string' },
-      status: { type: 'string' },
-      target: { type: 'string' },
-      since: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [group, command, ...rest] = positionals;
-  if (values.help || group === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  const settings = loadSettings();
-  // Loaded only for these commands: the Temporal client, which the rules commands do not need.
-  if (group === 'deliveries') return (await import('./deliveries/commands')).deliveriesCommand(command, rest, values, settings, USAGE);
-  if (group === 'redeliver') return (await import('./deliveries/commands')).redeliverCommand(positionals.slice(1), values, settings);
-  const store = openRulesStore(settings);
+async function withRules<T>(use: (store: RulesStore) => Promise<T>): Promise<T> {
+  const store = openRulesStore(settings());
   try {
-    await run(group, command, rest, values, store, settings);
+    return await use(store);
   } finally {
     await store.close();
   }
 }
 
-async function run(
-  group: string | undefined,
-  command: string | undefined,
-  rest: string[],
-  values: { event?: string; prefix?: string; suffix?: string; force?: boolean } & OperatorOptions,
-  store: RulesStore,
-  settings: Settings,
-): Promise<void> {
-  const targets = () => loadTargetsConfig({ file: settings.configFile }).targets;
+// Loaded only for these commands: the Temporal client, which the rules commands do not need.
+const deliveries = () => import('./deliveries/commands');
 
-  if (group === 'targets' && command === 'list') {
-    for (const t of targets()) console.log(`${t.arn}   ${t.type}   ${t.enabled ? 'enabled' : 'disabled'}`);
-    return;
-  }
-  if (group === 'targets' && command === 'health') {
-    // Loaded here only: every driver's client library, which the other commands do not need.
-    const { TargetPool } = await import('../targets/pool');
-    const pool = new TargetPool(targets());
-    try {
-      const states = await store.targetStates();
-      for (const [arn, health] of Object.entries(await pool.health())) {
-        console.log([`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`, ...describeState(states[arn])].join('   '));
+const COMMANDS: Subcommand[] = [
+  subcommand({
+    name: 'events add',
+    synopsis: ['<bucket> <arn> [--event put,delete,get] [--prefix P] [--suffix S]'],
+    help: [
+      'Adds a rule to the bucket: events of the kinds named (default put,delete,get), on keys with the prefix',
+      'and suffix, go to the target <arn> (a configured, enabled target). As `mc event add` does.',
+    ].join('\n'),
+    optionHelp: [
+      ['--event LIST', 'event names or mc\'s short names (put, delete, get, replica, ilm, scanner, ...)'],
+      ['--prefix P', 'only keys starting with P'],
+      ['--suffix S', 'only keys ending with S'],
+    ],
+    options: { event: { type: 'string' }, prefix: { type: 'string', default: '' }, suffix: { type: 'string', default: '' } },
+    maxArguments: 2,
+    run: ([bucket, arn], values) => {
+      if (!bucket) throw missingArgument('events add', '<bucket>');
+      if (!arn) throw missingArgument('events add', '<arn>');
+      return withRules(async (store) => {
+        const rules = await store.get(bucket);
+        const rule: NotificationRule = {
+          id: String(Math.max(0, ...rules.map((r) => Number(r.id) || 0)) + 1),
+          arn,
+          events: parseEventList(values.event ?? MC_DEFAULT_EVENTS.join(',')),
+          prefix: values.prefix,
+          suffix: values.suffix,
+        };
+        const checked = validateRules([...rules, rule], enabledArns());
+        await store.put(bucket, checked);
+        console.log(`Successfully added ${checked[checked.length - 1].arn}`);
+      });
+    },
+  }),
+  subcommand({
+    name: 'events list',
+    synopsis: ['<bucket>'],
+    help: 'Prints the bucket\'s rules, one a line, as `mc event ls` does.',
+    options: {},
+    maxArguments: 1,
+    run: ([bucket]) => {
+      if (!bucket) throw missingArgument('events list', '<bucket>');
+      return withRules(async (store) => {
+        for (const rule of await store.get(bucket)) console.log(describeRule(rule));
+      });
+    },
+  }),
+  subcommand({
+    name: 'events remove',
+    synopsis: ['<bucket> [<arn>] [--force]'],
+    help: 'Removes the bucket\'s rules for <arn>; every rule of the bucket with --force and no <arn>.',
+    optionHelp: [['--force', 'remove every rule of the bucket']],
+    options: { force: { type: 'boolean', default: false } },
+    maxArguments: 2,
+    run: ([bucket, arn], values) => {
+      if (!bucket) throw missingArgument('events remove', '<bucket>');
+      if (!arn && !values.force) throw new UsageError('events remove: removing every rule of a bucket needs --force');
+      return withRules(async (store) => {
+        const rules = await store.get(bucket);
+        const kept = arn ? rules.filter((r) => r.arn !== arn) : [];
+        if (kept.length === rules.length) throw new UsageError(`no rule for ${arn ?? 'any ARN'} on bucket ${bucket}`);
+        await store.put(bucket, kept);
+        console.log(`Successfully removed ${arn ?? 'all rules'}`);
+      });
+    },
+  }),
+  subcommand({
+    name: 'events import',
+    synopsis: ['<bucket> <notification.xml>'],
+    help: 'Replaces the bucket\'s rules with those of an S3 NotificationConfiguration XML file (what `mc event export` writes).',
+    options: {},
+    maxArguments: 2,
+    run: ([bucket, file]) => {
+      if (!bucket) throw missingArgument('events import', '<bucket>');
+      if (!file) throw missingArgument('events import', '<notification.xml>');
+      return withRules(async (store) => {
+        const imported = validateRules(rulesFromXml(readXml(file)), enabledArns());
+        await store.put(bucket, imported);
+        console.log(`Successfully imported ${imported.length} rules`);
+      });
+    },
+  }),
+  subcommand({
+    name: 'events export',
+    synopsis: ['<bucket>'],
+    help: 'Prints the bucket\'s rules as S3 NotificationConfiguration XML.',
+    options: {},
+    maxArguments: 1,
+    run: ([bucket]) => {
+      if (!bucket) throw missingArgument('events export', '<bucket>');
+      return withRules(async (store) => console.log(rulesToXml(await store.get(bucket))));
+    },
+  }),
+  subcommand({
+    name: 'events test',
+    synopsis: ['<bucket> <key> [--wait SECONDS] [--json]'],
+    help: [
+      'Publishes an s3:ObjectCreated:Put event for the object, shaped as MinIO sends it (as S3 sends a test event once',
+      'notifications are set up), waits for its delivery to end, then shows it as `deliveries show` does.',
+    ].join('\n'),
+    optionHelp: [['--wait SECONDS', 'how long to wait for the delivery to end (default 30)'], ['--json', 'JSON instead of text']],
+    options: { wait: { type: 'string' }, json: { type: 'boolean', default: false } },
+    maxArguments: 2,
+    run: async ([bucket, key], values) => {
+      if (!bucket) throw missingArgument('events test', '<bucket>');
+      if (!key) throw missingArgument('events test', '<key>');
+      return (await deliveries()).testEventCommand(bucket, key, values, settings());
+    },
+  }),
+  subcommand({
+    name: 'targets list',
+    synopsis: [''],
+    help: 'Prints every configured target: its ARN, type and whether it is enabled.',
+    options: {},
+    maxArguments: 0,
+    run: async () => {
+      for (const t of targets()) console.log(`${t.arn}   ${t.type}   ${t.enabled ? 'enabled' : 'disabled'}`);
+    },
+  }),
+  subcommand({
+    name: 'targets health',
+    synopsis: [''],
+    help: 'Probes every enabled target (online or offline, with the reason), with its pause and each worker\'s circuit.',
+    options: {},
+    maxArguments: 0,
+    run: () => withRules(async (store) => {
+      // Loaded here only: every driver's client library, which the other commands do not need.
+      const { TargetPool } = await import('../targets/pool');
+      const pool = new TargetPool(targets());
+      try {
+        const states = await store.targetStates();
+        for (const [arn, health] of Object.entries(await pool.health())) {
+          console.log([`${arn}   ${health.online ? 'online' : 'offline'}${health.detail ? `   ${health.detail}` : ''}`, ...describeState(states[arn])].join('   '));
+        }
+      } finally {
+        await pool.close();
       }
-    } finally {
-      await pool.close();
-    }
-    return;
-  }
-  if (group === 'targets' && (command === 'pause' || command === 'resume')) {
-    const arn = rest[0];
-    if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
-    const known = targets().map((t) => t.arn);
-    if (!known.includes(arn)) throw new ArgumentError(arn, `unknown ARN (configured: ${known.join(', ') || 'none'})`);
-    const changed = await store.setPaused(arn, command === 'pause');
-    console.log(`${command === 'pause' ? 'Paused' : 'Resumed'} ${arn}${changed ? '' : ` (it was already ${command === 'pause' ? 'paused' : 'running'})`}`);
-    return;
-  }
-  if (group !== 'events') throw new UsageError(USAGE);
-  const bucket = rest[0];
-  if (!bucket) throw new UsageError(`missing <bucket>\n${USAGE}`);
-  const rules = await store.get(bucket);
-
-  const enabledArns = () => new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
-
-  switch (command) {
-    case 'import': {
-      if (!rest[1]) throw new UsageError(`missing <notification.xml>\n${USAGE}`);
-      const imported = validateRules(rulesFromXml(readXml(rest[1])), enabledArns());
-      await store.put(bucket, imported);
-      console.log(`Successfully imported ${imported.length} rules`);
-      return;
-    }
-    case 'export':
-      console.log(rulesToXml(rules));
-      return;
-    case 'add': {
-      const arn = rest[1];
-      if (!arn) throw new UsageError(`missing <arn>\n${USAGE}`);
-      const rule: NotificationRule = {
-        id: String(Math.max(0, ...rules.map((r) => Number(r.id) || 0)) + 1),
-        arn,
-        events: parseEventList(values.event ?? MC_DEFAULT_EVENTS.join(',')),
-        prefix: values.prefix!,
-        suffix: values.suffix!,
-      };
-      const checked = validateRules([...rules, rule], enabledArns());
-      await store.put(bucket, checked);
-      console.log(`Successfully added ${checked[checked.length - 1].arn}`);
-      return;
-    }
-    case 'list':
-      for (const rule of rules) console.log(describeRule(rule));
-      return;
-    case 'remove': {
-      const arn = rest[1];
-      if (!arn && !values.force) throw new UsageError('removing every rule of a bucket needs --force');
-      const kept = arn ? rules.filter((r) => r.arn !== arn) : [];
-      if (kept.length === rules.length) throw new UsageError(`no rule for ${arn ?? 'any ARN'} on bucket ${bucket}`);
-      await store.put(bucket, kept);
-      console.log(`Successfully removed ${arn ?? 'all rules'}`);
-      return;
-    }
-    default:
-      throw new UsageError(USAGE);
-  }
-}
+    }),
+  }),
+  ...(['pause', 'resume'] as const).map((action) => subcommand({
+    name: `targets ${action}`,
+    synopsis: ['<arn>'],
+    help: action === 'pause'
+      ? 'Pauses deliveries to the target on every worker: they wait (retrying, not failing) until it is resumed.'
+      : 'Resumes deliveries to a paused target.',
+    options: {},
+    maxArguments: 1,
+    run: ([arn]) => {
+      if (!arn) throw missingArgument(`targets ${action}`, '<arn>');
+      const known = targets().map((t) => t.arn);
+      if (!known.includes(arn)) throw new ArgumentError(arn, `unknown ARN (configured: ${known.join(', ') || 'none'})`);
+      return withRules(async (store) => {
+        const changed = await store.setPaused(arn, action === 'pause');
+        console.log(`${action === 'pause' ? 'Paused' : 'Resumed'} ${arn}${changed ? '' : ` (it was already ${action === 'pause' ? 'paused' : 'running'})`}`);
+      });
+    },
+  })),
+  subcommand({
+    name: 'deliveries list',
+    synopsis: ['[--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--limit N] [--json]'],
+    help: `Lists deliveries, newest first, from Temporal's visibility (the search attributes).\n${STATUSES}`,
+    optionHelp: [
+      ['--bucket B, --key K, --prefix P', 'the object'],
+      ['--status S[,S]', 'the delivery\'s status'],
+      ['--target ARN', 'deliveries to this target'],
+      ['--since 1h', 'started within this long (a duration: 30m, 24h, 7d)'],
+      ['--limit N', 'at most N rows (default 50)'],
+      ['--json', 'JSON instead of a table'],
+    ],
+    options: {
+      bucket: { type: 'string' }, key: { type: 'string' }, prefix: { type: 'string' }, status: { type: 'string' },
+      target: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false },
+    },
+    maxArguments: 0,
+    run: async (_args, values) => (await deliveries()).listCommand(values, settings()),
+  }),
+  subcommand({
+    name: 'deliveries show',
+    synopsis: ['<eventId | workflowId | bucket/key> [--json]'],
+    help: 'Explains one delivery: each target\'s state, attempts, timings and last error, its redeliveries, its Web UI link.',
+    optionHelp: [['--json', 'JSON instead of text']],
+    options: { json: { type: 'boolean', default: false } },
+    maxArguments: 1,
+    run: async ([ref], values) => {
+      if (!ref) throw missingArgument('deliveries show', '<delivery> (an event id, workflow id or bucket/key)');
+      return (await deliveries()).showCommand(ref, values, settings());
+    },
+  }),
+  subcommand({
+    name: 'redeliver',
+    synopsis: [
+      '<eventId | workflowId | bucket/key> [--target ARN] [--dry-run] [--json]',
+      '--status failed|partial [--since 24h] [--bucket B] [--target ARN] [--limit N] [--dry-run] [--json]',
+    ],
+    help: [
+      'Delivers an event again, to its failed targets (or --target): one delivery, or in bulk every failed or',
+      'partial delivery chosen by --status. A redelivery is a new workflow run that names its original.',
+    ].join('\n'),
+    optionHelp: [
+      ['--target ARN', 'only this target'],
+      ['--status failed|partial', 'bulk: the deliveries to redeliver'],
+      ['--since 24h, --bucket B', 'bulk: started within this long, of this bucket'],
+      ['--limit N', 'bulk: at most N deliveries (default 1000)'],
+      ['--dry-run', 'print what would start, start nothing'],
+      ['--json', 'JSON instead of a table'],
+    ],
+    options: {
+      target: { type: 'string' }, status: { type: 'string' }, since: { type: 'string' }, bucket: { type: 'string' },
+      limit: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    },
+    maxArguments: 1,
+    run: async ([ref], values) => (await deliveries()).redeliverCommand(ref, values, settings()),
+  }),
+];
 
 function readXml(file: string): string {
   try {
@@ -177,15 +269,14 @@ export function describeRule(rule: NotificationRule): string {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {
-    // Bad input (arguments, rules, config) gets its message and exit code 2; anything else its stack and 1.
+  runCommandLine(process.argv.slice(2), COMMANDS, STATUSES).catch((err: Error) => {
+    // Bad input (arguments, rules, config, settings) gets its message and exit code 2; anything else its stack and 1.
     const badInput =
       err instanceof UsageError ||
       err instanceof ArgumentError ||
       err instanceof RuleError ||
       err instanceof ConfigError ||
-      err instanceof UnknownEventError ||
-      String(err.code).startsWith('ERR_PARSE_ARGS');
+      err instanceof UnknownEventError;
     console.error(badInput ? `bucketflow: ${err.message}` : err);
     process.exit(badInput ? 2 : 1);
   });

@@ -4,7 +4,8 @@
 // makes the single `send` a batch of one, so both paths run the same code. Also the small tools drivers
 // build their bulk sends from: results of settled promises, bounded concurrency, per-object chains.
 import { objectPath, orderingKey } from '../events/record';
-import { PermanentDeliveryError, type BatchSendResult, type Delivery, type Health, type Target } from './target';
+import { PermanentDeliveryError } from '../delivery/failure';
+import type { BatchSendResult, Delivery, Health, Target } from './target';
 
 export const DELIVERED: BatchSendResult = Object.freeze({ ok: true });
 

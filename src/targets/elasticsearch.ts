@@ -13,9 +13,10 @@ import { ELASTICSEARCH_HELPER_PREFIX, type ElasticsearchConfig } from '../config
 import type { S3EventRecord } from '../events/types';
 import { isRemoval, objectPath, orderingKey } from '../events/record';
 import { onceSucceeded, probeHealth } from './shared-connection';
+import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
 import { bulkTarget, DELIVERED, failed } from './batch';
-import { deliveryError, PermanentDeliveryError, type BatchSendResult, type Delivery, type Target } from './target';
+import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 // MinIO's fixed HighwayHash key (internal/event/target/elasticsearch.go).
 const MINIO_DOC_ID_KEY = Buffer.from('4be734fa8e238acd263e83e6bb968552040f935da39f441497e09d1322de36a0', 'hex');

@@ -4,19 +4,10 @@
 // activities). The deliver activity asks before every send; see the README for how this meets retries.
 import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
+import { TargetHeld, type HoldReason } from '../delivery/failure';
 import { log } from '../telemetry/log';
 import type { CircuitRecord, TargetStateStore } from '../rules/target-state';
 import type { Health } from './target';
-
-export type HoldReason = 'paused' | 'circuit open' | 'rate limited';
-
-/** The target may not be sent to now; retryable, and not a failure of the target itself. */
-export class TargetHeld extends Error {
-  constructor(readonly arn: string, readonly reason: HoldReason) {
-    super(`${arn}: ${reason}`);
-    this.name = 'TargetHeld';
-  }
-}
 
 export interface AdmitOptions {
   /** How long to wait for a pause to be lifted or a circuit to close before throwing TargetHeld. */

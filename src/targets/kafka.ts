@@ -5,6 +5,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Kafka
 import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
+import { causeChain } from '../errors';
 import { bulkTarget, DELIVERED, failed } from './batch';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
@@ -159,9 +160,5 @@ function isPermanent(err: unknown): boolean {
 
 /** Whether `err` or one of its causes has a broker error type in `types` (or the error name `name`). */
 function hasErrorType(err: unknown, types: Set<string>, name?: string): boolean {
-  for (let e = err as { name?: string; type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if ((name && e.name === name) || (e.type && types.has(e.type))) return true;
-    if (e.cause === e) break;
-  }
-  return false;
+  return [...causeChain(err)].some((e) => (name !== undefined && e.name === name) || (typeof e.type === 'string' && types.has(e.type)));
 }

@@ -1,3 +1,6 @@
+// What a target driver is (one ARN's send, health check and close) and what it is given (a Delivery);
+// drivers report a failure no retry can fix as the contract's PermanentDeliveryError (src/delivery/failure.ts).
+import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
 import type { EventEnvelope, S3EventRecord } from '../events/types';
 
@@ -34,14 +37,6 @@ export interface Target {
   sendBatch(deliveries: Delivery[]): Promise<BatchSendResult[]>;
   health(): Promise<Health>;
   close(): Promise<void>;
-}
-
-/** A failure no retry can fix (bad config, auth refused, payload rejected): the activity fails fast. */
-export class PermanentDeliveryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PermanentDeliveryError';
-  }
 }
 
 /** `<context>: <cause>`, as PermanentDeliveryError when no retry can help, else a retryable Error. */

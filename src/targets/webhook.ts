@@ -7,8 +7,9 @@ import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
 import { dialTcp, probeHealth } from './shared-connection';
+import { PermanentDeliveryError } from '../delivery/failure';
 import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './batch';
-import { PermanentDeliveryError, type BatchSendResult, type Delivery, type Target } from './target';
+import type { BatchSendResult, Delivery, Target } from './target';
 
 const SNIPPET_CHARS = 200;
 /** POSTs of one batch in flight at once (MinIO's own webhook sender keeps at most a few). */

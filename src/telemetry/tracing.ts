@@ -7,6 +7,7 @@
 import * as otel from '@opentelemetry/api';
 import type { ClientInterceptors } from '@temporalio/client';
 import type { WorkerOptions } from '@temporalio/worker';
+import { errorMessage } from '../errors';
 
 interface Tracing {
   workerOptions: Pick<WorkerOptions, 'interceptors' | 'sinks'>;
@@ -99,7 +100,7 @@ export function inSendSpan<T>(
       return result;
     } catch (err) {
       span.setAttribute('bucketflow.outcome', outcomeOf(err));
-      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: errorMessage(err) });
       throw err;
     } finally {
       span.end();

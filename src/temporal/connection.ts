@@ -3,6 +3,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TemporalConnectionSettings } from '../config/temporal-settings';
+import { causeChain } from '../errors';
 
 /** The options both Connection (client) and NativeConnection (worker) take. */
 export function connectionOptions(settings: TemporalConnectionSettings) {
@@ -113,15 +114,13 @@ function classify(err: Error & { code?: string }): Probe {
 }
 
 function codeOf(err: unknown): number | undefined {
-  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
-    if (typeof current.code === 'number') return current.code;
-  }
+  for (const { code } of causeChain(err)) if (typeof code === 'number') return code;
   return undefined;
 }
 
 /** The server's message for UNAUTHENTICATED (what the proxy or Temporal said), from the error or its causes. */
 function messageOf16(err: unknown): string | undefined {
-  for (let current = err as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     if (current.code === 16) return String(current.details || current.message);
     const native = /message: "([^"]*)"/.exec(String(current.message ?? ''));
     if (native && /authentication credentials/.test(String(current.message))) return native[1];
@@ -131,7 +130,7 @@ function messageOf16(err: unknown): string | undefined {
 
 function detailOf(err: unknown): string {
   const parts: string[] = [];
-  for (let current = err as { message?: unknown; details?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     const text = String(current.details || current.message || '').replace(/\s+/g, ' ').trim();
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }

@@ -6,7 +6,7 @@
 // fail at once and a probe loop (TCP, then a gRPC call) notices the server's return within a fraction of a second.
 import net from 'node:net';
 import type { ConnectionLike } from '@temporalio/client';
-import { messageWithCause } from '../errors';
+import { causeChain, messageWithCause } from '../errors';
 
 /** gRPC reconnect backoff for clients that must notice Temporal's return quickly (grpc-js grows it to 2 min). */
 export const FAST_RECONNECT_CHANNEL_ARGS = {
@@ -155,7 +155,7 @@ export function invalidArgumentOf(err: unknown): string | undefined {
 
 /** The details of the first gRPC error with one of these status codes in the error's cause chain. */
 function grpcDetailsOf(err: unknown, codes: number[]): string | undefined {
-  for (let current = err as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (const current of causeChain(err)) {
     if (typeof current.code === 'number' && codes.includes(current.code)) return String(current.details || current.message);
   }
   return undefined;

@@ -4,6 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { log } from '../telemetry/log';
 import { SEARCH_ATTRIBUTES, createCommands, type SearchAttributeName } from '../delivery/search-attributes';
+import { messageWithCause } from '../errors';
 
 type OperatorService = temporal.api.operatorservice.v1.OperatorService;
 
@@ -58,7 +59,7 @@ export async function ensureSearchAttributes(connection: { operatorService: Oper
     // Another worker or ingest starting at the same time may have added them first.
     const now = await customAttributes(connection, namespace).catch(() => existing);
     if (missing.every((name) => now[name] === indexedValueType(SEARCH_ATTRIBUTES[name]))) return missing;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageWithCause(err);
     throw new SearchAttributesError(
       `namespace ${namespace} lacks bucketflow's search attributes ${missing.join(', ')} and the server did not let bucketflow add them (${reason})`,
       createCommands(namespace, missing),

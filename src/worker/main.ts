@@ -23,6 +23,7 @@ import { describeTemporalConnection } from '../config/temporal-settings';
 import { connectTemporal } from '../temporal/connection';
 import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from '../telemetry/tracing';
 import { TargetPool } from '../targets/pool';
+import { RecentSends } from '../telemetry/recent-sends';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface EngineDeps {
@@ -31,16 +32,22 @@ export interface EngineDeps {
   gate: TargetGate;
   /** Deliveries this worker holds (admission control): fed by its workflows' sink, consulted by its ingest. */
   admission: DeliveryAdmission;
+  /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
+  sends: RecentSends;
 }
+
+/** Said once at start when no target is enabled, with the line that fixes it (README, "Quick start"). */
+export const NO_TARGETS = 'no targets configured, so every event ends as no-targets: point BUCKETFLOW_CONFIG at a MinIO config.json, e.g. BUCKETFLOW_CONFIG=examples/config.json npm start';
 
 /** Loads the targets config and opens the rules store; a bad config throws naming the ARN and field. */
 export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<EngineDeps> {
   const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
+  if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
-  return { targets, rules, gate, admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
+  return { targets, rules, gate, sends: new RecentSends(), admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {

@@ -54,8 +54,8 @@ test('bad input is refused with a clear message and nothing stored', () => {
     [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /not a configured, enabled target/],
     [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1'], /ARN "arn:minio:sqs:us-east-1:1": expected/],
     [['events', 'add', 'docs', amqp, '--event', 'upload'], /unknown event name: upload/],
-    [['events', 'frobnicate', 'docs'], /usage:/],
-    [['events', 'add', 'docs', amqp, '--colour', 'red'], /^bucketflow: Unknown option '--colour'/],
+    [['events', 'frobnicate', 'docs'], /^bucketflow: unknown command "events frobnicate" \(see bucketflow events --help\)$/],
+    [['events', 'add', 'docs', amqp, '--colour', 'red'], /^bucketflow: events add: unknown option --colour \(see bucketflow events add --help\)$/],
     [['events', 'add', 'docs', amqp, '--prefix', 'a/../b'], /^bucketflow: rule 1: prefix: invalid filter value "a\/..\/b"$/],
     [['events', 'add', 'docs', 'arn:minio:sqs:eu-west-1:1:amqp'], /this server's region is "us-east-1"/],
     [['events', 'remove', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /no rule for arn:minio:sqs:us-east-1:1:webhook on bucket docs/],
@@ -141,4 +141,13 @@ test('targets health refuses a config the drivers cannot use: exit 2 and one lin
     assert.ok(result.err.startsWith(message), result.err);
     assert.equal(result.err.split('\n').length, 1, result.err);
   }
+});
+
+test('events test checks its arguments before connecting: exit 2 and one line naming what is wrong', () => {
+  const missing = run('events', 'test', 'photos');
+  assert.equal(missing.code, 2);
+  assert.equal(missing.err, 'bucketflow: events test: missing <key> (see bucketflow events test --help)');
+  const wait = run('events', 'test', 'photos', 'cat.jpg', '--wait', '5s');
+  assert.equal(wait.code, 2);
+  assert.equal(wait.err, 'bucketflow: --wait: expected whole seconds, e.g. 30, got "5s"');
 });

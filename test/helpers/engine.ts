@@ -90,8 +90,13 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
 /** The real `src/worker/main.ts` as its own process, on the engine's task queue, data dir and config; stderr piped. */
 export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  // As `npm run worker` runs it: the build when current, else the sources (entry.sh execs node: same pid).
-  return spawn('bash', ['scripts/entry.sh', 'worker'], {
+  return spawnEntryPoint('worker', settings, env);
+}
+
+/** An entry point (`npm run worker` or `npm run ingest`) as its own process, on these settings; stderr piped. */
+export function spawnEntryPoint(entry: 'worker' | 'ingest', settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  // As `npm run <entry>` runs it: the build when current, else the sources (entry.sh execs node: same pid).
+  return spawn('bash', ['scripts/entry.sh', entry], {
     cwd: path.resolve(__dirname, '../..'),
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadTargetsConfig, parseArn, type TargetConfigByType, type TargetType } from '../../src/config';
-import { PermanentDeliveryError } from '../../src/targets/target';
+import { PermanentDeliveryError } from '../../src/delivery/failure';
 
 /** Loads `{"notify": {<type>: {"1": {enable: true, ...raw}}}}` and returns target 1's normalized config. */
 export function targetConfig<T extends TargetType>(type: T, raw: Record<string, unknown>): TargetConfigByType[T] {

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildEvent } from '../../src/events';
+import { deliveryResultOf } from '../../src/delivery/failure';
 import type { DeliveryResult } from '../../workflows/types';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes, localActivityAttempts } from '../helpers/history';
@@ -20,9 +21,8 @@ async function resultOf(engine: Engine, workflowId: string): Promise<DeliveryRes
   try {
     return await engine.client.temporal.workflow.getHandle(workflowId).result();
   } catch (err) {
-    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-      return err.cause.details?.[0] as DeliveryResult;
-    }
+    const result = err instanceof WorkflowFailedError ? deliveryResultOf(err.cause) : undefined;
+    if (result) return result;
     throw err;
   }
 }

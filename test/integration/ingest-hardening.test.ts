@@ -9,7 +9,6 @@ import { Agent, request } from 'undici';
 import { BucketflowClient } from '../../src/client';
 import { buildEvent, toEnvelope } from '../../src/events';
 import { buildIngestServer, type IngestOptions } from '../../src/ingest/server';
-import { ingestSettings } from '../../src/settings';
 import { FAST_RECONNECT_CHANNEL_ARGS } from '../../src/temporal/reachability';
 import { selfSignedCertificate } from '../helpers/certificates';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
@@ -134,18 +133,4 @@ test('limits: a body over the byte limit or with too many records is a 413 namin
   const three = await post((await ingest({ maxRecords: 2 })), eventBody(3));
   assert.equal(three.status, 413);
   assert.equal(((await three.json()) as { error: string }).error, '3 records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)');
-});
-
-test('settings: limits, TLS files and per-source tokens from the environment, errors naming the variable', () => {
-  const settings = ingestSettings({
-    BUCKETFLOW_INGEST_MAX_BODY_BYTES: '4096', BUCKETFLOW_INGEST_MAX_RECORDS: '10', BUCKETFLOW_INGEST_AUTH_TOKEN: 'all',
-    BUCKETFLOW_INGEST_AUTH_TOKEN_CEPH: 'c', BUCKETFLOW_INGEST_AUTH_TOKEN_AWS_SNS: 's', BUCKETFLOW_INGEST_TLS_CERT: '/c.pem', BUCKETFLOW_INGEST_TLS_KEY: '/k.pem',
-    BUCKETFLOW_INGEST_SNS_TOPICS: 'arn:aws:sns:*:123456789012:uploads, arn:aws:sns:*:123456789012:logs',
-  });
-  assert.deepEqual(
-    [settings.bodyLimitBytes, settings.maxRecords, settings.authToken, settings.sourceTokens, settings.tlsCertFile, settings.sns.topics.length],
-    [4096, 10, 'all', { ceph: 'c', 'aws-sns': 's' }, '/c.pem', 2],
-  );
-  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_TLS_CERT: '/c.pem' }), /^Error: BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT$/);
-  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_MAX_RECORDS: 'lots' }), /^Error: BUCKETFLOW_INGEST_MAX_RECORDS: expected an integer of at least 1, got "lots"$/);
 });

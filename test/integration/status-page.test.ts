@@ -3,28 +3,23 @@
 // real engine, and its redeliver button starting a real redelivery that reaches the target.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import type { FastifyInstance } from 'fastify';
-import { ensurePackages } from '../../scripts/stack/apt';
+import type { Page } from 'puppeteer-core';
 import { redeliveryIdOf } from '../../src/operator/deliveries/redeliver';
-import { buildIngestServer } from '../../src/ingest/server';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventually } from '../helpers/cli';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
+import { openStatusPage, type StatusPage } from '../helpers/status-page';
 
-const CHROMIUM = '/usr/bin/chromium';
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const bucket = uniqueBucket('status');
 let engine: Engine;
-let ingest: FastifyInstance;
+let status: StatusPage;
 let base: string;
-let browser: Browser;
 let page: Page;
 const receivers: Record<string, Receiver> = {};
 
 before(async () => {
-  await ensurePackages(['chromium']);
   receivers.ok = await Receiver.start();
   receivers.flaky = await Receiver.start([400]); // refuses the first event, takes the redelivery
   engine = await startEngine({
@@ -34,21 +29,17 @@ before(async () => {
       { id: '2', arn: arn('flaky'), events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.jpg' },
     ] },
   });
-  ingest = buildIngestServer({ publisher: engine.client, authToken: 'secret', status: { settings: engine.settings, ...engine.deps } });
-  base = await ingest.listen({ host: '127.0.0.1', port: 0 });
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
-  page = await browser.newPage();
-  await page.authenticate({ username: 'operator', password: 'secret' });
+  status = await openStatusPage(engine);
+  ({ base, page } = status);
 });
 
 after(async () => {
-  await browser?.close();
-  await ingest?.close();
+  await status?.close();
   await engine?.stop();
   for (const receiver of Object.values(receivers)) await receiver.close();
 });
 
-const text = (selector: string) => page.$eval(selector, (el: unknown) => (el as { innerText: string }).innerText);
+const text = (selector: string) => status.text(selector);
 
 test('the status page shows targets, rules, counts and the failed delivery; its redeliver button redelivers', { timeout: 180_000 }, async () => {
   assert.equal((await fetch(`${base}/status`)).status, 401, 'the token protects the page');

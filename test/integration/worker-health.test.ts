@@ -4,8 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
-import { healthSettings } from '../../src/settings';
-import { ConfigError } from '../../src/config/params';
 import { spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
@@ -80,10 +78,4 @@ test('liveness and readiness through start, drain and exit', { timeout: 120_000 
   const result = await engine.plainClient.temporal.workflow.getHandle(published.workflowId).result();
   assert.equal(result.status, 'delivered');
   assert.equal(receiver.requests.length, 1);
-});
-
-test('BUCKETFLOW_HEALTH_PORT: off when unset, a clear error when not a port', () => {
-  assert.deepEqual(healthSettings({}), { host: '127.0.0.1', port: undefined });
-  assert.deepEqual(healthSettings({ BUCKETFLOW_HEALTH_PORT: '9402', BUCKETFLOW_HEALTH_HOST: '0.0.0.0' }), { host: '0.0.0.0', port: 9402 });
-  assert.throws(() => healthSettings({ BUCKETFLOW_HEALTH_PORT: 'http' }), (err: Error) => err instanceof ConfigError && err.message === 'BUCKETFLOW_HEALTH_PORT: expected a port number, got "http"');
 });

@@ -189,6 +189,7 @@ describe('every declared parameter is accepted under each of its spellings, and 
       number: [String(1.5 + n), 1.5 + n],
       duration: [`${2 + n}s`, (2 + n) * 1000],
       list: [[`${field}:1`], [`${field}:1`]],
+      port: [String(1000 + n), 1000 + n],
     };
     return samples[spec.kind];
   }

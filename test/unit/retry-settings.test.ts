@@ -45,6 +45,6 @@ test('bad fast-path values name the target and the field', () => {
 test('BUCKETFLOW_FAST_PATH and BUCKETFLOW_INGEST: on/off spellings, a bad value names the variable', () => {
   assert.deepEqual([loadSettings({}).fastPath, loadSettings({}).ingestInWorker], [true, false]);
   assert.deepEqual([loadSettings({ BUCKETFLOW_FAST_PATH: 'off', BUCKETFLOW_INGEST: 'on' }).fastPath, loadSettings({ BUCKETFLOW_INGEST: 'true' }).ingestInWorker], [false, true]);
-  assert.throws(() => loadSettings({ BUCKETFLOW_FAST_PATH: 'maybe' }), /^ConfigError: BUCKETFLOW_FAST_PATH: expected a boolean \(true\/false\/on\/off\)$/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_FAST_PATH: 'maybe' }), /^ConfigError: BUCKETFLOW_FAST_PATH: expected a boolean \(true\/false\/on\/off\), got "maybe"$/);
   assert.throws(() => loadSettings({ BUCKETFLOW_INGEST: 'yes please' }), /BUCKETFLOW_INGEST: expected a boolean/);
 });

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bulkTarget, DELIVERED, failed, forEachBounded, sendOrder } from '../../src/targets/batch';
-import { PermanentDeliveryError, type BatchSendResult, type Delivery } from '../../src/targets/target';
+import { PermanentDeliveryError } from '../../src/delivery/failure';
+import type { BatchSendResult, Delivery } from '../../src/targets/target';
 import { distinctPuts, oneObjectShuffled } from '../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:webhook';

@@ -13,7 +13,8 @@ import { buildEvent } from '../../src/events';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
-import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetAttempt } from '../../workflows/types';
+import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../workflows/types';
+import { attemptFailure, deliveryResultOf, firstAttemptFailure, PERMANENT_FAILURE, type TargetAttempt } from '../../src/delivery/failure';
 import { DELIVER_EVENT_V2 } from '../../src/delivery/workflow-types';
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
@@ -69,15 +70,14 @@ async function deliver(targets: ResolvedTarget[]): Promise<DeliveryResult> {
   try {
     return await client.workflow.execute(DELIVER_EVENT_V2, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
-    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'DeliveryFailed') {
-      return err.cause.details![0] as DeliveryResult;
-    }
+    const result = err instanceof WorkflowFailedError ? deliveryResultOf(err.cause) : undefined;
+    if (result) return result;
     throw err;
   }
 }
 
-const failedFirst = (outcomes: TargetAttempt[]) =>
-  Promise.reject(ApplicationFailure.create({ type: 'DeliveryError', message: 'some targets failed', details: [{ attempt: 1, outcomes }] }));
+/** The mocks fail as the real activities do: through the failure contract (src/delivery/failure.ts). */
+const failedFirst = (outcomes: TargetAttempt[]) => Promise.reject(firstAttemptFailure(outcomes));
 
 test('partial: one target delivered and one refused permanently in the first attempt; nothing is retried', async () => {
   script.first = () => failedFirst([{ arn: 'a', delivered: true }, { arn: 'b', delivered: false, permanent: true, error: 'b: 400' }]);
@@ -109,7 +109,7 @@ test('a first attempt that failed as a whole (no outcomes) counts as attempt 1 f
 test('the fast attempts used up: the durable activity takes over, attempt numbers running on', async () => {
   script.first = () => failedFirst([{ arn: 'a', delivered: false, error: 'a: 503' }]);
   script.single = async (input, local) => {
-    if (local) throw ApplicationFailure.create({ type: 'DeliveryError', message: 'a: 503', details: [{ attempt: (input.attemptsBefore ?? 0) + 1 }] });
+    if (local) throw attemptFailure(new Error('503'), { arn: 'a', attempt: (input.attemptsBefore ?? 0) + 1 }, 'a: 503');
     return { attempt: (input.attemptsBefore ?? 0) + Context.current().info.attempt };
   };
   const result = await deliver([target('a', { fastAttempts: 2 })]);
@@ -120,7 +120,7 @@ test('the fast attempts used up: the durable activity takes over, attempt number
 test('missing attempt count: a durable failure without details still fails the target, its attempts unknown', async () => {
   script.first = () => failedFirst([{ arn: 'a', delivered: false, error: 'a: 503' }]);
   script.single = async () => {
-    throw ApplicationFailure.create({ type: 'PermanentDeliveryError', message: 'a: gone for good', nonRetryable: true });
+    throw ApplicationFailure.create({ type: PERMANENT_FAILURE, message: 'a: gone for good', nonRetryable: true });
   };
   const result = await deliver([target('a', { fastAttempts: 1 })]);
   assert.equal(result.status, 'failed');

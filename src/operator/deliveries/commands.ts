@@ -1,7 +1,9 @@
-// The operator commands of `bucketflow`: `deliveries list|show` and `redeliver`, as tables (default) or
-// JSON (`--json`). Bad input throws ArgumentError (the CLI prints one line and exits 2, starting nothing).
+// The operator commands of `bucketflow`: `deliveries list|show`, `redeliver` and `events test`, as tables
+// (default) or JSON (`--json`), given the options src/operator/cli.ts declares and parses for them. Bad input throws
+// ArgumentError (the CLI prints one line and exits 2, starting nothing).
 import { loadTargetsConfig, retrySettingsOf } from '../../config';
 import { BucketflowClient } from '../../client';
+import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
 import type { Settings } from '../../settings';
 import { formatTable } from '../table';
@@ -9,6 +11,7 @@ import { listDeliveries, resolveDelivery, showDelivery, type DeliveryDetails, ty
 import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';
 import { planBulkRedelivery, planSingleRedelivery, startRedelivery, type RedeliverContext, type RedeliveryPlan } from './redeliver';
 
+/** The options of `deliveries list`, `deliveries show` and `redeliver` (each takes those its usage shows). */
 export interface OperatorOptions {
   bucket?: string;
   key?: string;
@@ -19,6 +22,7 @@ export interface OperatorOptions {
   limit?: string;
   json?: boolean;
   'dry-run'?: boolean;
+  wait?: string;
 }
 
 /** Checks every argument before anything connects, so bad input never reaches the server. */
@@ -78,7 +82,7 @@ function listTable(rows: DeliverySummary[]): string {
   );
 }
 
-function showText(d: DeliveryDetails): string {
+export function showText(d: DeliveryDetails): string {
   const took = d.closedAt ? ` (${after(d.startedAt, d.closedAt).slice(1)})` : '';
   const lines = [
     `delivery       ${d.workflowId}`,
@@ -110,33 +114,55 @@ function plansTable(plans: Array<RedeliveryPlan & { action: string }>): string {
   return formatTable(['ORIGINAL', 'TARGETS', 'ACTION'], plans.map((p) => [p.original, p.targets.join(',') || '-', p.action]));
 }
 
-export async function deliveriesCommand(command: string | undefined, rest: string[], values: OperatorOptions, settings: Settings, usage: string): Promise<void> {
-  if (command === 'list') {
-    const filters: DeliveryFilters = {
-      bucket: values.bucket,
-      key: values.key,
-      prefix: values.prefix || undefined,
-      statuses: values.status ? parseStatuses(values.status) : undefined,
-      target: checkedTarget(settings, values.target),
-      since: values.since ? parseSince(values.since) : undefined,
-    };
-    const limit = checkedLimit(values.limit, 50);
-    const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
-    console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
-    return;
-  }
-  if (command === 'show') {
-    const ref = rest[0];
-    if (!ref) throw new ArgumentError('<delivery>', `missing: an event id, workflow id or bucket/key\n${usage}`);
-    const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
-    console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
-    return;
-  }
-  throw new ArgumentError('deliveries', `unknown command "${command ?? ''}"\n${usage}`);
+/** `bucketflow deliveries list`. */
+export async function listCommand(values: OperatorOptions, settings: Settings): Promise<void> {
+  const filters: DeliveryFilters = {
+    bucket: values.bucket,
+    key: values.key,
+    prefix: values.prefix || undefined,
+    statuses: values.status ? parseStatuses(values.status) : undefined,
+    target: checkedTarget(settings, values.target),
+    since: values.since ? parseSince(values.since) : undefined,
+  };
+  const limit = checkedLimit(values.limit, 50);
+  const rows = await withContext(settings, (ctx) => listDeliveries(ctx, filters, limit));
+  console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
 }
 
-export async function redeliverCommand(rest: string[], values: OperatorOptions, settings: Settings): Promise<void> {
-  const ref = rest[0];
+/** `bucketflow deliveries show <ref>`. */
+export async function showCommand(ref: string, values: OperatorOptions, settings: Settings): Promise<void> {
+  const details = await withContext(settings, async (ctx) => showDelivery(ctx, await resolveDelivery(ctx, ref, ref), ref));
+  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+}
+
+/** Seconds `events test` waits for the delivery to end before it shows it anyway. */
+const TEST_EVENT_WAIT_S = 30;
+
+/**
+ * `events test <bucket> <key>`: publishes an s3:ObjectCreated:Put event for the object, shaped as MinIO sends
+ * it (as S3 sends a test event once notifications are set up), waits for its delivery to end (at most --wait
+ * seconds), then shows it as `deliveries show` does, with a hint when no rule matched.
+ */
+export async function testEventCommand(bucket: string, key: string, values: OperatorOptions, settings: Settings): Promise<void> {
+  if (values.wait !== undefined && !/^\d+$/.test(values.wait)) throw new ArgumentError('--wait', `expected whole seconds, e.g. 30, got "${values.wait}"`);
+  const waitS = values.wait === undefined ? TEST_EVENT_WAIT_S : Number(values.wait);
+  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'application/octet-stream', principalId: 'bucketflow-events-test' });
+  const details = await withContext(settings, async (ctx) => {
+    const [published] = await new BucketflowClient(ctx.client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath }).publish({ Records: [record] });
+    console.error(`published s3:ObjectCreated:Put ${bucket}/${key} (event id ${published.eventId}) on task queue ${settings.taskQueue}`);
+    const ended = ctx.client.workflow.getHandle(published.workflowId).result().then(() => true, () => true);
+    const timer = new Promise<false>((resolve) => setTimeout(() => resolve(false), waitS * 1000).unref());
+    if (!(await Promise.race([ended, timer]))) console.error(`not finished after ${waitS} s (is a worker running on task queue ${settings.taskQueue}?)`);
+    return showDelivery(ctx, published.workflowId);
+  });
+  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+  if (details.status === 'no-targets') {
+    console.error(`no rule of bucket ${bucket} matched: add one with \`bucketflow events add ${bucket} <arn>\` (\`bucketflow targets list\` shows the ARNs)`);
+  }
+}
+
+/** `bucketflow redeliver [<ref>]`: one delivery, or in bulk those --status chooses. */
+export async function redeliverCommand(ref: string | undefined, values: OperatorOptions, settings: Settings): Promise<void> {
   const dryRun = values['dry-run'] ?? false;
   const target = checkedTarget(settings, values.target);
   let run: (ctx: RedeliverContext) => Promise<RedeliveryPlan[]>;

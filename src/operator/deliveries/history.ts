@@ -2,8 +2,9 @@
 // activities): the fast path's local-activity markers, the durable activity's events, the final result.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { attemptDetailsOf, deliveryResultOf, failureFromHistory, firstAttemptOutcomesOf, type AttemptDetails, type TargetAttempt } from '../../delivery/failure';
 import type { S3EventRecord } from '../../events/types';
-import { DELIVERY_FAILED, type DeliverInput, type DeliveryResult, type TargetAttempt } from '../../../workflows/types';
+import type { DeliverInput, DeliveryResult } from '../../../workflows/types';
 
 type History = { events?: HistoryEvent[] | null };
 /** The fields we read of temporal.api.history.v1.IHistoryEvent (kept structural: no proto import at run time). */
@@ -20,6 +21,7 @@ interface HistoryEvent {
   activityTaskTimedOutEventAttributes?: { scheduledEventId?: { toString(): string } | null; failure?: Failure | null } | null;
 }
 interface Timestamp { seconds?: { toString(): string } | number | null; nanos?: number | null }
+/** A recorded failure: its messages are read here, its type and details by the failure contract (src/delivery/failure.ts). */
 interface Failure {
   message?: string | null;
   cause?: Failure | null;
@@ -66,16 +68,8 @@ function messageOf(failure: Failure | null | undefined): string | undefined {
 }
 
 /** The deliver activity's failure details: {attempt, arn} (arn since the operations release). */
-function detailsOf(failure: Failure | null | undefined): { attempt?: number; arn?: string } {
-  return (failure && decode<{ attempt?: number; arn?: string }>(firstDetails(failure))) ?? {};
-}
-
-function firstDetails(failure: Failure): Payload | undefined {
-  for (let f: Failure | null | undefined = failure; f; f = f.cause) {
-    const payload = f.applicationFailureInfo?.details?.payloads?.[0];
-    if (payload) return payload;
-  }
-  return undefined;
+function detailsOf(failure: Failure | null | undefined): Partial<AttemptDetails> {
+  return attemptDetailsOf(failureFromHistory(failure)) ?? {};
 }
 
 /** Older failures carry no arn in their details, but every message starts with it. */
@@ -117,7 +111,7 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       if (data?.activity_type === 'deliverToTargets') {
         // The first attempt at every target in one marker: each target's outcome is in its result or failure details.
         const outcomes = marker.failure
-          ? decode<{ outcomes?: TargetAttempt[] }>(firstDetails(marker.failure))?.outcomes
+          ? firstAttemptOutcomesOf(failureFromHistory(marker.failure))
           : decode<TargetAttempt[]>(marker.details?.result?.payloads?.[0]);
         for (const outcome of outcomes ?? []) {
           const run = target(outcome.arn);
@@ -166,7 +160,7 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
         run.state = 'delivered';
         delete run.error;
       } else {
-        const failure = (closed as { failure?: Failure | null }).failure;
+        const failure = event.activityTaskFailedEventAttributes?.failure ?? event.activityTaskTimedOutEventAttributes?.failure;
         attempt(run, { start: from.at, end: at }, detailsOf(failure).attempt);
         run.error = messageOf(failure);
         run.state = 'failed';
@@ -175,10 +169,8 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     }
     const completed = event.workflowExecutionCompletedEventAttributes;
     if (completed) result = decode<DeliveryResult>(completed.result?.payloads?.[0]);
-    const failed = event.workflowExecutionFailedEventAttributes?.failure;
-    if (failed?.applicationFailureInfo?.type === DELIVERY_FAILED) {
-      result = decode<DeliveryResult>(failed.applicationFailureInfo.details?.payloads?.[0]);
-    }
+    const failed = deliveryResultOf(failureFromHistory(event.workflowExecutionFailedEventAttributes?.failure));
+    if (failed) result = failed;
   }
 
   // While the durable activity waits for its next attempt, its last failure is only in the pending info.
@@ -186,7 +178,7 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     if (!pending.activityId?.startsWith('deliver ')) continue;
     const run = target(pending.activityId.slice('deliver '.length));
     run.state = 'retrying';
-    const lastFailure = pending.lastFailure as Failure | null | undefined;
+    const lastFailure = pending.lastFailure;
     if (lastFailure) {
       run.error = messageOf(lastFailure);
       attempt(run, { end: timeOf(pending.lastStartedTime as Timestamp) }, detailsOf(lastFailure).attempt);

@@ -11,7 +11,7 @@ import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
-import { PermanentDeliveryError } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
 
 const arn = 'arn:minio:sqs:us-east-1:1:elasticsearch';
 const reader = new Client({ node: endpoints.elasticsearch });

@@ -7,6 +7,7 @@ import { endpoints } from '../../../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
 import { create } from '../../../src/targets/mqtt';
 import type { Target } from '../../../src/targets/target';
+import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
@@ -31,62 +32,49 @@ function mqtt(raw: Record<string, unknown>): Target {
 }
 
 /** Subscribes to a fresh topic and collects what arrives on it. */
-async function freshTopic() {
+async function freshTopic(): Promise<{ topic: string; inbox: Inbox<IPublishPacket> }> {
   const topic = `bucketevents/${randomUUID()}`;
-  const received: IPublishPacket[] = [];
+  const inbox = new Inbox<IPublishPacket>(() => subscriber.unsubscribeAsync(topic));
   subscriber.on('message', (t, _payload, packet) => {
-    if (t === topic) received.push(packet);
+    if (t === topic) inbox.add(packet);
   });
   await subscriber.subscribeAsync(topic, { qos: 2 });
-  return {
-    topic,
-    async take(count: number): Promise<IPublishPacket[]> {
-      const deadline = Date.now() + 10_000;
-      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      await subscriber.unsubscribeAsync(topic);
-      return received;
-    },
-  };
+  return { topic, inbox };
+}
+
+/** The body and the event id (MQTT 5 user property) of a message. */
+function arrived(packet: IPublishPacket) {
+  const eventId = packet.properties?.userProperties?.[EVENT_ID_HEADER];
+  return { body: packet.payload.toString(), eventId: typeof eventId === 'string' ? eventId : undefined };
 }
 
 for (const qos of [0, 1, 2]) {
   test(`QoS ${qos}: put and delete arrive as the envelope, with the event id as a user property`, async () => {
-    const inbox = await freshTopic();
-    const target = mqtt({ topic: inbox.topic, qos });
-    const [put, del] = putAndDelete();
-    await target.send(put);
-    await target.send(del);
-
-    const messages = await inbox.take(2);
-    assert.equal(messages.length, 2);
-    for (const [i, sent] of [put, del].entries()) {
-      assert.deepEqual(JSON.parse(messages[i].payload.toString()), sent.envelope);
-      assert.equal(messages[i].properties?.userProperties?.[EVENT_ID_HEADER], sent.eventId);
-      assert.equal(messages[i].properties?.contentType, 'application/json');
-    }
+    const { topic, inbox } = await freshTopic();
+    const sent = putAndDelete();
+    const messages = await sendAndTake(mqtt({ topic, qos }), inbox, sent);
+    assertEnvelopes(messages, sent, arrived);
+    for (const message of messages) assert.equal(message.properties?.contentType, 'application/json');
   });
 }
 
 test('the same event sent twice carries the same event id, so subscribers can dedupe', async () => {
-  const inbox = await freshTopic();
-  const target = mqtt({ topic: inbox.topic, qos: 1 });
+  const { topic, inbox } = await freshTopic();
   const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a b.jpg' });
-  await target.send(event);
-  await target.send(event);
-  const messages = await inbox.take(2);
-  assert.deepEqual(messages.map((m) => m.properties?.userProperties?.[EVENT_ID_HEADER]), [event.eventId, event.eventId]);
+  const messages = await sendAndTake(mqtt({ topic, qos: 1 }), inbox, [event, event]);
+  assertEnvelopes(messages, [event, event], arrived);
   assert.equal(JSON.parse(messages[0].payload.toString()).Key, 'images/a b.jpg');
 });
 
 for (const qos of [1, 2]) {
   test(`sendBatch, QoS ${qos}: 200 publishes in flight together arrive each once, one object's in sequencer order`, async () => {
-    const inbox = await freshTopic();
-    const target = mqtt({ topic: inbox.topic, qos });
+    const { topic, inbox } = await freshTopic();
+    const target = mqtt({ topic, qos });
     const { batch: hot, inOrder } = oneObjectShuffled();
     const batch = [...distinctPuts(200), ...hot];
     assertAllDelivered(await target.sendBatch(batch), batch.length);
     const messages = await inbox.take(200 + inOrder.length);
-    const ids = messages.map((m) => m.properties?.userProperties?.[EVENT_ID_HEADER] as string | undefined);
+    const ids = messages.map((m) => arrived(m).eventId);
     assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
     assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
     assert.deepEqual(JSON.parse(messages[0].payload.toString()), batch.find((d) => d.eventId === ids[0])!.envelope);

@@ -6,7 +6,9 @@ import { after, before, test } from 'node:test';
 import { connect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/nats';
-import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import type { Target } from '../../../src/targets/target';
+import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
@@ -39,19 +41,15 @@ function freshSubject(): string {
 }
 
 /** The guide's subscriber: collects what arrives on the subject. */
-async function subscribe(subject: string) {
-  const received: Msg[] = [];
-  const subscription = subscriber.subscribe(subject, { callback: (_err, msg) => received.push(msg) });
+async function subscribe(subject: string): Promise<Inbox<Msg>> {
+  const inbox: Inbox<Msg> = new Inbox(() => subscription.unsubscribe());
+  const subscription = subscriber.subscribe(subject, { callback: (_err, msg) => inbox.add(msg) });
   await subscriber.flush();
-  return {
-    async take(count: number): Promise<Msg[]> {
-      const deadline = Date.now() + 10_000;
-      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      subscription.unsubscribe();
-      return received;
-    },
-  };
+  return inbox;
 }
+
+/** The body and the event id (the Nats-Msg-Id header) of a message. */
+const arrived = (msg: Msg) => ({ body: msg.string(), eventId: msg.headers?.get('Nats-Msg-Id') });
 
 async function createStream(subject: string, limits: { max_msg_size?: number } = {}): Promise<string> {
   const name = `bucketflow-test-${randomUUID()}`;
@@ -64,28 +62,18 @@ test('core NATS: put and delete arrive as the guide shows, with the event id in 
   const subject = freshSubject();
   const inbox = await subscribe(subject);
   const target = nats({ subject, username: '', password: '', token: '', secure: false, pingInterval: 0 });
-  const [put, del] = putAndDelete();
-  await target.send(put);
-  await target.send(del);
-
-  const messages = await inbox.take(2);
-  assert.equal(messages.length, 2);
-  for (const [i, sent] of [put, del].entries()) {
-    assert.deepEqual(JSON.parse(messages[i].string()), sent.envelope);
-    assert.equal(messages[i].headers?.get('Nats-Msg-Id'), sent.eventId);
-  }
+  const sent = putAndDelete();
+  const messages = await sendAndTake(target, inbox, sent);
+  assertEnvelopes(messages, sent, arrived);
   assert.equal(JSON.parse(messages[0].string()).Key, 'images/myphoto.jpg');
 });
 
 test('core NATS: the same event sent twice carries the same id, so subscribers can dedupe', async () => {
   const subject = freshSubject();
   const inbox = await subscribe(subject);
-  const target = nats({ subject });
   const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'a b.jpg' });
-  await target.send(event);
-  await target.send(event);
-  const messages = await inbox.take(2);
-  assert.deepEqual(messages.map((m) => m.headers?.get('Nats-Msg-Id')), [event.eventId, event.eventId]);
+  const messages = await sendAndTake(nats({ subject }), inbox, [event, event]);
+  assertEnvelopes(messages, [event, event], arrived);
 });
 
 test('JetStream: the PubAck is awaited and a resent event is stored once', async () => {

@@ -99,11 +99,11 @@ test('bin/bucketflow: a bad setting is one line on stderr and exit 2, the key ne
   assert.equal(run.stderr.replace(/^bucketflow: dist\/ is older.*\n/, ''), 'bucketflow: TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read /nonexistent/client.pem (ENOENT)\n');
 });
 
-test('the worker refuses to start: one log line naming the setting, no stack, the key never printed', () => {
+test('the worker refuses to start: one log line naming the setting, no stack, exit 2, the key never printed', () => {
   const run = spawnSync('bash', [path.join(repo, 'scripts', 'entry.sh'), 'worker'], {
     encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...badTls, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_CONFIG: '' },
   });
-  assert.notEqual(run.status, 0);
+  assert.equal(run.status, 2, run.stderr);
   const lines = run.stderr.split('\n').filter((line) => line.startsWith('{'));
   assert.equal(lines.length, 1, run.stderr);
   const entry = JSON.parse(lines[0]) as { level: string; msg?: string; message?: string; error: string };

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
-import { PermanentDeliveryError, type Target } from '../../../src/targets/target';
+import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import type { Target } from '../../../src/targets/target';
 import { create } from '../../../src/targets/webhook';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { deliveryOf, putAndDelete } from '../../helpers/records';

@@ -1,4 +1,4 @@
-// `npm run worker` with a bad target config: the process exits 1 at start with an error naming the ARN
+// `npm run worker` with a bad target config: the process exits 2 at start with an error naming the ARN
 // and the field, for every target type (config checks and each target's own checks).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -46,7 +46,7 @@ const cases: Array<[type: string, config: Record<string, unknown>, field: string
 for (const [type, config, field] of cases) {
   test(`${type}: a bad ${field} stops the worker at start, naming the ARN and the field`, async () => {
     const { code, error } = await startWorker({ [type]: { '1': { enable: true, ...config } } });
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(error, new RegExp(`^arn:minio:sqs:[^:]*:1:${type}: .*\\b${field}\\b`));
   });
 }
