@@ -28,6 +28,8 @@ export interface Settings extends TemporalConnectionSettings {
   temporalUiUrl: string;
   logLevel: LogLevel;
   tuning: WorkerTuning;
+  /** Admission control: deliveries a worker holds before its ingest answers 503 (`BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES`, 0 = no bound). */
+  maxInFlightDeliveries: number;
   ingest: IngestSettings;
   metrics: MetricsSettings;
   health: HealthSettings;
@@ -66,6 +68,8 @@ export interface IngestSettings {
   port: number;
   authToken?: string;
   sourceTokens: Partial<Record<EventSource, string>>;
+  /** Sources accepted without a token although tokens are set (`BUCKETFLOW_INGEST_OPEN_SOURCES`): auth fails closed otherwise. */
+  openSources: EventSource[];
   bodyLimitBytes: number;
   maxRecords: number;
   tlsCertFile?: string;
@@ -89,6 +93,8 @@ export interface HealthSettings {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000;
+/** Deliveries a worker holds in its fast path at once (admission control; see bench/admission.ts). */
+export const DEFAULT_MAX_IN_FLIGHT_DELIVERIES = 256;
 const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 const isLogLevel = (text: string): text is LogLevel => LOG_LEVELS.some((level) => level === text);
 
@@ -106,6 +112,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     temporalUiUrl: (envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ?? devServerUi(connection.temporalAddress)).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
+    maxInFlightDeliveries: envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', { kind: 'int', min: 0, default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES }),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
@@ -161,11 +168,18 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
     const token = envSetting(env, sourceTokenVariable(source), { kind: 'string', secret: true });
     if (token) sourceTokens[source] = token;
   }
+  const openSources = envSetting(env, 'BUCKETFLOW_INGEST_OPEN_SOURCES', { kind: 'list', default: [] }).map((name) => {
+    const source = EVENT_SOURCES.find((known) => known === name.toLowerCase());
+    if (!source) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `unknown source "${name}" (expected ${EVENT_SOURCES.join(', ')})`);
+    if (sourceTokens[source]) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`);
+    return source;
+  });
   return {
     host: envSetting(env, 'BUCKETFLOW_INGEST_HOST', { kind: 'string', default: '127.0.0.1' }),
     port: envSetting(env, 'BUCKETFLOW_INGEST_PORT', { kind: 'port', default: 9400 }),
     authToken: envSetting(env, 'BUCKETFLOW_INGEST_AUTH_TOKEN', { kind: 'string', secret: true }),
     sourceTokens,
+    openSources,
     bodyLimitBytes: envSetting(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', { kind: 'int', min: 1, default: DEFAULT_BODY_LIMIT_BYTES }),
     maxRecords: envSetting(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', { kind: 'int', min: 1, default: DEFAULT_MAX_RECORDS }),
     tlsCertFile,

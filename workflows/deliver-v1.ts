@@ -1,21 +1,26 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
 // complete; new deliveries use deliverEventV3 (deliver-v3.ts) unless BUCKETFLOW_FAST_PATH=off.
-import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { attemptDetailsOf, deliveryFailure } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
+import { lookUpTargets } from './rules-lookup';
 import { describe, failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
+import type { DeliverInput, DeliveryResult, DeliverySinks, DeliveryStatus, ResolvedTarget, TargetOutcome } from './types';
 
-const { resolveTargets } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
+const { deliveries } = proxySinks<DeliverySinks>();
 
 export async function deliverEvent(input: DeliverInput): Promise<DeliveryResult> {
-  const targets = await resolveTargets(input.record);
+  try {
+    return await deliver(input);
+  } finally {
+    deliveries.fastPathOver(); // no fast path here: the worker holds the delivery until it ends
+  }
+}
+
+async function deliver(input: DeliverInput): Promise<DeliveryResult> {
+  const targets = await lookUpTargets(input.record);
   if (targets.length === 0) {
     setStatus('no-targets');
     return { eventId: input.eventId, status: 'no-targets', targets: [] };

@@ -4,19 +4,14 @@
 // tried a few more times as local activities of its own, then falls back to a regular activity with its
 // full retry schedule (heartbeats, survives worker loss, backoff up to retry_max_duration).
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
-import { proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyLocalActivities, proxySinks, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { attemptDetailsOf, deliveryFailure, firstAttemptOutcomesOf, isPermanentFailure, type TargetAttempt } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
+import { lookUpTargets } from './rules-lookup';
 import { deliverFailureOf, describe, failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, ResolvedTarget, TargetOutcome } from './types';
-
-/** Only for publishers that cannot see the rules: the lookup still lands in the history (a marker). */
-export const { resolveTargets } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
+import type { DeliverInput, DeliveryResult, DeliverySinks, ResolvedTarget, TargetOutcome } from './types';
 
 /**
  * Fast attempts. The workflow, not the activity's retry policy, repeats them, so every attempt and its
@@ -27,14 +22,25 @@ const { deliverToTargets: deliverFirst, deliverToTarget: deliverFast } = proxyLo
   retry: { maximumAttempts: 1 },
 });
 
+const { deliveries } = proxySinks<DeliverySinks>();
+
 export async function deliverEventV2(input: DeliverInput): Promise<DeliveryResult> {
-  const targets = input.targets ?? (await resolveTargets(input.record));
+  try {
+    return await deliver(input);
+  } finally {
+    deliveries.fastPathOver();
+  }
+}
+
+async function deliver(input: DeliverInput): Promise<DeliveryResult> {
+  const targets = input.targets ?? (await lookUpTargets(input.record));
   let fellBack = false;
   // Search attributes are written once more only when the delivery leaves the fast path, so a delivery
   // that is still retrying shows as `delivering` with its targets.
   const markDelivering = () => {
     if (fellBack) return;
     fellBack = true;
+    deliveries.fastPathOver();
     upsertSearchAttributes([
       { key: searchKeys.targets, value: targets.map((t) => t.arn) },
       { key: searchKeys.status, value: 'delivering' },

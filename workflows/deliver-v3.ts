@@ -8,22 +8,34 @@
 // It is also how an event continues after a batch (workflows/deliver-batch.ts) failed it at some targets:
 // the input then names only the targets still owed, with the batch's attempt as their attempt 1.
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
-import { deliverTo, firstAttempt, resolveTargets } from './deliver-v2';
+import { deliverTo, firstAttempt } from './deliver-v2';
+import { lookUpTargets } from './rules-lookup';
 import { deliveryFailure } from '../src/delivery/failure';
 import { failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult } from './types';
+import type { DeliverInput, DeliveryResult, DeliverySinks } from './types';
+
+const { deliveries } = proxySinks<DeliverySinks>();
 
 export async function deliverEventV3(input: DeliverInput): Promise<DeliveryResult> {
+  try {
+    return await deliver(input);
+  } finally {
+    deliveries.fastPathOver(); // the worker's admission control lets the delivery go (src/ingest/admission.ts)
+  }
+}
+
+async function deliver(input: DeliverInput): Promise<DeliveryResult> {
   const resolvedHere = input.targets === undefined;
-  const targets = input.targets ?? (await resolveTargets(input.record));
+  const targets = input.targets ?? (await lookUpTargets(input.record));
   // A publisher without the rules could not name the targets at the start: they are written once known.
   if (resolvedHere && targets.length > 0) upsertSearchAttributes([{ key: searchKeys.targets, value: targets.map((t) => t.arn) }]);
   let fellBack = false;
   const markDelivering = () => {
     if (fellBack) return;
     fellBack = true;
+    deliveries.fastPathOver();
     upsertSearchAttributes([{ key: searchKeys.status, value: 'delivering' }]);
   };
   const given = new Map((input.firstAttempt ?? []).map((attempt) => [attempt.arn, attempt]));

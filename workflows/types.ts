@@ -1,4 +1,5 @@
 // Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
+import type { Sinks } from '@temporalio/workflow';
 // How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../src/config/retry';
 import type { EventSource } from '../src/events/sources';
@@ -79,4 +80,16 @@ export interface DeliveryResult {
   eventId: string;
   status: DeliveryStatus;
   targets: TargetOutcome[];
+}
+
+/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent. */
+export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
+
+/**
+ * What the delivery workflows tell the worker running them (a sink: no command, nothing in the history, not
+ * called on replay): `fastPathOver` once the delivery no longer needs this worker's memory (it completed, or
+ * its failed targets were handed to their durable retries). The ingest's admission control counts on it.
+ */
+export interface DeliverySinks extends Sinks {
+  deliveries: { fastPathOver(): void };
 }

@@ -78,7 +78,7 @@ export function parseEventList(list: string): string[] {
     .map((item) => item.trim())
     .filter(Boolean)
     .flatMap((item) => {
-      const shortcut = MC_SHORTCUTS[item.toLowerCase()];
+      const shortcut = Object.hasOwn(MC_SHORTCUTS, item.toLowerCase()) ? MC_SHORTCUTS[item.toLowerCase()] : undefined;
       if (shortcut) return [...shortcut];
       if (!isEventName(item)) throw new UnknownEventError(item);
       return [item];

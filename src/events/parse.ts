@@ -16,14 +16,30 @@ const CONCRETE_NAMES = new Set(EVENT_NAMES);
 const SEQUENCER = /^[0-9A-Fa-f]{1,32}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+/** How deep a body may nest: records are ~7 levels deep; a body nested deeper could never be encoded as a workflow input. */
+export const MAX_JSON_DEPTH = 64;
+
 export function parseIncomingJson(text: string): S3EventRecord[] {
-  let body: unknown;
+  return parseIncomingEvents(parseJson(text, 'body'));
+}
+
+/** JSON text as a value, refused (naming `field`) when it is not JSON or nests deeper than MAX_JSON_DEPTH. */
+export function parseJson(text: string, field: string): unknown {
+  let value: unknown;
   try {
-    body = JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
-    throw new EventValidationError('body', `not valid JSON (${errorMessage(err)})`);
+    throw new EventValidationError(field, `not valid JSON (${errorMessage(err)})`);
   }
-  return parseIncomingEvents(body);
+  // Walked without recursion: a body nested 100,000 levels deep must not exhaust the stack here either.
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > MAX_JSON_DEPTH) throw new EventValidationError(field, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return value;
 }
 
 export function parseIncomingEvents(body: unknown): S3EventRecord[] {

@@ -13,6 +13,7 @@ import { SearchAttributesError, checkSearchAttributes } from '../temporal/regist
 import { log, setLogLevel } from '../telemetry/log';
 import { serveMetrics } from '../telemetry/metrics';
 import { clientTracingInterceptors, shutdownTracing } from '../telemetry/tracing';
+import { DeliveryAdmission } from './admission';
 import { runIngest } from './server';
 
 /**
@@ -36,7 +37,8 @@ if (require.main === module) {
       log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageWithCause(err) });
     });
     const rules = openRulesStore(settings);
-    const app = await runIngest(publisher, settings.ingest, { settings, rules });
+    // No worker here to report deliveries back: only the starts under way count against the bound.
+    const app = await runIngest(publisher, settings.ingest, { settings, rules }, new DeliveryAdmission(settings.maxInFlightDeliveries, false));
     const closeMetrics = await serveMetrics(settings.metrics);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void app.close().then(closeMetrics).then(() => rules.close()).then(() => publisher.close()).then(shutdownTracing));

@@ -4,39 +4,41 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { authorizationMatches } from '../config/auth-token';
-import { BucketflowClient } from '../client';
-import { EVENT_SOURCES, EventValidationError, detectSource, parseEventBody, parseSnsPayload, type EventSource, type ParsedBody } from '../events';
-import { parseSnsMessage } from '../events/sources/sns';
+import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client';
+import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { messageWithCause } from '../errors';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
 import { registerStatusPage, type StatusSource } from '../operator/status-page';
-import { SnsGate, SnsRefusedError, type SnsGateOptions } from './sns';
-import { TemporalReachability, TemporalUnreachableError } from '../temporal/reachability';
+import { DeliveryAdmission } from './admission';
+import { Refusal, refuse, sendRefusal } from './answers';
+import { IngestAuth } from './auth';
+import { SnsEndpoint, type SnsOptions } from './sns';
+import { TemporalReachability, TemporalUnreachableError, invalidArgumentOf } from '../temporal/reachability';
 import { inRequestSpan } from '../telemetry/tracing';
-
-/** Seconds a sender is asked to wait after a 503. */
-const RETRY_AFTER_SECONDS = 1;
 
 export interface IngestOptions {
   publisher: BucketflowClient;
-  /** MinIO's `auth_token` rule (see src/config/auth-token.ts), for every source without a token of its own. Unset = no auth. */
+  /** MinIO's `auth_token` rule (see src/config/auth-token.ts), for every source without a token of its own, and the status page. Unset (and no source token) = no auth. */
   authToken?: string;
   /** A token per source, so one leaked token does not open every source. */
   sourceTokens?: Partial<Record<EventSource, string>>;
+  /** Sources accepted without a token while tokens are set (BUCKETFLOW_INGEST_OPEN_SOURCES); others are refused. */
+  openSources?: EventSource[];
   bodyLimitBytes?: number;
   maxRecords?: number;
   /** PEM certificate chain and key: the server speaks HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  sns?: SnsGateOptions;
+  sns?: SnsOptions;
   /** The Temporal frontend's `host:port` the publisher uses (probed when a start hangs); read from its connection when unset. */
   temporalAddress?: string;
   /** How long a start may run before the frontend is probed (default 1 s). */
   watchdogMs?: number;
   /** Serve the operators' status page (`GET /status`, src/operator/status-page.ts) from these. */
   status?: StatusSource;
+  /** Admission control (the worker's, when the ingest runs inside one); default: the starts under way only, unbounded. */
+  admission?: DeliveryAdmission;
 }
 
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
@@ -46,99 +48,91 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   // Parse every body ourselves so bad JSON and bad events get the same clear 400.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ error: `body larger than the limit of ${bodyLimit} bytes (BUCKETFLOW_INGEST_MAX_BODY_BYTES)` });
+      return sendRefusal(reply, refuse.tooLarge(`body larger than the limit of ${bodyLimit} bytes (BUCKETFLOW_INGEST_MAX_BODY_BYTES)`));
     }
-    return reply.code(err.statusCode ?? 500).send({ error: err.message });
+    const status = err.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: err.message }); // fastify's own text about the request
+    log('ERROR', 'ingest request failed', { method: req.method, path: req.url.split('?')[0], error: messageWithCause(err) });
+    return reply.code(status).send({ error: 'internal error (details in the ingest log)' });
   });
 
-  const tokenOf = (source: EventSource) => options.sourceTokens?.[source] || options.authToken;
-  const everySourceNeedsToken = EVENT_SOURCES.every((source) => tokenOf(source));
-  const sns = new SnsGate(options.sns);
+  const auth = new IngestAuth(options);
+  const admission = options.admission ?? new DeliveryAdmission(0, false);
+  const sns = new SnsEndpoint(options.sns);
   const reachability = new TemporalReachability(options.publisher.temporal.connection, {
     address: options.temporalAddress ?? addressOf(options.publisher),
     watchdogMs: options.watchdogMs,
   });
   app.addHook('onClose', async () => reachability.close());
 
-  if (options.status) registerStatusPage(app, options.publisher, options.status, options.authToken);
+  if (options.status) registerStatusPage(app, options.publisher, options.status, auth);
 
-  app.get('/health', async (_req, reply) => {
+  // Unauthenticated callers (load balancers) learn only ok/unavailable; the operator's token adds the cause.
+  app.get('/health', async (req, reply) => {
     const problem = await reachability.check();
     if (!problem) return { status: 'ok' };
-    return unavailable(reply, { status: 'unavailable', error: `Temporal unreachable: ${problem}` });
+    metrics.eventsRejected.inc({ reason: 'unavailable' });
+    const body = auth.operator(req.headers.authorization) ? { status: 'unavailable', error: unreachableText(problem) } : { status: 'unavailable' };
+    return reply.code(503).header('retry-after', '1').send(body);
   });
 
   // Senders post to whatever path their endpoint names; probes may HEAD it.
   app.head('/*', async (_req, reply) => reply.code(200).send());
-  const accept = async (req: FastifyRequest, reply: FastifyReply) => {
-    const authorization = req.headers.authorization;
-    // When every source needs a token, a request carrying none of them is refused before its body is read.
-    if (everySourceNeedsToken && !EVENT_SOURCES.some((source) => authorizationMatches(authorization, tokenOf(source)!))) {
-      return unauthorized(reply, 'missing or wrong Authorization header');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(typeof req.body === 'string' ? req.body : '');
-    } catch (err) {
-      return badRequest(reply, new EventValidationError('body', `not valid JSON (${messageWithCause(err)})`));
-    }
-    const source = detectSource(body);
-    const token = source && tokenOf(source);
-    if (token && !authorizationMatches(authorization, token)) {
-      return unauthorized(reply, `missing or wrong Authorization header for source ${source}`);
-    }
 
-    let parsed: ParsedBody;
-    try {
-      if (source === 'aws-sns') {
-        const message = parseSnsMessage(body);
-        await sns.verify(message);
-        if (message.Type === 'SubscriptionConfirmation') {
-          await sns.confirm(message);
-          log('INFO', 'SNS subscription confirmed', { topic: message.TopicArn });
-          return reply.code(200).send({ confirmed: message.TopicArn });
-        }
-        if (message.Type === 'UnsubscribeConfirmation') {
-          log('INFO', 'SNS subscription ended', { topic: message.TopicArn });
-          return reply.code(200).send({ unsubscribed: message.TopicArn });
-        }
-        parsed = parseSnsPayload(message.Message);
-      } else {
-        parsed = parseEventBody(body);
-      }
-    } catch (err) {
-      if (err instanceof EventValidationError) return badRequest(reply, err);
-      if (err instanceof SnsRefusedError) {
-        log('WARN', 'SNS message refused', { error: err.message });
-        return reply.code(403).send({ error: err.message });
-      }
-      // Fetching the signing certificate or the SubscribeURL failed: SNS retries on 5xx.
-      log('ERROR', 'SNS message not handled', { error: messageWithCause(err) });
-      return reply.code(502).send({ error: messageWithCause(err) });
+  /** The body's deliveries started (admission, then the starts, bounded by Temporal's reachability); throws a Refusal. */
+  const publish = async (parsed: ParsedBody): Promise<PublishedEvent[]> => {
+    const workflowIds = parsed.events.map((event) => workflowIdFor(eventIdentity(event.record)));
+    if (!admission.tryEnter(workflowIds)) {
+      throw refuse.overloaded(`this worker holds ${admission.count} deliveries, its limit (BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES); retry later`);
     }
-
-    if (parsed.events.length > maxRecords) {
-      return reply.code(413).send({ error: `${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)` });
-    }
-    if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
+    let accepted: PublishedEvent[] = [];
     try {
-      const accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
-      for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
-      return reply.code(202).send({ accepted, source: parsed.source });
+      accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
+      return accepted;
     } catch (err) {
-      if (err instanceof EventValidationError) return badRequest(reply, err);
-      const error = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
-      log('ERROR', 'could not start delivery', { error, source: parsed.source, records: parsed.events.length });
-      return unavailable(reply, { error });
+      if (err instanceof EventValidationError) throw err;
+      // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
+      const invalid = invalidArgumentOf(err);
+      if (invalid) throw refuse.badRequest(`body: Temporal refused the delivery's start as invalid (${invalid}); nothing of this body was started`);
+      const cause = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
+      log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
+      throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
+    } finally {
+      const started = new Set(accepted.filter((event) => !event.duplicate).map((event) => event.workflowId));
+      admission.leave(workflowIds, workflowIds.filter((id) => !started.has(id)));
     }
   };
+
+  /** The handler: auth (before the body: `authenticate`) -> parse, the source detected once -> the SNS protocol -> publish -> answer. */
+  const accept = async (req: FastifyRequest, reply: FastifyReply) => {
+    const body = parseJson(typeof req.body === 'string' ? req.body : '', 'body');
+    const source = detectSource(body);
+    if (source && !auth.allows(source, req.headers.authorization)) throw refuse.unauthorized(`missing or wrong Authorization header for source ${source}`);
+    const received = source === 'aws-sns' ? await sns.receive(body) : { events: parseSourceBody(source, body) };
+    if ('answer' in received) return reply.code(200).send(received.answer);
+    const parsed = received.events;
+    checkLimits(parsed, maxRecords);
+    if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
+    const accepted = await publish(parsed);
+    for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
+    return reply.code(202).send({ accepted, source: parsed.source });
+  };
+
+  // The token is checked before the body is read: an unauthenticated 9 MiB body is refused unread.
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!auth.mayPost(req.headers.authorization)) return sendRefusal(reply, refuse.unauthorized());
+  };
   // The trace of each event starts here (or continues the sender's traceparent) when tracing is on.
-  app.post('/*', (req, reply) =>
+  app.post('/*', { onRequest: authenticate }, (req, reply) =>
     inRequestSpan('POST', req.headers, async (span) => {
       span.setAttribute('url.path', req.url.split('?')[0]);
-      const sent = await accept(req, reply);
+      const sent = await accept(req, reply).catch((err: unknown) => {
+        if (err instanceof Refusal) return sendRefusal(reply, err);
+        if (err instanceof EventValidationError) return sendRefusal(reply, refuse.badRequest(err.message));
+        throw err;
+      });
       span.setAttribute('http.response.status_code', reply.statusCode);
       return sent;
     }),
@@ -146,25 +140,37 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   return app;
 }
 
+/**
+ * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
+ * carries the record again in the history): refused whole before anything starts. S3 records are a few KB.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+/** What can never become a delivery is refused whole before anything starts: too many records, or a record too large. */
+function checkLimits(parsed: ParsedBody, maxRecords: number): void {
+  if (parsed.events.length > maxRecords) {
+    throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
+  }
+  parsed.events.forEach(({ record }, i) => {
+    const bytes = Buffer.byteLength(JSON.stringify(record));
+    if (bytes > MAX_RECORD_BYTES) {
+      throw refuse.tooLarge(`Records[${i}]: ${bytes} bytes once encoded; a record may carry at most ${MAX_RECORD_BYTES} to become a delivery (Temporal's payload limit)`);
+    }
+  });
+}
+
+/** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */
+export function unreachableText(cause: string): string {
+  const kind = /ECONNREFUSED/i.test(cause) ? 'connection refused'
+    : /timed? ?out|ETIMEDOUT|deadline/i.test(cause) ? 'timed out'
+    : /ENOTFOUND|EAI_AGAIN/i.test(cause) ? 'address not resolved'
+    : 'not answering';
+  return `Temporal unreachable (${kind}); retry later`;
+}
+
 function addressOf(publisher: BucketflowClient): string {
   const connection = publisher.temporal.connection as Partial<Connection>;
   return connection.options?.address ?? loadSettings().temporalAddress;
-}
-
-function unauthorized(reply: FastifyReply, error: string) {
-  metrics.eventsRejected.inc({ reason: 'unauthorized' });
-  // SNS and Ceph send the credentials written into their endpoint URL as basic auth, some only when challenged.
-  return reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error });
-}
-
-function unavailable(reply: FastifyReply, body: Record<string, string>) {
-  metrics.eventsRejected.inc({ reason: 'unavailable' });
-  return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send(body);
-}
-
-function badRequest(reply: FastifyReply, err: unknown) {
-  metrics.eventsRejected.inc({ reason: 'bad_request' });
-  return reply.code(400).send({ error: messageWithCause(err) });
 }
 
 function readPem(name: string, file: string): Buffer {
@@ -176,7 +182,7 @@ function readPem(name: string, file: string): Buffer {
 }
 
 /** Starts the ingest server on its configured address; resolves with the server once listening. */
-export async function runIngest(publisher: BucketflowClient, settings: IngestSettings, status?: StatusSource): Promise<FastifyInstance> {
+export async function runIngest(publisher: BucketflowClient, settings: IngestSettings, status?: StatusSource, admission?: DeliveryAdmission): Promise<FastifyInstance> {
   const tls =
     settings.tlsCertFile && settings.tlsKeyFile
       ? { cert: readPem('BUCKETFLOW_INGEST_TLS_CERT', settings.tlsCertFile), key: readPem('BUCKETFLOW_INGEST_TLS_KEY', settings.tlsKeyFile) }
@@ -186,16 +192,17 @@ export async function runIngest(publisher: BucketflowClient, settings: IngestSet
     status,
     authToken: settings.authToken,
     sourceTokens: settings.sourceTokens,
+    openSources: settings.openSources,
     bodyLimitBytes: settings.bodyLimitBytes,
     maxRecords: settings.maxRecords,
     tls,
     sns: settings.sns,
+    admission,
   });
   await app.listen({ host: settings.host, port: settings.port });
   log('INFO', 'ingest listening', {
     url: `${tls ? 'https' : 'http'}://${settings.host}:${settings.port}/`,
-    auth: Boolean(settings.authToken),
-    sourceTokens: Object.keys(settings.sourceTokens),
+    sources: new IngestAuth(settings).describe(),
   });
   return app;
 }

@@ -3,14 +3,15 @@
 // rate over the hour and, where the page runs inside a worker, that worker's in-flight sends and p50/p95 send
 // time; a search (event id, workflow id or bucket/key -> the delivery as `deliveries show` prints it); bucket
 // rules; the latest failed deliveries with links into the Temporal Web UI and a redeliver button. It reloads
-// itself every 30 s (a meta refresh: no JavaScript anywhere). Protected by the ingest's token (a browser sends
-// it as basic auth).
+// itself every 30 s (a meta refresh: no JavaScript anywhere). Protected by the ingest's global token (a browser sends
+// it as basic auth; open only while no token at all is set), its forms by a same-origin check and a CSRF token
+// (form-guard.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorizationMatches } from '../config/auth-token';
 import type { BucketflowClient } from '../client';
 import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
 import { showText } from './deliveries/commands';
 import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from './deliveries/inspect';
+import { CsrfTokens, PAGE_SECURITY_HEADERS, crossOriginProblem } from './form-guard';
 import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
 import { batchQuery } from './deliveries/batches';
 import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
@@ -75,7 +76,7 @@ async function searchResult(ctx: DeliveryContext, q: string): Promise<string> {
 
 const ms = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value)} ms`);
 
-async function render(publisher: BucketflowClient, source: StatusSource, message: string | undefined, q: string | undefined): Promise<string> {
+async function render(publisher: BucketflowClient, source: StatusSource, message: string | undefined, q: string | undefined, csrf: string): Promise<string> {
   const { settings } = source;
   const ctx: DeliveryContext = { client: publisher.temporal, taskQueue: settings.taskQueue, namespace: settings.namespace, temporalUiUrl: settings.temporalUiUrl };
   const entries = loadTargetsConfig({ file: settings.configFile }).targets;
@@ -119,7 +120,7 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
     `<tr><td>${esc(bucket)}</td><td>${esc(r.arn)}</td><td>${esc(r.events.join(', '))}</td><td>${esc(r.prefix)}</td><td>${esc(r.suffix)}</td></tr>`));
   const failedRows = failed.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td><td>${esc(d.status)}</td>
       <td>${esc(`${d.bucket}/${d.key}`)}</td><td>${esc(d.failedTargets.join(', '))}</td><td>${link(d)}${d.redeliveryOf ? ' (redelivery)' : ''}</td>
-      <td><form method="post" action="/status/redeliver"><input type="hidden" name="workflowId" value="${esc(d.workflowId)}"><button type="submit">redeliver</button></form></td></tr>`);
+      <td><form method="post" action="/status/redeliver"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="workflowId" value="${esc(d.workflowId)}"><button type="submit">redeliver</button></form></td></tr>`);
   const redeliveryRows = redeliveries.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td>
       <td class="status">${esc(d.status)}</td><td>${esc(d.targets.join(', '))}</td><td>${link(d)}</td><td>${esc(d.redeliveryOf)}</td></tr>`);
   const table = (id: string, header: string[], rows: string[]) =>
@@ -148,27 +149,34 @@ ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1
 </body></html>`;
 }
 
+/** Who may see the page: the ingest's rule (src/ingest/auth.ts): open only while no token is set, else the global token. */
+export interface OperatorAuth {
+  operator(authorization: string | undefined): boolean;
+}
+
 /** Adds `GET /status` and `POST /status/redeliver` (form: workflowId) to the ingest server. */
-export function registerStatusPage(app: FastifyInstance, publisher: BucketflowClient, source: StatusSource, authToken?: string): void {
-  const allowed = (req: FastifyRequest, reply: FastifyReply) => {
-    if (!authToken || authorizationMatches(req.headers.authorization, authToken)) return true;
-    void reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error: 'missing or wrong Authorization header' });
-    return false;
+export function registerStatusPage(app: FastifyInstance, publisher: BucketflowClient, source: StatusSource, auth: OperatorAuth): void {
+  const csrf = new CsrfTokens();
+  // Checked before the body is read; every answer (refusals included) may not be framed or sniffed.
+  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    void reply.headers(PAGE_SECURITY_HEADERS);
+    if (auth.operator(req.headers.authorization)) return;
+    return reply.code(401).header('www-authenticate', 'Basic realm="bucketflow"').send({ error: 'missing or wrong Authorization header' });
   };
 
-  app.get('/status', async (req, reply) => {
-    if (!allowed(req, reply)) return reply;
+  app.get('/status', { onRequest }, async (req, reply) => {
     const { message, q } = req.query as { message?: unknown; q?: unknown };
     const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
-    return reply.type('text/html; charset=utf-8').send(await render(publisher, source, text(message), text(q)));
+    return reply.type('text/html; charset=utf-8').send(await render(publisher, source, text(message), text(q), csrf.tokenFor(req.headers.authorization)));
   });
 
-  app.post('/status/redeliver', async (req, reply) => {
-    if (!allowed(req, reply)) return reply;
+  app.post('/status/redeliver', { onRequest }, async (req, reply) => {
     // A form posted from another site would carry the browser's saved credentials: only our own page may.
-    const origin = req.headers.origin;
-    if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return reply.code(403).send({ error: 'cross-origin request' });
-    const workflowId = new URLSearchParams(typeof req.body === 'string' ? req.body : '').get('workflowId') ?? '';
+    const problem = crossOriginProblem(req.headers);
+    if (problem) return reply.code(403).send({ error: `cross-origin request refused (${problem})` });
+    const form = new URLSearchParams(typeof req.body === 'string' ? req.body : '');
+    if (!csrf.matches(form.get('csrf'), req.headers.authorization)) return reply.code(403).send({ error: 'csrf: missing or stale form token (reload the status page)' });
+    const workflowId = form.get('workflowId') ?? '';
     const { settings } = source;
     const retries = new Map(loadTargetsConfig({ file: settings.configFile }).targets.map((t) => [t.arn, retrySettingsOf(t.config)]));
     const ctx: RedeliverContext = {

@@ -48,11 +48,12 @@ export class PostgresRulesStore implements RulesStore {
   async targetStates(): Promise<Record<string, TargetStateRecord>> {
     await this.init();
     const { rows } = await this.pool.query(`SELECT arn, worker, state FROM ${this.table}_target_state`);
-    const states: Record<string, TargetStateRecord> = {};
+    // Keyed by data (ARNs, worker names): prototype-less, so no key is ever one of Object.prototype's.
+    const states: Record<string, TargetStateRecord> = Object.create(null);
     for (const { arn, worker, state } of rows as Array<{ arn: string; worker: string; state: never }>) {
       const record = (states[arn] ??= {});
       if (worker === '') record.paused = state;
-      else (record.circuits ??= {})[worker] = state;
+      else (record.circuits ??= Object.create(null) as Record<string, CircuitRecord>)[worker] = state;
     }
     return states;
   }

@@ -1,10 +1,12 @@
 // Where bucket rules live. The embedded default is one JSON file under the data dir, written atomically
-// and re-read when it changes, so every worker on the machine sees a change without a restart.
+// and re-read when it changes, so every worker on the machine sees a change without a restart. Bucket names are
+// user data: any valid name (`constructor`, `__proto__`, `hasOwnProperty`) is only ever an own key of a
+// prototype-less object, never a property inherited from Object.prototype.
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from './rules';
-import { withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
+import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
 /** Bucket rules, and the operator state of targets (pause, circuits) that all workers share. */
 export interface RulesStore extends TargetStateStore {
@@ -26,15 +28,16 @@ export class FileRulesStore implements RulesStore {
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'rules.json');
     this.rules = new JsonFile(this.file, {}, parseRulesFile);
-    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => JSON.parse(text));
+    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => keyedByData<TargetStateRecord>(JSON.parse(text)));
   }
 
   async get(bucket: string): Promise<NotificationRule[]> {
-    return (await this.rules.read())[bucket] ?? [];
+    const all = await this.rules.read();
+    return Object.hasOwn(all, bucket) ? all[bucket] : [];
   }
 
   async put(bucket: string, rules: NotificationRule[]): Promise<void> {
-    const all = { ...(await this.rules.read()) };
+    const all: RulesByBucket = Object.assign(Object.create(null), await this.rules.read());
     if (rules.length === 0) delete all[bucket];
     else all[bucket] = rules;
     await this.rules.write(all);
@@ -54,7 +57,7 @@ export class FileRulesStore implements RulesStore {
 
   async setPaused(arn: string, paused: boolean): Promise<boolean> {
     const states = await this.states.read();
-    if (Boolean(states[arn]?.paused) === paused) return false;
+    if (Boolean(stateOf(states, arn).paused) === paused) return false;
     await this.states.write(withPaused(states, arn, paused));
     return true;
   }
@@ -104,6 +107,11 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
   }
   const valid = typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
-  return rules as RulesByBucket;
+  return keyedByData(rules as RulesByBucket);
+}
+
+/** A copy without a prototype: its keys (bucket names, ARNs) are looked up as own keys only. */
+export function keyedByData<T>(record: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null), record);
 }
 

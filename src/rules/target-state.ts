@@ -26,7 +26,7 @@ export interface TargetStateStore {
 
 /** The in-file form (one JSON object by ARN), shared by the file store's read-modify-write. */
 export function withPaused(states: Record<string, TargetStateRecord>, arn: string, paused: boolean, now = new Date()): Record<string, TargetStateRecord> {
-  const current = states[arn] ?? {};
+  const current = stateOf(states, arn);
   const next = { ...current };
   if (paused) next.paused = current.paused ?? { since: now.toISOString() };
   else delete next.paused;
@@ -34,8 +34,14 @@ export function withPaused(states: Record<string, TargetStateRecord>, arn: strin
 }
 
 export function withCircuit(states: Record<string, TargetStateRecord>, arn: string, worker: string, circuit: CircuitRecord | undefined): Record<string, TargetStateRecord> {
-  const circuits = { ...(states[arn]?.circuits ?? {}) };
+  const current = stateOf(states, arn);
+  const circuits: Record<string, CircuitRecord> = Object.assign(Object.create(null), current.circuits);
   if (circuit) circuits[worker] = circuit;
   else delete circuits[worker];
-  return { ...states, [arn]: { ...states[arn], circuits } };
+  return { ...states, [arn]: { ...current, circuits } };
+}
+
+/** A target's state, read as an own key only (ARNs and worker names are data, never Object.prototype's names). */
+export function stateOf(states: Record<string, TargetStateRecord>, arn: string): TargetStateRecord {
+  return Object.hasOwn(states, arn) ? states[arn] : {};
 }

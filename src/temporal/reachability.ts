@@ -145,11 +145,22 @@ export function dial(address: string, timeoutMs: number): Promise<string | undef
 
 /** The underlying cause of a gRPC failure that means "cannot reach the server" (UNAVAILABLE, DEADLINE_EXCEEDED). */
 export function unreachableCause(err: unknown): string | undefined {
+  return grpcDetailsOf(err, [14, 4]);
+}
+
+/** Temporal's reason for refusing a call as invalid (INVALID_ARGUMENT, e.g. a payload over its size limit): retrying cannot help. */
+export function invalidArgumentOf(err: unknown): string | undefined {
+  return grpcDetailsOf(err, [3]);
+}
+
+/** The details of the first gRPC error with one of these status codes in the error's cause chain. */
+function grpcDetailsOf(err: unknown, codes: number[]): string | undefined {
   for (const current of causeChain(err)) {
-    if (current.code === 14 || current.code === 4) return String(current.details || current.message);
+    if (typeof current.code === 'number' && codes.includes(current.code)) return String(current.details || current.message);
   }
   return undefined;
 }
+
 
 function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;

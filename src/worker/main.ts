@@ -11,6 +11,9 @@ import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
 import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
+import { DeliveryAdmission } from '../ingest/admission';
+import type { DeliverySinks } from '../../workflows/types';
+import type { InjectedSinks } from '@temporalio/worker';
 import { childLogger, log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
@@ -28,6 +31,8 @@ export interface EngineDeps {
   targets: TargetPool;
   rules: RulesStore;
   gate: TargetGate;
+  /** Deliveries this worker holds (admission control): fed by its workflows' sink, consulted by its ingest. */
+  admission: DeliveryAdmission;
   /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
   sends: RecentSends;
 }
@@ -43,10 +48,11 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
-  return { targets, rules, gate, sends: new RecentSends() };
+  return { targets, rules, gate, sends: new RecentSends(), admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
 }
 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
+  deps.admission.close();
   await deps.gate.close();
   await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
 }
@@ -67,11 +73,17 @@ export async function createWorker(
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities({ ...deps, continueDelivery: (input) => continuer.continueFromBatch(input) }),
+    sinks: deliverySinks(deps.admission),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...settings.tuning,
     ...workerTracingOptions(),
     ...extra,
   });
+}
+
+/** Where the delivery workflows' sink calls land: a fast path that ended no longer counts against admission. Also for replays (no admission). */
+export function deliverySinks(admission?: DeliveryAdmission): InjectedSinks<DeliverySinks> {
+  return { deliveries: { fastPathOver: { fn: (info) => admission?.released(info.workflowId), callDuringReplay: false } } };
 }
 
 /**
@@ -102,7 +114,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     const worker = await createWorker(connection, settings, deps);
     healthServer = await serveHealth(() => worker.getState(), settings.health);
     if (options.ingest ?? settings.ingestInWorker) {
-      const ingest = await runIngest(workerPublisher(connection, settings, deps), settings.ingest, { settings, ...deps });
+      const ingest = await runIngest(workerPublisher(connection, settings, deps), settings.ingest, { settings, ...deps }, deps.admission);
       let closing: Promise<void> | undefined;
       closeIngest = () => (closing ??= ingest.close());
       // Stop accepting as soon as draining begins; what was accepted is already durable in Temporal.

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { snsStringToSign, type SnsMessage } from '../../src/events/sources/sns';
+import { snsStringToSign, type SnsMessage } from '../../src/ingest/sns';
 
 export interface KeyPair {
   key: string;
@@ -35,8 +35,9 @@ export class FakeSns {
   readonly requests: string[] = [];
   private constructor(private readonly server: http.Server, readonly keys: KeyPair) {}
 
-  static async start(): Promise<FakeSns> {
-    const keys = selfSignedCertificate('sns.amazonaws.com');
+  /** `commonName`: the signing certificate's subject (SNS's is sns.amazonaws.com). */
+  static async start(commonName = 'sns.amazonaws.com'): Promise<FakeSns> {
+    const keys = selfSignedCertificate(commonName);
     const server = http.createServer((req, res) => {
       sns.requests.push(req.url!);
       if (req.url!.endsWith('.pem')) res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(keys.cert);
@@ -51,9 +52,9 @@ export class FakeSns {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** The message with its URLs moved to this server and signed as SNS signs (SignatureVersion 1 or 2). */
+  /** The message with its URLs moved to this server, sent now (unless `overrides` say when) and signed as SNS signs (SignatureVersion 1 or 2). */
   sign<T extends Record<string, unknown>>(fixture: T, overrides: Partial<SnsMessage> = {}): T {
-    const message = { ...fixture, ...overrides } as unknown as SnsMessage;
+    const message = { ...fixture, Timestamp: new Date().toISOString(), ...overrides } as unknown as SnsMessage;
     const local = (url: string | undefined) => url && url.replace(/^https:\/\/[^/]+/, this.origin);
     message.SigningCertURL = local(overrides.SigningCertURL ?? message.SigningCertURL)!;
     if (message.SubscribeURL) message.SubscribeURL = local(message.SubscribeURL);

@@ -35,6 +35,8 @@ export interface EngineOptions {
   temporal?: Partial<TemporalConnectionSettings>;
   /** The high-volume mode's settings for both publishers (default: per-event mode). */
   batch?: Partial<BatchSettings>;
+  /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
+  settings?: Partial<Settings>;
 }
 
 export interface Engine {
@@ -56,7 +58,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // The stack's dev server, or the Temporal server TEMPORAL_ADDRESS names (npm run test:cluster: the stack's cluster).
   const defaults = loadSettings({ TEMPORAL_ADDRESS: endpoints.temporal });
   const settings: Settings = {
-    ...defaults, ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
+    ...defaults, ...options.temporal, ...options.settings, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
   };
 
   const store = new FileRulesStore(dataDir);

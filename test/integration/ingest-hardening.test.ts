@@ -68,7 +68,7 @@ async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   return [result, Date.now() - started];
 }
 
-test('Temporal unreachable: 503 with Retry-After and the cause within 2 s; 202 again within 2 s of its return', async () => {
+test('Temporal unreachable: 503 with Retry-After and the kind of failure within 2 s; 202 again within 2 s of its return', async () => {
   const { proxy, publisher } = await proxiedPublisher();
   const url = await ingest({ publisher, temporalAddress: proxy.address });
   assert.equal((await post(url, eventBody())).status, 202);
@@ -79,12 +79,12 @@ test('Temporal unreachable: 503 with Retry-After and the cause within 2 s; 202 a
     assert.equal(response.status, 503);
     assert.ok(ms < 2_000, `503 after ${ms} ms`);
     assert.equal(response.headers.get('retry-after'), '1');
-    assert.match(((await response.json()) as { error: string }).error, /^Temporal unreachable: .*ECONNREFUSED/);
+    assert.equal(((await response.json()) as { error: string }).error, 'Temporal unreachable (connection refused); retry later');
   }
   const [health, healthMs] = await timed(() => fetch(new URL('/health', url)));
   assert.equal(health.status, 503);
   assert.ok(healthMs < 2_000, `health after ${healthMs} ms`);
-  assert.match(((await health.json()) as { error: string }).error, /ECONNREFUSED/);
+  assert.match(((await health.json()) as { error: string }).error, /connection refused/);
 
   await proxy.up();
   const back = Date.now();

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { buildEvent, toEnvelope } from '../../src/events';
+import { workflowIdFor } from '../../src/client';
+import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import { buildIngestServer } from '../../src/ingest/server';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
@@ -66,6 +68,18 @@ test('400 naming the problem for malformed JSON and malformed events', async () 
   const badEvent = await post(JSON.stringify({ Records: [record] }), 'Bearer s3cr3t');
   assert.equal(badEvent.status, 400);
   assert.match(((await badEvent.json()) as { error: string }).error, /Records\[0\]\.s3\.bucket\.name/);
+});
+
+test('a MinIO body {"Records": [valid, invalid]} is refused whole (400 naming the bad record): the valid record is not started', async () => {
+  const valid = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `mixed-${Date.now()}.jpg` });
+  const invalid = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'mixed-bad.jpg' }) as unknown as Record<string, any>;
+  invalid.eventName = 's3:ObjectCreated:Upload';
+  const response = await post(JSON.stringify({ Records: [valid, invalid] }), 'Bearer s3cr3t');
+  assert.equal(response.status, 400);
+  assert.deepEqual(await response.json(), { error: 'Records[1].eventName: unknown event name "s3:ObjectCreated:Upload"' });
+  await assert.rejects(engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(valid))).describe(), WorkflowNotFoundError);
+  // The same valid record alone is accepted: the refusal was about the other one.
+  assert.equal((await post(JSON.stringify({ Records: [valid] }), 'Bearer s3cr3t')).status, 202);
 });
 
 test('health reports the Temporal connection', async () => {

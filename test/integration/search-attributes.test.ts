@@ -10,15 +10,29 @@ import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { indexedValueType } from '../../src/temporal/register-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../src/delivery/search-attributes';
+import { withTimeout } from '../../src/errors';
 import { freePort, startDevServer, type DevServer } from '../helpers/dev-server';
 import { deliveryOf } from '../helpers/records';
 
 const root = path.resolve(__dirname, '../..');
+/** How long the refused worker may take to exit: a deadline of its own, well inside the test's. */
+const EXIT_DEADLINE_MS = 60_000;
 let dir: string;
+/** Everything a test starts, stopped in after() even when the test timed out (its own finally never runs then). */
+const running: Array<{ stop(): Promise<void> }> = [];
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-search-attributes-'));
 });
-after(() => rm(dir, { recursive: true, force: true }));
+after(async () => {
+  for (const started of running.reverse()) await started.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function devServer(searchAttributes?: Record<string, string>): Promise<DevServer> {
+  const server = await startDevServer(searchAttributes);
+  running.push(server);
+  return server;
+}
 
 interface Started {
   /** Resolves with the log lines seen until `until` matched, or rejects when the process exits first. */
@@ -43,7 +57,7 @@ function startEntryPoint(script: string, server: DevServer, until: RegExp, env: 
     void exit.then(({ code }) => reject(new Error(`${script} exited ${code} before ${until}: ${stderr}`)));
   });
   ready.catch(() => {});
-  return {
+  const started = {
     ready,
     exit,
     async stop() {
@@ -51,6 +65,8 @@ function startEntryPoint(script: string, server: DevServer, until: RegExp, env: 
       await exit;
     },
   };
+  running.push(started);
+  return started;
 }
 
 async function customAttributes(address: string) {
@@ -63,59 +79,47 @@ async function customAttributes(address: string) {
 }
 
 test('on a server without them, the ingest adds the search attributes and a delivery starts and completes', { timeout: 120_000 }, async () => {
-  const server = await startDevServer();
-  const running: Started[] = [];
+  const server = await devServer();
+  const before = await customAttributes(server.address);
+  for (const name of Object.keys(SEARCH_ATTRIBUTES)) assert.equal(name in before, false, `${name} absent at first`);
+
+  const port = await freePort();
+  const ingest = startEntryPoint('src/ingest/main.ts', server, /ingest listening/, { BUCKETFLOW_INGEST_PORT: String(port) });
+  const ingestLog = await ingest.ready;
+  assert.ok(ingestLog.some((line) => line.includes('search attributes added')), 'the ingest logs what it added');
+  const added = await customAttributes(server.address);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.equal(added[name], indexedValueType(type), name);
+
+  // The worker finds them in place and adds nothing.
+  const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
+  const workerLog = await worker.ready;
+  assert.equal(workerLog.some((line) => line.includes('search attributes added')), false);
+
+  const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ Records: [deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'sa-bucket', key: 'a.txt' }).record] }) });
+  assert.equal(response.status, 202, await response.clone().text());
+  const { accepted } = (await response.json()) as { accepted: Array<{ workflowId: string }> };
+  const connection = await Connection.connect({ address: server.address });
   try {
-    const before = await customAttributes(server.address);
-    for (const name of Object.keys(SEARCH_ATTRIBUTES)) assert.equal(name in before, false, `${name} absent at first`);
-
-    const port = await freePort();
-    const ingest = startEntryPoint('src/ingest/main.ts', server, /ingest listening/, { BUCKETFLOW_INGEST_PORT: String(port) });
-    running.push(ingest);
-    const ingestLog = await ingest.ready;
-    assert.ok(ingestLog.some((line) => line.includes('search attributes added')), 'the ingest logs what it added');
-    const added = await customAttributes(server.address);
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.equal(added[name], indexedValueType(type), name);
-
-    // The worker finds them in place and adds nothing.
-    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
-    running.push(worker);
-    const workerLog = await worker.ready;
-    assert.equal(workerLog.some((line) => line.includes('search attributes added')), false);
-
-    const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ Records: [deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'sa-bucket', key: 'a.txt' }).record] }) });
-    assert.equal(response.status, 202, await response.clone().text());
-    const { accepted } = (await response.json()) as { accepted: Array<{ workflowId: string }> };
-    const connection = await Connection.connect({ address: server.address });
-    try {
-      const result = await new Client({ connection }).workflow.getHandle(accepted[0].workflowId).result();
-      assert.equal(result.status, 'no-targets');
-    } finally {
-      await connection.close();
-    }
+    const result = await new Client({ connection }).workflow.getHandle(accepted[0].workflowId).result();
+    assert.equal(result.status, 'no-targets');
   } finally {
-    for (const started of running) await started.stop();
-    await server.stop();
+    await connection.close();
   }
 });
 
 test('where the server refuses to add them, the worker exits 1 printing the exact temporal commands', { timeout: 120_000 }, async () => {
   // A namespace whose KeywordList quota (3 on SQL visibility) is used up refuses BucketflowTargets and
   // BucketflowFailedTargets, as a server that does not permit the operator API would.
-  const server = await startDevServer({ Other1: 'KeywordList', Other2: 'KeywordList', Other3: 'KeywordList' });
-  try {
-    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
-    const { code, stderr } = await worker.exit;
-    assert.equal(code, 1);
-    const commands = stderr.split('\n').filter((line) => line.trim().startsWith('temporal operator search-attribute create'));
-    assert.deepEqual(
-      commands.map((line) => line.trim()),
-      Object.entries(SEARCH_ATTRIBUTES).map(
-        ([name, type]) => `temporal operator search-attribute create --namespace default --name ${name} --type ${type}`,
-      ),
-    );
-    assert.match(stderr, /cannot have more than 3 search attribute of type KeywordList/);
-  } finally {
-    await server.stop();
-  }
+  const server = await devServer({ Other1: 'KeywordList', Other2: 'KeywordList', Other3: 'KeywordList' });
+  const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
+  const { code, stderr } = await withTimeout(worker.exit, EXIT_DEADLINE_MS, 'the refused worker exiting');
+  assert.equal(code, 1);
+  const commands = stderr.split('\n').filter((line) => line.trim().startsWith('temporal operator search-attribute create'));
+  assert.deepEqual(
+    commands.map((line) => line.trim()),
+    Object.entries(SEARCH_ATTRIBUTES).map(
+      ([name, type]) => `temporal operator search-attribute create --namespace default --name ${name} --type ${type}`,
+    ),
+  );
+  assert.match(stderr, /cannot have more than 3 search attribute of type KeywordList/);
 });

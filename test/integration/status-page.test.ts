@@ -82,3 +82,40 @@ test('the status page shows targets, rules, counts and the failed delivery; its 
   assert.match(await text('#message'), /every target of bucketflow-\S+ was delivered/);
   assert.equal(receivers.flaky.requests.length, 2);
 });
+
+test('the redeliver form refuses cross-origin posts (another site, Origin null, a malformed Origin, no origin at all) and posts without the CSRF token', { timeout: 60_000 }, async () => {
+  const authorization = `Basic ${Buffer.from('operator:secret').toString('base64')}`;
+  const page = await fetch(`${base}/status`, { headers: { authorization } });
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  const html = await page.text();
+  const [, csrf] = /name="csrf" value="([^"]+)"/.exec(html) ?? [];
+  const [, workflowId] = /name="workflowId" value="([^"]+)"/.exec(html) ?? [];
+  assert.ok(csrf && workflowId, 'the page lists a failed delivery with its form');
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const post = (headers: Record<string, string>, body = form({ csrf, workflowId })) =>
+    fetch(`${base}/status/redeliver`, { method: 'POST', redirect: 'manual', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+
+  const refusals: Array<[string, Record<string, string>, string?]> = [
+    ['another site', { origin: 'https://evil.example' }],
+    ['another port of this host', { origin: base.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`) }],
+    ['Origin: null', { origin: 'null' }],
+    ['a malformed Origin', { origin: 'http://[' }],
+    ['neither Origin nor Sec-Fetch-Site', {}],
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site', origin: base }],
+    ['no CSRF token', { origin: base }, form({ workflowId })],
+    ['a wrong CSRF token', { 'sec-fetch-site': 'same-origin' }, form({ csrf: `${csrf}x`, workflowId })],
+  ];
+  for (const [what, headers, body] of refusals) {
+    const response = await post(headers, body);
+    assert.equal(response.status, 403, what);
+    assert.match(((await response.json()) as { error: string }).error, /^(cross-origin request refused|csrf: )/, what);
+  }
+  // The same form from the page's own origin goes through (to a redirect back to the page with the outcome).
+  for (const headers of [{ origin: base }, { 'sec-fetch-site': 'same-origin' }] as Array<Record<string, string>>) {
+    const response = await post(headers);
+    assert.equal(response.status, 303, JSON.stringify(headers));
+  }
+});

@@ -10,6 +10,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import { deliverySinks } from '../../src/worker/main';
 import { DELIVER_BATCH, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
@@ -30,11 +31,11 @@ test('histories of every workflow version and every outcome are recorded', () =>
 
 for (const file of files) {
   test(`replays ${file}`, async () => {
-    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, history(file), file);
+    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle(), sinks: deliverySinks() }, history(file), file);
   });
   // A worker with tracing on (OpenTelemetry's workflow interceptors) must replay what an untraced one recorded.
   test(`replays ${file} with tracing on`, async () => {
-    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle({ traced: true }) }, history(file), file);
+    await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle({ traced: true }), sinks: deliverySinks() }, history(file), file);
   });
 }
 
@@ -42,5 +43,5 @@ test('a history replayed by code that decides differently is caught', async () =
   // A fast-path history under the first version's workflow type: the commands no longer match.
   const changed = history('deliverEventV2-plain-delivered.json');
   changed.events[0].workflowExecutionStartedEventAttributes!.workflowType!.name = 'deliverEvent';
-  await assert.rejects(Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, changed), DeterminismViolationError);
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle(), sinks: deliverySinks() }, changed), DeterminismViolationError);
 });

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { decodeObjectKey, encodeObjectKey } from '../../src/events';
+import { decodeObjectKey, encodeObjectKey, parseEventList } from '../../src/events';
 import { FileRulesStore, RuleError, matchingArns, validateRules, type NotificationRule } from '../../src/rules';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
@@ -94,4 +94,38 @@ test('the file store persists atomically and sees changes made by another proces
   await writeFile(path.join(dir, 'rules.json'), '{"logs": {}}');
   await assert.rejects(store.get('logs'), /rules.json: expected \{"<bucket>": \[rules...\]\}/);
   assert.equal((await readdir(dir)).filter((f) => f.endsWith('.tmp')).length, 0);
+});
+
+test("bucket names that are Object.prototype's own names are plain buckets: no rules until stored, then theirs", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-rules-'));
+  const store = new FileRulesStore(dir);
+  const names = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
+  for (const name of names) assert.deepEqual(await store.get(name), [], name);
+  for (const [i, name] of names.entries()) await store.put(name, [rule(a, ['s3:ObjectCreated:*'], `${i}/`)]);
+  const reread = new FileRulesStore(dir);
+  for (const [i, name] of names.entries()) {
+    assert.deepEqual(await reread.get(name), [rule(a, ['s3:ObjectCreated:*'], `${i}/`)], name);
+    assert.deepEqual(matchingArns(await reread.get(name), 's3:ObjectCreated:Put', `${i}/x`), [a]);
+  }
+  assert.deepEqual(await reread.buckets(), [...names].sort());
+  assert.deepEqual(await reread.get('images'), [], 'a bucket never stored still has none');
+  await reread.put('constructor', []);
+  assert.deepEqual(await new FileRulesStore(dir).buckets(), names.filter((n) => n !== 'constructor').sort());
+});
+
+test('target state keyed by ARN and worker: prototype names are plain keys', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-state-'));
+  const store = new FileRulesStore(dir);
+  assert.equal(await store.setPaused('constructor', true), true, 'not paused before');
+  await store.setCircuit('__proto__', 'hasOwnProperty', { state: 'open', since: 'now', failures: 3 });
+  const states = await new FileRulesStore(dir).targetStates();
+  assert.deepEqual(Object.keys(states).sort(), ['__proto__', 'constructor']);
+  assert.ok(Object.entries(states).find(([name]) => name === 'constructor')?.[1].paused);
+  assert.deepEqual(Object.keys(states['__proto__'].circuits!), ['hasOwnProperty']);
+  assert.equal(await store.setPaused('toString', false), false, 'never paused');
+});
+
+test("mc's --event shortcuts: a prototype name is an unknown event, not a crash", () => {
+  assert.throws(() => parseEventList('constructor'), /^UnknownEventError: unknown event name: constructor$/);
+  assert.throws(() => parseEventList('put,toString'), /^UnknownEventError: unknown event name: toString$/);
 });

@@ -6,8 +6,6 @@ import type { S3EventRecord } from '../types';
 import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
 import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
 import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
-import { isSnsMessage } from './sns';
-import { errorMessage } from '../../errors';
 
 export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
@@ -31,13 +29,18 @@ export const EXPECTED_BODY =
   'expected MinIO\'s webhook body {"EventName", "Key", "Records"}, {"Records": [...]} from MinIO, Ceph RGW or AWS S3, ' +
   'an SNS message (Type, TopicArn, Message) or an EventBridge event (source "aws.s3", detail-type, detail)';
 
-/**
- * Every record of a body, validated; throws EventValidationError naming the first bad field, so a body with
- * any invalid record starts nothing. One source per body (per-source tokens rely on it). SNS envelopes are
- * refused here: only the ingest, which checks their signature, unwraps them (`parseSnsPayload`).
- */
+/** Every record of a body of any source, validated (`parseSourceBody` of its `detectSource`). */
 export function parseEventBody(body: unknown): ParsedBody {
-  const source = detectSource(body);
+  return parseSourceBody(detectSource(body), body);
+}
+
+/**
+ * Every record of a body whose source is already detected (the ingest detects it once, to check that source's
+ * token first), validated; throws EventValidationError naming the first bad field, so a body with any invalid
+ * record starts nothing. One source per body (per-source tokens rely on it). SNS envelopes are refused here:
+ * only the ingest's SNS protocol (src/ingest/sns.ts), which checks their signature, unwraps them.
+ */
+export function parseSourceBody(source: EventSource | undefined, body: unknown): ParsedBody {
   if (source === undefined) throw new EventValidationError('body', EXPECTED_BODY);
   switch (source) {
     case 'aws-sns':
@@ -61,35 +64,13 @@ export function parseEventBody(body: unknown): ParsedBody {
 export function detectSource(body: unknown): EventSource | undefined {
   if (Array.isArray(body)) return 'minio';
   if (typeof body !== 'object' || body === null) return undefined;
-  if (isSnsMessage(body)) return 'aws-sns';
+  if (Object.hasOwn(body, 'Type') && Object.hasOwn(body, 'TopicArn')) return 'aws-sns'; // an SNS HTTP(S) envelope (then it must be a valid, signed one)
   if (isEventBridgeEvent(body)) return 'aws-eventbridge';
   if (isAwsTestEvent(body)) return 'aws-s3';
   const records = (body as { Records?: unknown }).Records;
   if (Array.isArray(records) && records.length > 0) return sourceOfRecord(records[0]);
   const keys = Object.keys(body);
   return ['Records', 'EventName', 'EventType', 'Key', 'eventName', 's3'].some((key) => keys.includes(key)) ? 'minio' : undefined;
-}
-
-/** The S3 event inside a verified SNS Notification's `Message`; errors are prefixed with `Message`. */
-export function parseSnsPayload(message: string): ParsedBody {
-  let inner: unknown;
-  try {
-    inner = JSON.parse(message);
-  } catch (err) {
-    throw new EventValidationError('Message', `not valid JSON (${errorMessage(err)})`);
-  }
-  try {
-    const parsed = parseEventBody(inner);
-    if (parsed.source !== 'aws-s3') throw new EventValidationError('body', `expected AWS S3 event records, got a ${parsed.source} body`);
-    return { ...parsed, source: 'aws-sns', events: parsed.events.map((event) => ({ ...event, source: 'aws-sns' })) };
-  } catch (err) {
-    if (err instanceof EventValidationError) throw new EventValidationError(`Message.${err.field}`.replace(/\.body$/, ''), problemOf(err));
-    throw err;
-  }
-}
-
-function problemOf(err: EventValidationError): string {
-  return err.message.slice(err.field.length + 2);
 }
 
 function minio(body: unknown): ParsedBody {
