@@ -81,6 +81,8 @@ interface RunResult extends RunSpec {
   /** CPU seconds of each worker process on its own (the sum is cpuSeconds.worker). */
   workerCpuSeconds: number[];
   failures: number;
+  /** 503s answered by the ingest (admission control) and posted again. */
+  refusals?: number;
   phasesMs?: Phases;
   /** Billable Temporal actions per delivered event (bench/actions.ts), and by kind over the run. */
   actionsPerEvent?: number;
@@ -195,6 +197,7 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
     /** Each workflow the ingest answered with, and when its first event was posted. */
     const started = new Map<string, number>();
     let failures = 0;
+    let refusals = 0;
     let next = 0;
     const publisher = async () => {
       while (next < events.length) {
@@ -203,7 +206,15 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
         const { eventId, record } = events[next++];
         const postedAt = nowMs();
         publishedAt.set(eventId, postedAt);
-        const response = await fetch(url, { method: 'POST', body: JSON.stringify(toEnvelope(record)) }).catch(() => undefined);
+        // As MinIO with queue_dir does: a 503 (admission control, Temporal unreachable) is posted again after Retry-After.
+        let response: Response | undefined;
+        for (let tries = 0; tries < 600; tries++) {
+          response = await fetch(url, { method: 'POST', body: JSON.stringify(toEnvelope(record)) }).catch(() => undefined);
+          if (response?.status !== 503) break;
+          refusals++;
+          await response.arrayBuffer();
+          await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+        }
         if (response?.status !== 202) failures++;
         const body = (await response?.json().catch(() => undefined)) as { accepted?: Array<{ workflowId: string }> } | undefined;
         for (const { workflowId } of body?.accepted ?? []) if (!started.has(workflowId)) started.set(workflowId, postedAt);
@@ -213,6 +224,7 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
     const { end, delivered, complete } = await waitForDelivery(spec, watch);
     const result = figures(spec, publishedAt, watch, end, delivered, complete, failures, before, snapshot(workers), workers.map((w) => peakRssMbOf(w.pid)));
     result.workerCpuSeconds = workers.map((w) => round(cpuSecondsOf(w.pid) - (before.each[w.pid] ?? 0)));
+    result.refusals = refusals;
     const workflows = spec.mode === 'ceiling' || started.size === 0
       ? events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! }))
       : [...started].map(([workflowId, at]) => ({ workflowId, publishedAt: at }));

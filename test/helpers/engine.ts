@@ -100,6 +100,20 @@ export function spawnWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): Ch
   return spawnEntryPoint('worker', settings, env);
 }
 
+/** spawnWorker, resolved once the worker logged that it started (rejects, with its output, if it exits first). */
+export async function spawnStartedWorker(settings: Settings, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const worker = spawnWorker(settings, env);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    worker.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"worker started"')) resolve();
+    });
+    worker.once('exit', (code) => reject(new Error(`worker exited (${code}) before it started:\n${output}`)));
+  });
+  return worker;
+}
+
 /** An entry point (`npm run worker` or `npm run ingest`) as its own process, on these settings; stderr piped. */
 export function spawnEntryPoint(entry: 'worker' | 'ingest', settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
   // As `npm run <entry>` runs it: the build when current, else the sources (entry.sh execs node: same pid).

@@ -13,7 +13,7 @@ import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
-import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
 import { TcpProxy } from '../helpers/tcp-proxy';
@@ -66,15 +66,7 @@ async function setUp(name: string, webhook: Receiver, extraNotify: Record<string
 
 async function startWorker(setup: Setup, port: number, env: NodeJS.ProcessEnv = {}, temporalAddress?: string): Promise<ChildProcess> {
   const settings = temporalAddress ? { ...setup.engine.settings, temporalAddress } : setup.engine.settings;
-  const worker = spawnWorker(settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port), BUCKETFLOW_BATCH_MAX_EVENTS: '20', ...env });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    worker.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"worker started"')) resolve();
-    });
-    worker.once('exit', (code) => reject(new Error(`worker exited (${code}) before it started:\n${output}`)));
-  });
+  const worker = await spawnStartedWorker(settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port), BUCKETFLOW_BATCH_MAX_EVENTS: '20', ...env });
   cleanups.push(async () => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
   });

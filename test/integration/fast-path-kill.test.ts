@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
-import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
 
@@ -48,17 +48,8 @@ after(async () => {
   await pg.end();
 });
 
-async function spawnWorkerWithIngest(port: number): Promise<ChildProcess> {
-  const worker = spawnWorker(engine.settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port) });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    worker.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"worker started"')) resolve();
-    });
-    worker.once('exit', (code) => reject(new Error(`worker exited (${code}) before it started:\n${output}`)));
-  });
-  return worker;
+function spawnWorkerWithIngest(port: number): Promise<ChildProcess> {
+  return spawnStartedWorker(engine.settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port) });
 }
 
 test('SIGKILL during fast-path deliveries: every accepted event reaches every target, store targets once', { timeout: 180_000 }, async () => {
