@@ -26,6 +26,7 @@ const CONTINUE_RETRY_MS = 1_000;
 export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatchInput): Promise<BatchResult> {
   const ctx = Context.current();
   const batchId = ctx.info.workflowExecution?.workflowId ?? 'unknown batch';
+  const run = ctx.info.workflowExecution?.runId;
   const events = await Promise.all(
     input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps, event.record)) })),
   );
@@ -43,7 +44,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   const attempts: TargetAttempt[][] = events.map(() => []);
   await Promise.all(
     [...byArn].map(async ([arn, indices]) => {
-      const results = await sendBatch(deps, arn, indices.map((index) => deliveryOf(events[index])));
+      const results = await sendBatch(deps, arn, indices.map((index) => deliveryOf(events[index])), run);
       results.forEach((result, n) => {
         if (result.ok) attempts[indices[n]].push({ arn, delivered: true });
         else {
@@ -83,10 +84,28 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
 }
 
 /**
- * One target's share of the batch through its bulk path, once the gate admits it (as a fast attempt: a held
- * target fails at once and its events continue per event, where the durable activity waits). Never throws.
+ * One target's share of the batch: what this worker already sent for this batch run (a task re-run after its
+ * completion was lost: the SentRecord) is not sent again; the rest goes through the bulk path. Never throws.
  */
-async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]): Promise<BatchSendResult[]> {
+async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[], run: string | undefined): Promise<BatchSendResult[]> {
+  const sentKey = (delivery: Delivery) => `${run} ${delivery.eventId}`;
+  const pending = run ? deliveries.filter((d) => !deps.targets.sent.has(sentKey(d), arn)) : deliveries;
+  if (pending.length < deliveries.length) metrics.attempts.inc({ target: arn, result: 'already_sent' }, deliveries.length - pending.length);
+  const results = new Map<Delivery, BatchSendResult>();
+  if (pending.length > 0) {
+    (await sendPending(deps, arn, pending)).forEach((result, n) => {
+      results.set(pending[n], result);
+      if (result.ok && run) deps.targets.sent.add(sentKey(pending[n]), arn);
+    });
+  }
+  return deliveries.map((d) => results.get(d) ?? { ok: true });
+}
+
+/**
+ * Deliveries through the target's bulk path, once the gate admits it (as a fast attempt: a held target fails
+ * at once and its events continue per event, where the durable activity waits). Never throws.
+ */
+async function sendPending(deps: ActivityDeps, arn: string, deliveries: Delivery[]): Promise<BatchSendResult[]> {
   const labels = { target: arn };
   const failAll = (err: unknown): BatchSendResult[] => {
     const result = failed(err);

@@ -3,6 +3,7 @@ import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
+import { redactCredentials } from '../src/config/connection-strings';
 import { metrics } from '../src/telemetry/metrics';
 import type { AdmitOptions } from '../src/targets/gate';
 import type { Delivery } from '../src/targets/target';
@@ -44,7 +45,7 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
         return { arn, delivered: true };
       } catch (err) {
         const permanent = err instanceof PermanentDeliveryError;
-        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: errorMessage(err) });
+        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: messageFor(arn, err) });
         return { arn, delivered: false, permanent, error: messageFor(arn, err) };
       }
     }),
@@ -83,7 +84,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
       if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
     } else {
       const permanent = err instanceof PermanentDeliveryError;
-      ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: errorMessage(err) });
+      ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: messageFor(input.arn, err) });
     }
     throw attemptFailure(err, { arn: input.arn, attempt }, messageFor(input.arn, err));
   } finally {
@@ -102,10 +103,17 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
 
 /**
  * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
- * while the target is held. Outcomes feed the circuit breaker and the metrics.
+ * while the target is held; none at all when this worker already sent it for this delivery (SentRecord).
+ * Outcomes feed the circuit breaker and the metrics.
  */
 async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
   const labels = { target: arn };
+  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again.
+  const run = Context.current().info.workflowExecution?.runId;
+  if (run && deps.targets.sent.has(run, arn)) {
+    metrics.attempts.inc({ ...labels, result: 'already_sent' });
+    return;
+  }
   metrics.inFlight.inc(labels);
   try {
     const target = deps.targets.get(arn);
@@ -119,6 +127,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     } finally {
       deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
+    if (run) deps.targets.sent.add(run, arn);
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });
     metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
@@ -128,7 +137,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
     else {
       metrics.attempts.inc({ ...labels, result: permanent ? 'permanent_error' : 'retryable_error' });
       if (permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
-      else deps.gate.failed(arn, errorMessage(err));
+      else deps.gate.failed(arn, redactCredentials(errorMessage(err)));
     }
     throw err;
   } finally {
@@ -136,8 +145,8 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
   }
 }
 
-/** The error as the history shows it, always naming the target. */
+/** The error as the history shows it, always naming the target, redacted (the pool's targets already are; the gate's store may not be). */
 export function messageFor(arn: string, err: unknown): string {
-  const message = errorMessage(err);
+  const message = redactCredentials(errorMessage(err));
   return message.includes(arn) ? message : `${arn}: ${message}`;
 }

@@ -12,11 +12,16 @@
 // writes JSON under bench-results/. Settings (env): BENCH_EVENTS (default "1000"), BENCH_GUIDE_EVENTS (the
 // guide's eight targets, default 500), BENCH_LATENCY_EVENTS (one event in flight, default 200),
 // BENCH_INFLIGHT (default "1,8,32,128") and BENCH_INFLIGHT_EVENTS (default 400) for the inflight group,
-// BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight),
-// BENCH_MODES (default "ceiling,engine,classic,baseline"), BENCH_ROUNDS (default 2: each group runs its modes
+// BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight,
+// cluster),
+// BENCH_MODES (default "ceiling,engine,batch,classic,baseline"; batch = batch-N for each N of BENCH_BATCH_SWEEP, default 1,10,50,200), BENCH_ROUNDS (default 2: each group runs its modes
 // in turn, round after round, and the medians of same-round ratios are reported). Worker tuning: the usual
 // BUCKETFLOW_* env vars. Each engine run also counts the billable Temporal actions per delivered event from
 // the histories of every workflow it started (bench/actions.ts).
+// The cluster group (opt-in; `npm run stack -- up temporal-cluster` builds it once) runs the webhook set on the
+// dev server and on the stack's self-hosted cluster side by side, 1 and 2 worker processes on the cluster, and
+// reports CPU seconds per 1,000 events for each Temporal service process, PostgreSQL, Elasticsearch and the
+// workers (BENCH_CLUSTER_EVENTS, default 1000).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,12 +49,18 @@ const COMPLETION_TIMEOUT_MS = 15 * 60_000;
 /** `batch-<N>`: the engine with BUCKETFLOW_BATCH_MAX_EVENTS=N. */
 type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline' | `batch-${number}`;
 const batchSizeOf = (mode: Mode) => (mode.startsWith('batch-') ? Number(mode.slice('batch-'.length)) : undefined);
+/** Which Temporal server a run uses: the stack's dev server or its self-hosted cluster (opt-in service). */
+type Server = 'dev' | 'cluster';
+/** The modes the cluster group compares on both servers (`batch-<N>`: the high-volume mode). */
+const CLUSTER_MODES: Mode[] = ['ceiling', 'engine', 'batch-50'];
 
 interface RunSpec {
   mode: Mode;
   set: TargetSet;
   events: number;
   workers: number;
+  /** The dev server unless the group says otherwise. */
+  server?: Server;
   /** At most this many events published but not yet arrived; unset = as fast as publishing goes. */
   inFlight?: number;
   /** Runs of one group alternate their modes round after round, so a noisy spell hits all of them. */
@@ -67,6 +78,8 @@ interface RunResult extends RunSpec {
   peakRssMb: number[];
   /** CPU seconds spent during the run, per process kind. */
   cpuSeconds: Record<string, number>;
+  /** CPU seconds of each worker process on its own (the sum is cpuSeconds.worker). */
+  workerCpuSeconds: number[];
   failures: number;
   phasesMs?: Phases;
   /** Billable Temporal actions per delivered event (bench/actions.ts), and by kind over the run. */
@@ -88,11 +101,12 @@ async function main() {
   const modes = (process.env.BENCH_MODES ?? 'ceiling,engine,batch,classic,baseline').split(',')
     .flatMap((mode) => (mode === 'batch' ? sweep.map((n) => `batch-${n}`) : [mode])) as Mode[];
   const rounds = int(process.env.BENCH_ROUNDS, [2])[0];
+  const clusterEvents = int(process.env.BENCH_CLUSTER_EVENTS, [1000])[0];
   const wanted = (group: string) => only.includes(group);
 
   console.log('bench: stack up');
-  // Every server but the TLS proxy in front of Temporal, which no run uses.
-  const needed = services.filter((s) => s.name !== 'temporal-tls').map((s) => s.name);
+  // Every server but the TLS proxy in front of Temporal, which no run uses; the opt-in cluster for its group.
+  const needed = services.filter((s) => s.name !== 'temporal-tls' && (!s.optIn || (s.name === 'temporal-cluster' && wanted('cluster')))).map((s) => s.name);
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stack/cli.ts', 'up', ...needed], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const plan: RunSpec[] = [];
@@ -111,12 +125,21 @@ async function main() {
   if (wanted('all')) each({ set: 'all', events: guideSize, workers: 1 });
   if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2, round: 1 });
   if (wanted('inflight')) for (const inFlight of windows) each({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
+  if (wanted('cluster')) {
+    for (let round = 1; round <= rounds; round++) {
+      for (const mode of CLUSTER_MODES.filter((m) => modes.includes(m))) {
+        for (const [server, workers] of [['dev', 1], ['cluster', 1], ['cluster', 2]] as const) {
+          if (mode !== 'ceiling' || workers === 1) plan.push({ mode, set: 'webhook', events: clusterEvents, workers, server, round });
+        }
+      }
+    }
+  }
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
   const results: RunResult[] = [];
   try {
     for (const spec of plan) {
-      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''} round ${spec.round}`;
+      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}${spec.server === 'cluster' ? ' on the cluster' : ''} round ${spec.round}`;
       console.log(`bench: ${label} ...`);
       const result = await run(spec, dataDir);
       results.push(result);
@@ -149,20 +172,21 @@ async function run(spec: RunSpec, dataDir: string): Promise<RunResult> {
 async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDir: string, events: BenchEvent[]): Promise<RunResult> {
   const taskQueue = `bench-${randomUUID()}`;
   const port = await freePort();
+  const address = spec.server === 'cluster' ? endpoints.temporalCluster : endpoints.temporal;
   const workers = Array.from({ length: spec.workers }, (_, i) => {
     if (spec.mode === 'ceiling') {
       const receiverUrl = String(watch.notify.webhook['1'].endpoint);
-      return startChild('bench/ceiling.ts', { TEMPORAL_ADDRESS: endpoints.temporal, BENCH_TASK_QUEUE: taskQueue, BENCH_PORT: String(port), BENCH_RECEIVER_URL: receiverUrl });
+      return startChild('bench/ceiling.ts', { TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_PORT: String(port), BENCH_RECEIVER_URL: receiverUrl });
     }
     return startEntry('worker', {
-      BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
+      BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: address,
       BUCKETFLOW_FAST_PATH: spec.mode === 'classic' ? 'off' : 'on',
       BUCKETFLOW_BATCH_MAX_EVENTS: String(batchSizeOf(spec.mode) ?? 1),
       // The first worker serves the ingest, as `npm start` does.
       BUCKETFLOW_INGEST: i === 0 ? 'on' : 'off', BUCKETFLOW_INGEST_PORT: String(port),
     });
   });
-  const temporal = new Client({ connection: await Connection.connect({ address: endpoints.temporal }) });
+  const temporal = new Client({ connection: await Connection.connect({ address }) });
   const url = `http://127.0.0.1:${port}/minio/events`;
   try {
     await Promise.all(workers.map((w) => w.waitFor(spec.mode === 'ceiling' ? 'ceiling ready' : 'worker started')));
@@ -188,6 +212,7 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
     await Promise.all(Array.from({ length: Math.min(PUBLISHERS, spec.inFlight ?? PUBLISHERS) }, publisher));
     const { end, delivered, complete } = await waitForDelivery(spec, watch);
     const result = figures(spec, publishedAt, watch, end, delivered, complete, failures, before, snapshot(workers), workers.map((w) => peakRssMbOf(w.pid)));
+    result.workerCpuSeconds = workers.map((w) => round(cpuSecondsOf(w.pid) - (before.each[w.pid] ?? 0)));
     const workflows = spec.mode === 'ceiling' || started.size === 0
       ? events.map(({ eventId }) => ({ workflowId: workflowIdFor(eventId), publishedAt: publishedAt.get(eventId)! }))
       : [...started].map(([workflowId, at]) => ({ workflowId, publishedAt: at }));
@@ -258,11 +283,14 @@ interface Snapshot {
   at: number;
   servers: Record<string, number>;
   processes: number;
+  /** CPU seconds of each child by pid. */
+  each: Record<number, number>;
   bench: NodeJS.CpuUsage;
 }
 
 function snapshot(children: Child[]): Snapshot {
-  return { at: nowMs(), servers: serverCpu(), processes: children.reduce((sum, c) => sum + cpuSecondsOf(c.pid), 0), bench: process.cpuUsage() };
+  const each = Object.fromEntries(children.map((c) => [c.pid, cpuSecondsOf(c.pid)]));
+  return { at: nowMs(), servers: serverCpu(), processes: Object.values(each).reduce((sum, s) => sum + s, 0), each, bench: process.cpuUsage() };
 }
 
 function figures(
@@ -295,6 +323,7 @@ function figures(
     complete,
     peakRssMb: peakRssMb.map(round),
     cpuSeconds,
+    workerCpuSeconds: [],
     failures,
   };
 }
@@ -306,7 +335,8 @@ function machine() {
   return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), node: process.version };
 }
 
-const sameGroup = (a: RunSpec, b: RunSpec) => a.set === b.set && a.events === b.events && a.inFlight === b.inFlight && a.workers === b.workers;
+const sameGroup = (a: RunSpec, b: RunSpec) =>
+  a.set === b.set && a.events === b.events && a.inFlight === b.inFlight && a.workers === b.workers && (a.server ?? 'dev') === (b.server ?? 'dev');
 
 function printTable(results: RunResult[]) {
   const twin = (r: RunResult, mode: Mode) => results.find((o) => o.mode === mode && o.round === r.round && sameGroup(o, r));
@@ -320,16 +350,15 @@ function printTable(results: RunResult[]) {
   const rows = results.map((r) => {
     const cpu = Object.entries(r.cpuSeconds).filter(([, s]) => s >= 0.5).map(([name, s]) => `${name.split(' ')[0]} ${s}`).join(', ');
     return [
-      r.mode, r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
+      r.mode, r.server ?? 'dev', r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
       `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
       r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.actionsPerEvent === undefined ? '-' : String(r.actionsPerEvent), r.peakRssMb.join('+'),
       shown(ratios(r, 'ceiling')), shown(ratios(r, 'engine')), shown(ratios(r, 'classic')), shown(ratios(r, 'baseline')), cpu,
     ];
   });
-  const header = ['mode', 'targets', 'events', 'workers', 'in-flight', 'round', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'actions/ev', 'peak RSS MB',
+  const header = ['mode', 'server', 'targets', 'events', 'workers', 'in-flight', 'round', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'history', 'actions/ev', 'peak RSS MB',
     'vs ceiling (ev/s, p50)', 'vs engine', 'vs classic', 'vs baseline', 'CPU s'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  printColumns(header, rows);
   console.log('(! = not every event arrived within the time limit; history = median history events per workflow;');
   console.log(' actions/ev = billable Temporal actions per event, counted from every history of the run (bench/actions.ts);');
   console.log(' ratios compare runs of the same round)');
@@ -343,14 +372,47 @@ function printTable(results: RunResult[]) {
       const all = mine.map((o) => ratios(o, mode)).filter((x): x is { throughput: number; p50: number } => x !== undefined);
       return all.length ? ` vs ${mode} ${round(median(all.map((x) => x.throughput)))}x ev/s, ${round(median(all.map((x) => x.p50)))}x p50;` : '';
     };
-    console.log(`  ${r.mode} ${r.set} n=${r.events}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
+    console.log(`  ${r.mode}${r.server === 'cluster' ? ' (cluster)' : ''} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
       `p50 ${round(median(mine.map((o) => o.latencyMs.p50)))} ms, peak RSS ${round(Math.max(...mine.flatMap((o) => o.peakRssMb)))} MB;` +
       `${mine[0].actionsPerEvent === undefined ? '' : ` ${median(mine.map((o) => o.actionsPerEvent ?? 0))} actions/event;`}` +
       `${against('ceiling')}${against('engine')}${against('classic')}${against('baseline')}`);
   }
+  printCpuPerThousand(results.filter((r) => r.server !== undefined));
   for (const r of results.filter((x) => x.phasesMs)) {
     console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''} round ${r.round}: ${JSON.stringify(r.phasesMs)}`);
   }
+}
+
+function printColumns(header: string[], rows: string[][]) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+/** The processes that serve each kind of server: the dev server is one process with SQLite inside. */
+const SERVER_PROCESSES: Record<Server, string[]> = {
+  dev: ['temporal'],
+  cluster: ['frontend', 'history', 'matching', 'temporal-worker', 'postgres', 'elasticsearch'],
+};
+
+/** The cluster group's figure for sizing: CPU seconds each process spent per 1,000 delivered events. Processes
+ * of the other server (idle, or busy with someone else's work) are left out of the totals. */
+function printCpuPerThousand(results: RunResult[]) {
+  if (results.length === 0) return;
+  const kinds = [...SERVER_PROCESSES.dev, ...SERVER_PROCESSES.cluster];
+  const header = ['mode', 'server', 'workers', 'round', 'events/s', ...kinds, 'server total', 'worker', 'each worker'];
+  const rows = results.map((r) => {
+    const server = r.server ?? 'dev';
+    const per = (seconds = 0) => round((seconds * 1000) / r.events);
+    const mine = SERVER_PROCESSES[server];
+    const serverTotal = mine.reduce((sum, kind) => sum + (r.cpuSeconds[kind] ?? 0), 0);
+    const worker = r.cpuSeconds.worker ?? r.cpuSeconds.ceiling ?? 0;
+    return [r.mode, server, String(r.workers), String(r.round), String(r.eventsPerSecond),
+      ...kinds.map((kind) => (mine.includes(kind) ? String(per(r.cpuSeconds[kind])) : '-')),
+      String(per(serverTotal)), String(per(worker)), r.workerCpuSeconds.map((s) => per(s)).join('+')];
+  });
+  console.log('CPU seconds per 1,000 events (temporal = the dev server; frontend, history, matching, temporal-worker = the cluster\'s services;');
+  console.log(' worker = bucketflow\'s worker processes, or the ceiling\'s):');
+  printColumns(header, rows);
 }
 
 main().catch((err) => {

@@ -47,6 +47,11 @@ export function peakRssMbOf(pid: number): number {
 /** The stack's servers, found by command line, so the CPU they spend during a run can be charged to them. */
 const SERVERS: Record<string, RegExp> = {
   temporal: /server\0start-dev/,
+  // The self-hosted cluster's services (scripts/stack/services/temporal-cluster.ts), one process each.
+  frontend: /\0start\0--service\0frontend/,
+  history: /\0start\0--service\0history/,
+  matching: /\0start\0--service\0matching/,
+  'temporal-worker': /\0start\0--service\0worker/,
   redis: /^redis-server/,
   postgres: /^postgres/,
   mariadb: /mariadbd|mysqld/,

@@ -5,7 +5,7 @@ import { withStackLock } from './lock';
 import { logFile } from './paths';
 import { logTail } from './processes';
 import { down, status, up } from './runner';
-import { selectServices } from './services';
+import { selectServices, servicesToStart } from './services';
 import { formatTable, type StatusRow } from './table';
 
 const USAGE = 'usage: npm run stack -- up [names...] | down [names...] | status [names...] | logs <name> [lines]';
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const began = Date.now();
-      const rows = await withStackLock(() => Promise.all(selectServices(names).map(up)));
+      const rows = await withStackLock(() => Promise.all(servicesToStart(names).map(up)));
       console.log(`stack up: ${((Date.now() - began) / 1000).toFixed(1)} s`);
       return report(rows);
     }

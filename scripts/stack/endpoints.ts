@@ -10,6 +10,8 @@ export const endpoints = {
   temporalTls: env.BUCKETFLOW_TEST_TEMPORAL_TLS_ADDRESS || '127.0.0.1:7243',
   temporalMtls: env.BUCKETFLOW_TEST_TEMPORAL_MTLS_ADDRESS || '127.0.0.1:7244',
   temporalApiKey: env.BUCKETFLOW_TEST_TEMPORAL_API_KEY_ADDRESS || '127.0.0.1:7245',
+  // The opt-in self-hosted cluster (scripts/stack/services/temporal-cluster.ts): its frontend's gRPC port.
+  temporalCluster: env.BUCKETFLOW_TEST_TEMPORAL_CLUSTER_ADDRESS || '127.0.0.1:7333',
   postgres: env.BUCKETFLOW_TEST_POSTGRES_URL || 'postgres://bucketflow:bucketflow@127.0.0.1:5432/bucketflow',
   mysql: env.BUCKETFLOW_TEST_MYSQL_URL || 'mysql://bucketflow:bucketflow@127.0.0.1:3306/bucketflow',
   redis: env.BUCKETFLOW_TEST_REDIS_ADDRESS || '127.0.0.1:6379',

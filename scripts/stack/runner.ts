@@ -59,6 +59,12 @@ export async function up(service: Service): Promise<StatusRow> {
       await service.provision?.();
       return row(ownedPid(service.name) === undefined ? 'reused' : 'running', version);
     }
+    for (const required of service.requires ?? []) {
+      await waitFor(() => withTimeout(required.probe(), PROBE_TIMEOUT_MS, required.name), { timeoutMs: required.startTimeoutMs })
+        .catch((error: unknown) => {
+          throw new Error(`needs ${required.name}, which does not answer: ${errorMessage(error)}`);
+        });
+    }
     const launched = await startOwn(service);
     const started = await waitUntilAnswering(service, launched);
     await service.provision?.();

@@ -8,6 +8,10 @@ export interface Service {
   endpoint: string;
   /** How long a fresh start may take before `up` gives up on it. */
   startTimeoutMs: number;
+  /** Started only when named (`up temporal-cluster`), never by a bare `up` (so neither by `npm test` nor CI). */
+  optIn?: boolean;
+  /** Services this one needs answering before it installs and starts; `up` brings them up alongside it. */
+  requires?: Service[];
   /** Signal for a clean shutdown (default SIGTERM). */
   stopSignal?: NodeJS.Signals;
   /** Installs the server if missing (idempotent; resumes an interrupted install). */

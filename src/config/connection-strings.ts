@@ -1,23 +1,68 @@
 // Connection parameters (URLs, host:port, libpq strings, Go DSNs) read, checked and redacted in one place:
-// the loader validates with these functions and the drivers read their values with the same ones.
+// the loader validates with these functions and the drivers read their values with the same ones. The
+// redaction here is the only one: config listings, driver errors, logs, histories and pages all go through it.
 import { ConfigError } from './params';
 
 export const REDACTED = 'REDACTED';
 
+// Patterns: each keeps its first and last groups and hides the middle one.
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^/?#\s]*)(@)/gi; // scheme://user:PASSWORD@host
-const KV_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi; // libpq key=value and ?password= queries
-const GO_DSN_PASSWORD = /^([^:@/\s]*:)(.+)(@[a-z]*\()/i; // user:PASSWORD@tcp(host:port)/db
+const URL_USER_ONLY = /(\b[a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]+)(@)/gi; // scheme://TOKEN@host (NATS, token-as-user)
+const URL_QUERY_VALUE = /([?&][^=&#\s]+=)([^&#\s]+)()/g; // ?token=VALUE&x=VALUE
+const KV_PASSWORD = /(\b(?:ssl)?(?:password|passwd|pwd)\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)()/gi; // libpq key=value (sslpassword too)
+const GO_DSN_PASSWORD = /(?<=^|[\s"'=(])([^:@/\s"']*:)(\S+)(@[a-z]*\()/gi; // user:PASSWORD@tcp(host:port)/db, as a word of its own
+const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{4,})()/g; // Authorization header values
+/** Query parameters whose values are a target's secrets (embeddedSecrets); every query value is hidden where a URL is printed. */
+const SECRET_NAME = /pass|pwd|token|secret|key|auth|sig|credential/i;
 
 export function hasEmbeddedPassword(value: string): boolean {
-  return [URL_PASSWORD, KV_PASSWORD, GO_DSN_PASSWORD].some((pattern) => new RegExp(pattern.source, 'i').test(value));
+  return [URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD].some((pattern) => new RegExp(pattern.source, 'i').test(value));
 }
 
-/** Keeps a connection string readable (host, user, database) while hiding its password. */
-export function redactCredentials(value: string): string {
-  return value
+/** The credentials written inside a value (URL userinfo and query values, libpq/DSN passwords): what redactCredentials hides. */
+export function embeddedSecrets(value: string): string[] {
+  const found = (pattern: RegExp) => [...value.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))];
+  return [
+    ...[URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD, BEARER].flatMap((pattern) => found(pattern).map((m) => m[2].replace(/^'|'$/g, ''))),
+    ...found(URL_QUERY_VALUE).filter((m) => SECRET_NAME.test(m[1])).map((m) => m[2]),
+  ];
+}
+
+/** Shorter values are too likely to be ordinary text; the patterns above still hide them where they are written as credentials. */
+const MIN_SECRET_CHARS = 4;
+
+/**
+ * Hides `secrets` (a target's password, token, embedded credentials: see secretsOf in ./redact.ts) wherever
+ * they appear, in their URL-encoded and decoded forms too, then applies redactCredentials.
+ */
+export function redactSecrets(secrets: Iterable<string>): (text: string) => string {
+  const forms = new Set<string>();
+  for (const value of secrets) for (const form of [value, safeDecode(value), encodeURIComponent(value)]) if (form.length >= MIN_SECRET_CHARS) forms.add(form);
+  const longestFirst = [...forms].sort((a, b) => b.length - a.length); // a secret containing another is hidden whole
+  return (text) => redactCredentials(longestFirst.reduce((hidden, secret) => hidden.split(secret).join(REDACTED), text));
+}
+
+/**
+ * The one redaction of text that may be printed, logged, stored in a history or served: URL userinfo and
+ * query values, libpq and Go DSN passwords and Authorization values become REDACTED, while the rest (host,
+ * user, database) stays readable. Text about one target also goes through its redactSecrets.
+ */
+export function redactCredentials(text: string): string {
+  return text
     .replace(GO_DSN_PASSWORD, `$1${REDACTED}$3`)
     .replace(URL_PASSWORD, `$1${REDACTED}$3`)
-    .replace(KV_PASSWORD, `$1${REDACTED}`);
+    .replace(URL_USER_ONLY, (whole, scheme: string, user: string, at: string) => (user === REDACTED ? whole : `${scheme}${REDACTED}${at}`))
+    .replace(URL_QUERY_VALUE, `$1${REDACTED}`)
+    .replace(KV_PASSWORD, `$1${REDACTED}`)
+    .replace(BEARER, `$1${REDACTED}`);
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /** A URL with one of `protocols` (e.g. `['http:', 'https:']`); a ConfigError naming `field` otherwise. */

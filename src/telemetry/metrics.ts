@@ -28,7 +28,7 @@ export const metrics = {
     labelNames: ['target', 'outcome'] as const, registers: [registry],
   }),
   attempts: new Counter({
-    name: 'bucketflow_delivery_attempts_total', help: 'Deliver activity attempts by target and result (success, retryable_error, permanent_error, held)',
+    name: 'bucketflow_delivery_attempts_total', help: 'Deliver activity attempts by target and result (success, retryable_error, permanent_error, held, already_sent)',
     labelNames: ['target', 'result'] as const, registers: [registry],
   }),
   attemptSeconds: new Histogram({

@@ -127,7 +127,7 @@ export class TemporalReachability {
 }
 
 /** Resolves with the dial error (e.g. `connect ECONNREFUSED 127.0.0.1:7233`), or undefined once connected. */
-function dial(address: string, timeoutMs: number): Promise<string | undefined> {
+export function dial(address: string, timeoutMs: number): Promise<string | undefined> {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   if (!match) return Promise.resolve(undefined); // not host:port (a unix socket, ...): leave it to gRPC
   return new Promise((resolve) => {

@@ -11,13 +11,14 @@ import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
 import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
-import { log, setLogLevel } from '../telemetry/log';
+import { childLogger, log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
 import { loadSettings, type Settings } from '../settings';
 import { TargetGate } from '../targets/gate';
 import { describeTemporalConnection } from '../config/temporal-settings';
 import { connectTemporal } from '../temporal/connection';
+import { TemporalOutageLog } from '../temporal/outage-log';
 import { clientTracingInterceptors, shutdownTracing, tracingEnabled, workerTracingOptions } from '../telemetry/tracing';
 import { TargetPool } from '../targets/pool';
 import { RecentSends } from '../telemetry/recent-sends';
@@ -137,17 +138,20 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
 let runtimeMetrics = false;
 
 /**
- * The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger;
+ * The SDK's lines, its native core's included (forwarded, not printed by the core itself), through our logger:
+ * while Temporal is unreachable its retry warnings become two lines, the outage and its end (TemporalOutageLog);
  * and its Prometheus exporter when BUCKETFLOW_METRICS_PORT is set. Call before any connection.
  */
-export function installRuntimeLogger(settings: Pick<Settings, 'metrics' | 'logLevel'>): void {
+export function installRuntimeLogger(settings: Pick<Settings, 'metrics' | 'logLevel' | 'temporalAddress'>): void {
   setLogLevel(settings.logLevel);
   const { sdkAddress } = settings.metrics;
   runtimeMetrics = sdkAddress !== undefined;
+  const sdkLog = childLogger({ source: 'temporal' });
+  const outage = new TemporalOutageLog(settings.temporalAddress, sdkLog);
   Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) =>
-      log(entry.level, entry.message, { ...entry.meta, source: 'temporal' }),
-    ),
+    logger: new DefaultLogger(settings.logLevel, (entry) => {
+      if (!outage.observe(entry)) log(entry.level, entry.message, entry.meta, sdkLog);
+    }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
       ...(sdkAddress ? { metrics: { prometheus: { bindAddress: sdkAddress } } } : {}),

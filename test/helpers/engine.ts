@@ -1,4 +1,4 @@
-// The real engine for integration tests: an in-process worker on the stack's Temporal server, with its
+// The real engine for integration tests: an in-process worker on the stack's Temporal server (TEMPORAL_ADDRESS), with its
 // own task queue, data dir and targets config, and the client a storage server would use.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { endpoints } from '../../scripts/stack/endpoints';
 import { BucketflowClient } from '../../src/client';
 import { ensureSearchAttributes } from '../../src/temporal/register-search-attributes';
 import type { NotificationRule } from '../../src/rules';
@@ -30,7 +31,7 @@ export interface EngineOptions {
   rules: Record<string, NotificationRule[]>;
   /** In-process workers to start now (default 1); 0 leaves polling to workers started later. */
   workers?: number;
-  /** Another Temporal connection than the dev server's plaintext one (e.g. the stack's TLS proxy). */
+  /** Another Temporal connection than the stack's plaintext one (e.g. the stack's TLS proxy). */
   temporal?: Partial<TemporalConnectionSettings>;
   /** The high-volume mode's settings for both publishers (default: per-event mode). */
   batch?: Partial<BatchSettings>;
@@ -52,7 +53,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-test-'));
   const configFile = path.join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify: options.notify }));
-  const defaults = loadSettings({});
+  // The stack's dev server, or the Temporal server TEMPORAL_ADDRESS names (npm run test:cluster: the stack's cluster).
+  const defaults = loadSettings({ TEMPORAL_ADDRESS: endpoints.temporal });
   const settings: Settings = {
     ...defaults, ...options.temporal, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
   };

@@ -17,6 +17,7 @@ import { deliveryOf } from '../helpers/records';
 const root = path.resolve(__dirname, '../..');
 const ok = 'arn:minio:sqs:us-east-1:ok:webhook';
 const bad = 'arn:minio:sqs:us-east-1:bad:webhook';
+const flaky = 'arn:minio:sqs:us-east-1:flaky:webhook';
 let dir: string;
 let worker: ChildProcess;
 let receivers: Receiver[];
@@ -25,13 +26,15 @@ let metricsUrl: string;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-metrics-'));
-  receivers = [await Receiver.start(), await Receiver.start([], 400)];
+  receivers = [await Receiver.start(), await Receiver.start([], 400), await Receiver.start([503])];
   await writeFile(path.join(dir, 'config.json'), JSON.stringify({ notify: { webhook: {
     ok: { enable: true, endpoint: receivers[0].url },
     bad: { enable: true, endpoint: receivers[1].url },
+    flaky: { enable: true, endpoint: receivers[2].url, fast_retry_interval: '10ms' },
   } } }));
   const store = new FileRulesStore(dir);
-  await store.put('metrics', [{ id: '1', arn: ok, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, { id: '2', arn: bad, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
+  await store.put('metrics', [{ id: '1', arn: ok, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, { id: '2', arn: bad, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+    { id: '3', arn: flaky, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
   const [ingestPort, metricsPort] = [await freePort(), await freePort()];
   ingestUrl = `http://127.0.0.1:${ingestPort}/`;
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -72,7 +75,7 @@ async function scrape(): Promise<Map<string, number>> {
   }));
 }
 
-test('/metrics counts ingest results, deliveries by target and outcome, attempt latency, and has the SDK metrics', { timeout: 90_000 }, async () => {
+test('/metrics counts ingest results, deliveries by target and outcome, attempts by result (success, retryable, permanent), attempt latency, and has the SDK metrics', { timeout: 90_000 }, async () => {
   const post = (body: string, token?: string) =>
     fetch(ingestUrl, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} }).then((r) => r.status);
   const { record } = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'metrics', key: 'a.jpg' });
@@ -84,7 +87,8 @@ test('/metrics counts ingest results, deliveries by target and outcome, attempt 
 
   const seen = await eventually(async () => {
     const m = await scrape();
-    return m.get(`bucketflow_deliveries_total{target="${bad}",outcome="failed"}`) === 1 ? m : undefined;
+    const done = m.get(`bucketflow_deliveries_total{target="${bad}",outcome="failed"}`) === 1 && m.get(`bucketflow_deliveries_total{target="${flaky}",outcome="delivered"}`) === 1;
+    return done ? m : undefined;
   }, 'the failed delivery in /metrics');
   assert.equal(seen.get('bucketflow_events_accepted_total{result="started"}'), 1);
   assert.equal(seen.get('bucketflow_events_accepted_total{result="duplicate"}'), 1);
@@ -92,6 +96,9 @@ test('/metrics counts ingest results, deliveries by target and outcome, attempt 
   assert.equal(seen.get('bucketflow_events_rejected_total{reason="unauthorized"}'), 1);
   assert.equal(seen.get(`bucketflow_deliveries_total{target="${ok}",outcome="delivered"}`), 1);
   assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${bad}",result="permanent_error"}`), 1);
+  // The flaky target answered 503 once (a retryable error, then retried), then 200.
+  assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="retryable_error"}`), 1);
+  assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="success"}`), 1);
   assert.equal(seen.get(`bucketflow_delivery_attempt_seconds_count{target="${ok}"}`), 1);
   assert.equal(seen.get(`bucketflow_deliveries_in_flight{target="${ok}"}`), 0);
   assert.ok([...seen.keys()].some((name) => name.startsWith('temporal_')), 'the Temporal SDK exporter\'s metrics are appended');

@@ -293,7 +293,12 @@ test('kafka batch_commit_timeout is a Go duration as in MinIO', () => {
 describe('redaction keeps connection strings readable but hides passwords', () => {
   const cases: Array<[string, string]> = [
     ['amqp://myuser:mypassword@localhost:5672', 'amqp://myuser:REDACTED@localhost:5672'],
-    ['postgres://u:p%40ss@db:5432/events?sslmode=disable', 'postgres://u:REDACTED@db:5432/events?sslmode=disable'],
+    ['postgres://u:p%40ss@db:5432/events?sslmode=disable', 'postgres://u:REDACTED@db:5432/events?sslmode=REDACTED'],
+    ['http://127.0.0.1:1/hook?token=abc&x=1', 'http://127.0.0.1:1/hook?token=REDACTED&x=REDACTED'],
+    ['nats://user:pa@ss@127.0.0.1:4222', 'nats://user:REDACTED@127.0.0.1:4222'],
+    ['nats://s3cr3t-token@127.0.0.1:4222', 'nats://REDACTED@127.0.0.1:4222'],
+    ['host=db user=u sslpassword=secret sslmode=require', 'host=db user=u sslpassword=REDACTED sslmode=require'],
+    ['authorization: Bearer abc.def-123', 'authorization: Bearer REDACTED'],
     ['host=db port=5432 user=u password=secret dbname=events', 'host=db port=5432 user=u password=REDACTED dbname=events'],
     ["host=db password='se cret' dbname=events", 'host=db password=REDACTED dbname=events'],
     ['root:pa:ss@w@tcp(127.0.0.1:3306)/miniodb', 'root:REDACTED@tcp(127.0.0.1:3306)/miniodb'],

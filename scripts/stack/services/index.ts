@@ -9,9 +9,11 @@ import { postgres } from './postgres';
 import { rabbitmq } from './rabbitmq';
 import { redis } from './redis';
 import { temporal } from './temporal';
+import { temporalCluster } from './temporal-cluster';
 import { temporalTls } from './temporal-tls';
 
-export const services: Service[] = [temporal, temporalTls, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch];
+export const services: Service[] = [temporal, temporalTls, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch,
+  temporalCluster];
 
 /** The named services, or all; unknown names are an error naming them. */
 export function selectServices(names: string[]): Service[] {
@@ -21,4 +23,12 @@ export function selectServices(names: string[]): Service[] {
     throw new Error(`unknown service ${unknown.join(', ')} (known: ${services.map((s) => s.name).join(', ')})`);
   }
   return services.filter((service) => names.includes(service.name));
+}
+
+/** What `up` starts: the named services and those they require, or, without names, all but the opt-in ones. */
+export function servicesToStart(names: string[]): Service[] {
+  if (names.length === 0) return services.filter((service) => !service.optIn);
+  const named = selectServices(names);
+  const required = new Set(named.flatMap((service) => [service, ...(service.requires ?? [])]));
+  return services.filter((service) => required.has(service));
 }

@@ -31,6 +31,24 @@ function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** Creates the login (with this password) and a database it owns, unless there, as the superuser over the socket. */
+export async function ensureLoginAndDatabase(user: string, password: string, ...databases: string[]): Promise<void> {
+  const admin = new Client({ host: socketDir, port: Number(url.port || 5432), user: 'postgres', database: 'postgres' });
+  await admin.connect();
+  try {
+    const role = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+    if (role.rowCount === 0) {
+      await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)}`);
+    }
+    for (const name of databases) {
+      const db = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (db.rowCount === 0) await admin.query(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(user)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 export const postgres: Service = {
   name: 'postgres',
   endpoint: `${url.hostname}:${url.port || 5432}`,
@@ -57,18 +75,7 @@ export const postgres: Service = {
   },
 
   async bootstrap() {
-    const admin = new Client({ host: socketDir, port: Number(url.port || 5432), user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    try {
-      const role = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [login.user]);
-      if (role.rowCount === 0) {
-        await admin.query(`CREATE ROLE ${quoteIdent(login.user)} LOGIN PASSWORD ${quoteLiteral(login.password)}`);
-      }
-      const db = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (db.rowCount === 0) await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(login.user)}`);
-    } finally {
-      await admin.end();
-    }
+    await ensureLoginAndDatabase(login.user, login.password, database);
   },
 
   async probe() {
