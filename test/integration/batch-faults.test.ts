@@ -167,14 +167,17 @@ test('Temporal unreachable mid-stream: refused POSTs are posted again, nothing l
 });
 
 test('one target down while batches run: its events continue per event and arrive; the healthy webhook gets each event once', { timeout: 300_000 }, async () => {
-  // The second webhook answers 503 for its first 40 requests (down), then 200.
-  const down = await Receiver.start(Array.from({ length: 40 }, () => 503), 200);
+  // The second webhook answers 503 (down) until every event was accepted, so every batch fails there; then 200.
+  let isDown = true;
+  const down = await Receiver.start([], 200, { answer: () => (isDown ? 503 : undefined) });
   const healthy = await Receiver.start();
   const setup = await setUp('batch-down', healthy, { '2': { enable: true, endpoint: down.url, fast_retry_interval: '100ms', retry_initial_interval: '200ms', retry_max_interval: '1s' } }, ['webhook:2']);
   cleanups.push(() => down.close());
   const port = await freePort();
   await startWorker(setup, port);
   await postUntilAccepted(port, setup.records);
+  await new Promise((r) => setTimeout(r, 1_000));
+  isDown = false;
   await assertEveryEventEverywhere(setup, [healthy, down]);
   const counts = new Map<string, number>();
   for (const id of webhookIds(healthy)) counts.set(id, (counts.get(id) ?? 0) + 1);
