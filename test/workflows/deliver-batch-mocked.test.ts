@@ -4,12 +4,9 @@
 // Runs on the stack's Temporal server; the activity is a scripted stand-in, no target is contacted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { endpoints } from '../../scripts/stack/endpoints';
+import { test } from 'node:test';
 import { buildEvent, eventIdentity } from '../../src/events';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import { mockedWorker } from '../helpers/mocked-worker';
 import type { Activities } from '../../activities';
 import { DELIVER_BATCH } from '../../src/delivery/workflow-types';
 import type { BatchResult, DeliverBatchInput } from '../../workflows/types';
@@ -25,23 +22,7 @@ const mocks: Pick<Activities, 'deliverBatchEvents'> = {
   },
 };
 
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
-let client: Client;
-const taskQueue = `mocked-batch-${randomUUID()}`;
-
-before(async () => {
-  connection = await NativeConnection.connect({ address: endpoints.temporal });
-  worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities: mocks });
-  running = worker.run();
-  client = new Client({ connection });
-});
-after(async () => {
-  worker.shutdown();
-  await running;
-  await connection.close();
-});
+const mocked = mockedWorker(mocks, 'mocked-batch');
 
 function batchOf(count: number): DeliverBatchInput {
   return {
@@ -64,7 +45,7 @@ const outcomesOf = (input: DeliverBatchInput, continued: Set<number> = new Set()
 
 async function run(input: DeliverBatchInput) {
   calls = [];
-  const handle = await client.workflow.start(DELIVER_BATCH, { taskQueue, workflowId: `mocked-batch-${randomUUID()}`, args: [input] });
+  const handle = await mocked.client.workflow.start(DELIVER_BATCH, { taskQueue: mocked.taskQueue, workflowId: `mocked-batch-${randomUUID()}`, args: [input] });
   const result: BatchResult = await handle.result();
   return { result, history: await handle.fetchHistory() };
 }

@@ -3,14 +3,12 @@
 // Runs on the stack's Temporal server; the activities are scripted stand-ins, no target is contacted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Client, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { endpoints } from '../../scripts/stack/endpoints';
+import { WorkflowFailedError } from '@temporalio/client';
 import { DEFAULT_RETRY, type RetrySettings } from '../../src/config/retry';
 import { buildEvent } from '../../src/events';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import { mockedWorker } from '../helpers/mocked-worker';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
 import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../workflows/types';
@@ -44,23 +42,7 @@ const mocks: Omit<Activities, 'deliverBatchEvents'> = {
   },
 };
 
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
-let client: Client;
-const taskQueue = `mocked-${randomUUID()}`;
-
-before(async () => {
-  connection = await NativeConnection.connect({ address: endpoints.temporal });
-  worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities: mocks });
-  running = worker.run();
-  client = new Client({ connection });
-});
-after(async () => {
-  worker.shutdown();
-  await running;
-  await connection.close();
-});
+const mocked = mockedWorker(mocks, 'mocked');
 
 /** Runs a delivery to `targets`; a failed delivery's result is read from its DeliveryFailed details. */
 async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = {}): Promise<DeliveryResult> {
@@ -68,7 +50,7 @@ async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = 
   const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
   const input: DeliverInput = { eventId: randomUUID(), record, targets, ...more };
   try {
-    return await client.workflow.execute(DELIVER_EVENT_V3, { taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
+    return await mocked.client.workflow.execute(DELIVER_EVENT_V3, { taskQueue: mocked.taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
   } catch (err) {
     const result = err instanceof WorkflowFailedError ? deliveryResultOf(err.cause) : undefined;
     if (result) return result;

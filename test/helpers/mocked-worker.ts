@@ -1,0 +1,41 @@
+// A worker for workflow tests with mocked activities (Temporal's samples style): the real workflow bundle on
+// the stack's Temporal server, on a task queue of its own, with the activities the test scripts. Registers
+// its own before/after hooks; `client` is usable inside tests.
+import { randomUUID } from 'node:crypto';
+import { after, before } from 'node:test';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { endpoints } from '../../scripts/stack/endpoints';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+
+export interface MockedWorker {
+  readonly taskQueue: string;
+  /** A client on the worker's connection (set once `before` ran). */
+  readonly client: Client;
+}
+
+export function mockedWorker(activities: object, prefix: string): MockedWorker {
+  const taskQueue = `${prefix}-${randomUUID()}`;
+  let connection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  let client: Client | undefined;
+  before(async () => {
+    connection = await NativeConnection.connect({ address: endpoints.temporal });
+    worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities });
+    running = worker.run();
+    client = new Client({ connection });
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  });
+  return {
+    taskQueue,
+    get client() {
+      if (!client) throw new Error('mockedWorker: the client is ready once before() ran');
+      return client;
+    },
+  };
+}
