@@ -112,7 +112,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     temporalUiUrl: (envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ?? devServerUi(connection.temporalAddress)).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
-    maxInFlightDeliveries: envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', { kind: 'int', min: 0, default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES }),
+    maxInFlightDeliveries: maxInFlightDeliveries(env),
     ingest: ingestSettings(env),
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
@@ -126,13 +126,25 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
   return isLogLevel(level) ? level : 'INFO';
 }
 
+function maxInFlightDeliveries(env: NodeJS.ProcessEnv): number {
+  return envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', { kind: 'int', min: 0, default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES });
+}
+
+/**
+ * The worker's slots and its workflow cache. The cache defaults to the admission bound (at least the workflow
+ * task slots, which the SDK requires): every delivery the worker holds stays cached through its fast path, and
+ * the cache no longer follows the heap limit (the SDK's own default is ~600 workflows per GB of heap over 200 MB,
+ * so 2,310 on a 4 GB heap, 196 under scripts/entry.sh's 512 MB, 10 under 192 MB). With no bound (0), the SDK's.
+ */
 export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
   const count = (name: string, fallback?: number) => envSetting(env, name, { kind: 'int', min: 1 }) ?? fallback;
+  const maxConcurrentWorkflowTaskExecutions = count('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS', 100);
+  const bound = maxInFlightDeliveries(env);
   return {
     maxConcurrentActivityTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES', 200),
     maxConcurrentLocalActivityExecutions: count('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES', 200),
-    maxConcurrentWorkflowTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS', 100),
-    maxCachedWorkflows: count('BUCKETFLOW_MAX_CACHED_WORKFLOWS'),
+    maxConcurrentWorkflowTaskExecutions,
+    maxCachedWorkflows: count('BUCKETFLOW_MAX_CACHED_WORKFLOWS', bound > 0 ? Math.max(bound, maxConcurrentWorkflowTaskExecutions!) : undefined),
   };
 }
 
