@@ -1,7 +1,8 @@
 // Admission control under a burst (`npx tsx bench/admission.ts`): the real `npm start` process (worker and
 // ingest in one, on the stack's Temporal) gets N events from C concurrent senders, one event per POST, each
 // sender retrying a 503 after its Retry-After as MinIO does with queue_dir. Reports the process's peak RSS
-// (VmHWM), how many 503s the senders met, the time until every event reached the webhook receiver, and
+// (VmHWM), how many 503s the senders met, the time until every event reached the webhook receiver, the CPU
+// seconds the process spent from ready until then (steadier than the time on a shared machine), and
 // whether every event arrived (exactly the N event ids). BENCH_ADMISSION_EVENTS (2000), _CONCURRENCY (64),
 // and BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES passed through to the process (unset: its default; 0: no bound).
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { freePort } from '../test/helpers/dev-server';
 import { benchEvents, prepareRun } from './events';
 import { startEntry } from './processes';
-import { peakRssMbOf } from './stats';
+import { cpuSecondsOf, peakRssMbOf } from './stats';
 import { watchTargets } from './targets';
 
 const EVENTS = Number(process.env.BENCH_ADMISSION_EVENTS ?? 2_000);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   });
   try {
     await child.waitFor('"ingest listening"');
+    const cpuAtReady = cpuSecondsOf(child.pid);
     const url = `http://127.0.0.1:${port}/`;
     const events = benchEvents(bucket, EVENTS, Date.now());
     let next = 0;
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     const acceptedMs = Date.now() - started;
     while (watch.arrivals.size < EVENTS && Date.now() - started < TIMEOUT_MS) await new Promise((resolve) => setTimeout(resolve, 100));
     const deliveredMs = Date.now() - started;
+    const cpuSeconds = Math.round((cpuSecondsOf(child.pid) - cpuAtReady) * 100) / 100;
     const expected = new Set(events.map((e) => e.eventId));
     const missing = [...expected].filter((id) => !watch.arrivals.has(id)).length;
     const report = {
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
       otherFailures: failed,
       acceptedAllAfterS: acceptedMs / 1000,
       deliveredAllAfterS: deliveredMs / 1000,
+      cpuSeconds,
       delivered: watch.arrivals.size,
       missing,
     };

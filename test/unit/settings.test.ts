@@ -13,8 +13,9 @@ import { healthSettings, ingestSettings, loadSettings } from '../../src/settings
 test('defaults: worker tuning, the ingest address and limits, no metrics or health server, INFO logs', () => {
   const settings = loadSettings({});
   assert.deepEqual(settings.tuning, {
-    maxConcurrentActivityTaskExecutions: 200, maxConcurrentLocalActivityExecutions: 200, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: undefined,
+    maxConcurrentActivityTaskExecutions: 200, maxConcurrentLocalActivityExecutions: 200, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 256,
   });
+  assert.equal(settings.maxInFlightDeliveries, 256);
   assert.equal(settings.ingest.host, '127.0.0.1');
   assert.equal(settings.ingest.port, 9400);
   assert.equal(settings.ingest.maxRecords, 1_000);
@@ -34,6 +35,15 @@ test('the parts come from their variables', () => {
   assert.deepEqual(settings.metrics, { host: '127.0.0.1', port: 9464, sdkAddress: '127.0.0.1:9465' });
   assert.equal(settings.health.port, 9402);
   assert.equal(settings.logLevel, 'WARN');
+});
+
+test('the workflow cache follows the admission bound (at least the workflow task slots), not the heap; a value set wins; no bound = the SDK\'s', () => {
+  assert.equal(loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '1000' }).tuning.maxCachedWorkflows, 1000);
+  assert.equal(loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '64' }).tuning.maxCachedWorkflows, 100);
+  assert.equal(loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '64', BUCKETFLOW_MAX_CONCURRENT_WORKFLOW_TASKS: '10' }).tuning.maxCachedWorkflows, 64);
+  assert.equal(loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '1000', BUCKETFLOW_MAX_CACHED_WORKFLOWS: '40' }).tuning.maxCachedWorkflows, 40);
+  assert.equal(loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '0' }).tuning.maxCachedWorkflows, undefined);
+  assert.throws(() => loadSettings({ BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: '-1' }), (err: unknown) => err instanceof ConfigError && /BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES/.test(err.message));
 });
 
 test('the high-volume mode: off by default; durations with a unit or bare milliseconds; at most 200 events per batch', () => {
