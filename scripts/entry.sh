@@ -56,11 +56,11 @@ case "$runtime" in
   *) echo "bucketflow: BUCKETFLOW_RUNTIME: expected auto, dist or tsx, got \"$runtime\"" >&2; exit 2 ;;
 esac
 
-# The long-running processes' V8 heap (README, "Memory"): an old space capped at 512 MB makes V8 collect before
-# it grows (uncapped, on a machine with 16 GB or more, its limit is 4 GB and it lets garbage pile up to ~4x the
-# live heap), and 8 MB semi-spaces halve the young generation; each isolate (the main thread, the workflow
-# thread) gets both. With them a burst of 2,000 events peaks under 300 MB RSS instead of ~420 MB
-# (bench/admission.ts). A flag the user gives in NODE_OPTIONS wins: ours is left out.
+# The long-running processes' V8 heaps (README, "Memory"): an old space capped at 512 MB makes V8 collect sooner
+# (uncapped, its limit is a quarter of the machine's memory up to 4 GB, and with a limit that high it lets
+# garbage pile up to ~2.5x the live heap before collecting), and 8 MB semi-spaces halve the young generation;
+# both isolates (the main thread, the SDK's workflow thread) get both. With them a burst of 2,000 events peaks
+# under 300 MB RSS instead of 370-470 MB (bench/admission.ts). A flag NODE_OPTIONS names wins: ours is left out.
 heap=()
 case "$entry" in
   worker | start | ingest)
