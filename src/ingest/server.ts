@@ -8,7 +8,7 @@ import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client'
 import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
-import { messageWithCause } from '../errors';
+import { RecordTooLargeError, messageWithCause } from '../errors';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
 import { registerStatusPage, type StatusSource } from '../operator/status-page';
 import { DeliveryAdmission } from './admission';
@@ -93,6 +93,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       return accepted;
     } catch (err) {
       if (err instanceof EventValidationError) throw err;
+      // The publisher refuses a record too large to become a delivery before anything of the body starts.
+      if (err instanceof RecordTooLargeError) throw refuse.tooLarge(err.message);
       // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
       const invalid = invalidArgumentOf(err);
       if (invalid) throw refuse.badRequest(`body: Temporal refused the delivery's start as invalid (${invalid}); nothing of this body was started`);
@@ -140,23 +142,11 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   return app;
 }
 
-/**
- * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
- * carries the record again in the history): refused whole before anything starts. S3 records are a few KB.
- */
-export const MAX_RECORD_BYTES = 256 * 1024;
-
-/** What can never become a delivery is refused whole before anything starts: too many records, or a record too large. */
+/** A body with too many records is refused whole before anything starts (a record too large: the publisher's RecordTooLargeError). */
 function checkLimits(parsed: ParsedBody, maxRecords: number): void {
   if (parsed.events.length > maxRecords) {
     throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
   }
-  parsed.events.forEach(({ record }, i) => {
-    const bytes = Buffer.byteLength(JSON.stringify(record));
-    if (bytes > MAX_RECORD_BYTES) {
-      throw refuse.tooLarge(`Records[${i}]: ${bytes} bytes once encoded; a record may carry at most ${MAX_RECORD_BYTES} to become a delivery (Temporal's payload limit)`);
-    }
-  });
 }
 
 /** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */
