@@ -135,10 +135,11 @@ export class BucketflowClient {
   /**
    * An event a batch could not deliver to every target, continued as its own per-event delivery (the same
    * workflow id as in per-event mode) for the targets still owed. Resolves with its workflow id, also when it
-   * was already started (the batch's activity ran again).
+   * was already started (the batch's activity ran again: `duplicate`).
    */
-  async continueFromBatch(input: DeliverInput): Promise<string> {
-    return (await this.startDelivery(input, DELIVER_EVENT_V3)) ?? workflowIdFor(input.eventId);
+  async continueFromBatch(input: DeliverInput): Promise<PublishedEvent> {
+    const workflowId = await this.startDelivery(input, DELIVER_EVENT_V3);
+    return { eventId: input.eventId, workflowId: workflowId ?? workflowIdFor(input.eventId), duplicate: workflowId === undefined };
   }
 
   /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */

@@ -102,8 +102,9 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
       throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
     } finally {
-      const started = new Set(accepted.filter((event) => !event.duplicate).map((event) => event.workflowId));
-      admission.leave(workflowIds, workflowIds.filter((id) => !started.has(id)));
+      // Each started event is held by the workflow carrying it: its own, or (high-volume mode) its batch.
+      const carriedBy = new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]));
+      admission.leave(workflowIds, carriedBy);
     }
   };
 
