@@ -49,6 +49,7 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
+  targets.sent.share(rules.sentLog()); // a task re-run on another worker does not send again what this one sent
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
   return { targets, rules, gate, sends: new RecentSends(), admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
 }
@@ -56,7 +57,8 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
   deps.admission.close();
   await deps.gate.close();
-  await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
+  await deps.targets.close().catch(() => {}); // first: its sent record's last writes go to the rules store
+  await deps.rules.close().catch(() => {});
 }
 
 export async function createWorker(
