@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client';
+import { BucketflowClient, checkRecordSizes, workflowIdFor, type PublishedEvent } from '../client';
 import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
@@ -92,9 +92,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
       return accepted;
     } catch (err) {
-      if (err instanceof EventValidationError) throw err;
-      // The publisher refuses a record too large to become a delivery before anything of the body starts.
-      if (err instanceof RecordTooLargeError) throw refuse.tooLarge(err.message);
+      if (err instanceof EventValidationError || err instanceof RecordTooLargeError) throw err;
       // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
       const invalid = invalidArgumentOf(err);
       if (invalid) throw refuse.badRequest(`body: Temporal refused the delivery's start as invalid (${invalid}); nothing of this body was started`);
@@ -134,6 +132,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const sent = await accept(req, reply).catch((err: unknown) => {
         if (err instanceof Refusal) return sendRefusal(reply, err);
         if (err instanceof EventValidationError) return sendRefusal(reply, refuse.badRequest(err.message));
+        if (err instanceof RecordTooLargeError) return sendRefusal(reply, refuse.tooLarge(err.message));
         throw err;
       });
       span.setAttribute('http.response.status_code', reply.statusCode);
@@ -143,11 +142,16 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
   return app;
 }
 
-/** A body with too many records is refused whole before anything starts (a record too large: the publisher's RecordTooLargeError). */
+/**
+ * What can never become a delivery is refused whole before anything starts: too many records, or a record too
+ * large (the publisher's own check, which refuses it on every path; asked here first so that a permanent 413 is
+ * answered before admission control or an unreachable Temporal could answer 503).
+ */
 function checkLimits(parsed: ParsedBody, maxRecords: number): void {
   if (parsed.events.length > maxRecords) {
     throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
   }
+  checkRecordSizes(parsed.events);
 }
 
 /** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */
