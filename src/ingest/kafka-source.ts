@@ -4,7 +4,8 @@
 // events, so the batch mode carries many events per workflow; offsets are committed only after the publish
 // resolved, i.e. after the workflows carrying those records are durably started. A record that can never
 // become an event (not JSON, not an event body, an event too large for a workflow input: the publisher's own
-// size check) is logged and skipped with a visible count: it never blocks its partition. Several workers in one consumer group share the partitions. kafkajs loads only when used.
+// size check) is logged and skipped with a visible count: it never blocks its partition. Several workers in
+// one consumer group share the partitions. kafkajs loads only when used.
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { checkRecordSizes } from '../client';
 import { RecordTooLargeError, errorMessage } from '../errors';
