@@ -93,10 +93,8 @@ async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[]
   if (pending.length < deliveries.length) metrics.attempts.inc({ target: arn, result: 'already_sent' }, deliveries.length - pending.length);
   const results = new Map<Delivery, BatchSendResult>();
   if (pending.length > 0) {
-    (await sendPending(deps, arn, pending)).forEach((result, n) => {
-      results.set(pending[n], result);
-      if (result.ok && run) deps.targets.sent.add(sentKey(pending[n]), arn);
-    });
+    (await sendPending(deps, arn, pending)).forEach((result, n) => results.set(pending[n], result));
+    if (run) deps.targets.sent.addAll(pending.filter((d) => results.get(d)!.ok).map((d) => [sentKey(d), arn]));
   }
   return deliveries.map((d) => results.get(d) ?? { ok: true });
 }

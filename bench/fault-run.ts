@@ -3,8 +3,8 @@
 // unreachable for ~20 s (a loopback proxy cut), a webhook down for 10 s, Redis unreachable for 15 s. An
 // ingest (`npm run ingest`) and two workers (`npm run worker`) reach Temporal through the proxy; a sender
 // posts every event until accepted, as MinIO does. Counts every event's requests at the two webhooks.
-// A worker's record of its sends (src/targets/sent-record.ts) lives in its memory: what the killed worker
-// had sent whose task completion never reached Temporal is sent again by the worker that takes it over.
+// The workers share the record of their sends (src/rules/sent-log.ts) through the data dir: what the killed
+// worker had sent is not sent again by the worker that takes its tasks over; what it had in flight is.
 // Settings (env): BENCH_FAULT_EVENTS (default 600), BENCH_FAULT_RATE (events/s, default 15).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

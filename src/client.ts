@@ -12,6 +12,7 @@ import { loadSettings, type BatchSettings, type Settings } from './settings';
 import { connectTemporal } from './temporal/connection';
 import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal/reachability';
 import { clientTracingInterceptors } from './telemetry/tracing';
+import { RecordTooLargeError } from './errors';
 import type { deliverEvent } from '../workflows/deliver-v1';
 import type { deliverEventV3 } from '../workflows/deliver-v3';
 import type { deliverBatch } from '../workflows/deliver-batch';
@@ -21,6 +22,7 @@ import { BatchIndex, type BatchMemoEvent } from './delivery/batch-index';
 import { GroupCommit, type BatchItem } from './group-commit';
 
 export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './config/webhook-signature';
+export { RecordTooLargeError } from './errors';
 // The package's public types (package.json `exports` points here).
 export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
 export type { EventSource, ParsedEvent } from './events/sources';
@@ -52,6 +54,20 @@ export interface PublishOptions {
 
 const START_CONCURRENCY = 32;
 
+/**
+ * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
+ * carries the record again in the history): refused whole before anything starts. S3 records are a few KB.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+/** Throws RecordTooLargeError naming the first record (`Records[i]`, its index in `events`) over MAX_RECORD_BYTES. */
+export function checkRecordSizes(events: readonly ParsedEvent[]): void {
+  events.forEach(({ record }, i) => {
+    const bytes = Buffer.byteLength(JSON.stringify(record));
+    if (bytes > MAX_RECORD_BYTES) throw new RecordTooLargeError(`Records[${i}]`, bytes, MAX_RECORD_BYTES);
+  });
+}
+
 export function workflowIdFor(eventId: string): string {
   return `bucketflow-${eventId}`;
 }
@@ -73,13 +89,21 @@ export class BucketflowClient {
 
   private groupCommit?: GroupCommit<BatchEvent>;
 
-  /** Accepts MinIO's webhook envelope, `{Records: [...]}`, a bare record, or an array of those. */
+  /**
+   * Accepts MinIO's webhook envelope, `{Records: [...]}`, a bare record, or an array of those. Rejects with
+   * EventValidationError naming the bad field, or RecordTooLargeError naming the record too large (nothing started).
+   */
   async publish(body: unknown): Promise<PublishedEvent[]> {
     return this.publishParsed(parseIncomingEvents(body).map((record) => ({ source: 'minio', record })));
   }
 
-  /** Events already parsed from any source (the ingest's parseEventBody): the source is kept with each delivery. */
+  /**
+   * Events already parsed from any source (the ingest's parseEventBody): the source is kept with each delivery.
+   * Every path in goes through here: a record over MAX_RECORD_BYTES rejects the whole call (RecordTooLargeError)
+   * before anything of it starts.
+   */
   async publishParsed(events: ParsedEvent[]): Promise<PublishedEvent[]> {
+    checkRecordSizes(events);
     const { batch, fastPath = true } = this.options;
     if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch);
     const results: PublishedEvent[] = new Array(events.length);
@@ -111,10 +135,11 @@ export class BucketflowClient {
   /**
    * An event a batch could not deliver to every target, continued as its own per-event delivery (the same
    * workflow id as in per-event mode) for the targets still owed. Resolves with its workflow id, also when it
-   * was already started (the batch's activity ran again).
+   * was already started (the batch's activity ran again: `duplicate`).
    */
-  async continueFromBatch(input: DeliverInput): Promise<string> {
-    return (await this.startDelivery(input, DELIVER_EVENT_V3)) ?? workflowIdFor(input.eventId);
+  async continueFromBatch(input: DeliverInput): Promise<PublishedEvent> {
+    const workflowId = await this.startDelivery(input, DELIVER_EVENT_V3);
+    return { eventId: input.eventId, workflowId: workflowId ?? workflowIdFor(input.eventId), duplicate: workflowId === undefined };
   }
 
   /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */

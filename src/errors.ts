@@ -1,7 +1,8 @@
 // How a failure reads: one message per error (AggregateError's causes included), the message with its
 // cause, an error's chain of causes for code that looks for one (a gRPC status, a driver's error type), and
-// promises bounded by a deadline that fails with a message naming what timed out. Code that reports an
-// error builds its text here, not by hand.
+// promises bounded by a deadline that fails with a message naming what timed out, and the one error every
+// publishing path shares for a record too large to become a delivery. Code that reports an error builds its
+// text here, not by hand.
 
 export function errorMessage(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length) return err.errors.map(errorMessage).join('; ');
@@ -53,4 +54,16 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export function operatorTextOf(err: unknown): string | undefined {
   const text = (err as { operatorText?: unknown } | undefined)?.operatorText;
   return typeof text === 'string' ? text : undefined;
+}
+
+/**
+ * A record too large to travel as a workflow input, refused by the publisher (src/client.ts) before anything of
+ * its publish starts: the ingest answers 413 with this message, the Kafka source skips its record as poison, a
+ * library caller gets it thrown. `field` names the record in what was published (`Records[1]`).
+ */
+export class RecordTooLargeError extends Error {
+  constructor(readonly field: string, readonly bytes: number, readonly limit: number) {
+    super(`${field}: ${bytes} bytes once encoded; a record may carry at most ${limit} to become a delivery (Temporal's payload limit)`);
+    this.name = 'RecordTooLargeError';
+  }
 }

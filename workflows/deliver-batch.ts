@@ -4,10 +4,12 @@
 // its first task's marker. An event the batch could not deliver to every target continues as its own
 // per-event delivery (started by that activity), so the batch ends with its first task whatever fails.
 // Its result lists each event's outcome (the Web UI shows it; `bucketflow deliveries show` reads it).
+// When its first task's activity is over it tells the worker (the `fastPathOver` sink, as deliverEventV3 does):
+// the admission control held its events until then (src/ingest/admission.ts).
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
-import { proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities, proxySinks } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BatchResult, DeliverBatchInput } from './types';
+import type { BatchResult, DeliverBatchInput, DeliverySinks } from './types';
 
 /**
  * Retried only when the activity itself fails (its worker died, or no per-event delivery could be started for
@@ -18,6 +20,12 @@ const { deliverBatchEvents } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30 seconds' },
 });
 
+const { deliveries } = proxySinks<DeliverySinks>();
+
 export async function deliverBatch(input: DeliverBatchInput): Promise<BatchResult> {
-  return deliverBatchEvents(input);
+  try {
+    return await deliverBatchEvents(input);
+  } finally {
+    deliveries.fastPathOver(); // the events it did not continue per event are delivered (or failed for good)
+  }
 }

@@ -88,7 +88,8 @@ export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
 /**
  * What the delivery workflows tell the worker running them (a sink: no command, nothing in the history, not
  * called on replay): `fastPathOver` once the delivery no longer needs this worker's memory (it completed, or
- * its failed targets were handed to their durable retries). The ingest's admission control counts on it.
+ * its failed targets were handed to their durable retries; for a batch, its first task's activity ended). The
+ * ingest's admission control counts on it.
  */
 export interface DeliverySinks extends Sinks {
   deliveries: { fastPathOver(): void };

@@ -5,18 +5,31 @@
 // growing this process's memory, and nothing is lost. The workflow says when its fast path is over through a
 // sink (workflows/types.ts DeliverySinks), which the worker routes to `released`; a delivery whose workflow
 // task ran on another worker is let go after a lease. A standalone ingest (no worker) counts its starts only.
+// In the high-volume mode a body's events are held by the batch workflow that carries them (handed over when
+// the publish returns: `leave`) until the batch's first task, its one local activity, is over (`batchOver`,
+// the same sink); an event that batch continues per event is held by its own workflow from before that
+// workflow's start (`hold`), so every event counts from its acceptance until its fast path ends.
 /** A held delivery no workflow reported on (its task ran elsewhere) is let go after this. */
 const LEASE_MS = 60_000;
 
+interface Held {
+  /** Events it holds: 1 for an event's own delivery, the events handed to it for a batch. */
+  events: number;
+  lease: NodeJS.Timeout;
+}
+
 export class DeliveryAdmission {
-  private readonly held = new Map<string, NodeJS.Timeout>();
+  private readonly held = new Map<string, Held>();
+  private total = 0;
+  /** Batches whose first task ended (workflow id -> when), oldest first: an event handed to one later is not held. */
+  private readonly over = new Map<string, number>();
 
   /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker reports back). */
-  constructor(readonly max: number, private readonly tracksDeliveries = true, private readonly leaseMs = LEASE_MS) {}
+  constructor(readonly max: number, private readonly tracksDeliveries = true, private readonly leaseMs = LEASE_MS, private readonly now: () => number = Date.now) {}
 
-  /** Deliveries held now: being started, or started and not yet reported over. */
+  /** Deliveries (events) held now: being started, or started and not yet reported over. */
   get count(): number {
-    return this.held.size;
+    return this.total;
   }
 
   /**
@@ -26,26 +39,67 @@ export class DeliveryAdmission {
    */
   tryEnter(workflowIds: readonly string[]): boolean {
     if (this.max > 0 && this.count > 0 && this.count + workflowIds.length > this.max) return false;
-    for (const workflowId of workflowIds) {
-      clearTimeout(this.held.get(workflowId));
-      this.held.set(workflowId, setTimeout(() => this.held.delete(workflowId), this.leaseMs).unref());
-    }
+    for (const workflowId of workflowIds) this.hold(workflowId);
     return true;
   }
 
-  /** The starts ended; `notStarted` (duplicates, failed starts) are let go, and without a worker reporting back, all. */
-  leave(workflowIds: readonly string[], notStarted: readonly string[]): void {
-    for (const workflowId of this.tracksDeliveries ? notStarted : workflowIds) this.released(workflowId);
+  /**
+   * The starts ended. An event whose own workflow started stays held by it; one carried by a batch (`carriedBy`:
+   * event workflow id -> batch workflow id) is held by that batch from now on; the rest (duplicates, failed
+   * starts) are let go, and without a worker reporting back, all.
+   */
+  leave(workflowIds: readonly string[], carriedBy: ReadonlyMap<string, string> = new Map()): void {
+    this.forget();
+    for (const workflowId of new Set(workflowIds)) {
+      const carrier = this.tracksDeliveries ? carriedBy.get(workflowId) : undefined;
+      if (carrier === workflowId) continue;
+      this.released(workflowId);
+      if (carrier !== undefined && !this.over.has(carrier)) this.add(carrier, 1);
+    }
+  }
+
+  /** Holds one delivery whatever the bound (an event a batch continues in its own workflow); held already: kept. */
+  hold(workflowId: string): void {
+    if (!this.held.has(workflowId)) this.add(workflowId, 1);
   }
 
   /** A workflow's fast path is over (delivered, failed, or handed to its durable retries): it no longer counts. */
   released(workflowId: string): void {
-    clearTimeout(this.held.get(workflowId));
+    const held = this.held.get(workflowId);
+    if (!held) return;
+    clearTimeout(held.lease);
     this.held.delete(workflowId);
+    this.total -= held.events;
+  }
+
+  /** A batch's first task is over: its events no longer count (those it continued are held by their own workflows). */
+  batchOver(workflowId: string): void {
+    this.released(workflowId);
+    this.forget();
+    if (this.tracksDeliveries) this.over.set(workflowId, this.now());
   }
 
   close(): void {
-    for (const timer of this.held.values()) clearTimeout(timer);
+    for (const { lease } of this.held.values()) clearTimeout(lease);
     this.held.clear();
+    this.over.clear();
+    this.total = 0;
+  }
+
+  private add(workflowId: string, events: number): void {
+    const held = this.held.get(workflowId);
+    if (held) clearTimeout(held.lease);
+    const lease = setTimeout(() => this.released(workflowId), this.leaseMs).unref();
+    this.held.set(workflowId, { events: (held?.events ?? 0) + events, lease });
+    this.total += events;
+  }
+
+  /** Ended batches are remembered for a lease: far longer than the moment between a batch's start and its hand-over. */
+  private forget(): void {
+    const oldest = this.now() - this.leaseMs;
+    for (const [workflowId, at] of this.over) {
+      if (at > oldest) break;
+      this.over.delete(workflowId);
+    }
   }
 }

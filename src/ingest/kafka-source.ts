@@ -3,10 +3,12 @@
 // consumes it (BUCKETFLOW_SOURCE_KAFKA_BROKERS / _TOPIC / _GROUP). Each fetch becomes one publish of all its
 // events, so the batch mode carries many events per workflow; offsets are committed only after the publish
 // resolved, i.e. after the workflows carrying those records are durably started. A record that can never
-// become an event (not JSON, not an event body) is logged and skipped with a visible count: it never blocks
-// its partition. Several workers in one consumer group share the partitions. kafkajs loads only when used.
+// become an event (not JSON, not an event body, an event too large for a workflow input: the publisher's own
+// size check) is logged and skipped with a visible count: it never blocks its partition. Several workers in
+// one consumer group share the partitions. kafkajs loads only when used.
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { errorMessage } from '../errors';
+import { checkRecordSizes } from '../client';
+import { RecordTooLargeError, errorMessage } from '../errors';
 import { EventValidationError, parseEventBody, parseJson, type ParsedEvent } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
@@ -30,9 +32,12 @@ export function eventsOfRecord(value: Buffer | null): RecordContent {
   if (!value || value.length === 0) return { skip: 'empty value' };
   try {
     // The ingest's own JSON reading: not JSON, or nested too deep for a workflow input, is poison here too.
-    return { events: parseEventBody(parseJson(value.toString('utf8'), 'value')).events };
+    const { events } = parseEventBody(parseJson(value.toString('utf8'), 'value'));
+    // The publisher would refuse the whole fetch for it: one record's events are checked here, as it checks them.
+    checkRecordSizes(events);
+    return { events };
   } catch (err) {
-    if (err instanceof EventValidationError) return { skip: errorMessage(err) };
+    if (err instanceof EventValidationError || err instanceof RecordTooLargeError) return { skip: errorMessage(err) };
     throw err;
   }
 }

@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BucketflowClient, workflowIdFor, type PublishedEvent } from '../client';
+import { BucketflowClient, checkRecordSizes, workflowIdFor, type PublishedEvent } from '../client';
 import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
-import { messageWithCause } from '../errors';
+import { RecordTooLargeError, messageWithCause } from '../errors';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
 import { registerStatusPage, type StatusSource } from '../operator/status-page';
 import { DeliveryAdmission } from './admission';
@@ -92,7 +92,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
       return accepted;
     } catch (err) {
-      if (err instanceof EventValidationError) throw err;
+      if (err instanceof EventValidationError || err instanceof RecordTooLargeError) throw err;
       // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
       const invalid = invalidArgumentOf(err);
       if (invalid) throw refuse.badRequest(`body: Temporal refused the delivery's start as invalid (${invalid}); nothing of this body was started`);
@@ -100,8 +100,9 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
       throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
     } finally {
-      const started = new Set(accepted.filter((event) => !event.duplicate).map((event) => event.workflowId));
-      admission.leave(workflowIds, workflowIds.filter((id) => !started.has(id)));
+      // Each started event is held by the workflow carrying it: its own, or (high-volume mode) its batch.
+      const carriedBy = new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]));
+      admission.leave(workflowIds, carriedBy);
     }
   };
 
@@ -131,6 +132,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const sent = await accept(req, reply).catch((err: unknown) => {
         if (err instanceof Refusal) return sendRefusal(reply, err);
         if (err instanceof EventValidationError) return sendRefusal(reply, refuse.badRequest(err.message));
+        if (err instanceof RecordTooLargeError) return sendRefusal(reply, refuse.tooLarge(err.message));
         throw err;
       });
       span.setAttribute('http.response.status_code', reply.statusCode);
@@ -141,22 +143,15 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
 }
 
 /**
- * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
- * carries the record again in the history): refused whole before anything starts. S3 records are a few KB.
+ * What can never become a delivery is refused whole before anything starts: too many records, or a record too
+ * large (the publisher's own check, which refuses it on every path; asked here first so that a permanent 413 is
+ * answered before admission control or an unreachable Temporal could answer 503).
  */
-export const MAX_RECORD_BYTES = 256 * 1024;
-
-/** What can never become a delivery is refused whole before anything starts: too many records, or a record too large. */
 function checkLimits(parsed: ParsedBody, maxRecords: number): void {
   if (parsed.events.length > maxRecords) {
     throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
   }
-  parsed.events.forEach(({ record }, i) => {
-    const bytes = Buffer.byteLength(JSON.stringify(record));
-    if (bytes > MAX_RECORD_BYTES) {
-      throw refuse.tooLarge(`Records[${i}]: ${bytes} bytes once encoded; a record may carry at most ${MAX_RECORD_BYTES} to become a delivery (Temporal's payload limit)`);
-    }
-  });
+  checkRecordSizes(parsed.events);
 }
 
 /** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */

@@ -3,6 +3,7 @@ import { PostgresRulesStore } from './postgres-store';
 import { FileRulesStore, type RulesStore } from './store';
 
 export * from './rules';
+export * from './sent-log';
 export * from './postgres-store';
 export * from './store';
 export * from './target-state';

@@ -1,7 +1,10 @@
 // Bucket rules in PostgreSQL, for several workers on several machines: every read goes to the table, so
 // a change is seen by every worker at once.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Pool } from 'pg';
 import type { NotificationRule } from './rules';
+import { SENT_LOG_HORIZON_MS, type SentLog } from './sent-log';
 import type { RulesStore } from './store';
 import type { CircuitRecord, TargetStateRecord } from './target-state';
 
@@ -81,6 +84,11 @@ export class PostgresRulesStore implements RulesStore {
     );
   }
 
+  /** The sends of every worker, in the table `<table>_sent` (see src/rules/sent-log.ts). */
+  sentLog(): SentLog {
+    return new PostgresSentLog(this.pool, `${this.table}_sent`, () => this.init());
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -93,7 +101,9 @@ export class PostgresRulesStore implements RulesStore {
   private init(): Promise<unknown> {
     this.ready ??= this.pool
       .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL);
-        CREATE TABLE IF NOT EXISTS ${this.table}_target_state (arn TEXT NOT NULL, worker TEXT NOT NULL, state JSONB NOT NULL, PRIMARY KEY (arn, worker))`)
+        CREATE TABLE IF NOT EXISTS ${this.table}_target_state (arn TEXT NOT NULL, worker TEXT NOT NULL, state JSONB NOT NULL, PRIMARY KEY (arn, worker));
+        CREATE TABLE IF NOT EXISTS ${this.table}_sent (id BIGSERIAL PRIMARY KEY, worker TEXT NOT NULL, key TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now());
+        CREATE INDEX IF NOT EXISTS ${this.table}_sent_at ON ${this.table}_sent (at)`)
       .catch(async (err: unknown) => {
         // Workers creating the table at once: the losers see a duplicate table/type/object error.
         if (await this.tableExists().catch(() => false)) return;
@@ -101,5 +111,82 @@ export class PostgresRulesStore implements RulesStore {
         throw err;
       });
     return this.ready;
+  }
+}
+
+/** Rows read per query; a worker catching up reads on until a query returns fewer. */
+const SENT_READ_ROWS = 10_000;
+/** Rows committed out of id order (concurrent inserts) are caught by re-reading the last few seconds' ids. */
+const SENT_REREAD_MS = 5_000;
+/** Rows older than the horizon are deleted at most this often, by whichever worker reads. */
+const SENT_CLEANUP_EVERY_MS = 60_000;
+
+/**
+ * The shared sent log in PostgreSQL: appends are inserted in the background, coalesced while one insert is
+ * in flight (a SIGKILL loses at most that insert's round trip of records); reads follow the id.
+ */
+class PostgresSentLog implements SentLog {
+  private readonly worker = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private pending: string[] = [];
+  private inserting: Promise<void> | undefined;
+  private failure: unknown;
+  /** Highest id read, and earlier highs with the time they were read: reads start from the one SENT_REREAD_MS old. */
+  private readonly highs: Array<{ at: number; id: number }> = [{ at: 0, id: 0 }];
+  private cleanedAt = 0;
+
+  constructor(private readonly pool: Pool, private readonly table: string, private readonly ready: () => Promise<unknown>) {}
+
+  append(keys: string[]): void {
+    this.pending.push(...keys);
+    this.inserting ??= this.insertPending().finally(() => {
+      this.inserting = undefined;
+    });
+  }
+
+  async readNew(): Promise<string[]> {
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      throw failure;
+    }
+    await this.ready();
+    const now = Date.now();
+    if (now - this.cleanedAt > SENT_CLEANUP_EVERY_MS) {
+      this.cleanedAt = now;
+      await this.pool.query(`DELETE FROM ${this.table} WHERE at < now() - make_interval(secs => $1)`, [SENT_LOG_HORIZON_MS / 1000]);
+    }
+    while (this.highs.length > 1 && now - this.highs[1].at >= SENT_REREAD_MS) this.highs.shift();
+    let from = this.highs[0].id;
+    let high = this.highs[this.highs.length - 1].id;
+    const keys: string[] = [];
+    for (;;) {
+      const { rows } = await this.pool.query(
+        `SELECT id, key FROM ${this.table} WHERE id > $1 AND worker <> $2 ORDER BY id LIMIT ${SENT_READ_ROWS}`,
+        [from, this.worker],
+      );
+      for (const row of rows as Array<{ id: string; key: string }>) keys.push(row.key);
+      if (rows.length > 0) from = Number(rows[rows.length - 1].id);
+      high = Math.max(high, from);
+      if (rows.length < SENT_READ_ROWS) break;
+    }
+    this.highs.push({ at: now, id: high });
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    await this.inserting;
+  }
+
+  private async insertPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const keys = this.pending;
+      this.pending = [];
+      try {
+        await this.ready();
+        await this.pool.query(`INSERT INTO ${this.table} (worker, key) SELECT $1, unnest($2::text[])`, [this.worker, keys]);
+      } catch (err) {
+        this.failure = err; // reported by the next read
+      }
+    }
   }
 }

@@ -6,10 +6,13 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from './rules';
+import { FileSentLog, type SentLog } from './sent-log';
 import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
-/** Bucket rules, and the operator state of targets (pause, circuits) that all workers share. */
+/** Bucket rules, the operator state of targets (pause, circuits) and the sends, all shared by every worker. */
 export interface RulesStore extends TargetStateStore {
+  /** The log of every worker's sends (src/rules/sent-log.ts), in the same home as the rules. */
+  sentLog(): SentLog;
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
   remove(bucket: string): Promise<void>;
@@ -64,6 +67,10 @@ export class FileRulesStore implements RulesStore {
 
   async setCircuit(arn: string, worker: string, circuit: CircuitRecord | undefined): Promise<void> {
     await this.states.write(withCircuit(await this.states.read(), arn, worker, circuit));
+  }
+
+  sentLog(): SentLog {
+    return new FileSentLog(path.dirname(this.file));
   }
 
   async close(): Promise<void> {}

@@ -40,7 +40,7 @@ export class TargetPool {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.targets.values()].map(({ target }) => target.close()));
+    await Promise.allSettled([this.sent.close(), ...[...this.targets.values()].map(({ target }) => target.close())]);
   }
 }
 

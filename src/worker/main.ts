@@ -4,7 +4,7 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, resolveTargets } from '../../activities';
-import { BucketflowClient } from '../client';
+import { BucketflowClient, workflowIdFor } from '../client';
 import { loadTargetsConfig, describeTargets } from '../config';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { exitOnStartError } from '../fatal';
@@ -12,8 +12,10 @@ import { serveHealth, type HealthServer } from './health';
 import { startKafkaSource } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
 import { DeliveryAdmission } from '../ingest/admission';
-import type { DeliverySinks } from '../../workflows/types';
+import type { DeliverInput, DeliverySinks } from '../../workflows/types';
 import type { InjectedSinks } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
+import { DELIVER_BATCH } from '../delivery/workflow-types';
 import { childLogger, log, setLogLevel } from '../telemetry/log';
 import { gateMetrics, serveMetrics } from '../telemetry/metrics';
 import { openRulesStore, type RulesStore } from '../rules';
@@ -47,6 +49,7 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
   if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
   const targets = new TargetPool(config.targets);
   const rules = openRulesStore(settings);
+  targets.sent.share(rules.sentLog()); // a task re-run on another worker does not send again what this one sent
   const gate = new TargetGate(rules, config.targets.filter((t) => t.enabled), (arn) => targets.get(arn)!.health(), gateMetrics);
   return { targets, rules, gate, sends: new RecentSends(), admission: new DeliveryAdmission(settings.maxInFlightDeliveries) };
 }
@@ -54,7 +57,8 @@ export async function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv 
 export async function closeEngineDeps(deps: EngineDeps): Promise<void> {
   deps.admission.close();
   await deps.gate.close();
-  await Promise.allSettled([deps.targets.close(), deps.rules.close()]);
+  await deps.targets.close().catch(() => {}); // first: its sent record's last writes go to the rules store
+  await deps.rules.close().catch(() => {});
 }
 
 export async function createWorker(
@@ -72,7 +76,7 @@ export async function createWorker(
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    activities: createActivities({ ...deps, continueDelivery: (input) => continuer.continueFromBatch(input) }),
+    activities: createActivities({ ...deps, continueDelivery: (input) => continueCounted(continuer, deps.admission, input) }),
     sinks: deliverySinks(deps.admission),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...settings.tuning,
@@ -81,9 +85,28 @@ export async function createWorker(
   });
 }
 
-/** Where the delivery workflows' sink calls land: a fast path that ended no longer counts against admission. Also for replays (no admission). */
+/**
+ * An event a batch continues in its own delivery counts against admission from before that delivery's start
+ * until its fast path is over (its own sink call), like any per-event delivery; not when it existed already.
+ */
+async function continueCounted(continuer: BucketflowClient, admission: DeliveryAdmission, input: DeliverInput): Promise<string> {
+  const workflowId = workflowIdFor(input.eventId);
+  admission.hold(workflowId);
+  const started = await continuer.continueFromBatch(input).catch((err: unknown) => {
+    admission.released(workflowId);
+    throw err;
+  });
+  if (started.duplicate) admission.released(workflowId);
+  return started.workflowId;
+}
+
+/**
+ * Where the delivery workflows' sink calls land: a fast path that ended (a batch's first task, for a batch) no
+ * longer counts against admission. Also for replays (no admission).
+ */
 export function deliverySinks(admission?: DeliveryAdmission): InjectedSinks<DeliverySinks> {
-  return { deliveries: { fastPathOver: { fn: (info) => admission?.released(info.workflowId), callDuringReplay: false } } };
+  const fastPathOver = (info: WorkflowInfo) => (info.workflowType === DELIVER_BATCH ? admission?.batchOver(info.workflowId) : admission?.released(info.workflowId));
+  return { deliveries: { fastPathOver: { fn: fastPathOver, callDuringReplay: false } } };
 }
 
 /**

@@ -63,7 +63,7 @@ test('a Node service requires it by name and publishes an event through Bucketfl
   const out = JSON.parse(run.stdout) as { published: Array<{ workflowId: string; duplicate: boolean }>; internal: string; exports: string[]; resolved: string };
   assert.equal(out.resolved, path.join(installed, 'dist', 'src', 'client.js'));
   assert.equal(out.internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
-  for (const name of ['BucketflowClient', 'verifyWebhook', 'parseSigningSecrets', 'WebhookSignatureError', 'workflowIdFor']) assert.ok(out.exports.includes(name), name);
+  for (const name of ['BucketflowClient', 'verifyWebhook', 'parseSigningSecrets', 'WebhookSignatureError', 'workflowIdFor', 'RecordTooLargeError', 'MAX_RECORD_BYTES']) assert.ok(out.exports.includes(name), name);
   assert.equal(out.published.length, 1);
   assert.equal(out.published[0].duplicate, false);
   return checkStarted(out.published[0].workflowId, taskQueue);

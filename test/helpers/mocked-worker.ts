@@ -1,11 +1,12 @@
 // A worker for workflow tests with mocked activities (Temporal's samples style): the real workflow bundle on
 // the stack's Temporal server, on a task queue of its own, with the activities the test scripts. Registers
-// its own before/after hooks; `client` is usable inside tests.
+// its own before/after hooks; `client` is usable inside tests. The workflows' sink calls land nowhere (no admission).
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
+import { deliverySinks } from '../../src/worker/main';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
 
 export interface MockedWorker {
@@ -22,7 +23,7 @@ export function mockedWorker(activities: object, prefix: string): MockedWorker {
   let client: Client | undefined;
   before(async () => {
     connection = await NativeConnection.connect({ address: endpoints.temporal });
-    worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities });
+    worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities, sinks: deliverySinks() });
     running = worker.run();
     client = new Client({ connection });
   });

@@ -1,8 +1,9 @@
 // The Kafka source against the stack's broker: records shaped as MinIO's Kafka target writes them (key
 // `bucket/object`, the `{EventName, Key, Records}` envelope, an event written twice) and as Ceph RGW's
-// `kafka://` endpoint writes them (`{"Records":[record]}`), plus poison records, consumed by the worker's
-// source and delivered to a real webhook receiver: every event once, the poison skipped and counted, the
-// partition not blocked, and the group's offsets committed past everything.
+// `kafka://` endpoint writes them (`{"Records":[record]}`), plus poison records (one an event over the
+// publisher's record size limit), consumed by the worker's source and delivered to a real webhook receiver:
+// every event once, the poison skipped and counted, the partition not blocked, and the group's offsets
+// committed past everything.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -127,10 +128,12 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
     { value: JSON.stringify({ Records: [{ eventName: 's3:ObjectCreated:Put' }] }) }, // no s3 section
     { value: JSON.stringify({ hello: 'world' }) },
     { value: null },
+    // An event too large for a workflow input: the publisher would refuse the whole fetch for it.
+    { value: JSON.stringify(toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'docs/huge.pdf', userMetadata: { padding: 'x'.repeat(300 * 1024) } }))) },
   ];
   await producer.send({
     topic,
-    messages: [poison[0], ...cephRecords.slice(0, 10).map((r) => ({ value: JSON.stringify({ Records: [r] }) })), poison[1], poison[2], poison[3],
+    messages: [poison[0], ...cephRecords.slice(0, 10).map((r) => ({ value: JSON.stringify({ Records: [r] }) })), poison[1], poison[2], poison[3], poison[4],
       ...cephRecords.slice(10).map((r) => ({ value: JSON.stringify({ Records: [r] }) }))],
   });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { PostgresRulesStore, type NotificationRule } from '../../src/rules';
+import { PostgresRulesStore, SENT_LOG_HORIZON_MS, type NotificationRule } from '../../src/rules';
+import { SentRecord } from '../../src/targets/sent-record';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const rule = (prefix: string): NotificationRule => ({ id: '1', arn: a, events: ['s3:ObjectCreated:*'], prefix, suffix: '' });
@@ -36,7 +37,7 @@ test('several workers starting at once all create-or-find the table', async () =
     assert.deepEqual(await stores[5].get('b'), [rule('p/')]);
   } finally {
     await Promise.all(stores.map((store) => store.close()));
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state`);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state, ${table}_sent`);
     await admin.end();
   }
 });
@@ -59,7 +60,32 @@ test('pause and circuit state are shared between stores (workers) through Postgr
     assert.deepEqual({ ...(await two.targetStates()) }, {});
   } finally {
     await Promise.all([one.close(), two.close()]);
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state`);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state, ${table}_sent`);
+    await admin.end();
+  }
+});
+
+test("one worker's sends are known to the others through PostgreSQL; sends older than the horizon are deleted", async () => {
+  const table = `bucketflow_rules_sent_${process.pid}_${Date.now()}`;
+  const [one, two] = [new PostgresRulesStore(endpoints.postgres, table), new PostgresRulesStore(endpoints.postgres, table)];
+  const [first, second] = [new SentRecord(), new SentRecord()];
+  const admin = new Client({ connectionString: endpoints.postgres });
+  await admin.connect();
+  try {
+    await one.buckets(); // creates the tables
+    await admin.query(`INSERT INTO ${table}_sent (worker, key, at) VALUES ('gone', 'old-run arn', now() - make_interval(secs => $1))`, [SENT_LOG_HORIZON_MS / 1000 + 60]);
+    first.share(one.sentLog());
+    second.share(two.sentLog());
+    first.addAll([['run-1', a], ['run-2', a]]);
+    await first.close(); // its inserts are done
+    await second.learn();
+    assert.deepEqual([second.has('run-1', a), second.has('run-2', a), second.has('run-3', a)], [true, true, false]);
+    const { rows } = await admin.query(`SELECT key FROM ${table}_sent ORDER BY id`);
+    assert.deepEqual(rows.map((row) => row.key), [`run-1 ${a}`, `run-2 ${a}`], 'the stale send was deleted');
+  } finally {
+    await second.close();
+    await Promise.all([one.close(), two.close()]);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_target_state, ${table}_sent`);
     await admin.end();
   }
 });

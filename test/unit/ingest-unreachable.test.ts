@@ -1,6 +1,6 @@
 // The ingest server with Temporal out of reach (a port where nothing listens), as MinIO would meet it:
 // an event that could not be recorded is never acknowledged (503, so MinIO retries or queues it), and
-// /health says so. Needs no stack.
+// /health says so; a body that can never become a delivery is still refused for good (413). Needs no stack.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -45,4 +45,11 @@ test('/health answers 503 with the reason while Temporal is unreachable', async 
   const body = (await response.json()) as { status: string; error: string };
   assert.equal(body.status, 'unavailable');
   assert.match(body.error, /^Temporal unreachable \((connection refused|not answering)\); retry later$/);
+});
+
+test('a record too large for a workflow input is a 413 also while Temporal is unreachable: a permanent refusal, never a 503 to retry', async () => {
+  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'huge.jpg', size: 1, userMetadata: { padding: 'x'.repeat(300 * 1024) } });
+  const response = await fetch(`${url}/minio/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(toEnvelope(record)) });
+  assert.equal(response.status, 413);
+  assert.match(((await response.json()) as { error: string }).error, /^Records\[0\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery/);
 });
