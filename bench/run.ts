@@ -22,6 +22,10 @@
 // dev server and on the stack's self-hosted cluster side by side, 1 and 2 worker processes on the cluster, and
 // reports CPU seconds per 1,000 events for each Temporal service process, PostgreSQL, Elasticsearch and the
 // workers (BENCH_CLUSTER_EVENTS, default 1000).
+// The kafka group (opt-in) feeds the worker through its Kafka source instead of HTTP: BENCH_KAFKA_EVENTS records
+// (default 2000) written beforehand to a fresh topic (BENCH_KAFKA_PARTITIONS, default 1) as MinIO's Kafka target
+// writes them, read by a fresh consumer group; `engine` is the per-event mode, `batch` one run per N of
+// BENCH_KAFKA_BATCH (default 200). Events/s from the first delivery to the last (bench/kafka-backlog.ts).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +40,7 @@ import { freePort } from '../test/helpers/target-config';
 import { loadSettings } from '../src/settings';
 import { benchEvents, prepareRun, type BenchEvent } from './events';
 import { countActions } from './actions';
+import { workflowsOnTaskQueue, writeBacklog } from './kafka-backlog';
 import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
@@ -65,6 +70,8 @@ interface RunSpec {
   inFlight?: number;
   /** Runs of one group alternate their modes round after round, so a noisy spell hits all of them. */
   round: number;
+  /** `kafka`: the events reach the worker through its Kafka source (a backlog on a topic), not HTTP POSTs. */
+  source?: 'kafka';
 }
 
 interface RunResult extends RunSpec {
@@ -87,6 +94,20 @@ interface RunResult extends RunSpec {
   /** Billable Temporal actions per delivered event (bench/actions.ts), and by kind over the run. */
   actionsPerEvent?: number;
   actions?: Record<string, number>;
+  /** The kafka group: its events/s run from the first delivery to the last; these are the other clocks. */
+  kafka?: KafkaFigures;
+}
+
+interface KafkaFigures {
+  partitions: number;
+  /** Spawning the worker to the last delivery: start-up, group join and the whole backlog. */
+  secondsFromSpawn: number;
+  /** The source's "consuming" log line (group joined) to the first delivery and to the last. */
+  firstDeliveryAfterConsumingS: number;
+  secondsFromConsuming: number;
+  /** Workflows the run started (batches and per-event deliveries), and events per workflow. */
+  workflows: number;
+  eventsPerWorkflow: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,6 +125,8 @@ async function main() {
     .flatMap((mode) => (mode === 'batch' ? sweep.map((n) => `batch-${n}`) : [mode])) as Mode[];
   const rounds = int(process.env.BENCH_ROUNDS, [2])[0];
   const clusterEvents = int(process.env.BENCH_CLUSTER_EVENTS, [1000])[0];
+  const kafkaEvents = int(process.env.BENCH_KAFKA_EVENTS, [2000])[0];
+  const kafkaSweep = int(process.env.BENCH_KAFKA_BATCH, [200]);
   const wanted = (group: string) => only.includes(group);
 
   console.log('bench: stack up');
@@ -127,6 +150,13 @@ async function main() {
   if (wanted('all')) each({ set: 'all', events: guideSize, workers: 1 });
   if (wanted('workers')) plan.push({ mode: 'engine', set: 'webhook', events: sizes[0], workers: 2, round: 1 });
   if (wanted('inflight')) for (const inFlight of windows) each({ set: 'webhook', events: windowEvents, workers: 1, inFlight });
+  if (wanted('kafka')) {
+    // Only the engine's two modes read a topic: per event (`engine`) and batch-N for each N of BENCH_KAFKA_BATCH.
+    const kafkaModes: Mode[] = [...(modes.includes('engine') ? ['engine' as const] : []), ...(modes.some((m) => batchSizeOf(m)) ? kafkaSweep.map((n) => `batch-${n}` as const) : [])];
+    for (let round = 1; round <= rounds; round++) {
+      for (const mode of kafkaModes) plan.push({ mode, set: 'webhook', events: kafkaEvents, workers: 1, round, source: 'kafka' });
+    }
+  }
   if (wanted('cluster')) {
     for (let round = 1; round <= rounds; round++) {
       for (const mode of CLUSTER_MODES.filter((m) => modes.includes(m))) {
@@ -141,7 +171,7 @@ async function main() {
   const results: RunResult[] = [];
   try {
     for (const spec of plan) {
-      const label = `${spec.mode} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}${spec.server === 'cluster' ? ' on the cluster' : ''} round ${spec.round}`;
+      const label = `${spec.mode}${spec.source === 'kafka' ? ' from kafka' : ''} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}${spec.server === 'cluster' ? ' on the cluster' : ''} round ${spec.round}`;
       console.log(`bench: ${label} ...`);
       const result = await run(spec, dataDir);
       results.push(result);
@@ -164,7 +194,8 @@ async function run(spec: RunSpec, dataDir: string): Promise<RunResult> {
   try {
     const configFile = await prepareRun(dataDir, bucket, watch.notify);
     const events = benchEvents(bucket, spec.events, Date.now());
-    return spec.mode === 'baseline' ? await runBaseline(spec, watch, configFile, dataDir, bucket, events) : await runEngine(spec, watch, configFile, dataDir, events);
+    if (spec.mode === 'baseline') return await runBaseline(spec, watch, configFile, dataDir, bucket, events);
+    return spec.source === 'kafka' ? await runKafka(spec, watch, configFile, dataDir, events) : await runEngine(spec, watch, configFile, dataDir, events);
   } finally {
     await watch.close();
   }
@@ -238,6 +269,57 @@ async function runEngine(spec: RunSpec, watch: Watch, configFile: string, dataDi
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await temporal.connection.close();
+  }
+}
+
+/**
+ * The kafka group: the events written to a fresh topic first, then one worker (`npm run worker`, no ingest) whose
+ * Kafka source reads that backlog with a fresh group. CPU counts from the source's "consuming" line (start-up
+ * excluded, as in the other modes); events/s from the first delivery to the last.
+ */
+async function runKafka(spec: RunSpec, watch: Watch, configFile: string, dataDir: string, events: BenchEvent[]): Promise<RunResult> {
+  const partitions = int(process.env.BENCH_KAFKA_PARTITIONS, [1])[0];
+  const backlog = await writeBacklog(events, partitions);
+  const taskQueue = `bench-${randomUUID()}`;
+  const address = endpoints.temporal;
+  const temporal = new Client({ connection: await Connection.connect({ address }) });
+  const spawnedAt = nowMs();
+  const worker = startEntry('worker', {
+    BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: address,
+    BUCKETFLOW_FAST_PATH: 'on', BUCKETFLOW_BATCH_MAX_EVENTS: String(batchSizeOf(spec.mode) ?? 1), BUCKETFLOW_INGEST: 'off',
+    BUCKETFLOW_SOURCE_KAFKA_BROKERS: backlog.brokers.join(','), BUCKETFLOW_SOURCE_KAFKA_TOPIC: backlog.topic, BUCKETFLOW_SOURCE_KAFKA_GROUP: backlog.group,
+  });
+  try {
+    await worker.waitFor('kafka source consuming');
+    const before = snapshot([worker]);
+    const consumingAt = before.at;
+    const { end, delivered, complete } = await waitForDelivery(spec, watch);
+    const after = snapshot([worker]);
+    // Latency here is from the group's start of consumption to each arrival: how long an event waited in the backlog.
+    const publishedAt = new Map(events.map(({ eventId }) => [eventId, consumingAt]));
+    const result = figures(spec, publishedAt, watch, end, delivered, complete, 0, before, after, [peakRssMbOf(worker.pid)]);
+    const first = Math.min(...watch.arrivals.values());
+    const seconds = (end - first) / 1000;
+    Object.assign(result, { seconds: round(seconds), eventsPerSecond: round(spec.events / seconds), msPerEvent: round((seconds * 1000) / spec.events) });
+    result.workerCpuSeconds = [round(cpuSecondsOf(worker.pid) - before.each[worker.pid])];
+    const workflowIds = await workflowsOnTaskQueue(temporal, taskQueue, Math.ceil(spec.events / (batchSizeOf(spec.mode) ?? 1)));
+    result.phasesMs = await samplePhases(temporal, workflowIds.map((workflowId) => ({ workflowId, publishedAt: consumingAt })));
+    const actions = await countActions(temporal, workflowIds);
+    result.actionsPerEvent = Math.round((actions.total / spec.events) * 1000) / 1000;
+    result.actions = actions.byKind;
+    result.kafka = {
+      partitions,
+      secondsFromSpawn: round((end - spawnedAt) / 1000),
+      firstDeliveryAfterConsumingS: round((first - consumingAt) / 1000),
+      secondsFromConsuming: round((end - consumingAt) / 1000),
+      workflows: workflowIds.length,
+      eventsPerWorkflow: round(spec.events / workflowIds.length),
+    };
+    return result;
+  } finally {
+    await worker.stop();
+    await temporal.connection.close();
+    await backlog.close();
   }
 }
 
@@ -348,7 +430,7 @@ function machine() {
 }
 
 const sameGroup = (a: RunSpec, b: RunSpec) =>
-  a.set === b.set && a.events === b.events && a.inFlight === b.inFlight && a.workers === b.workers && (a.server ?? 'dev') === (b.server ?? 'dev');
+  a.source === b.source && a.set === b.set && a.events === b.events && a.inFlight === b.inFlight && a.workers === b.workers && (a.server ?? 'dev') === (b.server ?? 'dev');
 
 function printTable(results: RunResult[]) {
   const twin = (r: RunResult, mode: Mode) => results.find((o) => o.mode === mode && o.round === r.round && sameGroup(o, r));
@@ -362,7 +444,7 @@ function printTable(results: RunResult[]) {
   const rows = results.map((r) => {
     const cpu = Object.entries(r.cpuSeconds).filter(([, s]) => s >= 0.5).map(([name, s]) => `${name.split(' ')[0]} ${s}`).join(', ');
     return [
-      r.mode, r.server ?? 'dev', r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
+      `${r.mode}${r.source === 'kafka' ? ' (kafka)' : ''}`, r.server ?? 'dev', r.set, String(r.events), String(r.workers), r.inFlight ? String(r.inFlight) : '-', String(r.round),
       `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.latencyMs.p50), String(r.latencyMs.p95), String(r.latencyMs.p99),
       r.phasesMs ? String(r.phasesMs.historyEvents) : '-', r.actionsPerEvent === undefined ? '-' : String(r.actionsPerEvent), r.peakRssMb.join('+'),
       shown(ratios(r, 'ceiling')), shown(ratios(r, 'engine')), shown(ratios(r, 'classic')), shown(ratios(r, 'baseline')), cpu,
@@ -384,12 +466,13 @@ function printTable(results: RunResult[]) {
       const all = mine.map((o) => ratios(o, mode)).filter((x): x is { throughput: number; p50: number } => x !== undefined);
       return all.length ? ` vs ${mode} ${round(median(all.map((x) => x.throughput)))}x ev/s, ${round(median(all.map((x) => x.p50)))}x p50;` : '';
     };
-    console.log(`  ${r.mode}${r.server === 'cluster' ? ' (cluster)' : ''} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
+    console.log(`  ${r.mode}${r.server === 'cluster' ? ' (cluster)' : ''}${r.source === 'kafka' ? ' (kafka)' : ''} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''}: ${round(median(mine.map((o) => o.eventsPerSecond)))} events/s, ` +
       `p50 ${round(median(mine.map((o) => o.latencyMs.p50)))} ms, peak RSS ${round(Math.max(...mine.flatMap((o) => o.peakRssMb)))} MB;` +
       `${mine[0].actionsPerEvent === undefined ? '' : ` ${median(mine.map((o) => o.actionsPerEvent ?? 0))} actions/event;`}` +
       `${against('ceiling')}${against('engine')}${against('classic')}${against('baseline')}`);
   }
   printCpuPerThousand(results.filter((r) => r.server !== undefined));
+  printKafka(results.filter((r) => r.kafka), twin);
   for (const r of results.filter((x) => x.phasesMs)) {
     console.log(`phases (median ms) ${r.mode} ${r.set} n=${r.events} workers=${r.workers}${r.inFlight ? ` in-flight=${r.inFlight}` : ''} round ${r.round}: ${JSON.stringify(r.phasesMs)}`);
   }
@@ -398,6 +481,31 @@ function printTable(results: RunResult[]) {
 function printColumns(header: string[], rows: string[][]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+/** The kafka group: each run's clocks and costs, and the same-round ratios of each batch size against per event. */
+function printKafka(results: RunResult[], twin: (r: RunResult, mode: Mode) => RunResult | undefined) {
+  if (results.length === 0) return;
+  const ratio = (r: RunResult, pick: (x: RunResult) => number | undefined) => {
+    const perEvent = twin(r, 'engine');
+    const mine = pick(r);
+    const theirs = perEvent && pick(perEvent);
+    return r.mode !== 'engine' && mine !== undefined && theirs ? `${round(mine / theirs)}x` : '';
+  };
+  const cpu = (r: RunResult) => r.workerCpuSeconds[0];
+  const rss = (r: RunResult) => r.peakRssMb[0];
+  const rows = results.map((r) => [
+    r.mode === 'engine' ? 'per-event' : r.mode, String(r.round), String(r.events), String(r.kafka!.partitions),
+    `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.kafka!.secondsFromSpawn), String(r.kafka!.secondsFromConsuming), String(r.kafka!.firstDeliveryAfterConsumingS),
+    String(r.kafka!.workflows), String(r.kafka!.eventsPerWorkflow), String(r.actionsPerEvent), String(cpu(r)), String(rss(r)),
+    ratio(r, (x) => x.eventsPerSecond), ratio(r, (x) => x.actionsPerEvent), ratio(r, cpu), ratio(r, rss),
+  ]);
+  console.log('kafka source (a backlog on a fresh topic, one worker, one webhook):');
+  printColumns(['mode', 'round', 'events', 'partitions', 'events/s', 's from spawn', 's from consuming', 'first delivery s', 'workflows', 'events/workflow',
+    'actions/ev', 'worker CPU s', 'peak RSS MB', 'ev/s vs per-event', 'actions vs', 'CPU vs', 'RSS vs'], rows);
+  console.log(' (events/s: first delivery to last; s from spawn: worker spawned to the last delivery; s from consuming and first');
+  console.log('  delivery s: from the source\'s "consuming" line (group joined); worker CPU from that line to the last delivery;');
+  console.log('  the ratios are batch / per-event of the same round)');
 }
 
 /** The processes that serve each kind of server: the dev server is one process with SQLite inside. */
