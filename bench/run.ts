@@ -494,18 +494,20 @@ function printKafka(results: RunResult[], twin: (r: RunResult, mode: Mode) => Ru
   };
   const cpu = (r: RunResult) => r.workerCpuSeconds[0];
   const rss = (r: RunResult) => r.peakRssMb[0];
+  const drain = (r: RunResult) => round(r.events / r.kafka!.secondsFromConsuming);
   const rows = results.map((r) => [
     r.mode === 'engine' ? 'per-event' : r.mode, String(r.round), String(r.events), String(r.kafka!.partitions),
-    `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(r.kafka!.secondsFromSpawn), String(r.kafka!.secondsFromConsuming), String(r.kafka!.firstDeliveryAfterConsumingS),
-    String(r.kafka!.workflows), String(r.kafka!.eventsPerWorkflow), String(r.actionsPerEvent), String(cpu(r)), String(rss(r)),
-    ratio(r, (x) => x.eventsPerSecond), ratio(r, (x) => x.actionsPerEvent), ratio(r, cpu), ratio(r, rss),
+    `${r.eventsPerSecond}${r.complete ? '' : '!'}`, String(drain(r)), String(r.kafka!.secondsFromSpawn), String(r.kafka!.firstDeliveryAfterConsumingS),
+    String(r.kafka!.workflows), String(r.kafka!.eventsPerWorkflow), String(r.actionsPerEvent), String(cpu(r)), String(r.cpuSeconds.temporal ?? 0), String(rss(r)),
+    ratio(r, (x) => x.eventsPerSecond), ratio(r, drain), ratio(r, (x) => x.actionsPerEvent), ratio(r, cpu), ratio(r, rss),
   ]);
   console.log('kafka source (a backlog on a fresh topic, one worker, one webhook):');
-  printColumns(['mode', 'round', 'events', 'partitions', 'events/s', 's from spawn', 's from consuming', 'first delivery s', 'workflows', 'events/workflow',
-    'actions/ev', 'worker CPU s', 'peak RSS MB', 'ev/s vs per-event', 'actions vs', 'CPU vs', 'RSS vs'], rows);
-  console.log(' (events/s: first delivery to last; s from spawn: worker spawned to the last delivery; s from consuming and first');
-  console.log('  delivery s: from the source\'s "consuming" line (group joined); worker CPU from that line to the last delivery;');
-  console.log('  the ratios are batch / per-event of the same round)');
+  printColumns(['mode', 'round', 'events', 'partitions', 'events/s', 'drain ev/s', 's from spawn', 'first delivery s', 'workflows', 'events/workflow',
+    'actions/ev', 'worker CPU s', 'Temporal CPU s', 'peak RSS MB', 'ev/s vs per-event', 'drain vs', 'actions vs', 'CPU vs', 'RSS vs'], rows);
+  console.log(' (events/s: first delivery to last; drain ev/s: from the source\'s "consuming" line (group joined) to the last delivery;');
+  console.log('  first delivery s: from that line; s from spawn: worker spawned to the last delivery; worker and Temporal CPU from');
+  console.log('  that line to the last delivery (Temporal\'s includes whatever else the shared server ran); ratios: batch / per-event,');
+  console.log('  same round)');
 }
 
 /** The processes that serve each kind of server: the dev server is one process with SQLite inside. */
