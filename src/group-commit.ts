@@ -115,8 +115,9 @@ export class GroupCommit<E> {
   /** Starts a batch when none is in flight (or a full one is ready); otherwise events wait for the next. */
   private pump(): void {
     while (this.queue.length > 0) {
-      const full = this.takeBatch(true);
-      if (full && this.inFlight < MAX_STARTS_IN_FLIGHT) {
+      // Taken only when it can start now: a batch taken off the queue and not launched would never settle.
+      const full = this.inFlight < MAX_STARTS_IN_FLIGHT ? this.takeBatch(true) : undefined;
+      if (full) {
         this.launch(full);
         continue;
       }

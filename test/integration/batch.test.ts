@@ -203,6 +203,21 @@ describe('batch mode', () => {
     assert.ok(sizes.length < records.length, `batch sizes ${sizes}`);
   });
 
+  test('one publish of more full batches than start side by side (a Kafka fetch): every batch is started and the publish resolves', { timeout: 120_000 }, async () => {
+    // 260 events at 50 a batch: five full batches and a partial one, more than the four starts kept in flight.
+    const records = Array.from({ length: 260 }, (_, n) => put(bucket, `fetch/${n}.txt`));
+    const before = hooks.requests.length;
+    const published = await engine.client.publish(records);
+    assert.equal(published.length, records.length);
+    assert.ok(published.every((p) => !p.duplicate));
+    const batches = [...new Set(published.map((p) => p.workflowId))];
+    assert.ok(batches.length >= 6, `260 events in ${batches.length} batches`);
+    let delivered = 0;
+    for (const id of batches) delivered += (await batchResult(id)).delivered;
+    assert.equal(delivered, records.length);
+    await hooks.waitForRequests(before + records.length);
+  });
+
   test('a publish whose batch the server refuses fails, and its events are not remembered as accepted', async () => {
     // Temporal refuses task queue names over 1,000 characters: a real refusal of the start.
     const refused = new BucketflowClient(engine.client.temporal, { taskQueue: 'q'.repeat(1001), batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 } });
