@@ -13,7 +13,7 @@
 // guide's eight targets, default 500), BENCH_LATENCY_EVENTS (one event in flight, default 200),
 // BENCH_INFLIGHT (default "1,8,32,128") and BENCH_INFLIGHT_EVENTS (default 400) for the inflight group,
 // BENCH_ONLY (comma-separated groups; default "webhook,latency,guide"; also redis, all, workers, inflight,
-// cluster),
+// cluster, kafka),
 // BENCH_MODES (default "ceiling,engine,batch,classic,baseline"; batch = batch-N for each N of BENCH_BATCH_SWEEP, default 1,10,50,200), BENCH_ROUNDS (default 2: each group runs its modes
 // in turn, round after round, and the medians of same-round ratios are reported). Worker tuning: the usual
 // BUCKETFLOW_* env vars. Each engine run also counts the billable Temporal actions per delivered event from
