@@ -50,6 +50,8 @@ const root = path.resolve(__dirname, '..');
 const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sends them
 const BASELINE_CONCURRENCY = loadSettings().tuning.maxConcurrentActivityTaskExecutions ?? 200; // the worker's activity slots
 const COMPLETION_TIMEOUT_MS = 15 * 60_000;
+/** The kafka group: a backlog with no delivery for this long has stopped (a source stuck on a fetch), not slowed. */
+const KAFKA_STALL_MS = 60_000;
 
 /** `batch-<N>`: the engine with BUCKETFLOW_BATCH_MAX_EVENTS=N. */
 type Mode = 'ceiling' | 'engine' | 'classic' | 'baseline' | `batch-${number}`;
@@ -356,6 +358,8 @@ async function waitForDelivery(spec: RunSpec, watch: Watch) {
   const deadline = Date.now() + COMPLETION_TIMEOUT_MS;
   let delivered = await watch.counts();
   let end = nowMs();
+  let arrived = 0;
+  let movedAt = Date.now();
   while (Date.now() < deadline) {
     if (spec.set === 'guide' || spec.set === 'all') {
       delivered = await watch.counts();
@@ -364,6 +368,11 @@ async function waitForDelivery(spec: RunSpec, watch: Watch) {
       await sleep(250);
     } else {
       if (watch.arrivals.size >= spec.events) break;
+      if (watch.arrivals.size !== arrived) [arrived, movedAt] = [watch.arrivals.size, Date.now()];
+      else if (spec.source === 'kafka' && Date.now() - movedAt > KAFKA_STALL_MS) {
+        console.log(`bench: no delivery for ${KAFKA_STALL_MS / 1000} s with ${arrived} of ${spec.events} arrived: the source stopped`);
+        break;
+      }
       await sleep(20);
     }
   }
