@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Pool } from 'pg';
+import { errorMessage } from '../errors';
 import type { NotificationRule } from './rules';
 import { SENT_LOG_HORIZON_MS, type SentLog } from './sent-log';
 import type { RulesStore } from './store';
@@ -185,7 +186,7 @@ class PostgresSentLog implements SentLog {
         await this.ready();
         await this.pool.query(`INSERT INTO ${this.table} (worker, key) SELECT $1, unnest($2::text[])`, [this.worker, keys]);
       } catch (err) {
-        this.failure = err; // reported by the next read
+        this.failure = new Error(`recording ${keys.length} sends failed: ${errorMessage(err)}`, { cause: err }); // thrown by the next read
       }
     }
   }

@@ -85,7 +85,7 @@ export class SentRecord {
   private failed(what: 'read' | 'write', err: unknown): void {
     this.failures.count += 1;
     if (Date.now() - this.failures.reportedAt < REPORT_EVERY_MS) return;
-    log('WARN', `shared sent log: ${what} failed; a task re-run on another worker may send again`, { error: errorMessage(err), failures: this.failures.count });
+    log('WARN', 'shared sent log failing: a task re-run on another worker may send again', { during: what, error: errorMessage(err), failures: this.failures.count });
     this.failures = { count: 0, reportedAt: Date.now() };
   }
 }

@@ -2,6 +2,7 @@
 // store's files: what one worker's record was told it sent, another worker's record knows after it read
 // the log; lines are read only once complete; files rotate, and a gone worker's stale file is deleted.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,4 +72,29 @@ test('the record stays bounded: the oldest sends are forgotten first', () => {
   for (const run of ['a', 'b', 'c', 'd']) record.add(run, 'arn');
   assert.equal(record.has('a', 'arn'), false);
   assert.deepEqual(['b', 'c', 'd'].map((run) => record.has(run, 'arn')), [true, true, true]);
+});
+
+test('a failing shared log never fails a send: the record still knows it, and the failure is one warning', async () => {
+  const home = await mkdtemp(path.join(dir, 'failing-'));
+  await writeFile(path.join(home, 'sent'), 'a file where the folder should be');
+  // In a process of its own: the warning is read from its stderr, as the logger writes it.
+  const program = `
+    const { SentRecord } = require('./src/targets/sent-record');
+    const { FileSentLog } = require('./src/rules/sent-log');
+    (async () => {
+      const record = new SentRecord();
+      record.share(new FileSentLog(${JSON.stringify(home)}));
+      record.add('run-1', 'arn');
+      record.add('run-2', 'arn');
+      await record.learn();
+      process.stdout.write(String(record.has('run-1', 'arn') && record.has('run-2', 'arn')));
+      await record.close();
+    })();`;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'true', 'both sends are known');
+  const warnings = result.stderr.trim().split('\n').map((line) => JSON.parse(line));
+  assert.equal(warnings.length, 1, result.stderr);
+  assert.equal(warnings[0].message, 'shared sent log failing: a task re-run on another worker may send again');
+  assert.equal(warnings[0].during, 'write');
 });
