@@ -9,6 +9,11 @@
 // the publish returns: `leave`) until the batch's first task, its one local activity, is over (`batchOver`,
 // the same sink); an event that batch continues per event is held by its own workflow from before that
 // workflow's start (`hold`), so every event counts from its acceptance until its fast path ends.
+// The worker's Kafka source goes through the same bound but waits for room instead of refusing
+// (`publishWhenRoom`): while the worker is full the backlog stays in Kafka, not in the worker or in Temporal.
+import { workflowIdFor, type PublishedEvent } from '../client';
+import { eventIdentity, type ParsedEvent } from '../events';
+
 /** A held delivery no workflow reported on (its task ran elsewhere) is let go after this. */
 const LEASE_MS = 60_000;
 
@@ -56,6 +61,48 @@ export class DeliveryAdmission {
       this.released(workflowId);
       if (carrier !== undefined && !this.over.has(carrier)) this.add(carrier, 1);
     }
+  }
+
+  /**
+   * Publishes `events` held against the bound: refused (undefined, nothing started) when there is no room now;
+   * once the starts end, each started event stays held by the workflow carrying it (its own, or its batch).
+   */
+  async publish(events: readonly ParsedEvent[], start: () => Promise<PublishedEvent[]>): Promise<PublishedEvent[] | undefined> {
+    const workflowIds = events.map((event) => workflowIdFor(eventIdentity(event.record)));
+    if (!this.tryEnter(workflowIds)) return undefined;
+    let accepted: PublishedEvent[] = [];
+    try {
+      accepted = await start();
+      return accepted;
+    } finally {
+      this.leave(workflowIds, new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId])));
+    }
+  }
+
+  /**
+   * `publish`, waiting for room instead of refusing, in parts of at most the bound (a Kafka fetch may hold more
+   * events than the bound): `wait` runs between tries (the Kafka source heartbeats its group there) and answers
+   * false to give up (the source lost its partition); then the parts not yet started never are.
+   */
+  async publishWhenRoom(
+    events: readonly ParsedEvent[],
+    start: (part: readonly ParsedEvent[]) => Promise<PublishedEvent[]>,
+    wait: () => Promise<boolean>,
+  ): Promise<PublishedEvent[] | undefined> {
+    const size = this.max > 0 ? this.max : events.length;
+    const accepted: PublishedEvent[] = [];
+    for (let from = 0; from < events.length; from += size) {
+      const part = events.slice(from, from + size);
+      for (;;) {
+        const started = await this.publish(part, () => start(part));
+        if (started) {
+          accepted.push(...started);
+          break;
+        }
+        if (!(await wait())) return undefined;
+      }
+    }
+    return accepted;
   }
 
   /** Holds one delivery whatever the bound (an event a batch continues in its own workflow); held already: kept. */

@@ -4,8 +4,9 @@
 // events, so the batch mode carries many events per workflow; offsets are committed only after the publish
 // resolved, i.e. after the workflows carrying those records are durably started. A record that can never
 // become an event (not JSON, not an event body, an event too large for a workflow input: the publisher's own
-// size check) is logged and skipped with a visible count: it never blocks its partition. Several workers in
-// one consumer group share the partitions. kafkajs loads only when used.
+// size check) is logged and skipped with a visible count: it never blocks its partition. In the worker a fetch
+// waits (heartbeating its group) while the worker holds its admission bound of deliveries, so a backlog stays
+// in Kafka. Several workers in one consumer group share the partitions. kafkajs loads only when used.
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { checkRecordSizes } from '../client';
 import { RecordTooLargeError, errorMessage } from '../errors';
@@ -16,7 +17,15 @@ import type { KafkaSourceSettings } from '../settings';
 
 
 /** Starts the deliveries of these events; resolves once every one of them is durably started. */
-export type PublishEvents = (events: ParsedEvent[]) => Promise<unknown>;
+/**
+ * Starts the deliveries of one fetch's events. It may wait for room first (the worker's admission control),
+ * calling `waitForRoom` between tries (it heartbeats the group and answers false once the partition is no
+ * longer this consumer's); `false` back means it gave up and started nothing.
+ */
+export type PublishEvents = (events: ParsedEvent[], waitForRoom: () => Promise<boolean>) => Promise<unknown>;
+
+/** How often a fetch waiting for room in the worker asks again (and heartbeats its group). */
+const ROOM_POLL_MS = 100;
 
 export interface KafkaSource {
   /** Records skipped as poison since start. */
@@ -69,9 +78,15 @@ export async function startKafkaSource(settings: KafkaSourceSettings, publish: P
       metrics.sourceRecords.inc({ source: 'kafka', outcome: 'accepted' });
       events.push(...content.events);
     }
-    if (!isRunning() || isStale()) return; // a rebalance took the partition: its new owner fetches these again
+    const ours = () => isRunning() && !isStale(); // false once a rebalance took the partition: its new owner fetches these again
+    if (!ours()) return;
+    const waitForRoom = async () => {
+      await heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS));
+      return ours();
+    };
     // Throws while Temporal is unreachable: nothing is committed, and kafkajs fetches the batch again.
-    if (events.length > 0) await publish(events);
+    if (events.length > 0 && (await publish(events, waitForRoom)) === false) return;
     resolveOffset(batch.lastOffset()); // the fetch position: the next fetch starts after this batch
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
     await heartbeat();

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BucketflowClient, checkRecordSizes, workflowIdFor, type PublishedEvent } from '../client';
-import { EventValidationError, detectSource, eventIdentity, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
+import { BucketflowClient, checkRecordSizes, type PublishedEvent } from '../client';
+import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { RecordTooLargeError, messageWithCause } from '../errors';
@@ -83,14 +83,9 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
 
   /** The body's deliveries started (admission, then the starts, bounded by Temporal's reachability); throws a Refusal. */
   const publish = async (parsed: ParsedBody): Promise<PublishedEvent[]> => {
-    const workflowIds = parsed.events.map((event) => workflowIdFor(eventIdentity(event.record)));
-    if (!admission.tryEnter(workflowIds)) {
-      throw refuse.overloaded(`this worker holds ${admission.count} deliveries, its limit (BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES); retry later`);
-    }
-    let accepted: PublishedEvent[] = [];
+    let accepted: PublishedEvent[] | undefined;
     try {
-      accepted = await reachability.run(() => options.publisher.publishParsed(parsed.events));
-      return accepted;
+      accepted = await admission.publish(parsed.events, () => reachability.run(() => options.publisher.publishParsed(parsed.events)));
     } catch (err) {
       if (err instanceof EventValidationError || err instanceof RecordTooLargeError) throw err;
       // Temporal refuses the start itself (a payload over its limits): a resend would be refused again, so 4xx.
@@ -99,11 +94,9 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const cause = err instanceof TemporalUnreachableError ? err.message : `could not start delivery: ${messageWithCause(err)}`;
       log('ERROR', 'could not start delivery', { error: cause, source: parsed.source, records: parsed.events.length });
       throw refuse.unavailable(err instanceof TemporalUnreachableError ? unreachableText(err.reason) : 'could not start the delivery; retry later (details in the ingest log)');
-    } finally {
-      // Each started event is held by the workflow carrying it: its own, or (high-volume mode) its batch.
-      const carriedBy = new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]));
-      admission.leave(workflowIds, carriedBy);
     }
+    if (!accepted) throw refuse.overloaded(`this worker holds ${admission.count} deliveries, its limit (BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES); retry later`);
+    return accepted;
   };
 
   /** The handler: auth (before the body: `authenticate`) -> parse, the source detected once -> the SNS protocol -> publish -> answer. */

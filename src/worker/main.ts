@@ -9,7 +9,7 @@ import { loadTargetsConfig, describeTargets } from '../config';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { exitOnStartError } from '../fatal';
 import { serveHealth, type HealthServer } from './health';
-import { startKafkaSource } from '../ingest/kafka-source';
+import { startKafkaSource, type PublishEvents } from '../ingest/kafka-source';
 import { runIngest } from '../ingest/server';
 import { DeliveryAdmission } from '../ingest/admission';
 import type { DeliverInput, DeliverySinks } from '../../workflows/types';
@@ -101,6 +101,14 @@ async function continueCounted(continuer: BucketflowClient, admission: DeliveryA
 }
 
 /**
+ * The Kafka source's publish in a worker: bound like the ingest, but a full worker makes the fetch wait (the backlog
+ * stays in Kafka) instead of refusing it, and a fetch larger than the bound goes in parts of the bound.
+ */
+export function sourcePublisher(admission: DeliveryAdmission, publisher: BucketflowClient): PublishEvents {
+  return async (events, waitForRoom) => (await admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part]), waitForRoom)) !== undefined;
+}
+
+/**
  * Where the delivery workflows' sink calls land: a fast path that ended (a batch's first task, for a batch) no
  * longer counts against admission. Also for replays (no admission).
  */
@@ -145,7 +153,7 @@ export async function runWorker(settings: Settings = loadSettings(), options: { 
     }
     if (settings.kafkaSource) {
       const publisher = workerPublisher(connection, settings, deps);
-      const source = await startKafkaSource(settings.kafkaSource, (events) => publisher.publishParsed(events));
+      const source = await startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
       let stopping: Promise<void> | undefined;
       stopKafkaSource = () => (stopping ??= source.stop());
       // Stop consuming as soon as draining begins: what was committed is already durable in Temporal.

@@ -13,7 +13,9 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, decodeObjectKey, eventIdentity, toEnvelope, type ParsedEvent } from '../../src/events';
 import { startKafkaSource, type KafkaSource } from '../../src/ingest/kafka-source';
+import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { metrics } from '../../src/telemetry/metrics';
+import { sourcePublisher } from '../../src/worker/main';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
@@ -173,5 +175,48 @@ test('`npm run worker` with BUCKETFLOW_SOURCE_KAFKA_* consumes the topic, and st
   } finally {
     if (worker.exitCode === null) worker.kill('SIGKILL');
     await own.stop();
+  }
+});
+
+test("a full worker makes the source's fetches wait, a fetch bigger than the bound goes in parts: deliveries in flight stay within the admission bound", async () => {
+  const BOUND = 5;
+  const SEND_MS = 1_000;
+  const slow = await Receiver.start([], 200, { delayMs: SEND_MS });
+  const bucket = uniqueBucket('kafka-bound');
+  const own = await startEngine({
+    notify: { webhook: { slow: { enable: true, endpoint: slow.url } } },
+    rules: { [bucket]: [{ id: '1', arn: 'arn:minio:sqs:us-east-1:slow:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    settings: { maxInFlightDeliveries: BOUND },
+  });
+  const topic = await freshTopic(1);
+  const fetches: number[] = [];
+  let waits = 0;
+  // The worker's own publish for its source, watched: the size of each fetch and how often one waited for room.
+  const publish = sourcePublisher(own.deps.admission, own.client);
+  const source = await startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
+    fetches.push(events.length);
+    return publish(events, () => (waits++, waitForRoom()));
+  });
+  try {
+    const records = Array.from({ length: 40 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `b/${i}.bin` }));
+    const write = (part: typeof records) => producer.send({ topic, messages: part.map((r) => ({ value: JSON.stringify(toEnvelope(r)) })) });
+    // Four writes of 5 while the worker is busy, then one of 20: a fetch bigger than the bound.
+    for (let i = 0; i < 20; i += 5) {
+      await write(records.slice(i, i + 5));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await write(records.slice(20));
+    const deadline = Date.now() + 90_000;
+    while (new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size < records.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size, records.length, 'every event arrived');
+    // A request is in flight from its arrival until its answer, SEND_MS later.
+    const inFlight = slow.requests.map((r) => slow.requests.filter((o) => o.receivedAt <= r.receivedAt && o.receivedAt > r.receivedAt - SEND_MS).length);
+    assert.ok(waits > 0, `no fetch waited for room (fetches ${fetches})`);
+    assert.ok(Math.max(...fetches) > BOUND, `no fetch bigger than the bound (fetches ${fetches})`);
+    assert.ok(Math.max(...inFlight) <= BOUND, `${Math.max(...inFlight)} deliveries in flight at once; bound ${BOUND}, fetches ${fetches}`);
+  } finally {
+    await source.stop();
+    await own.stop();
+    await slow.close();
   }
 });
