@@ -16,11 +16,11 @@ import { metrics } from '../telemetry/metrics';
 import type { KafkaSourceSettings } from '../settings';
 
 
-/** Starts the deliveries of these events; resolves once every one of them is durably started. */
 /**
- * Starts the deliveries of one fetch's events. It may wait for room first (the worker's admission control),
- * calling `waitForRoom` between tries (it heartbeats the group and answers false once the partition is no
- * longer this consumer's); `false` back means it gave up and started nothing.
+ * Starts the deliveries of one fetch's events; resolves once every one of them is durably started. It may wait
+ * for room first (the worker's admission control), calling `waitForRoom` between tries (it heartbeats the group
+ * and answers false once the partition is no longer this consumer's); `false` back means it gave up before
+ * starting them all: nothing of the fetch is committed, and the partition's new owner reads it again.
  */
 export type PublishEvents = (events: ParsedEvent[], waitForRoom: () => Promise<boolean>) => Promise<unknown>;
 
