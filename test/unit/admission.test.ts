@@ -4,6 +4,8 @@
 // held by its own workflow, above the bound; a standalone ingest holding starts only; the lease.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { workflowIdFor, type PublishedEvent } from '../../src/client';
+import { buildEvent, eventIdentity, type ParsedEvent } from '../../src/events';
 import { DeliveryAdmission } from '../../src/ingest/admission';
 
 const ids = (...names: string[]) => names.map((name) => `bucketflow-${name}`);
@@ -81,4 +83,38 @@ test('what no workflow reports on is let go after the lease, a batch with all it
   await new Promise((resolve) => setTimeout(resolve, 120));
   assert.equal(admission.count, 0);
   admission.close();
+});
+
+test('the Kafka source’s publish: a fetch bigger than the bound goes in parts, each once there is room; giving up starts no more', async () => {
+  const events = Array.from({ length: 5 }, (_, n) => ({ source: 'minio' as const, record: buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: `k${n}` }) }));
+  const admission = new DeliveryAdmission(2);
+  const parts: number[] = [];
+  let waits = 0;
+  const start = async (part: readonly ParsedEvent[]): Promise<PublishedEvent[]> => {
+    parts.push(part.length);
+    return part.map((event) => {
+      const eventId = eventIdentity(event.record);
+      return { eventId, workflowId: workflowIdFor(eventId), duplicate: false };
+    });
+  };
+  // Each wait lets the deliveries held so far end, as their workflows' sink calls would.
+  const wait = async () => {
+    waits++;
+    events.forEach((event) => admission.released(workflowIdFor(eventIdentity(event.record))));
+    return true;
+  };
+  const accepted = await admission.publishWhenRoom(events, start, wait);
+  assert.deepEqual(parts, [2, 2, 1]);
+  assert.equal(waits, 2, 'each part after the first waited for room');
+  assert.equal(accepted?.length, 5);
+  assert.equal(admission.count, 1, 'the last part is held by its delivery');
+
+  const full = new DeliveryAdmission(2);
+  assert.ok(full.tryEnter(ids('x', 'y')));
+  parts.length = 0;
+  assert.equal(await full.publishWhenRoom(events, start, async () => false), undefined, 'the source lost its partition');
+  assert.deepEqual(parts, [], 'nothing started');
+  assert.equal(full.count, 2);
+  admission.close();
+  full.close();
 });
