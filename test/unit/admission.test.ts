@@ -1,7 +1,8 @@
 // Admission control's accounting (src/ingest/admission.ts), the moments the real stack rarely shows: an event's
 // own delivery held until its sink call; a batch's events held by the batch from the hand-over until its first
 // task is over, also when that task ended first or when two bodies share the batch; an event the batch continues
-// held by its own workflow, above the bound; a standalone ingest holding starts only; the lease.
+// held by its own workflow, above the bound; a standalone ingest holding starts only; the lease; the Kafka
+// source's publish in parts of the bound, waiting for room between them, and giving up.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { workflowIdFor, type PublishedEvent } from '../../src/client';
