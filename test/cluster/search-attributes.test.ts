@@ -16,12 +16,12 @@ import { indexedValueType } from '../../src/temporal/register-search-attributes'
 import { SEARCH_ATTRIBUTES } from '../../src/delivery/search-attributes';
 import { cliFor, eventually } from '../helpers/cli';
 import { requireCluster } from '../helpers/cluster';
-import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { ONE_WEBHOOK_ARN, oneWebhook, spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 
 const namespace = `bucketflow-sa-${randomUUID().slice(0, 8)}`;
-const arn = 'arn:minio:sqs:us-east-1:1:webhook';
+const arn = ONE_WEBHOOK_ARN;
 const bucket = uniqueBucket('sa');
 let connection: Connection;
 let receiver: Receiver;
@@ -34,8 +34,7 @@ before(async () => {
   receiver = await Receiver.start();
   // The engine only writes the config and rules and gives the settings: no in-process worker, no registration yet.
   engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
-    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    ...oneWebhook(receiver.url, bucket),
     workers: 0,
   });
 });

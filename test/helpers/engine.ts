@@ -131,6 +131,17 @@ export function spawnEntryPoint(entry: 'worker' | 'ingest', settings: Settings, 
   });
 }
 
+/** The ARN of `oneWebhook`'s target. */
+export const ONE_WEBHOOK_ARN = 'arn:minio:sqs:us-east-1:1:webhook';
+
+/** The engine's config and rules for one webhook target (id 1) at `endpoint`, sent every object the bucket creates. */
+export function oneWebhook(endpoint: string, bucket: string): Pick<EngineOptions, 'notify' | 'rules'> {
+  return {
+    notify: { webhook: { '1': { enable: true, endpoint } } },
+    rules: { [bucket]: [{ id: '1', arn: ONE_WEBHOOK_ARN, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+  };
+}
+
 /** A fresh bucket name per test, so tests never see each other's workflows in visibility queries. */
 export function uniqueBucket(prefix = 'bucket'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;

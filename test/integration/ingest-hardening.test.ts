@@ -11,11 +11,10 @@ import { buildEvent, toEnvelope } from '../../src/events';
 import { buildIngestServer, type IngestOptions } from '../../src/ingest/server';
 import { FAST_RECONNECT_CHANNEL_ARGS } from '../../src/temporal/reachability';
 import { selfSignedCertificate } from '../helpers/certificates';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
-const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const bucket = uniqueBucket('hardening');
 let receiver: Receiver;
 let engine: Engine;
@@ -24,8 +23,7 @@ const closing: Array<() => Promise<unknown>> = [];
 before(async () => {
   receiver = await Receiver.start();
   engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
-    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    ...oneWebhook(receiver.url, bucket),
   });
 });
 after(async () => {

@@ -7,10 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { workflowIdFor } from '../../src/client';
 import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import { buildIngestServer } from '../../src/ingest/server';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
-const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const bucket = uniqueBucket('ingest');
 let receiver: Receiver;
 let engine: Engine;
@@ -20,8 +19,7 @@ let url: string;
 before(async () => {
   receiver = await Receiver.start();
   engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
-    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    ...oneWebhook(receiver.url, bucket),
   });
   app = buildIngestServer({ publisher: engine.client, authToken: 's3cr3t' });
   await app.listen({ host: '127.0.0.1', port: 0 });

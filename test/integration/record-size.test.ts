@@ -10,10 +10,9 @@ import { RecordTooLargeError } from '../../src/errors';
 import { buildEvent, eventIdentity } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
-import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
-const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const bucket = uniqueBucket('record-size');
 let receiver: Receiver;
 let engine: Engine;
@@ -21,8 +20,7 @@ let engine: Engine;
 before(async () => {
   receiver = await Receiver.start();
   engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
-    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    ...oneWebhook(receiver.url, bucket),
   });
 });
 after(async () => {

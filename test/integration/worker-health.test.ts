@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
-import { spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
+import { oneWebhook, spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
 
@@ -38,10 +38,8 @@ test('liveness and readiness through start, drain and exit', { timeout: 120_000 
   const receiver = await Receiver.start([], 200, { delayMs: slowMs });
   cleanups.push(() => receiver.close());
   const bucket = uniqueBucket('health');
-  const arn = 'arn:minio:sqs:us-east-1:1:webhook';
   const engine = await startEngine({
-    notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
-    rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    ...oneWebhook(receiver.url, bucket),
     workers: 0,
   });
   cleanups.push(() => engine.stop());
