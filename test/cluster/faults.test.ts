@@ -137,39 +137,29 @@ async function assertEveryEventDelivered(t: TestContext, run: Run, published: St
   console.log(`cluster faults: ${report}`);
 }
 
-test('history SIGKILLed mid-stream and held down 10 s, then restarted: every event delivered, the store holds each once', { timeout: 300_000 }, async (t) => {
+/** Stops a cluster role mid-stream with `signal`, holds it down `downMs`, lets it restart, and checks every event arrived. */
+async function roleDownMidStream(t: TestContext, role: Parameters<typeof killRole>[0], signal: NodeJS.Signals, downMs: number, what: string): Promise<void> {
   const run = await setUp(1);
   try {
     const streaming = stream(run.engine.client, run.bucket);
     await sleep(FAULT_AFTER_MS);
-    await killRole('history', 'SIGKILL', { hold: true });
-    await sleep(10_000);
-    release('history');
+    await killRole(role, signal, { hold: true });
+    await sleep(downMs);
+    release(role);
     await waitForCluster();
-    await assertEveryEventDelivered(t, run, await streaming, 'history SIGKILL');
+    await assertEveryEventDelivered(t, run, await streaming, what);
   } finally {
-    release('history');
+    release(role);
     await run.engine.stop();
     await run.receiver.close();
   }
-});
+}
 
-test('the frontend restarts mid-stream (SIGTERM, down 5 s): every event delivered, the store holds each once', { timeout: 300_000 }, async (t) => {
-  const run = await setUp(1);
-  try {
-    const streaming = stream(run.engine.client, run.bucket);
-    await sleep(FAULT_AFTER_MS);
-    await killRole('frontend', 'SIGTERM', { hold: true });
-    await sleep(5_000);
-    release('frontend');
-    await waitForCluster();
-    await assertEveryEventDelivered(t, run, await streaming, 'frontend restart');
-  } finally {
-    release('frontend');
-    await run.engine.stop();
-    await run.receiver.close();
-  }
-});
+test('history SIGKILLed mid-stream and held down 10 s, then restarted: every event delivered, the store holds each once', { timeout: 300_000 }, (t) =>
+  roleDownMidStream(t, 'history', 'SIGKILL', 10_000, 'history SIGKILL'));
+
+test('the frontend restarts mid-stream (SIGTERM, down 5 s): every event delivered, the store holds each once', { timeout: 300_000 }, (t) =>
+  roleDownMidStream(t, 'frontend', 'SIGTERM', 5_000, 'frontend restart'));
 
 test('two bucketflow worker processes, one SIGKILLed mid-stream: the other delivers everything', { timeout: 300_000 }, async (t) => {
   const run = await setUp(0);
