@@ -27,13 +27,8 @@ case "$entry" in
   *) echo "usage: entry.sh worker|ingest|start|cli [args...]" >&2; exit 2 ;;
 esac
 
-# Where each entry point lives (src/ by role: the worker's process, the ingest's, the operator's CLI).
-case "$entry" in
-  worker) module=worker/main ;;
-  start) module=worker/start ;;
-  ingest) module=ingest/main ;;
-  cli) module=operator/cli ;;
-esac
+# Where each entry point lives: one folder per process, each holding only its main.
+module=$entry/main
 built="$repo/dist/src/$module.js"
 runtime=${BUCKETFLOW_RUNTIME:-auto}
 current=no

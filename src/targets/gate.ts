@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
 import { TargetHeld, type HoldReason } from '../delivery/failure';
 import { log } from '../telemetry/log';
-import type { CircuitRecord, TargetStateStore } from '../rules/target-state';
+import type { CircuitRecord, TargetStateStore } from '../state/target-state';
 import type { Health } from './target';
 
 export interface AdmitOptions {

@@ -6,7 +6,7 @@ import { retrySettingsOf, type RetrySettings } from '../config/retry';
 import type { TargetEntry } from '../config/targets';
 import { errorMessage } from '../errors';
 import { createTarget } from './registry';
-import { SentRecord } from './sent-record';
+import { SentRecord } from './send-dedupe';
 import { PermanentDeliveryError } from '../delivery/failure';
 import type { Health, Target } from './target';
 

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -44,7 +44,7 @@ before(async () => {
   receiver = await Receiver.start([], 200, { delayMs: RECEIVER_DELAY_MS });
   const configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } } }));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put(bucket, [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
   await store.close();
   const [host, port] = endpoints.temporal.split(':');

@@ -7,15 +7,15 @@
 // it as basic auth; open only while no token at all is set), its forms by a same-origin check and a CSRF token
 // (form-guard.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { BucketflowClient } from '../client';
+import type { BucketflowClient } from '../publish/publisher';
 import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
-import { showText } from './deliveries/commands';
-import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from './deliveries/inspect';
+import { showText } from '../operator/deliveries/commands';
+import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from '../operator/deliveries/inspect';
 import { CsrfTokens, PAGE_SECURITY_HEADERS, crossOriginProblem } from './form-guard';
-import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
-import { batchQuery } from './deliveries/batches';
-import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
-import type { RulesStore } from '../rules';
+import { ArgumentError, DELIVERY_STATUSES, buildQuery } from '../operator/deliveries/query';
+import { batchQuery } from '../operator/deliveries/batches';
+import { planSingleRedelivery, startRedelivery, type RedeliverContext } from '../operator/deliveries/redeliver';
+import type { StateStore } from '../state';
 import type { Settings } from '../settings';
 import type { TargetGate } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
@@ -26,7 +26,7 @@ import { countPerMinute, deliveriesChart } from './status-chart';
 
 export interface StatusSource {
   settings: Settings;
-  rules: RulesStore;
+  rules: StateStore;
   /** The worker's targets and gate when the ingest runs inside a worker; else health is probed per page view. */
   targets?: TargetPool;
   gate?: TargetGate;
@@ -149,7 +149,7 @@ ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1
 </body></html>`;
 }
 
-/** Who may see the page: the ingest's rule (src/ingest/auth.ts): open only while no token is set, else the global token. */
+/** Who may see the page: the ingest's rule (src/http/auth.ts): open only while no token is set, else the global token. */
 export interface OperatorAuth {
   operator(authorization: string | undefined): boolean;
 }
