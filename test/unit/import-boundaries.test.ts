@@ -27,6 +27,8 @@ const cases: Array<{ file: string; wrong: string; allowed: string }> = [
   { file: 'src/telemetry/planted.ts', wrong: "import { describeTargets } from '../config/redact';\nvoid describeTargets;", allowed: "import { redactCredentials } from '../config/connection-strings';\nvoid redactCredentials;" },
   // The engine: no entry point.
   { file: 'src/targets/planted.ts', wrong: "import { runIngest } from '../ingest/server';\nvoid runIngest;", allowed: "import { ConfigError } from '../config';\nvoid ConfigError;" },
+  { file: 'src/s3/planted.ts', wrong: "import { runIngest } from '../ingest/server';\nvoid runIngest;", allowed: "import { loadS3Settings } from '../config/s3-settings';\nvoid loadS3Settings;" },
+  { file: 'src/config/planted.ts', wrong: "import { openS3 } from '../s3/client';\nvoid openS3;", allowed: "import type { S3Access } from '../s3/client';\nexport type A = S3Access;" },
   { file: 'activities/planted.ts', wrong: "import { formatTable } from '../src/operator/table';\nvoid formatTable;", allowed: "import { errorMessage } from '../src/errors';\nvoid errorMessage;" },
 ];
 
