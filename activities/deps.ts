@@ -1,10 +1,13 @@
 // What the activities are built over (dependency injection, as in Temporal's samples): the worker's long-lived
-// state store, one shared connection per target, the gate asked before every send, and the per-event continuation.
+// state store, one shared connection per target, the gate asked before every send, the per-event continuation, and
+// what a backfill lists and publishes through (src/engine/backfill.ts).
 import type { StateStore } from '../src/state';
 import type { TargetGate } from '../src/targets/gate';
 import type { RecentSends } from '../src/telemetry/recent-sends';
 import type { TargetPool } from '../src/targets/pool';
-import type { DeliverInput } from '../src/delivery/types';
+import type { BatchResult, DeliverInput } from '../src/delivery/types';
+import type { PublishableEvent, PublishedEvent } from '../src/publish/publisher';
+import type { S3Access } from '../src/s3/client';
 
 export interface ActivityDeps {
   rules: StateStore;
@@ -18,4 +21,23 @@ export interface ActivityDeps {
   continueDelivery?: (input: DeliverInput) => Promise<string>;
   /** This worker's last hour of sends, for the status page (unset: not recorded). */
   sends?: RecentSends;
+  /** What `bucketflow backfill` runs on (activities/backfill.ts); absent: this worker runs no backfill. */
+  backfill?: BackfillDeps;
+}
+
+export interface BackfillDeps {
+  /**
+   * S3 access to the endpoint (undefined = the worker's AWS_* settings), opened once per endpoint and kept; the
+   * region goes into the records. Throws a ConfigError naming the setting when the endpoint or a setting is bad.
+   */
+  s3(endpoint: string | undefined): { access: S3Access; region: string };
+  /**
+   * Publishes a chunk's events in the lane, in the high-volume mode, held against the worker's admission bound:
+   * waits for room (calling waitForRoom between tries; false gives up: undefined, nothing of the part started).
+   */
+  publish(events: PublishableEvent[], lane: string, waitForRoom: () => Promise<boolean>): Promise<PublishedEvent[] | undefined>;
+  /** A batch's result, once its first task is over (the workflow completed). */
+  batchResult(workflowId: string): Promise<BatchResult>;
+  /** Events per batch: BUCKETFLOW_BACKFILL_BATCH_EVENTS, at most the admission bound. */
+  batchEvents: number;
 }

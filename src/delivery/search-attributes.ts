@@ -16,6 +16,7 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowBatch: 'Keyword',
   BucketflowBatchEvents: 'Text',
   BucketflowBatchObjects: 'Text',
+  BucketflowOrigin: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -39,6 +40,11 @@ export const searchKeys = {
   batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.TEXT),
   /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it. */
   batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.TEXT),
+  /**
+   * How bucketflow learned of the event when no notification told it (src/events/listed-object.ts: backfill, scan,
+   * reconcile): on a per-event delivery, on a batch whose events all share it, and on the backfill workflow itself.
+   */
+  origin: defineSearchAttributeKey('BucketflowOrigin', SearchAttributeType.KEYWORD),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */

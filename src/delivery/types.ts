@@ -2,6 +2,7 @@
 import type { Sinks } from '@temporalio/workflow';
 // How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../config/retry';
+import type { EventOrigin } from '../events/listed-object';
 import type { EventSource } from '../events/sources';
 import type { S3EventRecord } from '../events/types';
 
@@ -33,6 +34,8 @@ export interface DeliverInput {
   firstAttempt?: TargetAttempt[];
   /** The batch workflow this delivery continues (deliverEventV3 only). */
   batch?: string;
+  /** Found by listing the bucket (backfill, scan, reconcile), not notified (search attribute BucketflowOrigin). */
+  origin?: EventOrigin;
 }
 
 /** One event of a batch workflow. */
@@ -42,6 +45,8 @@ export interface BatchEvent {
   source?: EventSource;
   /** As in DeliverInput: absent when the publisher cannot see the rules (the batch's activity resolves them). */
   targets?: ResolvedTarget[];
+  /** As in DeliverInput. */
+  origin?: EventOrigin;
 }
 
 export interface DeliverBatchInput {

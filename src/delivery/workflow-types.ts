@@ -24,3 +24,9 @@ export const DELIVER_BATCH = 'deliverBatch';
 export function isDeliveryWorkflowType(type: string): boolean {
   return DELIVERY_WORKFLOW_TYPES.includes(type);
 }
+
+/**
+ * `bucketflow backfill` (workflows/backfill.ts): lists a bucket and publishes its objects in batches. Not a
+ * delivery: its batches are (deliverBatch), and `deliveries list --origin backfill` finds them.
+ */
+export const BACKFILL = 'backfill';

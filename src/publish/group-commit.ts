@@ -6,6 +6,10 @@
 // batch carrying its events is durably started, and rejects if one is not (the ingest answers 503; what was
 // started is remembered, so the sender's retry is answered as a duplicate, never delivered twice).
 // Dedupe: an event id accepted within dedupeWindowMs (or waiting for its batch) is not started again.
+// Lanes: a publish call with a lane (a backfill's chunk of a listing) makes batches of its own, never joined to
+// another call's items, and is complete as published, so the same chunk published again makes the same batches
+// (whose ids the publisher derives from the lane and their events): a batch that exists already is reported
+// `existed`, its events as duplicates.
 import { BatchIndex } from '../delivery/batch-index';
 
 /** Input bytes per batch: well under Temporal's 2 MB blob limit, with room for the memo and search attributes. */
@@ -28,6 +32,14 @@ export interface BatchItem<E> {
   key: string;
   /** The batch input entry. */
   entry: E;
+  /** Items of one lane go into batches of their own (see the opening comment); absent = the shared lane. */
+  lane?: string;
+}
+
+/** A batch the start function settled: started now, or found already started (the same lane's batch, published again). */
+export interface StartedBatch {
+  workflowId: string;
+  existed?: boolean;
 }
 
 export interface GroupResult {
@@ -42,7 +54,7 @@ interface Waiting<E> {
   bytes: number;
   /** The publish call it came with: a call's events go into one batch when they fit. */
   group: number;
-  resolve(workflowId: string): void;
+  resolve(started: StartedBatch): void;
   reject(err: unknown): void;
 }
 
@@ -52,14 +64,14 @@ export class GroupCommit<E> {
   private timer: NodeJS.Timeout | undefined;
   private groups = 0;
   /** Event ids waiting or in flight: the same event published meanwhile shares its batch's outcome. */
-  private pending = new Map<string, Promise<string>>();
+  private pending = new Map<string, Promise<StartedBatch>>();
   /** Event ids started, oldest first: the dedupe window. */
   private recent = new Map<string, { workflowId: string; at: number }>();
 
   constructor(
     private readonly options: GroupCommitOptions,
-    /** Starts one batch workflow durably; resolves with its workflow id. */
-    private readonly startBatch: (items: Array<BatchItem<E>>) => Promise<string>,
+    /** Starts one batch workflow durably; resolves with its workflow id (and whether it existed already). */
+    private readonly startBatch: (items: Array<BatchItem<E>>) => Promise<StartedBatch>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -76,20 +88,20 @@ export class GroupCommit<E> {
     const seen = this.seen(eventId);
     if (seen) return Promise.resolve({ eventId, workflowId: seen, duplicate: true });
     const waiting = this.pending.get(eventId);
-    if (waiting) return waiting.then((workflowId) => ({ eventId, workflowId, duplicate: true }));
-    const started = new Promise<string>((resolve, reject) => {
+    if (waiting) return waiting.then(({ workflowId }) => ({ eventId, workflowId, duplicate: true }));
+    const started = new Promise<StartedBatch>((resolve, reject) => {
       this.queue.push({ item, bytes: Buffer.byteLength(JSON.stringify(item.entry)), group, resolve, reject });
     });
     this.pending.set(eventId, started);
     // The entry leaves `pending` once settled; a started id moves to the window first.
     started.then(
-      (workflowId) => {
+      ({ workflowId }) => {
         this.pending.delete(eventId);
         this.remember(eventId, workflowId);
       },
       () => this.pending.delete(eventId),
     );
-    return started.then((workflowId) => ({ eventId, workflowId, duplicate: false }));
+    return started.then(({ workflowId, existed }) => ({ eventId, workflowId, duplicate: existed === true }));
   }
 
   private seen(eventId: string): string | undefined {
@@ -144,8 +156,13 @@ export class GroupCommit<E> {
     let count = 0;
     let full = false;
     let lastWholeGroupEnd = 0;
+    const head = this.queue[0];
+    const lane = head?.item.lane;
+    // A lane's publish call is a batch of its own (or several, when it passes a limit): never joined to another call.
+    const sameBatch = (waiting: Waiting<E> | undefined) => waiting !== undefined && waiting.item.lane === lane && (lane === undefined || waiting.group === head.group);
     for (const waiting of this.queue) {
-      if (count >= this.options.maxEvents || (count > 0 && bytes + waiting.bytes > MAX_BATCH_BYTES) || !index.add(waiting.item.eventId, waiting.item.bucket, waiting.item.key)) {
+      if (count >= this.options.maxEvents || (count > 0 && (bytes + waiting.bytes > MAX_BATCH_BYTES || !sameBatch(waiting)))
+        || !index.add(waiting.item.eventId, waiting.item.bucket, waiting.item.key)) {
         full = true;
         break;
       }
@@ -154,7 +171,8 @@ export class GroupCommit<E> {
       const next = this.queue[count];
       if (!next || next.group !== waiting.group) lastWholeGroupEnd = count;
     }
-    if (count >= this.options.maxEvents) full = true;
+    // A lane's call is queued whole at once: reaching its end closes the batch as a limit does.
+    if (count >= this.options.maxEvents || (lane !== undefined && count > 0 && !sameBatch(this.queue[count]))) full = true;
     if (count === 0 || (onlyFull && !full)) return undefined;
     // Keep a publish call's events together unless the call alone fills a batch.
     const take = full && lastWholeGroupEnd > 0 ? lastWholeGroupEnd : count;
@@ -168,8 +186,8 @@ export class GroupCommit<E> {
     }
     this.inFlight++;
     this.startBatch(batch.map((w) => w.item)).then(
-      (workflowId) => {
-        for (const waiting of batch) waiting.resolve(workflowId);
+      (started) => {
+        for (const waiting of batch) waiting.resolve(started);
       },
       (err: unknown) => {
         for (const waiting of batch) waiting.reject(err);

@@ -2,7 +2,7 @@
 // storage server uses, the HTTP ingest, the Kafka source): one durable workflow per event, its id derived from
 // the event identity so a resent event is not delivered twice; or, with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch
 // workflows of many events by group commit (src/publish/group-commit.ts). The package exports it from src/index.ts.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from '../events';
@@ -20,7 +20,7 @@ import type { deliverBatch } from '../../workflows/deliver-batch';
 import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
 import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
-import { GroupCommit, type BatchItem } from './group-commit';
+import { GroupCommit, type BatchItem, type StartedBatch } from './group-commit';
 
 export interface PublishedEvent {
   eventId: string;
@@ -45,6 +45,21 @@ export interface PublishOptions {
    * the NativeConnection of a worker in this process that polls `taskQueue`.
    */
   eagerStart?: boolean;
+}
+
+/**
+ * An event to publish: as parsed, or with its targets already matched (a backfill matches a bucket's rules once per
+ * page, or sends to the one target it was told to): those travel as they are, the publisher's own matching skipped.
+ */
+export type PublishableEvent = ParsedEvent & { targets?: ResolvedTarget[] };
+
+export interface PublishCallOptions {
+  /**
+   * The high-volume mode: these events go into batches of their own (no other call's events join them), each
+   * with an id derived from the lane and its events, so publishing the same events again in the same lane finds
+   * the batches already started instead of delivering again (a backfill's chunk resumed after its worker died).
+   */
+  lane?: string;
 }
 
 const START_CONCURRENCY = 32;
@@ -97,10 +112,10 @@ export class BucketflowClient {
    * Every path in goes through here: a record over MAX_RECORD_BYTES rejects the whole call (RecordTooLargeError)
    * before anything of it starts.
    */
-  async publishParsed(events: ParsedEvent[]): Promise<PublishedEvent[]> {
+  async publishParsed(events: PublishableEvent[], call: PublishCallOptions = {}): Promise<PublishedEvent[]> {
     checkRecordSizes(events);
     const { batch, fastPath = true } = this.options;
-    if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch);
+    if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch, call.lane);
     const results: PublishedEvent[] = new Array(events.length);
     let next = 0;
     const starter = async () => {
@@ -118,11 +133,11 @@ export class BucketflowClient {
   }
 
   /** Resolves once the server has durably recorded the workflow start. */
-  private async start({ record, source }: ParsedEvent): Promise<PublishedEvent> {
+  private async start({ record, source, origin, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
     const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
-    const targets = fastPath && resolveTargets ? await resolveTargets(record) : undefined;
-    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
+    const targets = fastPath ? matched ?? (resolveTargets ? await resolveTargets(record) : undefined) : undefined;
+    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}), ...(origin ? { origin } : {}) };
     const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
     return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
   }
@@ -150,6 +165,7 @@ export class BucketflowClient {
       { key: searchKeys.key, value: rawKey },
       { key: searchKeys.event, value: record.eventName },
       ...(source ? [{ key: searchKeys.source, value: source }] : []),
+      ...(input.origin ? [{ key: searchKeys.origin, value: input.origin }] : []),
       ...(type === DELIVER_EVENT_V1 ? [{ key: searchKeys.status, value: 'pending' }] : []),
       ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
       ...(input.batch ? [{ key: searchKeys.batch, value: input.batch }] : []),
@@ -173,18 +189,19 @@ export class BucketflowClient {
   }
 
   /** The high-volume mode: each event joins the next batch workflow (group commit), at most once per dedupe window. */
-  private async publishBatched(events: ParsedEvent[], settings: BatchSettings): Promise<PublishedEvent[]> {
+  private async publishBatched(events: PublishableEvent[], settings: BatchSettings, lane: string | undefined): Promise<PublishedEvent[]> {
     this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
     const { resolveTargets } = this.options;
     const items = await Promise.all(
-      events.map(async ({ record, source }): Promise<BatchItem<BatchEvent>> => {
+      events.map(async ({ record, source, origin, targets: matched }): Promise<BatchItem<BatchEvent>> => {
         const eventId = eventIdentity(record);
-        const targets = resolveTargets ? await resolveTargets(record) : undefined;
+        const targets = matched ?? (resolveTargets ? await resolveTargets(record) : undefined);
         return {
           eventId,
           bucket: record.s3.bucket.name,
           key: decodeObjectKey(record.s3.object.key),
-          entry: { eventId, record, source, ...(targets ? { targets } : {}) },
+          entry: { eventId, record, source, ...(targets ? { targets } : {}), ...(origin ? { origin } : {}) },
+          ...(lane ? { lane } : {}),
         };
       }),
     );
@@ -195,38 +212,52 @@ export class BucketflowClient {
    * One batch workflow: its events' index in search attributes (src/delivery/batch-index.ts, sized by the group
    * commit to fit), each event's id and object in the memo, a readable summary and details for the Web UI.
    */
-  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<string> {
+  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<StartedBatch> {
     const { taskQueue, eagerStart = false } = this.options;
-    const workflowId = `${BATCH_ID_PREFIX}${randomUUID()}`;
+    const lane = items[0].lane;
+    const workflowId = lane ? laneBatchId(lane, items.map((item) => item.eventId)) : `${BATCH_ID_PREFIX}${randomUUID()}`;
     const index = new BatchIndex();
     for (const item of items) index.add(item.eventId, item.bucket, item.key);
     const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
     const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
     const sources = [...new Set(items.map((item) => item.entry.source))];
+    const origins = [...new Set(items.map((item) => item.entry.origin))];
     const searchAttributes: SearchAttributePair[] = [
       { key: searchKeys.batchEvents, value: index.eventsText() },
       { key: searchKeys.batchObjects, value: index.objectsText() },
       ...(arns.length > 0 ? [{ key: searchKeys.targets, value: arns }] : []),
       ...(sources.length === 1 && sources[0] ? [{ key: searchKeys.source, value: sources[0] }] : []),
+      ...(origins.length === 1 && origins[0] ? [{ key: searchKeys.origin, value: origins[0] }] : []),
     ];
     const first = items[0];
-    await this.temporal.workflow.start<typeof deliverBatch>(DELIVER_BATCH, {
-      taskQueue,
-      workflowId,
-      args: [{ events: items.map((item) => item.entry) }],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
-      staticDetails: batchDetails(memoEvents),
-      memo: { events: memoEvents },
-      typedSearchAttributes: searchAttributes,
-      requestEagerStart: eagerStart,
-    });
-    return workflowId;
+    try {
+      await this.temporal.workflow.start<typeof deliverBatch>(DELIVER_BATCH, {
+        taskQueue,
+        workflowId,
+        args: [{ events: items.map((item) => item.entry) }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+        staticDetails: batchDetails(memoEvents),
+        memo: { events: memoEvents },
+        typedSearchAttributes: searchAttributes,
+        requestEagerStart: eagerStart,
+      });
+    } catch (err) {
+      // Only a lane's batch id can come again: the same events, published again in the same lane.
+      if (lane && err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, existed: true };
+      throw err;
+    }
+    return { workflowId };
   }
 }
 
 /** Batch workflow ids: `bucketflow-batch-<uuid>` (an event's own delivery is `bucketflow-<event id>`). */
 export const BATCH_ID_PREFIX = 'bucketflow-batch-';
+
+/** A lane's batch: `bucketflow-batch-<lane>-<hash of its event ids>`, the same for the same events in the same lane. */
+export function laneBatchId(lane: string, eventIds: readonly string[]): string {
+  return `${BATCH_ID_PREFIX}${lane}-${createHash('sha256').update(eventIds.join(',')).digest('hex').slice(0, 24)}`;
+}
 
 /** The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows. */
 function batchDetails(events: BatchMemoEvent[]): string {

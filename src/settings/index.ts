@@ -36,6 +36,16 @@ export interface Settings extends TemporalConnectionSettings {
   health: HealthSettings;
   /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
   kafkaSource: KafkaSourceSettings | undefined;
+  /** `bucketflow backfill` as the worker runs it (src/engine/backfill.ts). */
+  backfill: BackfillSettings;
+}
+
+export interface BackfillSettings {
+  /**
+   * `BUCKETFLOW_BACKFILL_BATCH_EVENTS`: listed objects per batch workflow (2-200, default 200); a backfill always
+   * publishes in the high-volume mode, whatever BUCKETFLOW_BATCH_MAX_EVENTS says for the ingest.
+   */
+  batchEvents: number;
 }
 
 export interface KafkaSourceSettings {
@@ -118,7 +128,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
+    backfill: backfillSettings(env),
   };
+}
+
+export function backfillSettings(env: NodeJS.ProcessEnv): BackfillSettings {
+  const tooMany = (n: number) => (n > MAX_BATCH_EVENTS ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)` : undefined);
+  return { batchEvents: envSetting(env, 'BUCKETFLOW_BACKFILL_BATCH_EVENTS', { kind: 'int', min: 2, default: MAX_BATCH_EVENTS, check: tooMany }) };
 }
 
 function logLevel(env: NodeJS.ProcessEnv): LogLevel {

@@ -2,6 +2,7 @@
 // S3 events inside SNS messages, EventBridge events. Rules, dedupe and targets see only MinIO's record; the
 // source travels beside each record (workflow input, search attribute BucketflowSource).
 import { EventValidationError, parseIncomingEvents } from '../parse';
+import type { EventOrigin } from '../listed-object';
 import type { S3EventRecord } from '../types';
 import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
 import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
@@ -16,6 +17,8 @@ export interface ParsedEvent {
   record: S3EventRecord;
   /** Source fields MinIO's record has no place for (Ceph's eventId, opaqueData, tags; EventBridge's id). */
   extras?: Record<string, unknown>;
+  /** Found by listing the bucket (backfill, scan, reconcile) rather than notified by the server; absent for a notification. */
+  origin?: EventOrigin;
 }
 
 export interface ParsedBody {
