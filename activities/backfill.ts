@@ -95,13 +95,18 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
   } catch (err) {
     // What was published is durable; the chunks after the failed one are let finish, uncounted (a retry counts them).
     await Promise.allSettled(inFlight.map((c) => c.outcome));
-    throw activityFailure(err, request, access.endpoint);
+    throw err instanceof CancelledFailure ? cancelled(committed) : activityFailure(err, request, access.endpoint);
   } finally {
     clearInterval(ticker);
     metrics.backfillsRunning.dec();
   }
-  if (ctx.cancellationSignal.aborted) throw new CancelledFailure('backfill cancelled');
+  if (ctx.cancellationSignal.aborted) throw cancelled(committed);
   return committed;
+}
+
+/** The cancellation, carrying what was handled up to it (the workflow's counts when it ends cancelled). */
+function cancelled(committed: BackfillChunkResult): CancelledFailure {
+  return new CancelledFailure('backfill cancelled', [{ ...committed }]);
 }
 
 /** The count of what the listing will return (the ETA's denominator), resumed from its heartbeat like a chunk. */

@@ -8,16 +8,16 @@
 // A failure no retry can help (credentials refused, no such bucket, a target this worker lacks) ends the
 // workflow with that one line; the first chunk gives up after a few tries (an endpoint that never answers),
 // later ones retry with backoff up to a minute apart. Cancelling the workflow stops the chunk in flight: what it
-// had published is delivered, nothing after it starts.
+// had published is delivered, nothing after it starts, and the query of the cancelled backfill says what it handled.
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, continueAsNew, defineQuery,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, continueAsNew, defineQuery,
   isCancellation, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   BACKFILL_CHUNK_BUDGET_MS, BACKFILL_CHUNKS_PER_RUN, BACKFILL_PROGRESS_QUERY, backfillLane, emptyCounts, progressOf,
-  type BackfillInput, type BackfillProgress, type BackfillState, type CountResult,
+  type BackfillChunkResult, type BackfillInput, type BackfillProgress, type BackfillState, type CountResult,
 } from '../src/delivery/backfill';
 
 export const progressQuery = defineQuery<BackfillProgress>(BACKFILL_PROGRESS_QUERY);
@@ -82,7 +82,12 @@ export async function backfill(input: BackfillInput): Promise<BackfillProgress> 
     const started = state.cursor.continuation !== undefined || state.cursor.after !== undefined;
     const result = await (started ? later : first)
       .backfillChunk({ request, lane: state.lane, cursor: state.cursor, counts: state.counts, budgetMs })
-      .catch(failedBackfill);
+      .catch((err: unknown) => {
+        // Cancelled: the chunk says what it handled up to then, for the query of the cancelled backfill.
+        const handled = err instanceof ActivityFailure && err.cause instanceof CancelledFailure ? err.cause.details?.[0] as BackfillChunkResult | undefined : undefined;
+        if (handled?.counts) Object.assign(state, { cursor: handled.cursor, counts: handled.counts, updatedAt: now() });
+        return failedBackfill(err);
+      });
     state.cursor = result.cursor;
     state.counts = result.counts;
     state.updatedAt = now();

@@ -36,6 +36,8 @@ export interface EngineOptions {
   batch?: Partial<BatchSettings>;
   /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
   settings?: Partial<Settings>;
+  /** The engine's environment: `${VAR}` references of the config, the AWS_* settings backfills list buckets with (default none). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
@@ -65,7 +67,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   await store.close();
 
   // The settings here name no metrics or health port, no ingest and no Kafka source unless a test's options do.
-  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {} });
+  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: options.env ?? {} });
   const plainClient = await BucketflowClient.connect(settings);
 
   return {

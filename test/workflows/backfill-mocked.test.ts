@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
@@ -158,7 +158,7 @@ test('a count that fails loses only the ETA while the backfill runs; once the li
   assert.deepEqual(result.total, { counted: 20, done: true });
 });
 
-test('cancelled during a chunk: the chunk learns it through its heartbeat and the backfill ends cancelled', TIMEOUT, async () => {
+test('cancelled during a chunk: the chunk learns it through its heartbeat, the backfill ends cancelled with what the chunk handled', TIMEOUT, async () => {
   let chunkCancelled = false;
   Object.assign(script, {
     pages: 5, pagesPerChunk: 1, count: undefined,
@@ -170,9 +170,10 @@ test('cancelled during a chunk: the chunk learns it through its heartbeat and th
           ctx.heartbeat();
           await ctx.sleep(200);
         }
-      } catch (err) {
+      } catch {
         chunkCancelled = true;
-        throw err;
+        // As the real chunk does: what it handled up to the cancellation travels with it.
+        throw new CancelledFailure('backfill cancelled', [{ cursor: { continuation: 1, after: { key: 'k' }, done: false }, counts: addCounts(_.counts, { listed: 7, published: 7, delivered: 7 }) }]);
       }
     },
   });
@@ -183,5 +184,7 @@ test('cancelled during a chunk: the chunk learns it through its heartbeat and th
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
   assert.ok(chunkCancelled, 'the chunk in flight was cancelled (WAIT_CANCELLATION_COMPLETED)');
+  const progress = await handle.query<BackfillProgress>('progress');
+  assert.equal(progress.counts.listed, 17, 'the first chunk and what the cancelled one handled');
   assert.deepEqual(calls.filter((c) => c.startsWith('chunk')), ['chunk 0', 'chunk 1']);
 });

@@ -2,6 +2,7 @@
 import { parseDuration } from '../../config';
 import type { DeliveryStatus } from '../../delivery/types';
 import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
+import { EVENT_ORIGINS, type EventOrigin } from '../../events/listed-object';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
 
@@ -24,6 +25,8 @@ export interface DeliveryFilters {
   failedTarget?: string;
   /** Started at or after this time. */
   since?: Date;
+  /** Found by listing the bucket (backfill, scan, reconcile), not notified: the BucketflowOrigin search attribute. */
+  origin?: EventOrigin;
   /** Only redeliveries of this workflow id. */
   redeliveryOf?: string;
   /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
@@ -43,6 +46,12 @@ export function parseSince(value: string, now = new Date()): Date {
   } catch {
     throw new ArgumentError('--since', `expected a duration such as 30m, 24h or 7d, or an ISO time, got "${value}"`);
   }
+}
+
+export function parseOrigin(value: string, argument = '--origin'): EventOrigin {
+  const origin = EVENT_ORIGINS.find((known) => known === value.trim());
+  if (!origin) throw new ArgumentError(argument, `unknown origin "${value}" (one of ${EVENT_ORIGINS.join(', ')})`);
+  return origin;
 }
 
 export function parseStatuses(value: string, argument = '--status'): DeliveryStatus[] {
@@ -66,6 +75,7 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.target !== undefined) clauses.push(`BucketflowTargets = ${quote(filters.target)}`);
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
+  if (filters.origin !== undefined) clauses.push(`BucketflowOrigin = ${quote(filters.origin)}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
   if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
   return clauses.join(' AND ');
