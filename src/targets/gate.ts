@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
 import { TargetHeld, type HoldReason } from '../delivery/failure';
 import { log } from '../telemetry/log';
+import { metrics } from '../telemetry/metrics';
 import type { CircuitRecord, TargetStateStore } from '../state/target-state';
 import type { Health } from './target';
 
@@ -179,3 +180,13 @@ export class TargetGate {
     return this.loading;
   }
 }
+
+/** The gate's decisions as metrics. */
+export const gateMetrics: GateObserver = {
+  circuitChanged: (arn, state) => metrics.circuitOpen.set({ target: arn }, state === 'open' ? 1 : 0),
+  held: (arn, reason) => metrics.held.inc({ target: arn, reason }),
+  rateWaited: (arn, ms) => {
+    metrics.rateLimitWaits.inc({ target: arn });
+    metrics.rateLimitWaitSeconds.inc({ target: arn }, ms / 1000);
+  },
+};
