@@ -1,7 +1,7 @@
 // Whether a send to a target may go now, per worker: an operator's pause (shared through the rules store),
 // the worker's circuit breaker (after N consecutive failures the target is probed with its health check
 // instead of being sent every pending event), and the target's `max_rate` (events/s across the worker's
-// activities). The deliver activity asks before every send; see the README for how this meets retries.
+// activities). The deliver activity asks before every send; how this meets retries: docs/operations.md.
 import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
 import { TargetHeld, type HoldReason } from '../delivery/failure';

@@ -1,6 +1,7 @@
 // Prometheus metrics of this process (prom-client), served at http://<host>:$BUCKETFLOW_METRICS_PORT/metrics
 // together with the Temporal SDK's own (the Runtime's Prometheus exporter, on the next port). Each metric
-// is documented in the README; names are bucketflow_*, temporal_* (SDK), process_*/nodejs_* (defaults).
+// is documented in docs/operations.md (Metrics); names are bucketflow_*, temporal_* (SDK), process_*/nodejs_*
+// (defaults).
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { log } from './log';
