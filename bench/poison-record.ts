@@ -1,4 +1,4 @@
-// `npm run bench:poison`: the CPU a poison record costs the Kafka source (src/ingest/kafka-source.ts): read it
+// `npm run bench:poison`: the CPU a poison record costs the Kafka source (src/sources/kafka.ts): read it
 // (eventsOfRecord: JSON, the parsers, the size check), find it can never become an event, and write its skip line
 // (the logger: redaction, cut). Measured with process.cpuUsage() in this process, no server needed, for records of
 // 1 MB (the broker's default largest message) of three shapes: not JSON, a MinIO envelope and a Ceph record whose
@@ -8,7 +8,7 @@
 // against today's, with their ratio. Prints medians; the skip lines go to stderr (`2>/dev/null` to hide them).
 // Settings (env): POISON_RUNS (default 9), POISON_BEFORE_SIZES (default "25000,50000,100000").
 import { buildEvent, toEnvelope } from '../src/events';
-import { eventsOfRecord } from '../src/ingest/kafka-source';
+import { eventsOfRecord } from '../src/sources/kafka';
 import { childLogger, log } from '../src/telemetry/log';
 import { referenceRedactCredentials } from '../test/helpers/reference-redaction';
 

@@ -19,7 +19,7 @@ import {
   toEnvelope,
   TooManyRecordsError,
 } from '../../src/events';
-import { unwrapNotification } from '../../src/ingest/sns';
+import { unwrapNotification } from '../../src/http/sns';
 import { sourceFixture } from '../helpers/fixtures';
 import guideMessages from '../fixtures/minio-guide/sample-messages.json';
 

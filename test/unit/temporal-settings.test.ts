@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { ConfigError } from '../../src/config/params';
 import { loadSettings } from '../../src/settings';
-import { describeTemporalConnection, loadTemporalConnection } from '../../src/config/temporal-settings';
+import { describeTemporalConnection, loadTemporalConnection } from '../../src/settings/temporal';
 import { selfSignedCertificate } from '../helpers/certificates';
 
 const repo = path.resolve(__dirname, '../..');

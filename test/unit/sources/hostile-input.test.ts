@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { checkRecordSizes } from '../../../src/client';
+import { checkRecordSizes } from '../../../src/publish/publisher';
 import {
   buildEvent, eventIdentity, EventValidationError, objectPath, orderingKey, parseEventBody, parseIncomingEvents, parseJson, storedValue, toEnvelope,
   type ParsedBody,
 } from '../../../src/events';
-import { Refusal } from '../../../src/ingest/answers';
-import { parseSnsMessage, SnsEndpoint } from '../../../src/ingest/sns';
+import { Refusal } from '../../../src/http/answers';
+import { parseSnsMessage, SnsEndpoint } from '../../../src/http/sns';
 import { matchingArns } from '../../../src/rules';
 import { FakeSns } from '../../helpers/certificates';
 import { sourceFixture } from '../../helpers/fixtures';
