@@ -1,5 +1,5 @@
 // Field readers shared by the source parsers: each names the offending field, as the MinIO parser does.
-import { EventValidationError, join } from '../parse';
+import { EventValidationError, join, quoted } from '../parse';
 
 const TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(\.\d{1,9})?)(Z|[+-]\d{2}:\d{2})$/;
 const HEX = /^[0-9A-Fa-f]{1,32}$/;
@@ -46,23 +46,35 @@ export function optionalSequencer(obj: Record<string, unknown>, name: string, at
  * list is refused naming the field: turning one into text would run its own `toString` (`{"toString":1}` throws).
  */
 export function optionalText(obj: Record<string, unknown>, name: string, at: string): string | undefined {
-  const value = obj[name];
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new EventValidationError(join(at, name), 'expected a string');
+  const text = textOf(obj[name]);
+  if (text === null) throw new EventValidationError(join(at, name), 'expected a string');
+  return text === '' ? undefined : text;
 }
 
-/** An object whose values are kept as text (responseElements); not an object = empty, a value that is not text is refused. */
+/** A value as text: a string as it is, a number or boolean written out, absent = undefined; null = it is no text. */
+function textOf(value: unknown): string | undefined | null {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return null;
+}
+
+/**
+ * An object whose values are kept as text (responseElements); not an object = empty, a value that is not text is
+ * refused, naming its key (`responseElements.x-amz-id-2`, or JSON-quoted when it is not a plain name: `[": "]`).
+ */
 export function textMap(value: unknown, at: string): Record<string, string> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
   const map = value as Record<string, unknown>;
   const entries = Object.keys(map).flatMap((name) => {
-    const text = map[name] === '' ? '' : optionalText(map, name, at);
+    const text = textOf(map[name]);
+    if (text === null) throw new EventValidationError(PLAIN_NAME.test(name) ? join(at, name) : `${at}[${quoted(name)}]`, 'expected a string');
     return text === undefined ? [] : [[name, text] as const];
   });
   return Object.fromEntries(entries);
 }
+
+const PLAIN_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** The `principalId` of an identity object (`userIdentity`, `s3.bucket.ownerIdentity`); anything else there = undefined. */
 export function principalOf(identity: unknown, at: string): string | undefined {
