@@ -126,7 +126,8 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
       key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
     }));
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextContinuationToken) throw truncatedWithoutMarker(bucket, endpoint, 'NextContinuationToken');
+    if (!answer.NextContinuationToken) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextContinuationToken');
+    if (answer.NextContinuationToken === continuation?.token) throw badListing(bucket, endpoint, 'the server sent the same continuation token back: its listing does not move on');
     return { objects, next: { kind: 'objects', token: answer.NextContinuationToken } };
   }
 
@@ -147,10 +148,14 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
       key: decode(item.Key ?? ''), size: 0, etag: '', lastModified: iso(item.LastModified),
       versionId: item.VersionId, isLatest: item.IsLatest ?? false, deleteMarker: true,
     }));
-    const objects = mergeVersions(versions, markers);
+    const objects = continuation ? pastMarkers(mergeVersions(versions, markers), continuation) : mergeVersions(versions, markers);
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextKeyMarker) throw truncatedWithoutMarker(bucket, endpoint, 'NextKeyMarker');
-    return { objects, next: { kind: 'versions', keyMarker: decode(answer.NextKeyMarker), versionIdMarker: answer.NextVersionIdMarker || undefined } };
+    if (!answer.NextKeyMarker) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextKeyMarker');
+    const next: ListContinuation = { kind: 'versions', keyMarker: decode(answer.NextKeyMarker), versionIdMarker: answer.NextVersionIdMarker || undefined };
+    if (continuation && next.keyMarker === continuation.keyMarker && next.versionIdMarker === continuation.versionIdMarker) {
+      throw badListing(bucket, endpoint, `the server's version listing does not move past key ${JSON.stringify(next.keyMarker)} version ${next.versionIdMarker ?? '(none)'}`);
+    }
+    return { objects, next };
   }
 
   return {
@@ -195,8 +200,20 @@ function notAListing(bucket: string, endpoint: string): S3AccessError {
   return new S3AccessError('other', bucket, endpoint, 'the answer is not an S3 listing of this bucket (is the endpoint an S3 API?)');
 }
 
-function truncatedWithoutMarker(bucket: string, endpoint: string, field: string): S3AccessError {
-  return new S3AccessError('other', bucket, endpoint, `the server says the listing goes on but sent no ${field}`);
+/** A listing that cannot be followed to its end: retrying the same request would get the same answer. */
+function badListing(bucket: string, endpoint: string, detail: string): S3AccessError {
+  return new S3AccessError('bad-listing', bucket, endpoint, detail);
+}
+
+/**
+ * The page without what the previous page already had: some servers answer the next page from the key's first
+ * version again (versitygw 1.8.0 when the version id marker is a delete marker's), so when the marker's own
+ * version is on the page, it and what precedes it are dropped. Markers are otherwise opaque (MinIO's key marker
+ * carries a cache hint after the key), so nothing is compared with them.
+ */
+function pastMarkers(objects: S3Object[], { keyMarker, versionIdMarker }: { keyMarker: string; versionIdMarker?: string }): S3Object[] {
+  if (versionIdMarker === undefined) return objects;
+  return objects.slice(objects.findIndex((object) => object.key === keyMarker && object.versionId === versionIdMarker) + 1);
 }
 
 /** Keys come URL-encoded when the server applied encoding-type=url (it says so); as they are otherwise. */

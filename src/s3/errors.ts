@@ -14,11 +14,12 @@ export type S3FailureKind =
   | 'throttled' // SlowDown, 429, 503
   | 'server' // other 5xx
   | 'rejected' // other 4xx: the request itself is wrong for this server
+  | 'bad-listing' // the server's listing cannot be followed: truncated without a marker, or a page that does not move on
   | 'other'; // not an answer of the S3 API (e.g. a response that is not S3's XML)
 
 const RETRYABLE: Record<S3FailureKind, boolean> = {
   unreachable: true, credentials: false, 'no-such-bucket': false, 'no-such-key': false,
-  throttled: true, server: true, rejected: false, other: true,
+  throttled: true, server: true, rejected: false, 'bad-listing': false, other: true,
 };
 
 export class S3AccessError extends Error {
@@ -42,9 +43,12 @@ export interface FailureContext {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH',
   'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
-const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden',
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden',
   'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'InvalidSecurity', 'AuthorizationHeaderMalformed',
-  'CredentialsProviderError']);
+  'CredentialsProviderError',
+  'XAdminUserNotFound', // versitygw's answer (HTTP 404) to an access key it does not know
+]);
 const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests',
   'TooManyRequestsException', 'ServiceUnavailable', 'RequestThrottled']);
 

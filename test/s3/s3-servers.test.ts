@@ -1,7 +1,8 @@
 // Needs the stack's S3 servers: minio, seaweedfs and versitygw (`npm run stack -- up minio seaweedfs versitygw`,
 // which `npm run test:s3` runs first). On each: bucketflow's S3 access module (src/s3/) lists a bucket page by page
 // with a small page size (keys with spaces, '+', '%', accents, CJK and an emoji, in S3's UTF-8 order), by prefix,
-// every version and delete marker of a versioned bucket, and the HEAD of an object with user metadata; then the bad
+// every version and delete marker of a versioned bucket (versitygw 1.8.0's version listing cannot be followed page
+// by page past a key's last version: the module says so), and the HEAD of an object with user metadata; then the bad
 // inputs: an unreachable endpoint, a wrong secret, an unknown access key, a bucket or object that does not exist,
 // each one line naming the bucket and endpoint, never a credential, with the retry flag right.
 import assert from 'node:assert/strict';
@@ -133,8 +134,8 @@ for (const { name, url } of SERVERS) {
 
       const pages = await listAll(s3, versioned, { versions: true, pageSize: 2 });
       assert.ok(pages.length >= 4, `7 entries in pages of 2: ${pages.length} pages`);
-      const entries = pages.flat().map(({ key, versionId, isLatest, deleteMarker, etag }) => ({ key, versionId, isLatest, deleteMarker, etag }));
-      assert.deepEqual(entries, [
+      const entries = (listed: S3Object[][]) => listed.flat().map(({ key, versionId, isLatest, deleteMarker, etag }) => ({ key, versionId, isLatest, deleteMarker, etag }));
+      const expected = [
         { key: 'j ü', versionId: j1, isLatest: true, deleteMarker: false, etag: md5('j one') },
         { key: 'k', versionId: marker, isLatest: true, deleteMarker: true, etag: '' },
         { key: 'k', versionId: k2, isLatest: false, deleteMarker: false, etag: md5('k two!') },
@@ -142,7 +143,17 @@ for (const { name, url } of SERVERS) {
         { key: 'l', versionId: l3, isLatest: true, deleteMarker: false, etag: md5('l three') },
         { key: 'l', versionId: l2, isLatest: false, deleteMarker: false, etag: md5('l two') },
         { key: 'l', versionId: l1, isLatest: false, deleteMarker: false, etag: md5('l one') },
-      ]);
+      ];
+      assert.deepEqual(entries(pages), expected);
+      if (name === 'versitygw') {
+        // versitygw 1.8.0 answers the page after a key's last version with that version again, markers unchanged:
+        // the module stops with a bad-listing error instead of walking the same page for ever.
+        const error = await failureOf(listAll(s3, versioned, { versions: true, pageSize: 1 }), versioned, server);
+        assert.deepEqual([error.kind, error.retryable], ['bad-listing', false]);
+        assert.match(error.message, /version listing does not move past key "j ü"/);
+      } else {
+        assert.deepEqual(entries(await listAll(s3, versioned, { versions: true, pageSize: 1 })), expected);
+      }
       // The current listing shows only what is not deleted.
       assert.deepEqual((await listAll(s3, versioned, {})).flat().map((object) => object.key), ['j ü', 'l']);
     });
@@ -171,7 +182,7 @@ for (const { name, url } of SERVERS) {
           const error = await failureOf(wrong.listPage(bucket), bucket, server);
           assert.equal(error.kind, 'credentials', error.message);
           assert.equal(error.retryable, false);
-          assert.match(error.message, /credentials refused \((InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied)\)/);
+          assert.match(error.message, /credentials refused \((InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|XAdminUserNotFound)\)/);
         } finally {
           wrong.close();
         }
