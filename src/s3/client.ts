@@ -34,7 +34,7 @@ export interface S3Object {
 
 /** Where the next page starts: opaque to callers, JSON-safe (heartbeat it, pass it back as it is). */
 export type ListContinuation =
-  | { kind: 'objects'; token: string }
+  | { kind: 'objects'; token: string; lastKey: string }
   | { kind: 'versions'; keyMarker: string; versionIdMarker?: string };
 
 export interface ListOptions {
@@ -117,18 +117,28 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
   async function listObjects(bucket: string, options: ListOptions): Promise<ListPage> {
     const continuation = options.continuation;
     if (continuation && continuation.kind !== 'objects') throw new TypeError('listPage: a versions continuation given to a listing without versions');
-    const answer = await call(bucket, () => client.send(new ListObjectsV2Command({
-      Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, ContinuationToken: continuation?.token, EncodingType: 'url',
-    })));
-    if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
-    const decode = decoder(answer.EncodingType);
-    const objects = (answer.Contents ?? []).map((item): S3Object => ({
-      key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
-    }));
+    const request = (from: { ContinuationToken?: string; StartAfter?: string }) => call(bucket, async () => {
+      const answer = await client.send(new ListObjectsV2Command({
+        Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, EncodingType: 'url', ...from,
+      }));
+      if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
+      const decode = decoder(answer.EncodingType);
+      const objects = (answer.Contents ?? []).map((item): S3Object => ({
+        key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
+      }));
+      return { answer, objects };
+    });
+    let { answer, objects } = await request({ ContinuationToken: continuation?.token });
+    if (continuation && objects.length > 0 && compareKeys(objects[0].key, continuation.lastKey) <= 0) {
+      // The server misread its own token (S3Proxy 2.6 URL-encodes it with encoding-type=url, then takes it for a
+      // key): the page goes on after the last key listed instead, which every server understands.
+      ({ answer, objects } = await request({ StartAfter: continuation.lastKey }));
+    }
     if (!answer.IsTruncated) return { objects, next: undefined };
     if (!answer.NextContinuationToken) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextContinuationToken');
-    if (answer.NextContinuationToken === continuation?.token) throw badListing(bucket, endpoint, 'the server sent the same continuation token back: its listing does not move on');
-    return { objects, next: { kind: 'objects', token: answer.NextContinuationToken } };
+    const lastKey = objects.at(-1)?.key ?? continuation?.lastKey;
+    if (lastKey === undefined || lastKey === continuation?.lastKey) throw badListing(bucket, endpoint, 'the server\'s listing does not move on (a truncated page with no new key)');
+    return { objects, next: { kind: 'objects', token: answer.NextContinuationToken, lastKey } };
   }
 
   async function listVersions(bucket: string, options: ListOptions): Promise<ListPage> {

@@ -13,7 +13,7 @@ export type S3FailureKind =
   | 'no-such-key'
   | 'throttled' // SlowDown, 429, 503
   | 'server' // other 5xx
-  | 'rejected' // other 4xx: the request itself is wrong for this server
+  | 'rejected' // other 4xx, and 501: the request itself is wrong for this server, or beyond it
   | 'bad-listing' // the server's listing cannot be followed: truncated without a marker, or a page that does not move on
   | 'other'; // not an answer of the S3 API (e.g. a response that is not S3's XML)
 
@@ -81,6 +81,7 @@ export function s3Failure(error: unknown, context: FailureContext): S3AccessErro
     return failure('no-such-key', `no such object ${JSON.stringify(context.key ?? '')}`, code);
   }
   if (code && THROTTLE_CODES.has(code) || status === 429 || status === 503) return failure('throttled', `throttled (${code ?? `HTTP ${status}`}): try again later`, code);
+  if (code === 'NotImplemented' || status === 501) return failure('rejected', `not implemented by this server (${code ?? 'HTTP 501'})`, code);
   if (status !== undefined && status >= 500) return failure('server', `server error HTTP ${status} (${code ?? 'no code'})`, code);
   if (status !== undefined && status >= 400) {
     return failure('rejected', `request refused HTTP ${status} (${code ?? 'no code'}): ${quoted(sdk.message, context)}`, code);

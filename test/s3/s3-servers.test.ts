@@ -1,8 +1,8 @@
-// Needs the stack's S3 servers: minio, seaweedfs and versitygw (`npm run stack -- up minio seaweedfs versitygw`,
-// which `npm run test:s3` runs first). On each: bucketflow's S3 access module (src/s3/) lists a bucket page by page
+// Needs the stack's S3 servers: minio, seaweedfs, versitygw and s3proxy (`npm run stack -- up s3`, which
+// `npm run test:s3` runs first). On each: bucketflow's S3 access module (src/s3/) lists a bucket page by page
 // with a small page size (keys with spaces, '+', '%', accents, CJK and an emoji, in S3's UTF-8 order), by prefix,
 // every version and delete marker of a versioned bucket (versitygw 1.8.0's version listing cannot be followed page
-// by page past a key's last version: the module says so), and the HEAD of an object with user metadata; then the bad
+// by page past a key's last version: the module says so; S3Proxy keeps no versions: refused), and the HEAD of an object with user metadata; then the bad
 // inputs: an unreachable endpoint, a wrong secret, an unknown access key, a bucket or object that does not exist,
 // each one line naming the bucket and endpoint, never a credential, with the retry flag right.
 import assert from 'node:assert/strict';
@@ -20,9 +20,10 @@ import { S3AccessError } from '../../src/s3/errors';
 
 const TIMEOUT = { timeout: 120_000 };
 const SERVERS = [
-  { name: 'minio', url: endpoints.minio },
-  { name: 'seaweedfs', url: endpoints.seaweedfs },
-  { name: 'versitygw', url: endpoints.versitygw },
+  { name: 'minio', url: endpoints.minio, versioning: true },
+  { name: 'seaweedfs', url: endpoints.seaweedfs, versioning: true },
+  { name: 'versitygw', url: endpoints.versitygw, versioning: true },
+  { name: 's3proxy', url: endpoints.s3proxy, versioning: false },
 ];
 const KEYS = ['a.txt', 'b/space name.txt', 'b/plus+sign & percent%20.txt', 'b/ünïcødé.txt', 'b/日本語/ファイル.txt',
   'emoji-😀.txt', 'z', 'zz/deep/a/b/c.txt', 'tab\there.txt', 'ﬀ-ligature.txt', '~tilde.txt'];
@@ -64,7 +65,7 @@ async function failureOf(attempt: Promise<unknown>, bucket: string, server: S3Se
   return error;
 }
 
-for (const { name, url } of SERVERS) {
+for (const { name, url, versioning } of SERVERS) {
   describe(`S3 access on ${name}`, () => {
     const server = s3Server(url);
     let admin: S3Client;
@@ -118,7 +119,15 @@ for (const { name, url } of SERVERS) {
       await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     });
 
-    test('lists every version and delete marker of a versioned bucket, page by page, newest first per key', TIMEOUT, async () => {
+    if (!versioning) {
+      test('a server without versions: listing them is refused as not implemented, not retryable', TIMEOUT, async () => {
+        const error = await failureOf(s3.listPage(bucket, { versions: true }), bucket, server);
+        assert.deepEqual([error.kind, error.retryable], ['rejected', false]);
+        assert.match(error.message, /not implemented by this server \(NotImplemented\)/);
+      });
+    }
+
+    if (versioning) test('lists every version and delete marker of a versioned bucket, page by page, newest first per key', TIMEOUT, async () => {
       const versioned = bucketName('versions');
       await admin.send(new CreateBucketCommand({ Bucket: versioned }));
       await admin.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
