@@ -10,7 +10,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client,
+  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand,
+  PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client, type S3Server } from '../../scripts/stack/s3';
@@ -54,6 +55,19 @@ async function listAll(s3: S3Access, bucket: string, options: Omit<ListOptions, 
   return pages;
 }
 
+/** Removes a bucket the test made, with every object (and version) in it: the servers keep no test's leftovers. */
+async function removeBucket(admin: S3Client, bucket: string, versioning: boolean): Promise<void> {
+  for (;;) {
+    const entries = versioning
+      ? await admin.send(new ListObjectVersionsCommand({ Bucket: bucket })).then((page) =>
+        [...page.Versions ?? [], ...page.DeleteMarkers ?? []].map((entry) => ({ Key: entry.Key!, VersionId: entry.VersionId })))
+      : await admin.send(new ListObjectsV2Command({ Bucket: bucket })).then((page) => (page.Contents ?? []).map((entry) => ({ Key: entry.Key!, VersionId: undefined })));
+    if (entries.length === 0) break;
+    for (const entry of entries) await admin.send(new DeleteObjectCommand({ Bucket: bucket, ...entry }));
+  }
+  await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
 /** The one-line S3AccessError `attempt` rejects with, checked for what every such error must say and must not. */
 async function failureOf(attempt: Promise<unknown>, bucket: string, server: S3Server): Promise<S3AccessError> {
   const error = await attempt.then(() => assert.fail('expected the call to fail'), (thrown: unknown) => thrown);
@@ -79,8 +93,10 @@ for (const { name, url, versioning } of SERVERS) {
       await admin.send(new CreateBucketCommand({ Bucket: bucket }));
       for (const [key, body] of bodies) await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     });
-    after(() => {
+    const made: Array<{ bucket: string; versioning: boolean }> = [{ bucket, versioning: false }];
+    after(async () => {
       s3?.close();
+      for (const { bucket: name, versioning: versioned } of made) await removeBucket(admin, name, versioned);
       admin?.destroy();
     });
 
@@ -130,6 +146,7 @@ for (const { name, url, versioning } of SERVERS) {
     if (versioning) test('lists every version and delete marker of a versioned bucket, page by page, newest first per key', TIMEOUT, async () => {
       const versioned = bucketName('versions');
       await admin.send(new CreateBucketCommand({ Bucket: versioned }));
+      made.push({ bucket: versioned, versioning: true });
       await admin.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
       const put = async (key: string, body: string) => (await admin.send(new PutObjectCommand({ Bucket: versioned, Key: key, Body: body }))).VersionId!;
       const j1 = await put('j ü', 'j one');
