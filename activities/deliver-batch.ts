@@ -1,20 +1,21 @@
 // The high-volume mode's one local activity (workflows/deliver-batch.ts): every event of a batch to every
 // matched target, each target through its bulk path (Target.sendBatch: one Kafka send, one `_bulk`, one SQL
 // transaction, a Redis pipeline, confirms awaited together, concurrent webhook POSTs), events of one object in
-// sequencer order (src/targets/batch.ts). Any (event, target) that fails leaves the batch: the event continues as its own per-event
+// sequencer order (src/targets/send.ts). Any (event, target) that fails leaves the batch: the event continues as its own per-event
 // delivery (deliverEventV3, the event's own workflow id) for the targets still owed, started here with the
 // client, so the batch never sends its healthy events again and ends with its first workflow task.
 import { Context } from '@temporalio/activity';
 import { errorMessage, withTimeout } from '../src/errors';
 import { decodeObjectKey } from '../src/events';
 import { metrics } from '../src/telemetry/metrics';
-import { failed } from '../src/targets/batch';
-import { PermanentDeliveryError, TargetHeld, type TargetAttempt } from '../src/delivery/failure';
+import { failed } from '../src/targets/send';
+import { PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
+import type { TargetAttempt } from '../src/delivery/types';
 import type { BatchSendResult, Delivery } from '../src/targets/target';
-import type { BatchEventOutcome, BatchResult, DeliverBatchInput, DeliverInput } from '../workflows/types';
+import type { BatchEventOutcome, BatchResult, DeliverBatchInput, DeliverInput } from '../src/delivery/types';
 import { LOCAL_ADMIT, deliveryOf, messageFor } from './deliver';
-import { resolveTargets } from './resolve';
-import type { ActivityDeps } from '.';
+import { resolveTargets } from '../src/rules/resolve';
+import type { ActivityDeps } from './deps';
 
 /** One target's bulk send gives up after this (its events then continue per event); under the activity's own timeout. */
 const BATCH_SEND_TIMEOUT_MS = 20_000;
@@ -28,7 +29,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   const batchId = ctx.info.workflowExecution?.workflowId ?? 'unknown batch';
   const run = ctx.info.workflowExecution?.runId;
   const events = await Promise.all(
-    input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps, event.record)) })),
+    input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), event.record)) })),
   );
 
   // Each target's share of the batch: the events whose rules matched it (fast_attempts 0 skips the batch, as it skips the fast path).
@@ -85,7 +86,7 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
 
 /**
  * One target's share of the batch: what this worker already sent for this batch run (a task re-run after its
- * completion was lost: the SentRecord) is not sent again; the rest goes through the bulk path. Never throws.
+ * completion was lost: the SendDedupe) is not sent again; the rest goes through the bulk path. Never throws.
  */
 async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[], run: string | undefined): Promise<BatchSendResult[]> {
   const sentKey = (delivery: Delivery) => `${run} ${delivery.eventId}`;

@@ -1,5 +1,9 @@
+// One event's attempt at its targets, the per-event activities: attempt 1 at every matched target at once (deliverToTargets,
+// the fast path's local activity) and one target's attempt (deliverToTarget: the fast retries, then the durable activity
+// with its heartbeats). Each send asks the gate first and the sent record, so a re-run task does not send again.
 import { Context } from '@temporalio/activity';
-import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld, type TargetAttempt } from '../src/delivery/failure';
+import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
+import type { TargetAttempt } from '../src/delivery/types';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
@@ -8,7 +12,7 @@ import { metrics } from '../src/telemetry/metrics';
 import type { AdmitOptions } from '../src/targets/gate';
 import type { Delivery } from '../src/targets/target';
 import { inSendSpan } from '../src/telemetry/tracing';
-import type { ActivityDeps } from '.';
+import type { ActivityDeps } from './deps';
 
 const HEARTBEAT_EVERY_MS = 5_000;
 /** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known. */
@@ -103,7 +107,7 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
 
 /**
  * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
- * while the target is held; none at all when this worker already sent it for this delivery (SentRecord).
+ * while the target is held; none at all when this worker already sent it for this delivery (SendDedupe).
  * Outcomes feed the circuit breaker and the metrics.
  */
 async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {

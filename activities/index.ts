@@ -1,33 +1,16 @@
-// Activities are built around the worker's long-lived dependencies (dependency injection, as in
-// Temporal's samples): the rules store and one shared connection per target.
-import type { RulesStore } from '../src/rules';
-import type { TargetGate } from '../src/targets/gate';
-import type { RecentSends } from '../src/telemetry/recent-sends';
-import type { TargetPool } from '../src/targets/pool';
-import type { DeliverInput } from '../workflows/types';
+// The activities, built by one factory over the worker's dependencies (activities/deps.ts). The rule lookup is the
+// rules layer's matcher (src/rules/resolve.ts) run as a local activity when the publisher could not see the rules.
+import { resolveTargets } from '../src/rules/resolve';
+import type { S3EventRecord } from '../src/events/types';
 import { deliverToTarget, deliverToTargets } from './deliver';
 import { deliverBatchEvents } from './deliver-batch';
-import { resolveTargets } from './resolve';
+import type { ActivityDeps } from './deps';
 
-export { resolveTargets } from './resolve';
-
-export interface ActivityDeps {
-  rules: RulesStore;
-  targets: TargetPool;
-  /** Pause, circuit breaker and rate limit, asked before every send. */
-  gate: TargetGate;
-  /**
-   * Starts an event's own per-event delivery (deliverEventV3) when a batch could not deliver it to every
-   * target; resolves with its workflow id (also when it was already started). Absent: batches cannot run here.
-   */
-  continueDelivery?: (input: DeliverInput) => Promise<string>;
-  /** This worker's last hour of sends, for the status page (unset: not recorded). */
-  sends?: RecentSends;
-}
+export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    resolveTargets: resolveTargets.bind(null, deps),
+    resolveTargets: (record: S3EventRecord) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
     deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
     deliverBatchEvents: deliverBatchEvents.bind(null, deps),

@@ -5,7 +5,7 @@
 // events delivered: what a million events would cost.
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { BatchResult } from '../workflows/types';
+import type { BatchResult } from '../src/delivery/types';
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
 

@@ -9,10 +9,10 @@
 // engine. With an in-flight window the engine hands an event over only once the window admits it, and
 // here the window is the loop slots: the event is handed over when a slot takes it.
 import { writeFile } from 'node:fs/promises';
-import { resolveTargets } from '../activities/resolve';
+import { resolveTargets } from '../src/rules/resolve';
 import { loadTargetsConfig } from '../src/config';
 import { toEnvelope } from '../src/events';
-import { FileRulesStore } from '../src/rules';
+import { FileStateStore } from '../src/state';
 import { TargetPool } from '../src/targets/pool';
 import { benchEvents } from './events';
 import { nowMs } from './stats';
@@ -20,7 +20,7 @@ import { nowMs } from './stats';
 async function main() {
   const env = process.env;
   const events = benchEvents(env.BENCH_BUCKET!, Number(env.BENCH_N), Number(env.BENCH_BASE_TIME));
-  const deps = { rules: new FileRulesStore(env.BENCH_DATA_DIR!), targets: new TargetPool(loadTargetsConfig({ file: env.BENCH_CONFIG }).targets) };
+  const deps = { rules: new FileStateStore(env.BENCH_DATA_DIR!), targets: new TargetPool(loadTargetsConfig({ file: env.BENCH_CONFIG }).targets) };
   const publishedAt: Record<string, number> = {};
   let failures = 0;
 
@@ -37,7 +37,7 @@ async function main() {
     while (next < events.length) {
       const { eventId, record } = events[next++];
       if (windowed) publishedAt[eventId] = nowMs();
-      const targets = await resolveTargets(deps, record);
+      const targets = await resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), record);
       const sends = targets.map(({ arn }) => deps.targets.get(arn)!.send({ eventId, record, envelope: toEnvelope(record) }));
       for (const result of await Promise.allSettled(sends)) if (result.status === 'rejected') failures++;
     }

@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { eventIdentity, parseIncomingEvents } from '../src/events';
 import { EVENT_ID_HEADER } from '../src/targets/common';
-import { workflowIdFor } from '../src/client';
+import { workflowIdFor } from '../src/publish/publisher';
 import { loadSettings } from '../src/settings';
 import type { emptyWorkflow } from './ceiling-workflow';
 

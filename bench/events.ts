@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildEvent, eventIdentity } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
-import { FileRulesStore } from '../src/rules';
+import { FileStateStore } from '../src/state';
 
 export interface BenchEvent {
   eventId: string;
@@ -30,7 +30,7 @@ export async function prepareRun(dataDir: string, bucket: string, notify: Record
   const configFile = path.join(dataDir, `config-${bucket}.json`);
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify }));
   const arns = Object.entries(notify).flatMap(([type, byId]) => Object.keys(byId).map((id) => `arn:minio:sqs:us-east-1:${id}:${type}`));
-  const rules = new FileRulesStore(dataDir);
+  const rules = new FileStateStore(dataDir);
   await rules.put(bucket, arns.map((arn, i) => ({ id: String(i + 1), arn, events: ['s3:ObjectCreated:*'], prefix: 'photos/', suffix: '.jpg' })));
   await rules.close();
   return configFile;

@@ -1,9 +1,9 @@
-// `npm run bench:faults`: duplicates at message targets through the faults of issue 18's run, in one stream
+// `npm run bench:faults`: duplicates at message targets through the faults production meets, in one stream
 // of events: a worker killed with SIGKILL (and a new one started, as an orchestrator would), Temporal
 // unreachable for ~20 s (a loopback proxy cut), a webhook down for 10 s, Redis unreachable for 15 s. An
 // ingest (`npm run ingest`) and two workers (`npm run worker`) reach Temporal through the proxy; a sender
 // posts every event until accepted, as MinIO does. Counts every event's requests at the two webhooks.
-// The workers share the record of their sends (src/rules/sent-log.ts) through the data dir: what the killed
+// The workers share the record of their sends (src/state/sent-log.ts) through the data dir: what the killed
 // worker had sent is not sent again by the worker that takes its tasks over; what it had in flight is.
 // Settings (env): BENCH_FAULT_EVENTS (default 600), BENCH_FAULT_RATE (events/s, default 15).
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { endpoints } from '../scripts/stack/endpoints';
 import { buildEvent } from '../src/events';
-import { FileRulesStore } from '../src/rules';
+import { FileStateStore } from '../src/state';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { freePort } from '../test/helpers/dev-server';
 import { Receiver } from '../test/helpers/receiver';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   };
   const configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify }));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   const arns = ['arn:minio:sqs:us-east-1:steady:webhook', 'arn:minio:sqs:us-east-1:flaky:webhook', 'arn:minio:sqs:us-east-1:1:redis'];
   await store.put(bucket, arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })));
   await store.close();

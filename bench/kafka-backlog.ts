@@ -1,7 +1,7 @@
 // The benchmark's Kafka backlog, for the `kafka` group of `npm run bench`: the run's events written, before any
 // worker starts, to a fresh topic of the stack's broker as MinIO's Kafka target writes them (key
 // `<bucket>/<raw key>`, value the `{EventName, Key, Records:[record]}` envelope), with a fresh consumer group, so
-// the worker's Kafka source (src/ingest/kafka-source.ts) reads the whole backlog from offset 0. Also finds the
+// the worker's Kafka source (src/sources/kafka.ts) reads the whole backlog from offset 0. Also finds the
 // workflows a run started through its task queue (the source answers nobody with their ids), so their
 // billable actions can be counted (bench/actions.ts).
 import { randomUUID } from 'node:crypto';

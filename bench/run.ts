@@ -34,7 +34,7 @@ import path from 'node:path';
 import { endpoints } from '../scripts/stack/endpoints';
 import { services } from '../scripts/stack/services';
 import { Client, Connection } from '@temporalio/client';
-import { workflowIdFor } from '../src/client';
+import { workflowIdFor } from '../src/publish/publisher';
 import { toEnvelope } from '../src/events';
 import { freePort } from '../test/helpers/target-config';
 import { loadSettings } from '../src/settings';

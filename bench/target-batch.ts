@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadTargetsConfig, type TargetEntry } from '../src/config';
 import { buildEvent, eventIdentity, toEnvelope } from '../src/events';
-import { forEachBounded } from '../src/targets/batch';
+import { forEachBounded } from '../src/targets/send';
 import { createTarget } from '../src/targets/registry';
 import type { Delivery, Target } from '../src/targets/target';
 import { nowMs } from './stats';

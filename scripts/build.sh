@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 hash=$(bash scripts/entry.sh --source-hash) # before compiling: an edit made during the build makes it stale
 rm -rf dist
 npx tsc -p tsconfig.build.json
-node dist/src/worker/workflow-bundle.js dist/workflows.bundle.js
-node dist/src/worker/workflow-bundle.js dist/workflows-traced.bundle.js --traced # for OTEL_EXPORTER_OTLP_ENDPOINT (src/telemetry/tracing.ts)
+node dist/src/engine/workflow-bundle.js dist/workflows.bundle.js
+node dist/src/engine/workflow-bundle.js dist/workflows-traced.bundle.js --traced # for OTEL_EXPORTER_OTLP_ENDPOINT (src/telemetry/tracing.ts)
 echo "$hash" > dist/.source-hash

@@ -27,13 +27,8 @@ case "$entry" in
   *) echo "usage: entry.sh worker|ingest|start|cli [args...]" >&2; exit 2 ;;
 esac
 
-# Where each entry point lives (src/ by role: the worker's process, the ingest's, the operator's CLI).
-case "$entry" in
-  worker) module=worker/main ;;
-  start) module=worker/start ;;
-  ingest) module=ingest/main ;;
-  cli) module=operator/cli ;;
-esac
+# Where each entry point lives: one folder per process, each holding only its main.
+module=$entry/main
 built="$repo/dist/src/$module.js"
 runtime=${BUCKETFLOW_RUNTIME:-auto}
 current=no
@@ -56,7 +51,7 @@ case "$runtime" in
   *) echo "bucketflow: BUCKETFLOW_RUNTIME: expected auto, dist or tsx, got \"$runtime\"" >&2; exit 2 ;;
 esac
 
-# The long-running processes' V8 heaps (README, "Memory"): an old space capped at 512 MB makes V8 collect sooner
+# The long-running processes' V8 heaps (docs/production.md, "Memory"): an old space capped at 512 MB makes V8 collect sooner
 # (uncapped, its limit is a quarter of the machine's memory up to 4 GB, and with a limit that high it lets
 # garbage pile up to ~2.5x the live heap before collecting), and 8 MB semi-spaces halve the young generation;
 # both isolates (the main thread, the SDK's workflow thread) get both. With them a burst of 2,000 events peaks

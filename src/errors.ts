@@ -57,7 +57,7 @@ export function operatorTextOf(err: unknown): string | undefined {
 }
 
 /**
- * A record too large to travel as a workflow input, refused by the publisher (src/client.ts) before anything of
+ * A record too large to travel as a workflow input, refused by the publisher (src/publish/publisher.ts) before anything of
  * its publish starts: the ingest answers 413 with this message, the Kafka source skips its record as poison, a
  * library caller gets it thrown. `field` names the record in what was published (`Records[1]`).
  */

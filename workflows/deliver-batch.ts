@@ -5,11 +5,11 @@
 // per-event delivery (started by that activity), so the batch ends with its first task whatever fails.
 // Its result lists each event's outcome (the Web UI shows it; `bucketflow deliveries show` reads it).
 // When its first task's activity is over it tells the worker (the `fastPathOver` sink, as deliverEventV3 does):
-// the admission control held its events until then (src/ingest/admission.ts).
+// the admission control held its events until then (src/publish/admission.ts).
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import { proxyLocalActivities, proxySinks } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BatchResult, DeliverBatchInput, DeliverySinks } from './types';
+import type { BatchResult, DeliverBatchInput, DeliverySinks } from '../src/delivery/types';
 
 /**
  * Retried only when the activity itself fails (its worker died, or no per-event delivery could be started for

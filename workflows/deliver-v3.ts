@@ -1,5 +1,5 @@
-// One workflow per object event (type `deliverEventV3`), the default for new deliveries: the fast path of
-// deliverEventV2 (attempt 1 at every target in one local activity inside the first workflow task, then a
+// One workflow per object event (type `deliverEventV3`), the default for new deliveries: the shared fast path
+// (workflows/fast-path.ts: attempt 1 at every target in one local activity inside the first workflow task, then a
 // few fast retries, then the durable activity), at most 2 billable Temporal actions when healthy: the start,
 // and the first task's marker. The status is not written at the end: a delivery that completes is
 // `delivered` by its execution status (Completed), one still running is `pending` (src/operator/deliveries/
@@ -10,11 +10,11 @@
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import { proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
-import { deliverTo, firstAttempt } from './deliver-v2';
+import { deliverTo, firstAttempt } from './fast-path';
 import { lookUpTargets } from './rules-lookup';
 import { deliveryFailure } from '../src/delivery/failure';
 import { failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, DeliverySinks } from './types';
+import type { DeliverInput, DeliveryResult, DeliverySinks } from '../src/delivery/types';
 
 const { deliveries } = proxySinks<DeliverySinks>();
 
@@ -22,7 +22,7 @@ export async function deliverEventV3(input: DeliverInput): Promise<DeliveryResul
   try {
     return await deliver(input);
   } finally {
-    deliveries.fastPathOver(); // the worker's admission control lets the delivery go (src/ingest/admission.ts)
+    deliveries.fastPathOver(); // the worker's admission control lets the delivery go (src/publish/admission.ts)
   }
 }
 

@@ -4,7 +4,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PERMANENT_FAILURE } from '../src/delivery/failure';
-import type { ResolvedTarget } from './types';
+import type { ResolvedTarget } from '../src/delivery/types';
 
 export function durableDelivery({ arn, retry }: ResolvedTarget): Activities['deliverToTarget'] {
   return proxyActivities<Activities>({

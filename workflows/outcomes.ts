@@ -2,7 +2,7 @@
 // shared by both workflow versions. The failures' types and details are decoded by src/delivery/failure.ts.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, type TemporalFailure } from '@temporalio/workflow';
 import { causesOf } from '../src/delivery/failure';
-import type { DeliveryStatus, TargetOutcome } from './types';
+import type { DeliveryStatus, TargetOutcome } from '../src/delivery/types';
 
 export function statusOf(outcomes: TargetOutcome[]): DeliveryStatus {
   if (outcomes.length === 0) return 'no-targets';

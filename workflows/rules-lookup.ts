@@ -6,7 +6,7 @@ import { ApplicationFailure, proxyLocalActivities, upsertSearchAttributes } from
 import type { Activities } from '../activities';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { deliverFailureOf, describe } from './outcomes';
-import { RULES_LOOKUP_FAILED, type ResolvedTarget } from './types';
+import { RULES_LOOKUP_FAILED, type ResolvedTarget } from '../src/delivery/types';
 import type { S3EventRecord } from '../src/events/types';
 
 /** About 15 s of retries (1 s, then doubling): enough for a store's brief hiccup, short enough to show a stuck one. */

@@ -1,6 +1,6 @@
 // A tiny declarative schema: each target type declares its parameters once (kind, default, required,
 // secret, accepted spellings) and one function validates and normalizes any input against it. The process
-// settings (src/settings.ts, src/config/temporal-settings.ts) parse every environment variable through the
+// settings (src/settings/index.ts, src/settings/temporal.ts) parse every environment variable through the
 // same specs (envSetting), so a bad value is always one ConfigError line naming the variable.
 export type ParamKind = 'string' | 'bool' | 'int' | 'number' | 'duration' | 'list' | 'port';
 

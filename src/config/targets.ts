@@ -4,7 +4,7 @@
 import type { TargetType } from './arn';
 import { authorizationFor } from './auth-token';
 import { errorMessage } from '../errors';
-import { parseSigningSecrets } from './webhook-signature';
+import { parseSigningSecrets } from '../webhook-signature';
 import { parseGoDsn, parseHostPort, parseLibpq, parseUrl } from './connection-strings';
 import { ConfigError, type ParamSpec, type ParamSpecs } from './params';
 
@@ -160,7 +160,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
 };
 
-/** `whsec_<base64>` secrets, several allowed for rotation (see src/config/webhook-signature.ts). */
+/** `whsec_<base64>` secrets, several allowed for rotation (see src/webhook-signature.ts). */
 function signingSecretProblem(value: string): string | undefined {
   try {
     parseSigningSecrets(value);

@@ -12,7 +12,7 @@ import {
   TemporalFailure,
   type ProtoFailure,
 } from '@temporalio/common';
-import type { DeliveryResult } from '../../workflows/types';
+import type { DeliveryResult, TargetAttempt } from './types';
 
 /** A deliver activity's failure when no retry can help: never retried (the durable activity's nonRetryableErrorTypes). */
 export const PERMANENT_FAILURE = 'PermanentDeliveryError';
@@ -39,15 +39,6 @@ export class TargetHeld extends Error {
     super(`${arn}: ${reason}`);
     this.name = 'TargetHeld';
   }
-}
-
-/** One target's outcome in the fast path's first attempt (deliverToTargets): its result, or its failure's details. */
-export interface TargetAttempt {
-  arn: string;
-  delivered: boolean;
-  /** No retry can help (PermanentDeliveryError). */
-  permanent?: boolean;
-  error?: string;
 }
 
 /** The details of a failed attempt at one target (deliverToTarget). */

@@ -1,15 +1,5 @@
-import type { Settings } from '../settings';
-import { PostgresRulesStore } from './postgres-store';
-import { FileRulesStore, type RulesStore } from './store';
-
+// The bucket notification rules (which events of which keys go to which ARNs) and their XML form, as `mc event`
+// and MinIO's PutBucketNotificationConfiguration speak it. Where rules are kept is src/state/.
 export * from './rules';
-export * from './sent-log';
-export * from './postgres-store';
-export * from './store';
-export * from './target-state';
 export * from './xml';
-
-/** PostgreSQL when BUCKETFLOW_RULES_POSTGRES_URL is set (several machines), else the embedded file store. */
-export function openRulesStore(settings: Pick<Settings, 'dataDir' | 'rulesPostgresUrl'>): RulesStore {
-  return settings.rulesPostgresUrl ? new PostgresRulesStore(settings.rulesPostgresUrl) : new FileRulesStore(settings.dataDir);
-}
+export * from './resolve';

@@ -1,7 +1,7 @@
 // bucketflow's access to a bucket through the S3 API (issue 25's backfill, scan and reconciliation list through it):
 // one page of a listing at a time, so a Temporal activity can list page by page and heartbeat where it is, and the
 // HEAD of one object (its content type and user metadata). Built on @aws-sdk/client-s3, loaded on the first
-// openS3 only (as the target drivers load theirs), configured by src/config/s3-settings.ts. Every failure is an
+// openS3 only (as the target drivers load theirs), configured by src/settings/s3.ts. Every failure is an
 // S3AccessError (./errors.ts): one line naming the bucket and endpoint, and whether a retry can help.
 //
 //   const s3 = openS3(loadS3Settings());
@@ -13,7 +13,7 @@
 //   } while (continuation);
 //   s3.close();
 import type * as S3Sdk from '@aws-sdk/client-s3';
-import { s3EndpointName, type S3Settings } from '../config/s3-settings';
+import { s3EndpointName, type S3Settings } from '../settings/s3';
 import { s3Failure, S3AccessError } from './errors';
 
 /** One listed object, or with `versions` one version or delete marker of it. JSON-safe (a workflow may carry it). */

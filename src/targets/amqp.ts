@@ -7,7 +7,7 @@ import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
-import { bulkTarget, settleEach } from './batch';
+import { bulkTarget, settleEach } from './send';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

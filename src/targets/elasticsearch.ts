@@ -15,7 +15,7 @@ import { isRemoval, objectPath, orderingKey } from '../events/record';
 import { onceSucceeded, probeHealth } from './shared-connection';
 import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
-import { bulkTarget, DELIVERED, failed } from './batch';
+import { bulkTarget, DELIVERED, failed } from './send';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 // MinIO's fixed HighwayHash key (internal/event/target/elasticsearch.go).

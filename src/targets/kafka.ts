@@ -6,7 +6,7 @@ import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { causeChain } from '../errors';
-import { bulkTarget, DELIVERED, failed } from './batch';
+import { bulkTarget, DELIVERED, failed } from './send';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 /** Broker answers a retry cannot fix (kafkajs marks some of them retriable, e.g. authorization). */

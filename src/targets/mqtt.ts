@@ -9,7 +9,7 @@ import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
 import { envelopeJson, EVENT_ID_HEADER } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
-import { bulkTarget, DELIVERED, failed, forEachBounded } from './batch';
+import { bulkTarget, DELIVERED, failed, forEachBounded } from './send';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

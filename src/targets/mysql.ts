@@ -8,7 +8,7 @@ import { parseGoDsn } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { MysqlConfig } from '../config/targets';
 import { isRemoval, orderingKey, storedValue } from '../events/record';
-import { bulkTarget, DELIVERED, newestPerObject } from './batch';
+import { bulkTarget, DELIVERED, newestPerObject } from './send';
 import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 

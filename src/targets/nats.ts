@@ -6,7 +6,7 @@ import type { NatsConfig } from '../config/targets';
 import { withTimeout } from '../errors';
 import { envelopeJson } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
-import { bulkTarget, DELIVERED, settleEach } from './batch';
+import { bulkTarget, DELIVERED, settleEach } from './send';
 import { deliveryError, type Delivery, type Target } from './target';
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -7,7 +7,7 @@ import { parseLibpq } from '../config/connection-strings';
 import { withArn } from '../config/params';
 import type { PostgresqlConfig } from '../config/targets';
 import { isRemoval, orderingKey, storedValue } from '../events/record';
-import { bulkTarget, DELIVERED, newestPerObject } from './batch';
+import { bulkTarget, DELIVERED, newestPerObject } from './send';
 import { onceSucceeded, probeHealth } from './shared-connection';
 import { deliveryError, type Delivery, type Target } from './target';
 

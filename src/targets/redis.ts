@@ -7,7 +7,7 @@ import type { RedisConfig } from '../config/targets';
 import { parseHostPort } from '../config/connection-strings';
 import { isRemoval, objectPath, orderingKey, storedValue } from '../events/record';
 import { probeHealth } from './shared-connection';
-import { bulkTarget, DELIVERED, failed } from './batch';
+import { bulkTarget, DELIVERED, failed } from './send';
 import { deliveryError, type Delivery, type Target } from './target';
 
 /** The scripts below, as ioredis defines them on a pipeline (defineCommand). */

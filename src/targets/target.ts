@@ -32,7 +32,7 @@ export interface Target {
    * Sends many events through the target's bulk path (one Kafka send, one `_bulk`, one SQL transaction,
    * one Redis pipeline, confirms/acks awaited together, concurrent webhook POSTs). Never rejects: resolves
    * with one result per delivery, in input order. Events of one object (bucket/key) are sent in sequencer
-   * order; an event id given twice is sent once and both get its result. See src/targets/batch.ts.
+   * order; an event id given twice is sent once and both get its result. See src/targets/send.ts.
    */
   sendBatch(deliveries: Delivery[]): Promise<BatchSendResult[]>;
   health(): Promise<Health>;

@@ -2,13 +2,13 @@
 // per event, many in flight over kept-alive connections.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
-import { parseSigningSecrets, signWebhook } from '../config/webhook-signature';
+import { parseSigningSecrets, signWebhook } from '../webhook-signature';
 import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
 import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
 import { dialTcp, probeHealth } from './shared-connection';
 import { PermanentDeliveryError } from '../delivery/failure';
-import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './batch';
+import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './send';
 import type { BatchSendResult, Delivery, Target } from './target';
 
 const SNIPPET_CHARS = 200;

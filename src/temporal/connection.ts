@@ -1,8 +1,9 @@
-// Connecting to Temporal with the loaded settings (src/config/temporal-settings.ts): the worker, the ingest, the CLI
+// Connecting to Temporal with the loaded settings (src/settings/temporal.ts): the worker, the ingest, the CLI
 // and the client library all connect through here, and a failure to connect is one line naming what to look at.
+import { Connection } from '@temporalio/client';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { TemporalConnectionSettings } from '../config/temporal-settings';
+import type { TemporalConnectionSettings } from '../settings/temporal';
 import { causeChain } from '../errors';
 
 /** The options both Connection (client) and NativeConnection (worker) take. */
@@ -135,4 +136,16 @@ function detailOf(err: unknown): string {
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.join(': ') || String(err);
+}
+
+/** Whether a Temporal frontend answers with these settings within 2 s (`npm start` starts the local dev server when not). */
+export async function temporalAnswers(settings: TemporalConnectionSettings): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 2_000 });
+    await connection.workflowService.getSystemInfo({});
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -38,7 +38,7 @@ before(() => {
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('the package ships the compiled library, its declarations, the bundle and the bin, not the sources', () => {
-  for (const file of ['dist/src/client.js', 'dist/src/client.d.ts', 'dist/workflows.bundle.js', 'dist/workflows-traced.bundle.js', 'dist/.source-hash', 'bin/bucketflow', 'scripts/entry.sh']) {
+  for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/workflows.bundle.js', 'dist/workflows-traced.bundle.js', 'dist/.source-hash', 'bin/bucketflow', 'scripts/entry.sh']) {
     assert.ok(packed.includes(file), `${file} is in the package`);
   }
   assert.deepEqual(packed.filter((f) => /^(src|test|bench|workflows|activities)\/|\.ts$/.test(f) && !f.endsWith('.d.ts')), []);
@@ -61,7 +61,7 @@ test('a Node service requires it by name and publishes an event through Bucketfl
   const run = spawnSync(process.execPath, ['publish.js', JSON.stringify(record)], { cwd: scratch, encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout) as { published: Array<{ workflowId: string; duplicate: boolean }>; internal: string; exports: string[]; resolved: string };
-  assert.equal(out.resolved, path.join(installed, 'dist', 'src', 'client.js'));
+  assert.equal(out.resolved, path.join(installed, 'dist', 'src', 'index.js'));
   assert.equal(out.internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
   for (const name of ['BucketflowClient', 'verifyWebhook', 'parseSigningSecrets', 'WebhookSignatureError', 'workflowIdFor', 'RecordTooLargeError', 'MAX_RECORD_BYTES']) assert.ok(out.exports.includes(name), name);
   assert.equal(out.published.length, 1);

@@ -11,7 +11,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
-import type { BucketflowClient } from '../../src/client';
+import type { BucketflowClient } from '../../src/publish/publisher';
 import { buildEvent } from '../../src/events';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { killRole, release, requireCluster, waitForCluster } from '../helpers/cluster';

@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { runningClusterVisibility } from '../../scripts/stack/services/temporal-cluster';
-import { BucketflowClient } from '../../src/client';
+import { BucketflowClient } from '../../src/publish/publisher';
 import { indexedValueType } from '../../src/temporal/register-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../src/delivery/search-attributes';
 import { cliFor, eventually } from '../helpers/cli';

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { snsStringToSign, type SnsMessage } from '../../src/ingest/sns';
+import { snsStringToSign, type SnsMessage } from '../../src/http/sns';
 
 export interface KeyPair {
   key: string;

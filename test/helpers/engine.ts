@@ -1,21 +1,20 @@
-// The real engine for integration tests: an in-process worker on the stack's Temporal server (TEMPORAL_ADDRESS), with its
-// own task queue, data dir and targets config, and the client a storage server would use.
+// The real engine for integration tests: src/engine/engine.ts's startEngine, as every entry point assembles it, on the
+// stack's Temporal server (TEMPORAL_ADDRESS) with its own task queue, data dir and targets config, and the client a
+// storage server would use.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { BucketflowClient } from '../../src/client';
-import { ensureSearchAttributes } from '../../src/temporal/register-search-attributes';
+import { BucketflowClient } from '../../src/publish/publisher';
 import type { NotificationRule } from '../../src/rules';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { loadSettings, type BatchSettings, type Settings } from '../../src/settings';
-import type { TemporalConnectionSettings } from '../../src/config/temporal-settings';
-import { connectTemporal } from '../../src/temporal/connection';
-import { closeEngineDeps, createWorker, openEngineDeps, workerPublisher, type EngineDeps } from '../../src/worker/main';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import type { TemporalConnectionSettings } from '../../src/settings/temporal';
+import { startEngine as startRealEngine, type EngineDeps } from '../../src/engine/engine';
+import { loadWorkflowBundle } from '../../src/engine/workflow-bundle';
 
 let bundle: ReturnType<typeof loadWorkflowBundle> | undefined;
 
@@ -61,35 +60,23 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     ...defaults, ...options.temporal, ...options.settings, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
   };
 
-  const store = new FileRulesStore(dataDir);
+  const store = new FileStateStore(dataDir);
   for (const [bucket, rules] of Object.entries(options.rules)) await store.put(bucket, rules);
   await store.close();
 
-  const connection = await connectTemporal(settings, (connectOptions) => NativeConnection.connect(connectOptions));
-  await ensureSearchAttributes(connection, settings.namespace); // as runWorker does
-  const deps = await openEngineDeps(settings, {});
-  const running: Array<{ worker: Worker; done: Promise<void> }> = [];
-  const addWorker = async () => {
-    const worker = await createWorker(connection, settings, deps, { workflowBundle: await workflowBundle() });
-    running.push({ worker, done: worker.run() });
-    return worker;
-  };
-  for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
-  const client = workerPublisher(connection, settings, deps);
+  // The settings here name no metrics or health port, no ingest and no Kafka source unless a test's options do.
+  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {} });
   const plainClient = await BucketflowClient.connect(settings);
 
   return {
     settings,
-    client,
+    client: engine.publisher,
     plainClient,
-    deps,
-    addWorker,
+    deps: engine.deps,
+    addWorker: engine.addWorker,
     async stop() {
-      for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.allSettled(running.map((r) => r.done));
+      await engine.close();
       await plainClient.close();
-      await closeEngineDeps(deps);
-      await connection.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -6,8 +6,8 @@ import { after, before } from 'node:test';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { deliverySinks } from '../../src/worker/main';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
+import { deliverySinks } from '../../src/engine/worker';
+import { loadWorkflowBundle } from '../../src/engine/workflow-bundle';
 
 export interface MockedWorker {
   readonly taskQueue: string;

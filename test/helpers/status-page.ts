@@ -3,7 +3,7 @@
 // ingest's token as basic auth.
 import puppeteer, { type Page } from 'puppeteer-core';
 import { ensurePackages } from '../../scripts/stack/apt';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import type { Engine } from './engine';
 
 const CHROMIUM = '/usr/bin/chromium';

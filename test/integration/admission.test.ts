@@ -1,4 +1,4 @@
-// Admission control (src/ingest/admission.ts): a worker holds at most BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES deliveries
+// Admission control (src/publish/admission.ts): a worker holds at most BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES deliveries
 // in its fast path; above it its ingest answers 503 with Retry-After, the senders retry, and every event is still
 // delivered. The webhook receiver answers slowly and counts the sends it holds at once: never more than the bound.
 // The same in the high-volume mode, where a batch holds its events until its first task is over, and an event the
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildEvent, decodeObjectKey } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import type { BatchSettings } from '../../src/settings';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';

@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildEvent } from '../../src/events';
 import { deliveryResultOf } from '../../src/delivery/failure';
-import type { DeliveryResult } from '../../workflows/types';
+import type { DeliveryResult } from '../../src/delivery/types';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes, localActivityAttempts } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
-import type { DeliveryResult } from '../../workflows/types';
+import type { DeliveryResult } from '../../src/delivery/types';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 

@@ -5,14 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { workflowIdFor } from '../../src/client';
+import { workflowIdFor } from '../../src/publish/publisher';
 import { eventIdentity, parseEventBody } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import { FakeSns } from '../helpers/certificates';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { searchKeys } from '../../src/delivery/search-attributes';
-import type { DeliverInput } from '../../workflows/types';
+import type { DeliverInput } from '../../src/delivery/types';
 import { sourceFixture } from '../helpers/fixtures';
 import { Receiver } from '../helpers/receiver';
 

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { workflowIdFor } from '../../src/client';
+import { workflowIdFor } from '../../src/publish/publisher';
 import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 

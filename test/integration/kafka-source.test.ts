@@ -12,10 +12,10 @@ import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, decodeObjectKey, eventIdentity, toEnvelope, type ParsedEvent } from '../../src/events';
-import { startKafkaSource, type KafkaSource } from '../../src/ingest/kafka-source';
+import { startKafkaSource, type KafkaSource } from '../../src/sources/kafka';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { metrics } from '../../src/telemetry/metrics';
-import { sourcePublisher } from '../../src/worker/main';
+import { sourcePublisher } from '../../src/engine/publishers';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 
@@ -57,7 +57,7 @@ async function freshTopic(partitions: number): Promise<string> {
 }
 
 async function subscribe(bucket: string): Promise<void> {
-  await engine.deps.rules.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
+  await engine.deps.state.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
 }
 
 function eventIdsAtReceiver(bucket: string): string[] {

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { eventually } from '../helpers/cli';
 import { freePort } from '../helpers/dev-server';
 import { Receiver } from '../helpers/receiver';
@@ -32,7 +32,7 @@ before(async () => {
     bad: { enable: true, endpoint: receivers[1].url },
     flaky: { enable: true, endpoint: receivers[2].url, fast_retry_interval: '10ms' },
   } } }));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put('metrics', [{ id: '1', arn: ok, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, { id: '2', arn: bad, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
     { id: '3', arn: flaky, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
   const [ingestPort, metricsPort] = [await freePort(), await freePort()];

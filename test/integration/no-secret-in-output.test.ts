@@ -1,4 +1,4 @@
-// No secret in any output (issue 18.2): a worker with its ingest runs one event to a target of every type,
+// No secret in any output: a worker with its ingest runs one event to a target of every type,
 // each holding canary secrets (URL userinfo and query values, libpq password and sslpassword, Go DSN
 // password, tokens, SASL and broker passwords), some delivering, some failing. Then every output is read
 // for the canaries: the workflow's history and search attributes, the worker's log, `targets health`,
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { eventually } from '../helpers/cli';
@@ -88,7 +88,7 @@ before(async () => {
   configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify: targets }));
   const arns = Object.entries(targets).flatMap(([type, byId]) => Object.keys(byId).map((id) => `arn:minio:sqs:us-east-1:${id}:${type}`));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put(bucket, arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })));
   await store.close();
   const [ingestPort, metricsPort] = [await freePort(), await freePort()];

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { workflowIdFor } from '../../src/client';
+import { workflowIdFor } from '../../src/publish/publisher';
 import { buildEvent, eventIdentity } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import { searchKeys } from '../../src/delivery/search-attributes';
-import { RULES_LOOKUP_FAILED } from '../../workflows/types';
+import { RULES_LOOKUP_FAILED } from '../../src/delivery/types';
 import { startEngine, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { loadSettings, type Settings } from '../../src/settings';
 import { eventually } from '../helpers/cli';
 import { freePort } from '../helpers/dev-server';
@@ -73,7 +73,7 @@ before(async () => {
     down: { enable: true, endpoint: `http://127.0.0.1:${await freePort()}/`, fast_attempts: 1, circuit_threshold: 1, retry_max_duration: '30s' },
   } } }));
   const rule = (id: string, target: string) => ({ id, arn: target, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' });
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put(main, [rule('1', ok), rule('2', slow), rule('3', bad)]);
   await store.put(side, [rule('4', flaky), rule('5', down)]);
   await store.put(burst, [rule('6', limited)]);

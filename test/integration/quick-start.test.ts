@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { NO_TARGETS } from '../../src/worker/main';
+import { NO_TARGETS } from '../../src/engine/engine';
 import { freePort } from '../helpers/dev-server';
 import { deliveryOf } from '../helpers/records';
 

@@ -1,11 +1,11 @@
-// The record size limit lives in the publisher (src/client.ts), the one place every path goes through: the
+// The record size limit lives in the publisher (src/publish/publisher.ts), the one place every path goes through: the
 // library's BucketflowClient.publish, per-event and in the high-volume mode, refuses a record too large to travel
 // as a workflow input with RecordTooLargeError naming it, before anything of the call starts (the small record
 // beside it is not started, so publishing it again alone is no duplicate, and it is then delivered). The ingest's
 // 413 is in poison-events.test.ts, the Kafka source's skip in kafka-source.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BucketflowClient, MAX_RECORD_BYTES } from '../../src/client';
+import { BucketflowClient, MAX_RECORD_BYTES } from '../../src/publish/publisher';
 import { RecordTooLargeError } from '../../src/errors';
 import { buildEvent, eventIdentity } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';

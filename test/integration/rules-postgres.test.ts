@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { PostgresRulesStore, SENT_LOG_HORIZON_MS, type NotificationRule } from '../../src/rules';
-import { SentRecord } from '../../src/targets/sent-record';
+import { type NotificationRule } from '../../src/rules';
+import { PostgresStateStore, SENT_LOG_HORIZON_MS } from '../../src/state';
+import { SendDedupe } from '../../src/targets/send-dedupe';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const rule = (prefix: string): NotificationRule => ({ id: '1', arn: a, events: ['s3:ObjectCreated:*'], prefix, suffix: '' });
 
 test('the PostgreSQL store shares rules between stores (workers) at once', async () => {
-  const one = new PostgresRulesStore(endpoints.postgres);
-  const two = new PostgresRulesStore(endpoints.postgres);
+  const one = new PostgresStateStore(endpoints.postgres);
+  const two = new PostgresStateStore(endpoints.postgres);
   const bucket = `pg-${Date.now()}`;
   try {
     await one.put(bucket, [rule('x/')]);
@@ -28,7 +29,7 @@ test('the PostgreSQL store shares rules between stores (workers) at once', async
 
 test('several workers starting at once all create-or-find the table', async () => {
   const table = `bucketflow_rules_test_${process.pid}_${Date.now()}`;
-  const stores = Array.from({ length: 6 }, () => new PostgresRulesStore(endpoints.postgres, table));
+  const stores = Array.from({ length: 6 }, () => new PostgresStateStore(endpoints.postgres, table));
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {
@@ -44,7 +45,7 @@ test('several workers starting at once all create-or-find the table', async () =
 
 test('pause and circuit state are shared between stores (workers) through PostgreSQL', async () => {
   const table = `bucketflow_rules_state_${process.pid}_${Date.now()}`;
-  const [one, two] = [new PostgresRulesStore(endpoints.postgres, table), new PostgresRulesStore(endpoints.postgres, table)];
+  const [one, two] = [new PostgresStateStore(endpoints.postgres, table), new PostgresStateStore(endpoints.postgres, table)];
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {
@@ -67,8 +68,8 @@ test('pause and circuit state are shared between stores (workers) through Postgr
 
 test("one worker's sends are known to the others through PostgreSQL; sends older than the horizon are deleted", async () => {
   const table = `bucketflow_rules_sent_${process.pid}_${Date.now()}`;
-  const [one, two] = [new PostgresRulesStore(endpoints.postgres, table), new PostgresRulesStore(endpoints.postgres, table)];
-  const [first, second] = [new SentRecord(), new SentRecord()];
+  const [one, two] = [new PostgresStateStore(endpoints.postgres, table), new PostgresStateStore(endpoints.postgres, table)];
+  const [first, second] = [new SendDedupe(), new SendDedupe()];
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {

@@ -1,5 +1,5 @@
 // A delivery's workflow task taken over by another worker does not send again what the first worker sent
-// (issue 18.6; src/rules/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy, sends an
+// (the workers' shared sent log, src/state/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy, sends an
 // event's fast attempt to a slow webhook; the moment the request arrives the proxy is cut, so the webhook's
 // 200 reaches A but A's task completion never reaches Temporal; A is then SIGKILLed, as an orchestrator
 // would. Worker B (same rules store, same task queue) runs the task again once its timeout passed: the
@@ -11,8 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { BucketflowClient } from '../../src/client';
-import { FileRulesStore } from '../../src/rules';
+import { BucketflowClient } from '../../src/publish/publisher';
+import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { eventually } from '../helpers/cli';
@@ -51,7 +51,7 @@ test('a task re-run on another worker after a SIGKILL does not send again what t
   const configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } } }));
   const bucket = uniqueBucket('takeover');
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put(bucket, [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
   await store.close();
   const settings = { ...loadSettings({}), configFile, dataDir: dir, taskQueue: `takeover-${randomUUID()}` };

@@ -3,7 +3,7 @@
 // target and closes when its health check answers; max_rate spaces sends out.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { DeliveryResult } from '../../workflows/types';
+import type { DeliveryResult } from '../../src/delivery/types';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';

@@ -1,4 +1,4 @@
-// Temporal unreachable for ~20 s in the middle of a stream of events (issue 18.6 and 18.8): a worker with
+// Temporal unreachable for ~20 s in the middle of a stream of events: a worker with
 // its ingest (`BUCKETFLOW_INGEST=on npm run worker`) reaches Temporal through a loopback proxy the test cuts.
 // A sender posts events the way MinIO does (retrying until accepted) to one webhook. Afterwards every event
 // has arrived, at most 1% of them twice (a task re-run after the outage does not send again what this
@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -44,7 +44,7 @@ before(async () => {
   receiver = await Receiver.start([], 200, { delayMs: RECEIVER_DELAY_MS });
   const configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } } }));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   await store.put(bucket, [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
   await store.close();
   const [host, port] = endpoints.temporal.split(':');

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client, type S3Server } from '../../scripts/stack/s3';
-import { loadS3Settings } from '../../src/config/s3-settings';
+import { loadS3Settings } from '../../src/settings/s3';
 import { compareKeys, openS3, type ListContinuation, type ListOptions, type S3Access, type S3Object } from '../../src/s3/client';
 import { S3AccessError } from '../../src/s3/errors';
 

@@ -1,13 +1,13 @@
-// Admission control's accounting (src/ingest/admission.ts), the moments the real stack rarely shows: an event's
+// Admission control's accounting (src/publish/admission.ts), the moments the real stack rarely shows: an event's
 // own delivery held until its sink call; a batch's events held by the batch from the hand-over until its first
 // task is over, also when that task ended first or when two bodies share the batch; an event the batch continues
 // held by its own workflow, above the bound; a standalone ingest holding starts only; the lease; the Kafka
 // source's publish in parts of the bound, waiting for room between them, and giving up.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { workflowIdFor, type PublishedEvent } from '../../src/client';
+import { workflowIdFor, type PublishedEvent } from '../../src/publish/publisher';
 import { buildEvent, eventIdentity, type ParsedEvent } from '../../src/events';
-import { DeliveryAdmission } from '../../src/ingest/admission';
+import { DeliveryAdmission } from '../../src/publish/admission';
 
 const ids = (...names: string[]) => names.map((name) => `bucketflow-${name}`);
 

@@ -23,9 +23,8 @@ import {
   RETRYABLE_FAILURE,
   TARGET_HELD,
   TargetHeld,
-  type TargetAttempt,
 } from '../../src/delivery/failure';
-import type { DeliveryResult } from '../../workflows/types';
+import type { DeliveryResult, TargetAttempt } from '../../src/delivery/types';
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const converter = new DefaultFailureConverter();

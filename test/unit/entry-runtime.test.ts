@@ -1,7 +1,7 @@
 // scripts/entry.sh, which `npm run worker|ingest|start|cli` and bin/bucketflow go through: the compiled JS only
 // while dist/ matches the sources, else the TypeScript through tsx (never a stale build, never silently).
 // Run on a scratch package with its own one-line entry points, so the real dist/ is left alone. Also the V8
-// heap flags it gives the long-running processes unless NODE_OPTIONS names them (README, "Memory").
+// heap flags it gives the long-running processes unless NODE_OPTIONS names them (docs/production.md, "Memory").
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +13,11 @@ const repo = path.resolve(__dirname, '../..');
 const root = mkdtempSync(path.join(tmpdir(), 'bucketflow-entry-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-for (const dir of ['scripts', 'src/operator', 'src/worker', 'workflows', 'activities', 'dist/src/operator']) mkdirSync(path.join(root, dir), { recursive: true });
+for (const dir of ['scripts', 'src/cli', 'src/worker', 'workflows', 'activities', 'dist/src/cli']) mkdirSync(path.join(root, dir), { recursive: true });
 copyFileSync(path.join(repo, 'scripts', 'entry.sh'), path.join(root, 'scripts', 'entry.sh'));
 for (const file of ['package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) writeFileSync(path.join(root, file), '{}');
 symlinkSync(path.join(repo, 'node_modules'), path.join(root, 'node_modules'));
-writeFileSync(path.join(root, 'src', 'operator', 'cli.ts'), "const from: string = 'tsx';\nconsole.log(from, process.argv.slice(2).join(' '), process.cwd());\n");
+writeFileSync(path.join(root, 'src', 'cli', 'main.ts'), "const from: string = 'tsx';\nconsole.log(from, process.argv.slice(2).join(' '), process.cwd());\n");
 // The worker's entry point prints the heap limit (MiB) of its main thread and of a worker thread, as the SDK's workflow thread gets it.
 writeFileSync(path.join(root, 'src', 'worker', 'main.ts'), [
   "import { getHeapStatistics } from 'node:v8';",
@@ -33,7 +33,7 @@ function entry(env: Record<string, string> = {}, ...args: string[]) {
 }
 
 function recordBuild(): void {
-  writeFileSync(path.join(root, 'dist', 'src', 'operator', 'cli.js'), "console.log('dist', process.argv.slice(2).join(' '), process.cwd());\n");
+  writeFileSync(path.join(root, 'dist', 'src', 'cli', 'main.js'), "console.log('dist', process.argv.slice(2).join(' '), process.cwd());\n");
   writeFileSync(path.join(root, 'dist', '.source-hash'), entry({}, '--source-hash').out);
 }
 
@@ -82,6 +82,6 @@ test('the worker gets a 512 MB old space and 8 MB semi-spaces in every thread, u
   assert.equal(entry({ NODE_OPTIONS: '--max_semi_space_size=16 --no-warnings' }, 'worker').out, '560 560');
   assert.equal(entry({ NODE_OPTIONS: '--max-semi-space-size=16 --max-old-space-size=1000' }, 'worker').out, '1048 1048');
   const defaultLimit = spawnSync(process.execPath, ['-p', 'require("node:v8").getHeapStatistics().heap_size_limit / 1048576'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  writeFileSync(path.join(root, 'src', 'operator', 'cli.ts'), "console.log(require('node:v8').getHeapStatistics().heap_size_limit / 1048576);\n");
+  writeFileSync(path.join(root, 'src', 'cli', 'main.ts'), "console.log(require('node:v8').getHeapStatistics().heap_size_limit / 1048576);\n");
   assert.equal(entry({ NODE_OPTIONS: '', BUCKETFLOW_RUNTIME: 'tsx' }, 'cli').out, defaultLimit.stdout.trim());
 });

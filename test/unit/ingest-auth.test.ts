@@ -1,4 +1,4 @@
-// The ingest's authentication fails closed (src/ingest/auth.ts), checked before the body is read, and its answers
+// The ingest's authentication fails closed (src/http/auth.ts), checked before the body is read, and its answers
 // carry no internal error text. Temporal is out of reach here (a port where nothing listens): a request that
 // passes authentication gets 503, one that does not gets 401. Needs no stack.
 import assert from 'node:assert/strict';
@@ -9,11 +9,11 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { BucketflowClient } from '../../src/client';
+import { BucketflowClient } from '../../src/publish/publisher';
 import { buildEvent, toEnvelope } from '../../src/events';
-import { buildIngestServer, type IngestOptions } from '../../src/ingest/server';
+import { buildIngestServer, type IngestOptions } from '../../src/http/server';
 import { loadSettings } from '../../src/settings';
-import { FileRulesStore } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 import { sourceFixture } from '../helpers/fixtures';
 import { freePort } from '../helpers/target-config';
 
@@ -59,8 +59,8 @@ test('BUCKETFLOW_INGEST_OPEN_SOURCES opens a source explicitly; the others stay 
 test('the status page and its redeliver are never open while any token is set: only the global token opens them', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-auth-'));
   closing.push(() => rm(dataDir, { recursive: true, force: true }));
-  const rules = new FileRulesStore(dataDir);
-  const status = { settings: { ...loadSettings({}), dataDir }, rules };
+  const rules = new FileStateStore(dataDir);
+  const status = { settings: { ...loadSettings({}), dataDir }, state: rules };
   const onlyCeph = await ingest({ sourceTokens: { ceph: 'ceph-token' }, status });
   for (const authorization of [undefined, 'Bearer ceph-token']) {
     assert.equal((await fetch(`${onlyCeph.url}/status`, { headers: authorization ? { authorization } : {} })).status, 401, String(authorization));

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { BucketflowClient } from '../../src/client';
+import { BucketflowClient } from '../../src/publish/publisher';
 import { buildEvent, toEnvelope } from '../../src/events';
-import { buildIngestServer } from '../../src/ingest/server';
+import { buildIngestServer } from '../../src/http/server';
 import { freePort } from '../helpers/target-config';
 
 let connection: Connection;

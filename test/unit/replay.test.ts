@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
-import { deliverySinks } from '../../src/worker/main';
+import { loadWorkflowBundle } from '../../src/engine/workflow-bundle';
+import { deliverySinks } from '../../src/engine/worker';
 import { DELIVER_BATCH, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeObjectKey, encodeObjectKey, parseEventList } from '../../src/events';
-import { FileRulesStore, RuleError, matchingArns, validateRules, type NotificationRule } from '../../src/rules';
+import { RuleError, matchingArns, validateRules, type NotificationRule } from '../../src/rules';
+import { FileStateStore } from '../../src/state';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const w = 'arn:minio:sqs:us-east-1:1:webhook';
@@ -76,16 +77,16 @@ describe('matching URL-encoded and unicode keys', () => {
 
 test('the file store persists atomically and sees changes made by another process', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-rules-'));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   assert.deepEqual(await store.get('images'), []);
   await store.put('images', [rule(a, ['s3:ObjectCreated:*'])]);
-  assert.deepEqual(await new FileRulesStore(dir).get('images'), [rule(a, ['s3:ObjectCreated:*'])]);
+  assert.deepEqual(await new FileStateStore(dir).get('images'), [rule(a, ['s3:ObjectCreated:*'])]);
   await new Promise((r) => setTimeout(r, 20));
   await writeFile(path.join(dir, 'rules.json'), JSON.stringify({ docs: [rule(w, ['s3:ObjectRemoved:*'])] }));
   assert.deepEqual(await store.get('images'), []);
   assert.deepEqual(await store.buckets(), ['docs']);
   // Another process's write within the same clock tick is still seen: each write is a new file.
-  const other = new FileRulesStore(dir);
+  const other = new FileStateStore(dir);
   await other.put('docs', []);
   await other.put('logs', [rule(a, ['s3:ObjectCreated:*'])]);
   assert.deepEqual(await store.buckets(), ['logs']);
@@ -98,11 +99,11 @@ test('the file store persists atomically and sees changes made by another proces
 
 test("bucket names that are Object.prototype's own names are plain buckets: no rules until stored, then theirs", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-rules-'));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   const names = ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'];
   for (const name of names) assert.deepEqual(await store.get(name), [], name);
   for (const [i, name] of names.entries()) await store.put(name, [rule(a, ['s3:ObjectCreated:*'], `${i}/`)]);
-  const reread = new FileRulesStore(dir);
+  const reread = new FileStateStore(dir);
   for (const [i, name] of names.entries()) {
     assert.deepEqual(await reread.get(name), [rule(a, ['s3:ObjectCreated:*'], `${i}/`)], name);
     assert.deepEqual(matchingArns(await reread.get(name), 's3:ObjectCreated:Put', `${i}/x`), [a]);
@@ -110,15 +111,15 @@ test("bucket names that are Object.prototype's own names are plain buckets: no r
   assert.deepEqual(await reread.buckets(), [...names].sort());
   assert.deepEqual(await reread.get('images'), [], 'a bucket never stored still has none');
   await reread.put('constructor', []);
-  assert.deepEqual(await new FileRulesStore(dir).buckets(), names.filter((n) => n !== 'constructor').sort());
+  assert.deepEqual(await new FileStateStore(dir).buckets(), names.filter((n) => n !== 'constructor').sort());
 });
 
 test('target state keyed by ARN and worker: prototype names are plain keys', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-state-'));
-  const store = new FileRulesStore(dir);
+  const store = new FileStateStore(dir);
   assert.equal(await store.setPaused('constructor', true), true, 'not paused before');
   await store.setCircuit('__proto__', 'hasOwnProperty', { state: 'open', since: 'now', failures: 3 });
-  const states = await new FileRulesStore(dir).targetStates();
+  const states = await new FileStateStore(dir).targetStates();
   assert.deepEqual(Object.keys(states).sort(), ['__proto__', 'constructor']);
   assert.ok(Object.entries(states).find(([name]) => name === 'constructor')?.[1].paused);
   assert.deepEqual(Object.keys(states['__proto__'].circuits!), ['hasOwnProperty']);

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { servicesToStart } from '../../scripts/stack/services';
-import { loadS3Settings } from '../../src/config/s3-settings';
+import { loadS3Settings } from '../../src/settings/s3';
 import { openS3, type S3Access } from '../../src/s3/client';
 import { S3AccessError } from '../../src/s3/errors';
 

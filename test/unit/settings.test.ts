@@ -119,7 +119,7 @@ test('every variable\'s bad value is one ConfigError line naming the variable, s
 });
 
 test('every variable the settings read is either checked above or takes any value', () => {
-  const sources = ['src/settings.ts', 'src/config/temporal-settings.ts'].map((file) => readFileSync(path.resolve(__dirname, '../..', file), 'utf8')).join('\n');
+  const sources = ['src/settings/index.ts', 'src/settings/temporal.ts'].map((file) => readFileSync(path.resolve(__dirname, '../..', file), 'utf8')).join('\n');
   const read = new Set([...sources.matchAll(/'((?:BUCKETFLOW|TEMPORAL)_[A-Z_]+)/g)].map((m) => m[1]));
   for (const name of read) {
     if (`${name}_PATH` in BAD_VALUES) continue; // the stem of a _PATH/_DATA pair (TEMPORAL_TLS_CLIENT_CERT_PATH, ...)

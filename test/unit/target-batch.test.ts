@@ -1,8 +1,8 @@
-// The bulk path every target shares (src/targets/batch.ts), over a driver that records what it was asked
+// The bulk path every target shares (src/targets/send.ts), over a driver that records what it was asked
 // to send: send order per object, repeated event ids, results mapped back, failures, the single send.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bulkTarget, DELIVERED, failed, forEachBounded, sendOrder } from '../../src/targets/batch';
+import { bulkTarget, DELIVERED, failed, forEachBounded, sendOrder } from '../../src/targets/send';
 import { PermanentDeliveryError } from '../../src/delivery/failure';
 import type { BatchSendResult, Delivery } from '../../src/targets/target';
 import { distinctPuts, oneObjectShuffled } from '../helpers/batch';

@@ -9,7 +9,7 @@ import { buildEvent, eventIdentity } from '../../src/events';
 import { mockedWorker } from '../helpers/mocked-worker';
 import type { Activities } from '../../activities';
 import { DELIVER_BATCH } from '../../src/delivery/workflow-types';
-import type { BatchResult, DeliverBatchInput } from '../../workflows/types';
+import type { BatchResult, DeliverBatchInput } from '../../src/delivery/types';
 import { eventTypes, localActivityAttempts } from '../helpers/history';
 
 let calls: DeliverBatchInput[] = [];

@@ -11,8 +11,9 @@ import { buildEvent } from '../../src/events';
 import { mockedWorker } from '../helpers/mocked-worker';
 import type { Activities } from '../../activities';
 import type { DeliverToTargetInput, DeliverToTargetsInput } from '../../activities/deliver';
-import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../workflows/types';
-import { attemptFailure, deliveryResultOf, firstAttemptFailure, PERMANENT_FAILURE, type TargetAttempt } from '../../src/delivery/failure';
+import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../src/delivery/types';
+import { attemptFailure, deliveryResultOf, firstAttemptFailure, PERMANENT_FAILURE } from '../../src/delivery/failure';
+import type { TargetAttempt } from '../../src/delivery/types';
 import { DELIVER_EVENT_V3 } from '../../src/delivery/workflow-types';
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };

@@ -38,7 +38,7 @@ export function parseEventBody(body: unknown): ParsedBody {
  * Every record of a body whose source is already detected (the ingest detects it once, to check that source's
  * token first), validated; throws EventValidationError naming the first bad field, so a body with any invalid
  * record starts nothing. One source per body (per-source tokens rely on it). SNS envelopes are refused here:
- * only the ingest's SNS protocol (src/ingest/sns.ts), which checks their signature, unwraps them.
+ * only the ingest's SNS protocol (src/http/sns.ts), which checks their signature, unwraps them.
  */
 export function parseSourceBody(source: EventSource | undefined, body: unknown): ParsedBody {
   if (source === undefined) throw new EventValidationError('body', EXPECTED_BODY);

@@ -1,8 +1,8 @@
 // The operator commands of `bucketflow`: `deliveries list|show`, `redeliver` and `events test`, as tables
-// (default) or JSON (`--json`), given the options src/operator/cli.ts declares and parses for them. Bad input throws
+// (default) or JSON (`--json`), given the options src/operator/commands.ts declares and parses for them. Bad input throws
 // ArgumentError (the CLI prints one line and exits 2, starting nothing).
 import { loadTargetsConfig, retrySettingsOf } from '../../config';
-import { BucketflowClient } from '../../client';
+import { BucketflowClient } from '../../publish/publisher';
 import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
 import type { Settings } from '../../settings';

@@ -2,9 +2,10 @@
 // activities): the fast path's local-activity markers, the durable activity's events, the final result.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { attemptDetailsOf, deliveryResultOf, failureFromHistory, firstAttemptOutcomesOf, type AttemptDetails, type TargetAttempt } from '../../delivery/failure';
+import { attemptDetailsOf, deliveryResultOf, failureFromHistory, firstAttemptOutcomesOf, type AttemptDetails } from '../../delivery/failure';
+import type { TargetAttempt } from '../../delivery/types';
 import type { S3EventRecord } from '../../events/types';
-import type { DeliverInput, DeliveryResult } from '../../../workflows/types';
+import type { DeliverInput, DeliveryResult } from '../../delivery/types';
 
 type History = { events?: HistoryEvent[] | null };
 /** The fields we read of temporal.api.history.v1.IHistoryEvent (kept structural: no proto import at run time). */

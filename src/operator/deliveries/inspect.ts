@@ -2,8 +2,8 @@
 // attributes) and, for one delivery, its history.
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { searchKeys } from '../../delivery/search-attributes';
-import { workflowIdFor } from '../../client';
-import type { DeliveryStatus } from '../../../workflows/types';
+import { workflowIdFor } from '../../publish/publisher';
+import type { DeliveryStatus } from '../../delivery/types';
 import { readRun, type TargetRun } from './history';
 import { ArgumentError, buildQuery, deliveryStatusOf, type DeliveryFilters } from './query';
 import { isDeliveryWorkflowType } from '../../delivery/workflow-types';

@@ -1,6 +1,6 @@
 // Finding deliveries in Temporal's visibility store: the filters operators type, checked, as a query.
 import { parseDuration } from '../../config';
-import type { DeliveryStatus } from '../../../workflows/types';
+import type { DeliveryStatus } from '../../delivery/types';
 import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];

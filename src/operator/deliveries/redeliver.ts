@@ -6,7 +6,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { DEFAULT_RETRY, type RetrySettings } from '../../config/retry';
 import { decodeObjectKey } from '../../events';
 import { searchKeys } from '../../delivery/search-attributes';
-import type { DeliverInput, ResolvedTarget } from '../../../workflows/types';
+import type { DeliverInput, ResolvedTarget } from '../../delivery/types';
 import { readRun } from './history';
 import { listDeliveries, type DeliveryContext } from './inspect';
 import { ArgumentError, type DeliveryFilters } from './query';

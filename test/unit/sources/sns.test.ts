@@ -1,11 +1,11 @@
-// The SNS protocol (src/ingest/sns.ts) against a loopback stand-in for SNS whose certificate is made for the test:
+// The SNS protocol (src/http/sns.ts) against a loopback stand-in for SNS whose certificate is made for the test:
 // envelope checks, the topic allow-list, freshness, the signature, the certificate's origin and subject, subscription
 // confirmation, and the S3 event inside a Notification.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodeObjectKey, EventValidationError, parseEventBody } from '../../../src/events';
-import { Refusal } from '../../../src/ingest/answers';
-import { DEFAULT_SNS_ORIGINS, originPattern, parseSnsMessage, SnsEndpoint, snsStringToSign, unwrapNotification } from '../../../src/ingest/sns';
+import { Refusal } from '../../../src/http/answers';
+import { DEFAULT_SNS_ORIGINS, originPattern, parseSnsMessage, SnsEndpoint, snsStringToSign, unwrapNotification } from '../../../src/http/sns';
 import { FakeSns } from '../../helpers/certificates';
 import { sourceFixture } from '../../helpers/fixtures';
 

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { loadTargetsConfig } from '../../../src/config';
 import { create } from '../../../src/targets/webhook';
 import type { Target } from '../../../src/targets/target';
-import { verifyWebhook } from '../../../src/config/webhook-signature';
+import { verifyWebhook } from '../../../src/webhook-signature';
 import { deliveryOf } from '../../helpers/records';
 import { Receiver, type ReceivedRequest } from '../../helpers/receiver';
 import { targetConfig } from '../../helpers/target-config';

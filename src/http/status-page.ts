@@ -7,15 +7,15 @@
 // it as basic auth; open only while no token at all is set), its forms by a same-origin check and a CSRF token
 // (form-guard.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { BucketflowClient } from '../client';
+import type { BucketflowClient } from '../publish/publisher';
 import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
-import { showText } from './deliveries/commands';
-import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from './deliveries/inspect';
+import { showText } from '../operator/deliveries/commands';
+import { listDeliveries, resolveDelivery, showDelivery, uiUrl, type DeliveryContext, type DeliverySummary } from '../operator/deliveries/inspect';
 import { CsrfTokens, PAGE_SECURITY_HEADERS, crossOriginProblem } from './form-guard';
-import { ArgumentError, DELIVERY_STATUSES, buildQuery } from './deliveries/query';
-import { batchQuery } from './deliveries/batches';
-import { planSingleRedelivery, startRedelivery, type RedeliverContext } from './deliveries/redeliver';
-import type { RulesStore } from '../rules';
+import { ArgumentError, DELIVERY_STATUSES, buildQuery } from '../operator/deliveries/query';
+import { batchQuery } from '../operator/deliveries/batches';
+import { planSingleRedelivery, startRedelivery, type RedeliverContext } from '../operator/deliveries/redeliver';
+import type { StateStore } from '../state';
 import type { Settings } from '../settings';
 import type { TargetGate } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
@@ -26,7 +26,7 @@ import { countPerMinute, deliveriesChart } from './status-chart';
 
 export interface StatusSource {
   settings: Settings;
-  rules: RulesStore;
+  state: StateStore;
   /** The worker's targets and gate when the ingest runs inside a worker; else health is probed per page view. */
   targets?: TargetPool;
   gate?: TargetGate;
@@ -85,8 +85,8 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
   const inFlight = Object.fromEntries((await metrics.inFlight.get()).values.map((v) => [String(v.labels.target), v.value]));
   const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search] = await Promise.all([
     healthOf(source, entries.filter((t) => t.enabled)),
-    source.rules.targetStates(),
-    source.rules.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.rules.get(name)] as const))),
+    source.state.targetStates(),
+    source.state.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.state.get(name)] as const))),
     Promise.all(DELIVERY_STATUSES.map(async (status) => [status, (await publisher.temporal.workflow.count(buildQuery(settings.taskQueue, { statuses: [status], since }))).count] as const)),
     // Batches (the high-volume mode): their events that failed somewhere are per-event deliveries, counted above.
     Promise.all((['pending', 'delivered'] as const).map(async (status) => [status, (await publisher.temporal.workflow.count(batchQuery(settings.taskQueue, { statuses: [status], since })!)).count] as const)),
@@ -149,7 +149,7 @@ ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1
 </body></html>`;
 }
 
-/** Who may see the page: the ingest's rule (src/ingest/auth.ts): open only while no token is set, else the global token. */
+/** Who may see the page: the ingest's rule (src/http/auth.ts): open only while no token is set, else the global token. */
 export interface OperatorAuth {
   operator(authorization: string | undefined): boolean;
 }

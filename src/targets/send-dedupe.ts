@@ -5,12 +5,12 @@
 // target that already accepted the event for this delivery (workflow run) counts as delivered without a
 // second send. An operator's redelivery is a new workflow run, so it does send again.
 // The record is in memory, bounded (oldest forgotten first). Shared through the rules store's sent log
-// (src/rules/sent-log.ts): this worker's sends are written there as they succeed, and the other workers'
+// (src/state/sent-log.ts): this worker's sends are written there as they succeed, and the other workers'
 // are read from there every second, so a task re-run on another worker (seconds later at the earliest:
 // a workflow task's timeout, an outage's end) knows them. What the log cannot cover: a send a SIGKILLed
 // worker had in flight (the target got it, the worker never learned it did): a target's own dedupe on the
 // event id covers that.
-import type { SentLog } from '../rules/sent-log';
+import type { SentLog } from '../state/sent-log';
 import { errorMessage } from '../errors';
 import { log } from '../telemetry/log';
 
@@ -21,7 +21,7 @@ export const SENT_SHARE_EVERY_MS = 1_000;
 /** A failing shared log is reported at most this often (with the count of failures since). */
 const REPORT_EVERY_MS = 60_000;
 
-export class SentRecord {
+export class SendDedupe {
   private readonly sent = new Set<string>();
   private shared: { log: SentLog; poll: NodeJS.Timeout; reading?: Promise<void> } | undefined;
   private failures = { count: 0, reportedAt: 0 };

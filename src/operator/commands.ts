@@ -1,11 +1,13 @@
-// `bucketflow events|targets|deliveries|redeliver ...`: manage bucket rules as `mc event` does, send a test
-// event, list configured targets, and find, explain and redeliver deliveries (src/operator/deliveries/commands.ts).
-// Each subcommand is declared here once (usage, help, options) and parsed by src/operator/command-line.ts.
+// The CLI's subcommands (`bucketflow events|targets|deliveries|redeliver ...`, run by src/cli/main.ts): manage
+// bucket rules as `mc event` does, send a test event, list configured targets, and find, explain and redeliver
+// deliveries (src/operator/deliveries/commands.ts). Each subcommand is declared here once (usage, help, options)
+// and parsed by src/operator/command-line.ts.
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadTargetsConfig } from '../config';
 import { errorMessage } from '../errors';
 import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from '../events/names';
-import { RuleError, openRulesStore, rulesFromXml, rulesToXml, validateRules, type NotificationRule, type RulesStore, type TargetStateRecord } from '../rules';
+import { RuleError, rulesFromXml, rulesToXml, validateRules, type NotificationRule } from '../rules';
+import { openStateStore, type StateStore, type TargetStateRecord } from '../state';
 import { loadSettings, type Settings } from '../settings';
 import { missingArgument, runCommandLine, subcommand, UsageError, type Subcommand } from './command-line';
 import { ArgumentError } from './deliveries/query';
@@ -18,8 +20,8 @@ const settings = () => (loaded ??= loadSettings());
 const targets = () => loadTargetsConfig({ file: settings().configFile }).targets;
 const enabledArns = () => new Set(targets().filter((t) => t.enabled).map((t) => t.arn));
 
-async function withRules<T>(use: (store: RulesStore) => Promise<T>): Promise<T> {
-  const store = openRulesStore(settings());
+async function withRules<T>(use: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = openStateStore(settings());
   try {
     return await use(store);
   } finally {
@@ -268,9 +270,9 @@ export function describeRule(rule: NotificationRule): string {
   return `${rule.arn}   ${rule.events.join(',')}${filters.length ? `   Filter: ${filters.join(' ')}` : ''}`;
 }
 
-if (require.main === module) {
-  runCommandLine(process.argv.slice(2), COMMANDS, STATUSES).catch((err: Error) => {
-    // Bad input (arguments, rules, config, settings) gets its message and exit code 2; anything else its stack and 1.
+/** Runs the command line (`bin/bucketflow ARGS`): bad input (arguments, rules, config, settings) exits 2 with its message, anything else 1 with its stack. */
+export async function runCli(argv: string[]): Promise<void> {
+  await runCommandLine(argv, COMMANDS, STATUSES).catch((err: Error) => {
     const badInput =
       err instanceof UsageError ||
       err instanceof ArgumentError ||

@@ -5,13 +5,13 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
-import type { NotificationRule } from './rules';
+import type { NotificationRule } from '../rules/rules';
 import { FileSentLog, type SentLog } from './sent-log';
 import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
 /** Bucket rules, the operator state of targets (pause, circuits) and the sends, all shared by every worker. */
-export interface RulesStore extends TargetStateStore {
-  /** The log of every worker's sends (src/rules/sent-log.ts), in the same home as the rules. */
+export interface StateStore extends TargetStateStore {
+  /** The log of every worker's sends (src/state/sent-log.ts), in the same home as the rules. */
   sentLog(): SentLog;
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
@@ -22,7 +22,7 @@ export interface RulesStore extends TargetStateStore {
 
 type RulesByBucket = Record<string, NotificationRule[]>;
 
-export class FileRulesStore implements RulesStore {
+export class FileStateStore implements StateStore {
   readonly file: string;
   private readonly rules: JsonFile<RulesByBucket>;
   /** Target state in a file of its own beside rules.json (same atomic writes, re-read when it changes). */

@@ -1,7 +1,7 @@
 // The status page's chart: deliveries started per minute over the last hour, stacked by status, drawn as
 // inline SVG on the server (no script, no library, no CDN). Every bar segment carries its minute, status and
 // count as data attributes and a <title> tooltip, so the numbers are readable without a mouse too.
-import type { DeliveryStatus } from '../../workflows/types';
+import type { DeliveryStatus } from '../delivery/types';
 
 const MINUTE_MS = 60_000;
 export const CHART_MINUTES = 60;

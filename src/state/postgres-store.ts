@@ -4,14 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Pool } from 'pg';
 import { errorMessage } from '../errors';
-import type { NotificationRule } from './rules';
+import type { NotificationRule } from '../rules/rules';
 import { SENT_LOG_HORIZON_MS, type SentLog } from './sent-log';
-import type { RulesStore } from './store';
+import type { StateStore } from './store';
 import type { CircuitRecord, TargetStateRecord } from './target-state';
 
 const DEFAULT_TABLE = 'bucketflow_rules';
 
-export class PostgresRulesStore implements RulesStore {
+export class PostgresStateStore implements StateStore {
   private readonly pool: Pool;
   private ready: Promise<unknown> | undefined;
 
@@ -85,7 +85,7 @@ export class PostgresRulesStore implements RulesStore {
     );
   }
 
-  /** The sends of every worker, in the table `<table>_sent` (see src/rules/sent-log.ts). */
+  /** The sends of every worker, in the table `<table>_sent` (see src/state/sent-log.ts). */
   sentLog(): SentLog {
     return new PostgresSentLog(this.pool, `${this.table}_sent`, () => this.init());
   }

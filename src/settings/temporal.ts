@@ -1,7 +1,7 @@
 // The Temporal connection settings, loaded as Temporal's own CLI and SDKs load them (@temporalio/envconfig): a
 // profile of the TOML config file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml; TEMPORAL_PROFILE
 // picks one, default "default"), overridden by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS,
-// TEMPORAL_TLS_* and TEMPORAL_GRPC_META_*. Part of the settings (src/settings.ts); src/temporal/connection.ts
+// TEMPORAL_TLS_* and TEMPORAL_GRPC_META_*. Part of the settings (src/settings/index.ts); src/temporal/connection.ts
 // connects with them. Bad input is a ConfigError naming the setting; a secret (API key, private key) is never printed.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,12 +10,12 @@ import path from 'node:path';
 import { splitProtoHostPort, type TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import { errorMessage, systemErrorText } from '../errors';
-import { ConfigError, envSetting } from './params';
+import { ConfigError, envSetting } from '../config/params';
 
 /** The dev server's address: the default only while nothing asks for TLS. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
-/** Part of Settings (src/settings.ts). */
+/** Part of Settings (src/settings/index.ts). */
 export interface TemporalConnectionSettings {
   temporalAddress: string;
   namespace: string;
@@ -34,7 +34,7 @@ export function describeTemporalConnection(settings: TemporalConnectionSettings)
     address: settings.temporalAddress,
     namespace: settings.namespace,
     tls: !tls ? 'off' : typeof tls === 'object' && tls.clientCertPair ? 'mutual' : 'on',
-    apiKey: settings.temporalApiKey ? 'set' : 'unset',
+    apiKeySet: settings.temporalApiKey ? 'set' : 'unset',
   };
 }
 

@@ -6,7 +6,7 @@
 // batch carrying its events is durably started, and rejects if one is not (the ingest answers 503; what was
 // started is remembered, so the sender's retry is answered as a duplicate, never delivered twice).
 // Dedupe: an event id accepted within dedupeWindowMs (or waiting for its batch) is not started again.
-import { BatchIndex } from './delivery/batch-index';
+import { BatchIndex } from '../delivery/batch-index';
 
 /** Input bytes per batch: well under Temporal's 2 MB blob limit, with room for the memo and search attributes. */
 export const MAX_BATCH_BYTES = 512 * 1024;

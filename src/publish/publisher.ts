@@ -1,31 +1,26 @@
-// The library a storage server (or the ingest endpoint) uses to hand events to bucketflow: one durable
-// workflow per event, its id derived from the event identity so a resent event is not delivered twice; or,
-// with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch workflows of many events by group commit (src/group-commit.ts).
+// The publisher: how events become deliveries, for every path that hands events to bucketflow (the library a
+// storage server uses, the HTTP ingest, the Kafka source): one durable workflow per event, its id derived from
+// the event identity so a resent event is not delivered twice; or, with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch
+// workflows of many events by group commit (src/publish/group-commit.ts). The package exports it from src/index.ts.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { decodeObjectKey, eventIdentity, parseIncomingEvents } from './events';
-import type { ParsedEvent } from './events/sources';
-import type { S3EventRecord } from './events/types';
-import { searchKeys } from './delivery/search-attributes';
-import { loadSettings, type BatchSettings, type Settings } from './settings';
-import { connectTemporal } from './temporal/connection';
-import { FAST_RECONNECT_CHANNEL_ARGS } from './temporal/reachability';
-import { clientTracingInterceptors } from './telemetry/tracing';
-import { RecordTooLargeError } from './errors';
-import type { deliverEvent } from '../workflows/deliver-v1';
-import type { deliverEventV3 } from '../workflows/deliver-v3';
-import type { deliverBatch } from '../workflows/deliver-batch';
-import type { BatchEvent, DeliverInput, ResolvedTarget } from '../workflows/types';
-import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from './delivery/workflow-types';
-import { BatchIndex, type BatchMemoEvent } from './delivery/batch-index';
+import { decodeObjectKey, eventIdentity, parseIncomingEvents } from '../events';
+import type { ParsedEvent } from '../events/sources';
+import type { S3EventRecord } from '../events/types';
+import { searchKeys } from '../delivery/search-attributes';
+import { loadSettings, type BatchSettings, type Settings } from '../settings';
+import { connectTemporal } from '../temporal/connection';
+import { FAST_RECONNECT_CHANNEL_ARGS } from '../temporal/reachability';
+import { clientTracingInterceptors } from '../telemetry/tracing';
+import { RecordTooLargeError } from '../errors';
+import type { deliverEvent } from '../../workflows/deliver-v1';
+import type { deliverEventV3 } from '../../workflows/deliver-v3';
+import type { deliverBatch } from '../../workflows/deliver-batch';
+import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
+import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
+import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
 import { GroupCommit, type BatchItem } from './group-commit';
-
-export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './config/webhook-signature';
-export { RecordTooLargeError } from './errors';
-// The package's public types (package.json `exports` points here).
-export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
-export type { EventSource, ParsedEvent } from './events/sources';
 
 export interface PublishedEvent {
   eventId: string;

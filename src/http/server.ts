@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BucketflowClient, checkRecordSizes, type PublishedEvent } from '../client';
+import { BucketflowClient, checkRecordSizes, type PublishedEvent } from '../publish/publisher';
 import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { RecordTooLargeError, messageWithCause } from '../errors';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
-import { registerStatusPage, type StatusSource } from '../operator/status-page';
-import { DeliveryAdmission } from './admission';
+import { registerStatusPage, type StatusSource } from './status-page';
+import { DeliveryAdmission } from '../publish/admission';
 import { Refusal, refuse, sendRefusal } from './answers';
 import { IngestAuth } from './auth';
 import { SnsEndpoint, type SnsOptions } from './sns';
@@ -35,7 +35,7 @@ export interface IngestOptions {
   temporalAddress?: string;
   /** How long a start may run before the frontend is probed (default 1 s). */
   watchdogMs?: number;
-  /** Serve the operators' status page (`GET /status`, src/operator/status-page.ts) from these. */
+  /** Serve the operators' status page (`GET /status`, src/http/status-page.ts) from these. */
   status?: StatusSource;
   /** Admission control (the worker's, when the ingest runs inside one); default: the starts under way only, unbounded. */
   admission?: DeliveryAdmission;

@@ -8,7 +8,7 @@
 // waits (heartbeating its group) while the worker holds its admission bound of deliveries, so a backlog stays
 // in Kafka. Several workers in one consumer group share the partitions. kafkajs loads only when used.
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { checkRecordSizes } from '../client';
+import { checkRecordSizes } from '../publish/publisher';
 import { RecordTooLargeError, errorMessage } from '../errors';
 import { EventValidationError, parseEventBody, parseJson, type ParsedEvent } from '../events';
 import { log } from '../telemetry/log';

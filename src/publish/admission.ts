@@ -3,7 +3,7 @@
 // BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES; above it the sender gets 503 with Retry-After and sends again later
 // (MinIO with queue_dir, RGW persistent topics and SNS all retry), so a burst waits at the sender instead of
 // growing this process's memory, and nothing is lost. The workflow says when its fast path is over through a
-// sink (workflows/types.ts DeliverySinks), which the worker routes to `released`; a delivery whose workflow
+// sink (src/delivery/types.ts DeliverySinks), which the worker routes to `released`; a delivery whose workflow
 // task ran on another worker is let go after a lease. A standalone ingest (no worker) counts its starts only.
 // In the high-volume mode a body's events are held by the batch workflow that carries them (handed over when
 // the publish returns: `leave`) until the batch's first task, its one local activity, is over (`batchOver`,
@@ -11,7 +11,7 @@
 // workflow's start (`hold`), so every event counts from its acceptance until its fast path ends.
 // The worker's Kafka source goes through the same bound but waits for room instead of refusing
 // (`publishWhenRoom`): while the worker is full the backlog stays in Kafka, not in the worker or in Temporal.
-import { workflowIdFor, type PublishedEvent } from '../client';
+import { workflowIdFor, type PublishedEvent } from './publisher';
 import { eventIdentity, type ParsedEvent } from '../events';
 
 /** A held delivery no workflow reported on (its task ran elsewhere) is let go after this. */

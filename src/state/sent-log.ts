@@ -2,7 +2,7 @@
 // files on one machine, PostgreSQL across machines). A workflow task whose completion never reached
 // Temporal (its worker was SIGKILLed, or Temporal was unreachable) runs again, often on another worker;
 // that worker learns here what the first one already sent, so it does not send it again
-// (src/targets/sent-record.ts keeps what it learned in memory and asks only its memory before a send).
+// (src/targets/send-dedupe.ts keeps what it learned in memory and asks only its memory before a send).
 // Embedded: one append-only file per worker process under <data dir>/sent/, written with one write(2) per
 // send before the send counts as done (a SIGKILL after it loses nothing), read by the others as it grows.
 // Each file is rotated after ROTATE_LINES lines (the two newest kept) or half a horizon idle; a file nobody

@@ -1,12 +1,20 @@
 // Inputs and outputs of the delivery workflows: shared by the workflows, their activities and the client.
 import type { Sinks } from '@temporalio/workflow';
 // How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
-import type { RetrySettings } from '../src/config/retry';
-import type { EventSource } from '../src/events/sources';
-import type { S3EventRecord } from '../src/events/types';
-import type { TargetAttempt } from '../src/delivery/failure';
+import type { RetrySettings } from '../config/retry';
+import type { EventSource } from '../events/sources';
+import type { S3EventRecord } from '../events/types';
 
-export type { RetrySettings } from '../src/config/retry';
+export type { RetrySettings } from '../config/retry';
+
+/** One target's outcome in the fast path's first attempt (deliverToTargets): its result, or its failure's details. */
+export interface TargetAttempt {
+  arn: string;
+  delivered: boolean;
+  /** No retry can help (PermanentDeliveryError). */
+  permanent?: boolean;
+  error?: string;
+}
 
 export interface DeliverInput {
   eventId: string;

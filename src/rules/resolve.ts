@@ -1,0 +1,24 @@
+// Which targets an event goes to: its bucket's rules matched against the event name and the decoded key, each
+// matched ARN with its retry settings. The one matcher both places use: the ingest inside a worker, where it accepts
+// the event (the result travels in the workflow input), and the workflow's own lookup (the resolveTargets local
+// activity) when the publisher cannot see the rules. Either way the decision is in the history.
+import { DEFAULT_RETRY, type RetrySettings } from '../config/retry';
+import { decodeObjectKey } from '../events';
+import type { S3EventRecord } from '../events/types';
+import type { ResolvedTarget } from '../delivery/types';
+import { matchingArns, type NotificationRule } from './rules';
+
+/** Where a bucket's rules are read from (the state store). */
+export interface RulesSource {
+  get(bucket: string): Promise<NotificationRule[]>;
+}
+
+export async function resolveTargets(
+  rules: RulesSource,
+  retryFor: (arn: string) => RetrySettings | undefined,
+  record: S3EventRecord,
+): Promise<ResolvedTarget[]> {
+  const bucketRules = await rules.get(record.s3.bucket.name);
+  const arns = matchingArns(bucketRules, record.eventName, decodeObjectKey(record.s3.object.key));
+  return arns.map((arn) => ({ arn, retry: retryFor(arn) ?? DEFAULT_RETRY }));
+}
