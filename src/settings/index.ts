@@ -1,5 +1,6 @@
 // Process-wide settings read from the environment, with local defaults: every BUCKETFLOW_* variable is read
-// here (TEMPORAL_* in src/settings/temporal.ts), once per entry point (loadSettings), and the parts are
+// here (TEMPORAL_* in src/settings/temporal.ts; AWS_* and BUCKETFLOW_S3_* in src/settings/s3.ts, loaded by what
+// lists buckets), once per entry point (loadSettings), and the parts are
 // passed down to what uses them. Each variable is parsed by envSetting (src/config/params.ts) against its spec,
 // so any bad value is one ConfigError line naming the variable; every entry point prints it and exits 2.
 import path from 'node:path';
