@@ -161,7 +161,7 @@ async function targetChooser(deps: ActivityDeps, request: BackfillRequest): Prom
   }
   return {
     async forPage() {
-      const rules = await deps.rules.get(request.bucket);
+      const rules = await deps.state.get(request.bucket);
       return (key) => withRetrySettings(matchingArns(rules, PUT, key), retryFor);
     },
   };

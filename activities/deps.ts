@@ -10,7 +10,7 @@ import type { PublishableEvent, PublishedEvent } from '../src/publish/publisher'
 import type { S3Access } from '../src/s3/client';
 
 export interface ActivityDeps {
-  rules: StateStore;
+  state: StateStore;
   targets: TargetPool;
   /** Pause, circuit breaker and rate limit, asked before every send. */
   gate: TargetGate;

@@ -6,7 +6,7 @@
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { BackfillDeps } from '../../activities/deps';
-import { loadS3Settings } from '../config/s3-settings';
+import { loadS3Settings } from '../settings/s3';
 import type { BatchResult } from '../delivery/types';
 import type { DeliveryAdmission } from '../publish/admission';
 import { BucketflowClient } from '../publish/publisher';

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, type SearchAttributePair } from '@temporalio/common';
 import { loadTargetsConfig } from '../config';
-import { loadS3Settings } from '../config/s3-settings';
+import { loadS3Settings } from '../settings/s3';
 import {
   BACKFILL_PROGRESS_QUERY, backfillWorkflowId, type BackfillCounts, type BackfillInput, type BackfillProgress, type BackfillRequest,
 } from '../delivery/backfill';
