@@ -1,6 +1,6 @@
 // `bucketflow backfill`'s activities (workflows/backfill.ts runs them): backfillChunk lists the bucket page by
 // page through the S3 API (src/s3) and publishes one `s3:ObjectCreated:Put` event per listed object (or version),
-// shaped by src/events/listed-object.ts and marked as the backfill's, to the targets the bucket's rules match or
+// shaped by src/s3/records.ts and marked as the backfill's (its source `backfill`), to the targets the bucket's rules match or
 // the one target named. It publishes in the high-volume mode, in chunks of BUCKETFLOW_BACKFILL_BATCH_EVENTS, each
 // chunk in the backfill's lane (one batch workflow whose id comes from its events) and held against the worker's
 // admission bound, so a large bucket never holds more of the worker than the ingest may; a few chunks are in flight
@@ -17,13 +17,13 @@ import {
   addCounts, emptyCounts, type BackfillChunkInput, type BackfillChunkResult, type BackfillCounts, type BackfillCursor,
   type BackfillRequest, type CountInput, type CountResult,
 } from '../src/delivery/backfill';
-import { listedObjectRecord } from '../src/events/listed-object';
 import { errorMessage } from '../src/errors';
 import { BATCH_ID_PREFIX, type PublishableEvent } from '../src/publish/publisher';
 import { withRetrySettings } from '../src/rules/resolve';
 import { matchingArns } from '../src/rules';
 import { compareKeys, type ListContinuation, type S3Access, type S3Object } from '../src/s3/client';
 import { S3AccessError } from '../src/s3/errors';
+import { createdRecord, listedEvent } from '../src/s3/records';
 import { metrics } from '../src/telemetry/metrics';
 import type { ResolvedTarget } from '../src/delivery/types';
 import type { ActivityDeps, BackfillDeps } from './deps';
@@ -80,9 +80,9 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
       const chooser = await targets.forPage();
       for (const chunk of chunksOf(fresh, page.next, cursor.continuation, backfill.batchEvents, (object) => {
         if (object.deleteMarker || (since !== undefined && Date.parse(object.lastModified) < since)) return undefined;
-        const record = listedObjectRecord(request.bucket, object, { origin: 'backfill', region });
+        const record = createdRecord(request.bucket, object, { origin: 'backfill', region, endpoint: access.endpoint });
         const matched = chooser(object.key);
-        return matched.length > 0 ? { source: 'minio', origin: 'backfill', record, targets: matched } : undefined;
+        return matched.length > 0 ? { ...listedEvent(record, 'backfill'), targets: matched } : undefined;
       })) {
         while (inFlight.length >= CHUNKS_IN_FLIGHT) await commitHead();
         if (ctx.cancellationSignal.aborted) break;

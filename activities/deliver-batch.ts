@@ -63,7 +63,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
       const outcome: BatchEventOutcome = { eventId: event.eventId, object: `${event.record.s3.bucket.name}/${decodeObjectKey(event.record.s3.object.key)}`, targets: attempts[index] };
       const failed = attempts[index].filter((a) => !a.delivered);
       const owed = event.targets.filter((t) => t.retry.fastAttempts === 0 || failed.some((f) => f.arn === t.arn));
-      if (owed.length > 0) outcome.continuedIn = await continueEvent(deps, { eventId: event.eventId, record: event.record, source: event.source, ...(event.origin ? { origin: event.origin } : {}), targets: owed, firstAttempt: failed, batch: batchId });
+      if (owed.length > 0) outcome.continuedIn = await continueEvent(deps, { eventId: event.eventId, record: event.record, source: event.source, targets: owed, firstAttempt: failed, batch: batchId });
       return outcome;
     }),
   );

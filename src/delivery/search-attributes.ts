@@ -16,7 +16,6 @@ export const SEARCH_ATTRIBUTES = {
   BucketflowBatch: 'Keyword',
   BucketflowBatchEvents: 'Text',
   BucketflowBatchObjects: 'Text',
-  BucketflowOrigin: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -29,7 +28,7 @@ export const searchKeys = {
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
-  /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
+  /** Where the event came from: a DeliverySource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge; scan, reconcile, backfill for events made from a listing). */
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
   /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
   batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),
@@ -40,11 +39,6 @@ export const searchKeys = {
   batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.TEXT),
   /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it. */
   batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.TEXT),
-  /**
-   * How bucketflow learned of the event when no notification told it (src/events/listed-object.ts: backfill, scan,
-   * reconcile): on a per-event delivery, on a batch whose events all share it, and on the backfill workflow itself.
-   */
-  origin: defineSearchAttributeKey('BucketflowOrigin', SearchAttributeType.KEYWORD),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */

@@ -4,4 +4,3 @@ export * from './parse';
 export * from './record';
 export type * from './types';
 export * from './sources';
-export * from './listed-object';

@@ -121,7 +121,7 @@ async function startOrAttach(client: BucketflowClient, request: BackfillRequest,
   const url = uiUrl({ temporalUiUrl: settings.temporalUiUrl, namespace: settings.namespace }, workflowId);
   const searchAttributes: SearchAttributePair[] = [
     { key: searchKeys.bucket, value: request.bucket },
-    { key: searchKeys.origin, value: 'backfill' },
+    { key: searchKeys.source, value: 'backfill' },
     ...(request.target ? [{ key: searchKeys.targets, value: [request.target] }] : []),
   ];
   const input: BackfillInput = { request };

@@ -223,20 +223,20 @@ const COMMANDS: Subcommand[] = [
   }),
   subcommand({
     name: 'deliveries list',
-    synopsis: ['[--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--since 1h] [--origin O] [--limit N] [--json]'],
+    synopsis: ['[--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--origin O] [--since 1h] [--limit N] [--json]'],
     help: `Lists deliveries, newest first, from Temporal's visibility (the search attributes).\n${STATUSES}`,
     optionHelp: [
       ['--bucket B, --key K, --prefix P', 'the object'],
       ['--status S[,S]', 'the delivery\'s status'],
       ['--target ARN', 'deliveries to this target'],
+      ['--origin O', 'events from this origin: a server (minio, ceph, aws-s3, aws-sns, aws-eventbridge) or a listing (scan, reconcile, backfill)'],
       ['--since 1h', 'started within this long (a duration: 30m, 24h, 7d)'],
-      ['--origin O', 'events bucketflow found by listing the bucket, not notified: backfill (also scan, reconcile)'],
       ['--limit N', 'at most N rows (default 50)'],
       ['--json', 'JSON instead of a table'],
     ],
     options: {
       bucket: { type: 'string' }, key: { type: 'string' }, prefix: { type: 'string' }, status: { type: 'string' },
-      target: { type: 'string' }, since: { type: 'string' }, origin: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false },
+      target: { type: 'string' }, origin: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false },
     },
     maxArguments: 0,
     run: async (_args, values) => (await deliveries()).listCommand(values, settings()),

@@ -5,7 +5,8 @@
 // or when its search-attribute index is full (src/delivery/batch-index.ts). A publish resolves once every
 // batch carrying its events is durably started, and rejects if one is not (the ingest answers 503; what was
 // started is remembered, so the sender's retry is answered as a duplicate, never delivered twice).
-// Dedupe: an event id accepted within dedupeWindowMs (or waiting for its batch) is not started again.
+// Dedupe: an event id accepted within dedupeWindowMs (or waiting for its batch) is not started again (an item may
+// name another key: a backfill's event is the same again only for the same targets).
 // Lanes: a publish call with a lane (a backfill's chunk of a listing) makes batches of its own, never joined to
 // another call's items, and is complete as published, so the same chunk published again makes the same batches
 // (whose ids the publisher derives from the lane and their events): a batch that exists already is reported
@@ -34,6 +35,8 @@ export interface BatchItem<E> {
   entry: E;
   /** Items of one lane go into batches of their own (see the opening comment); absent = the shared lane. */
   lane?: string;
+  /** What the dedupe window remembers of it (default its event id). */
+  dedupeKey?: string;
 }
 
 /** A batch the start function settled: started now, or found already started (the same lane's batch, published again). */
@@ -63,9 +66,9 @@ export class GroupCommit<E> {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private groups = 0;
-  /** Event ids waiting or in flight: the same event published meanwhile shares its batch's outcome. */
+  /** Dedupe keys (event ids) waiting or in flight: the same event published meanwhile shares its batch's outcome. */
   private pending = new Map<string, Promise<StartedBatch>>();
-  /** Event ids started, oldest first: the dedupe window. */
+  /** Dedupe keys (event ids) started, oldest first: the dedupe window. */
   private recent = new Map<string, { workflowId: string; at: number }>();
 
   constructor(
@@ -85,38 +88,39 @@ export class GroupCommit<E> {
 
   private enqueue(item: BatchItem<E>, group: number): Promise<GroupResult> {
     const { eventId } = item;
-    const seen = this.seen(eventId);
+    const key = item.dedupeKey ?? eventId;
+    const seen = this.seen(key);
     if (seen) return Promise.resolve({ eventId, workflowId: seen, duplicate: true });
-    const waiting = this.pending.get(eventId);
+    const waiting = this.pending.get(key);
     if (waiting) return waiting.then(({ workflowId }) => ({ eventId, workflowId, duplicate: true }));
     const started = new Promise<StartedBatch>((resolve, reject) => {
       this.queue.push({ item, bytes: Buffer.byteLength(JSON.stringify(item.entry)), group, resolve, reject });
     });
-    this.pending.set(eventId, started);
+    this.pending.set(key, started);
     // The entry leaves `pending` once settled; a started id moves to the window first.
     started.then(
       ({ workflowId }) => {
-        this.pending.delete(eventId);
-        this.remember(eventId, workflowId);
+        this.pending.delete(key);
+        this.remember(key, workflowId);
       },
-      () => this.pending.delete(eventId),
+      () => this.pending.delete(key),
     );
     return started.then(({ workflowId, existed }) => ({ eventId, workflowId, duplicate: existed === true }));
   }
 
-  private seen(eventId: string): string | undefined {
-    const entry = this.recent.get(eventId);
+  private seen(key: string): string | undefined {
+    const entry = this.recent.get(key);
     if (!entry) return undefined;
     if (this.now() - entry.at <= this.options.dedupeWindowMs) return entry.workflowId;
-    this.recent.delete(eventId);
+    this.recent.delete(key);
     return undefined;
   }
 
-  private remember(eventId: string, workflowId: string): void {
+  private remember(key: string, workflowId: string): void {
     if (this.options.dedupeWindowMs <= 0) return;
     const at = this.now();
-    this.recent.delete(eventId);
-    this.recent.set(eventId, { workflowId, at });
+    this.recent.delete(key);
+    this.recent.set(key, { workflowId, at });
     // Oldest first: drop what fell out of the window, and the oldest beyond capacity.
     for (const [id, entry] of this.recent) {
       if (this.recent.size <= DEDUPE_CAPACITY && at - entry.at <= this.options.dedupeWindowMs) break;

@@ -133,11 +133,11 @@ export class BucketflowClient {
   }
 
   /** Resolves once the server has durably recorded the workflow start. */
-  private async start({ record, source, origin, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
+  private async start({ record, source, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
     const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
     const targets = fastPath ? matched ?? (resolveTargets ? await resolveTargets(record) : undefined) : undefined;
-    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}), ...(origin ? { origin } : {}) };
+    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
     const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
     return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
   }
@@ -165,7 +165,6 @@ export class BucketflowClient {
       { key: searchKeys.key, value: rawKey },
       { key: searchKeys.event, value: record.eventName },
       ...(source ? [{ key: searchKeys.source, value: source }] : []),
-      ...(input.origin ? [{ key: searchKeys.origin, value: input.origin }] : []),
       ...(type === DELIVER_EVENT_V1 ? [{ key: searchKeys.status, value: 'pending' }] : []),
       ...(targets ? [{ key: searchKeys.targets, value: targets.map((t) => t.arn) }] : []),
       ...(input.batch ? [{ key: searchKeys.batch, value: input.batch }] : []),
@@ -193,15 +192,16 @@ export class BucketflowClient {
     this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
     const { resolveTargets } = this.options;
     const items = await Promise.all(
-      events.map(async ({ record, source, origin, targets: matched }): Promise<BatchItem<BatchEvent>> => {
+      events.map(async ({ record, source, targets: matched }): Promise<BatchItem<BatchEvent>> => {
         const eventId = eventIdentity(record);
         const targets = matched ?? (resolveTargets ? await resolveTargets(record) : undefined);
         return {
           eventId,
           bucket: record.s3.bucket.name,
           key: decodeObjectKey(record.s3.object.key),
-          entry: { eventId, record, source, ...(targets ? { targets } : {}), ...(origin ? { origin } : {}) },
-          ...(lane ? { lane } : {}),
+          entry: { eventId, record, source, ...(targets ? { targets } : {}) },
+          // A lane's events are the same events again only for the same targets (a backfill to another target is not).
+          ...(lane ? { lane, dedupeKey: `${eventId}>${(targets ?? []).map((t) => t.arn).sort().join(',')}` } : {}),
         };
       }),
     );
@@ -221,13 +221,11 @@ export class BucketflowClient {
     const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
     const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
     const sources = [...new Set(items.map((item) => item.entry.source))];
-    const origins = [...new Set(items.map((item) => item.entry.origin))];
     const searchAttributes: SearchAttributePair[] = [
       { key: searchKeys.batchEvents, value: index.eventsText() },
       { key: searchKeys.batchObjects, value: index.objectsText() },
       ...(arns.length > 0 ? [{ key: searchKeys.targets, value: arns }] : []),
       ...(sources.length === 1 && sources[0] ? [{ key: searchKeys.source, value: sources[0] }] : []),
-      ...(origins.length === 1 && origins[0] ? [{ key: searchKeys.origin, value: origins[0] }] : []),
     ];
     const first = items[0];
     try {

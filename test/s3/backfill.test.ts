@@ -20,7 +20,6 @@ import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../../scripts/stack/s3';
 import { backfillWorkflowId, type BackfillInput, type BackfillProgress } from '../../src/delivery/backfill';
 import { BACKFILL } from '../../src/delivery/workflow-types';
-import { ORIGIN_FIELD } from '../../src/events';
 import type { EventEnvelope } from '../../src/events/types';
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnStartedWorker, startEngine, type Engine } from '../helpers/engine';
@@ -60,7 +59,8 @@ function webhookObjects(receiver: Receiver, bucket: string): string[] {
     const record = body.Records[0];
     assert.equal(body.EventName, 's3:ObjectCreated:Put');
     assert.equal(record.eventSource, 'minio:s3');
-    assert.equal(record.responseElements[ORIGIN_FIELD], 'backfill');
+    assert.equal(record.responseElements['x-bucketflow-origin'], 'backfill');
+    assert.equal(record.userIdentity.principalId, 'bucketflow-backfill');
     assert.ok(record.s3.object.eTag && record.s3.object.size, 'the listing\'s ETag and size travel');
     return body.Key;
   });

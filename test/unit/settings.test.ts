@@ -54,6 +54,13 @@ test('the high-volume mode: off by default; durations with a unit or bare millis
   assert.throws(() => loadSettings({ BUCKETFLOW_BATCH_MAX_WAIT: 'soon' }), /BUCKETFLOW_BATCH_MAX_WAIT: expected a duration/);
 });
 
+test('a backfill\'s batches: 200 events by default, 2 to 200', () => {
+  assert.deepEqual(loadSettings({}).backfill, { batchEvents: 200 });
+  assert.deepEqual(loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '128' }).backfill, { batchEvents: 128 });
+  assert.throws(() => loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '201' }), /BUCKETFLOW_BACKFILL_BATCH_EVENTS: at most 200/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '1' }), /BUCKETFLOW_BACKFILL_BATCH_EVENTS: /);
+});
+
 test('bad values name their variable', () => {
   assert.throws(() => loadSettings({ BUCKETFLOW_LOG_LEVEL: 'loud' }), /BUCKETFLOW_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR/);
   assert.throws(() => loadSettings({ BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: 'many' }), /BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: expected an integer/);
@@ -93,6 +100,7 @@ const BAD_VALUES: Record<string, string> = {
   BUCKETFLOW_BATCH_MAX_EVENTS: '500', // over the 200 a batch's search-attribute index holds
   BUCKETFLOW_BATCH_MAX_WAIT: 'soon',
   BUCKETFLOW_BATCH_DEDUPE_WINDOW: '10 minutes',
+  BUCKETFLOW_BACKFILL_BATCH_EVENTS: '1', // a backfill always publishes in batches (2-200)
 };
 /** Variables any value of which is valid (names, paths checked where they are opened, secrets, lists). */
 const FREE_TEXT = [

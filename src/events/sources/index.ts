@@ -2,7 +2,6 @@
 // S3 events inside SNS messages, EventBridge events. Rules, dedupe and targets see only MinIO's record; the
 // source travels beside each record (workflow input, search attribute BucketflowSource).
 import { EventValidationError, parseIncomingEvents, TooManyRecordsError } from '../parse';
-import type { EventOrigin } from '../listed-object';
 import type { S3EventRecord } from '../types';
 import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
 import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
@@ -11,14 +10,21 @@ import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
 export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
+/**
+ * Events no server sent: bucketflow made them from a bucket's listing (src/s3/records.ts): a scan source, a
+ * reconciliation, a backfill. Never a body's source (no token, not detected), only a delivery's origin.
+ */
+export const LISTING_ORIGINS = ['scan', 'reconcile', 'backfill'] as const;
+export type ListingOrigin = (typeof LISTING_ORIGINS)[number];
+/** Where a delivery's event came from (its BucketflowSource search attribute): a server, or a listing. */
+export type DeliverySource = EventSource | ListingOrigin;
+
 export interface ParsedEvent {
-  source: EventSource;
+  source: DeliverySource;
   /** MinIO's record, whatever the source wrote. */
   record: S3EventRecord;
   /** Source fields MinIO's record has no place for (Ceph's eventId, opaqueData, tags; EventBridge's id). */
   extras?: Record<string, unknown>;
-  /** Found by listing the bucket (backfill, scan, reconcile) rather than notified by the server; absent for a notification. */
-  origin?: EventOrigin;
 }
 
 export interface ParsedBody {

@@ -20,11 +20,11 @@ export interface OperatorOptions {
   status?: string;
   target?: string;
   since?: string;
-  origin?: string;
   limit?: string;
   json?: boolean;
   'dry-run'?: boolean;
   wait?: string;
+  origin?: string;
 }
 
 /** Checks every argument before anything connects, so bad input never reaches the server. */
@@ -127,7 +127,7 @@ export async function listCommand(values: OperatorOptions, settings: Settings): 
     statuses: values.status ? parseStatuses(values.status) : undefined,
     target: checkedTarget(settings, values.target),
     since: values.since ? parseSince(values.since) : undefined,
-    origin: values.origin ? parseOrigin(values.origin) : undefined,
+    source: values.origin ? parseOrigin(values.origin) : undefined,
   };
   const limit = checkedLimit(values.limit, 50);
   const rows = await withContext(settings, (ctx) => listAllDeliveries(ctx, filters, limit));

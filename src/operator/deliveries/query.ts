@@ -2,7 +2,9 @@
 import { parseDuration } from '../../config';
 import type { DeliveryStatus } from '../../delivery/types';
 import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
-import { EVENT_ORIGINS, type EventOrigin } from '../../events/listed-object';
+import { EVENT_SOURCES, LISTING_ORIGINS, type DeliverySource } from '../../events/sources';
+
+const DELIVERY_SOURCES: readonly DeliverySource[] = [...EVENT_SOURCES, ...LISTING_ORIGINS];
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
 
@@ -25,12 +27,19 @@ export interface DeliveryFilters {
   failedTarget?: string;
   /** Started at or after this time. */
   since?: Date;
-  /** Found by listing the bucket (backfill, scan, reconcile), not notified: the BucketflowOrigin search attribute. */
-  origin?: EventOrigin;
   /** Only redeliveries of this workflow id. */
   redeliveryOf?: string;
   /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
   redeliveryPrefix?: string;
+  /** Where the event came from (BucketflowSource): a server (minio, ceph, ...) or a listing (scan, reconcile, backfill). */
+  source?: DeliverySource;
+}
+
+/** `--origin`: a server the event came from, or the listing that found it. */
+export function parseOrigin(value: string): DeliverySource {
+  const origin = DELIVERY_SOURCES.find((known) => known === value.trim().toLowerCase());
+  if (!origin) throw new ArgumentError('--origin', `unknown origin "${value}" (one of ${DELIVERY_SOURCES.join(', ')})`);
+  return origin;
 }
 
 /** `1h`, `30m`, `1h30m`, `7d`, or an ISO date/time. */
@@ -46,12 +55,6 @@ export function parseSince(value: string, now = new Date()): Date {
   } catch {
     throw new ArgumentError('--since', `expected a duration such as 30m, 24h or 7d, or an ISO time, got "${value}"`);
   }
-}
-
-export function parseOrigin(value: string, argument = '--origin'): EventOrigin {
-  const origin = EVENT_ORIGINS.find((known) => known === value.trim());
-  if (!origin) throw new ArgumentError(argument, `unknown origin "${value}" (one of ${EVENT_ORIGINS.join(', ')})`);
-  return origin;
 }
 
 export function parseStatuses(value: string, argument = '--status'): DeliveryStatus[] {
@@ -75,9 +78,9 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.target !== undefined) clauses.push(`BucketflowTargets = ${quote(filters.target)}`);
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
-  if (filters.origin !== undefined) clauses.push(`BucketflowOrigin = ${quote(filters.origin)}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
   if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  if (filters.source !== undefined) clauses.push(`BucketflowSource = ${quote(filters.source)}`);
   return clauses.join(' AND ');
 }
 
