@@ -18,7 +18,7 @@ import {
   type BackfillRequest, type CountInput, type CountResult,
 } from '../src/delivery/backfill';
 import { errorMessage } from '../src/errors';
-import { BATCH_ID_PREFIX, type PublishableEvent } from '../src/publish/publisher';
+import { BATCH_ID_PREFIX, type PublishableEvent, type PublishedEvent } from '../src/publish/publisher';
 import { withRetrySettings } from '../src/rules/resolve';
 import { matchingArns } from '../src/rules';
 import { compareKeys, type ListContinuation, type S3Access, type S3Object } from '../src/s3/client';
@@ -62,6 +62,10 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
   const ticker = setInterval(() => ctx.heartbeat({ ...committed }), HEARTBEAT_EVERY_MS);
   metrics.backfillsRunning.inc();
   const inFlight: Array<{ chunk: Chunk; outcome: Promise<Partial<BackfillCounts>> }> = [];
+  // Chunks publish one after the other, in listing order (their outcomes are awaited side by side): what was
+  // published is always a prefix of the chunks, so the cursor never passes a chunk that did not start, and a chunk
+  // whose publish failed or gave up stops every later one from starting.
+  let published: Promise<unknown> = Promise.resolve();
   // Chunks end in order: the cursor moves only over chunks whose every object is handled.
   const commitHead = async () => {
     const head = inFlight.shift()!;
@@ -86,7 +90,9 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
       })) {
         while (inFlight.length >= CHUNKS_IN_FLIGHT) await commitHead();
         if (ctx.cancellationSignal.aborted) break;
-        inFlight.push({ chunk, outcome: publishChunk(backfill, chunk, lane) });
+        const publishing = published.then(() => publishChunk(backfill, chunk, lane));
+        published = publishing;
+        inFlight.push({ chunk, outcome: publishing.then((events) => outcomeOf(backfill, events, lane)) });
         inFlight.at(-1)!.outcome.catch(() => {}); // awaited in order by commitHead
       }
       cursor = page.next ? { continuation: page.next, done: false } : { done: true };
@@ -209,13 +215,9 @@ export function chunksOf(
   return chunks;
 }
 
-/**
- * Publishes a chunk (its batch, held against admission) and waits for its batch's first task: its events'
- * counts. A batch of this lane that existed already (a chunk published again after its worker died) counts
- * as this backfill's; an event the worker published within its dedupe window for another run is a duplicate.
- */
-async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string): Promise<Partial<BackfillCounts>> {
-  if (chunk.events.length === 0) return {};
+/** Publishes a chunk (its batch, held against admission, waiting for room); resolves once its batch is durably started. */
+async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string): Promise<PublishedEvent[]> {
+  if (chunk.events.length === 0) return [];
   const ctx = Context.current();
   const waitForRoom = async () => {
     await new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS));
@@ -223,6 +225,15 @@ async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string):
   };
   const published = await backfill.publish(chunk.events, lane, waitForRoom);
   if (!published) throw new CancelledFailure('backfill cancelled while waiting for room in the worker');
+  return published;
+}
+
+/**
+ * A published chunk's counts, once its batch's first task is over. A batch of this lane that existed already (a
+ * chunk published again after its worker died) counts as this backfill's; an event the worker published within its
+ * dedupe window for another run (to the same targets) is a duplicate.
+ */
+async function outcomeOf(backfill: BackfillDeps, published: PublishedEvent[], lane: string): Promise<Partial<BackfillCounts>> {
   const ours = `${BATCH_ID_PREFIX}${lane}-`;
   const counts = emptyCounts();
   const byBatch = new Map<string, Set<string>>();
