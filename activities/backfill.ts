@@ -32,8 +32,6 @@ import type { ActivityDeps, BackfillDeps } from './deps';
 const CHUNKS_IN_FLIGHT = 4;
 /** How often a running chunk activity heartbeats (the SDK sends at most one per 80% of the heartbeat timeout). */
 const HEARTBEAT_EVERY_MS = 1_000;
-/** A chunk waiting for room in the worker asks again this often. */
-const ROOM_POLL_MS = 100;
 const PUT = 's3:ObjectCreated:Put';
 
 /** One chunk of a page: the objects it covers (the kept ones become events) and where the cursor is once it is handled. */
@@ -219,11 +217,7 @@ export function chunksOf(
 async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string): Promise<PublishedEvent[]> {
   if (chunk.events.length === 0) return [];
   const ctx = Context.current();
-  const waitForRoom = async () => {
-    await new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS));
-    return !ctx.cancellationSignal.aborted;
-  };
-  const published = await backfill.publish(chunk.events, lane, waitForRoom);
+  const published = await backfill.publish(chunk.events, lane, () => !ctx.cancellationSignal.aborted);
   if (!published) throw new CancelledFailure('backfill cancelled while waiting for room in the worker');
   return published;
 }

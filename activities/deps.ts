@@ -33,9 +33,9 @@ export interface BackfillDeps {
   s3(endpoint: string | undefined): { access: S3Access; region: string };
   /**
    * Publishes a chunk's events in the lane, in the high-volume mode, held against the worker's admission bound:
-   * waits for room (calling waitForRoom between tries; false gives up: undefined, nothing of the part started).
+   * waits for room, asking keepWaiting now and then (false gives up: undefined, nothing of the part started).
    */
-  publish(events: PublishableEvent[], lane: string, waitForRoom: () => Promise<boolean>): Promise<PublishedEvent[] | undefined>;
+  publish(events: PublishableEvent[], lane: string, keepWaiting: () => boolean): Promise<PublishedEvent[] | undefined>;
   /** A batch's result, once its first task is over (the workflow completed). */
   batchResult(workflowId: string): Promise<BatchResult>;
   /** Events per batch: BUCKETFLOW_BACKFILL_BATCH_EVENTS, at most the admission bound. */

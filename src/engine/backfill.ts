@@ -14,6 +14,9 @@ import { openS3, type S3Access } from '../s3/client';
 import type { Settings } from '../settings';
 import { clientTracingInterceptors } from '../telemetry/tracing';
 
+/** A chunk waiting for room asks whether to keep waiting (a cancelled backfill does not) at least this often. */
+const ROOM_WAIT_MS = 1_000;
+
 export interface EngineBackfill extends BackfillDeps {
   /** Closes the S3 clients opened. */
   close(): Promise<void>;
@@ -41,7 +44,11 @@ export function engineBackfill(connection: NativeConnection, settings: Settings,
       }
       return entry;
     },
-    publish: (events, lane, waitForRoom) => admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part], { lane }), waitForRoom),
+    // Waiting for room wakes when the worker lets deliveries go (or every second, to ask keepWaiting again).
+    publish: (events, lane, keepWaiting) => admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part], { lane }), async () => {
+      await admission.nextRelease(ROOM_WAIT_MS);
+      return keepWaiting();
+    }),
     batchResult: (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<BatchResult>,
     async close() {
       for (const { access } of opened.values()) access.close();

@@ -19,7 +19,7 @@ import type { deliverEventV3 } from '../../workflows/deliver-v3';
 import type { deliverBatch } from '../../workflows/deliver-batch';
 import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
-import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
+import { BatchIndex, fnv1a, type BatchMemoEvent } from '../delivery/batch-index';
 import { GroupCommit, type BatchItem, type StartedBatch } from './group-commit';
 
 export interface PublishedEvent {
@@ -191,6 +191,14 @@ export class BucketflowClient {
   private async publishBatched(events: PublishableEvent[], settings: BatchSettings, lane: string | undefined): Promise<PublishedEvent[]> {
     this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
     const { resolveTargets } = this.options;
+    // A lane's events are the same events again only for the same targets (a backfill to another target is not).
+    const targetsKey = new Map<string, string>();
+    const dedupeKey = (eventId: string, targets: ResolvedTarget[] = []) => {
+      const arns = targets.map((t) => t.arn).sort().join(' ');
+      let hash = targetsKey.get(arns);
+      if (hash === undefined) targetsKey.set(arns, (hash = fnv1a(arns)));
+      return `${eventId}>${hash}`;
+    };
     const items = await Promise.all(
       events.map(async ({ record, source, targets: matched }): Promise<BatchItem<BatchEvent>> => {
         const eventId = eventIdentity(record);
@@ -200,8 +208,7 @@ export class BucketflowClient {
           bucket: record.s3.bucket.name,
           key: decodeObjectKey(record.s3.object.key),
           entry: { eventId, record, source, ...(targets ? { targets } : {}) },
-          // A lane's events are the same events again only for the same targets (a backfill to another target is not).
-          ...(lane ? { lane, dedupeKey: `${eventId}>${(targets ?? []).map((t) => t.arn).sort().join(',')}` } : {}),
+          ...(lane ? { lane, dedupeKey: dedupeKey(eventId, targets) } : {}),
         };
       }),
     );
