@@ -6,7 +6,7 @@
 // workflow's query until it ends. Ctrl-C asks whether to cancel it or leave it running; `--cancel` cancels it
 // from anywhere. The workers list and deliver with their own AWS_* credentials (never sent through Temporal).
 import { createInterface } from 'node:readline';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, type SearchAttributePair } from '@temporalio/common';
 import { loadTargetsConfig } from '../config';
 import { loadS3Settings } from '../settings/s3';
@@ -110,7 +110,7 @@ async function checkedRequest(bucket: string, values: BackfillOptions, settings:
   return request;
 }
 
-function describeRequest(request: BackfillRequest): string {
+export function describeRequest(request: BackfillRequest): string {
   const scope = [
     request.prefix && `prefix "${request.prefix}"`, request.target && `to ${request.target}`, request.since && `modified since ${request.since}`,
     request.versions && 'every version',
@@ -202,10 +202,10 @@ async function watch(handle: WorkflowHandle, request: BackfillRequest, io: Backf
   }
 }
 
-/** The progress query, given up after 5 s (no worker answers it while none polls the task queue). */
-function queried(handle: WorkflowHandle): Promise<BackfillProgress> {
+/** The progress query, given up after `timeoutMs` (no worker answers it while none polls the task queue). */
+function queried(handle: WorkflowHandle, timeoutMs = 5_000): Promise<BackfillProgress> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to the progress query')), 5_000)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to the progress query')), timeoutMs)));
   return Promise.race([handle.query<BackfillProgress>(BACKFILL_PROGRESS_QUERY), timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -245,6 +245,28 @@ async function cancelCommand(scope: Pick<BackfillRequest, 'bucket' | 'prefix' | 
   } finally {
     await client.close();
   }
+}
+
+/** A backfill running now, as the status page lists it. */
+export interface RunningBackfill {
+  workflowId: string;
+  url: string;
+  /** Undefined when its worker did not answer the progress query in time. */
+  progress: BackfillProgress | undefined;
+}
+
+/** The backfills running on the task queue (at most `limit`), each with its progress (the query, given up after 2 s). */
+export async function runningBackfills(ctx: { client: Client; taskQueue: string; namespace: string; temporalUiUrl: string }, limit = 20): Promise<RunningBackfill[]> {
+  const found: RunningBackfill[] = [];
+  const query = `WorkflowType = '${BACKFILL}' AND ExecutionStatus = 'Running' AND TaskQueue = '${ctx.taskQueue.replace(/'/g, "\\'")}'`;
+  for await (const info of ctx.client.workflow.list({ query, pageSize: limit })) {
+    found.push({ workflowId: info.workflowId, url: uiUrl(ctx, info.workflowId), progress: undefined });
+    if (found.length >= limit) break;
+  }
+  await Promise.all(found.map(async (row) => {
+    row.progress = await queried(ctx.client.workflow.getHandle(row.workflowId), 2_000).catch(() => undefined);
+  }));
+  return found;
 }
 
 const n = (value: number) => value.toLocaleString('en-US');

@@ -3,7 +3,8 @@
 // (a row per event, guarded by event id): every object reaches both once, marked as the backfill's, and
 // `deliveries list --origin backfill` finds them; run again, nothing is delivered twice (the worker's dedupe
 // window) and the table still holds each object once; a worker process SIGKILLed mid-backfill and started again
-// loses nothing and the table holds each object once; Ctrl-C asks, `n` leaves it running and `--cancel` stops it;
+// loses nothing and the table holds each object once; Ctrl-C asks, `n` leaves it running (the status page lists it)
+// and `--cancel` stops it, `y` cancels it;
 // bad input (an unreachable endpoint, wrong credentials, a bucket that does not exist, an unknown target) is one
 // line naming the bucket and endpoint and starts nothing; a bucket that vanishes before the worker lists it ends
 // the backfill with that line.
@@ -24,6 +25,7 @@ import type { EventEnvelope } from '../../src/events/types';
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnStartedWorker, startEngine, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { buildIngestServer } from '../../src/http/server';
 
 const TIMEOUT = { timeout: 240_000 };
 const OBJECTS = 3_000;
@@ -170,6 +172,18 @@ describe('backfill on MinIO', () => {
     assert.match(output.err, /left running: .*bucketflow backfill --cancel/);
     const handle = engine.client.temporal.workflow.getHandle(backfillWorkflowId({ bucket, prefix: '', target: SLOW }));
     assert.equal((await handle.describe()).status.name, 'RUNNING');
+
+    // The status page lists it, with its progress.
+    const ingest = buildIngestServer({ publisher: engine.client, authToken: 'page-token', status: { settings: engine.settings, ...engine.deps } });
+    try {
+      const base = await ingest.listen({ host: '127.0.0.1', port: 0 });
+      const page = await (await fetch(`${base}/status`, { headers: { authorization: `Basic ${Buffer.from('operator:page-token').toString('base64')}` } })).text();
+      const row = new RegExp(`<tr data-workflow-id="${handle.workflowId}"><td>backfill of bucket ${bucket} \\(to arn:minio:sqs:us-east-1:2:webhook\\)</td>[\\s\\S]*?<td class="progress">listed [\\d,]+`);
+      assert.match(page, /<h2>Backfills in progress<\/h2>/);
+      assert.match(page, row);
+    } finally {
+      await ingest.close();
+    }
 
     const cancel = await cli('backfill', '--cancel', bucket, '--target', SLOW);
     assert.equal(cancel.code, 0, cancel.err);
