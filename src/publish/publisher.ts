@@ -82,6 +82,11 @@ export function workflowIdFor(eventId: string): string {
   return `bucketflow-${eventId}`;
 }
 
+/** A batch's continuation of an event whose own id another delivery of it holds (see continueFromBatch). */
+export function continuationIdFor(eventId: string, batch: string): string {
+  return `${workflowIdFor(eventId)}-${fnv1a(batch)}`;
+}
+
 export class BucketflowClient {
   constructor(
     readonly temporal: Client,
@@ -145,18 +150,29 @@ export class BucketflowClient {
   /**
    * An event a batch could not deliver to every target, continued as its own per-event delivery (the same
    * workflow id as in per-event mode) for the targets still owed. Resolves with its workflow id, also when it
-   * was already started (the batch's activity ran again: `duplicate`).
+   * was already started (the batch's activity ran again: `duplicate`). When that id belongs to another delivery
+   * of the same event (an earlier batch's continuation, or the event's own delivery, published again after the
+   * dedupe window: a backfill run again), the continuation takes an id of this batch's instead
+   * (`bucketflow-<event id>-<hash of the batch>`): the owed targets are never left undelivered.
    */
   async continueFromBatch(input: DeliverInput): Promise<PublishedEvent> {
-    const workflowId = await this.startDelivery(input, DELIVER_EVENT_V3);
-    return { eventId: input.eventId, workflowId: workflowId ?? workflowIdFor(input.eventId), duplicate: workflowId === undefined };
+    const own = workflowIdFor(input.eventId);
+    let workflowId = await this.startDelivery(input, DELIVER_EVENT_V3, own);
+    if (workflowId === undefined && input.batch) {
+      const existing = await this.temporal.workflow.getHandle(own).describe();
+      if ((existing.memo as { batch?: string } | undefined)?.batch !== input.batch) {
+        const ofBatch = continuationIdFor(input.eventId, input.batch);
+        workflowId = await this.startDelivery(input, DELIVER_EVENT_V3, ofBatch);
+        return { eventId: input.eventId, workflowId: workflowId ?? ofBatch, duplicate: workflowId === undefined };
+      }
+    }
+    return { eventId: input.eventId, workflowId: workflowId ?? own, duplicate: workflowId === undefined };
   }
 
   /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */
-  private async startDelivery(input: DeliverInput, type: string): Promise<string | undefined> {
+  private async startDelivery(input: DeliverInput, type: string, workflowId = workflowIdFor(input.eventId)): Promise<string | undefined> {
     const { taskQueue, eagerStart = false } = this.options;
     const { record, source, targets } = input;
-    const workflowId = workflowIdFor(input.eventId);
     const rawKey = decodeObjectKey(record.s3.object.key);
     // deliverEventV3 writes no status while healthy: its execution status says pending or delivered. The first
     // version starts as pending. The rest is written when something goes wrong.
