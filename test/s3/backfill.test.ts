@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -53,6 +53,17 @@ async function bucketOf(admin: S3Client, count: number): Promise<string> {
     }
   }));
   return bucket;
+}
+
+/** Removes a bucket this test made, with its objects. */
+async function removeBucket(admin: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (objects.length === 0) break;
+    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+  }
+  await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 /** The objects each webhook request carried (`<bucket>/<key>`), and every body checked as a backfill's MinIO Put. */
@@ -96,10 +107,12 @@ describe('backfill on MinIO', () => {
   let bucket: string;
   const table = `backfill_${randomUUID().slice(0, 8)}`;
   let cli: ReturnType<typeof cliFor>;
+  const made: string[] = [];
 
   before(async () => {
     admin = stackS3Client(minio);
     bucket = await bucketOf(admin, OBJECTS);
+    made.push(bucket);
     hooks = await Receiver.start();
     slow = await Receiver.start([], 200, { delayMs: 1_000 });
     engine = await startEngine({
@@ -122,6 +135,7 @@ describe('backfill on MinIO', () => {
     await hooks?.close();
     await slow?.close();
     await pg.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_ids`);
+    for (const name of made) await removeBucket(admin, name);
     admin?.destroy();
   });
 
@@ -221,6 +235,7 @@ describe('backfill on MinIO', () => {
     const port = await closedPort();
     const ruleless = `bf-norules-${randomUUID().slice(0, 8)}`;
     await admin.send(new CreateBucketCommand({ Bucket: ruleless }));
+    made.push(ruleless);
     const cases: Array<{ args: string[]; env?: Record<string, string>; code: number; line: RegExp; workflow?: string }> = [
       { args: ['backfill', bucket, '--endpoint', `http://127.0.0.1:${port}`], code: 1, line: new RegExp(`^bucketflow: S3 bucket "${bucket}" at http://127\\.0\\.0\\.1:${port}: endpoint unreachable \\(ECONNREFUSED\\)$`) },
       { args: ['backfill', bucket], env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, code: 1, line: new RegExp(`^bucketflow: S3 bucket "${bucket}" at ${minio.endpoint}: credentials refused \\(SignatureDoesNotMatch\\)`) },
@@ -281,6 +296,7 @@ describe('backfill with a worker SIGKILLed mid-way', () => {
     await engine?.stop();
     await hooks?.close();
     await pg.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_ids`);
+    if (bucket) await removeBucket(admin, bucket);
     admin?.destroy();
   });
 
