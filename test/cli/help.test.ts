@@ -34,7 +34,7 @@ async function subcommands(): Promise<string[]> {
 test('the usage lists every group\'s subcommands', async () => {
   assert.deepEqual(await subcommands(), [
     'events add', 'events list', 'events remove', 'events import', 'events export', 'events test',
-    'targets list', 'targets health', 'targets pause', 'targets resume',
+    'targets list', 'targets health', 'targets pause', 'targets resume', 'backfill',
     'deliveries list', 'deliveries show', 'redeliver',
   ]);
 });
@@ -70,6 +70,8 @@ test('an unknown option, a missing value, an argument too many: one line naming 
     [['events', 'list', 'b', 'c'], 'bucketflow: events list: unexpected argument "c" (see bucketflow events list --help)'],
     [['targets', 'pause'], 'bucketflow: targets pause: missing <arn> (see bucketflow targets pause --help)'],
     [['deliveries', 'frobnicate'], 'bucketflow: unknown command "deliveries frobnicate" (see bucketflow deliveries --help)'],
+    [['backfill', 'photos', '--versions=all'], 'bucketflow: backfill: --versions takes no value (see bucketflow backfill --help)'],
+    [['backfill', '--prefix', 'a/'], 'bucketflow: backfill: missing <bucket> (see bucketflow backfill --help)'],
   ];
   const results = await Promise.all(cases.map(async ([args, message]) => [args, message, await run(args)] as const));
   for (const [args, message, { code, out, err }] of results) {

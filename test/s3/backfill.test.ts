@@ -14,7 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -55,11 +58,11 @@ async function bucketOf(admin: S3Client, count: number): Promise<string> {
   return bucket;
 }
 
-/** Removes a bucket this test made, with its objects. */
+/** Removes a bucket this test made, with every version and delete marker in it. */
 async function removeBucket(admin: S3Client, bucket: string): Promise<void> {
   for (;;) {
-    const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    const page = await admin.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((o) => ({ Key: o.Key!, VersionId: o.VersionId }));
     if (objects.length === 0) break;
     await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
   }
@@ -225,6 +228,31 @@ describe('backfill on MinIO', () => {
     assert.match(said.err, /cancelling: the chunk in flight stops/);
     assert.match(said.err, /bucketflow: backfill of bucket \S+ \(to arn:minio:sqs:us-east-1:2:webhook\) cancelled: [\d,]+ listed/);
     assert.equal((await handle.describe()).status.name, 'CANCELLED');
+  });
+
+  test('--versions: an event per version, carrying its version id, delete markers skipped; --since: only what changed since', TIMEOUT, async () => {
+    const versioned = `bf-versions-${randomUUID().slice(0, 8)}`;
+    await admin.send(new CreateBucketCommand({ Bucket: versioned }));
+    made.push(versioned);
+    await admin.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+    const versionIds: string[] = [];
+    for (const body of ['one', 'two', 'three']) versionIds.push((await admin.send(new PutObjectCommand({ Bucket: versioned, Key: 'doc.txt', Body: body }))).VersionId!);
+    versionIds.push((await admin.send(new PutObjectCommand({ Bucket: versioned, Key: 'gone.txt', Body: 'x' }))).VersionId!);
+    await admin.send(new DeleteObjectCommand({ Bucket: versioned, Key: 'gone.txt' })); // a delete marker
+    const before = hooks.requests.length;
+
+    const run = await cli('backfill', versioned, '--versions', '--target', WEBHOOK);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /done: 5 listed, 4 published, 4 delivered, 1 skipped/);
+    const bodies = hooks.requests.slice(before).map((r) => JSON.parse(r.body) as EventEnvelope);
+    assert.deepEqual(bodies.map((b) => b.Records[0].s3.object.versionId).sort(), [...versionIds].sort());
+    assert.deepEqual(bodies.map((b) => b.Key).sort(), [`${versioned}/doc.txt`, `${versioned}/doc.txt`, `${versioned}/doc.txt`, `${versioned}/gone.txt`]);
+
+    // The current objects only (gone.txt is deleted), none modified since 2099.
+    const since = await cli('backfill', versioned, '--since', '2099-01-01', '--target', WEBHOOK);
+    assert.equal(since.code, 0, since.err);
+    assert.match(since.out, /done: 1 listed, 0 published, 0 delivered, 1 skipped/);
+    assert.equal(hooks.requests.length - before, 4, 'nothing more delivered');
   });
 
   test('bad input: one line naming the bucket and endpoint (or the option), nothing started, nothing delivered', TIMEOUT, async () => {
