@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# `npm test`: bring the real stack up, type-check, lint, build (so bin/bucketflow and the package test run
-# what production runs), then run the test files one at a time.
-# A subset: `npm test -- test/a.test.ts test/b.test.ts` or `TEST_FILES="test/a.test.ts" npm test`.
+# `npm test`: the whole suite, as CI runs it: bring the real stack up (in the background, while tsc --noEmit and
+# eslint run), type-check, lint, build (so bin/bucketflow and the package test run what production runs), then every
+# test file but the opt-in suites' (test/cluster: `npm run test:cluster`; test/faults: `npm run test:faults`, which
+# CI runs after this), TEST_CONCURRENCY files at a time.
+# `npm test -- <files>` (or TEST_FILES="a b" npm test): those files only, directly, in seconds: no stack up, no tsc,
+# no eslint, no build (unless a named file declares needs('build') and dist/ is stale). A file whose servers are
+# down skips its tests naming them and the command that starts them (test/helpers/needs.ts).
+# `npm test -- --faults` (what `npm run test:faults` runs): the stack up, then test/faults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,23 +18,62 @@ step() {
   echo "=== test: $name took $((SECONDS - began)) s"
 }
 
-if [ "$#" -gt 0 ]; then
+# Runs the files with node's test runner: TAP on stdout (spec on a terminal), the slowest files and tests on stderr.
+# A test that hangs (e.g. a server vanished mid-run) fails after TEST_TIMEOUT_MS instead of stalling CI.
+run_tests() {
+  local reporter=tap
+  [ -t 1 ] && reporter=spec
+  node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-300000}" \
+    --test-reporter="$reporter" --test-reporter-destination=stdout \
+    --test-reporter=./scripts/test-timings.mjs --test-reporter-destination=stderr "$@"
+}
+
+# `stack up` in the background: its output waits in a file until the tests need the stack.
+stack_log=$(mktemp)
+trap 'rm -f "$stack_log"' EXIT
+stack_up_began() {
+  stack_began=$SECONDS
+  npm run --silent stack -- up > "$stack_log" 2>&1 &
+  stack_pid=$!
+}
+stack_up_done() {
+  local rc=0
+  echo "=== test: stack up (started in the background)"
+  wait "$stack_pid" || rc=$?
+  cat "$stack_log"
+  echo "=== test: stack up took $((SECONDS - stack_began)) s"
+  return "$rc"
+}
+
+mode=all
+if [ "${1:-}" = "--faults" ]; then
+  mode=faults
+elif [ "$#" -gt 0 ]; then
+  mode=named
   files=("$@")
 elif [ -n "${TEST_FILES:-}" ]; then
+  mode=named
   read -r -a files <<< "$TEST_FILES"
-else
-  # test/cluster runs only under `npm run test:cluster`, against the opt-in self-hosted cluster.
-  mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/cluster/*' | LC_ALL=C sort)
-fi
-if [ "${#files[@]}" -eq 0 ]; then
-  echo "test.sh: no test files found" >&2
-  exit 1
 fi
 
-step "stack up" npm run --silent stack -- up
-step "tsc --noEmit" npx tsc --noEmit
-step "eslint" npx eslint .
-step "build" npm run --silent build
-# A test that hangs (e.g. a server vanished mid-run) fails after TEST_TIMEOUT_MS instead of stalling CI.
-step "node --test (${#files[@]} files)" node --import tsx --test --test-concurrency=1 \
-  --test-timeout="${TEST_TIMEOUT_MS:-300000}" "${files[@]}"
+case "$mode" in
+  named)
+    # Only what a named file declares it needs: the build for a test of the package.
+    if grep -lE "needs(Each)?\([^)]*'build'" "${files[@]}" > /dev/null \
+      && [ "$(bash scripts/entry.sh --source-hash)" != "$(cat dist/.source-hash 2>/dev/null)" ]; then
+      step "build (a named file needs it)" npm run --silent build
+    fi
+    run_tests "${files[@]}" ;;
+  faults)
+    mapfile -t files < <(find test/faults -name '*.test.ts' | LC_ALL=C sort)
+    step "stack up" npm run --silent stack -- up
+    step "node --test test/faults (${#files[@]} files)" run_tests "${files[@]}" ;;
+  all)
+    mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/cluster/*' -not -path 'test/faults/*' | LC_ALL=C sort)
+    stack_up_began
+    step "tsc --noEmit" npx tsc --noEmit
+    step "eslint" npx eslint .
+    step "build" npm run --silent build
+    stack_up_done
+    step "node --test (${#files[@]} files)" run_tests "${files[@]}" ;;
+esac

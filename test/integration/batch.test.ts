@@ -3,7 +3,6 @@
 // in its first workflow task; an event a target refuses leaves the batch for its own per-event delivery
 // while the others complete; each publish resolves only once its batch is started; duplicates are dropped.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent } from '../../src/events';
@@ -16,6 +15,9 @@ import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';
 import { cliFor, eventually } from '../helpers/cli';
+import { needs } from '../helpers/needs';
+
+const { after, before, describe, test } = needs('temporal', 'redis');
 
 const arn = (id: string, type = 'webhook') => `arn:minio:sqs:us-east-1:${id}:${type}`;
 const put = (bucket: string, key: string, sequencer?: string): S3EventRecord =>

@@ -1,7 +1,6 @@
 // `bucketflow deliveries list|show` and `redeliver` against the real stack: a real engine delivers to real
 // HTTP receivers, then the real CLI finds, explains and redelivers those deliveries.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import { eventIdentity } from '../../src/events';
 import { redeliveryIdOf } from '../../src/operator/deliveries/redeliver';
 import type { DeliverySummary, DeliveryDetails } from '../../src/operator/deliveries/inspect';
@@ -9,6 +8,9 @@ import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const rule = (target: string) => ({ id: '1', arn: target, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' });

@@ -2,7 +2,6 @@
 // running), Temporal slow, TLS with a certificate made for the test, body and record limits.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { Agent, request } from 'undici';
@@ -14,6 +13,9 @@ import { selfSignedCertificate } from '../helpers/certificates';
 import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const bucket = uniqueBucket('hardening');
 let receiver: Receiver;

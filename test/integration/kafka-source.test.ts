@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, decodeObjectKey, eventIdentity, toEnvelope, type ParsedEvent } from '../../src/events';
@@ -18,6 +17,9 @@ import { metrics } from '../../src/telemetry/metrics';
 import { sourcePublisher } from '../../src/engine/publishers';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'kafka');
 
 const kafka = new Kafka({ clientId: 'bucketflow-source-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
 const ARN = 'arn:minio:sqs:us-east-1:sink:webhook';

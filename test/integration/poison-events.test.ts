@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { workflowIdFor } from '../../src/publish/publisher';
@@ -16,6 +15,9 @@ import { searchKeys } from '../../src/delivery/search-attributes';
 import { RULES_LOOKUP_FAILED } from '../../src/delivery/types';
 import { startEngine, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'hasOwnProperty', 'toString'];

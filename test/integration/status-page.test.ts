@@ -2,7 +2,6 @@
 // installs the package through the stack's apt helper, never a downloaded browser): what it shows about a
 // real engine, and its redeliver button starting a real redelivery that reaches the target.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { redeliveryIdOf } from '../../src/operator/deliveries/redeliver';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
@@ -10,6 +9,9 @@ import { eventually } from '../helpers/cli';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { openStatusPage, type StatusPage } from '../helpers/status-page';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const bucket = uniqueBucket('status');
