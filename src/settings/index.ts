@@ -8,6 +8,9 @@ import { ConfigError, envSetting } from '../config/params';
 import { EVENT_SOURCES, type EventSource } from '../events/sources';
 import type { LogLevel } from '../telemetry/log';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal';
+import type { MetricsSettings } from '../telemetry/metrics';
+
+export type { MetricsSettings } from '../telemetry/metrics';
 
 /** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal/connection.ts. */
 export interface Settings extends TemporalConnectionSettings {
@@ -75,14 +78,6 @@ export interface IngestSettings {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   sns: { origins: string[]; topics: string[] };
-}
-
-export interface MetricsSettings {
-  host: string;
-  /** Unset: no metrics endpoint. */
-  port: number | undefined;
-  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
-  sdkAddress: string | undefined;
 }
 
 export interface HealthSettings {

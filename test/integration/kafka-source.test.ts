@@ -59,7 +59,7 @@ async function freshTopic(partitions: number): Promise<string> {
 }
 
 async function subscribe(bucket: string): Promise<void> {
-  await engine.deps.rules.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
+  await engine.deps.state.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
 }
 
 function eventIdsAtReceiver(bucket: string): string[] {
