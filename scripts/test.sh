@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite, as CI runs it: bring the real stack up (in the background, while tsc --noEmit and
-# eslint run), type-check, lint, build (so bin/bucketflow and the package test run what production runs), then every
+# `npm test`: the whole suite, as CI runs it: bring the real stack up and type-check (both in the background) while
+# eslint and the build run (so bin/bucketflow and the package test run what production runs), then every
 # test file but the opt-in suites' (test/cluster: `npm run test:cluster`; test/faults: `npm run test:faults`, which
 # CI runs after this), TEST_CONCURRENCY files at a time.
 # `npm test -- <files>` (or TEST_FILES="a b" npm test): those files only, directly, in seconds: no stack up, no tsc,
@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() {
-  local name=$1 began=$SECONDS
+  local name=$1 began=$SECONDS rc=0
   shift
   echo "=== test: $name"
-  "$@"
-  echo "=== test: $name took $((SECONDS - began)) s"
+  "$@" || rc=$?
+  echo "=== test: $name took $((SECONDS - began)) s$([ "$rc" = 0 ] || echo ", exit $rc")"
+  return "$rc"
 }
 
 # Runs the files with node's test runner: TAP on stdout (spec on a terminal), the slowest files and tests on stderr.
@@ -28,20 +29,24 @@ run_tests() {
     --test-reporter=./scripts/test-timings.mjs --test-reporter-destination=stderr "$@"
 }
 
-# `stack up` in the background: its output waits in a file until the tests need the stack.
-stack_log=$(mktemp)
-trap 'rm -f "$stack_log"' EXIT
-stack_up_began() {
-  stack_began=$SECONDS
-  npm run --silent stack -- up > "$stack_log" 2>&1 &
-  stack_pid=$!
+# A step in the background (`stack up` waits on servers, `tsc --noEmit` takes one core while eslint and the build take
+# the other): its output waits in a file, printed whole by `joined` with how long the step took.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+declare -A pids began_at
+background() {
+  local name=$1
+  shift
+  began_at[$name]=$SECONDS
+  "$@" > "$logs/$name" 2>&1 &
+  pids[$name]=$!
 }
-stack_up_done() {
-  local rc=0
-  echo "=== test: stack up (started in the background)"
-  wait "$stack_pid" || rc=$?
-  cat "$stack_log"
-  echo "=== test: stack up took $((SECONDS - stack_began)) s"
+joined() {
+  local name=$1 rc=0
+  wait "${pids[$name]}" || rc=$?
+  echo "=== test: $name (in the background)"
+  cat "$logs/$name"
+  echo "=== test: $name took $((SECONDS - began_at[$name])) s$([ "$rc" = 0 ] || echo ", exit $rc")"
   return "$rc"
 }
 
@@ -70,10 +75,13 @@ case "$mode" in
     step "node --test test/faults (${#files[@]} files)" run_tests "${files[@]}" ;;
   all)
     mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/cluster/*' -not -path 'test/faults/*' | LC_ALL=C sort)
-    stack_up_began
-    step "tsc --noEmit" npx tsc --noEmit
-    step "eslint" npx eslint .
-    step "build" npm run --silent build
-    stack_up_done
+    background "stack up" npm run --silent stack -- up
+    background "tsc --noEmit" npx tsc --noEmit
+    failed=0 # each step's errors are printed before the run stops
+    step "eslint" npx eslint . || failed=1
+    step "build" npm run --silent build || failed=1
+    joined "tsc --noEmit" || failed=1
+    joined "stack up" || failed=1
+    [ "$failed" = 0 ] || exit 1
     step "node --test (${#files[@]} files)" run_tests "${files[@]}" ;;
 esac
