@@ -24,7 +24,7 @@ step() {
 run_tests() {
   local reporter=tap
   [ -t 1 ] && reporter=spec
-  node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-300000}" \
+  node --import tsx --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT_MS:-300000}" \
     --test-reporter="$reporter" --test-reporter-destination=stdout \
     --test-reporter=./scripts/test-timings.mjs --test-reporter-destination=stderr "$@"
 }
@@ -51,6 +51,7 @@ joined() {
 }
 
 mode=all
+concurrency=${TEST_CONCURRENCY:-2}
 if [ "${1:-}" = "--faults" ]; then
   mode=faults
 elif [ "$#" -gt 0 ]; then
@@ -70,6 +71,7 @@ case "$mode" in
     fi
     run_tests "${files[@]}" ;;
   faults)
+    concurrency=${TEST_CONCURRENCY:-1} # their timings are the point: no other file's load beside them
     mapfile -t files < <(find test/faults -name '*.test.ts' | LC_ALL=C sort)
     step "stack up" npm run --silent stack -- up
     step "node --test test/faults (${#files[@]} files)" run_tests "${files[@]}" ;;
