@@ -38,7 +38,7 @@ background() {
   local name=$1
   shift
   began_at[$name]=$SECONDS
-  "$@" > "$logs/$name" 2>&1 &
+  ( rc=0; "$@" > "$logs/$name" 2>&1 || rc=$?; echo "$SECONDS" > "$logs/$name.end"; exit "$rc" ) &
   pids[$name]=$!
 }
 joined() {
@@ -46,7 +46,7 @@ joined() {
   wait "${pids[$name]}" || rc=$?
   echo "=== test: $name (in the background)"
   cat "$logs/$name"
-  echo "=== test: $name took $((SECONDS - began_at[$name])) s$([ "$rc" = 0 ] || echo ", exit $rc")"
+  echo "=== test: $name took $(($(cat "$logs/$name.end") - began_at[$name])) s$([ "$rc" = 0 ] || echo ", exit $rc")"
   return "$rc"
 }
 
