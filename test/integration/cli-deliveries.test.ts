@@ -83,14 +83,22 @@ test('deliveries list and show explain a partial delivery; redeliver sends only 
   const [row] = await listed(['--bucket', buckets.partial, '--status', 'partial'], 1);
   assert.equal(row.workflowId, published.workflowId);
   assert.deepEqual(row.failedTargets, [arn('flaky')]);
-  assert.deepEqual(await listed(['--bucket', buckets.partial, '--status', 'delivered'], 0), []);
-  assert.equal((await listed(['--bucket', buckets.partial, '--prefix', 'photos/', '--target', arn('flaky'), '--since', '1h'], 1)).length, 1);
-  assert.equal((await listed(['--bucket', buckets.partial, '--prefix', 'videos/'], 0)).length, 0);
-  const table = await cli('deliveries', 'list', '--bucket', buckets.partial);
+  // Visibility has the delivery now: the reads that follow are independent, so they run side by side.
+  const [delivered, byTarget, otherPrefix, table, shown, text, dry] = await Promise.all([
+    listed(['--bucket', buckets.partial, '--status', 'delivered'], 0),
+    listed(['--bucket', buckets.partial, '--prefix', 'photos/', '--target', arn('flaky'), '--since', '1h'], 1),
+    listed(['--bucket', buckets.partial, '--prefix', 'videos/'], 0),
+    cli('deliveries', 'list', '--bucket', buckets.partial),
+    cli('deliveries', 'show', published.eventId, '--json'),
+    cli('deliveries', 'show', `${buckets.partial}/photos/cat.jpg`),
+    cli('redeliver', published.eventId, '--dry-run'), // --dry-run starts nothing
+  ]);
+  assert.deepEqual(delivered, []);
+  assert.equal(byTarget.length, 1);
+  assert.equal(otherPrefix.length, 0);
   assert.match(table.out, /^STARTED\s+STATUS\s+OBJECT/);
   assert.match(table.out, new RegExp(`partial\\s+${buckets.partial}/photos/cat.jpg\\s+s3:ObjectCreated:Put\\s+2\\s+${arn('flaky')}\\s+${published.workflowId}`));
 
-  const shown = await cli('deliveries', 'show', published.eventId, '--json');
   assert.equal(shown.code, 0, shown.err);
   const details = JSON.parse(shown.out) as DeliveryDetails;
   // The Web UI beside the server the tests use: the dev server's 8233, or the port + 1000 of the cluster's frontend.
@@ -101,15 +109,12 @@ test('deliveries list and show explain a partial delivery; redeliver sends only 
   assert.ok(byArn[arn('ok')].lastAttemptAt, 'a fast-path success has its time');
   assert.equal(byArn[arn('flaky')].state, 'failed');
   assert.match(byArn[arn('flaky')].error!, /answered 400/);
-  // The same delivery by workflow id and by bucket/key, as text.
-  const text = await cli('deliveries', 'show', `${buckets.partial}/photos/cat.jpg`);
+  // The same delivery by bucket/key, as text.
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /status\s+partial \(workflow Failed\)/);
   assert.match(text.out, new RegExp(`${arn('flaky')}\\s+failed\\s+1\\s+fast\\s+\\S+\\s+\\S+\\s+-\\s+.*answered 400`));
   assert.ok(text.out.includes(`web ui         ${engine.settings.temporalUiUrl}/namespaces/default/workflows/bucketflow-`), text.out);
 
-  // --dry-run starts nothing.
-  const dry = await cli('redeliver', published.eventId, '--dry-run');
   assert.equal(dry.code, 0, dry.err);
   assert.match(dry.out, new RegExp(`${published.workflowId}\\s+${arn('flaky')}\\s+would start ${redeliveryIdOf(published.workflowId)}`));
   await assert.rejects(engine.plainClient.temporal.workflow.getHandle(redeliveryIdOf(published.workflowId)).describe(), /not found/i);
@@ -209,8 +214,9 @@ test('bad input: one line naming the argument, exit 2, nothing started', { timeo
     [['redeliver'], /^bucketflow: redeliver: name a delivery/],
     [['redeliver', unknownId, '--target', arn('nope')], /^bucketflow: --target: unknown ARN/],
   ];
-  for (const [args, message] of cases) {
-    const result = await cli(...args);
+  const results = await Promise.all(cases.map(([args]) => cli(...args))); // refused, each on its own: side by side
+  for (const [n, [args, message]] of cases.entries()) {
+    const result = results[n];
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.err}`);
     assert.equal(result.err.split('\n').filter((l) => !l.startsWith('{')).length, 1, result.err);
     assert.match(result.err.split('\n').at(-1)!, message, args.join(' '));
