@@ -3,11 +3,20 @@
 import { EVENT_NAMES } from './names';
 import type { S3EventRecord } from './types';
 import { errorMessage } from '../errors';
+import { sequencerTimeProblem } from './sequencer-time';
 
 export class EventValidationError extends Error {
   constructor(readonly field: string, problem: string) {
     super(`${field}: ${problem}`);
     this.name = 'EventValidationError';
+  }
+}
+
+/** A MinIO sequencer that cannot be right (src/events/sequencer-time.ts): refused as any bad field is, and counted apart. */
+export class ImplausibleSequencerError extends EventValidationError {
+  constructor(field: string, problem: string) {
+    super(field, problem);
+    this.name = 'ImplausibleSequencerError';
   }
 }
 
@@ -76,7 +85,10 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
   const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
   requireString(bucket, 'name', join(at, 's3.bucket'));
   optionalType(bucket, 'arn', 'string', join(at, 's3.bucket'));
-  validateObject(expectObject(s3.object, join(at, 's3.object')), join(at, 's3.object'));
+  const object = expectObject(s3.object, join(at, 's3.object'));
+  validateObject(object, join(at, 's3.object'));
+  const implausible = sequencerTimeProblem(object.sequencer as string, eventTime);
+  if (implausible) throw new ImplausibleSequencerError(join(at, 's3.object.sequencer'), implausible);
   return record as unknown as S3EventRecord;
 }
 
