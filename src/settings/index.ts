@@ -109,7 +109,7 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** A whole request, headers and body, arrives within this: a 10 MiB body at 1 MB/s fits; a stalled upload is closed. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Connections the ingest holds at once (a stalled upload holds at most its body, BUCKETFLOW_INGEST_MAX_BODY_BYTES). */
-export const DEFAULT_MAX_CONNECTIONS = 256;
+export const DEFAULT_MAX_CONNECTIONS = 128;
 /** Deliveries a worker holds in its fast path at once (admission control; see bench/admission.ts). */
 export const DEFAULT_MAX_IN_FLIGHT_DELIVERIES = 256;
 const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];

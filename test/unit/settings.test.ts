@@ -192,7 +192,7 @@ test('a non-loopback ingest address needs a token, or BUCKETFLOW_INGEST_ALLOW_OP
 
 test('slow clients and bucket patterns: defaults, values, and the headers timeout within the request timeout', () => {
   const defaults = ingestSettings({});
-  assert.deepEqual([defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.maxConnections, defaults.buckets, defaults.sns.minSignatureVersion], [10_000, 30_000, 256, { global: undefined, sources: {} }, 1]);
+  assert.deepEqual([defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.maxConnections, defaults.buckets, defaults.sns.minSignatureVersion], [10_000, 30_000, 128, { global: undefined, sources: {} }, 1]);
   const set = ingestSettings({
     BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS: '2000', BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS: '5000', BUCKETFLOW_INGEST_MAX_CONNECTIONS: '64',
     BUCKETFLOW_INGEST_BUCKETS: 'photos, logs-*', BUCKETFLOW_INGEST_BUCKETS_CEPH: 'rgw-*', BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION: '2',
