@@ -5,6 +5,7 @@
 // Needs no stack.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -201,4 +202,30 @@ test('bucket patterns per source: an event for another bucket is refused (403 na
   assert.match(((await refused.json()) as { error: string }).error, /is not among the buckets ceph may post for \(BUCKETFLOW_INGEST_BUCKETS_CEPH\)/);
   for (const record of ceph.Records) record.s3.bucket.name = 'rgw-uploads';
   assert.equal((await post(url, JSON.stringify(ceph), 'Bearer ceph-token')).status, 503);
+});
+
+/** The log lines (JSON) of an ingest started by runIngest in a child process with these settings, then closed. */
+function startupLines(env: Record<string, string>): Array<{ level: string; message: string }> {
+  const program = `
+    const { Client, Connection } = require('@temporalio/client');
+    const { BucketflowClient } = require('./src/publish/publisher');
+    const { runIngest } = require('./src/http/server');
+    const { ingestSettings } = require('./src/settings');
+    (async () => {
+      const connection = Connection.lazy({ address: '127.0.0.1:1' });
+      const app = await runIngest(new BucketflowClient(new Client({ connection }), { taskQueue: 'q' }), ingestSettings(${JSON.stringify({ BUCKETFLOW_INGEST_PORT: '0', ...env })}));
+      await app.close();
+      await connection.close();
+    })();`;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stderr.trim().split('\n').map((line) => JSON.parse(line));
+}
+
+test('an ingest opened on a non-loopback address without a token (BUCKETFLOW_INGEST_ALLOW_OPEN) says so at WARN; on loopback or with a token it does not', () => {
+  const warnings = (env: Record<string, string>) => startupLines(env).filter((line) => line.level === 'WARN').map((line) => line.message);
+  assert.deepEqual(warnings({ BUCKETFLOW_INGEST_HOST: '0.0.0.0', BUCKETFLOW_INGEST_ALLOW_OPEN: 'true' }),
+    ['ingest open without a token on an address other machines reach (BUCKETFLOW_INGEST_ALLOW_OPEN): anyone who reaches it can post events']);
+  assert.deepEqual(warnings({ BUCKETFLOW_INGEST_HOST: '127.0.0.1', BUCKETFLOW_INGEST_ALLOW_OPEN: 'true' }), []);
+  assert.deepEqual(warnings({ BUCKETFLOW_INGEST_HOST: '0.0.0.0', BUCKETFLOW_INGEST_ALLOW_OPEN: 'true', BUCKETFLOW_INGEST_AUTH_TOKEN: 't' }), []);
 });
