@@ -8,6 +8,7 @@
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { describeTargets, loadTargetsConfig } from '../config';
+import { MEMO_WARN_BYTES } from '../delivery/batch-index';
 import { messageWithCause, withTimeout } from '../errors';
 import { runIngest } from '../http/server';
 import { DeliveryAdmission } from '../publish/admission';
@@ -112,7 +113,9 @@ type Opened = <T>(what: string, value: T, close: (value: T) => Promise<unknown>)
 async function startWorkerEngine(settings: Settings, parts: EngineParts, opened: Opened, closeOpened: () => Promise<void>): Promise<Engine> {
   const deps = openEngineDeps(settings, parts.env ?? process.env, opened);
   opened('tracing', undefined, () => shutdownTracing());
-  const connection = opened('Temporal connection', await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection)), (c) => c.close());
+  // A batch's memo lists its events, bounded by design (src/delivery/batch-index.ts): the SDK warns past that bound, not at its 2 KB default.
+  const connect = (options: Parameters<typeof NativeConnection.connect>[0]) => NativeConnection.connect({ ...options, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
+  const connection = opened('Temporal connection', await connectTemporal(settings, connect), (c) => c.close());
   await checkSearchAttributes(connection, settings.namespace);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
