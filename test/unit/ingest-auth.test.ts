@@ -132,7 +132,8 @@ test('browser-originated POSTs are refused (403, one line) with or without the o
     [{ ...json, 'sec-fetch-site': 'same-origin' }, /^Sec-Fetch-Site: same-origin/],
     [{ authorization: 'Bearer secret', 'content-type': 'application/x-www-form-urlencoded' }, /^Content-Type: application\/x-www-form-urlencoded is a browser form's/],
     [{ authorization: 'Bearer secret', 'content-type': 'multipart/form-data; boundary=x' }, /^Content-Type: multipart\/form-data is a browser form's/],
-    [{ authorization: 'Bearer secret', 'content-type': 'text/plain', 'sec-fetch-mode': 'no-cors' }, /^Content-Type: text\/plain with sec-fetch-mode, so a browser sent this/],
+    [{ authorization: 'Bearer secret', 'content-type': 'text/plain', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' }, /^Content-Type: text\/plain with sec-fetch-dest, so a browser sent this/],
+    [{ authorization: 'Bearer secret', 'content-type': 'text/plain', referer: 'https://evil.example/page' }, /^Content-Type: text\/plain with referer/],
     [{ 'content-type': 'application/x-www-form-urlencoded' }, /^Content-Type: application\/x-www-form-urlencoded/], // refused as a browser's before the token is asked for
   ];
   for (const [headers, reason] of refusals) {
@@ -145,6 +146,8 @@ test('browser-originated POSTs are refused (403, one line) with or without the o
   for (const headers of [json, { ...json, 'sec-fetch-site': 'none' }, { authorization: 'Bearer secret', 'content-type': 'text/plain; charset=UTF-8' }, { authorization: 'Bearer secret' }]) {
     assert.equal((await rawPost(url, minioBody, headers)).status, 503, JSON.stringify(headers));
   }
+  // Node's fetch() with a string body: text/plain and Sec-Fetch-Mode: cors, no Origin, no Sec-Fetch-Site: not a browser.
+  assert.equal((await fetch(url, { method: 'POST', headers: { authorization: 'Bearer secret' }, body: minioBody })).status, 503);
 });
 
 test('a browser\'s POST is refused before its body is read', async () => {
