@@ -14,7 +14,7 @@ import { DeliveryAdmission } from '../publish/admission';
 import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
-import { startKafkaSource } from '../sources/kafka';
+import { startKafkaSource, type KafkaSource } from '../sources/kafka';
 import { openStateStore, type StateStore } from '../state';
 import { TargetGate } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
@@ -121,7 +121,8 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
   }
   if ((parts.kafkaSource ?? true) && settings.kafkaSource) {
-    intake.kafka = await startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
+    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal error).
+    intake.kafka = startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
@@ -193,7 +194,7 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
 /** What takes events in: stopped first on close, each once. */
 class Intake {
   ingest: FastifyInstance | undefined;
-  kafka: { stop(): Promise<void> } | undefined;
+  kafka: KafkaSource | undefined;
   healthUrl: string | undefined;
   private stopping: Promise<void> | undefined;
   stop(): Promise<void> {
@@ -225,8 +226,10 @@ function engineOf(e: {
     async run() {
       if (e.role === 'ingest') await closeRequested;
       else {
-        // A worker that fails rejects at once; one that stops (drained) waits for the others.
-        const results = await Promise.allSettled(e.running);
+        // A worker that fails rejects at once; one that stops (drained) waits for the others. A Kafka source that
+        // stopped for good (a fatal error: an invalid topic, a refused authorization) stops the engine with its error.
+        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }]);
+        const results = await Promise.race([Promise.allSettled(e.running), ...(sourceFailed ? [sourceFailed] : [])]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         await close();
         if (failed) throw failed.reason;
