@@ -90,7 +90,8 @@ export async function planRedelivery(ctx: RedeliverContext, workflowId: string, 
   if (generation === undefined) throw new ArgumentError(argument, `${workflowId} is neither ${original} nor one of its redeliveries`);
   if (generation <= redeliveries.length) {
     const done = redeliveries[generation - 1];
-    throw new ArgumentError(argument, `${workflowId} was redelivered already: ${done.workflowId} (${done.description.typedSearchAttributes.get(searchKeys.status) ?? done.description.status.name.toLowerCase()})`);
+    const status = done.description.typedSearchAttributes.get(searchKeys.status) ?? done.description.status.name.toLowerCase();
+    throw new ArgumentError(argument, `already redelivered as ${done.workflowId} (${status}); redeliver that one to try again`);
   }
   const resolved: ResolvedTarget[] = targets.map((arn) => ({
     arn,
