@@ -260,7 +260,8 @@ test('records that made a parser throw, and a 1 MB poison record, are skipped an
   for (const value of poison) await producer.send({ topic, messages: [{ value }] }); // one request each: the broker takes at most 1 MB at once
   await producer.send({ topic, messages: cephRecords.map((record) => ({ value: JSON.stringify({ Records: [record] }) })) });
 
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every event behind the poison');
   const deadline = Date.now() + 20_000;
