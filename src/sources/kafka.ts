@@ -34,6 +34,8 @@ const ROOM_POLL_MS = 100;
 const TOPIC_POLL_MS = 2_000;
 /** Between start attempts while no broker answers (kafkajs retries within each attempt too). */
 const START_RETRY_MS = [1_000, 2_000, 5_000, 10_000];
+/** How long stop() waits for a start attempt under way before it disconnects. */
+const STOP_WAIT_MS = 1_000;
 
 export interface KafkaSource {
   /** Records skipped as poison since start. */
@@ -146,7 +148,10 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
         }
       }
     }
-    if (stopped) return false;
+    if (stopped) {
+      await consumer.disconnect(); // a connect that ended after stop() began
+      return false;
+    }
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     log('INFO', 'kafka source consuming', {
       topic: settings.topic, group: settings.group, brokers: settings.brokers,
@@ -175,8 +180,9 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
     async stop() {
       stopped = true;
       wake.now();
-      // A start attempt under way ends at its next step (kafkajs's connect retries take a few seconds at most).
-      await started.catch(() => {});
+      // A start attempt under way ends at its next step; kafkajs's connect retries while no broker answers can take
+      // ~15 s, so they are not waited for past STOP_WAIT_MS (the start disconnects itself once its connect ends).
+      await Promise.race([started.catch(() => {}), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
       await consumer.disconnect();
     },
   };
