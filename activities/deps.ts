@@ -7,7 +7,7 @@ import type { TargetPool } from '../src/targets/pool';
 import type { DeliverInput } from '../src/delivery/types';
 
 export interface ActivityDeps {
-  rules: StateStore;
+  state: StateStore;
   targets: TargetPool;
   /** Pause, circuit breaker and rate limit, asked before every send. */
   gate: TargetGate;

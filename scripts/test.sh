@@ -18,8 +18,9 @@ if [ "$#" -gt 0 ]; then
 elif [ -n "${TEST_FILES:-}" ]; then
   read -r -a files <<< "$TEST_FILES"
 else
-  # test/cluster runs only under `npm run test:cluster`, against the opt-in self-hosted cluster.
-  mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/cluster/*' | LC_ALL=C sort)
+  # test/cluster runs only under `npm run test:cluster`, against the opt-in self-hosted cluster; test/s3 only
+  # under `npm run test:s3`, against the opt-in S3 servers.
+  mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/cluster/*' -not -path 'test/s3/*' | LC_ALL=C sort)
 fi
 if [ "${#files[@]}" -eq 0 ]; then
   echo "test.sh: no test files found" >&2
