@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite, as CI runs it: bring the real stack up and type-check (both in the background) while
 # eslint and the build run (so bin/bucketflow and the package test run what production runs), then every
-# test file but the opt-in suites' (test/cluster: `npm run test:cluster`; test/faults: `npm run test:faults`, which
-# CI runs after this), TEST_CONCURRENCY files at a time.
+# test file but the opt-in suites' (test/cluster: `npm run test:cluster`; test/s3: `npm run test:s3`; test/faults:
+# `npm run test:faults`, which CI runs after this), TEST_CONCURRENCY files at a time.
 # `npm test -- <files>` (or TEST_FILES="a b" npm test): those files only, directly, in seconds: no stack up, no tsc,
 # no eslint, no build (unless a named file declares needs('build') and dist/ is stale). A file whose servers are
 # down skips its tests naming them and the command that starts them (test/helpers/needs.ts).
@@ -62,6 +62,11 @@ elif [ -n "${TEST_FILES:-}" ]; then
   read -r -a files <<< "$TEST_FILES"
 fi
 
+if [ "$mode" = named ] && [ "${#files[@]}" -eq 0 ]; then
+  echo "test.sh: no test files named" >&2
+  exit 1
+fi
+
 case "$mode" in
   named)
     # Only what a named file declares it needs: the build for a test of the package.
@@ -76,7 +81,9 @@ case "$mode" in
     step "stack up" npm run --silent stack -- up
     step "node --test test/faults (${#files[@]} files)" run_tests "${files[@]}" ;;
   all)
-    mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/cluster/*' -not -path 'test/faults/*' | LC_ALL=C sort)
+    # The opt-in suites: test/cluster (`npm run test:cluster`, on the self-hosted cluster), test/s3 (`npm run test:s3`,
+    # on the opt-in S3 servers), test/faults (`npm run test:faults`).
+    mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/cluster/*' -not -path 'test/s3/*' -not -path 'test/faults/*' | LC_ALL=C sort)
     background "stack up" npm run --silent stack -- up
     background "tsc --noEmit" npx tsc --noEmit
     # The workflow bundle the tests' workers load (src/engine/workflow-bundle.ts), made once now instead of by the

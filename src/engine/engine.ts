@@ -8,13 +8,14 @@
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { describeTargets, loadTargetsConfig } from '../config';
+import { MEMO_WARN_BYTES } from '../delivery/batch-index';
 import { messageWithCause, withTimeout } from '../errors';
 import { runIngest } from '../http/server';
 import { DeliveryAdmission } from '../publish/admission';
 import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
-import { startKafkaSource } from '../sources/kafka';
+import { startKafkaSource, type KafkaSource } from '../sources/kafka';
 import { openStateStore, type StateStore } from '../state';
 import { TargetGate, gateMetrics } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
@@ -112,7 +113,9 @@ type Opened = <T>(what: string, value: T, close: (value: T) => Promise<unknown>)
 async function startWorkerEngine(settings: Settings, parts: EngineParts, opened: Opened, closeOpened: () => Promise<void>): Promise<Engine> {
   const deps = openEngineDeps(settings, parts.env ?? process.env, opened);
   opened('tracing', undefined, () => shutdownTracing());
-  const connection = opened('Temporal connection', await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection)), (c) => c.close());
+  // A batch's memo lists its events, bounded by design (src/delivery/batch-index.ts): the SDK warns past that bound, not at its 2 KB default.
+  const connect = (options: Parameters<typeof NativeConnection.connect>[0]) => NativeConnection.connect({ ...options, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
+  const connection = opened('Temporal connection', await connectTemporal(settings, connect), (c) => c.close());
   await checkSearchAttributes(connection, settings.namespace);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
@@ -121,7 +124,8 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
   }
   if ((parts.kafkaSource ?? true) && settings.kafkaSource) {
-    intake.kafka = await startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
+    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal error).
+    intake.kafka = startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
@@ -193,7 +197,7 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
 /** What takes events in: stopped first on close, each once. */
 class Intake {
   ingest: FastifyInstance | undefined;
-  kafka: { stop(): Promise<void> } | undefined;
+  kafka: KafkaSource | undefined;
   healthUrl: string | undefined;
   private stopping: Promise<void> | undefined;
   stop(): Promise<void> {
@@ -225,8 +229,10 @@ function engineOf(e: {
     async run() {
       if (e.role === 'ingest') await closeRequested;
       else {
-        // A worker that fails rejects at once; one that stops (drained) waits for the others.
-        const results = await Promise.allSettled(e.running);
+        // A worker that fails rejects at once; one that stops (drained) waits for the others. A Kafka source that
+        // stopped for good (a fatal error: an invalid topic, a refused authorization) stops the engine with its error.
+        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }]);
+        const results = await Promise.race([Promise.allSettled(e.running), ...(sourceFailed ? [sourceFailed] : [])]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         await close();
         if (failed) throw failed.reason;

@@ -3,11 +3,31 @@
 import { EVENT_NAMES } from './names';
 import type { S3EventRecord } from './types';
 import { errorMessage } from '../errors';
+import { sequencerTimeProblem } from './sequencer-time';
 
 export class EventValidationError extends Error {
   constructor(readonly field: string, problem: string) {
     super(`${field}: ${problem}`);
     this.name = 'EventValidationError';
+  }
+}
+
+/** A MinIO sequencer that cannot be right (src/events/sequencer-time.ts): refused as any bad field is, and counted apart. */
+export class ImplausibleSequencerError extends EventValidationError {
+  constructor(field: string, problem: string) {
+    super(field, problem);
+    this.name = 'ImplausibleSequencerError';
+  }
+}
+
+/**
+ * A body carrying more records than one request may (the ingest's BUCKETFLOW_INGEST_MAX_RECORDS), counted before
+ * any record is read: the ingest answers 413, whatever the records hold.
+ */
+export class TooManyRecordsError extends Error {
+  constructor(readonly count: number, readonly limit: number) {
+    super(`${count} records in one body; the limit is ${limit} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
+    this.name = 'TooManyRecordsError';
   }
 }
 
@@ -42,30 +62,40 @@ export function parseJson(text: string, field: string): unknown {
   return value;
 }
 
-export function parseIncomingEvents(body: unknown): S3EventRecord[] {
-  if (Array.isArray(body)) {
-    if (body.length === 0) throw new EventValidationError('body', 'empty list of events');
-    return body.flatMap((item, i) => parseOne(item, `[${i}]`));
-  }
-  return parseOne(body, '');
+/** How records are judged beyond their shape. */
+export interface ParseOptions {
+  /**
+   * The records came from a storage server over the network as MinIO's (the ingest, the Kafka source): a sequencer
+   * far ahead of its eventTime is refused (ImplausibleSequencerError). Off for records normalized from another
+   * source (their sequencers are opaque) and for the library's callers.
+   */
+  judgeSequencers?: boolean;
 }
 
-function parseOne(value: unknown, at: string): S3EventRecord[] {
+export function parseIncomingEvents(body: unknown, options: ParseOptions = {}): S3EventRecord[] {
+  if (Array.isArray(body)) {
+    if (body.length === 0) throw new EventValidationError('body', 'empty list of events');
+    return body.flatMap((item, i) => parseOne(item, `[${i}]`, options));
+  }
+  return parseOne(body, '', options);
+}
+
+function parseOne(value: unknown, at: string, options: ParseOptions): S3EventRecord[] {
   const obj = expectObject(value, at || 'body');
-  if (!('Records' in obj)) return [validateRecord(obj, at)];
+  if (!('Records' in obj)) return [validateRecord(obj, at, options)];
   for (const name of ['EventName', 'EventType', 'Key']) optionalType(obj, name, 'string', at);
   const records = obj.Records;
   const field = join(at, 'Records');
   if (!Array.isArray(records)) throw new EventValidationError(field, 'expected a list of records');
   if (records.length === 0) throw new EventValidationError(field, 'empty');
-  return records.map((record, i) => validateRecord(record, `${field}[${i}]`));
+  return records.map((record, i) => validateRecord(record, `${field}[${i}]`, options));
 }
 
-function validateRecord(value: unknown, at: string): S3EventRecord {
+function validateRecord(value: unknown, at: string, options: ParseOptions): S3EventRecord {
   const record = expectObject(value, at || 'body');
   for (const name of ['eventVersion', 'eventSource']) requireString(record, name, at);
   const eventName = requireString(record, 'eventName', at);
-  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name "${eventName}"`);
+  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name ${quoted(eventName)}`);
   const eventTime = requireString(record, 'eventTime', at);
   if (!ISO_8601.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
     throw new EventValidationError(join(at, 'eventTime'), 'not an ISO-8601 time');
@@ -76,12 +106,15 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
   const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
   requireString(bucket, 'name', join(at, 's3.bucket'));
   optionalType(bucket, 'arn', 'string', join(at, 's3.bucket'));
-  validateObject(expectObject(s3.object, join(at, 's3.object')), join(at, 's3.object'));
+  const object = expectObject(s3.object, join(at, 's3.object'));
+  validateObject(object, join(at, 's3.object'));
+  const implausible = options.judgeSequencers ? sequencerTimeProblem(object.sequencer as string, eventTime) : undefined;
+  if (implausible) throw new ImplausibleSequencerError(join(at, 's3.object.sequencer'), implausible);
   return record as unknown as S3EventRecord;
 }
 
 function validateObject(object: Record<string, unknown>, at: string): void {
-  requireString(object, 'key', at);
+  requireKey(object, at);
   // Targets order states by sequencer, so it must be the hex MinIO (and S3) writes.
   if (!SEQUENCER.test(requireString(object, 'sequencer', at))) {
     throw new EventValidationError(join(at, 'sequencer'), 'expected up to 32 hexadecimal digits');
@@ -105,6 +138,27 @@ export function requireString(obj: Record<string, unknown>, name: string, at: st
   if (value === undefined || value === null || value === '') throw new EventValidationError(join(at, name), 'required');
   if (typeof value !== 'string') throw new EventValidationError(join(at, name), 'expected a string');
   return value;
+}
+
+/**
+ * `object.key`: a string that is well-formed Unicode. A lone surrogate (`"\ud800"`) is no S3 key (keys are UTF-8)
+ * and would make the key's escaping (encodeURIComponent) throw.
+ */
+export function requireKey(object: Record<string, unknown>, at: string): string {
+  const key = requireString(object, 'key', at);
+  const lone = LONE_SURROGATE.exec(key);
+  if (lone) throw new EventValidationError(join(at, 'key'), `not valid Unicode (a lone surrogate at character ${lone.index})`);
+  return key;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag, a surrogate pair is one code point: only a lone half matches
+
+/** How much of a value an error message quotes: enough to recognise it, never a megabyte sent back or logged. */
+export const QUOTED_CHARS = 100;
+
+/** A value as an error message quotes it: JSON-escaped (no raw newline or terminal escape), cut at QUOTED_CHARS. */
+export function quoted(value: string): string {
+  return value.length > QUOTED_CHARS ? `${JSON.stringify(value.slice(0, QUOTED_CHARS))}... (${value.length} characters)` : JSON.stringify(value);
 }
 
 export function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {

@@ -20,6 +20,7 @@ import type { deliverBatch } from '../../workflows/deliver-batch';
 import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
 import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
+import { printable } from '../delivery/printable';
 import { GroupCommit, type BatchItem } from './group-commit';
 
 export interface PublishedEvent {
@@ -160,7 +161,7 @@ export class BucketflowClient {
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`,
+        staticSummary: printable(`${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`),
         ...(input.batch ? { memo: { batch: input.batch } } : {}),
         typedSearchAttributes: searchAttributes,
         requestEagerStart: type !== DELIVER_EVENT_V1 && eagerStart,
@@ -215,7 +216,7 @@ export class BucketflowClient {
       workflowId,
       args: [{ events: items.map((item) => item.entry) }],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+      staticSummary: printable(`batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`),
       staticDetails: batchDetails(memoEvents),
       memo: { events: memoEvents },
       typedSearchAttributes: searchAttributes,
@@ -228,12 +229,15 @@ export class BucketflowClient {
 /** Batch workflow ids: `bucketflow-batch-<uuid>` (an event's own delivery is `bucketflow-<event id>`). */
 export const BATCH_ID_PREFIX = 'bucketflow-batch-';
 
-/** The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows. */
+/**
+ * The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows; an object's
+ * control characters escaped (a newline would end its row) and its `|` too (it would end its cell).
+ */
 function batchDetails(events: BatchMemoEvent[]): string {
   const lines = ['| event id | event | object |', '| --- | --- | --- |'];
   let bytes = 0;
   for (const [n, event] of events.entries()) {
-    const line = `| ${event.id} | ${event.event} | ${event.bucket}/${event.key.replace(/\|/g, '\\|')} |`;
+    const line = `| ${event.id} | ${event.event} | ${printable(`${event.bucket}/${event.key}`).replace(/\|/g, '\\|')} |`;
     if (bytes + line.length > 16_000) {
       lines.push(`| ... | ${events.length - n} more in the memo | |`);
       break;

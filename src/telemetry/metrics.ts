@@ -15,7 +15,7 @@ export const metrics = {
     labelNames: ['result'] as const, registers: [registry],
   }),
   eventsRejected: new Counter({
-    name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, unauthorized, forbidden, too_large, unavailable, overloaded, bad_gateway)',
+    name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, implausible_sequencer, unauthorized, forbidden, too_large, unavailable, overloaded, bad_gateway)',
     labelNames: ['reason'] as const, registers: [registry],
   }),
   sourceRecords: new Counter({
