@@ -1,10 +1,11 @@
 // test/helpers/needs.ts, as a test file uses it: a scratch test file declaring needs('redis') (and one test per
 // service through needsEach) run by node's test runner with the Redis endpoint pointed at a closed port or at a
 // listening one this test opens. Down and not CI: every test skipped with the reason and the command, no hook run.
-// Down under CI: every test failed with that reason. Answering: the tests and hooks run as written.
+// Down under CI: every test failed with that reason. Answering: the tests and hooks run as written. And every
+// test file that talks to a server declares it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,4 +102,15 @@ test('needsEach: each test needs its own service; only the one whose service is 
   assert.equal(code, 0, out);
   assert.match(out, /^ok 1 - redis round trip # SKIP needs redis \(nothing answers/m);
   assert.match(out, /^ok 2 - nats round trip$/m);
+});
+
+test('every test file that talks to a server declares what it needs', () => {
+  // test/unit, test/cli and test/deploy need no server (npm run test:unit runs them with the stack down); test/cluster
+  // checks its own cluster (test/helpers/cluster.ts) and test/s3 its opt-in servers (scripts/test-s3.sh brings them up).
+  const folders = ['test/integration', 'test/workflows', 'test/faults', 'test/build'];
+  const files = folders.flatMap((folder) => readdirSync(path.join(repo, folder), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.test.ts')).map((name) => path.join(folder, name)));
+  assert.ok(files.length > 40, `${files.length} files`);
+  const silent = files.filter((file) => !/\bneeds(Each)?\('/.test(readFileSync(path.join(repo, file), 'utf8')));
+  assert.deepEqual(silent, [], 'files that do not say which servers they need (test/helpers/needs.ts)');
 });
