@@ -37,6 +37,8 @@ export interface ScanDeps {
    * worker is full and answers false to give up (then undefined: what was not started never is).
    */
   publish(events: ListedEvent[], wait: () => Promise<boolean>): Promise<PublishedEvent[] | undefined>;
+  /** Objects per listing request. */
+  pageSize: number;
 }
 
 /** An event made from a listing, its targets matched: a batch's entry, with its origin as its source. */

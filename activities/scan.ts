@@ -75,7 +75,7 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
   try {
     while (!state.listed) {
       if (Date.now() > roundEnds) return { done: false, cursor: state };
-      const page = await s3.listPage(scan.bucket, { prefix: scan.prefix, continuation: state.continuation }).catch((err: unknown) => {
+      const page = await s3.listPage(scan.bucket, { prefix: scan.prefix, continuation: state.continuation, pageSize: deps.scans.pageSize }).catch((err: unknown) => {
         throw failureOf(err);
       });
       const listed = page.objects.filter((o) => !o.deleteMarker).map(listedState);

@@ -214,6 +214,7 @@ function scanDeps(settings: Settings, admission: DeliveryAdmission, publisher: B
   return {
     openS3: (endpoint) => openS3(loadS3Settings(env, endpoint ? { endpoint, endpointField: 'the scan\'s endpoint' } : {})),
     publish: (events, wait) => admission.publishWhenRoom(events, (part) => publisher.publishListed(part as BatchEvent[], maxEvents), wait),
+    pageSize: settings.scanPageSize,
   };
 }
 
