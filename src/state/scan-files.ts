@@ -14,18 +14,10 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile, open, type FileH
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import {
-  type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore,
+  StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore,
 } from './scans';
 import { LineReader, LineWriter, mergeIntoSortedFile, SortedFileReader, type LineCodec } from './sorted-lines';
 import { JsonFile, keyedByData } from './store';
-
-/** A heartbeated position that no longer matches the files (they were rewritten or removed): the run starts over. */
-export class StalePositionError extends Error {
-  constructor(what: string) {
-    super(`${what}: the position to resume from is gone; the scan starts over`);
-    this.name = 'StalePositionError';
-  }
-}
 
 const LISTING_CODEC: LineCodec<ListedState> = {
   encode: (e) => JSON.stringify([e.key, e.etag, e.size, e.lastModified]),

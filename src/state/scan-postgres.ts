@@ -6,7 +6,7 @@
 // Keys are `COLLATE "C"`: byte order, which for UTF-8 is S3's key order, so the primary keys serve every read in
 // key order (`key > $last ORDER BY key LIMIT n`), a page per query, whatever the bucket's size.
 import type { Pool } from 'pg';
-import type { DeliveredState, KeyOrderedReader, ListedState, ListingSession, ScanDefinition, ScanRunSummary, ScanStore } from './scans';
+import { StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore } from './scans';
 
 export class PostgresScanStore implements ScanStore {
   private ready: Promise<unknown> | undefined;
@@ -77,6 +77,8 @@ export class PostgresScanStore implements ScanStore {
     const { rows } = await this.pool.query(`SELECT listing_generation FROM ${this.table}_scans WHERE id = $1`, [id]);
     const current = (rows[0]?.listing_generation as number | null | undefined) ?? null;
     const at = resume as { previous: number | null; next: number; last: string | null } | undefined;
+    // The listing a heartbeat read from was swapped out since (the run completed, its completion lost): start over.
+    if (at && at.previous !== current) throw new StalePositionError(`scan ${id}`);
     const previous = at ? at.previous : current;
     const next = at ? at.next : (current ?? 0) + 1;
     // Not resuming: what an earlier run left unfinished in that generation is not part of this one.

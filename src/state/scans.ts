@@ -108,6 +108,14 @@ export interface ScanStore {
   openDelivered(bucket: string, prefix: string, resume?: unknown): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }>;
 }
 
+/** A heartbeated position that no longer matches the stored state (it was swapped, rewritten or removed): the run starts over. */
+export class StalePositionError extends Error {
+  constructor(what: string) {
+    super(`${what}: the position to resume from is gone; the scan starts over`);
+    this.name = 'StalePositionError';
+  }
+}
+
 /** The scan's id and its schedule's: `bucketflow-scan-<bucket>`, with a hash of the prefix when there is one. */
 export function scanIdFor(bucket: string, prefix: string): string {
   const suffix = prefix ? `-${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}` : '';
