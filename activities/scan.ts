@@ -64,6 +64,9 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
     cursor = undefined;
     comparison = await openComparison(deps, scan, undefined);
   }
+  if (cursor && ctx.info.heartbeatDetails) {
+    log('INFO', 'scan resumes where its last attempt heartbeated', { scan: scan.id, attempt: ctx.info.attempt, pages: cursor.totals.pages, lastKey: cursor.lastKey });
+  }
   const state: ScanCursor = cursor ? { ...cursor, totals: { ...cursor.totals } } : { listed: false, position: comparison.reader.position(), totals: { ...NO_TOTALS } };
   const rules = {
     mode, hasPrevious: comparison.hasPrevious,

@@ -17,7 +17,8 @@ import type { ScanRunSummary } from '../src/state/scans';
  */
 const { scanPages } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  // A page heartbeats as it ends (the SDK sends one at most every 12 s): a worker gone is noticed within 15 s.
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
 });
 
