@@ -29,7 +29,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   const batchId = ctx.info.workflowExecution?.workflowId ?? 'unknown batch';
   const run = ctx.info.workflowExecution?.runId;
   const events = await Promise.all(
-    input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), event.record)) })),
+    input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), event.record)) })),
   );
 
   // Each target's share of the batch: the events whose rules matched it (fast_attempts 0 skips the batch, as it skips the fast path).
@@ -86,7 +86,7 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
 
 /**
  * One target's share of the batch: what this worker already sent for this batch run (a task re-run after its
- * completion was lost: the SentRecord) is not sent again; the rest goes through the bulk path. Never throws.
+ * completion was lost: the SendDedupe) is not sent again; the rest goes through the bulk path. Never throws.
  */
 async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[], run: string | undefined): Promise<BatchSendResult[]> {
   const sentKey = (delivery: Delivery) => `${run} ${delivery.eventId}`;

@@ -107,7 +107,7 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
 
 /**
  * One send, once the gate admits it (pause, circuit breaker, max_rate): throws TargetHeld instead of sending
- * while the target is held; none at all when this worker already sent it for this delivery (SentRecord).
+ * while the target is held; none at all when this worker already sent it for this delivery (SendDedupe).
  * Outcomes feed the circuit breaker and the metrics.
  */
 async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {

@@ -12,7 +12,7 @@ import type { S3Access } from '../src/s3/client';
 import type { S3EventRecord } from '../src/events/types';
 
 export interface ActivityDeps {
-  rules: StateStore;
+  state: StateStore;
   targets: TargetPool;
   /** Pause, circuit breaker and rate limit, asked before every send. */
   gate: TargetGate;

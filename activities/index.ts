@@ -12,7 +12,7 @@ export type { ActivityDeps, ListedEvent, ScanDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    resolveTargets: (record: S3EventRecord) => resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), record),
+    resolveTargets: (record: S3EventRecord) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
     deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
     deliverBatchEvents: deliverBatchEvents.bind(null, deps),

@@ -43,7 +43,7 @@ interface Comparison {
 export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Promise<ScanPagesResult> {
   const ctx = Context.current();
   if (!deps.scans) throw ApplicationFailure.nonRetryable('this worker runs no scans (no S3 access configured)', 'ScanUnsupported');
-  const store = deps.rules.scans();
+  const store = deps.state.scans();
   const scan = await store.get(input.scanId);
   if (!scan) throw ApplicationFailure.nonRetryable(`scan ${input.scanId}: no such scan (removed with bucketflow scan remove?)`, 'ScanRemoved');
   const mode = scan.reconcile ? 'reconcile' : 'scan';
@@ -121,7 +121,7 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
 }
 
 async function openComparison(deps: ActivityDeps, scan: ScanDefinition, cursor: ScanCursor | undefined): Promise<Comparison> {
-  const store = deps.rules.scans();
+  const store = deps.state.scans();
   if (scan.reconcile) {
     const delivered = await store.openDelivered(scan.bucket, scan.prefix, cursor?.position);
     return {
@@ -175,7 +175,7 @@ async function publishChanges(
   const events: ListedEvent[] = [];
   for (const record of records) {
     if (!record) continue;
-    const targets = await resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), record);
+    const targets = await resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record);
     if (targets.length > 0) events.push({ eventId: eventIdentity(record), ...listedEvent(record, origin), targets });
   }
   for (const change of changes) {

@@ -1,4 +1,4 @@
-// `npm run bench:faults`: duplicates at message targets through the faults of issue 18's run, in one stream
+// `npm run bench:faults`: duplicates at message targets through the faults production meets, in one stream
 // of events: a worker killed with SIGKILL (and a new one started, as an orchestrator would), Temporal
 // unreachable for ~20 s (a loopback proxy cut), a webhook down for 10 s, Redis unreachable for 15 s. An
 // ingest (`npm run ingest`) and two workers (`npm run worker`) reach Temporal through the proxy; a sender

@@ -51,7 +51,7 @@ case "$runtime" in
   *) echo "bucketflow: BUCKETFLOW_RUNTIME: expected auto, dist or tsx, got \"$runtime\"" >&2; exit 2 ;;
 esac
 
-# The long-running processes' V8 heaps (README, "Memory"): an old space capped at 512 MB makes V8 collect sooner
+# The long-running processes' V8 heaps (docs/production.md, "Memory"): an old space capped at 512 MB makes V8 collect sooner
 # (uncapped, its limit is a quarter of the machine's memory up to 4 GB, and with a limit that high it lets
 # garbage pile up to ~2.5x the live heap before collecting), and 8 MB semi-spaces halve the young generation;
 # both isolates (the main thread, the SDK's workflow thread) get both. With them a burst of 2,000 events peaks

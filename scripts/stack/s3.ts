@@ -25,11 +25,15 @@ export function s3Server(url: string): S3Server {
   };
 }
 
-/** An SDK client for a stack server (path-style: the servers answer on an IP address). */
+/**
+ * An SDK client for a stack server (path-style: the servers answer on an IP address). It sends checksums only
+ * where S3 requires them: the SDK's default CRC32 headers on every upload are refused by S3Proxy (NotImplemented).
+ */
 export function stackS3Client(server: S3Server): S3Client {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as src/s3/client.ts: no Node 22 notice in the table
   return new S3Client({
     endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
   });

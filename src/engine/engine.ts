@@ -14,17 +14,17 @@ import { DeliveryAdmission } from '../publish/admission';
 import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
-import { startKafkaSource } from '../sources/kafka';
+import { startKafkaSource, type KafkaSource } from '../sources/kafka';
 import { DeliveredRecorder, openStateStore, type StateStore } from '../state';
 import type { ScanDeps } from '../../activities';
-import { loadS3Settings } from '../config/s3-settings';
+import { loadS3Settings } from '../settings/s3';
 import { openS3 } from '../s3/client';
 import { MAX_BATCH_EVENTS } from '../settings';
 import type { BatchEvent } from '../delivery/types';
-import { TargetGate } from '../targets/gate';
+import { TargetGate, gateMetrics } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
 import { log } from '../telemetry/log';
-import { gateMetrics, serveMetrics } from '../telemetry/metrics';
+import { serveMetrics } from '../telemetry/metrics';
 import { RecentSends } from '../telemetry/recent-sends';
 import { shutdownTracing } from '../telemetry/tracing';
 import { connectTemporal } from '../temporal/connection';
@@ -38,7 +38,7 @@ export const NO_TARGETS = 'no targets configured, so every event ends as no-targ
 
 export interface EngineDeps {
   targets: TargetPool;
-  rules: StateStore;
+  state: StateStore;
   gate: TargetGate;
   /** Deliveries this process holds (admission control): fed by its workflows' sink, consulted by its ingest and Kafka source. */
   admission: DeliveryAdmission;
@@ -75,7 +75,7 @@ export interface EngineParts {
 
 export interface Engine {
   readonly settings: Settings;
-  /** The targets, state, gate and admission (role ingest: only `rules` and `admission` are real; see `role`). */
+  /** The targets, state, gate and admission (role ingest: only `state` and `admission` are real; see `role`). */
   readonly deps: EngineDeps;
   readonly role: 'worker' | 'ingest';
   /** The publisher the ingest and the Kafka source use (role worker: matches the rules and starts eagerly here). */
@@ -133,7 +133,8 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
   }
   if ((parts.kafkaSource ?? true) && settings.kafkaSource) {
-    intake.kafka = await startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
+    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal error).
+    intake.kafka = startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
@@ -176,13 +177,13 @@ async function startIngestOnly(settings: Settings, parts: EngineParts, opened: O
     if (err instanceof SearchAttributesError) throw err;
     log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageWithCause(err) });
   });
-  const rules = opened('state store', openStateStore(settings), (r) => r.close());
+  const state = opened('state store', openStateStore(settings), (r) => r.close());
   // No worker here to report deliveries back: only the starts under way count against the bound.
   const admission = new DeliveryAdmission(settings.maxInFlightDeliveries, false);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics), (close) => close());
   const intake = opened('intake', new Intake(), (i) => i.stop());
-  intake.ingest = await runIngest(publisher, settings.ingest, { settings, rules }, admission);
-  const deps = { rules, admission } as EngineDeps; // no targets, gate or sends in an ingest-only process
+  intake.ingest = await runIngest(publisher, settings.ingest, { settings, state }, admission);
+  const deps = { state, admission } as Partial<EngineDeps> as EngineDeps; // no targets, gate or sends in an ingest-only process
   const addWorker = () => Promise.reject(new Error('an ingest-only engine runs no worker'));
   return engineOf({ settings, deps, role: 'ingest', publisher, connection: undefined, intake, workers: [], addWorker, closeOpened, running: [] });
 }
@@ -192,16 +193,16 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
   const config = loadTargetsConfig({ file: settings.configFile, env });
   log('INFO', 'targets loaded', { targets: describeTargets(config.targets) });
   if (!config.targets.some((t) => t.enabled)) log('WARN', NO_TARGETS);
-  const rules = opened('state store', openStateStore(settings), (r) => r.close());
+  const state = opened('state store', openStateStore(settings), (r) => r.close());
   // Closed before the store: its sent record's last writes go to the store's sent log.
   const targets = opened('targets', new TargetPool(config.targets), (t) => t.close());
-  targets.sent.share(rules.sentLog()); // a task re-run on another worker does not send again what this one sent
+  targets.sent.share(state.sentLog()); // a task re-run on another worker does not send again what this one sent
   const enabled = config.targets.filter((t) => t.enabled);
-  const gate = opened('gate', new TargetGate(rules, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) => g.close());
+  const gate = opened('gate', new TargetGate(state, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) => g.close());
   const admission = opened('admission', new DeliveryAdmission(settings.maxInFlightDeliveries), async (a) => a.close());
   // Closed after the workers drained (their last notes written), before the store.
-  const delivered = opened('delivered states', new DeliveredRecorder(rules.scans()), (d) => d.close());
-  return { targets, rules, gate, sends: new RecentSends(), admission, delivered };
+  const delivered = opened('delivered states', new DeliveredRecorder(state.scans()), (d) => d.close());
+  return { targets, state, gate, sends: new RecentSends(), admission, delivered };
 }
 
 /**
@@ -221,7 +222,7 @@ function scanDeps(settings: Settings, admission: DeliveryAdmission, publisher: B
 /** What takes events in: stopped first on close, each once. */
 class Intake {
   ingest: FastifyInstance | undefined;
-  kafka: { stop(): Promise<void> } | undefined;
+  kafka: KafkaSource | undefined;
   healthUrl: string | undefined;
   private stopping: Promise<void> | undefined;
   stop(): Promise<void> {
@@ -253,8 +254,10 @@ function engineOf(e: {
     async run() {
       if (e.role === 'ingest') await closeRequested;
       else {
-        // A worker that fails rejects at once; one that stops (drained) waits for the others.
-        const results = await Promise.allSettled(e.running);
+        // A worker that fails rejects at once; one that stops (drained) waits for the others. A Kafka source that
+        // stopped for good (a fatal error: an invalid topic, a refused authorization) stops the engine with its error.
+        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }]);
+        const results = await Promise.race([Promise.allSettled(e.running), ...(sourceFailed ? [sourceFailed] : [])]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         await close();
         if (failed) throw failed.reason;

@@ -18,12 +18,12 @@ import { clientTracingInterceptors } from '../telemetry/tracing';
  * A publisher sharing the worker's connection: it matches the rules where the event is accepted and asks
  * for eager start, so the server hands the first workflow task straight back to this worker.
  */
-export function workerPublisher(connection: NativeConnection, settings: Settings, deps: { rules: RulesSource; targets: TargetPool }): BucketflowClient {
+export function workerPublisher(connection: NativeConnection, settings: Settings, deps: { state: RulesSource; targets: TargetPool }): BucketflowClient {
   return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
     taskQueue: settings.taskQueue,
     fastPath: settings.fastPath,
     batch: settings.batch,
-    resolveTargets: (record) => resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), record),
+    resolveTargets: (record) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
     eagerStart: true,
   });
 }

@@ -41,7 +41,7 @@ export function isEventName(name: string): boolean {
 
 function isFamilyWildcard(name: string): boolean {
   const match = /^s3:([A-Za-z]+):\*$/.exec(name);
-  return match !== null && match[1] in FAMILIES;
+  return match !== null && Object.hasOwn(FAMILIES, match[1]); // `in` would take Object.prototype's names (s3:constructor:*)
 }
 
 /** `s3:ObjectCreated:*` -> its concrete names; a concrete name -> itself; unknown -> error. */

@@ -11,6 +11,17 @@ export class EventValidationError extends Error {
   }
 }
 
+/**
+ * A body carrying more records than one request may (the ingest's BUCKETFLOW_INGEST_MAX_RECORDS), counted before
+ * any record is read: the ingest answers 413, whatever the records hold.
+ */
+export class TooManyRecordsError extends Error {
+  constructor(readonly count: number, readonly limit: number) {
+    super(`${count} records in one body; the limit is ${limit} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
+    this.name = 'TooManyRecordsError';
+  }
+}
+
 const CONCRETE_NAMES = new Set(EVENT_NAMES);
 // eventTime as MinIO writes it today (milliseconds) or as the guide's older records do (seconds).
 const SEQUENCER = /^[0-9A-Fa-f]{1,32}$/;
@@ -65,7 +76,7 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
   const record = expectObject(value, at || 'body');
   for (const name of ['eventVersion', 'eventSource']) requireString(record, name, at);
   const eventName = requireString(record, 'eventName', at);
-  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name "${eventName}"`);
+  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name ${quoted(eventName)}`);
   const eventTime = requireString(record, 'eventTime', at);
   if (!ISO_8601.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
     throw new EventValidationError(join(at, 'eventTime'), 'not an ISO-8601 time');
@@ -81,7 +92,7 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
 }
 
 function validateObject(object: Record<string, unknown>, at: string): void {
-  requireString(object, 'key', at);
+  requireKey(object, at);
   // Targets order states by sequencer, so it must be the hex MinIO (and S3) writes.
   if (!SEQUENCER.test(requireString(object, 'sequencer', at))) {
     throw new EventValidationError(join(at, 'sequencer'), 'expected up to 32 hexadecimal digits');
@@ -105,6 +116,27 @@ export function requireString(obj: Record<string, unknown>, name: string, at: st
   if (value === undefined || value === null || value === '') throw new EventValidationError(join(at, name), 'required');
   if (typeof value !== 'string') throw new EventValidationError(join(at, name), 'expected a string');
   return value;
+}
+
+/**
+ * `object.key`: a string that is well-formed Unicode. A lone surrogate (`"\ud800"`) is no S3 key (keys are UTF-8)
+ * and would make the key's escaping (encodeURIComponent) throw.
+ */
+export function requireKey(object: Record<string, unknown>, at: string): string {
+  const key = requireString(object, 'key', at);
+  const lone = LONE_SURROGATE.exec(key);
+  if (lone) throw new EventValidationError(join(at, 'key'), `not valid Unicode (a lone surrogate at character ${lone.index})`);
+  return key;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag, a surrogate pair is one code point: only a lone half matches
+
+/** How much of a value an error message quotes: enough to recognise it, never a megabyte sent back or logged. */
+export const QUOTED_CHARS = 100;
+
+/** A value as an error message quotes it: JSON-escaped (no raw newline or terminal escape), cut at QUOTED_CHARS. */
+export function quoted(value: string): string {
+  return value.length > QUOTED_CHARS ? `${JSON.stringify(value.slice(0, QUOTED_CHARS))}... (${value.length} characters)` : JSON.stringify(value);
 }
 
 export function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BucketflowClient, checkRecordSizes, type PublishedEvent } from '../publish/publisher';
-import { EventValidationError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
+import { EventValidationError, TooManyRecordsError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { RecordTooLargeError, messageWithCause } from '../errors';
@@ -60,7 +60,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
 
   const auth = new IngestAuth(options);
   const admission = options.admission ?? new DeliveryAdmission(0, false);
-  const sns = new SnsEndpoint(options.sns);
+  const sns = new SnsEndpoint({ ...options.sns, maxRecords });
   const reachability = new TemporalReachability(options.publisher.temporal.connection, {
     address: options.temporalAddress ?? addressOf(options.publisher),
     watchdogMs: options.watchdogMs,
@@ -104,10 +104,10 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     const body = parseJson(typeof req.body === 'string' ? req.body : '', 'body');
     const source = detectSource(body);
     if (source && !auth.allows(source, req.headers.authorization)) throw refuse.unauthorized(`missing or wrong Authorization header for source ${source}`);
-    const received = source === 'aws-sns' ? await sns.receive(body) : { events: parseSourceBody(source, body) };
+    const received = source === 'aws-sns' ? await sns.receive(body) : { events: parseSourceBody(source, body, maxRecords) };
     if ('answer' in received) return reply.code(200).send(received.answer);
     const parsed = received.events;
-    checkLimits(parsed, maxRecords);
+    checkLimits(parsed);
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
     const accepted = await publish(parsed);
     for (const event of accepted) metrics.eventsAccepted.inc({ result: event.duplicate ? 'duplicate' : 'started' });
@@ -125,7 +125,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       const sent = await accept(req, reply).catch((err: unknown) => {
         if (err instanceof Refusal) return sendRefusal(reply, err);
         if (err instanceof EventValidationError) return sendRefusal(reply, refuse.badRequest(err.message));
-        if (err instanceof RecordTooLargeError) return sendRefusal(reply, refuse.tooLarge(err.message));
+        if (err instanceof RecordTooLargeError || err instanceof TooManyRecordsError) return sendRefusal(reply, refuse.tooLarge(err.message));
         throw err;
       });
       span.setAttribute('http.response.status_code', reply.statusCode);
@@ -136,14 +136,12 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
 }
 
 /**
- * What can never become a delivery is refused whole before anything starts: too many records, or a record too
- * large (the publisher's own check, which refuses it on every path; asked here first so that a permanent 413 is
- * answered before admission control or an unreachable Temporal could answer 503).
+ * What can never become a delivery is refused whole before anything starts: too many records (counted by the
+ * parser before it reads any: TooManyRecordsError), or a record too large (the publisher's own check, which
+ * refuses it on every path; asked here first so that a permanent 413 is answered before admission control or an
+ * unreachable Temporal could answer 503).
  */
-function checkLimits(parsed: ParsedBody, maxRecords: number): void {
-  if (parsed.events.length > maxRecords) {
-    throw refuse.tooLarge(`${parsed.events.length} records in one body; the limit is ${maxRecords} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
-  }
+function checkLimits(parsed: ParsedBody): void {
   checkRecordSizes(parsed.events);
 }
 

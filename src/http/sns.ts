@@ -49,6 +49,8 @@ export interface SnsOptions {
   /** Accepted certificate subjects (CN); default SNS's own. */
   certificateSubjects?: string[];
   maxAgeMs?: number;
+  /** A Notification whose message carries more records is refused (TooManyRecordsError) before any is read. */
+  maxRecords?: number;
 }
 
 /** What a verified SNS message comes to: events to publish, or an answer that ends the request (confirmations). */
@@ -59,6 +61,7 @@ export class SnsEndpoint {
   private readonly topics: RegExp[];
   private readonly subjects: ReadonlySet<string>;
   private readonly maxAgeMs: number;
+  private readonly maxRecords: number;
   private readonly certificates = new Map<string, Promise<X509Certificate>>();
 
   constructor(options: SnsOptions = {}) {
@@ -66,12 +69,14 @@ export class SnsEndpoint {
     this.topics = (options.topics ?? []).map(topicPattern);
     this.subjects = new Set((options.certificateSubjects ?? SNS_CERTIFICATE_SUBJECTS).map((subject) => subject.toLowerCase()));
     this.maxAgeMs = options.maxAgeMs ?? SNS_MAX_AGE_MS;
+    this.maxRecords = options.maxRecords ?? Infinity;
   }
 
   /**
    * A body detected as SNS: throws EventValidationError (400) for a malformed envelope, a Refusal (403) for a
    * foreign topic, a stale message or a bad signature, a Refusal (502) when the certificate or SubscribeURL could
-   * not be fetched (SNS retries). A confirmation is answered here; a Notification yields its S3 events.
+   * not be fetched (SNS retries), TooManyRecordsError (413) for a Notification of more than maxRecords records. A
+   * confirmation is answered here; a Notification yields its S3 events.
    */
   async receive(body: unknown, now = Date.now()): Promise<SnsReceipt> {
     const message = parseSnsMessage(body);
@@ -87,7 +92,7 @@ export class SnsEndpoint {
         log('INFO', 'SNS subscription ended', { topic: message.TopicArn });
         return { answer: { unsubscribed: message.TopicArn } };
       default:
-        return { events: unwrapNotification(message.Message) };
+        return { events: unwrapNotification(message.Message, this.maxRecords) };
     }
   }
 
@@ -202,10 +207,10 @@ export function isSnsSignatureValid(message: SnsMessage, certificate: X509Certif
 }
 
 /** The S3 event inside a verified Notification's `Message` (AWS S3 records only); errors are prefixed with `Message`. */
-export function unwrapNotification(text: string): ParsedBody {
+export function unwrapNotification(text: string, maxRecords = Infinity): ParsedBody {
   const inner = parseJson(text, 'Message');
   try {
-    const parsed = parseEventBody(inner);
+    const parsed = parseEventBody(inner, maxRecords);
     if (parsed.source !== 'aws-s3') throw new EventValidationError('body', `expected AWS S3 event records, got a ${parsed.source} body`);
     return { ...parsed, source: 'aws-sns', events: parsed.events.map((event) => ({ ...event, source: 'aws-sns' })) };
   } catch (err) {

@@ -26,7 +26,7 @@ import { countPerMinute, deliveriesChart } from './status-chart';
 
 export interface StatusSource {
   settings: Settings;
-  rules: StateStore;
+  state: StateStore;
   /** The worker's targets and gate when the ingest runs inside a worker; else health is probed per page view. */
   targets?: TargetPool;
   gate?: TargetGate;
@@ -85,8 +85,8 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
   const inFlight = Object.fromEntries((await metrics.inFlight.get()).values.map((v) => [String(v.labels.target), v.value]));
   const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search] = await Promise.all([
     healthOf(source, entries.filter((t) => t.enabled)),
-    source.rules.targetStates(),
-    source.rules.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.rules.get(name)] as const))),
+    source.state.targetStates(),
+    source.state.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.state.get(name)] as const))),
     Promise.all(DELIVERY_STATUSES.map(async (status) => [status, (await publisher.temporal.workflow.count(buildQuery(settings.taskQueue, { statuses: [status], since }))).count] as const)),
     // Batches (the high-volume mode): their events that failed somewhere are per-event deliveries, counted above.
     Promise.all((['pending', 'delivered'] as const).map(async (status) => [status, (await publisher.temporal.workflow.count(batchQuery(settings.taskQueue, { statuses: [status], since })!)).count] as const)),
@@ -185,8 +185,9 @@ export function registerStatusPage(app: FastifyInstance, publisher: BucketflowCl
     };
     let message: string;
     try {
-      const plan = await planSingleRedelivery(ctx, workflowId, { argument: workflowId || 'workflowId' });
-      message = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId} for ${plan.targets.join(', ')}` : `${plan.workflowId} is already running`;
+      // The redelivery of the run the row shows, and only that one: the form posted twice starts it once.
+      const plan = await planSingleRedelivery(ctx, workflowId, { argument: workflowId || 'workflowId', after: true });
+      message = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId} for ${plan.targets.join(', ')}` : `${plan.workflowId} was started by another redeliver meanwhile`;
     } catch (err) {
       if (!(err instanceof ArgumentError)) throw err;
       message = err.message;

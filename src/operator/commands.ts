@@ -260,7 +260,7 @@ const SCAN_COMMANDS: Subcommand[] = [
       'previous listing to the bucket\'s targets, as MinIO\'s events: new or changed ETag, size or time -> s3:ObjectCreated:Put,',
       'gone -> s3:ObjectRemoved:Delete (origin "scan"). For stores that send no notifications. Objects modified before the',
       'scan was added are its baseline (deliver those with backfill). With --reconcile, for stores that do notify: compares',
-      'the listing with what bucketflow delivered and delivers only what no target has seen (origin "reconcile").',
+      'the listing with what was delivered and delivers only what no target has seen (origin "reconcile").',
       'Adding a scan that exists (same bucket and prefix) updates it. ' + SCAN_ALSO,
     ].join('\n'),
     optionHelp: [

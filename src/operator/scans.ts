@@ -4,7 +4,7 @@
 // writes the definition, then creates the schedule or updates it to match; `remove` deletes the schedule, then the
 // definition and what the scan kept; `run` starts a run now. Loaded only for these commands (the Temporal client).
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
-import { loadS3Settings } from '../config/s3-settings';
+import { loadS3Settings } from '../settings/s3';
 import type { ScanWorkflowInput } from '../delivery/scan-types';
 import { searchKeys } from '../delivery/search-attributes';
 import { SCAN_BUCKET } from '../delivery/workflow-types';

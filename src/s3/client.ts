@@ -1,7 +1,7 @@
 // bucketflow's access to a bucket through the S3 API (issue 25's backfill, scan and reconciliation list through it):
 // one page of a listing at a time, so a Temporal activity can list page by page and heartbeat where it is, and the
 // HEAD of one object (its content type and user metadata). Built on @aws-sdk/client-s3, loaded on the first
-// openS3 only (as the target drivers load theirs), configured by src/config/s3-settings.ts. Every failure is an
+// openS3 only (as the target drivers load theirs), configured by src/settings/s3.ts. Every failure is an
 // S3AccessError (./errors.ts): one line naming the bucket and endpoint, and whether a retry can help.
 //
 //   const s3 = openS3(loadS3Settings());
@@ -13,7 +13,7 @@
 //   } while (continuation);
 //   s3.close();
 import type * as S3Sdk from '@aws-sdk/client-s3';
-import { s3EndpointName, type S3Settings } from '../config/s3-settings';
+import { s3EndpointName, type S3Settings } from '../settings/s3';
 import { s3Failure, S3AccessError } from './errors';
 
 /** One listed object, or with `versions` one version or delete marker of it. JSON-safe (a workflow may carry it). */
@@ -34,7 +34,7 @@ export interface S3Object {
 
 /** Where the next page starts: opaque to callers, JSON-safe (heartbeat it, pass it back as it is). */
 export type ListContinuation =
-  | { kind: 'objects'; token: string }
+  | { kind: 'objects'; token: string; lastKey: string }
   | { kind: 'versions'; keyMarker: string; versionIdMarker?: string };
 
 export interface ListOptions {
@@ -117,17 +117,28 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
   async function listObjects(bucket: string, options: ListOptions): Promise<ListPage> {
     const continuation = options.continuation;
     if (continuation && continuation.kind !== 'objects') throw new TypeError('listPage: a versions continuation given to a listing without versions');
-    const answer = await call(bucket, () => client.send(new ListObjectsV2Command({
-      Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, ContinuationToken: continuation?.token, EncodingType: 'url',
-    })));
-    if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
-    const decode = decoder(answer.EncodingType);
-    const objects = (answer.Contents ?? []).map((item): S3Object => ({
-      key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
-    }));
+    const request = (from: { ContinuationToken?: string; StartAfter?: string }) => call(bucket, async () => {
+      const answer = await client.send(new ListObjectsV2Command({
+        Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, EncodingType: 'url', ...from,
+      }));
+      if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
+      const decode = decoder(answer.EncodingType);
+      const objects = (answer.Contents ?? []).map((item): S3Object => ({
+        key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
+      }));
+      return { answer, objects };
+    });
+    let { answer, objects } = await request({ ContinuationToken: continuation?.token });
+    if (continuation && objects.length > 0 && compareKeys(objects[0].key, continuation.lastKey) <= 0) {
+      // The server misread its own token (S3Proxy 2.6 URL-encodes it with encoding-type=url, then takes it for a
+      // key): the page goes on after the last key listed instead, which every server understands.
+      ({ answer, objects } = await request({ StartAfter: continuation.lastKey }));
+    }
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextContinuationToken) throw truncatedWithoutMarker(bucket, endpoint, 'NextContinuationToken');
-    return { objects, next: { kind: 'objects', token: answer.NextContinuationToken } };
+    if (!answer.NextContinuationToken) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextContinuationToken');
+    const lastKey = objects.at(-1)?.key ?? continuation?.lastKey;
+    if (lastKey === undefined || lastKey === continuation?.lastKey) throw badListing(bucket, endpoint, 'the server\'s listing does not move on (a truncated page with no new key)');
+    return { objects, next: { kind: 'objects', token: answer.NextContinuationToken, lastKey } };
   }
 
   async function listVersions(bucket: string, options: ListOptions): Promise<ListPage> {
@@ -147,10 +158,14 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
       key: decode(item.Key ?? ''), size: 0, etag: '', lastModified: iso(item.LastModified),
       versionId: item.VersionId, isLatest: item.IsLatest ?? false, deleteMarker: true,
     }));
-    const objects = mergeVersions(versions, markers);
+    const objects = continuation ? pastMarkers(mergeVersions(versions, markers), continuation) : mergeVersions(versions, markers);
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextKeyMarker) throw truncatedWithoutMarker(bucket, endpoint, 'NextKeyMarker');
-    return { objects, next: { kind: 'versions', keyMarker: decode(answer.NextKeyMarker), versionIdMarker: answer.NextVersionIdMarker || undefined } };
+    if (!answer.NextKeyMarker) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextKeyMarker');
+    const next: ListContinuation = { kind: 'versions', keyMarker: decode(answer.NextKeyMarker), versionIdMarker: answer.NextVersionIdMarker || undefined };
+    if (continuation && next.keyMarker === continuation.keyMarker && next.versionIdMarker === continuation.versionIdMarker) {
+      throw badListing(bucket, endpoint, `the server's version listing does not move past key ${JSON.stringify(next.keyMarker)} version ${next.versionIdMarker ?? '(none)'}`);
+    }
+    return { objects, next };
   }
 
   return {
@@ -195,8 +210,20 @@ function notAListing(bucket: string, endpoint: string): S3AccessError {
   return new S3AccessError('other', bucket, endpoint, 'the answer is not an S3 listing of this bucket (is the endpoint an S3 API?)');
 }
 
-function truncatedWithoutMarker(bucket: string, endpoint: string, field: string): S3AccessError {
-  return new S3AccessError('other', bucket, endpoint, `the server says the listing goes on but sent no ${field}`);
+/** A listing that cannot be followed to its end: retrying the same request would get the same answer. */
+function badListing(bucket: string, endpoint: string, detail: string): S3AccessError {
+  return new S3AccessError('bad-listing', bucket, endpoint, detail);
+}
+
+/**
+ * The page without what the previous page already had: some servers answer the next page from the key's first
+ * version again (versitygw 1.8.0 when the version id marker is a delete marker's), so when the marker's own
+ * version is on the page, it and what precedes it are dropped. Markers are otherwise opaque (MinIO's key marker
+ * carries a cache hint after the key), so nothing is compared with them.
+ */
+function pastMarkers(objects: S3Object[], { keyMarker, versionIdMarker }: { keyMarker: string; versionIdMarker?: string }): S3Object[] {
+  if (versionIdMarker === undefined) return objects;
+  return objects.slice(objects.findIndex((object) => object.key === keyMarker && object.versionId === versionIdMarker) + 1);
 }
 
 /** Keys come URL-encoded when the server applied encoding-type=url (it says so); as they are otherwise. */

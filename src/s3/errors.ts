@@ -13,12 +13,13 @@ export type S3FailureKind =
   | 'no-such-key'
   | 'throttled' // SlowDown, 429, 503
   | 'server' // other 5xx
-  | 'rejected' // other 4xx: the request itself is wrong for this server
+  | 'rejected' // other 4xx, and 501: the request itself is wrong for this server, or beyond it
+  | 'bad-listing' // the server's listing cannot be followed: truncated without a marker, or a page that does not move on
   | 'other'; // not an answer of the S3 API (e.g. a response that is not S3's XML)
 
 const RETRYABLE: Record<S3FailureKind, boolean> = {
   unreachable: true, credentials: false, 'no-such-bucket': false, 'no-such-key': false,
-  throttled: true, server: true, rejected: false, other: true,
+  throttled: true, server: true, rejected: false, 'bad-listing': false, other: true,
 };
 
 export class S3AccessError extends Error {
@@ -42,9 +43,12 @@ export interface FailureContext {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH',
   'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
-const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden',
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden',
   'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'InvalidSecurity', 'AuthorizationHeaderMalformed',
-  'CredentialsProviderError']);
+  'CredentialsProviderError',
+  'XAdminUserNotFound', // versitygw's answer (HTTP 404) to an access key it does not know
+]);
 const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests',
   'TooManyRequestsException', 'ServiceUnavailable', 'RequestThrottled']);
 
@@ -77,6 +81,7 @@ export function s3Failure(error: unknown, context: FailureContext): S3AccessErro
     return failure('no-such-key', `no such object ${JSON.stringify(context.key ?? '')}`, code);
   }
   if (code && THROTTLE_CODES.has(code) || status === 429 || status === 503) return failure('throttled', `throttled (${code ?? `HTTP ${status}`}): try again later`, code);
+  if (code === 'NotImplemented' || status === 501) return failure('rejected', `not implemented by this server (${code ?? 'HTTP 501'})`, code);
   if (status !== undefined && status >= 500) return failure('server', `server error HTTP ${status} (${code ?? 'no code'})`, code);
   if (status !== undefined && status >= 400) {
     return failure('rejected', `request refused HTTP ${status} (${code ?? 'no code'}): ${quoted(sdk.message, context)}`, code);

@@ -1,6 +1,6 @@
 // Process-wide settings read from the environment, with local defaults: every BUCKETFLOW_* variable is read
-// here (TEMPORAL_* in src/settings/temporal.ts; AWS_* and BUCKETFLOW_S3_* in src/config/s3-settings.ts, loaded
-// by what lists buckets), once per entry point (loadSettings), and the parts are
+// here (TEMPORAL_* in src/settings/temporal.ts; AWS_* and BUCKETFLOW_S3_* in src/settings/s3.ts, loaded by what
+// lists buckets), once per entry point (loadSettings), and the parts are
 // passed down to what uses them. Each variable is parsed by envSetting (src/config/params.ts) against its spec,
 // so any bad value is one ConfigError line naming the variable; every entry point prints it and exits 2.
 import path from 'node:path';
@@ -9,6 +9,9 @@ import { ConfigError, envSetting } from '../config/params';
 import { EVENT_SOURCES, type EventSource } from '../events/sources';
 import type { LogLevel } from '../telemetry/log';
 import { loadTemporalConnection, type TemporalConnectionSettings } from './temporal';
+import type { MetricsSettings } from '../telemetry/metrics';
+
+export type { MetricsSettings } from '../telemetry/metrics';
 
 /** The Temporal connection (address, namespace, TLS, API key) comes from src/temporal/connection.ts. */
 export interface Settings extends TemporalConnectionSettings {
@@ -78,14 +81,6 @@ export interface IngestSettings {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   sns: { origins: string[]; topics: string[] };
-}
-
-export interface MetricsSettings {
-  host: string;
-  /** Unset: no metrics endpoint. */
-  port: number | undefined;
-  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
-  sdkAddress: string | undefined;
 }
 
 export interface HealthSettings {

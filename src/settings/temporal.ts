@@ -34,7 +34,7 @@ export function describeTemporalConnection(settings: TemporalConnectionSettings)
     address: settings.temporalAddress,
     namespace: settings.namespace,
     tls: !tls ? 'off' : typeof tls === 'object' && tls.clientCertPair ? 'mutual' : 'on',
-    apiKey: settings.temporalApiKey ? 'set' : 'unset',
+    apiKeySet: settings.temporalApiKey ? 'set' : 'unset',
   };
 }
 

@@ -1,11 +1,12 @@
 // Whether a send to a target may go now, per worker: an operator's pause (shared through the rules store),
 // the worker's circuit breaker (after N consecutive failures the target is probed with its health check
 // instead of being sent every pending event), and the target's `max_rate` (events/s across the worker's
-// activities). The deliver activity asks before every send; see the README for how this meets retries.
+// activities). The deliver activity asks before every send; how this meets retries: docs/operations.md.
 import { hostname } from 'node:os';
 import type { TargetEntry } from '../config/targets';
 import { TargetHeld, type HoldReason } from '../delivery/failure';
 import { log } from '../telemetry/log';
+import { metrics } from '../telemetry/metrics';
 import type { CircuitRecord, TargetStateStore } from '../state/target-state';
 import type { Health } from './target';
 
@@ -179,3 +180,13 @@ export class TargetGate {
     return this.loading;
   }
 }
+
+/** The gate's decisions as metrics. */
+export const gateMetrics: GateObserver = {
+  circuitChanged: (arn, state) => metrics.circuitOpen.set({ target: arn }, state === 'open' ? 1 : 0),
+  held: (arn, reason) => metrics.held.inc({ target: arn, reason }),
+  rateWaited: (arn, ms) => {
+    metrics.rateLimitWaits.inc({ target: arn });
+    metrics.rateLimitWaitSeconds.inc({ target: arn }, ms / 1000);
+  },
+};

@@ -6,14 +6,14 @@ import { retrySettingsOf, type RetrySettings } from '../config/retry';
 import type { TargetEntry } from '../config/targets';
 import { errorMessage } from '../errors';
 import { createTarget } from './registry';
-import { SentRecord } from './send-dedupe';
+import { SendDedupe } from './send-dedupe';
 import { PermanentDeliveryError } from '../delivery/failure';
 import type { Health, Target } from './target';
 
 export class TargetPool {
   private readonly targets = new Map<string, { target: Target; retry: RetrySettings }>();
   /** The sends this worker made, asked before every send so none is made twice for one delivery. */
-  readonly sent = new SentRecord();
+  readonly sent = new SendDedupe();
 
   /** Creates every enabled target; a bad config throws here, at worker start, naming the ARN and field. */
   constructor(entries: TargetEntry[]) {

@@ -21,7 +21,7 @@ export const SENT_SHARE_EVERY_MS = 1_000;
 /** A failing shared log is reported at most this often (with the count of failures since). */
 const REPORT_EVERY_MS = 60_000;
 
-export class SentRecord {
+export class SendDedupe {
   private readonly sent = new Set<string>();
   private shared: { log: SentLog; poll: NodeJS.Timeout; reading?: Promise<void> } | undefined;
   private failures = { count: 0, reportedAt: 0 };

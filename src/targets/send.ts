@@ -1,7 +1,7 @@
-// The bulk path every target shares (issue 21's high-volume mode). A driver implements one bulk send over
-// a batch's distinct events already put in send order (one object's events by sequencer); this module
-// maps its results back to the caller's deliveries, turns a thrown error into every event's failure, and
-// makes the single `send` a batch of one, so both paths run the same code. Also the small tools drivers
+// The bulk path every target shares, for the high-volume mode (one workflow, many events). A driver implements
+// one bulk send over a batch's distinct events already put in send order (one object's events by sequencer);
+// this module maps its results back to the caller's deliveries, turns a thrown error into every event's failure,
+// and makes the single `send` a batch of one, so both paths run the same code. Also the small tools drivers
 // build their bulk sends from: results of settled promises, bounded concurrency, per-object chains.
 import { objectPath, orderingKey } from '../events/record';
 import { PermanentDeliveryError } from '../delivery/failure';

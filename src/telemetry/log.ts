@@ -2,7 +2,8 @@
 // per line for files, pipes and log collectors (the default), or one readable line (pino-pretty) when a
 // person watches a terminal. Child loggers carry their bindings (e.g. `source: 'temporal'`) on each line.
 // Nothing secret is written: fields named like secrets are censored by pino's redaction paths, and every
-// string (the message included) passes through the one redaction of src/config/connection-strings.ts.
+// string (the message included) passes through the one redaction of src/config/connection-strings.ts, cut to
+// MAX_LOGGED_CHARS so that one huge value cannot make a huge line (or cost the redaction of a megabyte).
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { REDACTED, redactCredentials } from '../config/connection-strings';
@@ -18,11 +19,31 @@ const SECRET_FIELDS = [
 ];
 export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `targets[*].config.${field}`]);
 
-/** Every string in a field's value, redacted (objects and arrays walked, a few levels deep). */
+/** How much of a string a line keeps (the message and every string in a field); the rest is cut, with a marker. */
+export const MAX_LOGGED_CHARS = 2048;
+/**
+ * How much of a string redaction reads before the cut: well past it, so a credential that begins before the cut
+ * is still recognised by what follows it (a URL's `@host`, a DSN's `@tcp(`), and bounded, so a megabyte-long value
+ * (a poison record quoted in a skip line) costs what 64 KiB does.
+ */
+export const REDACTED_WINDOW_CHARS = 64 * 1024;
+
+/** A string as a line carries it: redacted (src/config/connection-strings.ts), cut to MAX_LOGGED_CHARS with a marker. */
+export function loggedText(text: string): string {
+  if (text.length <= MAX_LOGGED_CHARS) return redactCredentials(text);
+  const shown = redactCredentials(text.slice(0, REDACTED_WINDOW_CHARS)).slice(0, MAX_LOGGED_CHARS);
+  return `${shown}... [cut: ${text.length} characters in all]`;
+}
+
+/** How deep a field's value is walked; an object deeper is not written (its strings could not be redacted). */
+const MAX_LOGGED_DEPTH = 4;
+
+/** Every string in a field's value, redacted and cut (objects and arrays walked, a few levels deep). */
 function redactValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return redactCredentials(value);
-  if (value instanceof Error) return redactCredentials(value.message);
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (typeof value === 'string') return loggedText(value);
+  if (value instanceof Error) return loggedText(value.message);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_LOGGED_DEPTH) return `[nested deeper than ${MAX_LOGGED_DEPTH} levels: not logged]`;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item, depth + 1)]));
 }
@@ -41,7 +62,7 @@ const options: pino.LoggerOptions = {
   hooks: {
     // The message (and any string argument) through the same redaction as the fields.
     logMethod(args, method) {
-      method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactCredentials(arg) : arg)) as Parameters<typeof method>);
+      method.apply(this, args.map((arg) => (typeof arg === 'string' ? loggedText(arg) : arg)) as Parameters<typeof method>);
     },
   },
 };

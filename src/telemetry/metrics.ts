@@ -1,11 +1,10 @@
 // Prometheus metrics of this process (prom-client), served at http://<host>:$BUCKETFLOW_METRICS_PORT/metrics
 // together with the Temporal SDK's own (the Runtime's Prometheus exporter, on the next port). Each metric
-// is documented in the README; names are bucketflow_*, temporal_* (SDK), process_*/nodejs_* (defaults).
+// is documented in docs/operations.md (Metrics); names are bucketflow_*, temporal_* (SDK), process_*/nodejs_*
+// (defaults).
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { log } from './log';
-import type { MetricsSettings } from '../settings';
-import type { GateObserver } from '../targets/gate';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -75,15 +74,14 @@ export const metrics = {
   }),
 };
 
-/** The gate's decisions as metrics. */
-export const gateMetrics: GateObserver = {
-  circuitChanged: (arn, state) => metrics.circuitOpen.set({ target: arn }, state === 'open' ? 1 : 0),
-  held: (arn, reason) => metrics.held.inc({ target: arn, reason }),
-  rateWaited: (arn, ms) => {
-    metrics.rateLimitWaits.inc({ target: arn });
-    metrics.rateLimitWaitSeconds.inc({ target: arn }, ms / 1000);
-  },
-};
+/** Where /metrics is served (BUCKETFLOW_METRICS_*, parsed in src/settings). */
+export interface MetricsSettings {
+  host: string;
+  /** Unset: no metrics endpoint. */
+  port: number | undefined;
+  /** Where the Temporal SDK's exporter listens (default: port + 1), appended to /metrics. */
+  sdkAddress: string | undefined;
+}
 
 /** Serves /metrics; resolves with a close function (a no-op when no port is set). */
 export async function serveMetrics(settings: MetricsSettings, { sdk = false } = {}): Promise<() => Promise<void>> {

@@ -57,7 +57,7 @@ async function freshTopic(partitions: number): Promise<string> {
 }
 
 async function subscribe(bucket: string): Promise<void> {
-  await engine.deps.rules.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
+  await engine.deps.state.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
 }
 
 function eventIdsAtReceiver(bucket: string): string[] {
@@ -98,7 +98,8 @@ test('MinIO-shaped records across partitions, one written twice: every event del
   const publish = async (events: ParsedEvent[]) => {
     for (const published of await engine.client.publishParsed(events)) if (!published.duplicate) started.push(published.eventId);
   };
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, publish));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, publish));
+  await sources.at(-1)!.consuming;
   // The webhook is at-least-once (a workflow task re-run on a loaded machine may send again): what must hold
   // is that every event arrived and that the records written twice started no second delivery.
   const expected = records.map(eventIdentity).sort();
@@ -139,7 +140,8 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
       ...cephRecords.slice(10).map((r) => ({ value: JSON.stringify({ Records: [r] }) }))],
   });
 
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every Ceph event, those behind the poison too');
   const deadline = Date.now() + 20_000;
@@ -193,11 +195,12 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
   let waits = 0;
   // The worker's own publish for its source, watched: the size of each fetch and how often one waited for room.
   const publish = sourcePublisher(own.deps.admission, own.client);
-  const source = await startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
+  const source = startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
     fetches.push(events.length);
     return publish(events, () => (waits++, waitForRoom()));
   });
   try {
+    await source.consuming;
     const records = Array.from({ length: 40 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `b/${i}.bin` }));
     const write = (part: typeof records) => producer.send({ topic, messages: part.map((r) => ({ value: JSON.stringify(toEnvelope(r)) })) });
     // Four writes of 5 while the worker is busy, then one of 20: a fetch bigger than the bound.
@@ -219,4 +222,51 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
     await own.stop();
     await slow.close();
   }
+});
+
+test('records that made a parser throw, and a 1 MB poison record, are skipped and committed; the events behind them are delivered', async () => {
+  const bucket = uniqueBucket('kafka-crashers');
+  await subscribe(bucket);
+  const topic = await freshTopic(1);
+  const group = `bucketflow-${randomUUID()}`;
+  const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sources', name), 'utf8')) as Record<string, any>;
+  const ceph = fixture('ceph-notifications.json');
+  const cephRecords = Array.from({ length: 10 }, (_, i) => {
+    const record = structuredClone(ceph.Records[0]);
+    record.s3.bucket.name = bucket;
+    record.s3.object.key = `after-poison/${i}.pdf`;
+    record.s3.object.sequencer = (0x27e6d75dc742d108n + BigInt(i)).toString(16).toUpperCase();
+    return record;
+  });
+  const crashers: unknown[] = [];
+  const withCeph = (change: (record: Record<string, any>) => void) => {
+    const record = structuredClone(cephRecords[0]);
+    change(record);
+    crashers.push({ Records: [record] });
+  };
+  withCeph((r) => (r.userIdentity.principalId = { toString: 1 })); // TypeError: Cannot convert object to primitive value
+  withCeph((r) => (r.responseElements['x-amz-request-id'] = { toString: 1, valueOf: 1 }));
+  withCeph((r) => (r.s3.object.key = 'docs/\ud800.pdf')); // URIError: URI malformed
+  withCeph((r) => (r.eventName = 'constructor')); // TypeError: eventName.startsWith is not a function
+  const eventBridge = fixture('eventbridge-object-created.json');
+  crashers.push({ ...eventBridge, detail: { ...eventBridge.detail, reason: 'toString' } });
+  // A megabyte (the broker's default largest message) of text that took the redaction of its skip line time
+  // quadratic in its length (minutes), as its event name.
+  const huge = toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'docs/huge.pdf' }));
+  const hugeValue = JSON.stringify({ ...huge, Records: [{ ...huge.Records[0], eventName: 'a-?=('.repeat(199_800) }] });
+  assert.ok(hugeValue.length > 999_000 && hugeValue.length < 1_000_000, String(hugeValue.length));
+  const poison = [...crashers.map((body) => JSON.stringify(body)), hugeValue];
+  const before = await skippedCount();
+  for (const value of poison) await producer.send({ topic, messages: [{ value }] }); // one request each: the broker takes at most 1 MB at once
+  await producer.send({ topic, messages: cephRecords.map((record) => ({ value: JSON.stringify({ Records: [record] }) })) });
+
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  await sources.at(-1)!.consuming;
+  const ids = await arrived(bucket, cephRecords.length);
+  assert.equal(new Set(ids).size, cephRecords.length, 'every event behind the poison');
+  const deadline = Date.now() + 20_000;
+  while ((await committedOffsets(topic, group)) < poison.length + cephRecords.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await committedOffsets(topic, group), poison.length + cephRecords.length, 'the poison committed with the rest');
+  assert.equal((await skippedCount()) - before, poison.length);
+  assert.equal(sources.at(-1)!.skipped, poison.length);
 });

@@ -1,4 +1,4 @@
-// No secret in any output (issue 18.2): a worker with its ingest runs one event to a target of every type,
+// No secret in any output: a worker with its ingest runs one event to a target of every type,
 // each holding canary secrets (URL userinfo and query values, libpq password and sslpassword, Go DSN
 // password, tokens, SASL and broker passwords), some delivering, some failing. Then every output is read
 // for the canaries: the workflow's history and search attributes, the worker's log, `targets health`,

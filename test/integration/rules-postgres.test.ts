@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { type NotificationRule } from '../../src/rules';
 import { PostgresStateStore, SENT_LOG_HORIZON_MS } from '../../src/state';
-import { SentRecord } from '../../src/targets/send-dedupe';
+import { SendDedupe } from '../../src/targets/send-dedupe';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const rule = (prefix: string): NotificationRule => ({ id: '1', arn: a, events: ['s3:ObjectCreated:*'], prefix, suffix: '' });
@@ -69,7 +69,7 @@ test('pause and circuit state are shared between stores (workers) through Postgr
 test("one worker's sends are known to the others through PostgreSQL; sends older than the horizon are deleted", async () => {
   const table = `bucketflow_rules_sent_${process.pid}_${Date.now()}`;
   const [one, two] = [new PostgresStateStore(endpoints.postgres, table), new PostgresStateStore(endpoints.postgres, table)];
-  const [first, second] = [new SentRecord(), new SentRecord()];
+  const [first, second] = [new SendDedupe(), new SendDedupe()];
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {

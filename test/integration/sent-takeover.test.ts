@@ -1,5 +1,5 @@
 // A delivery's workflow task taken over by another worker does not send again what the first worker sent
-// (issue 18.6; src/state/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy, sends an
+// (the workers' shared sent log, src/state/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy, sends an
 // event's fast attempt to a slow webhook; the moment the request arrives the proxy is cut, so the webhook's
 // 200 reaches A but A's task completion never reaches Temporal; A is then SIGKILLed, as an orchestrator
 // would. Worker B (same rules store, same task queue) runs the task again once its timeout passed: the

@@ -1,4 +1,4 @@
-// Temporal unreachable for ~20 s in the middle of a stream of events (issue 18.6 and 18.8): a worker with
+// Temporal unreachable for ~20 s in the middle of a stream of events: a worker with
 // its ingest (`BUCKETFLOW_INGEST=on npm run worker`) reaches Temporal through a loopback proxy the test cuts.
 // A sender posts events the way MinIO does (retrying until accepted) to one webhook. Afterwards every event
 // has arrived, at most 1% of them twice (a task re-run after the outage does not send again what this

@@ -60,7 +60,7 @@ after(async () => {
 
 async function lastRunAfter(finishedAfter: string, timeoutMs = 60_000) {
   return eventually(async () => {
-    const run = (await engine.deps.rules.scans().lastRuns())[scanId];
+    const run = (await engine.deps.state.scans().lastRuns())[scanId];
     return run && run.finishedAt > finishedAfter ? run : undefined;
   }, 'a completed scan run', timeoutMs);
 }

@@ -119,7 +119,7 @@ async function runReconciliation(after: string) {
   const triggered = await cli('scan', 'run', bucket);
   assert.equal(triggered.code, 0, triggered.err);
   return eventually(async () => {
-    const run = (await engine.deps.rules.scans().lastRuns())[scanId];
+    const run = (await engine.deps.state.scans().lastRuns())[scanId];
     return run && run.finishedAt > after ? run : undefined;
   }, 'a reconciliation run', 120_000);
 }
@@ -128,7 +128,7 @@ test('reconciliation delivers what MinIO dropped while the ingest was down, and 
   const added = await cli('scan', 'add', bucket, '--every', '1h', '--endpoint', minio.server.endpoint, '--reconcile', '--settle', '2s', '--metadata');
   assert.equal(added.code, 0, added.err);
   assert.match(added.out, /^Reconciliation of .* every 1h added/);
-  const first = await eventually(async () => (await engine.deps.rules.scans().lastRuns())[scanId], 'the first run', 60_000);
+  const first = await eventually(async () => (await engine.deps.state.scans().lastRuns())[scanId], 'the first run', 60_000);
   assert.equal(first.listed, 0);
   await new Promise((resolve) => setTimeout(resolve, 3_000)); // the workers learn the bucket is reconciled (every 2 s)
 

@@ -67,7 +67,7 @@ function received(bucket: string, key: string): Array<EventEnvelope & { received
 /** Resolves with the end time of a run that finished after `finishedAfter` (each run writes its summary at the end). */
 async function runsAfter(scanId: string, finishedAfter: string): Promise<string> {
   return eventually(async () => {
-    const run = (await engine.deps.rules.scans().lastRuns())[scanId];
+    const run = (await engine.deps.state.scans().lastRuns())[scanId];
     return run && run.finishedAt > finishedAfter ? run.finishedAt : undefined;
   }, `a run of ${scanId} finishing after ${finishedAfter}`, 60_000);
 }
@@ -91,7 +91,7 @@ for (const { name, server } of SERVERS) {
       assert.match(added.out, new RegExp(`Scan of ${bucket} every 2s added \\(schedule ${scanId}\\)`));
       // The first run (at once) lists the baseline.
       await runsAfter(scanId, '');
-      const first = (await engine.deps.rules.scans().lastRuns())[scanId];
+      const first = (await engine.deps.state.scans().lastRuns())[scanId];
       assert.equal(first.baseline, true);
       assert.equal(first.published, 0);
 
@@ -144,7 +144,7 @@ for (const { name, server } of SERVERS) {
       const now = new Date().toISOString();
       const later = await runsAfter(scanId, now);
       await runsAfter(scanId, later);
-      const last = (await engine.deps.rules.scans().lastRuns())[scanId];
+      const last = (await engine.deps.state.scans().lastRuns())[scanId];
       assert.deepEqual([last.created, last.changed, last.removed, last.published], [0, 0, 0, 0]);
       assert.equal(last.listed, 1, 'the baseline object is listed');
       assert.equal(receiver.requests.length, before);
@@ -160,7 +160,7 @@ for (const { name, server } of SERVERS) {
       const removed = await cli('scan', 'remove', bucket);
       assert.equal(removed.code, 0, removed.err);
       await assert.rejects(engine.plainClient.temporal.schedule.getHandle(scanId).describe(), ScheduleNotFoundError);
-      assert.equal(await engine.deps.rules.scans().get(scanId), undefined);
+      assert.equal(await engine.deps.state.scans().get(scanId), undefined);
       assert.ok(!existsSync(path.join(engine.settings.dataDir, 'scans', encodeURIComponent(scanId))), 'its listing is gone');
       const again = await cli('scan', 'remove', bucket);
       assert.equal(again.code, 2);

@@ -1,7 +1,7 @@
 // scripts/entry.sh, which `npm run worker|ingest|start|cli` and bin/bucketflow go through: the compiled JS only
 // while dist/ matches the sources, else the TypeScript through tsx (never a stale build, never silently).
 // Run on a scratch package with its own one-line entry points, so the real dist/ is left alone. Also the V8
-// heap flags it gives the long-running processes unless NODE_OPTIONS names them (README, "Memory").
+// heap flags it gives the long-running processes unless NODE_OPTIONS names them (docs/production.md, "Memory").
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

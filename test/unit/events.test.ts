@@ -12,9 +12,15 @@ import {
   expandEventName,
   parseEventList,
   parseIncomingEvents,
+  parseEventBody,
   parseIncomingJson,
+  parseSourceBody,
+  recordCount,
   toEnvelope,
+  TooManyRecordsError,
 } from '../../src/events';
+import { unwrapNotification } from '../../src/http/sns';
+import { sourceFixture } from '../helpers/fixtures';
 import guideMessages from '../fixtures/minio-guide/sample-messages.json';
 
 const time = new Date('2026-11-25T10:11:12.345Z');
@@ -47,6 +53,11 @@ describe('event names', () => {
     assert.equal(eventMatches('s3:ObjectCreated:Put', 's3:ObjectCreated:Post'), false);
     assert.throws(() => expandEventName('s3:ObjectMoved:*'), /unknown event name: s3:ObjectMoved:\*/);
     assert.throws(() => expandEventName('s3:ObjectCreated:Puts'), /unknown event name/);
+    // Object.prototype's names are no family: `in` took them, and a rule for s3:constructor:* was accepted.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      assert.throws(() => expandEventName(`s3:${name}:*`), /unknown event name/);
+      assert.throws(() => parseEventList(`s3:${name}:*`), /unknown event name/);
+    }
   });
 
   test('mc shortcuts', () => {
@@ -228,4 +239,32 @@ describe('records: the less common fields', () => {
       assert.throws(() => parseIncomingEvents(body), (err: unknown) => err instanceof EventValidationError && err.message === message);
     });
   }
+});
+
+describe('the records limit (the ingest passes BUCKETFLOW_INGEST_MAX_RECORDS)', () => {
+  const record = put();
+  const malformed = { eventName: 's3:ObjectCreated:Put' }; // not a whole record: an EventValidationError once read
+  const tooMany = (err: unknown, count: number) => err instanceof TooManyRecordsError && err.message === `${count} records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)`;
+
+  test('is counted before any record is read: one more than the limit, the last malformed, is too many, not invalid', () => {
+    assert.throws(() => parseEventBody({ Records: [record, record, malformed] }, 2), (err) => tooMany(err, 3));
+    assert.throws(() => parseEventBody([record, { Records: [record, malformed] }], 2), (err) => tooMany(err, 3));
+    const ceph = sourceFixture('ceph-notifications.json');
+    assert.throws(() => parseEventBody({ Records: [...ceph.Records, malformed] }, 2), (err) => tooMany(err, 3));
+    assert.throws(() => unwrapNotification(JSON.stringify({ Records: [...sourceFixture('aws-s3-object-created.json').Records, malformed] }), 2), (err) => tooMany(err, 3));
+    // At the limit, the malformed record is read and refused naming itself.
+    assert.throws(() => parseEventBody({ Records: [record, malformed] }, 2), /^EventValidationError: Records\[1\]\.eventVersion: required$/);
+  });
+
+  test('counts what would become events: every record of every envelope in a list, one per EventBridge event, none for a test event', () => {
+    assert.equal(recordCount('minio', [record, { Records: [record, record] }, { EventName: 'x', Records: [record] }]), 4);
+    assert.equal(recordCount('minio', { Records: [record, record] }), 2);
+    assert.equal(recordCount('minio', record), 1);
+    assert.equal(recordCount('ceph', sourceFixture('ceph-notifications.json')), 2);
+    assert.equal(recordCount('aws-s3', sourceFixture('aws-s3-test-event.json')), 0);
+    assert.equal(recordCount('aws-eventbridge', sourceFixture('eventbridge-object-created.json')), 1);
+    for (const [source, body] of [['minio', [record, { Records: [record, record] }]], ['ceph', sourceFixture('ceph-notifications.json')], ['aws-s3', sourceFixture('aws-s3-object-created.json')]] as const) {
+      assert.equal(recordCount(source, body), parseSourceBody(source, body).events.length, source);
+    }
+  });
 });

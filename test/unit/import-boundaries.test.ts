@@ -34,8 +34,8 @@ const cases: Array<{ file: string; wrong: string; allowed: string }> = [
   { file: 'src/targets/planted.ts', wrong: "import { main } from '../ingest/main';\nvoid main;", allowed: "import { ConfigError } from '../config';\nvoid ConfigError;" },
   { file: 'src/operator/deliveries/planted.ts', wrong: "import { main } from '../../cli/main';\nvoid main;", allowed: "import { formatTable } from '../table';\nvoid formatTable;" },
   { file: 'activities/planted.ts', wrong: "import { main } from '../src/worker/main';\nvoid main;", allowed: "import { errorMessage } from '../src/errors';\nvoid errorMessage;" },
-  { file: 'src/s3/planted.ts', wrong: "import { main } from '../ingest/main';\nvoid main;", allowed: "import { loadS3Settings } from '../config/s3-settings';\nvoid loadS3Settings;" },
-  { file: 'src/config/planted.ts', wrong: "import { openS3 } from '../s3/client';\nvoid openS3;", allowed: "import type { S3Access } from '../s3/client';\nexport type A = S3Access;" },
+  { file: 'src/s3/planted.ts', wrong: "import { main } from '../ingest/main';\nvoid main;", allowed: "import { loadS3Settings } from '../settings/s3';\nvoid loadS3Settings;" },
+  { file: 'src/settings/planted.ts', wrong: "import { openS3 } from '../s3/client';\nvoid openS3;", allowed: "import type { S3Access } from '../s3/client';\nexport type A = S3Access;" },
 ];
 
 for (const { file, wrong, allowed } of cases) {

@@ -60,7 +60,7 @@ test('the status page and its redeliver are never open while any token is set: o
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-auth-'));
   closing.push(() => rm(dataDir, { recursive: true, force: true }));
   const rules = new FileStateStore(dataDir);
-  const status = { settings: { ...loadSettings({}), dataDir }, rules };
+  const status = { settings: { ...loadSettings({}), dataDir }, state: rules };
   const onlyCeph = await ingest({ sourceTokens: { ceph: 'ceph-token' }, status });
   for (const authorization of [undefined, 'Bearer ceph-token']) {
     assert.equal((await fetch(`${onlyCeph.url}/status`, { headers: authorization ? { authorization } : {} })).status, 401, String(authorization));

@@ -47,6 +47,23 @@ test('no secret in a line: secret fields censored, credentials in any string (th
   assert.deepEqual(line.nested, { token: 'REDACTED' });
 });
 
+test('a long string (the message, any field) is cut with a marker, after a redaction that still sees a credential the cut splits', () => {
+  const [line] = jsonLines(`const long = 'a-?'.repeat(350000);
+    log('WARN', 'skipped ' + long, {
+      reason: long,
+      url: 'x'.repeat(2030) + ' http://u:' + 'canary-cut-pw'.repeat(10) + '@h/',
+      deep: { a: { b: { c: { d: { e: 'http://u:canary-deep@h' } } } } },
+    })`);
+  const text = JSON.stringify(line);
+  assert.ok(text.length < 10_000, `${text.length} characters`);
+  assert.doesNotMatch(text, /canary/);
+  assert.equal(line.reason, `${'a-?'.repeat(700).slice(0, 2048)}... [cut: 1050000 characters in all]`);
+  assert.match(String(line.message), /^skipped (a-\?)+\.\.\. \[cut: 1050008 characters in all\]$/);
+  assert.equal(String(line.url).length, 2048 + '... [cut: 2172 characters in all]'.length);
+  assert.ok(String(line.url).startsWith(`${'x'.repeat(2030)} http://u:REDAC`), String(line.url).slice(2020));
+  assert.deepEqual(line.deep, { a: { b: { c: { d: '[nested deeper than 4 levels: not logged]' } } } });
+});
+
 test('a readable line when stderr is a terminal', { skip: noScript }, () => {
   assert.match(
     logged("log('INFO', 'worker started', { taskQueue: 'bucketflow', password: 'canary-pw' })", true),

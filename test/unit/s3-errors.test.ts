@@ -1,14 +1,14 @@
-// The answers no stack server gives on demand (throttling, a 5xx, a 400, a body that is not S3's), read by
-// src/s3/errors.ts: a loopback HTTP listener answers each as S3 would, and the module's error says what it is in
-// one line naming bucket and endpoint, with the retry flag right, and a server's message quoted without the
-// credentials in it. (The stack's real servers give the others: test/s3/s3-servers.test.ts.) Also the stack
-// manager's grouping: a bare `up` starts none of the opt-in S3 servers, `up s3` all three.
+// The answers no stack server gives on demand (throttling, a 5xx, a 400, a body that is not S3's, a listing that
+// never moves on), read by src/s3: a loopback HTTP listener answers each as S3 would, and the module's error says
+// what it is in one line naming bucket and endpoint, with the retry flag right, and a server's message quoted
+// without the credentials in it. (The stack's real servers give the others: test/s3/s3-servers.test.ts.) Also the stack
+// manager's grouping: a bare `up` starts none of the opt-in S3 servers, `up s3` all four.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { servicesToStart } from '../../scripts/stack/services';
-import { loadS3Settings } from '../../src/config/s3-settings';
+import { loadS3Settings } from '../../src/settings/s3';
 import { openS3, type S3Access } from '../../src/s3/client';
 import { S3AccessError } from '../../src/s3/errors';
 
@@ -29,6 +29,14 @@ let s3: S3Access;
 before(async () => {
   server = createServer((request, response) => {
     const bucket = (request.url ?? '').split(/[/?]/)[1];
+    if (bucket === 'stuck' || bucket === 'tokenless') {
+      // A server whose listing never moves on: always the same truncated page (with a token, or without one).
+      const token = bucket === 'stuck' ? '<NextContinuationToken>t1</NextContinuationToken>' : '';
+      response.writeHead(200, { 'content-type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>true</IsTruncated>${token}<KeyCount>1</KeyCount>`
+        + '<Contents><Key>a</Key><Size>1</Size><ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents></ListBucketResult>');
+      return;
+    }
     if (bucket === 'html') {
       response.writeHead(200, { 'content-type': 'text/html' });
       response.end('<html><body>a web page, not S3</body></html>');
@@ -86,9 +94,22 @@ test('a 200 answer that is not an S3 listing (a web page) is an error, never an 
   assert.ok(versions instanceof S3AccessError && versions.kind === 'other', String(versions));
 });
 
-test('a bare `stack up` starts none of the S3 servers; `up s3` starts the three', () => {
+test('a listing that does not move on, or is truncated without a token, is a non-retryable bad-listing error, not a loop', async () => {
+  const first = await s3.listPage('stuck');
+  assert.deepEqual(first.objects.map((object) => [object.key, object.etag]), [['a', '0cc175b9c0f1b6a831c399e269772661']]);
+  assert.deepEqual(first.next, { kind: 'objects', token: 't1', lastKey: 'a' });
+  const stuck = await s3.listPage('stuck', { continuation: first.next }).catch((thrown: unknown) => thrown);
+  assert.ok(stuck instanceof S3AccessError, String(stuck));
+  assert.deepEqual([stuck.kind, stuck.retryable], ['bad-listing', false]);
+  assert.match(stuck.message, /does not move on/);
+  const tokenless = await failure('tokenless');
+  assert.deepEqual([tokenless.kind, tokenless.retryable], ['bad-listing', false]);
+  assert.match(tokenless.message, /sent no NextContinuationToken/);
+});
+
+test('a bare `stack up` starts none of the S3 servers; `up s3` starts the four', () => {
   const names = (given: string[]) => servicesToStart(given).map((service) => service.name);
-  assert.deepEqual(names([]).filter((name) => ['minio', 'seaweedfs', 'versitygw'].includes(name)), []);
-  assert.deepEqual(names(['s3']), ['minio', 'seaweedfs', 'versitygw']);
+  assert.deepEqual(names([]).filter((name) => ['minio', 'seaweedfs', 'versitygw', 's3proxy'].includes(name)), []);
+  assert.deepEqual(names(['s3']), ['minio', 'seaweedfs', 'versitygw', 's3proxy']);
   assert.deepEqual(names(['minio', 'versitygw']), ['minio', 'versitygw']);
 });

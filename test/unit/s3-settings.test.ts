@@ -1,4 +1,4 @@
-// The S3 connection settings (src/config/s3-settings.ts), read as the AWS SDKs read them: which endpoint wins,
+// The S3 connection settings (src/settings/s3.ts), read as the AWS SDKs read them: which endpoint wins,
 // when addressing is path-style, the region's fallbacks, credentials in pairs or from the SDK's chain, and each bad
 // value one ConfigError line naming its variable (or the command's --endpoint) without quoting any credential.
 // Needs no server: the path-style check sends one listing to a loopback HTTP listener and reads its request line.
@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/config/params';
-import { describeS3Settings, loadS3Settings, needsPathStyle } from '../../src/config/s3-settings';
+import { describeS3Settings, loadS3Settings, needsPathStyle } from '../../src/settings/s3';
 import { openS3 } from '../../src/s3/client';
 
 const KEYS = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE1', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI-secret' };

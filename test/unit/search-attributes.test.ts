@@ -1,5 +1,5 @@
-// The one list of search attributes (src/delivery/search-attributes.ts) is what the README documents and what the
-// workflows write, so none can be used without being registered.
+// The one list of search attributes (src/delivery/search-attributes.ts) is what docs/operations.md documents and
+// what the workflows write, so none can be used without being registered.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,9 +8,9 @@ import { SEARCH_ATTRIBUTES, createCommands, searchKeys } from '../../src/deliver
 
 const root = path.resolve(__dirname, '../..');
 
-test('the README table lists exactly the registered search attributes with their types', () => {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  const rows = [...readme.matchAll(/^\| `(Bucketflow\w+)` \| (\w+) \|/gm)].map(([, name, type]) => [name, type]);
+test('the docs/operations.md table lists exactly the registered search attributes with their types', () => {
+  const operations = readFileSync(path.join(root, 'docs', 'operations.md'), 'utf8');
+  const rows = [...operations.matchAll(/^\| `(Bucketflow\w+)` \| (\w+) \|/gm)].map(([, name, type]) => [name, type]);
   assert.deepEqual(Object.fromEntries(rows), SEARCH_ATTRIBUTES);
 });
 

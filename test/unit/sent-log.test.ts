@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FileStateStore, FileSentLog, SENT_LOG_HORIZON_MS } from '../../src/state';
-import { SentRecord } from '../../src/targets/send-dedupe';
+import { SendDedupe } from '../../src/targets/send-dedupe';
 
 let dir: string;
 before(async () => {
@@ -18,7 +18,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test("one worker's sends are known to another worker sharing the rules store's home", async () => {
   const home = await mkdtemp(path.join(dir, 'home-'));
-  const [first, second] = [new SentRecord(), new SentRecord()];
+  const [first, second] = [new SendDedupe(), new SendDedupe()];
   first.share(new FileStateStore(home).sentLog());
   second.share(new FileStateStore(home).sentLog());
   first.add('run-1', 'arn:minio:sqs::1:webhook');
@@ -68,7 +68,7 @@ test('a worker rotates its file, keeping the two newest; a gone worker’s stale
 });
 
 test('the record stays bounded: the oldest sends are forgotten first', () => {
-  const record = new SentRecord(3);
+  const record = new SendDedupe(3);
   for (const run of ['a', 'b', 'c', 'd']) record.add(run, 'arn');
   assert.equal(record.has('a', 'arn'), false);
   assert.deepEqual(['b', 'c', 'd'].map((run) => record.has(run, 'arn')), [true, true, true]);
@@ -79,10 +79,10 @@ test('a failing shared log never fails a send: the record still knows it, and th
   await writeFile(path.join(home, 'sent'), 'a file where the folder should be');
   // In a process of its own: the warning is read from its stderr, as the logger writes it.
   const program = `
-    const { SentRecord } = require('./src/targets/send-dedupe');
+    const { SendDedupe } = require('./src/targets/send-dedupe');
     const { FileSentLog } = require('./src/state/sent-log');
     (async () => {
-      const record = new SentRecord();
+      const record = new SendDedupe();
       record.share(new FileSentLog(${JSON.stringify(home)}));
       record.add('run-1', 'arn');
       record.add('run-2', 'arn');

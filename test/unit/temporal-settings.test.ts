@@ -58,7 +58,7 @@ test('a profile of the TOML config file, picked by TEMPORAL_PROFILE, overridden 
 
   const cloud = loadTemporalConnection({ ...base, TEMPORAL_PROFILE: 'cloud' });
   assert.deepEqual(cloud, { temporalAddress: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', temporalTls: true, temporalApiKey: SECRET });
-  assert.deepEqual(describeTemporalConnection(cloud), { address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', tls: 'on', apiKey: 'set' });
+  assert.deepEqual(describeTemporalConnection(cloud), { address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', tls: 'on', apiKeySet: 'set' });
 
   const mtls = loadTemporalConnection({ ...base, TEMPORAL_PROFILE: 'mtls', TEMPORAL_NAMESPACE: 'from-env' });
   assert.equal(mtls.namespace, 'from-env');

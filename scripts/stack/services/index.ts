@@ -9,6 +9,7 @@ import { nats } from './nats';
 import { postgres } from './postgres';
 import { rabbitmq } from './rabbitmq';
 import { redis } from './redis';
+import { s3proxy } from './s3proxy';
 import { seaweedfs } from './seaweedfs';
 import { temporal } from './temporal';
 import { temporalCluster } from './temporal-cluster';
@@ -16,10 +17,10 @@ import { temporalTls } from './temporal-tls';
 import { versitygw } from './versitygw';
 
 export const services: Service[] = [temporal, temporalTls, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch,
-  temporalCluster, minio, seaweedfs, versitygw];
+  temporalCluster, minio, seaweedfs, versitygw, s3proxy];
 
-/** Names that stand for several services: `up s3` = `up minio seaweedfs versitygw`. */
-export const serviceGroups: Record<string, Service[]> = { s3: [minio, seaweedfs, versitygw] };
+/** Names that stand for several services: `up s3` = `up minio seaweedfs versitygw s3proxy`. */
+export const serviceGroups: Record<string, Service[]> = { s3: [minio, seaweedfs, versitygw, s3proxy] };
 
 /** The named services (a group's name stands for its services), or all; unknown names are an error naming them. */
 export function selectServices(givenNames: string[]): Service[] {

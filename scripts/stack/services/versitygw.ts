@@ -2,7 +2,6 @@
 // (scripts/stack/go.ts), over its posix backend: each bucket a folder of .stack/versitygw/data, object metadata
 // in extended attributes, versions under .stack/versitygw/versions (so bucket versioning works). It listens on
 // endpoints.versitygw (loopback) with the stack's key as its root account, passed in its environment.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { endpoints } from '../endpoints';
 import { goInstall } from '../go';
@@ -15,18 +14,6 @@ export const VERSITYGW_MODULE = 'github.com/versity/versitygw/cmd/versitygw@v1.8
 const dir = (...rest: string[]) => serviceDir('versitygw', ...rest);
 const gatewayBinary = dir('bin', 'versitygw');
 export const versitygwServer = s3Server(endpoints.versitygw);
-
-let versionText: string | undefined;
-function installedVersion(): string {
-  if (versionText === undefined && isExecutable(gatewayBinary)) {
-    try {
-      versionText = /Version\s*:?\s*(\S+)/i.exec(execFileSync(gatewayBinary, ['--version'], { encoding: 'utf8' }))?.[1] ?? '';
-    } catch {
-      versionText = '';
-    }
-  }
-  return versionText ?? '';
-}
 
 export const versitygw: Service = {
   name: 'versitygw',
@@ -51,7 +38,6 @@ export const versitygw: Service = {
 
   async probe() {
     const answer = await probeS3(versitygwServer);
-    const version = installedVersion();
-    return version ? `versitygw ${version}, ${answer}` : answer;
+    return isExecutable(gatewayBinary) ? `${answer} (built from ${VERSITYGW_MODULE.split('@')[1]})` : answer;
   },
 };

@@ -1,7 +1,7 @@
 // Event names of S3-style servers (AWS S3, Ceph RGW) mapped to MinIO's, so bucket rules written with MinIO's
 // `s3:` names match events from any source. AWS and Ceph write the names without the `s3:` prefix.
 import { EVENT_NAMES } from '../names';
-import { EventValidationError } from '../parse';
+import { EventValidationError, quoted } from '../parse';
 
 const MINIO_NAMES = new Set(EVENT_NAMES);
 
@@ -28,7 +28,7 @@ export function toMinioEventName(name: string, at: string): string {
   const bare = name.startsWith('s3:') ? name.slice(3) : name;
   const minio = `s3:${bare}`;
   if (MINIO_NAMES.has(minio)) return minio;
-  const equivalent = EQUIVALENTS[bare];
+  const equivalent = Object.hasOwn(EQUIVALENTS, bare) ? EQUIVALENTS[bare] : undefined; // never Object.prototype's ("constructor")
   if (equivalent) return equivalent;
-  throw new EventValidationError(at, `"${name}" has no MinIO equivalent (bucket rules use MinIO's s3: event names)`);
+  throw new EventValidationError(at, `${quoted(name)} has no MinIO equivalent (bucket rules use MinIO's s3: event names)`);
 }

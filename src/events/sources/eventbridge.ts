@@ -1,7 +1,7 @@
 // Amazon EventBridge events from S3 (`source` `aws.s3`; AmazonS3 userguide ev-events), delivered by an
 // EventBridge API destination: the kind of change is in `detail-type` (and `reason`/`deletion-type`), the
 // object under `detail`, with its key as stored.
-import { EventValidationError, expectObject, requireString } from '../parse';
+import { EventValidationError, expectObject, quoted, requireKey, requireString } from '../parse';
 import { buildEvent } from '../record';
 import type { S3EventRecord } from '../types';
 import { optionalSequencer, optionalSize, optionalString, requireTime } from './fields';
@@ -35,7 +35,7 @@ export function isEventBridgeEvent(body: unknown): boolean {
 export function parseEventBridgeEvent(body: unknown): EventBridgeEvent {
   const event = expectObject(body, 'body');
   const source = requireString(event, 'source', '');
-  if (source !== EVENTBRIDGE_SOURCE) throw new EventValidationError('source', `expected "${EVENTBRIDGE_SOURCE}", got "${source}"`);
+  if (source !== EVENTBRIDGE_SOURCE) throw new EventValidationError('source', `expected "${EVENTBRIDGE_SOURCE}", got ${quoted(source)}`);
   const detailType = requireString(event, 'detail-type', '');
   const detail = expectObject(event.detail, 'detail');
   const bucket = expectObject(detail.bucket, 'detail.bucket');
@@ -52,7 +52,7 @@ export function parseEventBridgeEvent(body: unknown): EventBridgeEvent {
     region,
     bucket: requireString(bucket, 'name', 'detail.bucket'),
     bucketArn: typeof resources[0] === 'string' ? resources[0] : undefined,
-    key: requireString(object, 'key', 'detail.object'),
+    key: requireKey(object, 'detail.object'),
     size: optionalSize(object, 'size', 'detail.object'),
     eTag: optionalString(object, 'etag', 'detail.object'),
     versionId: optionalString(object, 'version-id', 'detail.object'),
@@ -70,18 +70,17 @@ export function parseEventBridgeEvent(body: unknown): EventBridgeEvent {
 function eventNameOf(detailType: string, detail: Record<string, unknown>): string {
   if (detailType === 'Object Created') {
     const reason = requireString(detail, 'reason', 'detail');
-    const name = CREATED_BY_REASON[reason];
-    if (!name) throw new EventValidationError('detail.reason', `expected one of ${Object.keys(CREATED_BY_REASON).join(', ')}, got "${reason}"`);
+    const name = Object.hasOwn(CREATED_BY_REASON, reason) ? CREATED_BY_REASON[reason] : undefined; // never Object.prototype's ("toString")
+    if (!name) throw new EventValidationError('detail.reason', `expected one of ${Object.keys(CREATED_BY_REASON).join(', ')}, got ${quoted(reason)}`);
     return name;
   }
   if (detailType === 'Object Deleted') {
     // "Permanently Deleted" (or a lifecycle expiration of an unversioned object) vs "Delete Marker Created".
     return optionalString(detail, 'deletion-type', 'detail') === 'Delete Marker Created' ? 's3:ObjectRemoved:DeleteMarkerCreated' : 's3:ObjectRemoved:Delete';
   }
-  const name = BY_DETAIL_TYPE[detailType];
-  if (name) return name;
+  if (Object.hasOwn(BY_DETAIL_TYPE, detailType)) return BY_DETAIL_TYPE[detailType];
   throw new EventValidationError(
     'detail-type',
-    `"${detailType}" has no MinIO equivalent (expected Object Created, Object Deleted, ${Object.keys(BY_DETAIL_TYPE).join(', ')})`,
+    `${quoted(detailType)} has no MinIO equivalent (expected Object Created, Object Deleted, ${Object.keys(BY_DETAIL_TYPE).join(', ')})`,
   );
 }

@@ -1,7 +1,7 @@
 // Which server sent a body, and its events as MinIO records: MinIO (and its forks), Ceph RGW, AWS S3 records,
 // S3 events inside SNS messages, EventBridge events. Rules, dedupe and targets see only MinIO's record; the
 // source travels beside each record (workflow input, search attribute BucketflowSource).
-import { EventValidationError, parseIncomingEvents } from '../parse';
+import { EventValidationError, parseIncomingEvents, TooManyRecordsError } from '../parse';
 import type { S3EventRecord } from '../types';
 import { isAwsS3Record, isAwsTestEvent, parseAwsS3Record } from './aws-s3';
 import { CEPH_EVENT_SOURCE, parseCephRecord } from './ceph';
@@ -39,18 +39,21 @@ export const EXPECTED_BODY =
   'an SNS message (Type, TopicArn, Message) or an EventBridge event (source "aws.s3", detail-type, detail)';
 
 /** Every record of a body of any source, validated (`parseSourceBody` of its `detectSource`). */
-export function parseEventBody(body: unknown): ParsedBody {
-  return parseSourceBody(detectSource(body), body);
+export function parseEventBody(body: unknown, maxRecords = Infinity): ParsedBody {
+  return parseSourceBody(detectSource(body), body, maxRecords);
 }
 
 /**
  * Every record of a body whose source is already detected (the ingest detects it once, to check that source's
  * token first), validated; throws EventValidationError naming the first bad field, so a body with any invalid
  * record starts nothing. One source per body (per-source tokens rely on it). SNS envelopes are refused here:
- * only the ingest's SNS protocol (src/http/sns.ts), which checks their signature, unwraps them.
+ * only the ingest's SNS protocol (src/http/sns.ts), which checks their signature, unwraps them. A body of more
+ * than `maxRecords` records is refused (TooManyRecordsError) before any of them is read.
  */
-export function parseSourceBody(source: EventSource | undefined, body: unknown): ParsedBody {
+export function parseSourceBody(source: EventSource | undefined, body: unknown, maxRecords = Infinity): ParsedBody {
   if (source === undefined) throw new EventValidationError('body', EXPECTED_BODY);
+  const count = recordCount(source, body);
+  if (count > maxRecords) throw new TooManyRecordsError(count, maxRecords);
   switch (source) {
     case 'aws-sns':
       throw new EventValidationError('body', 'an SNS message: post it to the ingest server, which verifies its signature');
@@ -80,6 +83,20 @@ export function detectSource(body: unknown): EventSource | undefined {
   if (Array.isArray(records) && records.length > 0) return sourceOfRecord(records[0]);
   const keys = Object.keys(body);
   return ['Records', 'EventName', 'EventType', 'Key', 'eventName', 's3'].some((key) => keys.includes(key)) ? 'minio' : undefined;
+}
+
+/**
+ * How many records a body of `source` carries, from its shape alone (nothing validated): what parseSourceBody
+ * would return as many events of, when it returns.
+ */
+export function recordCount(source: EventSource, body: unknown): number {
+  if (source === 'aws-eventbridge' || source === 'aws-sns') return 1;
+  const inOne = (item: unknown) => {
+    const records = typeof item === 'object' && item !== null ? (item as { Records?: unknown }).Records : undefined;
+    return Array.isArray(records) ? records.length : 1;
+  };
+  if (source === 'minio') return Array.isArray(body) ? body.reduce((sum: number, item) => sum + inOne(item), 0) : inOne(body);
+  return isAwsTestEvent(body) ? 0 : inOne(body);
 }
 
 function minio(body: unknown): ParsedBody {

@@ -1,10 +1,10 @@
 // The S3 notification record as AWS S3 and Ceph RGW write it, normalized to MinIO's record: the event name
 // mapped to MinIO's, the key query-escaped as MinIO does, the time in milliseconds, the sequencer kept.
-import { EventValidationError, expectObject, join, requireString } from '../parse';
+import { EventValidationError, expectObject, join, requireKey, requireString } from '../parse';
 import { buildEvent } from '../record';
 import type { S3EventRecord } from '../types';
 import { toMinioEventName } from './event-names';
-import { optionalSequencer, optionalSize, optionalString, requireTime, stringMap } from './fields';
+import { optionalSequencer, optionalSize, optionalString, optionalText, principalOf, requireTime, textMap } from './fields';
 
 export interface S3StyleFields {
   record: S3EventRecord;
@@ -31,13 +31,14 @@ export function normalizeS3StyleRecord(
   const bucketName = requireString(bucket, 'name', join(s3At, 'bucket'));
   const objectAt = join(s3At, 'object');
   const object = expectObject(s3.object, objectAt);
-  const key = source.decodeKey(requireString(object, 'key', objectAt));
+  const key = source.decodeKey(requireKey(object, objectAt));
   if (!key) throw new EventValidationError(join(objectAt, 'key'), 'required');
-  const owner = bucket.ownerIdentity && typeof bucket.ownerIdentity === 'object' ? stringMap(bucket.ownerIdentity).principalId : undefined;
-  const user = raw.userIdentity && typeof raw.userIdentity === 'object' ? stringMap(raw.userIdentity).principalId : undefined;
-  const request = stringMap(raw.requestParameters);
+  const owner = principalOf(bucket.ownerIdentity, join(s3At, 'bucket.ownerIdentity'));
+  const user = principalOf(raw.userIdentity, join(at, 'userIdentity'));
+  const request = raw.requestParameters;
   const region = optionalString(raw, 'awsRegion', at) ?? '';
-  const sourceIPAddress = request.sourceIPAddress ?? '';
+  const sourceIPAddress =
+    (request && typeof request === 'object' && !Array.isArray(request) ? optionalText(request as Record<string, unknown>, 'sourceIPAddress', join(at, 'requestParameters')) : undefined) ?? '';
   const record = buildEvent({
     eventName,
     eventSource: source.eventSource,
@@ -55,7 +56,7 @@ export function normalizeS3StyleRecord(
     principalId: user ?? owner ?? '',
     sourceIPAddress,
     requestParameters: { principalId: user ?? '', region, sourceIPAddress },
-    responseElements: stringMap(raw.responseElements),
+    responseElements: textMap(raw.responseElements, join(at, 'responseElements')),
     host: sourceIPAddress,
     userAgent: '',
   });

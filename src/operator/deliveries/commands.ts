@@ -194,7 +194,7 @@ export async function redeliverCommand(ref: string | undefined, values: Operator
       let action: string;
       if (plan.skipped) action = `skipped: ${plan.skipped}`;
       else if (dryRun) action = `would start ${plan.workflowId}`;
-      else action = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId}` : `skipped: ${plan.workflowId} is already running`;
+      else action = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId}` : `skipped: ${plan.workflowId} was started by another redeliver meanwhile`;
       done.push({ ...plan, action });
     }
     return done;

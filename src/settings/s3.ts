@@ -7,7 +7,7 @@
 // A command that names one bucket may pass its own endpoint (`--endpoint`), checked the same way. Every variable
 // goes through envSetting, so a bad value is one ConfigError line naming it; no credential is ever quoted.
 import { isIP } from 'node:net';
-import { ConfigError, envSetting } from './params';
+import { ConfigError, envSetting } from '../config/params';
 
 export const DEFAULT_S3_REGION = 'us-east-1';
 
