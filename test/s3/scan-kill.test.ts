@@ -17,6 +17,7 @@ import { scanIdFor } from '../../src/state/scans';
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { removeBucket } from '../helpers/s3-buckets';
 
 const OBJECTS = 400;
 const BOUND = 10;
@@ -53,6 +54,7 @@ after(async () => {
   for await (const info of engine.plainClient.temporal.workflow.list({ query: `TaskQueue = '${engine.settings.taskQueue}' AND ExecutionStatus = 'Running'` })) {
     await engine.plainClient.temporal.workflow.getHandle(info.workflowId).terminate('test over').catch(() => {});
   }
+  await removeBucket(admin, bucket);
   admin.destroy();
   await engine.stop();
   await receiver.close();

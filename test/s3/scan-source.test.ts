@@ -1,5 +1,5 @@
-// Needs Temporal and the stack's S3 servers minio, seaweedfs and versitygw (`npm run stack -- up minio seaweedfs
-// versitygw`; `npm run test:s3` brings them up), none of them sending notifications: the scan source is how their
+// Needs Temporal and the stack's S3 servers minio, seaweedfs, versitygw and s3proxy (`npm run stack -- up s3`;
+// `npm run test:s3` brings them up), none of them sending notifications: the scan source is how their
 // changes reach targets. On each server, through the real CLI (`bucketflow scan add|list|remove`) and a real engine
 // delivering to a real webhook receiver, with a 2 s interval: an object created, overwritten, then deleted arrives
 // as s3:ObjectCreated:Put, Put, s3:ObjectRemoved:Delete shaped as MinIO shapes them (origin scan, the HEAD's content
@@ -20,6 +20,7 @@ import { scanIdFor } from '../../src/state/scans';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { removeBucket } from '../helpers/s3-buckets';
 
 const TIMEOUT = { timeout: 180_000 };
 const EVERY_MS = 2_000;
@@ -29,6 +30,7 @@ const SERVERS = [
   { name: 'minio', server: s3Server(endpoints.minio) },
   { name: 'seaweedfs', server: s3Server(endpoints.seaweedfs) },
   { name: 'versitygw', server: s3Server(endpoints.versitygw) },
+  { name: 's3proxy', server: s3Server(endpoints.s3proxy) },
 ];
 const ARN = 'arn:minio:sqs:us-east-1:1:webhook';
 const buckets = Object.fromEntries(SERVERS.map(({ name }) => [name, uniqueBucket(`scan-${name}`)]));
@@ -83,7 +85,10 @@ for (const { name, server } of SERVERS) {
       await admin.send(new CreateBucketCommand({ Bucket: bucket }));
       await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'there-before.txt', Body: 'baseline' }));
     });
-    after(() => admin.destroy());
+    after(async () => {
+      await removeBucket(admin, bucket);
+      admin.destroy();
+    });
 
     test('create, overwrite and delete arrive as MinIO\'s events within one interval; the baseline never does', TIMEOUT, async () => {
       const added = await cli('scan', 'add', bucket, '--every', '2s', '--endpoint', server.endpoint, '--metadata');
