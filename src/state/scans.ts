@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, parseDuration } from '../config/params';
 
 export interface ScanDefinition {
-  /** Deterministic per bucket and prefix (scanIdFor): also the id of its Temporal Schedule. */
+  /** Deterministic per bucket and prefix (scanIdFor); its Temporal Schedule's id is scheduleIdFor(id, task queue). */
   id: string;
   bucket: string;
   /** Only keys starting so ('' = the whole bucket). */
@@ -120,6 +120,14 @@ export class StalePositionError extends Error {
 export function scanIdFor(bucket: string, prefix: string): string {
   const suffix = prefix ? `-${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}` : '';
   return `bucketflow-scan-${bucket}${suffix}`;
+}
+
+/**
+ * The scan's Temporal Schedule: its id on the default task queue, `<scan id>@<task queue>` on another, so
+ * deployments sharing a namespace on their own task queues never take each other's schedules.
+ */
+export function scheduleIdFor(scanId: string, taskQueue: string): string {
+  return taskQueue === 'bucketflow' ? scanId : `${scanId}@${taskQueue}`;
 }
 
 /** Shortest interval a scan may have: a listing is at least one S3 request a page. */

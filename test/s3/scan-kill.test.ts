@@ -13,7 +13,7 @@ import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../../scripts/stack/s3';
 import type { ScanCursor } from '../../src/delivery/scan-types';
 import type { EventEnvelope } from '../../src/events/types';
-import { scanIdFor } from '../../src/state/scans';
+import { scanIdFor, scheduleIdFor } from '../../src/state/scans';
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
@@ -50,7 +50,7 @@ before(async () => {
 
 after(async () => {
   for (const worker of workers) worker.kill('SIGKILL');
-  await engine.plainClient.temporal.schedule.getHandle(scanId).delete().catch(() => {});
+  await engine.plainClient.temporal.schedule.getHandle(scheduleIdFor(scanId, engine.settings.taskQueue)).delete().catch(() => {});
   for await (const info of engine.plainClient.temporal.workflow.list({ query: `TaskQueue = '${engine.settings.taskQueue}' AND ExecutionStatus = 'Running'` })) {
     await engine.plainClient.temporal.workflow.getHandle(info.workflowId).terminate('test over').catch(() => {});
   }
@@ -69,7 +69,7 @@ async function lastRunAfter(finishedAfter: string, timeoutMs = 60_000) {
 
 /** The running scan's workflow id and its activity's last heartbeat (undefined until one reached the server). */
 async function runningScan(): Promise<{ workflowId: string; heartbeat?: ScanCursor; attempt: number } | undefined> {
-  const schedule = await engine.plainClient.temporal.schedule.getHandle(scanId).describe();
+  const schedule = await engine.plainClient.temporal.schedule.getHandle(scheduleIdFor(scanId, engine.settings.taskQueue)).describe();
   const workflowId = schedule.info.runningActions[0]?.workflow.workflowId;
   if (!workflowId) return undefined;
   const { raw } = await engine.plainClient.temporal.workflow.getHandle(workflowId).describe();

@@ -19,7 +19,7 @@ import Redis from 'ioredis';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { stackS3Client } from '../../scripts/stack/s3';
 import type { EventEnvelope, S3EventRecord } from '../../src/events/types';
-import { scanIdFor } from '../../src/state/scans';
+import { scanIdFor, scheduleIdFor } from '../../src/state/scans';
 import { registry } from '../../src/telemetry/metrics';
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnEntryPoint, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
@@ -88,7 +88,7 @@ before(async () => {
 
 after(async () => {
   if (ingest) await stopIngest();
-  await engine.plainClient.temporal.schedule.getHandle(scanId).delete().catch(() => {});
+  await engine.plainClient.temporal.schedule.getHandle(scheduleIdFor(scanId, engine.settings.taskQueue)).delete().catch(() => {});
   admin.destroy();
   await engine.stop();
   await minio.stop();

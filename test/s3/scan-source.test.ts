@@ -16,7 +16,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../../scripts/stack/s3';
 import type { EventEnvelope } from '../../src/events/types';
-import { scanIdFor } from '../../src/state/scans';
+import { scanIdFor, scheduleIdFor } from '../../src/state/scans';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
@@ -54,7 +54,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const bucket of Object.values(buckets)) await engine.plainClient.temporal.schedule.getHandle(scanIdFor(bucket, '')).delete().catch(() => {});
+  for (const bucket of Object.values(buckets)) await engine.plainClient.temporal.schedule.getHandle(scheduleIdFor(scanIdFor(bucket, ''), engine.settings.taskQueue)).delete().catch(() => {});
   await engine.stop();
   await receiver.close();
 });
@@ -93,7 +93,7 @@ for (const { name, server } of SERVERS) {
     test('create, overwrite and delete arrive as MinIO\'s events within one interval; the baseline never does', TIMEOUT, async () => {
       const added = await cli('scan', 'add', bucket, '--every', '2s', '--endpoint', server.endpoint, '--metadata');
       assert.equal(added.code, 0, added.err);
-      assert.match(added.out, new RegExp(`Scan of ${bucket} every 2s added \\(schedule ${scanId}\\)`));
+      assert.match(added.out, new RegExp(`Scan of ${bucket} every 2s added \\(schedule ${scheduleIdFor(scanId, engine.settings.taskQueue)}\\)`));
       // The first run (at once) lists the baseline.
       await runsAfter(scanId, '');
       const first = (await engine.deps.state.scans().lastRuns())[scanId];
@@ -164,7 +164,7 @@ for (const { name, server } of SERVERS) {
 
       const removed = await cli('scan', 'remove', bucket);
       assert.equal(removed.code, 0, removed.err);
-      await assert.rejects(engine.plainClient.temporal.schedule.getHandle(scanId).describe(), ScheduleNotFoundError);
+      await assert.rejects(engine.plainClient.temporal.schedule.getHandle(scheduleIdFor(scanId, engine.settings.taskQueue)).describe(), ScheduleNotFoundError);
       assert.equal(await engine.deps.state.scans().get(scanId), undefined);
       assert.ok(!existsSync(path.join(engine.settings.dataDir, 'scans', encodeURIComponent(scanId))), 'its listing is gone');
       const again = await cli('scan', 'remove', bucket);
