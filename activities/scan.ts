@@ -14,7 +14,8 @@ import { resolveTargets } from '../src/rules/resolve';
 import type { S3Access, S3Object } from '../src/s3/client';
 import { S3AccessError } from '../src/s3/errors';
 import { createdRecord, listedEvent, removedRecord } from '../src/s3/records';
-import { StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ScanDefinition, type ScanRunSummary } from '../src/state/scans';
+import { StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingChanges, type ScanDefinition, type ScanRunSummary } from '../src/state/scans';
+import { compareObjectKeys } from '../src/events/record';
 import { log } from '../src/telemetry/log';
 import { metrics } from '../src/telemetry/metrics';
 import { diffPage, type Change } from './scan-diff';
@@ -22,8 +23,6 @@ import type { ActivityDeps, ListedEvent } from './deps';
 
 /** A round returns to its workflow after this long (a new activity, a fresh timeout), wherever it is. */
 const ROUND_MS = 2 * 60_000;
-/** Previous entries read at once when they run past the listing (a bucket emptied: many removals). */
-const READ_LIMIT = 1_000;
 /** HEADs of changed objects in flight at once (--metadata). */
 const HEAD_CONCURRENCY = 8;
 /** How long a publish waits for room before trying again (admission control holds the worker's bound). */
@@ -35,7 +34,7 @@ const NO_TOTALS: ScanTotals = { pages: 0, listed: 0, created: 0, changed: 0, rem
 interface Comparison {
   readonly hasPrevious: boolean;
   reader: KeyOrderedReader<ListedState | DeliveredState>;
-  append(entries: ListedState[]): Promise<void>;
+  append(entries: ListedState[], changes: ListingChanges): Promise<void>;
   commit(): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,13 +81,27 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
       });
       const listed = page.objects.filter((o) => !o.deleteMarker).map(listedState);
       const lastKey = listed.length > 0 ? listed[listed.length - 1].key : state.lastKey;
-      // Every previous entry up to the page's last key; on the last page, all that remain.
-      const known = page.next ? await readAll(comparison.reader, lastKey) : await readAll(comparison.reader, undefined);
-      const changes = diffPage(listed, known, rules);
-      // While it waits for room, the heartbeat says where the page began: a retry does the page again.
+      // Until the page is done, a heartbeat says where it began: a retry does the page again.
       const before = copyOf(state);
-      await publishChanges(deps, scan, s3, changes, startedAt, state, () => ctx.heartbeat(before));
-      await comparison.append(listed);
+      const beat = () => ctx.heartbeat(before);
+      // The previous entries up to the page's last key (on the last page, all that remain), a part at a time:
+      // however many keys went between two listed ones (or all, from an emptied bucket), no more than a page of
+      // them is held at once.
+      let rest = listed;
+      while (!page.next || lastKey !== undefined) {
+        const known = await comparison.reader.readUpTo(page.next ? lastKey : undefined, deps.scans.pageSize);
+        const more = known.length === deps.scans.pageSize;
+        const part = rest.slice(0, more ? countUpTo(rest, known[known.length - 1].key) : rest.length);
+        rest = rest.slice(part.length);
+        const changes = diffPage(part, known, rules);
+        await publishChanges(deps, scan, s3, changes, startedAt, state, beat);
+        await comparison.append(part, {
+          upserted: changes.filter((c) => c.kind !== 'removed').map((c) => c.listed!),
+          removed: changes.filter((c) => c.kind === 'removed').map((c) => c.key),
+        });
+        if (!more) break;
+        beat();
+      }
       state.continuation = page.next;
       state.lastKey = lastKey;
       state.listed = !page.next;
@@ -129,7 +142,9 @@ async function openComparison(deps: ActivityDeps, scan: ScanDefinition, cursor: 
     };
   }
   const listing = await store.openListing(scan.id, cursor?.position);
-  return { hasPrevious: listing.hasPrevious, reader: listing, append: (entries) => listing.append(entries), commit: () => listing.commit(), close: () => listing.close() };
+  return {
+    hasPrevious: listing.hasPrevious, reader: listing, append: (entries, changes) => listing.append(entries, changes), commit: () => listing.commit(), close: () => listing.close(),
+  };
 }
 
 /** The cursor as it is now: the SDK encodes heartbeat details later, after the next page may have changed them. */
@@ -137,13 +152,11 @@ function copyOf(cursor: ScanCursor): ScanCursor {
   return JSON.parse(JSON.stringify(cursor)) as ScanCursor;
 }
 
-async function readAll<T>(reader: KeyOrderedReader<T>, upTo: string | undefined): Promise<T[]> {
-  const all: T[] = [];
-  for (;;) {
-    const part = await reader.readUpTo(upTo, READ_LIMIT);
-    all.push(...part);
-    if (part.length < READ_LIMIT) return all;
-  }
+/** How many of `entries` (in key order) come at or before `key`. */
+function countUpTo(entries: readonly ListedState[], key: string): number {
+  let n = 0;
+  while (n < entries.length && compareObjectKeys(entries[n].key, key) <= 0) n++;
+  return n;
 }
 
 function listedState(object: S3Object): ListedState {

@@ -141,7 +141,7 @@ export class FileScanStore implements ScanStore {
       hasPrevious,
       readUpTo: (upTo, limit) => reader.readUpTo(upTo, limit),
       position: () => ({ previous: reader.position(), next: writer.bytes }),
-      append: (entries) => writer.write(entries.map(LISTING_CODEC.encode)),
+      append: (entries) => writer.write(entries.map(LISTING_CODEC.encode)), // the whole page: the file is the next listing
       async commit() {
         await writer.sync();
         await rename(nextFile, previousFile).catch((err: NodeJS.ErrnoException) => {

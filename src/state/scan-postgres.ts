@@ -1,12 +1,12 @@
 // The scan state of the PostgreSQL store (src/state/scans.ts says what is kept), for workers on several machines:
-//   <table>_scans      id -> definition, the generation of its complete listing, its last run
-//   <table>_listing    (scan, generation, key) -> etag, size, last_modified: a run writes generation n+1 page by
-//                      page (upserts, so a resumed page writes nothing twice) and the run's end makes it the current one
-//   <table>_delivered  (bucket, key) -> the latest state delivered, upserted in bulk (the newest sequencer wins)
+//   <table>_scans         id -> definition, whether its listing is complete (a first run done), its last run
+//   <table>_scan_listing  (scan, key) -> etag, size, last_modified: the previous listing, updated in place as a run
+//                         goes, a page after it was read (only what changed: an unchanged bucket writes nothing)
+//   <table>_delivered     (bucket, key) -> the latest state delivered, upserted in bulk (the newest sequencer wins)
 // Keys are `COLLATE "C"`: byte order, which for UTF-8 is S3's key order, so the primary keys serve every read in
 // key order (`key > $last ORDER BY key LIMIT n`), a page per query, whatever the bucket's size.
 import type { Pool } from 'pg';
-import { StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore } from './scans';
+import { type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore } from './scans';
 
 export class PostgresScanStore implements ScanStore {
   private ready: Promise<unknown> | undefined;
@@ -39,7 +39,7 @@ export class PostgresScanStore implements ScanStore {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query(`DELETE FROM ${this.table}_scans WHERE id = $1 RETURNING definition`, [id]);
-      await client.query(`DELETE FROM ${this.table}_listing WHERE scan = $1`, [id]);
+      await client.query(`DELETE FROM ${this.table}_scan_listing WHERE scan = $1`, [id]);
       const removed = rows[0]?.definition as ScanDefinition | undefined;
       if (removed?.reconcile) {
         // The bucket's delivered states are kept only while a reconciliation of it needs them.
@@ -74,55 +74,46 @@ export class PostgresScanStore implements ScanStore {
 
   async openListing(id: string, resume?: unknown): Promise<ListingSession> {
     await this.init();
-    const { rows } = await this.pool.query(`SELECT listing_generation FROM ${this.table}_scans WHERE id = $1`, [id]);
-    const current = (rows[0]?.listing_generation as number | null | undefined) ?? null;
-    const at = resume as { previous: number | null; next: number; last: string | null } | undefined;
-    // The listing a heartbeat read from was swapped out since (the run completed, its completion lost): start over.
-    if (at && at.previous !== current) throw new StalePositionError(`scan ${id}`);
-    const previous = at ? at.previous : current;
-    const next = at ? at.next : (current ?? 0) + 1;
-    // Not resuming: what an earlier run left unfinished in that generation is not part of this one.
-    if (!at) await this.pool.query(`DELETE FROM ${this.table}_listing WHERE scan = $1 AND generation = $2`, [id, next]);
-    let last = at?.last ?? null;
+    const { rows } = await this.pool.query(`SELECT listing_complete FROM ${this.table}_scans WHERE id = $1`, [id]);
+    const hasPrevious = rows[0]?.listing_complete === true;
+    // Read up to here; a page is written in place once read, so a run resumed from an earlier position reads what
+    // it wrote as unchanged (its events were published before it was written), and reads the rest as it was.
+    let last = (resume as { last: string | null } | undefined)?.last ?? null;
     const { pool, table } = this;
+    // A first run starting afresh: rows an earlier first run left unfinished may name keys gone since.
+    if (!hasPrevious && !resume) await pool.query(`DELETE FROM ${table}_scan_listing WHERE scan = $1`, [id]);
     return {
-      hasPrevious: previous !== null,
+      hasPrevious,
       async readUpTo(upTo, limit) {
-        if (previous === null) return [];
+        if (!hasPrevious) return [];
         const { rows: entries } = await pool.query(
-          `SELECT key, etag, size, last_modified FROM ${table}_listing
-            WHERE scan = $1 AND generation = $2 AND ($3::text IS NULL OR key > $3) AND ($4::text IS NULL OR key <= $4)
-            ORDER BY key LIMIT $5`,
-          [id, previous, last, upTo ?? null, limit],
+          `SELECT key, etag, size, last_modified FROM ${table}_scan_listing
+            WHERE scan = $1 AND ($2::text IS NULL OR key > $2) AND ($3::text IS NULL OR key <= $3)
+            ORDER BY key LIMIT $4`,
+          [id, last, upTo ?? null, limit],
         );
         const states = entries.map((row): ListedState => ({ key: row.key, etag: row.etag, size: Number(row.size), lastModified: row.last_modified }));
         if (states.length > 0) last = states[states.length - 1].key;
         return states;
       },
-      position: () => ({ previous, next, last }),
-      async append(entries) {
-        if (entries.length === 0) return;
-        await pool.query(
-          `INSERT INTO ${table}_listing (scan, generation, key, etag, size, last_modified)
-             SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[])
-             ON CONFLICT (scan, generation, key) DO UPDATE SET etag = EXCLUDED.etag, size = EXCLUDED.size, last_modified = EXCLUDED.last_modified`,
-          [id, next, entries.map((e) => e.key), entries.map((e) => e.etag), entries.map((e) => e.size), entries.map((e) => e.lastModified)],
-        );
+      position: () => ({ last }),
+      async append(entries, { upserted, removed }) {
+        // A first run has nothing to compare with: its whole listing is written.
+        const writes = hasPrevious ? upserted : entries;
+        if (writes.length > 0) {
+          await pool.query(
+            `INSERT INTO ${table}_scan_listing (scan, key, etag, size, last_modified)
+               SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[])
+               ON CONFLICT (scan, key) DO UPDATE SET etag = EXCLUDED.etag, size = EXCLUDED.size, last_modified = EXCLUDED.last_modified`,
+            [id, writes.map((e) => e.key), writes.map((e) => e.etag), writes.map((e) => e.size), writes.map((e) => e.lastModified)],
+          );
+        }
+        if (removed.length > 0) await pool.query(`DELETE FROM ${table}_scan_listing WHERE scan = $1 AND key = ANY($2::text[])`, [id, removed]);
       },
       async commit() {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          const { rowCount } = await client.query(`UPDATE ${table}_scans SET listing_generation = $2 WHERE id = $1`, [id, next]);
-          // Every other generation goes (and this one too when the scan was removed meanwhile).
-          await client.query(`DELETE FROM ${table}_listing WHERE scan = $1 AND generation <> $2`, [id, rowCount ? next : -1]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw err;
-        } finally {
-          client.release();
-        }
+        const { rowCount } = await pool.query(`UPDATE ${table}_scans SET listing_complete = true WHERE id = $1`, [id]);
+        // Removed meanwhile: what this run wrote goes too.
+        if (!rowCount) await pool.query(`DELETE FROM ${table}_scan_listing WHERE scan = $1`, [id]);
       },
       async close() {},
     };
@@ -178,9 +169,9 @@ export class PostgresScanStore implements ScanStore {
 
   private init(): Promise<unknown> {
     this.ready ??= this.pool
-      .query(`CREATE TABLE IF NOT EXISTS ${this.table}_scans (id TEXT PRIMARY KEY, definition JSONB NOT NULL, listing_generation INTEGER, last_run JSONB);
-        CREATE TABLE IF NOT EXISTS ${this.table}_listing (scan TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT COLLATE "C" NOT NULL,
-          etag TEXT NOT NULL, size BIGINT NOT NULL, last_modified TEXT NOT NULL, PRIMARY KEY (scan, generation, key));
+      .query(`CREATE TABLE IF NOT EXISTS ${this.table}_scans (id TEXT PRIMARY KEY, definition JSONB NOT NULL, listing_complete BOOLEAN NOT NULL DEFAULT false, last_run JSONB);
+        CREATE TABLE IF NOT EXISTS ${this.table}_scan_listing (scan TEXT NOT NULL, key TEXT COLLATE "C" NOT NULL,
+          etag TEXT NOT NULL, size BIGINT NOT NULL, last_modified TEXT NOT NULL, PRIMARY KEY (scan, key));
         CREATE TABLE IF NOT EXISTS ${this.table}_delivered (bucket TEXT NOT NULL, key TEXT COLLATE "C" NOT NULL, etag TEXT NOT NULL,
           size BIGINT NOT NULL, version_id TEXT, sequencer TEXT NOT NULL, removed BOOLEAN NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (bucket, key))`)
       .catch(async (err: unknown) => {

@@ -77,12 +77,24 @@ export interface KeyOrderedReader<T> {
   position(): unknown;
 }
 
-/** One run's view of a scan's listings: the previous one to read, the next one to write. */
+/** What a page changed in a listing: its entries that differ from the previous listing, the keys it no longer has. */
+export interface ListingChanges {
+  upserted: ListedState[];
+  removed: string[];
+}
+
+/**
+ * One run's view of a scan's listings: the previous one to read, the next one to write. A page's entries are read
+ * (readUpTo) before the page is written, so a store may write the whole page (the file store's new file, swapped
+ * in at commit) or only what changed in place (PostgreSQL: nothing at all for an unchanged bucket). Either way a
+ * run resumed from a position it heartbeated reads and writes consistently: the file store cuts what was written
+ * after it; in place, what a page already wrote reads back as unchanged.
+ */
 export interface ListingSession extends KeyOrderedReader<ListedState> {
   /** Whether a complete listing exists (false on a scan's first run: its listing is the baseline). */
   readonly hasPrevious: boolean;
-  /** Adds the next listing's entries, in key order, after those already written. */
-  append(entries: ListedState[]): Promise<void>;
+  /** Writes a page: its entries, in key order, after those already written, and what they changed. */
+  append(entries: ListedState[], changes: ListingChanges): Promise<void>;
   /** The next listing becomes the previous one (the run completed). */
   commit(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 // Needs the stack's PostgreSQL (the file store needs nothing). The scan sources' state in both stores, by the same
 // assertions: definitions and last runs; a listing written page by page, read back in S3's key order (UTF-8 bytes:
 // an emoji after U+FFFF-less keys), a page at a time from a position; a run resumed from a heartbeated position
-// (the file store cuts what was written after it; PostgreSQL upserts) swaps in a listing with every key once; a
-// position gone stale is refused; the delivered states keep the newest state of each object whatever order the
+// (the file store cuts what was written after it and swaps the new file in; PostgreSQL updates in place, only
+// what changed) ends with a listing of every key once, in its new state; in the file store a position whose
+// listing was swapped since is refused (the run starts over), in place it reads the listing as it now is; the delivered states keep the newest state of each object whatever order the
 // writes come in, are read by prefix, and survive several folds (the file store's logs folded by an external sort).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,7 +32,7 @@ after(async () => {
     const { Client } = await import('pg');
     const admin = new Client({ connectionString: endpoints.postgres });
     await admin.connect();
-    for (const suffix of ['', '_target_state', '_sent', '_scans', '_listing', '_delivered']) await admin.query(`DROP TABLE IF EXISTS ${table}${suffix}`);
+    for (const suffix of ['', '_target_state', '_sent', '_scans', '_scan_listing', '_delivered']) await admin.query(`DROP TABLE IF EXISTS ${table}${suffix}`);
     await admin.end();
   }
 });
@@ -39,6 +40,12 @@ after(async () => {
 /** Keys in S3's order: by UTF-8 bytes ('Z' < 'a' < 'é' < '中' < 'ﬀ' < '😀', where UTF-16 order puts the emoji before 'ﬀ'), as a server lists them. */
 const KEYS = ['A', 'Z', 'a', 'a/b', 'a0', 'é', '中', 'ﬀ', '😀'];
 const listed = (key: string, etag = `e-${key}`): ListedState => ({ key, etag, size: key.length, lastModified: '2026-01-01T00:00:00.000Z' });
+/** A page whose every entry is new or changed (as a scan's diff says). */
+const changed = (entries: ListedState[]) => ({ upserted: entries, removed: [] });
+const page = (keys: string[], etag?: string) => {
+  const entries = keys.map((key) => listed(key, etag));
+  return [entries, changed(entries)] as const;
+};
 const delivered = (bucket: string, key: string, sequencer: string, extra: Partial<DeliveredState> = {}): DeliveredState => ({
   bucket, key, etag: `e-${key}-${sequencer}`, size: 1, sequencer: sequencer.padStart(32, '0'), removed: false, at: 1, ...extra,
 });
@@ -75,8 +82,8 @@ for (const { name, open } of stores) {
       const first = await scans().openListing(scan.id);
       assert.equal(first.hasPrevious, false);
       assert.deepEqual(await first.readUpTo(undefined, 10), []);
-      await first.append(KEYS.slice(0, 4).map((key) => listed(key)));
-      await first.append(KEYS.slice(4).map((key) => listed(key)));
+      await first.append(...page(KEYS.slice(0, 4)));
+      await first.append(...page(KEYS.slice(4)));
       await first.commit();
       await first.close();
 
@@ -99,33 +106,42 @@ for (const { name, open } of stores) {
       const scan = scanDefinition('resume-bucket', { every: '1m' });
       await scans().put(scan);
       const setup = await scans().openListing(scan.id);
-      await setup.append(KEYS.map((key) => listed(key, 'old')));
+      await setup.append(...page(KEYS, 'old'));
       await setup.commit();
       await setup.close();
 
       // A run: page one done and heartbeated, page two written (not heartbeated), then its worker dies.
       const run = await scans().openListing(scan.id);
       await run.readUpTo('a', 100);
-      await run.append(['A', 'Z', 'a'].map((key) => listed(key, 'new')));
+      await run.append(...page(['A', 'Z', 'a'], 'new'));
       const heartbeated = JSON.parse(JSON.stringify(run.position()));
       await run.readUpTo('é', 100);
-      await run.append(['a/b', 'a0', 'é'].map((key) => listed(key, 'new')));
+      await run.append(...page(['a/b', 'a0', 'é'], 'new'));
       await run.close();
 
       // The retry resumes there: page two again, then the rest.
       const retry = await scans().openListing(scan.id, heartbeated);
-      assert.deepEqual((await retry.readUpTo('é', 100)).map((e) => [e.key, e.etag]), [['a/b', 'old'], ['a0', 'old'], ['é', 'old']], 'the previous listing from where the heartbeat says');
-      await retry.append(['a/b', 'a0', 'é'].map((key) => listed(key, 'new')));
-      await retry.readUpTo(undefined, 100);
-      await retry.append(['中', 'ﬀ', '😀'].map((key) => listed(key, 'new')));
+      // From where the heartbeat says (in place, page two reads as it was written: unchanged).
+      const again = await retry.readUpTo('é', 100);
+      assert.deepEqual(again.map((e) => e.key), ['a/b', 'a0', 'é']);
+      const pageTwo = page(['a/b', 'a0', 'é'], 'new');
+      await retry.append(pageTwo[0], changed(pageTwo[0].filter((entry, i) => entry.etag !== again[i].etag)));
+      assert.deepEqual((await retry.readUpTo(undefined, 100)).map((e) => [e.key, e.etag]), [['中', 'old'], ['ﬀ', 'old'], ['😀', 'old']]);
+      await retry.append(...page(['中', 'ﬀ', '😀'], 'new'));
       await retry.commit();
       await retry.close();
 
       const after = await scans().openListing(scan.id);
       assert.deepEqual((await after.readUpTo(undefined, 100)).map((e) => [e.key, e.etag]), KEYS.map((key) => [key, 'new']));
       await after.close();
-      // Once committed, that heartbeat is stale: a retry holding it starts over rather than read a wrong place.
-      await assert.rejects(scans().openListing(scan.id, heartbeated), StalePositionError);
+      // Once committed, a retry holding that heartbeat: the file store refuses it (the run starts over rather than
+      // read a swapped file at a wrong place); in place, it reads the listing as it now is.
+      if (store instanceof FileStateStore) await assert.rejects(scans().openListing(scan.id, heartbeated), StalePositionError);
+      else {
+        const late = await scans().openListing(scan.id, heartbeated);
+        assert.deepEqual((await late.readUpTo(undefined, 100)).map((e) => e.etag), KEYS.slice(3).map(() => 'new'));
+        await late.close();
+      }
       await scans().remove(scan.id);
     });
 

@@ -4,10 +4,12 @@
 // SIGKILLed mid-run, a second worker process takes over, and the scan's retry goes on from its last heartbeat (it says
 // so in its log, with the pages done). Every object arrives (at most the sends in flight at the kill twice), the run's
 // totals count each object once, and the next run finds the listing it swapped in complete: nothing more is delivered.
+// Then 389 of the 400 are deleted, all but the first page's and the last key: the last page's run of removals is read
+// from the previous listing a page at a time, and each removal arrives once.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../../scripts/stack/s3';
@@ -129,4 +131,16 @@ test('a scan whose worker is SIGKILLed mid-run resumes from its last heartbeat o
   const next = await lastRunAfter(run.finishedAt);
   assert.deepEqual([next.listed, next.created, next.changed, next.removed, next.published], [OBJECTS, 0, 0, 0, 0]);
   assert.equal(receiver.requests.length, count);
+
+  const removed = keys.slice(10, -1);
+  for (let i = 0; i < removed.length; i += 1000) {
+    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: removed.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+  }
+  assert.equal((await cli('scan', 'run', bucket)).code, 0);
+  const emptied = await lastRunAfter(next.finishedAt, 120_000);
+  assert.deepEqual([emptied.listed, emptied.created, emptied.changed, emptied.removed], [11, 0, 0, removed.length]);
+  const removals = () => receiver.requests.map((r) => JSON.parse(r.body) as EventEnvelope).filter((e) => e.EventName === 's3:ObjectRemoved:Delete');
+  await eventually(async () => (removals().length >= removed.length ? true : undefined), 'every removal', 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.deepEqual(removals().map((e) => e.Key).sort(), removed.map((key) => `${bucket}/${key}`), 'each removal once');
 });
