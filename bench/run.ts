@@ -26,6 +26,8 @@
 // (default 2000) written beforehand to a fresh topic (BENCH_KAFKA_PARTITIONS, default 1) as MinIO's Kafka target
 // writes them, read by a fresh consumer group; `engine` is the per-event mode, `batch` one run per N of
 // BENCH_KAFKA_BATCH (default 200). Events/s from the first delivery to the last (bench/kafka-backlog.ts).
+// The scan group (opt-in; it brings up the stack's MinIO): scans of an unchanged bucket of BENCH_SCAN_OBJECTS
+// objects per BENCH_SCAN_MODES: seconds, objects/s, billable actions per listed object, RSS (bench/scan.ts).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -45,6 +47,7 @@ import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
 import { watchTargets, type TargetSet, type Watch } from './targets';
+import { runScanGroup } from './scan';
 
 const root = path.resolve(__dirname, '..');
 const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sends them
@@ -133,7 +136,8 @@ async function main() {
 
   console.log('bench: stack up');
   // Every server but the TLS proxy in front of Temporal, which no run uses; the opt-in cluster for its group.
-  const needed = services.filter((s) => s.name !== 'temporal-tls' && (!s.optIn || (s.name === 'temporal-cluster' && wanted('cluster')))).map((s) => s.name);
+  const needed = services.filter((s) => s.name !== 'temporal-tls'
+    && (!s.optIn || (s.name === 'temporal-cluster' && wanted('cluster')) || (s.name === 'minio' && wanted('scan')))).map((s) => s.name);
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stack/cli.ts', 'up', ...needed], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const plan: RunSpec[] = [];
@@ -171,6 +175,7 @@ async function main() {
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
   const results: RunResult[] = [];
+  let scan: Awaited<ReturnType<typeof runScanGroup>> = [];
   try {
     for (const spec of plan) {
       const label = `${spec.mode}${spec.source === 'kafka' ? ' from kafka' : ''} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}${spec.server === 'cluster' ? ' on the cluster' : ''} round ${spec.round}`;
@@ -179,14 +184,15 @@ async function main() {
       results.push(result);
       console.log(`bench: ${label}: ${result.eventsPerSecond} events/s, p50 ${result.latencyMs.p50} ms${result.complete ? '' : ' (INCOMPLETE)'}`);
     }
+    if (wanted('scan')) scan = await runScanGroup(dataDir, rounds);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  printTable(results);
+  if (results.length > 0) printTable(results);
   const file = path.join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results }, null, 2));
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results, scan }, null, 2));
   console.log(`bench: results written to ${path.relative(root, file)}`);
 }
 

@@ -28,7 +28,7 @@ export const searchKeys = {
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
-  /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
+  /** Where the event came from: a DeliverySource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge; scan, reconcile, backfill for events made from a listing). */
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
   /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
   batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),

@@ -24,3 +24,9 @@ export const DELIVER_BATCH = 'deliverBatch';
 export function isDeliveryWorkflowType(type: string): boolean {
   return DELIVERY_WORKFLOW_TYPES.includes(type);
 }
+
+/**
+ * A scan source's run (workflows/scan.ts), started by the scan's Temporal Schedule (`bucketflow scan add`): lists
+ * the bucket and delivers its changes. Not a delivery: the events it publishes are (batches, source scan or reconcile).
+ */
+export const SCAN_BUCKET = 'scanBucket';

@@ -16,7 +16,12 @@ import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
 import { startKafkaSource, type KafkaSource } from '../sources/kafka';
-import { openStateStore, type StateStore } from '../state';
+import { DeliveredRecorder, openStateStore, type StateStore } from '../state';
+import type { ScanDeps } from '../../activities';
+import { loadS3Settings } from '../settings/s3';
+import { openS3 } from '../s3/client';
+import { MAX_BATCH_EVENTS } from '../settings';
+import type { BatchEvent } from '../delivery/types';
 import { TargetGate, gateMetrics } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
 import { log } from '../telemetry/log';
@@ -40,6 +45,10 @@ export interface EngineDeps {
   admission: DeliveryAdmission;
   /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
   sends: RecentSends;
+  /** Notes what targets received, for reconciliation's delivered states (written in bulk to the state store). */
+  delivered: DeliveredRecorder;
+  /** What the scan sources' activity uses: S3 access and publishing through admission control (role worker). */
+  scans?: ScanDeps;
 }
 
 export interface EngineParts {
@@ -61,6 +70,8 @@ export interface EngineParts {
   workerOptions?: Partial<WorkerOptions>;
   /** Where `${VAR}` references of the targets config are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where the scan sources' S3 settings (AWS_*, BUCKETFLOW_S3_*) are read, at each scan round (default process.env). */
+  s3Env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
@@ -119,6 +130,7 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
   await checkSearchAttributes(connection, settings.namespace);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
+  deps.scans = scanDeps(settings, deps.admission, publisher, parts.s3Env ?? process.env);
   const intake = new Intake();
   if (parts.ingest ?? settings.ingestInWorker) {
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
@@ -191,7 +203,23 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
   const enabled = config.targets.filter((t) => t.enabled);
   const gate = opened('gate', new TargetGate(state, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) => g.close());
   const admission = opened('admission', new DeliveryAdmission(settings.maxInFlightDeliveries), async (a) => a.close());
-  return { targets, state, gate, sends: new RecentSends(), admission };
+  // Closed after the workers drained (their last notes written), before the store.
+  const delivered = opened('delivered states', new DeliveredRecorder(state.scans()), (d) => d.close());
+  return { targets, state, gate, sends: new RecentSends(), admission, delivered };
+}
+
+/**
+ * The scan sources' S3 access (settings read at each round: a bad one fails that run with one line naming it, the
+ * worker runs on) and their publishing: batch workflows (of the high-volume mode's size, or the most a batch takes
+ * when that mode is off), held by admission control like every other intake.
+ */
+function scanDeps(settings: Settings, admission: DeliveryAdmission, publisher: BucketflowClient, env: NodeJS.ProcessEnv): ScanDeps {
+  const maxEvents = settings.batch.maxEvents > 1 ? settings.batch.maxEvents : MAX_BATCH_EVENTS;
+  return {
+    openS3: (endpoint) => openS3(loadS3Settings(env, endpoint ? { endpoint, endpointField: 'the scan\'s endpoint' } : {})),
+    publish: (events, wait) => admission.publishWhenRoom(events, (part) => publisher.publishListed(part as BatchEvent[], maxEvents), wait),
+    pageSize: settings.scanPageSize,
+  };
 }
 
 /** What takes events in: stopped first on close, each once. */

@@ -2,7 +2,7 @@
 // storage server uses, the HTTP ingest, the Kafka source): one durable workflow per event, its id derived from
 // the event identity so a resent event is not delivered twice; or, with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch
 // workflows of many events by group commit (src/publish/group-commit.ts). The package exports it from src/index.ts.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from '../events';
@@ -21,7 +21,7 @@ import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
 import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
 import { printable } from '../delivery/printable';
-import { GroupCommit, type BatchItem } from './group-commit';
+import { GroupCommit, MAX_BATCH_BYTES, type BatchItem } from './group-commit';
 
 export interface PublishedEvent {
   eventId: string;
@@ -49,6 +49,8 @@ export interface PublishOptions {
 }
 
 const START_CONCURRENCY = 32;
+/** Batches of listed events started side by side (as the group commit's full batches). */
+const LISTED_STARTS_IN_FLIGHT = 4;
 
 /**
  * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
@@ -193,12 +195,53 @@ export class BucketflowClient {
   }
 
   /**
+   * Events found by listing a bucket (a scan, a reconciliation: src/s3/records.ts), targets already matched, in batch
+   * workflows of at most `maxEvents` whose ids derive from the events they carry (`bucketflow-batch-l<hash>`): a page
+   * published again, because the activity that listed it resumed after its worker died, starts nothing twice (the
+   * same batch is refused as already started, within the namespace's retention). Resolves once every batch is
+   * durably started; an event of a batch that existed already is a duplicate.
+   */
+  async publishListed(events: BatchEvent[], maxEvents: number): Promise<PublishedEvent[]> {
+    const items = events.map((entry): BatchItem<BatchEvent> => ({ eventId: entry.eventId, bucket: entry.record.s3.bucket.name, key: decodeObjectKey(entry.record.s3.object.key), entry }));
+    const batches: Array<Array<BatchItem<BatchEvent>>> = [];
+    let index = new BatchIndex();
+    let bytes = 0;
+    for (const item of items) {
+      const size = Buffer.byteLength(JSON.stringify(item.entry));
+      let current = batches[batches.length - 1];
+      if (!current || current.length >= maxEvents || bytes + size > MAX_BATCH_BYTES || !index.add(item.eventId, item.bucket, item.key)) {
+        current = [];
+        batches.push(current);
+        index = new BatchIndex();
+        index.add(item.eventId, item.bucket, item.key);
+        bytes = 0;
+      }
+      current.push(item);
+      bytes += size;
+    }
+    const results: PublishedEvent[] = [];
+    let next = 0;
+    const starter = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const workflowId = `${BATCH_ID_PREFIX}l${createHash('sha256').update(batch.map((item) => item.eventId).join(',')).digest('hex').slice(0, 32)}`;
+        const duplicate = await this.startBatch(batch, workflowId).then(() => false, (err: unknown) => {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return true;
+          throw err;
+        });
+        for (const item of batch) results.push({ eventId: item.eventId, workflowId, duplicate });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LISTED_STARTS_IN_FLIGHT, batches.length) }, starter));
+    return results;
+  }
+
+  /**
    * One batch workflow: its events' index in search attributes (src/delivery/batch-index.ts, sized by the group
    * commit to fit), each event's id and object in the memo, a readable summary and details for the Web UI.
    */
-  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<string> {
+  private async startBatch(items: Array<BatchItem<BatchEvent>>, workflowId = `${BATCH_ID_PREFIX}${randomUUID()}`): Promise<string> {
     const { taskQueue, eagerStart = false } = this.options;
-    const workflowId = `${BATCH_ID_PREFIX}${randomUUID()}`;
     const index = new BatchIndex();
     for (const item of items) index.add(item.eventId, item.bucket, item.key);
     const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));

@@ -41,6 +41,8 @@ export interface Settings extends TemporalConnectionSettings {
   health: HealthSettings;
   /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
   kafkaSource: KafkaSourceSettings | undefined;
+  /** `BUCKETFLOW_SCAN_PAGE_SIZE`: objects per listing request of a scan source (S3's most and default: 1,000). */
+  scanPageSize: number;
 }
 
 export interface KafkaSourceSettings {
@@ -130,6 +132,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
+    scanPageSize: envSetting(env, 'BUCKETFLOW_SCAN_PAGE_SIZE', { kind: 'int', min: 1, default: 1_000, check: (n) => (n > 1_000 ? 'at most 1000 (S3 lists at most 1,000 keys a request)' : undefined) }),
   };
 }
 

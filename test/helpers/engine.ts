@@ -36,6 +36,8 @@ export interface EngineOptions {
   batch?: Partial<BatchSettings>;
   /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
   settings?: Partial<Settings>;
+  /** Where the scan sources read their S3 settings (AWS_*; default: none, so a scan names its endpoint and the test its credentials). */
+  s3Env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
@@ -65,7 +67,9 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   await store.close();
 
   // The settings here name no metrics or health port, no ingest and no Kafka source unless a test's options do.
-  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {} });
+  const engine = await startRealEngine(settings, {
+    workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {}, s3Env: options.s3Env ?? {},
+  });
   const plainClient = await BucketflowClient.connect(settings);
 
   return {

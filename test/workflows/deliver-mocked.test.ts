@@ -29,7 +29,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Omit<Activities, 'deliverBatchEvents'> = {
+const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];

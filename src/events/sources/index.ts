@@ -10,8 +10,17 @@ import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
 export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
+/**
+ * Events no server sent: bucketflow made them from a bucket's listing (src/s3/records.ts): a scan source, a
+ * reconciliation, a backfill. Never a body's source (no token, not detected), only a delivery's origin.
+ */
+export const LISTING_ORIGINS = ['scan', 'reconcile', 'backfill'] as const;
+export type ListingOrigin = (typeof LISTING_ORIGINS)[number];
+/** Where a delivery's event came from (its BucketflowSource search attribute): a server, or a listing. */
+export type DeliverySource = EventSource | ListingOrigin;
+
 export interface ParsedEvent {
-  source: EventSource;
+  source: DeliverySource;
   /** MinIO's record, whatever the source wrote. */
   record: S3EventRecord;
   /** Source fields MinIO's record has no place for (Ceph's eventId, opaqueData, tags; EventBridge's id). */

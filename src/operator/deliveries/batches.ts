@@ -37,6 +37,7 @@ export function batchQuery(taskQueue: string, filters: DeliveryFilters & { event
   if (statuses?.length) clauses.push(statusClause(statuses, quote));
   if (filters.target !== undefined) clauses.push(`BucketflowTargets = ${quote(filters.target)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
+  if (filters.source !== undefined) clauses.push(`BucketflowSource = ${quote(filters.source)}`);
   return clauses.join(' AND ');
 }
 

@@ -11,7 +11,7 @@ import { printable, printableJson } from '../../delivery/printable';
 import { formatTable } from '../table';
 import { resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
 import { listAllDeliveries, showAnyDelivery } from './batches';
-import { ArgumentError, parseSince, parseStatuses, type DeliveryFilters } from './query';
+import { ArgumentError, parseOrigin, parseSince, parseStatuses, type DeliveryFilters } from './query';
 import { planBulkRedelivery, planSingleRedelivery, startRedelivery, type RedeliverContext, type RedeliveryPlan } from './redeliver';
 
 /** The options of `deliveries list`, `deliveries show` and `redeliver` (each takes those its usage shows). */
@@ -26,6 +26,7 @@ export interface OperatorOptions {
   json?: boolean;
   'dry-run'?: boolean;
   wait?: string;
+  origin?: string;
 }
 
 /** Checks every argument before anything connects, so bad input never reaches the server. */
@@ -131,6 +132,7 @@ export async function listCommand(values: OperatorOptions, settings: Settings): 
     statuses: values.status ? parseStatuses(values.status) : undefined,
     target: checkedTarget(settings, values.target),
     since: values.since ? parseSince(values.since) : undefined,
+    source: values.origin ? parseOrigin(values.origin) : undefined,
   };
   const limit = checkedLimit(values.limit, 50);
   const rows = await withContext(settings, (ctx) => listAllDeliveries(ctx, filters, limit));

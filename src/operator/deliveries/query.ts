@@ -2,6 +2,9 @@
 import { parseDuration } from '../../config';
 import type { DeliveryStatus } from '../../delivery/types';
 import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
+import { EVENT_SOURCES, LISTING_ORIGINS, type DeliverySource } from '../../events/sources';
+
+const DELIVERY_SOURCES: readonly DeliverySource[] = [...EVENT_SOURCES, ...LISTING_ORIGINS];
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
 
@@ -28,6 +31,15 @@ export interface DeliveryFilters {
   redeliveryOf?: string;
   /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
   redeliveryPrefix?: string;
+  /** Where the event came from (BucketflowSource): a server (minio, ceph, ...) or a listing (scan, reconcile, backfill). */
+  source?: DeliverySource;
+}
+
+/** `--origin`: a server the event came from, or the listing that found it. */
+export function parseOrigin(value: string): DeliverySource {
+  const origin = DELIVERY_SOURCES.find((known) => known === value.trim().toLowerCase());
+  if (!origin) throw new ArgumentError('--origin', `unknown origin "${value}" (one of ${DELIVERY_SOURCES.join(', ')})`);
+  return origin;
 }
 
 /** `1h`, `30m`, `1h30m`, `7d`, or an ISO date/time. */
@@ -68,6 +80,7 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
   if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  if (filters.source !== undefined) clauses.push(`BucketflowSource = ${quote(filters.source)}`);
   return clauses.join(' AND ');
 }
 
