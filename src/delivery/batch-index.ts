@@ -38,8 +38,8 @@ export function bucketToken(bucket: string): string {
   return `b${fnv1a(bucket)}`;
 }
 
-/** FNV-1a, 32 bits, as 8 hex characters: stable across processes and versions, no crypto module needed. */
-function fnv1a(text: string): string {
+/** FNV-1a, 32 bits, as 8 hex characters: stable across processes and versions, no crypto module needed (the sandbox has none). */
+export function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= byte;

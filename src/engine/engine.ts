@@ -2,7 +2,8 @@
 // integration tests and the bench call startEngine with the loaded settings and the parts they want, so a test
 // engine cannot drift from the real one. It owns, in order of opening: the targets (one shared connection each),
 // the state store (rules, target state, sent log), the gate, admission control, the Temporal connection, the
-// metrics server, the HTTP ingest with the status page, the Kafka source, the workers and the health server;
+// metrics server, the HTTP ingest with the status page, the Kafka source, what backfills run on (S3 access, their
+// publisher), the workers and the health server;
 // `close` stops the intake first, lets the workers drain, then closes the rest in reverse. A start that fails
 // closes what it opened and reports its own error (a cleanup error is logged, never hides it).
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
@@ -30,6 +31,7 @@ import { RecentSends } from '../telemetry/recent-sends';
 import { shutdownTracing } from '../telemetry/tracing';
 import { connectTemporal } from '../temporal/connection';
 import { SearchAttributesError, checkSearchAttributes } from '../temporal/register-search-attributes';
+import { engineBackfill } from './backfill';
 import { serveHealth } from './health';
 import { ingestPublisher, sourcePublisher, workerPublisher } from './publishers';
 import { createWorker } from './worker';
@@ -68,10 +70,8 @@ export interface EngineParts {
   serve?: boolean;
   /** Options for every worker (tests: a workflow bundle built once per process). */
   workerOptions?: Partial<WorkerOptions>;
-  /** Where `${VAR}` references of the targets config are read (default process.env). */
+  /** Where `${VAR}` references of the targets config and the AWS_* settings of backfills and scans are read (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Where the scan sources' S3 settings (AWS_*, BUCKETFLOW_S3_*) are read, at each scan round (default process.env). */
-  s3Env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
@@ -130,7 +130,7 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
   await checkSearchAttributes(connection, settings.namespace);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
-  deps.scans = scanDeps(settings, deps.admission, publisher, parts.s3Env ?? process.env);
+  deps.scans = scanDeps(settings, deps.admission, publisher, parts.env ?? process.env);
   const intake = new Intake();
   if (parts.ingest ?? settings.ingestInWorker) {
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
@@ -141,6 +141,7 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
+  const backfill = opened('backfill S3 access', engineBackfill(connection, settings, deps.admission, parts.env ?? process.env), (b) => b.close());
   const workers: Worker[] = [];
   const running: Array<Promise<void>> = [];
   // Open before the workers and closed after they drained: ready only while the first worker polls, alive throughout.
@@ -150,7 +151,7 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
     intake.healthUrl = health?.url;
   }
   const addWorker = async () => {
-    const worker = await createWorker(connection, settings, deps, parts.workerOptions);
+    const worker = await createWorker(connection, settings, { ...deps, backfill }, parts.workerOptions);
     workers.push(worker);
     const done = worker.run();
     done.catch(() => {}); // reported by run()

@@ -48,7 +48,9 @@ async function continueCounted(continuer: BucketflowClient, admission: DeliveryA
     admission.released(workflowId);
     throw err;
   });
-  if (started.duplicate) admission.released(workflowId);
+  // A duplicate is not held; nor, in the rare case it took an id of its batch's (continueFromBatch), is the
+  // continuation: the hold was taken on the event's own id, which its sink will not report.
+  if (started.duplicate || started.workflowId !== workflowId) admission.released(workflowId);
   return started.workflowId;
 }
 

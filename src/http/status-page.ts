@@ -1,7 +1,7 @@
 // `GET /status` on the ingest: a small HTML page for operators: deliveries per minute over the last hour by
 // status (a server-side SVG chart); targets with health, pause and circuit state, their deliveries' success
 // rate over the hour and, where the page runs inside a worker, that worker's in-flight sends and p50/p95 send
-// time; a search (event id, workflow id or bucket/key -> the delivery as `deliveries show` prints it); bucket
+// time; the backfills in progress (their progress query); a search (event id, workflow id or bucket/key -> the delivery as `deliveries show` prints it); bucket
 // rules; the latest failed deliveries with links into the Temporal Web UI and a redeliver button. It reloads
 // itself every 30 s (a meta refresh: no JavaScript anywhere). Protected by the ingest's global token (a browser sends
 // it as basic auth; open only while no token at all is set), its forms by a same-origin check and a CSRF token
@@ -23,6 +23,7 @@ import type { Health } from '../targets/target';
 import { metrics } from '../telemetry/metrics';
 import type { RecentSends } from '../telemetry/recent-sends';
 import { countPerMinute, deliveriesChart } from './status-chart';
+import { describeRequest, progressLine, runningBackfills } from '../operator/backfill';
 
 export interface StatusSource {
   settings: Settings;
@@ -83,7 +84,7 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
   const now = new Date();
   const since = new Date(now.getTime() - 3_600_000);
   const inFlight = Object.fromEntries((await metrics.inFlight.get()).values.map((v) => [String(v.labels.target), v.value]));
-  const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search] = await Promise.all([
+  const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search, backfills] = await Promise.all([
     healthOf(source, entries.filter((t) => t.enabled)),
     source.state.targetStates(),
     source.state.buckets().then((names) => Promise.all(names.map(async (name) => [name, await source.state.get(name)] as const))),
@@ -95,6 +96,7 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
     listDeliveries(ctx, { since }, CHART_LIMIT),
     targetOutcomes(ctx, entries.filter((t) => t.enabled).map((t) => t.arn), since),
     q ? searchResult(ctx, q) : Promise.resolve(''),
+    runningBackfills(ctx),
   ]);
   const link = (d: DeliverySummary) => `<a href="${esc(uiUrl(ctx, d.workflowId))}">${esc(d.workflowId)}</a>`;
   const targetRows = entries.map((t) => {
@@ -121,6 +123,9 @@ async function render(publisher: BucketflowClient, source: StatusSource, message
   const failedRows = failed.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td><td>${esc(d.status)}</td>
       <td>${esc(`${d.bucket}/${d.key}`)}</td><td>${esc(d.failedTargets.join(', '))}</td><td>${link(d)}${d.redeliveryOf ? ' (redelivery)' : ''}</td>
       <td><form method="post" action="/status/redeliver"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="workflowId" value="${esc(d.workflowId)}"><button type="submit">redeliver</button></form></td></tr>`);
+  const backfillRows = backfills.map((b) => `<tr data-workflow-id="${esc(b.workflowId)}"><td>${esc(b.progress ? describeRequest(b.progress.request) : '-')}</td>
+      <td>${esc(b.progress?.startedAt ?? '-')}</td><td class="progress">${esc(b.progress ? progressLine(b.progress) : 'no answer from a worker')}</td>
+      <td><a href="${esc(b.url)}">${esc(b.workflowId)}</a></td></tr>`);
   const redeliveryRows = redeliveries.map((d) => `<tr data-workflow-id="${esc(d.workflowId)}"><td>${esc(d.startedAt.toISOString())}</td>
       <td class="status">${esc(d.status)}</td><td>${esc(d.targets.join(', '))}</td><td>${link(d)}</td><td>${esc(d.redeliveryOf)}</td></tr>`);
   const table = (id: string, header: string[], rows: string[]) =>
@@ -138,6 +143,7 @@ ${search}
 <h2>Deliveries per minute, last hour</h2>
 <p>By status now, started in that minute${capped}.</p>
 ${deliveriesChart(countPerMinute(hour, now))}
+${backfills.length ? `<h2>Backfills in progress</h2>\n<p>Stop one with <code>bucketflow backfill --cancel &lt;bucket&gt;</code> (and its --prefix, --target).</p>\n${table('backfills', ['backfill', 'started', 'progress', 'workflow'], backfillRows)}` : ''}
 <h2>Targets</h2>
 <p>Delivered: of this hour's finished deliveries to the target (all workers), the share it did not fail.${source.sends ? ' In flight, sends ok and send times: this worker\'s, over the hour.' : ' In flight and send times are shown by a status page served inside a worker (BUCKETFLOW_INGEST=on, npm start).'}</p>
 ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1h)', 'in flight', 'sends ok', 'send p50', 'send p95'], targetRows)}

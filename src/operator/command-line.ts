@@ -37,6 +37,17 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A command that ran and could not do its work for a reason outside the command line (an S3 bucket that refuses
+ * the credentials, a backfill that failed or is not running): the CLI prints the one line and exits `exitCode` (1).
+ */
+export class OperationError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'OperationError';
+  }
+}
+
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The usage lines of the given subcommands. */

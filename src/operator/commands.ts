@@ -1,6 +1,7 @@
-// The CLI's subcommands (`bucketflow events|targets|deliveries|redeliver|scan ...`, run by src/cli/main.ts): manage
-// bucket rules as `mc event` does, send a test event, list configured targets, find, explain and redeliver
-// deliveries (src/operator/deliveries/commands.ts), and manage the scan sources (src/operator/scans.ts). Each subcommand is declared here once (usage, help, options)
+// The CLI's subcommands (`bucketflow events|targets|deliveries|redeliver|backfill|scan ...`, run by src/cli/main.ts):
+// manage bucket rules as `mc event` does, send a test event, list configured targets, find, explain and redeliver
+// deliveries (src/operator/deliveries/commands.ts), deliver what a bucket already holds (src/operator/backfill.ts) and
+// manage the scan sources (src/operator/scans.ts). Each subcommand is declared here once (usage, help, options)
 // and parsed by src/operator/command-line.ts.
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadTargetsConfig } from '../config';
@@ -9,7 +10,7 @@ import { MC_DEFAULT_EVENTS, UnknownEventError, parseEventList } from '../events/
 import { RuleError, rulesFromXml, rulesToXml, validateRules, type NotificationRule } from '../rules';
 import { openStateStore, type StateStore, type TargetStateRecord } from '../state';
 import { loadSettings, type Settings } from '../settings';
-import { missingArgument, runCommandLine, subcommand, UsageError, type Subcommand } from './command-line';
+import { missingArgument, OperationError, runCommandLine, subcommand, UsageError, type Subcommand } from './command-line';
 import { ArgumentError } from './deliveries/query';
 
 const STATUSES = 'statuses: pending, delivering, delivered, partial, failed, no-targets';
@@ -189,6 +190,39 @@ const COMMANDS: Subcommand[] = [
     },
   })),
   subcommand({
+    name: 'backfill',
+    synopsis: [
+      '<bucket> [--prefix P] [--target ARN] [--since DATE] [--versions] [--endpoint URL] [--detach]',
+      '--cancel <bucket> [--prefix P] [--target ARN]',
+    ],
+    help: [
+      'Delivers what the bucket already holds: lists it through the S3 API and delivers one s3:ObjectCreated:Put event',
+      'per object (per version with --versions), shaped as MinIO sends it and marked as a backfill\'s, to the targets the',
+      'bucket\'s rules match (or only to --target), in batches, as a Temporal workflow that survives worker restarts.',
+      'Shows objects listed, published and delivered, the rate and the ETA until it ends; Ctrl-C asks whether to cancel.',
+      'The same command while one runs for the bucket, prefix and target attaches to it. S3 access: AWS_ENDPOINT_URL_S3',
+      '(or AWS_ENDPOINT_URL, or --endpoint), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, here and on the workers.',
+    ].join('\n'),
+    optionHelp: [
+      ['--prefix P', 'only keys starting with P'],
+      ['--target ARN', 'only this target (an enabled one), whatever the bucket\'s rules say'],
+      ['--since DATE', 'only objects modified since DATE (ISO, e.g. 2026-01-31) or within a duration (7d, 24h)'],
+      ['--versions', 'every version of every object, not only the current ones (a versioned bucket)'],
+      ['--endpoint URL', 'the S3 API of the bucket (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'],
+      ['--detach', 'start it (or find it running) and return at once'],
+      ['--cancel', 'cancel the backfill running for the bucket (with the same --prefix and --target)'],
+    ],
+    options: {
+      prefix: { type: 'string' }, target: { type: 'string' }, since: { type: 'string' }, versions: { type: 'boolean', default: false },
+      endpoint: { type: 'string' }, detach: { type: 'boolean', default: false }, cancel: { type: 'boolean', default: false },
+    },
+    maxArguments: 1,
+    run: async ([bucket], values) => {
+      if (!bucket) throw missingArgument('backfill', '<bucket>');
+      return (await import('./backfill')).backfillCommand(bucket, values, settings());
+    },
+  }),
+  subcommand({
     name: 'deliveries list',
     synopsis: ['[--bucket B] [--key K] [--prefix P] [--status S[,S]] [--target ARN] [--origin O] [--since 1h] [--limit N] [--json]'],
     help: `Lists deliveries, newest first, from Temporal's visibility (the search attributes).\n${STATUSES}`,
@@ -349,6 +383,10 @@ export function describeRule(rule: NotificationRule): string {
 /** Runs the command line (`bin/bucketflow ARGS`): bad input (arguments, rules, config, settings) exits 2 with its message, anything else 1 with its stack. */
 export async function runCli(argv: string[]): Promise<void> {
   await runCommandLine(argv, [...COMMANDS, ...SCAN_COMMANDS], STATUSES).catch((err: Error) => {
+    if (err instanceof OperationError) {
+      console.error(`bucketflow: ${err.message}`);
+      process.exit(err.exitCode);
+    }
     const badInput =
       err instanceof UsageError ||
       err instanceof ArgumentError ||

@@ -28,6 +28,8 @@ export class DeliveryAdmission {
   private total = 0;
   /** Batches whose first task ended (workflow id -> when), oldest first: an event handed to one later is not held. */
   private readonly over = new Map<string, number>();
+  /** Callers waiting for room (nextRelease), woken when deliveries are let go. */
+  private readonly waiting = new Set<() => void>();
 
   /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker reports back). */
   constructor(readonly max: number, private readonly tracksDeliveries = true, private readonly leaseMs = LEASE_MS, private readonly now: () => number = Date.now) {}
@@ -117,6 +119,23 @@ export class DeliveryAdmission {
     clearTimeout(held.lease);
     this.held.delete(workflowId);
     this.total -= held.events;
+    for (const wake of [...this.waiting]) wake();
+  }
+
+  /**
+   * Resolves when held deliveries are next let go, or after `maxMs` (whichever comes first): a caller waiting for
+   * room (publishWhenRoom's `wait`) tries again the moment there may be some, instead of polling.
+   */
+  nextRelease(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxMs);
+      this.waiting.add(wake);
+    });
   }
 
   /** A batch's first task is over: its events no longer count (those it continued are held by their own workflows). */
@@ -127,6 +146,7 @@ export class DeliveryAdmission {
   }
 
   close(): void {
+    for (const wake of [...this.waiting]) wake();
     for (const { lease } of this.held.values()) clearTimeout(lease);
     this.held.clear();
     this.over.clear();

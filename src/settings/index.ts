@@ -43,6 +43,16 @@ export interface Settings extends TemporalConnectionSettings {
   kafkaSource: KafkaSourceSettings | undefined;
   /** `BUCKETFLOW_SCAN_PAGE_SIZE`: objects per listing request of a scan source (S3's most and default: 1,000). */
   scanPageSize: number;
+  /** `bucketflow backfill` as the worker runs it (src/engine/backfill.ts). */
+  backfill: BackfillSettings;
+}
+
+export interface BackfillSettings {
+  /**
+   * `BUCKETFLOW_BACKFILL_BATCH_EVENTS`: listed objects per batch workflow (2-200, default 200); a backfill always
+   * publishes in the high-volume mode, whatever BUCKETFLOW_BATCH_MAX_EVENTS says for the ingest.
+   */
+  batchEvents: number;
 }
 
 export interface KafkaSourceSettings {
@@ -133,7 +143,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
     scanPageSize: envSetting(env, 'BUCKETFLOW_SCAN_PAGE_SIZE', { kind: 'int', min: 1, default: 1_000, check: (n) => (n > 1_000 ? 'at most 1000 (S3 lists at most 1,000 keys a request)' : undefined) }),
+    backfill: backfillSettings(env),
   };
+}
+
+export function backfillSettings(env: NodeJS.ProcessEnv): BackfillSettings {
+  const tooMany = (n: number) => (n > MAX_BATCH_EVENTS ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)` : undefined);
+  return { batchEvents: envSetting(env, 'BUCKETFLOW_BACKFILL_BATCH_EVENTS', { kind: 'int', min: 2, default: MAX_BATCH_EVENTS, check: tooMany }) };
 }
 
 function logLevel(env: NodeJS.ProcessEnv): LogLevel {

@@ -49,6 +49,14 @@ export const metrics = {
   rateLimitWaits: new Counter({
     name: 'bucketflow_rate_limit_waits_total', help: 'Sends that waited for a max_rate slot', labelNames: ['target'] as const, registers: [registry],
   }),
+  backfillObjects: new Counter({
+    name: 'bucketflow_backfill_objects_total',
+    help: 'Objects backfills handled on this worker, by stage: listed, skipped (before --since, delete marker, no rule), published (in a batch), delivered (every target in the batch), continued (a target failed: per-event retries), duplicate (published within the dedupe window)',
+    labelNames: ['stage'] as const, registers: [registry],
+  }),
+  backfillsRunning: new Gauge({
+    name: 'bucketflow_backfills_running', help: 'Backfill listing activities running on this worker now', registers: [registry],
+  }),
   rateLimitWaitSeconds: new Counter({
     name: 'bucketflow_rate_limit_wait_seconds_total', help: 'Time sends spent waiting for a max_rate slot', labelNames: ['target'] as const, registers: [registry],
   }),

@@ -36,8 +36,8 @@ export interface EngineOptions {
   batch?: Partial<BatchSettings>;
   /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
   settings?: Partial<Settings>;
-  /** Where the scan sources read their S3 settings (AWS_*; default: none, so a scan names its endpoint and the test its credentials). */
-  s3Env?: NodeJS.ProcessEnv;
+  /** The engine's environment: `${VAR}` references of the config, the AWS_* settings backfills and scans list buckets with (default none). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
@@ -67,9 +67,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   await store.close();
 
   // The settings here name no metrics or health port, no ingest and no Kafka source unless a test's options do.
-  const engine = await startRealEngine(settings, {
-    workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {}, s3Env: options.s3Env ?? {},
-  });
+  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: options.env ?? {} });
   const plainClient = await BucketflowClient.connect(settings);
 
   return {

@@ -36,7 +36,7 @@ function engineFor(secret: string, settings = {}) {
   return startEngine({
     notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
     rules: Object.fromEntries(Object.values(buckets).map((bucket) => [bucket, [rule]])),
-    s3Env: { AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: secret },
+    env: { AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: secret },
     settings,
   });
 }

@@ -74,7 +74,7 @@ before(async () => {
       redis: { '1': { enable: true, address: endpoints.redis, key: redisKey, format: 'namespace' } },
     },
     rules: { [bucket]: rules },
-    s3Env: { AWS_ACCESS_KEY_ID: minio.server.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.server.secretAccessKey },
+    env: { AWS_ACCESS_KEY_ID: minio.server.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.server.secretAccessKey },
   });
   cli = cliFor(engine.settings);
   ingest = await startIngest();

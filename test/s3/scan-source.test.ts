@@ -48,7 +48,7 @@ before(async () => {
   engine = await startEngine({
     notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } },
     rules: Object.fromEntries(Object.values(buckets).map((bucket) => [bucket, [rule]])),
-    s3Env: { AWS_ACCESS_KEY_ID: SERVERS[0].server.accessKeyId, AWS_SECRET_ACCESS_KEY: SERVERS[0].server.secretAccessKey, AWS_REGION: 'us-east-1' },
+    env: { AWS_ACCESS_KEY_ID: SERVERS[0].server.accessKeyId, AWS_SECRET_ACCESS_KEY: SERVERS[0].server.secretAccessKey, AWS_REGION: 'us-east-1' },
   });
   cli = cliFor(engine.settings);
 });

@@ -2,7 +2,8 @@
 // own delivery held until its sink call; a batch's events held by the batch from the hand-over until its first
 // task is over, also when that task ended first or when two bodies share the batch; an event the batch continues
 // held by its own workflow, above the bound; a standalone ingest holding starts only; the lease; the Kafka
-// source's publish in parts of the bound, waiting for room between them, and giving up.
+// source's publish in parts of the bound, waiting for room between them, and giving up; a caller waiting for room
+// woken by the next release (a backfill's chunk).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { workflowIdFor, type PublishedEvent } from '../../src/publish/publisher';
@@ -118,4 +119,19 @@ test('the Kafka source’s publish: a fetch bigger than the bound goes in parts,
   assert.equal(full.count, 2);
   admission.close();
   full.close();
+});
+
+test('nextRelease wakes a caller waiting for room the moment a delivery is let go, else after its longest wait', async () => {
+  const admission = new DeliveryAdmission(1);
+  assert.ok(admission.tryEnter(ids('a')));
+  admission.leave(ids('a'), new Map([['bucketflow-a', 'bucketflow-a']]));
+  const started = Date.now();
+  const woken = admission.nextRelease(5_000);
+  setTimeout(() => admission.released('bucketflow-a'), 50);
+  await woken;
+  assert.ok(Date.now() - started < 1_000, `woken by the release, not the timer (${Date.now() - started} ms)`);
+  const waited = Date.now();
+  await admission.nextRelease(100);
+  assert.ok(Date.now() - waited >= 90, 'nothing let go: back after its longest wait');
+  admission.close();
 });

@@ -54,6 +54,13 @@ test('the high-volume mode: off by default; durations with a unit or bare millis
   assert.throws(() => loadSettings({ BUCKETFLOW_BATCH_MAX_WAIT: 'soon' }), /BUCKETFLOW_BATCH_MAX_WAIT: expected a duration/);
 });
 
+test('a backfill\'s batches: 200 events by default, 2 to 200', () => {
+  assert.deepEqual(loadSettings({}).backfill, { batchEvents: 200 });
+  assert.deepEqual(loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '128' }).backfill, { batchEvents: 128 });
+  assert.throws(() => loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '201' }), /BUCKETFLOW_BACKFILL_BATCH_EVENTS: at most 200/);
+  assert.throws(() => loadSettings({ BUCKETFLOW_BACKFILL_BATCH_EVENTS: '1' }), /BUCKETFLOW_BACKFILL_BATCH_EVENTS: /);
+});
+
 test('bad values name their variable', () => {
   assert.throws(() => loadSettings({ BUCKETFLOW_LOG_LEVEL: 'loud' }), /BUCKETFLOW_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR/);
   assert.throws(() => loadSettings({ BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: 'many' }), /BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES: expected an integer/);
@@ -100,6 +107,8 @@ const BAD_VALUES: Record<string, string> = {
   BUCKETFLOW_INGEST_MAX_CONNECTIONS: '0',
   BUCKETFLOW_INGEST_BUCKETS: 'photos,../etc',
   BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION: '3',
+  BUCKETFLOW_BACKFILL_BATCH_EVENTS: '1', // a backfill always publishes in batches (2-200)
+  BUCKETFLOW_SCAN_PAGE_SIZE: '1001', // S3 lists at most 1,000 keys a request
 };
 /** Variables any value of which is valid (names, paths checked where they are opened, secrets, lists). */
 const FREE_TEXT = [

@@ -29,7 +29,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages'> = {
+const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];

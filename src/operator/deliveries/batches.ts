@@ -82,14 +82,15 @@ export async function listBatchEvents(ctx: DeliveryContext, filters: DeliveryFil
     rows.push(...memoEvents(info).filter((event) => matches(event, filters)).reverse().map((event) => rowOf(info, event)));
     if (rows.length >= limit || ++scanned >= MAX_BATCHES_SCANNED) break;
   }
-  // Events that continued in their own delivery are that delivery's rows (listDeliveries finds them).
+  // Events that continued in their own delivery are that delivery's rows (listDeliveries finds them): its id is
+  // the event's (`bucketflow-<event id>`, or with a suffix of its batch's when another delivery held that one).
   const batches = [...new Set(rows.map((r) => r.batch!))];
   const continued = new Set<string>();
   for (let i = 0; i < batches.length; i += 50) {
     const query = `BucketflowBatch IN (${batches.slice(i, i + 50).map(quote).join(', ')}) AND TaskQueue = ${quote(ctx.taskQueue)}`;
-    for await (const info of ctx.client.workflow.list({ query })) continued.add(info.workflowId);
+    for await (const info of ctx.client.workflow.list({ query })) continued.add(`${info.workflowId.slice(0, workflowIdFor('').length + 32)} ${info.memo?.batch}`);
   }
-  return rows.filter((row) => !continued.has(workflowIdFor(row.eventId!))).slice(0, limit);
+  return rows.filter((row) => !continued.has(`${workflowIdFor(row.eventId!)} ${row.batch}`)).slice(0, limit);
 }
 
 /** `deliveries list`: per-event deliveries and events delivered in batches, newest first. */
