@@ -130,11 +130,13 @@ async function sendPending(deps: ActivityDeps, arn: string, deliveries: Delivery
       stopTimer();
     }
     let failures = 0;
-    for (const result of results) {
+    for (const [n, result] of results.entries()) {
       const outcome = result.ok ? 'success' : result.permanent ? 'permanent_error' : 'retryable_error';
       metrics.attempts.inc({ ...labels, result: outcome });
-      if (result.ok) metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
-      else if (result.permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
+      if (result.ok) {
+        metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
+        deps.delivered?.note(deliveries[n].record); // reconciliation: a target has seen this state of the object
+      } else if (result.permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
       else failures++;
     }
     // The circuit breaker counts sends: a batch that failed as a whole is one failure, one that got through a success.

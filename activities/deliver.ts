@@ -132,6 +132,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
       deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
     if (run) deps.targets.sent.add(run, arn);
+    deps.delivered?.note(delivery.record); // reconciliation: a target has seen this state of the object
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });
     metrics.deliveries.inc({ ...labels, outcome: 'delivered' });

@@ -26,6 +26,8 @@
 // (default 2000) written beforehand to a fresh topic (BENCH_KAFKA_PARTITIONS, default 1) as MinIO's Kafka target
 // writes them, read by a fresh consumer group; `engine` is the per-event mode, `batch` one run per N of
 // BENCH_KAFKA_BATCH (default 200). Events/s from the first delivery to the last (bench/kafka-backlog.ts).
+// The scan group (opt-in; it brings up the stack's MinIO): scans of an unchanged bucket of BENCH_SCAN_OBJECTS
+// objects per BENCH_SCAN_MODES: seconds, objects/s, billable actions per listed object, RSS (bench/scan.ts).
 // The backfill group (opt-in; it brings up the stack's MinIO): `bucketflow backfill` of a bucket of
 // BENCH_BACKFILL_OBJECTS objects into the guide's eight targets, per BENCH_BACKFILL_MODES (bench/backfill.ts).
 import { execFileSync } from 'node:child_process';
@@ -47,6 +49,7 @@ import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
 import { watchTargets, type TargetSet, type Watch } from './targets';
+import { runScanGroup } from './scan';
 import { runBackfillGroup } from './backfill';
 
 const root = path.resolve(__dirname, '..');
@@ -137,7 +140,7 @@ async function main() {
   console.log('bench: stack up');
   // Every server but the TLS proxy in front of Temporal, which no run uses; the opt-in cluster for its group.
   const needed = services.filter((s) => s.name !== 'temporal-tls'
-    && (!s.optIn || (s.name === 'temporal-cluster' && wanted('cluster')) || (s.name === 'minio' && wanted('backfill')))).map((s) => s.name);
+    && (!s.optIn || (s.name === 'temporal-cluster' && wanted('cluster')) || (s.name === 'minio' && (wanted('scan') || wanted('backfill'))))).map((s) => s.name);
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/stack/cli.ts', 'up', ...needed], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const plan: RunSpec[] = [];
@@ -175,6 +178,7 @@ async function main() {
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bucketflow-bench-'));
   const results: RunResult[] = [];
+  let scan: Awaited<ReturnType<typeof runScanGroup>> = [];
   let backfill: Awaited<ReturnType<typeof runBackfillGroup>> = [];
   try {
     for (const spec of plan) {
@@ -184,6 +188,7 @@ async function main() {
       results.push(result);
       console.log(`bench: ${label}: ${result.eventsPerSecond} events/s, p50 ${result.latencyMs.p50} ms${result.complete ? '' : ' (INCOMPLETE)'}`);
     }
+    if (wanted('scan')) scan = await runScanGroup(dataDir, rounds);
     if (wanted('backfill')) backfill = await runBackfillGroup(dataDir, rounds);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -192,7 +197,7 @@ async function main() {
   if (results.length > 0) printTable(results);
   const file = path.join(root, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results, backfill }, null, 2));
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results, scan, backfill }, null, 2));
   console.log(`bench: results written to ${path.relative(root, file)}`);
 }
 

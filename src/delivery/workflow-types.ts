@@ -26,6 +26,12 @@ export function isDeliveryWorkflowType(type: string): boolean {
 }
 
 /**
+ * A scan source's run (workflows/scan.ts), started by the scan's Temporal Schedule (`bucketflow scan add`): lists
+ * the bucket and delivers its changes. Not a delivery: the events it publishes are (batches, source scan or reconcile).
+ */
+export const SCAN_BUCKET = 'scanBucket';
+
+/**
  * `bucketflow backfill` (workflows/backfill.ts): lists a bucket and publishes its objects in batches. Not a
  * delivery: its batches are (deliverBatch), and `deliveries list --origin backfill` finds them.
  */

@@ -9,14 +9,20 @@
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { describeTargets, loadTargetsConfig } from '../config';
+import { MEMO_WARN_BYTES } from '../delivery/batch-index';
 import { messageWithCause, withTimeout } from '../errors';
 import { runIngest } from '../http/server';
 import { DeliveryAdmission } from '../publish/admission';
 import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
-import { startKafkaSource } from '../sources/kafka';
-import { openStateStore, type StateStore } from '../state';
+import { startKafkaSource, type KafkaSource } from '../sources/kafka';
+import { DeliveredRecorder, openStateStore, type StateStore } from '../state';
+import type { ScanDeps } from '../../activities';
+import { loadS3Settings } from '../settings/s3';
+import { openS3 } from '../s3/client';
+import { MAX_BATCH_EVENTS } from '../settings';
+import type { BatchEvent } from '../delivery/types';
 import { TargetGate, gateMetrics } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
 import { log } from '../telemetry/log';
@@ -41,6 +47,10 @@ export interface EngineDeps {
   admission: DeliveryAdmission;
   /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
   sends: RecentSends;
+  /** Notes what targets received, for reconciliation's delivered states (written in bulk to the state store). */
+  delivered: DeliveredRecorder;
+  /** What the scan sources' activity uses: S3 access and publishing through admission control (role worker). */
+  scans?: ScanDeps;
 }
 
 export interface EngineParts {
@@ -60,7 +70,7 @@ export interface EngineParts {
   serve?: boolean;
   /** Options for every worker (tests: a workflow bundle built once per process). */
   workerOptions?: Partial<WorkerOptions>;
-  /** Where `${VAR}` references of the targets config and the AWS_* settings of backfills are read (default process.env). */
+  /** Where `${VAR}` references of the targets config and the AWS_* settings of backfills and scans are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -114,16 +124,20 @@ type Opened = <T>(what: string, value: T, close: (value: T) => Promise<unknown>)
 async function startWorkerEngine(settings: Settings, parts: EngineParts, opened: Opened, closeOpened: () => Promise<void>): Promise<Engine> {
   const deps = openEngineDeps(settings, parts.env ?? process.env, opened);
   opened('tracing', undefined, () => shutdownTracing());
-  const connection = opened('Temporal connection', await connectTemporal(settings, NativeConnection.connect.bind(NativeConnection)), (c) => c.close());
+  // A batch's memo lists its events, bounded by design (src/delivery/batch-index.ts): the SDK warns past that bound, not at its 2 KB default.
+  const connect = (options: Parameters<typeof NativeConnection.connect>[0]) => NativeConnection.connect({ ...options, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
+  const connection = opened('Temporal connection', await connectTemporal(settings, connect), (c) => c.close());
   await checkSearchAttributes(connection, settings.namespace);
   if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
+  deps.scans = scanDeps(settings, deps.admission, publisher, parts.env ?? process.env);
   const intake = new Intake();
   if (parts.ingest ?? settings.ingestInWorker) {
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
   }
   if ((parts.kafkaSource ?? true) && settings.kafkaSource) {
-    intake.kafka = await startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
+    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal error).
+    intake.kafka = startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
@@ -190,13 +204,29 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
   const enabled = config.targets.filter((t) => t.enabled);
   const gate = opened('gate', new TargetGate(state, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) => g.close());
   const admission = opened('admission', new DeliveryAdmission(settings.maxInFlightDeliveries), async (a) => a.close());
-  return { targets, state, gate, sends: new RecentSends(), admission };
+  // Closed after the workers drained (their last notes written), before the store.
+  const delivered = opened('delivered states', new DeliveredRecorder(state.scans()), (d) => d.close());
+  return { targets, state, gate, sends: new RecentSends(), admission, delivered };
+}
+
+/**
+ * The scan sources' S3 access (settings read at each round: a bad one fails that run with one line naming it, the
+ * worker runs on) and their publishing: batch workflows (of the high-volume mode's size, or the most a batch takes
+ * when that mode is off), held by admission control like every other intake.
+ */
+function scanDeps(settings: Settings, admission: DeliveryAdmission, publisher: BucketflowClient, env: NodeJS.ProcessEnv): ScanDeps {
+  const maxEvents = settings.batch.maxEvents > 1 ? settings.batch.maxEvents : MAX_BATCH_EVENTS;
+  return {
+    openS3: (endpoint) => openS3(loadS3Settings(env, endpoint ? { endpoint, endpointField: 'the scan\'s endpoint' } : {})),
+    publish: (events, wait) => admission.publishWhenRoom(events, (part) => publisher.publishListed(part as BatchEvent[], maxEvents), wait),
+    pageSize: settings.scanPageSize,
+  };
 }
 
 /** What takes events in: stopped first on close, each once. */
 class Intake {
   ingest: FastifyInstance | undefined;
-  kafka: { stop(): Promise<void> } | undefined;
+  kafka: KafkaSource | undefined;
   healthUrl: string | undefined;
   private stopping: Promise<void> | undefined;
   stop(): Promise<void> {
@@ -228,8 +258,10 @@ function engineOf(e: {
     async run() {
       if (e.role === 'ingest') await closeRequested;
       else {
-        // A worker that fails rejects at once; one that stops (drained) waits for the others.
-        const results = await Promise.allSettled(e.running);
+        // A worker that fails rejects at once; one that stops (drained) waits for the others. A Kafka source that
+        // stopped for good (a fatal error: an invalid topic, a refused authorization) stops the engine with its error.
+        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }]);
+        const results = await Promise.race([Promise.allSettled(e.running), ...(sourceFailed ? [sourceFailed] : [])]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         await close();
         if (failed) throw failed.reason;

@@ -3,11 +3,20 @@
 import { EVENT_NAMES } from './names';
 import type { S3EventRecord } from './types';
 import { errorMessage } from '../errors';
+import { sequencerTimeProblem } from './sequencer-time';
 
 export class EventValidationError extends Error {
   constructor(readonly field: string, problem: string) {
     super(`${field}: ${problem}`);
     this.name = 'EventValidationError';
+  }
+}
+
+/** A MinIO sequencer that cannot be right (src/events/sequencer-time.ts): refused as any bad field is, and counted apart. */
+export class ImplausibleSequencerError extends EventValidationError {
+  constructor(field: string, problem: string) {
+    super(field, problem);
+    this.name = 'ImplausibleSequencerError';
   }
 }
 
@@ -53,26 +62,36 @@ export function parseJson(text: string, field: string): unknown {
   return value;
 }
 
-export function parseIncomingEvents(body: unknown): S3EventRecord[] {
-  if (Array.isArray(body)) {
-    if (body.length === 0) throw new EventValidationError('body', 'empty list of events');
-    return body.flatMap((item, i) => parseOne(item, `[${i}]`));
-  }
-  return parseOne(body, '');
+/** How records are judged beyond their shape. */
+export interface ParseOptions {
+  /**
+   * The records came from a storage server over the network as MinIO's (the ingest, the Kafka source): a sequencer
+   * far ahead of its eventTime is refused (ImplausibleSequencerError). Off for records normalized from another
+   * source (their sequencers are opaque) and for the library's callers.
+   */
+  judgeSequencers?: boolean;
 }
 
-function parseOne(value: unknown, at: string): S3EventRecord[] {
+export function parseIncomingEvents(body: unknown, options: ParseOptions = {}): S3EventRecord[] {
+  if (Array.isArray(body)) {
+    if (body.length === 0) throw new EventValidationError('body', 'empty list of events');
+    return body.flatMap((item, i) => parseOne(item, `[${i}]`, options));
+  }
+  return parseOne(body, '', options);
+}
+
+function parseOne(value: unknown, at: string, options: ParseOptions): S3EventRecord[] {
   const obj = expectObject(value, at || 'body');
-  if (!('Records' in obj)) return [validateRecord(obj, at)];
+  if (!('Records' in obj)) return [validateRecord(obj, at, options)];
   for (const name of ['EventName', 'EventType', 'Key']) optionalType(obj, name, 'string', at);
   const records = obj.Records;
   const field = join(at, 'Records');
   if (!Array.isArray(records)) throw new EventValidationError(field, 'expected a list of records');
   if (records.length === 0) throw new EventValidationError(field, 'empty');
-  return records.map((record, i) => validateRecord(record, `${field}[${i}]`));
+  return records.map((record, i) => validateRecord(record, `${field}[${i}]`, options));
 }
 
-function validateRecord(value: unknown, at: string): S3EventRecord {
+function validateRecord(value: unknown, at: string, options: ParseOptions): S3EventRecord {
   const record = expectObject(value, at || 'body');
   for (const name of ['eventVersion', 'eventSource']) requireString(record, name, at);
   const eventName = requireString(record, 'eventName', at);
@@ -87,7 +106,10 @@ function validateRecord(value: unknown, at: string): S3EventRecord {
   const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
   requireString(bucket, 'name', join(at, 's3.bucket'));
   optionalType(bucket, 'arn', 'string', join(at, 's3.bucket'));
-  validateObject(expectObject(s3.object, join(at, 's3.object')), join(at, 's3.object'));
+  const object = expectObject(s3.object, join(at, 's3.object'));
+  validateObject(object, join(at, 's3.object'));
+  const implausible = options.judgeSequencers ? sequencerTimeProblem(object.sequencer as string, eventTime) : undefined;
+  if (implausible) throw new ImplausibleSequencerError(join(at, 's3.object.sequencer'), implausible);
   return record as unknown as S3EventRecord;
 }
 

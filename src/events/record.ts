@@ -89,6 +89,23 @@ export function isRemoval(eventName: string): boolean {
   return eventName.startsWith('s3:ObjectRemoved:');
 }
 
+/**
+ * S3's key order: by UTF-8 bytes, which is code point order (JavaScript's < compares UTF-16 units, which differs
+ * past U+FFFF). Allocation-free: a scan compares every listed key with a stored one.
+ */
+export function compareObjectKeys(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(j)!;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return i < a.length ? 1 : j < b.length ? -1 : 0;
+}
+
 /** MinIO's sequencer for a time: the modification time in nanoseconds, as uppercase hex. */
 export function sequencerAt(timeMs: number): string {
   return (BigInt(timeMs) * 1_000_000n).toString(16).toUpperCase();

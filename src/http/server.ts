@@ -5,15 +5,18 @@ import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BucketflowClient, checkRecordSizes, type PublishedEvent } from '../publish/publisher';
-import { EventValidationError, TooManyRecordsError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
+import { EventValidationError, ImplausibleSequencerError, TooManyRecordsError, detectSource, parseJson, parseSourceBody, type EventSource, type ParsedBody } from '../events';
 import { log } from '../telemetry/log';
 import { metrics } from '../telemetry/metrics';
 import { RecordTooLargeError, messageWithCause } from '../errors';
-import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_RECORDS, loadSettings, type IngestSettings } from '../settings';
+import {
+  DEFAULT_BODY_LIMIT_BYTES, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECORDS, DEFAULT_REQUEST_TIMEOUT_MS, isLoopbackHost, loadSettings, type IngestSettings,
+} from '../settings';
 import { registerStatusPage, type StatusSource } from './status-page';
 import { DeliveryAdmission } from '../publish/admission';
 import { Refusal, refuse, sendRefusal } from './answers';
-import { IngestAuth } from './auth';
+import { IngestAuth, type IngestAuthOptions } from './auth';
+import { browserPostProblem } from './browser-guard';
 import { SnsEndpoint, type SnsOptions } from './sns';
 import { TemporalReachability, TemporalUnreachableError, invalidArgumentOf } from '../temporal/reachability';
 import { inRequestSpan } from '../telemetry/tracing';
@@ -26,7 +29,14 @@ export interface IngestOptions {
   sourceTokens?: Partial<Record<EventSource, string>>;
   /** Sources accepted without a token while tokens are set (BUCKETFLOW_INGEST_OPEN_SOURCES); others are refused. */
   openSources?: EventSource[];
+  /** Bucket patterns per source (BUCKETFLOW_INGEST_BUCKETS[_<SOURCE>]): an event for another bucket is refused (403). */
+  buckets?: IngestAuthOptions['buckets'];
   bodyLimitBytes?: number;
+  /** Slow clients: the request line and headers, and the whole request with its body, must arrive within these (408 and closed otherwise). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Connections held at once; one more is closed as it arrives. */
+  maxConnections?: number;
   maxRecords?: number;
   /** PEM certificate chain and key: the server speaks HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -44,7 +54,16 @@ export interface IngestOptions {
 export function buildIngestServer(options: IngestOptions): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
-  const app = Fastify({ bodyLimit, ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}) }) as unknown as FastifyInstance;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node checks these timeouts on a timer (every 30 s by default): every second, so a stalled upload is closed on time.
+  const slowClients = { headersTimeout: Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: 1_000 };
+  const app = Fastify({
+    bodyLimit,
+    requestTimeout,
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, ...slowClients } } : { http: slowClients }),
+  }) as unknown as FastifyInstance;
+  app.server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  app.server.on('drop', logDroppedConnections(app.server.maxConnections));
   // Parse every body ourselves so bad JSON and bad events get the same clear 400.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -107,6 +126,8 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     const received = source === 'aws-sns' ? await sns.receive(body) : { events: parseSourceBody(source, body, maxRecords) };
     if ('answer' in received) return reply.code(200).send(received.answer);
     const parsed = received.events;
+    const outside = auth.bucketProblem(parsed.source, parsed.events);
+    if (outside) throw refuse.forbidden(outside);
     checkLimits(parsed);
     if (parsed.events.length === 0) return reply.code(200).send({ accepted: [], source: parsed.source, note: parsed.nothingToDeliver });
     const accepted = await publish(parsed);
@@ -114,8 +135,11 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
     return reply.code(202).send({ accepted, source: parsed.source });
   };
 
-  // The token is checked before the body is read: an unauthenticated 9 MiB body is refused unread.
+  // A browser's POST (another site's form or fetch, carrying the operator's saved credentials) and then the
+  // token are checked before the body is read: an unauthenticated 9 MiB body is refused unread.
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const browser = browserPostProblem(req.headers);
+    if (browser) return sendRefusal(reply, refuse.forbidden(browser));
     if (!auth.mayPost(req.headers.authorization)) return sendRefusal(reply, refuse.unauthorized());
   };
   // The trace of each event starts here (or continues the sender's traceparent) when tracing is on.
@@ -124,6 +148,7 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
       span.setAttribute('url.path', req.url.split('?')[0]);
       const sent = await accept(req, reply).catch((err: unknown) => {
         if (err instanceof Refusal) return sendRefusal(reply, err);
+        if (err instanceof ImplausibleSequencerError) return sendRefusal(reply, refuse.implausibleSequencer(err.message));
         if (err instanceof EventValidationError) return sendRefusal(reply, refuse.badRequest(err.message));
         if (err instanceof RecordTooLargeError || err instanceof TooManyRecordsError) return sendRefusal(reply, refuse.tooLarge(err.message));
         throw err;
@@ -143,6 +168,19 @@ export function buildIngestServer(options: IngestOptions): FastifyInstance {
  */
 function checkLimits(parsed: ParsedBody): void {
   checkRecordSizes(parsed.events);
+}
+
+/** A WARN when the connection cap first closes a connection, then one line a minute with how many more it closed. */
+function logDroppedConnections(cap: number): () => void {
+  let dropped = 0;
+  return () => {
+    if (dropped++ > 0) return;
+    log('WARN', 'ingest connection cap reached: new connections are closed', { maxConnections: cap, setting: 'BUCKETFLOW_INGEST_MAX_CONNECTIONS' });
+    setTimeout(() => {
+      if (dropped > 1) log('WARN', 'ingest connection cap: connections closed in the last minute', { closed: dropped, maxConnections: cap });
+      dropped = 0;
+    }, 60_000).unref();
+  };
 }
 
 /** What a sender is told about Temporal being unreachable: the kind of failure, never an address or raw error text. */
@@ -179,13 +217,20 @@ export async function runIngest(publisher: BucketflowClient, settings: IngestSet
     authToken: settings.authToken,
     sourceTokens: settings.sourceTokens,
     openSources: settings.openSources,
+    buckets: settings.buckets,
     bodyLimitBytes: settings.bodyLimitBytes,
+    headersTimeoutMs: settings.headersTimeoutMs,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    maxConnections: settings.maxConnections,
     maxRecords: settings.maxRecords,
     tls,
     sns: settings.sns,
     admission,
   });
   await app.listen({ host: settings.host, port: settings.port });
+  if (settings.allowOpen && !new IngestAuth(settings).enabled && !isLoopbackHost(settings.host)) {
+    log('WARN', 'ingest open without a token on an address other machines reach (BUCKETFLOW_INGEST_ALLOW_OPEN): anyone who reaches it can post events', { host: settings.host });
+  }
   log('INFO', 'ingest listening', {
     url: `${tls ? 'https' : 'http'}://${settings.host}:${settings.port}/`,
     sources: new IngestAuth(settings).describe(),

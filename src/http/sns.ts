@@ -2,8 +2,11 @@
 // "verifying the signatures" guides): the envelope (`Notification`, `SubscriptionConfirmation`,
 // `UnsubscribeConfirmation`), the topic allow-list, freshness (a message older than an hour is refused, so a captured
 // one cannot be replayed), the signature against the signing certificate (fetched only from an allow-listed origin
-// shaped like SNS's own, its subject and validity checked, cached), subscription confirmation, and unwrapping the S3
-// event a Notification carries. The ingest hands it any body detected as SNS and gets events or an answer back.
+// shaped like SNS's own, its subject and validity checked, cached by origin and path: a query string makes no new
+// fetch, at most CERTIFICATE_FETCHES_PER_MINUTE new ones, and only a valid certificate takes a place in the cache),
+// optionally SignatureVersion 2 only (SHA-256; BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION), subscription
+// confirmation, and unwrapping the S3 event a Notification carries. The ingest hands it any body detected as SNS
+// and gets events or an answer back.
 import { createVerify, X509Certificate } from 'node:crypto';
 import { EventValidationError, expectObject, parseEventBody, parseJson, requireString, type ParsedBody } from '../events';
 import { optionalString } from '../events/sources/fields';
@@ -21,6 +24,8 @@ export const SNS_MAX_AGE_MS = 3_600_000;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_CERTIFICATE_BYTES = 64 * 1024;
 const MAX_CACHED_CERTIFICATES = 64;
+/** SNS signs with one certificate per region at a time: more new ones than this in a minute is someone else's doing. */
+export const CERTIFICATE_FETCHES_PER_MINUTE = 10;
 const REGION = '[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}';
 
 export const SNS_MESSAGE_TYPES = ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const;
@@ -49,6 +54,8 @@ export interface SnsOptions {
   /** Accepted certificate subjects (CN); default SNS's own. */
   certificateSubjects?: string[];
   maxAgeMs?: number;
+  /** 2: SignatureVersion 1 (SHA1withRSA) is refused (BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION). Default 1: both. */
+  minSignatureVersion?: 1 | 2;
   /** A Notification whose message carries more records is refused (TooManyRecordsError) before any is read. */
   maxRecords?: number;
 }
@@ -61,14 +68,21 @@ export class SnsEndpoint {
   private readonly topics: RegExp[];
   private readonly subjects: ReadonlySet<string>;
   private readonly maxAgeMs: number;
+  private readonly minSignatureVersion: 1 | 2;
   private readonly maxRecords: number;
-  private readonly certificates = new Map<string, Promise<X509Certificate>>();
+  /** Valid certificates by origin and path, oldest first. */
+  private readonly certificates = new Map<string, X509Certificate>();
+  /** Fetches under way: a message signed with the same certificate waits for the same fetch. */
+  private readonly fetching = new Map<string, Promise<X509Certificate>>();
+  /** When the recent fetches began (the last minute's). */
+  private fetchTimes: number[] = [];
 
   constructor(options: SnsOptions = {}) {
     this.origins = (options.origins?.length ? options.origins : DEFAULT_SNS_ORIGINS).map(originPattern);
     this.topics = (options.topics ?? []).map(topicPattern);
     this.subjects = new Set((options.certificateSubjects ?? SNS_CERTIFICATE_SUBJECTS).map((subject) => subject.toLowerCase()));
     this.maxAgeMs = options.maxAgeMs ?? SNS_MAX_AGE_MS;
+    this.minSignatureVersion = options.minSignatureVersion ?? 1;
     this.maxRecords = options.maxRecords ?? Infinity;
   }
 
@@ -80,6 +94,9 @@ export class SnsEndpoint {
    */
   async receive(body: unknown, now = Date.now()): Promise<SnsReceipt> {
     const message = parseSnsMessage(body);
+    if (Number(message.SignatureVersion) < this.minSignatureVersion) {
+      throw refuse.forbidden(`SignatureVersion: ${message.SignatureVersion} (SHA1) is refused (BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION=${this.minSignatureVersion}); set the topic's SignatureVersion attribute to 2`);
+    }
     this.checkTopic(message);
     this.checkFresh(message, now);
     await this.verify(message);
@@ -130,19 +147,32 @@ export class SnsEndpoint {
     if (!response.ok) throw refuse.badGateway(`SubscribeURL: ${url.origin} answered ${response.status}`);
   }
 
-  private certificate(text: string): Promise<X509Certificate> {
-    const url = this.allowedUrl(text, 'SigningCertURL').href;
+  /** The certificate at `text`'s origin and path (its query and fragment ignored), cached while valid (at most a day). */
+  private async certificate(text: string, now = Date.now()): Promise<X509Certificate> {
+    const allowed = this.allowedUrl(text, 'SigningCertURL');
+    const url = `${allowed.origin}${allowed.pathname}`;
     const cached = this.certificates.get(url);
-    if (cached) return cached;
+    if (cached && now <= Date.parse(cached.validTo)) return cached;
+    const pending = this.fetching.get(url);
+    if (pending) return pending;
+    this.fetchTimes = this.fetchTimes.filter((at) => now - at < 60_000);
+    if (this.fetchTimes.length >= CERTIFICATE_FETCHES_PER_MINUTE) {
+      throw refuse.unavailable(`SigningCertURL: more than ${CERTIFICATE_FETCHES_PER_MINUTE} new signing certificates asked for within a minute; retry later`);
+    }
+    this.fetchTimes.push(now);
     const loading = fetchCertificate(url, this.subjects);
-    if (this.certificates.size >= MAX_CACHED_CERTIFICATES) this.certificates.delete(this.certificates.keys().next().value!);
-    this.certificates.set(url, loading);
-    // A failed fetch or an expired certificate is forgotten, so the next message fetches again.
-    loading.then(
-      (certificate) => setTimeout(() => this.certificates.delete(url), cacheMs(certificate)).unref(),
-      () => this.certificates.delete(url),
-    );
-    return loading;
+    this.fetching.set(url, loading);
+    try {
+      const certificate = await loading;
+      // Only a valid certificate takes a place (a failed fetch is forgotten, so the next message fetches again).
+      this.certificates.delete(url);
+      if (this.certificates.size >= MAX_CACHED_CERTIFICATES) this.certificates.delete(this.certificates.keys().next().value!);
+      this.certificates.set(url, certificate);
+      setTimeout(() => this.certificates.get(url) === certificate && this.certificates.delete(url), cacheMs(certificate)).unref();
+      return certificate;
+    } finally {
+      this.fetching.delete(url);
+    }
   }
 
   private allowedUrl(text: string, field: string): URL {

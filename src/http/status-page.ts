@@ -191,8 +191,9 @@ export function registerStatusPage(app: FastifyInstance, publisher: BucketflowCl
     };
     let message: string;
     try {
-      const plan = await planSingleRedelivery(ctx, workflowId, { argument: workflowId || 'workflowId' });
-      message = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId} for ${plan.targets.join(', ')}` : `${plan.workflowId} is already running`;
+      // The redelivery of the run the row shows, and only that one: the form posted twice starts it once.
+      const plan = await planSingleRedelivery(ctx, workflowId, { argument: workflowId || 'workflowId', after: true });
+      message = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId} for ${plan.targets.join(', ')}` : `${plan.workflowId} was started by another redeliver meanwhile`;
     } catch (err) {
       if (!(err instanceof ArgumentError)) throw err;
       message = err.message;

@@ -1,6 +1,7 @@
-// The CLI's subcommands (`bucketflow events|targets|deliveries|redeliver|backfill ...`, run by src/cli/main.ts): manage
-// bucket rules as `mc event` does, send a test event, list configured targets, find, explain and redeliver
-// deliveries (src/operator/deliveries/commands.ts), and deliver what a bucket already holds (src/operator/backfill.ts). Each subcommand is declared here once (usage, help, options)
+// The CLI's subcommands (`bucketflow events|targets|deliveries|redeliver|backfill|scan ...`, run by src/cli/main.ts):
+// manage bucket rules as `mc event` does, send a test event, list configured targets, find, explain and redeliver
+// deliveries (src/operator/deliveries/commands.ts), deliver what a bucket already holds (src/operator/backfill.ts) and
+// manage the scan sources (src/operator/scans.ts). Each subcommand is declared here once (usage, help, options)
 // and parsed by src/operator/command-line.ts.
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadTargetsConfig } from '../config';
@@ -280,6 +281,81 @@ const COMMANDS: Subcommand[] = [
   }),
 ];
 
+const SCAN_ALSO = 'Credentials come from the worker\'s environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or a profile).';
+
+/** The scan commands, declared here; run by src/operator/scans.ts (loaded on use: the Temporal client). */
+const scanCommands = () => import('./scans');
+const SCAN_COMMANDS: Subcommand[] = [
+  subcommand({
+    name: 'scan add',
+    synopsis: ['<bucket> --every <duration> [--prefix P] [--endpoint URL] [--metadata] [--reconcile [--settle D]]'],
+    help: [
+      'Lists the bucket every <duration> (a Temporal Schedule; the first run at once) and delivers what changed since the',
+      'previous listing to the bucket\'s targets, as MinIO\'s events: new or changed ETag, size or time -> s3:ObjectCreated:Put,',
+      'gone -> s3:ObjectRemoved:Delete (origin "scan"). For stores that send no notifications. Objects modified before the',
+      'scan was added are its baseline (deliver those with backfill). With --reconcile, for stores that do notify: compares',
+      'the listing with what was delivered and delivers only what no target has seen (origin "reconcile").',
+      'Adding a scan that exists (same bucket and prefix) updates it. ' + SCAN_ALSO,
+    ].join('\n'),
+    optionHelp: [
+      ['--every D', 'how often to list: 30s, 5m, 1h (at least 1s)'],
+      ['--prefix P', 'only keys starting with P (a bucket may have one scan per prefix)'],
+      ['--endpoint URL', 'the S3 endpoint (default: the worker\'s AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS)'],
+      ['--metadata', 'HEAD each changed object: its records carry its content type and user metadata'],
+      ['--reconcile', 'compare with what was delivered (missed notifications) instead of with the previous listing'],
+      ['--settle D', 'with --reconcile: leave objects changed this recently to the next run (default 1m)'],
+    ],
+    options: {
+      every: { type: 'string' }, prefix: { type: 'string' }, endpoint: { type: 'string' },
+      metadata: { type: 'boolean', default: false }, reconcile: { type: 'boolean', default: false }, settle: { type: 'string' },
+    },
+    maxArguments: 1,
+    run: async ([bucket], values) => {
+      if (!bucket) throw missingArgument('scan add', '<bucket>');
+      const { scanAddCommand } = await scanCommands();
+      return withRules((store) => scanAddCommand(bucket, values, settings(), store));
+    },
+  }),
+  subcommand({
+    name: 'scan list',
+    synopsis: ['[--json]'],
+    help: 'Prints every scan: its bucket, prefix, mode, interval, endpoint, its schedule\'s next run and what its last run found.',
+    optionHelp: [['--json', 'JSON instead of a table']],
+    options: { json: { type: 'boolean', default: false } },
+    maxArguments: 0,
+    run: async (_args, values) => {
+      const { scanListCommand } = await scanCommands();
+      return withRules((store) => scanListCommand(values, settings(), store));
+    },
+  }),
+  subcommand({
+    name: 'scan remove',
+    synopsis: ['<bucket> [--prefix P]'],
+    help: 'Removes the bucket\'s scan (of --prefix, if it has one): deletes its schedule, its definition and the listing it kept.',
+    optionHelp: [['--prefix P', 'the scan of this prefix']],
+    options: { prefix: { type: 'string' } },
+    maxArguments: 1,
+    run: async ([bucket], values) => {
+      if (!bucket) throw missingArgument('scan remove', '<bucket>');
+      const { scanRemoveCommand } = await scanCommands();
+      return withRules((store) => scanRemoveCommand(bucket, values, settings(), store));
+    },
+  }),
+  subcommand({
+    name: 'scan run',
+    synopsis: ['<bucket> [--prefix P]'],
+    help: 'Starts a run of the bucket\'s scan now, besides its schedule (nothing if one is running).',
+    optionHelp: [['--prefix P', 'the scan of this prefix']],
+    options: { prefix: { type: 'string' } },
+    maxArguments: 1,
+    run: async ([bucket], values) => {
+      if (!bucket) throw missingArgument('scan run', '<bucket>');
+      const { scanRunCommand } = await scanCommands();
+      return withRules((store) => scanRunCommand(bucket, values, settings(), store));
+    },
+  }),
+];
+
 function readXml(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -306,7 +382,7 @@ export function describeRule(rule: NotificationRule): string {
 
 /** Runs the command line (`bin/bucketflow ARGS`): bad input (arguments, rules, config, settings) exits 2 with its message, anything else 1 with its stack. */
 export async function runCli(argv: string[]): Promise<void> {
-  await runCommandLine(argv, COMMANDS, STATUSES).catch((err: Error) => {
+  await runCommandLine(argv, [...COMMANDS, ...SCAN_COMMANDS], STATUSES).catch((err: Error) => {
     if (err instanceof OperationError) {
       console.error(`bucketflow: ${err.message}`);
       process.exit(err.exitCode);

@@ -20,7 +20,8 @@ import type { deliverBatch } from '../../workflows/deliver-batch';
 import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
 import { BatchIndex, fnv1a, type BatchMemoEvent } from '../delivery/batch-index';
-import { GroupCommit, type BatchItem, type StartedBatch } from './group-commit';
+import { printable } from '../delivery/printable';
+import { GroupCommit, MAX_BATCH_BYTES, type BatchItem, type StartedBatch } from './group-commit';
 
 export interface PublishedEvent {
   eventId: string;
@@ -63,6 +64,8 @@ export interface PublishCallOptions {
 }
 
 const START_CONCURRENCY = 32;
+/** Batches of listed events started side by side (as the group commit's full batches). */
+const LISTED_STARTS_IN_FLIGHT = 4;
 
 /**
  * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
@@ -191,7 +194,7 @@ export class BucketflowClient {
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`,
+        staticSummary: printable(`${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`),
         ...(input.batch ? { memo: { batch: input.batch } } : {}),
         typedSearchAttributes: searchAttributes,
         requestEagerStart: type !== DELIVER_EVENT_V1 && eagerStart,
@@ -232,13 +235,54 @@ export class BucketflowClient {
   }
 
   /**
+   * Events found by listing a bucket (a scan, a reconciliation: src/s3/records.ts), targets already matched, in batch
+   * workflows of at most `maxEvents` whose ids derive from the events they carry (`bucketflow-batch-l<hash>`): a page
+   * published again, because the activity that listed it resumed after its worker died, starts nothing twice (the
+   * same batch is refused as already started, within the namespace's retention). Resolves once every batch is
+   * durably started; an event of a batch that existed already is a duplicate.
+   */
+  async publishListed(events: BatchEvent[], maxEvents: number): Promise<PublishedEvent[]> {
+    const items = events.map((entry): BatchItem<BatchEvent> => ({ eventId: entry.eventId, bucket: entry.record.s3.bucket.name, key: decodeObjectKey(entry.record.s3.object.key), entry }));
+    const batches: Array<Array<BatchItem<BatchEvent>>> = [];
+    let index = new BatchIndex();
+    let bytes = 0;
+    for (const item of items) {
+      const size = Buffer.byteLength(JSON.stringify(item.entry));
+      let current = batches[batches.length - 1];
+      if (!current || current.length >= maxEvents || bytes + size > MAX_BATCH_BYTES || !index.add(item.eventId, item.bucket, item.key)) {
+        current = [];
+        batches.push(current);
+        index = new BatchIndex();
+        index.add(item.eventId, item.bucket, item.key);
+        bytes = 0;
+      }
+      current.push(item);
+      bytes += size;
+    }
+    const results: PublishedEvent[] = [];
+    let next = 0;
+    const starter = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const workflowId = `${BATCH_ID_PREFIX}l${createHash('sha256').update(batch.map((item) => item.eventId).join(',')).digest('hex').slice(0, 32)}`;
+        const duplicate = (await this.startBatch(batch, workflowId)).existed === true;
+        for (const item of batch) results.push({ eventId: item.eventId, workflowId, duplicate });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LISTED_STARTS_IN_FLIGHT, batches.length) }, starter));
+    return results;
+  }
+
+  /**
    * One batch workflow: its events' index in search attributes (src/delivery/batch-index.ts, sized by the group
    * commit to fit), each event's id and object in the memo, a readable summary and details for the Web UI.
    */
-  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<StartedBatch> {
+  private async startBatch(items: Array<BatchItem<BatchEvent>>, listedId?: string): Promise<StartedBatch> {
     const { taskQueue, eagerStart = false } = this.options;
     const lane = items[0].lane;
-    const workflowId = lane ? laneBatchId(lane, items.map((item) => item.eventId)) : `${BATCH_ID_PREFIX}${randomUUID()}`;
+    // A listing's or a lane's batch id is derived from its events, so it can come again: the same events published again.
+    const derived = listedId !== undefined || Boolean(lane);
+    const workflowId = listedId ?? (lane ? laneBatchId(lane, items.map((item) => item.eventId)) : `${BATCH_ID_PREFIX}${randomUUID()}`);
     const index = new BatchIndex();
     for (const item of items) index.add(item.eventId, item.bucket, item.key);
     const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
@@ -257,15 +301,14 @@ export class BucketflowClient {
         workflowId,
         args: [{ events: items.map((item) => item.entry) }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+        staticSummary: printable(`batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`),
         staticDetails: batchDetails(memoEvents),
         memo: { events: memoEvents },
         typedSearchAttributes: searchAttributes,
         requestEagerStart: eagerStart,
       });
     } catch (err) {
-      // Only a lane's batch id can come again: the same events, published again in the same lane.
-      if (lane && err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, existed: true };
+      if (derived && err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, existed: true };
       throw err;
     }
     return { workflowId };
@@ -280,12 +323,15 @@ export function laneBatchId(lane: string, eventIds: readonly string[]): string {
   return `${BATCH_ID_PREFIX}${lane}-${createHash('sha256').update(eventIds.join(',')).digest('hex').slice(0, 24)}`;
 }
 
-/** The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows. */
+/**
+ * The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows; an object's
+ * control characters escaped (a newline would end its row) and its `|` too (it would end its cell).
+ */
 function batchDetails(events: BatchMemoEvent[]): string {
   const lines = ['| event id | event | object |', '| --- | --- | --- |'];
   let bytes = 0;
   for (const [n, event] of events.entries()) {
-    const line = `| ${event.id} | ${event.event} | ${event.bucket}/${event.key.replace(/\|/g, '\\|')} |`;
+    const line = `| ${event.id} | ${event.event} | ${printable(`${event.bucket}/${event.key}`).replace(/\|/g, '\\|')} |`;
     if (bytes + line.length > 16_000) {
       lines.push(`| ... | ${events.length - n} more in the memo | |`);
       break;

@@ -5,6 +5,8 @@
 // so any bad value is one ConfigError line naming the variable; every entry point prints it and exits 2.
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
+import { isIP } from 'node:net';
+import { tokenProblem } from '../config/auth-token';
 import { ConfigError, envSetting } from '../config/params';
 import { EVENT_SOURCES, type EventSource } from '../events/sources';
 import type { LogLevel } from '../telemetry/log';
@@ -39,6 +41,8 @@ export interface Settings extends TemporalConnectionSettings {
   health: HealthSettings;
   /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
   kafkaSource: KafkaSourceSettings | undefined;
+  /** `BUCKETFLOW_SCAN_PAGE_SIZE`: objects per listing request of a scan source (S3's most and default: 1,000). */
+  scanPageSize: number;
   /** `bucketflow backfill` as the worker runs it (src/engine/backfill.ts). */
   backfill: BackfillSettings;
 }
@@ -88,7 +92,16 @@ export interface IngestSettings {
   maxRecords: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
-  sns: { origins: string[]; topics: string[] };
+  sns: { origins: string[]; topics: string[]; minSignatureVersion: 1 | 2 };
+  /** Bucket patterns (`*` = any text) each source's events may name: its own list, else the global one; unset = every bucket. */
+  buckets: { global?: string[]; sources: Partial<Record<EventSource, string[]>> };
+  /** Slow clients: how long the request line and headers, and the whole request (headers and body), may take to arrive. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Connections the ingest holds at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** `BUCKETFLOW_INGEST_ALLOW_OPEN`: serve a non-loopback address with no token at all (refused at start otherwise). */
+  allowOpen: boolean;
 }
 
 export interface HealthSettings {
@@ -99,6 +112,12 @@ export interface HealthSettings {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_RECORDS = 1_000;
+/** A sender's request line and headers arrive within this (MinIO's, Ceph's and SNS's arrive at once). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request, headers and body, arrives within this: a 10 MiB body at 1 MB/s fits; a stalled upload is closed. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Connections the ingest holds at once (a stalled upload holds at most its body, BUCKETFLOW_INGEST_MAX_BODY_BYTES). */
+export const DEFAULT_MAX_CONNECTIONS = 128;
 /** Deliveries a worker holds in its fast path at once (admission control; see bench/admission.ts). */
 export const DEFAULT_MAX_IN_FLIGHT_DELIVERIES = 256;
 const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -123,6 +142,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
+    scanPageSize: envSetting(env, 'BUCKETFLOW_SCAN_PAGE_SIZE', { kind: 'int', min: 1, default: 1_000, check: (n) => (n > 1_000 ? 'at most 1000 (S3 lists at most 1,000 keys a request)' : undefined) }),
     backfill: backfillSettings(env),
   };
 }
@@ -176,7 +196,43 @@ export function batchSettings(env: NodeJS.ProcessEnv): BatchSettings {
 
 /** `BUCKETFLOW_INGEST_AUTH_TOKEN_<SOURCE>`: MINIO, CEPH, AWS_S3, AWS_SNS, AWS_EVENTBRIDGE. */
 export function sourceTokenVariable(source: EventSource): string {
-  return `BUCKETFLOW_INGEST_AUTH_TOKEN_${source.toUpperCase().replace(/-/g, '_')}`;
+  return `BUCKETFLOW_INGEST_AUTH_TOKEN_${sourceSuffix(source)}`;
+}
+
+/** `BUCKETFLOW_INGEST_BUCKETS_<SOURCE>`: the bucket patterns that source's events may name (else BUCKETFLOW_INGEST_BUCKETS). */
+export function sourceBucketsVariable(source: EventSource): string {
+  return `BUCKETFLOW_INGEST_BUCKETS_${sourceSuffix(source)}`;
+}
+
+function sourceSuffix(source: EventSource): string {
+  return source.toUpperCase().replace(/-/g, '_');
+}
+
+/**
+ * An ingest token: set but empty or blank is refused (it used to count as unset: everything open), and so is
+ * one MinIO could not send (more than two words: MinIO's `auth_token` is a token or "<scheme> <credentials>").
+ */
+function tokenSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  if (env[name] !== undefined && env[name]!.trim() === '') throw new ConfigError(name, 'set but empty: give it a token, or unset it for none');
+  return envSetting(env, name, { kind: 'string', secret: true, check: tokenProblem });
+}
+
+/** Bucket patterns: names as S3 and MinIO allow them (letters, digits, `.`, `-`, `_`), `*` for any text. */
+function bucketPatterns(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const shape = (patterns: string[]) => {
+    const bad = patterns.find((pattern) => !/^[A-Za-z0-9._*-]+$/.test(pattern));
+    return bad === undefined ? undefined : `"${bad}" is not a bucket name or pattern (letters, digits, ., -, _ and * for any text)`;
+  };
+  const patterns = envSetting(env, name, { kind: 'list', check: shape });
+  return patterns?.length ? patterns : undefined;
+}
+
+/** Whether an address is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice(7) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
 export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
@@ -187,10 +243,14 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
       ? new ConfigError('BUCKETFLOW_INGEST_TLS_KEY', 'required with BUCKETFLOW_INGEST_TLS_CERT')
       : new ConfigError('BUCKETFLOW_INGEST_TLS_CERT', 'required with BUCKETFLOW_INGEST_TLS_KEY');
   }
+  const authToken = tokenSetting(env, 'BUCKETFLOW_INGEST_AUTH_TOKEN');
   const sourceTokens: Partial<Record<EventSource, string>> = {};
+  const sourceBuckets: Partial<Record<EventSource, string[]>> = {};
   for (const source of EVENT_SOURCES) {
-    const token = envSetting(env, sourceTokenVariable(source), { kind: 'string', secret: true });
+    const token = tokenSetting(env, sourceTokenVariable(source));
     if (token) sourceTokens[source] = token;
+    const buckets = bucketPatterns(env, sourceBucketsVariable(source));
+    if (buckets) sourceBuckets[source] = buckets;
   }
   const openSources = envSetting(env, 'BUCKETFLOW_INGEST_OPEN_SOURCES', { kind: 'list', default: [] }).map((name) => {
     const source = EVENT_SOURCES.find((known) => known === name.toLowerCase());
@@ -198,10 +258,20 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
     if (sourceTokens[source]) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`);
     return source;
   });
+  const host = envSetting(env, 'BUCKETFLOW_INGEST_HOST', { kind: 'string', default: '127.0.0.1' });
+  const allowOpen = envSetting(env, 'BUCKETFLOW_INGEST_ALLOW_OPEN', { kind: 'bool', default: false });
+  if (!authToken && Object.keys(sourceTokens).length === 0 && !isLoopbackHost(host) && !allowOpen) {
+    throw new ConfigError('BUCKETFLOW_INGEST_HOST', `${host} is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open`);
+  }
+  const headersTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS', { kind: 'int', min: 1, default: DEFAULT_HEADERS_TIMEOUT_MS });
+  const requestTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS', { kind: 'int', min: 1, default: DEFAULT_REQUEST_TIMEOUT_MS });
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS', `${headersTimeoutMs} is longer than BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), which includes the headers`);
+  }
   return {
-    host: envSetting(env, 'BUCKETFLOW_INGEST_HOST', { kind: 'string', default: '127.0.0.1' }),
+    host,
     port: envSetting(env, 'BUCKETFLOW_INGEST_PORT', { kind: 'port', default: 9400 }),
-    authToken: envSetting(env, 'BUCKETFLOW_INGEST_AUTH_TOKEN', { kind: 'string', secret: true }),
+    authToken,
     sourceTokens,
     openSources,
     bodyLimitBytes: envSetting(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', { kind: 'int', min: 1, default: DEFAULT_BODY_LIMIT_BYTES }),
@@ -211,7 +281,13 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
     sns: {
       origins: envSetting(env, 'BUCKETFLOW_INGEST_SNS_ORIGINS', { kind: 'list', default: [] }),
       topics: envSetting(env, 'BUCKETFLOW_INGEST_SNS_TOPICS', { kind: 'list', default: [] }),
+      minSignatureVersion: envSetting(env, 'BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION', { kind: 'int', oneOf: [1, 2], default: 1 }) as 1 | 2,
     },
+    buckets: { global: bucketPatterns(env, 'BUCKETFLOW_INGEST_BUCKETS'), sources: sourceBuckets },
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections: envSetting(env, 'BUCKETFLOW_INGEST_MAX_CONNECTIONS', { kind: 'int', min: 1, default: DEFAULT_MAX_CONNECTIONS }),
+    allowOpen,
   };
 }
 

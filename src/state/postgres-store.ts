@@ -6,6 +6,8 @@ import { Pool } from 'pg';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from '../rules/rules';
 import { SENT_LOG_HORIZON_MS, type SentLog } from './sent-log';
+import { PostgresScanStore } from './scan-postgres';
+import type { ScanStore } from './scans';
 import type { StateStore } from './store';
 import type { CircuitRecord, TargetStateRecord } from './target-state';
 
@@ -84,6 +86,14 @@ export class PostgresStateStore implements StateStore {
       [arn, worker, JSON.stringify(circuit)],
     );
   }
+
+  /** Scans, their listings and the delivered states, in `<table>_scans`, `_listing`, `_delivered` (src/state/scan-postgres.ts). */
+  scans(): ScanStore {
+    this.scanStore ??= new PostgresScanStore(this.pool, this.table);
+    return this.scanStore;
+  }
+
+  private scanStore: PostgresScanStore | undefined;
 
   /** The sends of every worker, in the table `<table>_sent` (see src/state/sent-log.ts). */
   sentLog(): SentLog {

@@ -6,6 +6,8 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from '../rules/rules';
+import { FileScanStore } from './scan-files';
+import type { ScanStore } from './scans';
 import { FileSentLog, type SentLog } from './sent-log';
 import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
 
@@ -13,6 +15,8 @@ import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateR
 export interface StateStore extends TargetStateStore {
   /** The log of every worker's sends (src/state/sent-log.ts), in the same home as the rules. */
   sentLog(): SentLog;
+  /** The scan sources: their definitions, listings and the delivered states reconciliation reads (src/state/scans.ts). */
+  scans(): ScanStore;
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
   remove(bucket: string): Promise<void>;
@@ -27,9 +31,11 @@ export class FileStateStore implements StateStore {
   private readonly rules: JsonFile<RulesByBucket>;
   /** Target state in a file of its own beside rules.json (same atomic writes, re-read when it changes). */
   private readonly states: JsonFile<Record<string, TargetStateRecord>>;
+  private readonly scanStore: FileScanStore;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'rules.json');
+    this.scanStore = new FileScanStore(dataDir);
     this.rules = new JsonFile(this.file, {}, parseRulesFile);
     this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => keyedByData<TargetStateRecord>(JSON.parse(text)));
   }
@@ -73,11 +79,17 @@ export class FileStateStore implements StateStore {
     return new FileSentLog(path.dirname(this.file));
   }
 
-  async close(): Promise<void> {}
+  scans(): ScanStore {
+    return this.scanStore;
+  }
+
+  async close(): Promise<void> {
+    await this.scanStore.close();
+  }
 }
 
 /** A JSON file written atomically (a new file renamed into place) and re-read only when it changed on disk. */
-class JsonFile<T> {
+export class JsonFile<T> {
   private cache: { version: string; value: T } | undefined;
 
   constructor(readonly file: string, private readonly empty: T, private readonly parse: (text: string, file: string) => T) {}

@@ -15,7 +15,7 @@ export const metrics = {
     labelNames: ['result'] as const, registers: [registry],
   }),
   eventsRejected: new Counter({
-    name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, unauthorized, forbidden, too_large, unavailable, overloaded, bad_gateway)',
+    name: 'bucketflow_events_rejected_total', help: 'Ingest requests refused, by reason (bad_request, implausible_sequencer, unauthorized, forbidden, too_large, unavailable, overloaded, bad_gateway)',
     labelNames: ['reason'] as const, registers: [registry],
   }),
   sourceRecords: new Counter({
@@ -59,6 +59,26 @@ export const metrics = {
   }),
   rateLimitWaitSeconds: new Counter({
     name: 'bucketflow_rate_limit_wait_seconds_total', help: 'Time sends spent waiting for a max_rate slot', labelNames: ['target'] as const, registers: [registry],
+  }),
+  scanObjectsListed: new Counter({
+    name: 'bucketflow_scan_objects_listed_total', help: 'Objects a scan source or reconciliation listed (README "Scan sources")',
+    labelNames: ['scan', 'mode'] as const, registers: [registry],
+  }),
+  scanChanges: new Counter({
+    name: 'bucketflow_scan_changes_total', help: 'Changes a scan found (created, changed, removed); in mode reconcile, the objects whose latest state no target had seen',
+    labelNames: ['scan', 'mode', 'change'] as const, registers: [registry],
+  }),
+  scanEventsPublished: new Counter({
+    name: 'bucketflow_scan_events_published_total', help: 'Events a scan handed to delivery (its changes that match a target by the bucket rules); duplicates of a resumed page not counted',
+    labelNames: ['scan', 'mode'] as const, registers: [registry],
+  }),
+  scanDurationSeconds: new Histogram({
+    name: 'bucketflow_scan_duration_seconds', help: 'Duration of each completed scan run, from its start to its listing swapped in',
+    labelNames: ['scan', 'mode'] as const, buckets: [0.5, 1, 2.5, 5, 15, 60, 300, 900, 3600, 14400], registers: [registry],
+  }),
+  deliveredStatesRecorded: new Counter({
+    name: 'bucketflow_delivered_states_recorded_total', help: 'Object states recorded as delivered for reconciliation (written in bulk), by outcome (recorded, failed)',
+    labelNames: ['outcome'] as const, registers: [registry],
   }),
 };
 

@@ -4,13 +4,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent } from '../../src/events';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'build');
 
 const repo = path.resolve(__dirname, '../..');
 const scratch = mkdtempSync(path.join(tmpdir(), 'bucketflow-package-'));
@@ -18,12 +20,7 @@ const installed = path.join(scratch, 'node_modules', 'bucketflow');
 let packed: string[] = [];
 
 before(() => {
-  // npm test builds first; a single-file run builds here when dist/ is missing or stale.
-  const recorded = path.join(repo, 'dist', '.source-hash');
-  const current = execFileSync('bash', ['scripts/entry.sh', '--source-hash'], { cwd: repo, encoding: 'utf8' }).trim();
-  if (!existsSync(recorded) || readFileSync(recorded, 'utf8').trim() !== current) {
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: repo, stdio: 'inherit' });
-  }
+  // The build is current here: `npm test` (and `npm test -- <this file>`) builds first, as `needs('build')` asks.
   const [pack] = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], { cwd: repo, encoding: 'utf8' }),
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;

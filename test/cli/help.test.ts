@@ -36,6 +36,7 @@ test('the usage lists every group\'s subcommands', async () => {
     'events add', 'events list', 'events remove', 'events import', 'events export', 'events test',
     'targets list', 'targets health', 'targets pause', 'targets resume', 'backfill',
     'deliveries list', 'deliveries show', 'redeliver',
+    'scan add', 'scan list', 'scan remove', 'scan run',
   ]);
 });
 

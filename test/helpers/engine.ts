@@ -36,7 +36,7 @@ export interface EngineOptions {
   batch?: Partial<BatchSettings>;
   /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
   settings?: Partial<Settings>;
-  /** The engine's environment: `${VAR}` references of the config, the AWS_* settings backfills list buckets with (default none). */
+  /** The engine's environment: `${VAR}` references of the config, the AWS_* settings backfills and scans list buckets with (default none). */
   env?: NodeJS.ProcessEnv;
 }
 

@@ -1,8 +1,8 @@
 // The batch tests both SQL targets (PostgreSQL, MySQL/MariaDB) pass against their real servers: a batch is
 // one transaction keeping the event-id and sequencer guards, and fails whole.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import type { Target } from '../../src/targets/target';
+import type { TestFunctions } from './needs';
 import { assertAllDelivered, distinctPuts, oneObjectShuffled } from './batch';
 import { objectHistory, shuffled } from './replay';
 
@@ -13,9 +13,11 @@ export interface SqlBatchSubject {
   rowsOf(sql: string): Promise<Array<Record<string, unknown>>>;
   /** The namespace table's key column: `key` (PostgreSQL) or `key_name` (MySQL). */
   keyColumn: string;
+  /** The file's `test` (from `needs`, so the tests skip with the file's when its server is down). */
+  test: TestFunctions['test'];
 }
 
-export function sqlBatchTests({ arn, target, rowsOf, keyColumn }: SqlBatchSubject): void {
+export function sqlBatchTests({ arn, target, rowsOf, keyColumn, test }: SqlBatchSubject): void {
   const state = async (table: string) =>
     (await rowsOf(`SELECT ${keyColumn}, value FROM ${table} ORDER BY ${keyColumn}`)).map((row) => ({ key: row[keyColumn], value: row.value }));
   const stored = (key: string, record: unknown) => ({ key, value: { Records: [record] } });

@@ -1,7 +1,10 @@
-// A loopback TCP forwarder a test can cut and restore, to make a real server (Temporal) unreachable for
+// A loopback TCP forwarder a test can cut and restore, to make a real server (Temporal, Kafka) unreachable for
 // one client without stopping the server everyone else shares.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+
+/** Carries one accepted connection's bytes both ways (default: as they come); the proxy cuts both sockets on down(). */
+export type Relay = (client: net.Socket, upstream: net.Socket, proxy: TcpProxy) => void;
 
 export class TcpProxy {
   private server?: net.Server;
@@ -9,12 +12,17 @@ export class TcpProxy {
   /** Added to every chunk in both directions: a server that is reachable but slow. */
   delayMs = 0;
 
-  private constructor(private readonly target: { host: string; port: number }, private port = 0) {}
+  private constructor(private readonly target: { host: string; port: number }, private readonly relay?: Relay, private port = 0) {}
 
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    const proxy = new TcpProxy(target);
+  static async start(target: { host: string; port: number }, relay?: Relay): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target, relay);
     await proxy.up();
     return proxy;
+  }
+
+  /** The port it listens on (the same after down() and up()). */
+  get listenPort(): number {
+    return this.port;
   }
 
   /** `127.0.0.1:<port>`: the address to give the client. */
@@ -32,8 +40,11 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      this.forward(client, upstream);
-      this.forward(upstream, client);
+      if (this.relay) this.relay(client, upstream, this);
+      else {
+        this.forward(client, upstream);
+        this.forward(upstream, client);
+      }
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

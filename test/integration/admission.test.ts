@@ -7,13 +7,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildEvent, decodeObjectKey } from '../../src/events';
 import { buildIngestServer } from '../../src/http/server';
 import type { BatchSettings } from '../../src/settings';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { needs } from '../helpers/needs';
+
+const { after, before, describe, test } = needs('temporal');
 
 const MAX_IN_FLIGHT = 4;
 const EVENTS = 16;

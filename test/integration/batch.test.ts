@@ -3,7 +3,6 @@
 // in its first workflow task; an event a target refuses leaves the batch for its own per-event delivery
 // while the others complete; each publish resolves only once its batch is started; duplicates are dropped.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent } from '../../src/events';
@@ -16,6 +15,9 @@ import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';
 import { cliFor, eventually } from '../helpers/cli';
+import { needs } from '../helpers/needs';
+
+const { after, before, describe, test } = needs('temporal', 'redis');
 
 const arn = (id: string, type = 'webhook') => `arn:minio:sqs:us-east-1:${id}:${type}`;
 const put = (bucket: string, key: string, sequencer?: string): S3EventRecord =>
@@ -138,12 +140,13 @@ describe('batch mode', () => {
     await batchResult(shown.workflowId);
     const cli = cliFor(engine.settings);
 
-    for (const ref of [shown.eventId, `${bucket}/audit/shown.txt`]) {
-      const details = await eventually(async () => {
-        const { code, out, err } = await cli('deliveries', 'show', ref, '--json');
-        assert.ok(code === 0 || /no delivery/.test(err), err);
-        return code === 0 ? JSON.parse(out) : undefined;
-      }, `deliveries show ${ref}`);
+    // By event id and by bucket/key, side by side.
+    const shows = await Promise.all([shown.eventId, `${bucket}/audit/shown.txt`].map((ref) => eventually(async () => {
+      const { code, out, err } = await cli('deliveries', 'show', ref, '--json');
+      assert.ok(code === 0 || /no delivery/.test(err), err);
+      return code === 0 ? JSON.parse(out) : undefined;
+    }, `deliveries show ${ref}`)));
+    for (const details of shows) {
       assert.equal(details.eventId, shown.eventId);
       assert.equal(details.batch, shown.workflowId);
       assert.equal(details.status, 'delivered');
@@ -158,12 +161,15 @@ describe('batch mode', () => {
 
     // list: by bucket and prefix, by key, by status (the batch completed: delivered) and by target.
     const listed = async (...args: string[]) => JSON.parse((await cli('deliveries', 'list', '--bucket', bucket, '--json', ...args)).out) as Array<{ eventId?: string; status: string; batch?: string }>;
-    const byPrefix = await listed('--prefix', 'audit/');
+    const [byPrefix, byKey, byTarget, failed] = await Promise.all([
+      listed('--prefix', 'audit/'), listed('--key', 'audit/shown.txt'),
+      listed('--prefix', 'audit/', '--status', 'delivered', '--target', arn('hooks')), listed('--prefix', 'audit/', '--status', 'failed'),
+    ]);
     assert.deepEqual(byPrefix.map((r) => r.eventId).sort(), published.map((p) => p.eventId).sort());
     assert.ok(byPrefix.every((r) => r.status === 'delivered' && r.batch));
-    assert.deepEqual((await listed('--key', 'audit/shown.txt')).map((r) => r.eventId), [shown.eventId]);
-    assert.ok((await listed('--prefix', 'audit/', '--status', 'delivered', '--target', arn('hooks'))).some((r) => r.eventId === shown.eventId));
-    assert.ok(!(await listed('--prefix', 'audit/', '--status', 'failed')).some((r) => r.eventId === shown.eventId));
+    assert.deepEqual(byKey.map((r) => r.eventId), [shown.eventId]);
+    assert.ok(byTarget.some((r) => r.eventId === shown.eventId));
+    assert.ok(!failed.some((r) => r.eventId === shown.eventId));
   });
 
   test('deliveries show of an event that continued on its own: the targets its batch delivered and the one it took over', async () => {

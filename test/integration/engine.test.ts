@@ -1,6 +1,5 @@
 // The delivery workflow on the real Temporal dev server, with real webhook receivers as targets.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildEvent } from '../../src/events';
@@ -10,6 +9,9 @@ import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { eventTypes, localActivityAttempts } from '../helpers/history';
 import { Receiver } from '../helpers/receiver';
 import { statusClause } from '../../src/operator/deliveries/query';
+import { needs } from '../helpers/needs';
+
+const { after, before, describe, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const fastRetry = { retry_initial_interval: '100ms', retry_max_interval: '1s' };

@@ -2,7 +2,6 @@
 // webhook target, which receives MinIO's envelope. Bucket names are made unique per run (event ids derive from them).
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { workflowIdFor } from '../../src/publish/publisher';
@@ -15,6 +14,9 @@ import { searchKeys } from '../../src/delivery/search-attributes';
 import type { DeliverInput } from '../../src/delivery/types';
 import { sourceFixture } from '../helpers/fixtures';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const buckets = { ceph: uniqueBucket('ceph'), aws: uniqueBucket('aws'), sns: uniqueBucket('sns'), eventbridge: uniqueBucket('eb') };

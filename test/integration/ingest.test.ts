@@ -1,7 +1,6 @@
 // The HTTP ingest endpoint, as an unmodified MinIO webhook target would call it.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { workflowIdFor } from '../../src/publish/publisher';
@@ -9,6 +8,9 @@ import { buildEvent, eventIdentity, toEnvelope } from '../../src/events';
 import { buildIngestServer } from '../../src/http/server';
 import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const bucket = uniqueBucket('ingest');
 let receiver: Receiver;

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { buildEvent, decodeObjectKey, eventIdentity, toEnvelope, type ParsedEvent } from '../../src/events';
@@ -18,6 +17,9 @@ import { metrics } from '../../src/telemetry/metrics';
 import { sourcePublisher } from '../../src/engine/publishers';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'kafka');
 
 const kafka = new Kafka({ clientId: 'bucketflow-source-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
 const ARN = 'arn:minio:sqs:us-east-1:sink:webhook';
@@ -98,7 +100,8 @@ test('MinIO-shaped records across partitions, one written twice: every event del
   const publish = async (events: ParsedEvent[]) => {
     for (const published of await engine.client.publishParsed(events)) if (!published.duplicate) started.push(published.eventId);
   };
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, publish));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, publish));
+  await sources.at(-1)!.consuming;
   // The webhook is at-least-once (a workflow task re-run on a loaded machine may send again): what must hold
   // is that every event arrived and that the records written twice started no second delivery.
   const expected = records.map(eventIdentity).sort();
@@ -139,7 +142,8 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
       ...cephRecords.slice(10).map((r) => ({ value: JSON.stringify({ Records: [r] }) }))],
   });
 
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every Ceph event, those behind the poison too');
   const deadline = Date.now() + 20_000;
@@ -193,11 +197,12 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
   let waits = 0;
   // The worker's own publish for its source, watched: the size of each fetch and how often one waited for room.
   const publish = sourcePublisher(own.deps.admission, own.client);
-  const source = await startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
+  const source = startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
     fetches.push(events.length);
     return publish(events, () => (waits++, waitForRoom()));
   });
   try {
+    await source.consuming;
     const records = Array.from({ length: 40 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `b/${i}.bin` }));
     const write = (part: typeof records) => producer.send({ topic, messages: part.map((r) => ({ value: JSON.stringify(toEnvelope(r)) })) });
     // Four writes of 5 while the worker is busy, then one of 20: a fetch bigger than the bound.
@@ -257,7 +262,8 @@ test('records that made a parser throw, and a 1 MB poison record, are skipped an
   for (const value of poison) await producer.send({ topic, messages: [{ value }] }); // one request each: the broker takes at most 1 MB at once
   await producer.send({ topic, messages: cephRecords.map((record) => ({ value: JSON.stringify({ Records: [record] }) })) });
 
-  sources.push(await startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every event behind the poison');
   const deadline = Date.now() + 20_000;

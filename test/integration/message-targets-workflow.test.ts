@@ -3,7 +3,6 @@
 // {"EventName", "Key": "<bucket>/<raw key>", "Records": [record]} plus each target's event id.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import * as amqplib from 'amqplib';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
@@ -13,6 +12,9 @@ import { buildEvent, eventIdentity } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'rabbitmq', 'nats', 'kafka', 'mosquitto');
 
 const bucket = uniqueBucket('images');
 // A raw key with a space and a slash: the record carries it query-escaped, `Key` carries it raw.

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { FileStateStore } from '../../src/state';
 import { eventually } from '../helpers/cli';
 import { freePort } from '../helpers/dev-server';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const root = path.resolve(__dirname, '../..');
 const ok = 'arn:minio:sqs:us-east-1:ok:webhook';

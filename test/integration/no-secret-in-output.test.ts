@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { FileStateStore } from '../../src/state';
@@ -20,6 +19,9 @@ import { freePort } from '../helpers/dev-server';
 import { spawnWorker } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'postgres', 'mariadb', 'redis', 'rabbitmq', 'nats', 'mosquitto', 'elasticsearch');
 
 const root = path.resolve(__dirname, '../..');
 const CANARY = 'cnry';

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +20,9 @@ import { startEngine, type Engine } from '../helpers/engine';
 import { sourceFixture } from '../helpers/fixtures';
 import { oneFieldReplaced, replacedAt } from '../helpers/hostile-json';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'hasOwnProperty', 'toString'];

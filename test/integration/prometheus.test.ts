@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { FileStateStore } from '../../src/state';
 import { loadSettings, type Settings } from '../../src/settings';
 import { eventually } from '../helpers/cli';
@@ -20,6 +19,9 @@ import { exportedSeries, promqlNames, startPrometheus, type PrometheusServer } f
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const root = path.resolve(__dirname, '../..');
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;

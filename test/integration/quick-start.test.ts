@@ -9,10 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { NO_TARGETS } from '../../src/engine/engine';
 import { freePort } from '../helpers/dev-server';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'redis');
 
 const root = path.resolve(__dirname, '../..');
 const redisArn = 'arn:minio:sqs:us-east-1:1:redis';

@@ -4,7 +4,6 @@
 // beside it is not started, so publishing it again alone is no duplicate, and it is then delivered). The ingest's
 // 413 is in poison-events.test.ts, the Kafka source's skip in kafka-source.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import { BucketflowClient, MAX_RECORD_BYTES } from '../../src/publish/publisher';
 import { RecordTooLargeError } from '../../src/errors';
 import { buildEvent, eventIdentity } from '../../src/events';
@@ -12,6 +11,9 @@ import type { S3EventRecord } from '../../src/events/types';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { oneWebhook, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const bucket = uniqueBucket('record-size');
 let receiver: Receiver;

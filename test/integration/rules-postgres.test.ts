@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
 import { type NotificationRule } from '../../src/rules';
 import { PostgresStateStore, SENT_LOG_HORIZON_MS } from '../../src/state';
 import { SendDedupe } from '../../src/targets/send-dedupe';
+import { needs } from '../helpers/needs';
+
+const { test } = needs('postgres');
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const rule = (prefix: string): NotificationRule => ({ id: '1', arn: a, events: ['s3:ObjectCreated:*'], prefix, suffix: '' });

@@ -6,13 +6,15 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { indexedValueType } from '../../src/temporal/register-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../../src/delivery/search-attributes';
 import { withTimeout } from '../../src/errors';
 import { freePort, startDevServer, type DevServer } from '../helpers/dev-server';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal-cli');
 
 const root = path.resolve(__dirname, '../..');
 /** How long the refused worker may take to exit: a deadline of its own, well inside the test's. */

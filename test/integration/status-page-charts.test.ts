@@ -3,12 +3,14 @@
 // rule), the chart's bars and totals, each target's success rate and send counts, and the search result (the
 // same text `bucketflow deliveries show` prints, found by workflow id, event id or bucket/key) match them.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { openStatusPage, type StatusPage } from '../helpers/status-page';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const bucket = uniqueBucket('charts');

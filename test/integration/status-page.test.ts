@@ -2,7 +2,6 @@
 // installs the package through the stack's apt helper, never a downloaded browser): what it shows about a
 // real engine, and its redeliver button starting a real redelivery that reaches the target.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { redeliveryIdOf } from '../../src/operator/deliveries/redeliver';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
@@ -10,6 +9,9 @@ import { eventually } from '../helpers/cli';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { openStatusPage, type StatusPage } from '../helpers/status-page';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const bucket = uniqueBucket('status');
@@ -22,11 +24,17 @@ const receivers: Record<string, Receiver> = {};
 before(async () => {
   receivers.ok = await Receiver.start();
   receivers.flaky = await Receiver.start([400]); // refuses the first event, takes the redelivery
+  receivers.twice = await Receiver.start([400, 400]); // refuses the first event and its first redelivery
   engine = await startEngine({
-    notify: { webhook: { ok: { enable: true, endpoint: receivers.ok.url }, flaky: { enable: true, endpoint: receivers.flaky.url, fast_attempts: 1 } } },
+    notify: { webhook: {
+      ok: { enable: true, endpoint: receivers.ok.url },
+      flaky: { enable: true, endpoint: receivers.flaky.url, fast_attempts: 1 },
+      twice: { enable: true, endpoint: receivers.twice.url, fast_attempts: 1 },
+    } },
     rules: { [bucket]: [
       { id: '1', arn: arn('ok'), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
       { id: '2', arn: arn('flaky'), events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.jpg' },
+      { id: '3', arn: arn('twice'), events: ['s3:ObjectCreated:*'], prefix: 'twice/', suffix: '' },
     ] },
   });
   status = await openStatusPage(engine);
@@ -118,4 +126,37 @@ test('the redeliver form refuses cross-origin posts (another site, Origin null, 
     const response = await post(headers);
     assert.equal(response.status, 303, JSON.stringify(headers));
   }
+});
+
+test('the redeliver form redelivers the run its row shows, once: posted again it starts nothing, even after that redelivery failed', { timeout: 90_000 }, async () => {
+  const authorization = `Basic ${Buffer.from('operator:secret').toString('base64')}`;
+  const { record } = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket, key: 'twice/a.bin' });
+  const [{ workflowId }] = await engine.client.publish(record);
+  const handle = (id: string) => engine.plainClient.temporal.workflow.getHandle(id);
+  await handle(workflowId).result().catch(() => {});
+  // The form's token, from the page once it lists the failed delivery with its form.
+  const csrf = await eventually(async () => {
+    const html = await (await fetch(`${base}/status`, { headers: { authorization } })).text();
+    return html.includes(`name="workflowId" value="${workflowId}"`) ? /name="csrf" value="([^"]+)"/.exec(html)?.[1] : undefined;
+  }, 'the failed delivery listed with its form');
+  const redeliver = async (workflowId: string) => {
+    const response = await fetch(`${base}/status/redeliver`, {
+      method: 'POST', redirect: 'manual',
+      headers: { authorization, origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, workflowId }).toString(),
+    });
+    assert.equal(response.status, 303);
+    return new URL(response.headers.get('location')!, base).searchParams.get('message');
+  };
+
+  const first = redeliveryIdOf(workflowId);
+  assert.match((await redeliver(workflowId))!, new RegExp(`^started ${first} for ${arn('twice').replace(/\./g, '\\.')}$`));
+  await handle(first).result().catch(() => {}); // refused again: the redelivery failed, the target still failed
+  // The original's row posted again (a second click, another operator): that run was redelivered already.
+  assert.equal(await redeliver(workflowId), `${workflowId}: already redelivered as ${first} (failed); redeliver that one to try again`);
+  await assert.rejects(handle(redeliveryIdOf(workflowId, 2)).describe(), /not found/i);
+  assert.equal(receivers.twice.requests.length, 2);
+  // The failed redelivery's own row: its redelivery, the next generation.
+  assert.match((await redeliver(first))!, new RegExp(`^started ${redeliveryIdOf(workflowId, 2)} for `));
+  await receivers.twice.waitForRequests(3);
 });

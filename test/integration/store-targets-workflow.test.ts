@@ -2,7 +2,6 @@
 // Elasticsearch, read back in the guide's shapes.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import { Client as Elasticsearch } from '@elastic/elasticsearch';
 import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
@@ -11,6 +10,9 @@ import { endpoints, mysqlDsn } from '../../scripts/stack/endpoints';
 import { buildEvent } from '../../src/events';
 import { namespaceDocId } from '../../src/targets/elasticsearch';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'redis', 'postgres', 'mariadb', 'elasticsearch');
 
 const bucket = uniqueBucket('images');
 const suffix = randomUUID().slice(0, 8);

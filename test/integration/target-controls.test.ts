@@ -2,12 +2,14 @@
 // store) holds deliveries without failing them until resume; the circuit breaker stops sending to a dead
 // target and closes when its health check answers; max_rate spaces sends out.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import type { DeliveryResult } from '../../src/delivery/types';
 import { cliFor, eventually } from '../helpers/cli';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 const rule = (target: string) => ({ id: '1', arn: target, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' });

@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { BucketflowClient } from '../../src/publish/publisher';
 import { buildEvent } from '../../src/events';
@@ -17,6 +16,9 @@ import { TEMPORAL_TEST_API_KEY, temporalTlsFiles } from '../../scripts/stack/ser
 import { selfSignedCertificate } from '../helpers/certificates';
 import { startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { describe, test } = needs('temporal', 'temporal-tls');
 
 const repo = path.resolve(__dirname, '../..');
 const ca = { TEMPORAL_TLS_SERVER_CA_CERT_PATH: temporalTlsFiles.ca };

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, test } from 'node:test';
 import { buildEvent, toEnvelope } from '../../src/events';
 import { spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
+import { needs } from '../helpers/needs';
+
+const { after, test } = needs('temporal');
 
 interface Span {
   traceId: string;

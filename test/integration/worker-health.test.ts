@@ -2,11 +2,13 @@
 // polls, alive throughout; on SIGTERM not ready at once (while the delivery in flight drains), still alive,
 // and gone once drained and exited 0.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
 import { oneWebhook, spawnWorker, startEngine, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
+import { needs } from '../helpers/needs';
+
+const { after, test } = needs('temporal');
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {

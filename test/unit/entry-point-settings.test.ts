@@ -16,6 +16,10 @@ const ENTRY_POINTS: Record<string, string[]> = { cli: ['cli', 'targets', 'list']
 const BAD: Array<[string, string, string]> = [
   ['BUCKETFLOW_INGEST_PORT', 'abc', 'BUCKETFLOW_INGEST_PORT: expected a port number, got "abc"'],
   ['TEMPORAL_TLS', 'maybe', 'TEMPORAL_TLS: expected a boolean (true/false/on/off), got "maybe"'],
+  // A blank token used to count as unset (all open); a three-word one was accepted, then every POST answered 500.
+  ['BUCKETFLOW_INGEST_AUTH_TOKEN', '   ', 'BUCKETFLOW_INGEST_AUTH_TOKEN: set but empty: give it a token, or unset it for none'],
+  ['BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO', 'Bearer s3cret x', 'BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO: expected a token or "<scheme> <credentials>", got 3 words (MinIO sends no header for more)'],
+  ['BUCKETFLOW_INGEST_HOST', '0.0.0.0', 'BUCKETFLOW_INGEST_HOST: 0.0.0.0 is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open'],
 ];
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {

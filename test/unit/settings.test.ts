@@ -100,11 +100,19 @@ const BAD_VALUES: Record<string, string> = {
   BUCKETFLOW_BATCH_MAX_EVENTS: '500', // over the 200 a batch's search-attribute index holds
   BUCKETFLOW_BATCH_MAX_WAIT: 'soon',
   BUCKETFLOW_BATCH_DEDUPE_WINDOW: '10 minutes',
+  BUCKETFLOW_INGEST_AUTH_TOKEN: 'Bearer s3cret-password extra', // three words: MinIO could never send it
+  BUCKETFLOW_INGEST_ALLOW_OPEN: 'perhaps',
+  BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS: '10s',
+  BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS: '0',
+  BUCKETFLOW_INGEST_MAX_CONNECTIONS: '0',
+  BUCKETFLOW_INGEST_BUCKETS: 'photos,../etc',
+  BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION: '3',
   BUCKETFLOW_BACKFILL_BATCH_EVENTS: '1', // a backfill always publishes in batches (2-200)
+  BUCKETFLOW_SCAN_PAGE_SIZE: '1001', // S3 lists at most 1,000 keys a request
 };
 /** Variables any value of which is valid (names, paths checked where they are opened, secrets, lists). */
 const FREE_TEXT = [
-  'BUCKETFLOW_TASK_QUEUE', 'BUCKETFLOW_CONFIG', 'BUCKETFLOW_DATA_DIR', 'BUCKETFLOW_INGEST_HOST', 'BUCKETFLOW_INGEST_AUTH_TOKEN',
+  'BUCKETFLOW_TASK_QUEUE', 'BUCKETFLOW_CONFIG', 'BUCKETFLOW_DATA_DIR', 'BUCKETFLOW_INGEST_HOST',
   'BUCKETFLOW_INGEST_SNS_ORIGINS', 'BUCKETFLOW_INGEST_SNS_TOPICS', 'BUCKETFLOW_METRICS_HOST', 'BUCKETFLOW_HEALTH_HOST',
   'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_CONFIG_FILE', 'BUCKETFLOW_SOURCE_KAFKA_GROUP',
 ];
@@ -167,6 +175,42 @@ test('settings: limits, TLS files and per-source tokens from the environment, er
   );
   assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_TLS_CERT: '/c.pem' }), /^ConfigError: BUCKETFLOW_INGEST_TLS_KEY: required with BUCKETFLOW_INGEST_TLS_CERT$/);
   assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_MAX_RECORDS: 'lots' }), /^ConfigError: BUCKETFLOW_INGEST_MAX_RECORDS: expected an integer, got "lots"$/);
+});
+
+test('ingest tokens: empty, blank or more than two words are refused naming the variable, never quoting the token', () => {
+  for (const name of ['BUCKETFLOW_INGEST_AUTH_TOKEN', 'BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO', 'BUCKETFLOW_INGEST_AUTH_TOKEN_AWS_SNS']) {
+    for (const [value, problem] of [['', /set but empty/], ['   ', /set but empty/], ['\t\n', /set but empty/], ['Basic czNjcmV0 more', /got 3 words/]] as const) {
+      assert.throws(() => ingestSettings({ [name]: value }), (err: unknown) =>
+        err instanceof ConfigError && err.message.startsWith(`${name}: `) && problem.test(err.message) && !err.message.includes('czNjcmV0'), `${name}=${JSON.stringify(value)}`);
+    }
+    assert.doesNotThrow(() => ingestSettings({ [name]: 'Basic czNjcmV0' }), 'two words: "<scheme> <credentials>"');
+  }
+  assert.equal(ingestSettings({ BUCKETFLOW_INGEST_AUTH_TOKEN: '  padded  ' }).authToken, 'padded');
+});
+
+test('a non-loopback ingest address needs a token, or BUCKETFLOW_INGEST_ALLOW_OPEN=true', () => {
+  for (const host of ['0.0.0.0', '::', '10.0.0.5', 'ingest.internal', '[::]']) {
+    assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_HOST: host }), (err: unknown) =>
+      err instanceof ConfigError && err.message === `BUCKETFLOW_INGEST_HOST: ${host} is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open`, host);
+    assert.equal(ingestSettings({ BUCKETFLOW_INGEST_HOST: host, BUCKETFLOW_INGEST_ALLOW_OPEN: 'true' }).allowOpen, true);
+    assert.equal(ingestSettings({ BUCKETFLOW_INGEST_HOST: host, BUCKETFLOW_INGEST_AUTH_TOKEN: 't' }).host, host);
+    assert.equal(ingestSettings({ BUCKETFLOW_INGEST_HOST: host, BUCKETFLOW_INGEST_AUTH_TOKEN_CEPH: 't' }).host, host, 'any token closes the ingest');
+  }
+  for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(ingestSettings({ BUCKETFLOW_INGEST_HOST: host }).host, host);
+});
+
+test('slow clients and bucket patterns: defaults, values, and the headers timeout within the request timeout', () => {
+  const defaults = ingestSettings({});
+  assert.deepEqual([defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.maxConnections, defaults.buckets, defaults.sns.minSignatureVersion], [10_000, 30_000, 128, { global: undefined, sources: {} }, 1]);
+  const set = ingestSettings({
+    BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS: '2000', BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS: '5000', BUCKETFLOW_INGEST_MAX_CONNECTIONS: '64',
+    BUCKETFLOW_INGEST_BUCKETS: 'photos, logs-*', BUCKETFLOW_INGEST_BUCKETS_CEPH: 'rgw-*', BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION: '2',
+  });
+  assert.deepEqual([set.headersTimeoutMs, set.requestTimeoutMs, set.maxConnections, set.buckets, set.sns.minSignatureVersion],
+    [2_000, 5_000, 64, { global: ['photos', 'logs-*'], sources: { ceph: ['rgw-*'] } }, 2]);
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS: '5000' }),
+    /^ConfigError: BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS: 10000 is longer than BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS \(5000\), which includes the headers$/);
+  assert.throws(() => ingestSettings({ BUCKETFLOW_INGEST_BUCKETS_AWS_S3: 'ok,bad bucket' }), /^ConfigError: BUCKETFLOW_INGEST_BUCKETS_AWS_S3: "bad bucket" is not a bucket name or pattern/);
 });
 
 test('BUCKETFLOW_HEALTH_PORT: off when unset, a clear error when not a port', () => {

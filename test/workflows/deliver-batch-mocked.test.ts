@@ -4,13 +4,15 @@
 // Runs on the stack's Temporal server; the activity is a scripted stand-in, no target is contacted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { test } from 'node:test';
 import { buildEvent, eventIdentity } from '../../src/events';
 import { mockedWorker } from '../helpers/mocked-worker';
 import type { Activities } from '../../activities';
 import { DELIVER_BATCH } from '../../src/delivery/workflow-types';
 import type { BatchResult, DeliverBatchInput } from '../../src/delivery/types';
 import { eventTypes, localActivityAttempts } from '../helpers/history';
+import { needs } from '../helpers/needs';
+
+const { test } = needs('temporal');
 
 let calls: DeliverBatchInput[] = [];
 let script: (input: DeliverBatchInput) => Promise<BatchResult>;

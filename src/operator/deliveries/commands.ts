@@ -1,11 +1,13 @@
 // The operator commands of `bucketflow`: `deliveries list|show`, `redeliver` and `events test`, as tables
 // (default) or JSON (`--json`), given the options src/operator/commands.ts declares and parses for them. Bad input throws
-// ArgumentError (the CLI prints one line and exits 2, starting nothing).
+// ArgumentError (the CLI prints one line and exits 2, starting nothing). What an event carries (keys, bucket names,
+// targets' error texts) is printed with its control characters escaped (src/delivery/printable.ts), JSON too.
 import { loadTargetsConfig, retrySettingsOf } from '../../config';
 import { BucketflowClient } from '../../publish/publisher';
 import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
 import type { Settings } from '../../settings';
+import { printable, printableJson } from '../../delivery/printable';
 import { formatTable } from '../table';
 import { resolveDelivery, showDelivery, type DeliveryDetails, type DeliverySummary } from './inspect';
 import { listAllDeliveries, showAnyDelivery } from './batches';
@@ -86,7 +88,7 @@ function listTable(rows: DeliverySummary[]): string {
 
 export function showText(d: DeliveryDetails): string {
   const took = d.closedAt ? ` (${after(d.startedAt, d.closedAt).slice(1)})` : '';
-  const lines = [
+  const header = [
     `delivery       ${d.workflowId}`,
     `event          ${d.event ?? '-'} ${d.bucket ?? '?'}/${d.key ?? '?'}`,
     `event id       ${d.eventId}`,
@@ -97,6 +99,9 @@ export function showText(d: DeliveryDetails): string {
     ...(d.batch ? [`${(d.workflowId === d.batch ? 'in batch' : 'continues').padEnd(15)}${d.batch}`] : []),
     ...(d.continuedIn ? [`continued in   ${d.continuedIn}`] : []),
     `web ui         ${d.url}`,
+  ];
+  const lines = [
+    ...header.map(printable),
     '',
     formatTable(
       ['TARGET', 'STATUS', 'ATTEMPTS', 'PATH', 'FIRST ATTEMPT', 'LAST ATTEMPT', 'NEXT ATTEMPT', 'LAST ERROR'],
@@ -131,13 +136,13 @@ export async function listCommand(values: OperatorOptions, settings: Settings): 
   };
   const limit = checkedLimit(values.limit, 50);
   const rows = await withContext(settings, (ctx) => listAllDeliveries(ctx, filters, limit));
-  console.log(values.json ? JSON.stringify(rows, null, 2) : listTable(rows));
+  console.log(values.json ? printableJson(JSON.stringify(rows, null, 2)) : listTable(rows));
 }
 
 /** `bucketflow deliveries show <ref>`. */
 export async function showCommand(ref: string, values: OperatorOptions, settings: Settings): Promise<void> {
   const details = await withContext(settings, (ctx) => showAnyDelivery(ctx, ref));
-  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+  console.log(values.json ? printableJson(JSON.stringify(details, null, 2)) : showText(details));
 }
 
 /** Seconds `events test` waits for the delivery to end before it shows it anyway. */
@@ -160,7 +165,7 @@ export async function testEventCommand(bucket: string, key: string, values: Oper
     if (!(await Promise.race([ended, timer]))) console.error(`not finished after ${waitS} s (is a worker running on task queue ${settings.taskQueue}?)`);
     return showDelivery(ctx, published.workflowId);
   });
-  console.log(values.json ? JSON.stringify(details, null, 2) : showText(details));
+  console.log(values.json ? printableJson(JSON.stringify(details, null, 2)) : showText(details));
   if (details.status === 'no-targets') {
     console.error(`no rule of bucket ${bucket} matched: add one with \`bucketflow events add ${bucket} <arn>\` (\`bucketflow targets list\` shows the ARNs)`);
   }
@@ -194,11 +199,11 @@ export async function redeliverCommand(ref: string | undefined, values: Operator
       let action: string;
       if (plan.skipped) action = `skipped: ${plan.skipped}`;
       else if (dryRun) action = `would start ${plan.workflowId}`;
-      else action = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId}` : `skipped: ${plan.workflowId} is already running`;
+      else action = (await startRedelivery(ctx, plan)) ? `started ${plan.workflowId}` : `skipped: ${plan.workflowId} was started by another redeliver meanwhile`;
       done.push({ ...plan, action });
     }
     return done;
   });
-  if (values.json) console.log(JSON.stringify(results.map(({ input: _input, ...plan }) => plan), null, 2));
+  if (values.json) console.log(printableJson(JSON.stringify(results.map(({ input: _input, ...plan }) => plan), null, 2)));
   else console.log(plansTable(results));
 }

@@ -1,7 +1,6 @@
 // The AMQP target against the stack's RabbitMQ: what a pika consumer of the guide would receive.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import * as amqplib from 'amqplib';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/amqp';
@@ -10,6 +9,9 @@ import type { Delivery, Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { needs } from '../../helpers/needs';
+
+const { after, before, test } = needs('rabbitmq');
 
 const ARN = 'arn:minio:sqs:us-east-1:1:amqp';
 const url = endpoints.amqp;

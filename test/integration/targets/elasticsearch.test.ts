@@ -2,7 +2,6 @@
 // `_source.Records`, MinIO's namespace document ids, and the final state after shuffled, duplicated replays.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
 import { HighwayHash } from 'highwayhasher';
 import { endpoints } from '../../../scripts/stack/endpoints';
@@ -12,6 +11,9 @@ import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 import { PermanentDeliveryError } from '../../../src/delivery/failure';
+import { needs } from '../../helpers/needs';
+
+const { after, test } = needs('elasticsearch');
 
 const arn = 'arn:minio:sqs:us-east-1:1:elasticsearch';
 const reader = new Client({ node: endpoints.elasticsearch });

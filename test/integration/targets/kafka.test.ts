@@ -1,7 +1,6 @@
 // The Kafka target against the stack's broker (KRaft): what kafkacat of the guide would print.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
@@ -10,6 +9,9 @@ import type { Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { needs } from '../../helpers/needs';
+
+const { after, before, test } = needs('kafka');
 
 const ARN = 'arn:minio:sqs:us-east-1:1:kafka';
 const client = new Kafka({ clientId: 'bucketflow-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });

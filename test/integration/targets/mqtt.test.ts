@@ -1,7 +1,6 @@
 // The MQTT target against the stack's Mosquitto: what a subscriber on the topic receives.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../../../src/targets/common';
@@ -11,6 +10,9 @@ import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { needs } from '../../helpers/needs';
+
+const { after, before, test } = needs('mosquitto');
 
 const ARN = 'arn:minio:sqs:us-east-1:1:mqtt';
 const opened: Target[] = [];

@@ -2,7 +2,6 @@
 // final state after shuffled, duplicated replays.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, test } from 'node:test';
 import { createPool } from 'mysql2/promise';
 import { endpoints, mysqlDsn } from '../../../scripts/stack/endpoints';
 import { create, poolOptionsFrom } from '../../../src/targets/mysql';
@@ -10,6 +9,9 @@ import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 import { sqlBatchTests } from '../../helpers/sql-batch';
+import { needs } from '../../helpers/needs';
+
+const { after, test } = needs('mariadb');
 
 const arn = 'arn:minio:sqs:us-east-1:1:mysql';
 const dsn = mysqlDsn();
@@ -65,7 +67,7 @@ test('Go DSN and the guide\'s host/port fields', () => {
   assert.deepEqual(poolOptionsFrom(arn, guide), { host: '172.17.0.1', port: 3306, user: 'root', password: 'password', database: 'miniodb', connectionLimit: 2 });
 });
 
-sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key_name' });
+sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key_name', test });
 
 test('bad config names the ARN and field', () => {
   const valid = { dsn_string: dsn, table: 't' };

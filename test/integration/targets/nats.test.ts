@@ -2,7 +2,6 @@
 // and JetStream dedupe on the event id.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import { connect, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/nats';
@@ -12,6 +11,9 @@ import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { needs } from '../../helpers/needs';
+
+const { after, before, test } = needs('nats');
 
 const ARN = 'arn:minio:sqs:us-east-1:1:nats';
 const opened: Target[] = [];

@@ -2,7 +2,6 @@
 // shuffled, duplicated replays.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, test } from 'node:test';
 import { Pool } from 'pg';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create, poolConfigFrom } from '../../../src/targets/postgresql';
@@ -10,6 +9,9 @@ import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 import { sqlBatchTests } from '../../helpers/sql-batch';
+import { needs } from '../../helpers/needs';
+
+const { after, test } = needs('postgres');
 
 const arn = 'arn:minio:sqs:us-east-1:1:postgresql';
 const reader = new Pool({ connectionString: endpoints.postgres, max: 1 });
@@ -68,7 +70,7 @@ test('MinIO\'s key=value connection_string and the guide\'s host/port fields', (
   assert.deepEqual(poolConfigFrom(arn, guide), { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'x', database: 'bucketevents_db', max: 2 });
 });
 
-sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key' });
+sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key', test });
 
 test('bad config names the ARN and field', () => {
   const valid = { connection_string: endpoints.postgres, table: 't' };

@@ -2,7 +2,6 @@
 // state after shuffled, duplicated replays.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, test } from 'node:test';
 import Redis from 'ioredis';
 import { endpoints } from '../../../scripts/stack/endpoints';
 import { create } from '../../../src/targets/redis';
@@ -10,6 +9,9 @@ import { putAndDelete } from '../../helpers/records';
 import { objectHistory, shuffled } from '../../helpers/replay';
 import { assertConfigErrors, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import { needs } from '../../helpers/needs';
+
+const { after, test } = needs('redis');
 
 const arn = 'arn:minio:sqs:us-east-1:1:redis';
 const [host, port] = endpoints.redis.split(':');

@@ -1,11 +1,12 @@
 // The SNS protocol (src/http/sns.ts) against a loopback stand-in for SNS whose certificate is made for the test:
 // envelope checks, the topic allow-list, freshness, the signature, the certificate's origin and subject, subscription
-// confirmation, and the S3 event inside a Notification.
+// confirmation, and the S3 event inside a Notification; certificates cached by origin and path (a query string is no
+// new fetch) and fetched at most CERTIFICATE_FETCHES_PER_MINUTE a minute; SignatureVersion 2 required on request.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodeObjectKey, EventValidationError, parseEventBody } from '../../../src/events';
 import { Refusal } from '../../../src/http/answers';
-import { DEFAULT_SNS_ORIGINS, originPattern, parseSnsMessage, SnsEndpoint, snsStringToSign, unwrapNotification } from '../../../src/http/sns';
+import { CERTIFICATE_FETCHES_PER_MINUTE, DEFAULT_SNS_ORIGINS, originPattern, parseSnsMessage, SnsEndpoint, snsStringToSign, unwrapNotification } from '../../../src/http/sns';
 import { FakeSns } from '../../helpers/certificates';
 import { sourceFixture } from '../../helpers/fixtures';
 
@@ -110,4 +111,37 @@ test('envelope problems name the field; SNS bodies are not accepted unverified b
     (err: unknown) => err instanceof EventValidationError && err.message === 'Message.Records[0].s3.bucket: required');
   assert.throws(() => unwrapNotification('not json'), /^EventValidationError: Message: not valid JSON/);
   assert.throws(() => unwrapNotification(`{"Records": ${'['.repeat(100)}${']'.repeat(100)}}`), /^EventValidationError: Message: nested deeper than 64 levels$/);
+});
+
+test('certificates are fetched by origin and path: SigningCertURLs differing only in their query string are one fetch', async () => {
+  const endpoint = new SnsEndpoint({ origins: [sns.origin], topics: [TOPIC] });
+  const path = '/SimpleNotificationService-query-test.pem';
+  const fetches = () => sns.requests.filter((url) => url.startsWith(path)).length;
+  for (let i = 0; i < 2 * CERTIFICATE_FETCHES_PER_MINUTE; i++) {
+    const signed = sns.sign(sourceFixture('sns-notification.json'), { SigningCertURL: `${sns.origin}${path}?cache-buster=${i}#${i}` });
+    assert.ok('events' in (await endpoint.receive(signed)), `message ${i}`);
+  }
+  assert.deepEqual(sns.requests.filter((url) => url.startsWith(path)), [path], 'fetched once, without the query');
+  assert.equal(fetches(), 1);
+});
+
+test('new certificates are fetched at most CERTIFICATE_FETCHES_PER_MINUTE a minute (503, SNS retries); a cached one keeps working', async () => {
+  const endpoint = new SnsEndpoint({ origins: [sns.origin], topics: [TOPIC] });
+  const signedWith = (path: string) => sns.sign(sourceFixture('sns-notification.json'), { SigningCertURL: `${sns.origin}${path}` });
+  assert.ok('events' in (await endpoint.receive(signedWith('/SimpleNotificationService-real.pem'))));
+  for (let i = 1; i < CERTIFICATE_FETCHES_PER_MINUTE; i++) assert.ok('events' in (await endpoint.receive(signedWith(`/flood-${i}.pem`))));
+  const before = sns.requests.length;
+  await assert.rejects(endpoint.receive(signedWith('/flood-over.pem')), refused(503, /^SigningCertURL: more than 10 new signing certificates asked for within a minute; retry later$/));
+  assert.equal(sns.requests.length, before, 'nothing fetched');
+  assert.ok('events' in (await endpoint.receive(signedWith('/SimpleNotificationService-real.pem'))), 'the cached certificate still verifies');
+  assert.equal(sns.requests.length, before);
+});
+
+test('BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION=2 refuses SignatureVersion 1 (SHA1) before fetching anything; 2 passes', async () => {
+  const endpoint = new SnsEndpoint({ origins: [sns.origin], topics: [TOPIC], minSignatureVersion: 2 });
+  const before = sns.requests.length;
+  await assert.rejects(endpoint.receive(sns.sign(sourceFixture('sns-notification.json'), { SignatureVersion: '1' })),
+    refused(403, /^SignatureVersion: 1 \(SHA1\) is refused \(BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION=2\); set the topic's SignatureVersion attribute to 2$/));
+  assert.equal(sns.requests.length, before);
+  assert.ok('events' in (await endpoint.receive(sns.sign(sourceFixture('sns-notification.json'), { SignatureVersion: '2' }))));
 });

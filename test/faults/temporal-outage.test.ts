@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
 import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
@@ -21,6 +20,9 @@ import { spawnWorker } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const EVENTS_PER_SECOND = 15;
 const BEFORE_MS = 8_000;

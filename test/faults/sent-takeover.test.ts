@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
 import { BucketflowClient } from '../../src/publish/publisher';
 import { FileStateStore } from '../../src/state';
 import { loadSettings } from '../../src/settings';
@@ -20,6 +19,9 @@ import { spawnStartedWorker, uniqueBucket } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { deliveryOf } from '../helpers/records';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { needs } from '../helpers/needs';
+
+const { after, test } = needs('temporal');
 
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => {

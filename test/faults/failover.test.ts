@@ -4,11 +4,13 @@
 // attempt in flight finish and exits 0, so no second attempt is needed.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { after, test } from 'node:test';
 import { buildEvent } from '../../src/events';
 import type { DeliveryResult } from '../../src/delivery/types';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, test } = needs('temporal');
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
 const cleanups: Array<() => Promise<unknown> | void> = [];

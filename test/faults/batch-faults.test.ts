@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, test } from 'node:test';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -17,6 +16,9 @@ import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../h
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { needs } from '../helpers/needs';
+
+const { after, test } = needs('temporal', 'redis', 'postgres');
 
 const EVENTS = 120;
 const SENDERS = 16;

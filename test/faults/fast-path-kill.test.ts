@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
@@ -12,6 +11,9 @@ import type { S3EventRecord } from '../../src/events/types';
 import { spawnStartedWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { freePort } from '../helpers/target-config';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal', 'redis', 'postgres');
 
 const bucket = uniqueBucket('killed');
 const suffix = randomUUID().slice(0, 8);
