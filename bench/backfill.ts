@@ -152,7 +152,8 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
     let backfillRuns = 0;
     let chunks = 0;
     let chunkSeconds = 0;
-    for await (const run of temporal.workflow.list({ query: `WorkflowType = '${BACKFILL}' AND TaskQueue = '${taskQueue}'` })) {
+    // Small pages: a batch's memo lists its 200 events, and a page over 4 MB is refused.
+    for await (const run of temporal.workflow.list({ query: `WorkflowType = '${BACKFILL}' AND TaskQueue = '${taskQueue}'`, pageSize: 50 })) {
       const history = await temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       backfillRuns++;
       const counted = actionsOf(history);
@@ -171,7 +172,7 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
       }
     }
     const batchIds: string[] = [];
-    for await (const batch of temporal.workflow.list({ query: `WorkflowType = '${DELIVER_BATCH}' AND TaskQueue = '${taskQueue}'` })) batchIds.push(batch.workflowId);
+    for await (const batch of temporal.workflow.list({ query: `WorkflowType = '${DELIVER_BATCH}' AND TaskQueue = '${taskQueue}'`, pageSize: 50 })) batchIds.push(batch.workflowId);
     const batchActions = await countActions(temporal, batchIds);
     total += batchActions.total;
     for (const [kind, n] of Object.entries(batchActions.byKind)) actions[`batch ${kind}`] = (actions[`batch ${kind}`] ?? 0) + n;
