@@ -295,7 +295,7 @@ function durationText(progress: BackfillProgress): string {
 export function progressLine(progress: BackfillProgress): string {
   const { counts, total } = progress;
   const rate = rateOf(progress);
-  const of = total ? ` of ${total.done ? '' : '>='}${n(Math.max(total.counted, counts.listed))}` : '';
+  const of = total && (total.done || total.counted > 0) ? ` of ${total.done ? '' : '>='}${n(Math.max(total.counted, counts.listed))}` : '';
   const left = total?.done ? Math.max(0, total.counted - counts.listed) : undefined;
   const eta = rate && left !== undefined ? `, ETA ${clock(left / rate)}` : '';
   return `listed ${n(counts.listed)}${of}, published ${n(counts.published)}, delivered ${n(counts.delivered)}` +
