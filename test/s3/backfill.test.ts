@@ -143,6 +143,11 @@ describe('backfill on MinIO', () => {
     cli = cliOf(engine.settings, s3Env);
   });
   after(async () => {
+    // A test that failed half-way may leave a backfill running: no worker would ever finish it.
+    const running = `WorkflowType = '${BACKFILL}' AND ExecutionStatus = 'Running' AND TaskQueue = '${engine?.settings.taskQueue}'`;
+    for await (const info of engine?.client.temporal.workflow.list({ query: running }) ?? []) {
+      await engine.client.temporal.workflow.getHandle(info.workflowId).terminate('the test that started it ended').catch(() => {});
+    }
     await engine?.stop();
     await hooks?.close();
     await slow?.close();
