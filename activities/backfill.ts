@@ -1,6 +1,7 @@
 // `bucketflow backfill`'s activities (workflows/backfill.ts runs them): backfillChunk lists the bucket page by
 // page through the S3 API (src/s3) and publishes one `s3:ObjectCreated:Put` event per listed object (or version),
-// shaped by src/s3/records.ts and marked as the backfill's (its source `backfill`), to the targets the bucket's rules match or
+// shaped by src/s3/records.ts and marked as the backfill's (its source `backfill`), to the targets the bucket's rules
+// match or
 // the one target named. It publishes in the high-volume mode, in chunks of BUCKETFLOW_BACKFILL_BATCH_EVENTS, each
 // chunk in the backfill's lane (one batch workflow whose id comes from its events) and held against the worker's
 // admission bound, so a large bucket never holds more of the worker than the ingest may; a few chunks are in flight
@@ -14,8 +15,15 @@ import { Context, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ConfigError } from '../src/config';
 import {
-  addCounts, emptyCounts, type BackfillChunkInput, type BackfillChunkResult, type BackfillCounts, type BackfillCursor,
-  type BackfillRequest, type CountInput, type CountResult,
+  addCounts,
+  emptyCounts,
+  type BackfillChunkInput,
+  type BackfillChunkResult,
+  type BackfillCounts,
+  type BackfillCursor,
+  type BackfillRequest,
+  type CountInput,
+  type CountResult,
 } from '../src/delivery/backfill';
 import { errorMessage } from '../src/errors';
 import { BATCH_ID_PREFIX, type PublishableEvent, type PublishedEvent } from '../src/publish/publisher';
@@ -34,7 +42,8 @@ const CHUNKS_IN_FLIGHT = 4;
 const HEARTBEAT_EVERY_MS = 1_000;
 const PUT = 's3:ObjectCreated:Put';
 
-/** One chunk of a page: the objects it covers (the kept ones become events) and where the cursor is once it is handled. */
+/** One chunk of a page: the objects it covers (the kept ones become events) and where the cursor is once it is handled.
+ * */
 interface Chunk {
   events: PublishableEvent[];
   /** Objects of the page this chunk covers that are not published (and so counted skipped). */
@@ -51,7 +60,12 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
   // An attempt after a dead worker (or a timeout) goes on from the last chunk the one before it heartbeated.
   const resumed = ctx.info.heartbeatDetails as BackfillChunkResult | undefined;
   const committed: BackfillChunkResult = resumed?.cursor ? resumed : { cursor: input.cursor, counts: input.counts };
-  if (resumed?.cursor) ctx.log.info('backfill chunk resumes from its heartbeat', { bucket: request.bucket, attempt: ctx.info.attempt, counts: resumed.counts });
+  if (resumed?.cursor)
+    ctx.log.info('backfill chunk resumes from its heartbeat', {
+      bucket: request.bucket,
+      attempt: ctx.info.attempt,
+      counts: resumed.counts,
+    });
   const { access, region } = openS3(backfill, request);
   const targets = await targetChooser(deps, request);
   const since = request.since === undefined ? undefined : Date.parse(request.since);
@@ -71,7 +85,8 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
     const delta = { ...counts, listed: head.chunk.listed, skipped: head.chunk.skipped };
     committed.counts = addCounts(committed.counts, delta);
     committed.cursor = head.chunk.cursorAfter;
-    for (const [stage, n] of Object.entries(delta)) if (n) metrics.backfillObjects.inc({ stage: stage === 'duplicates' ? 'duplicate' : stage }, n);
+    for (const [stage, n] of Object.entries(delta))
+      if (n) metrics.backfillObjects.inc({ stage: stage === 'duplicates' ? 'duplicate' : stage }, n);
     ctx.heartbeat({ ...committed });
   };
   try {
@@ -133,7 +148,11 @@ export async function countBackfillObjects(deps: ActivityDeps, input: CountInput
 }
 
 function backfillDeps(deps: ActivityDeps): BackfillDeps {
-  if (!deps.backfill) throw ApplicationFailure.nonRetryable('this worker runs no backfills (started without S3 access)', 'BackfillUnavailable');
+  if (!deps.backfill)
+    throw ApplicationFailure.nonRetryable(
+      'this worker runs no backfills (started without S3 access)',
+      'BackfillUnavailable',
+    );
   return deps.backfill;
 }
 
@@ -141,24 +160,35 @@ function openS3(backfill: BackfillDeps, request: BackfillRequest): { access: S3A
   try {
     return backfill.s3(request.endpoint);
   } catch (err) {
-    if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(`S3 bucket "${request.bucket}": ${err.message}`, 'ConfigError');
+    if (err instanceof ConfigError)
+      throw ApplicationFailure.nonRetryable(`S3 bucket "${request.bucket}": ${err.message}`, 'ConfigError');
     throw err;
   }
 }
 
 function listPage(access: S3Access, request: BackfillRequest, continuation: unknown) {
-  return access.listPage(request.bucket, { prefix: request.prefix, versions: request.versions, continuation: continuation as ListContinuation | undefined });
+  return access.listPage(request.bucket, {
+    prefix: request.prefix,
+    versions: request.versions,
+    continuation: continuation as ListContinuation | undefined,
+  });
 }
 
 /**
  * Which targets an object goes to: the one named, which must be an enabled target of this worker; else what the
  * bucket's rules match for a Put of its key (the rules read once per page, so a change applies from the next page).
  */
-async function targetChooser(deps: ActivityDeps, request: BackfillRequest): Promise<{ forPage(): Promise<(key: string) => ResolvedTarget[]> }> {
+async function targetChooser(
+  deps: ActivityDeps,
+  request: BackfillRequest,
+): Promise<{ forPage(): Promise<(key: string) => ResolvedTarget[]> }> {
   const retryFor = (arn: string) => deps.targets.retryFor(arn);
   if (request.target !== undefined) {
     if (!deps.targets.get(request.target)) {
-      throw ApplicationFailure.nonRetryable(`--target ${request.target}: not an enabled target of this worker`, 'ConfigError');
+      throw ApplicationFailure.nonRetryable(
+        `--target ${request.target}: not an enabled target of this worker`,
+        'ConfigError',
+      );
     }
     const only = withRetrySettings([request.target], retryFor);
     return { forPage: async () => () => only };
@@ -177,7 +207,9 @@ async function targetChooser(deps: ActivityDeps, request: BackfillRequest): Prom
  */
 export function objectsAfter(objects: S3Object[], after: BackfillCursor['after'], versions: boolean): S3Object[] {
   if (!after) return objects;
-  const at = objects.findIndex((o) => o.key === after.key && (o.versionId ?? undefined) === (after.versionId ?? undefined));
+  const at = objects.findIndex(
+    (o) => o.key === after.key && (o.versionId ?? undefined) === (after.versionId ?? undefined),
+  );
   if (at >= 0) return objects.slice(at + 1);
   return objects.filter((o) => compareKeys(o.key, after.key) > 0 || (versions && o.key === after.key));
 }
@@ -201,7 +233,11 @@ export function chunksOf(
     if (event) current.events.push(event);
     else current.skipped++;
     current.listed++;
-    current.cursorAfter = { continuation, after: { key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}) }, done: false };
+    current.cursorAfter = {
+      continuation,
+      after: { key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}) },
+      done: false,
+    };
     if (current.events.length === size && i < objects.length - 1) {
       chunks.push(current);
       current = { events: [], skipped: 0, listed: 0, cursorAfter: current.cursorAfter };
@@ -213,7 +249,8 @@ export function chunksOf(
   return chunks;
 }
 
-/** Publishes a chunk (its batch, held against admission, waiting for room); resolves once its batch is durably started. */
+/** Publishes a chunk (its batch, held against admission, waiting for room); resolves once its batch is durably started.
+ * */
 async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string): Promise<PublishedEvent[]> {
   if (chunk.events.length === 0) return [];
   const ctx = Context.current();
@@ -227,7 +264,11 @@ async function publishChunk(backfill: BackfillDeps, chunk: Chunk, lane: string):
  * chunk published again after its worker died) counts as this backfill's; an event the worker published within its
  * dedupe window for another run (to the same targets) is a duplicate.
  */
-async function outcomeOf(backfill: BackfillDeps, published: PublishedEvent[], lane: string): Promise<Partial<BackfillCounts>> {
+async function outcomeOf(
+  backfill: BackfillDeps,
+  published: PublishedEvent[],
+  lane: string,
+): Promise<Partial<BackfillCounts>> {
   const ours = `${BATCH_ID_PREFIX}${lane}-`;
   const counts = emptyCounts();
   const byBatch = new Map<string, Set<string>>();
@@ -241,20 +282,31 @@ async function outcomeOf(backfill: BackfillDeps, published: PublishedEvent[], la
     ids.add(event.eventId);
     byBatch.set(event.workflowId, ids);
   }
-  await Promise.all([...byBatch].map(async ([workflowId, ids]) => {
-    const result = await backfill.batchResult(workflowId);
-    for (const outcome of result.outcomes) {
-      if (!ids.has(outcome.eventId)) continue;
-      if (outcome.continuedIn) counts.continued++;
-      else counts.delivered++;
-    }
-  }));
+  await Promise.all(
+    [...byBatch].map(async ([workflowId, ids]) => {
+      const result = await backfill.batchResult(workflowId);
+      for (const outcome of result.outcomes) {
+        if (!ids.has(outcome.eventId)) continue;
+        if (outcome.continuedIn) counts.continued++;
+        else counts.delivered++;
+      }
+    }),
+  );
   return counts;
 }
 
-/** A failure as the workflow should see it: an S3 error's one line (retried only when that can help), a cancellation as it is. */
+/** A failure as the workflow should see it: an S3 error's one line (retried only when that can help), a cancellation as
+ * it is. */
 function activityFailure(err: unknown, request: BackfillRequest, endpoint: string): unknown {
   if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
-  if (err instanceof S3AccessError) return ApplicationFailure.create({ message: err.message, type: `S3AccessError:${err.kind}`, nonRetryable: !err.retryable });
-  return ApplicationFailure.create({ message: `backfill of S3 bucket "${request.bucket}" at ${endpoint}: ${errorMessage(err)}`, type: 'BackfillError' });
+  if (err instanceof S3AccessError)
+    return ApplicationFailure.create({
+      message: err.message,
+      type: `S3AccessError:${err.kind}`,
+      nonRetryable: !err.retryable,
+    });
+  return ApplicationFailure.create({
+    message: `backfill of S3 bucket "${request.bucket}" at ${endpoint}: ${errorMessage(err)}`,
+    type: 'BackfillError',
+  });
 }

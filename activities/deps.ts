@@ -26,7 +26,8 @@ export interface ActivityDeps {
   sends?: RecentSends;
   /** Scan sources (activities/scan.ts); absent: this worker runs no scans. */
   scans?: ScanDeps;
-  /** Told of each event some target received, for reconciliation's delivered states (noted in memory, written in bulk). */
+  /** Told of each event some target received, for reconciliation's delivered states (noted in memory, written in bulk).
+   * */
   delivered?: { note(record: S3EventRecord): void };
   /** What `bucketflow backfill` runs on (activities/backfill.ts); absent: this worker runs no backfill. */
   backfill?: BackfillDeps;
@@ -50,7 +51,8 @@ export interface BackfillDeps {
 }
 
 export interface ScanDeps {
-  /** S3 access to a scan's endpoint (undefined: the worker's AWS_ENDPOINT_URL(_S3)), credentials from its AWS_* environment. */
+  /** S3 access to a scan's endpoint (undefined: the worker's AWS_ENDPOINT_URL(_S3)), credentials from its AWS_*
+   * environment. */
   openS3(endpoint: string | undefined): S3Access;
   /**
    * Publishes listed events (targets matched) in batch workflows held by admission control; `wait` runs while the

@@ -1,6 +1,7 @@
 // The activities, built by one factory over the worker's dependencies (activities/deps.ts). The rule lookup is the
 // rules layer's matcher (src/rules/resolve.ts) run as a local activity when the publisher could not see the rules;
-// a scan source's listing rounds (activities/scan.ts); a backfill's listing chunks and its count (activities/backfill.ts).
+// a scan source's listing rounds (activities/scan.ts); a backfill's listing chunks and its count
+// (activities/backfill.ts).
 import { resolveTargets } from '../src/rules/resolve';
 import type { S3EventRecord } from '../src/events/types';
 import { deliverToTarget, deliverToTargets } from './deliver';

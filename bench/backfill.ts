@@ -12,7 +12,14 @@
 // after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must hold exactly
 // BENCH_BACKFILL_OBJECTS objects under photos/).
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { endpoints } from '../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../scripts/stack/s3';
@@ -25,7 +32,7 @@ import { cpuSecondsOf, cpuSpent, nowMs, peakRssMbOf, serverCpu } from './stats';
 import { watchTargets } from './targets';
 
 const COMPLETION_TIMEOUT_MS = 20 * 60_000;
-/** The SDK sends a heartbeat at most every 80% of the heartbeat timeout (10 s): an upper estimate of those a chunk sends. */
+/** The SDK sends a heartbeat at most every 80% of the heartbeat timeout (10 s): an upper estimate per chunk. */
 const HEARTBEATS_PER_CHUNK_SECOND = 1 / 8;
 
 export interface BackfillRun {
@@ -65,11 +72,19 @@ function modeEnv(mode: string): Record<string, string> {
 async function fillBucket(admin: S3Client, bucket: string, count: number): Promise<void> {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    for (let i = next++; i < count; i = next++) {
-      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `photos/${String(i).padStart(7, '0')}.jpg`, Body: `bench object ${i}` }));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        await admin.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `photos/${String(i).padStart(7, '0')}.jpg`,
+            Body: `bench object ${i}`,
+          }),
+        );
+      }
+    }),
+  );
 }
 
 async function emptyBucket(admin: S3Client, bucket: string): Promise<void> {
@@ -104,18 +119,30 @@ export async function runBackfillGroup(dataDir: string, rounds: number): Promise
         console.log(`bench: backfill ${mode} n=${objects} round ${round} ...`);
         const result = await runOne(mode, round, bucket, objects, dataDir, minio);
         results.push(result);
-        console.log(`bench: backfill ${mode} round ${round}: ${result.objectsPerSecond} objects/s${result.complete ? '' : ' (INCOMPLETE)'}, ${result.actionsPerObject} actions/object, peak RSS ${result.peakRssMb} MB`);
+        console.log(
+          `bench: backfill ${mode} round ${round}: ${result.objectsPerSecond} objects/s${result.complete ? '' : ' (INCOMPLETE)'}, ${result.actionsPerObject} actions/object, peak RSS ${result.peakRssMb} MB`,
+        );
       }
     }
   } finally {
-    if (process.env.BENCH_BACKFILL_KEEP !== '1' && !kept) await emptyBucket(admin, bucket).catch((err: Error) => console.log(`bench: backfill: could not remove ${bucket}: ${err.message}`));
+    if (process.env.BENCH_BACKFILL_KEEP !== '1' && !kept)
+      await emptyBucket(admin, bucket).catch((err: Error) =>
+        console.log(`bench: backfill: could not remove ${bucket}: ${err.message}`),
+      );
     admin.destroy();
   }
   printBackfill(results);
   return results;
 }
 
-async function runOne(mode: string, round: number, bucket: string, objects: number, dataDir: string, minio: ReturnType<typeof s3Server>): Promise<BackfillRun> {
+async function runOne(
+  mode: string,
+  round: number,
+  bucket: string,
+  objects: number,
+  dataDir: string,
+  minio: ReturnType<typeof s3Server>,
+): Promise<BackfillRun> {
   const watch = await watchTargets('guide');
   const taskQueue = `bench-backfill-${randomUUID()}`;
   const temporal = new Client({ connection: await Connection.connect({ address: endpoints.temporal }) });
@@ -123,9 +150,15 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
   const runDir = `${dataDir}/backfill-${randomUUID().slice(0, 8)}`;
   const configFile = await prepareRun(runDir, bucket, watch.notify);
   const worker = startEntry('worker', {
-    BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: runDir, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
+    BUCKETFLOW_CONFIG: configFile,
+    BUCKETFLOW_DATA_DIR: runDir,
+    BUCKETFLOW_TASK_QUEUE: taskQueue,
+    TEMPORAL_ADDRESS: endpoints.temporal,
     BUCKETFLOW_INGEST: 'off',
-    AWS_ENDPOINT_URL_S3: minio.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: minio.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: minio.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
     ...modeEnv(mode),
   });
   try {
@@ -142,7 +175,7 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
     }
     const end = nowMs();
     const complete = Object.values(delivered).every((n) => n >= objects);
-    const progress = await handle.result().catch(() => undefined) as BackfillProgress | undefined;
+    const progress = (await handle.result().catch(() => undefined)) as BackfillProgress | undefined;
     const after = { cpu: cpuSecondsOf(worker.pid), servers: serverCpu() };
     const seconds = (end - before.at) / 1000;
 
@@ -153,17 +186,25 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
     let chunks = 0;
     let chunkSeconds = 0;
     // Small pages: a batch's memo lists its 200 events, and a page over 4 MB is refused.
-    for await (const run of temporal.workflow.list({ query: `WorkflowType = '${BACKFILL}' AND TaskQueue = '${taskQueue}'`, pageSize: 50 })) {
+    for await (const run of temporal.workflow.list({
+      query: `WorkflowType = '${BACKFILL}' AND TaskQueue = '${taskQueue}'`,
+      pageSize: 50,
+    })) {
       const history = await temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       backfillRuns++;
       const counted = actionsOf(history);
       total += counted.total;
-      for (const [kind, n] of Object.entries(counted.byKind)) actions[`backfill ${kind}`] = (actions[`backfill ${kind}`] ?? 0) + n;
+      for (const [kind, n] of Object.entries(counted.byKind))
+        actions[`backfill ${kind}`] = (actions[`backfill ${kind}`] ?? 0) + n;
       const started = new Map<string, number>();
       for (const event of history.events ?? []) {
         const at = Number(event.eventTime?.seconds ?? 0) + Number(event.eventTime?.nanos ?? 0) / 1e9;
-        if (event.activityTaskStartedEventAttributes) started.set(String(event.activityTaskStartedEventAttributes.scheduledEventId), at);
-        const done = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskCanceledEventAttributes;
+        if (event.activityTaskStartedEventAttributes)
+          started.set(String(event.activityTaskStartedEventAttributes.scheduledEventId), at);
+        const done =
+          event.activityTaskCompletedEventAttributes ??
+          event.activityTaskFailedEventAttributes ??
+          event.activityTaskCanceledEventAttributes;
         const from = done ? started.get(String(done.scheduledEventId)) : undefined;
         if (from !== undefined && from !== 0) {
           chunks++;
@@ -172,16 +213,31 @@ async function runOne(mode: string, round: number, bucket: string, objects: numb
       }
     }
     const batchIds: string[] = [];
-    for await (const batch of temporal.workflow.list({ query: `WorkflowType = '${DELIVER_BATCH}' AND TaskQueue = '${taskQueue}'`, pageSize: 50 })) batchIds.push(batch.workflowId);
+    for await (const batch of temporal.workflow.list({
+      query: `WorkflowType = '${DELIVER_BATCH}' AND TaskQueue = '${taskQueue}'`,
+      pageSize: 50,
+    }))
+      batchIds.push(batch.workflowId);
     const batchActions = await countActions(temporal, batchIds);
     total += batchActions.total;
-    for (const [kind, n] of Object.entries(batchActions.byKind)) actions[`batch ${kind}`] = (actions[`batch ${kind}`] ?? 0) + n;
+    for (const [kind, n] of Object.entries(batchActions.byKind))
+      actions[`batch ${kind}`] = (actions[`batch ${kind}`] ?? 0) + n;
     const heartbeats = Math.ceil(chunkSeconds * HEARTBEATS_PER_CHUNK_SECOND) + chunks;
     return {
-      mode, round, objects, seconds: round2(seconds), objectsPerSecond: round2(objects / seconds), complete, delivered,
-      actionsPerObject: round4(total / objects), actions, heartbeatsPerObject: round4(heartbeats / objects),
-      workflows: { backfillRuns, batches: batchIds.length, chunks }, counts: progress?.counts,
-      peakRssMb: round2(peakRssMbOf(worker.pid)), workerCpuSeconds: round2(after.cpu - before.cpu),
+      mode,
+      round,
+      objects,
+      seconds: round2(seconds),
+      objectsPerSecond: round2(objects / seconds),
+      complete,
+      delivered,
+      actionsPerObject: round4(total / objects),
+      actions,
+      heartbeatsPerObject: round4(heartbeats / objects),
+      workflows: { backfillRuns, batches: batchIds.length, chunks },
+      counts: progress?.counts,
+      peakRssMb: round2(peakRssMbOf(worker.pid)),
+      workerCpuSeconds: round2(after.cpu - before.cpu),
       cpuSeconds: cpuSpent(before.servers, after.servers),
     };
   } finally {
@@ -195,16 +251,52 @@ function printBackfill(results: BackfillRun[]): void {
   if (results.length === 0) return;
   const base = (r: BackfillRun) => results.find((o) => o.round === r.round && o.mode === results[0].mode);
   const rows = results.map((r) => [
-    r.mode, String(r.round), String(r.objects), `${r.objectsPerSecond}${r.complete ? '' : '!'}`, String(r.seconds),
-    String(r.actionsPerObject), String(r.heartbeatsPerObject), `${r.workflows.backfillRuns}/${r.workflows.chunks}/${r.workflows.batches}`,
-    String(r.peakRssMb), String(r.workerCpuSeconds), String(round2(r.cpuSeconds.temporal ?? 0)),
+    r.mode,
+    String(r.round),
+    String(r.objects),
+    `${r.objectsPerSecond}${r.complete ? '' : '!'}`,
+    String(r.seconds),
+    String(r.actionsPerObject),
+    String(r.heartbeatsPerObject),
+    `${r.workflows.backfillRuns}/${r.workflows.chunks}/${r.workflows.batches}`,
+    String(r.peakRssMb),
+    String(r.workerCpuSeconds),
+    String(round2(r.cpuSeconds.temporal ?? 0)),
     r === base(r) ? '' : `${round2(r.objectsPerSecond / base(r)!.objectsPerSecond)}x`,
   ]);
-  const header = ['mode', 'round', 'objects', 'objects/s', 's', 'actions/obj', 'heartbeats/obj (est.)', 'runs/chunks/batches', 'peak RSS MB', 'worker CPU s', 'Temporal CPU s', `vs ${results[0].mode}`];
+  const header = [
+    'mode',
+    'round',
+    'objects',
+    'objects/s',
+    's',
+    'actions/obj',
+    'heartbeats/obj (est.)',
+    'runs/chunks/batches',
+    'peak RSS MB',
+    'worker CPU s',
+    'Temporal CPU s',
+    `vs ${results[0].mode}`,
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  console.log('backfill (one worker process, the guide\'s eight targets; objects/s from the start to every target holding every object):');
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  console.log(' (! = not every target held every object in time; actions/obj from every history of the run (bench/actions.ts);');
-  console.log('  heartbeats are not in a history: at most one per 8 s of each chunk, plus its first; ratios: same round)');
-  for (const r of results) console.log(`  ${r.mode} round ${r.round}: actions ${JSON.stringify(r.actions)}; counts ${JSON.stringify(r.counts)}`);
+  console.log(
+    "backfill (one worker process, the guide's eight targets; objects/s from the start to every target holding every object):",
+  );
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  console.log(
+    ' (! = not every target held every object in time; actions/obj from every history of the run (bench/actions.ts);',
+  );
+  console.log(
+    '  heartbeats are not in a history: at most one per 8 s of each chunk, plus its first; ratios: same round)',
+  );
+  for (const r of results)
+    console.log(
+      `  ${r.mode} round ${r.round}: actions ${JSON.stringify(r.actions)}; counts ${JSON.stringify(r.counts)}`,
+    );
 }

@@ -90,7 +90,7 @@ case "$mode" in
     # first test files at once.
     background "workflow bundle" node --import tsx -e "require('./src/engine/workflow-bundle').loadWorkflowBundle()"
     failed=0 # each step's errors are printed before the run stops
-    step "eslint" npx eslint . || failed=1
+    step "lint (eslint, prettier --check)" npm run --silent lint || failed=1
     step "build" npm run --silent build || failed=1
     joined "tsc --noEmit" || failed=1
     joined "workflow bundle" || failed=1

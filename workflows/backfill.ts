@@ -11,13 +11,31 @@
 // had published is delivered, nothing after it starts, and the query of the cancelled backfill says what it handled.
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, continueAsNew, defineQuery,
-  isCancellation, proxyActivities, setHandler, workflowInfo,
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  BACKFILL_CHUNK_BUDGET_MS, BACKFILL_CHUNKS_PER_RUN, BACKFILL_PROGRESS_QUERY, backfillLane, emptyCounts, progressOf,
-  type BackfillChunkResult, type BackfillInput, type BackfillProgress, type BackfillState, type CountResult,
+  BACKFILL_CHUNK_BUDGET_MS,
+  BACKFILL_CHUNKS_PER_RUN,
+  BACKFILL_PROGRESS_QUERY,
+  backfillLane,
+  emptyCounts,
+  progressOf,
+  type BackfillChunkResult,
+  type BackfillInput,
+  type BackfillProgress,
+  type BackfillState,
+  type CountResult,
 } from '../src/delivery/backfill';
 
 export const progressQuery = defineQuery<BackfillProgress>(BACKFILL_PROGRESS_QUERY);
@@ -68,8 +86,14 @@ export async function backfill(input: BackfillInput): Promise<BackfillProgress> 
   const countOn = () => {
     const total = state.total;
     if (count || !total || total.done) return;
-    count = counting.run(() => counter.countBackfillObjects({ request, continuation: total.continuation, counted: total.counted, budgetMs }))
-      .then((result: CountResult) => void (state.total = result), (err: unknown) => void (state.total = isCancellation(err) ? state.total : undefined))
+    count = counting
+      .run(() =>
+        counter.countBackfillObjects({ request, continuation: total.continuation, counted: total.counted, budgetMs }),
+      )
+      .then(
+        (result: CountResult) => void (state.total = result),
+        (err: unknown) => void (state.total = isCancellation(err) ? state.total : undefined),
+      )
       .finally(() => void (count = undefined));
   };
 
@@ -84,7 +108,10 @@ export async function backfill(input: BackfillInput): Promise<BackfillProgress> 
       .backfillChunk({ request, lane: state.lane, cursor: state.cursor, counts: state.counts, budgetMs })
       .catch((err: unknown) => {
         // Cancelled: the chunk says what it handled up to then, for the query of the cancelled backfill.
-        const handled = err instanceof ActivityFailure && err.cause instanceof CancelledFailure ? err.cause.details?.[0] as BackfillChunkResult | undefined : undefined;
+        const handled =
+          err instanceof ActivityFailure && err.cause instanceof CancelledFailure
+            ? (err.cause.details?.[0] as BackfillChunkResult | undefined)
+            : undefined;
         if (handled?.counts) Object.assign(state, { cursor: handled.cursor, counts: handled.counts, updatedAt: now() });
         return failedBackfill(err);
       });
@@ -103,5 +130,6 @@ function failedBackfill(err: unknown): never {
   if (isCancellation(err)) throw err;
   // The activity's own line (e.g. `S3 bucket "photos" at http://...: credentials refused ...`), not the wrapper's.
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  throw ApplicationFailure.nonRetryable(cause instanceof Error ? cause.message : String(cause), 'BackfillFailed');
+  const message = cause instanceof Error ? cause.message : 'backfill failed'; // an activity's failure always is one
+  throw ApplicationFailure.nonRetryable(message, 'BackfillFailed');
 }

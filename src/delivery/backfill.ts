@@ -15,7 +15,8 @@ export interface BackfillRequest {
   since?: string;
   /** Every version of every object (ListObjectVersions), not only the current ones. */
   versions: boolean;
-  /** The S3 endpoint (a URL without credentials); absent = the worker's AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS. */
+  /** The S3 endpoint (a URL without credentials); absent = the worker's AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else
+   * AWS. */
   endpoint?: string;
 }
 
@@ -34,7 +35,14 @@ export interface BackfillCounts {
   duplicates: number;
 }
 
-export const COUNT_NAMES: ReadonlyArray<keyof BackfillCounts> = ['listed', 'skipped', 'published', 'delivered', 'continued', 'duplicates'];
+export const COUNT_NAMES: ReadonlyArray<keyof BackfillCounts> = [
+  'listed',
+  'skipped',
+  'published',
+  'delivered',
+  'continued',
+  'duplicates',
+];
 
 export function emptyCounts(): BackfillCounts {
   return { listed: 0, skipped: 0, published: 0, delivered: 0, continued: 0, duplicates: 0 };
@@ -48,7 +56,8 @@ export function addCounts(a: BackfillCounts, b: Partial<BackfillCounts>): Backfi
 
 /** Where the listing is: every object before it is handled (published, skipped or a duplicate) and counted. */
 export interface BackfillCursor {
-  /** Where the page holding the next object starts (src/s3's ListContinuation, opaque here); absent = the first page. */
+  /** Where the page holding the next object starts (src/s3's ListContinuation, opaque here); absent = the first page.
+   * */
   continuation?: unknown;
   /** The last object of that page already handled: the page is listed again and handling goes on after it. */
   after?: { key: string; versionId?: string };
@@ -56,7 +65,8 @@ export interface BackfillCursor {
   done: boolean;
 }
 
-/** One activity's share of the work: handle objects from `cursor` on for about `budgetMs`, then say where it stopped. */
+/** One activity's share of the work: handle objects from `cursor` on for about `budgetMs`, then say where it stopped.
+ * */
 export interface BackfillChunkInput {
   request: BackfillRequest;
   /** The backfill's lane (src/publish/group-commit.ts): its batches' ids, the same when a chunk is run again. */
@@ -126,9 +136,18 @@ export interface BackfillProgress {
 
 export const BACKFILL_PROGRESS_QUERY = 'progress';
 
-export function progressOf(request: BackfillRequest, state: BackfillState, status: BackfillProgress['status']): BackfillProgress {
+export function progressOf(
+  request: BackfillRequest,
+  state: BackfillState,
+  status: BackfillProgress['status'],
+): BackfillProgress {
   return {
-    request, status, counts: state.counts, startedAt: state.startedAt, updatedAt: state.updatedAt, runs: state.runs,
+    request,
+    status,
+    counts: state.counts,
+    startedAt: state.startedAt,
+    updatedAt: state.updatedAt,
+    runs: state.runs,
     ...(state.total ? { total: { counted: state.total.counted, done: state.total.done } } : {}),
   };
 }

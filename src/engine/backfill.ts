@@ -22,10 +22,18 @@ export interface EngineBackfill extends BackfillDeps {
   close(): Promise<void>;
 }
 
-export function engineBackfill(connection: NativeConnection, settings: Settings, admission: DeliveryAdmission, env: NodeJS.ProcessEnv): EngineBackfill {
+export function engineBackfill(
+  connection: NativeConnection,
+  settings: Settings,
+  admission: DeliveryAdmission,
+  env: NodeJS.ProcessEnv,
+): EngineBackfill {
   const client = new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() });
   // A chunk is one batch: no larger than the bound, or it could never be admitted whole.
-  const batchEvents = admission.max > 0 ? Math.max(2, Math.min(settings.backfill.batchEvents, admission.max)) : settings.backfill.batchEvents;
+  const batchEvents =
+    admission.max > 0
+      ? Math.max(2, Math.min(settings.backfill.batchEvents, admission.max))
+      : settings.backfill.batchEvents;
   const publisher = new BucketflowClient(client, {
     taskQueue: settings.taskQueue,
     batch: { maxEvents: batchEvents, maxWaitMs: 0, dedupeWindowMs: settings.batch.dedupeWindowMs },
@@ -45,10 +53,15 @@ export function engineBackfill(connection: NativeConnection, settings: Settings,
       return entry;
     },
     // Waiting for room wakes when the worker lets deliveries go (or every second, to ask keepWaiting again).
-    publish: (events, lane, keepWaiting) => admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part], { lane }), async () => {
-      await admission.nextRelease(ROOM_WAIT_MS);
-      return keepWaiting();
-    }),
+    publish: (events, lane, keepWaiting) =>
+      admission.publishWhenRoom(
+        events,
+        (part) => publisher.publishParsed([...part], { lane }),
+        async () => {
+          await admission.nextRelease(ROOM_WAIT_MS);
+          return keepWaiting();
+        },
+      ),
     batchResult: (workflowId) => client.workflow.getHandle(workflowId).result() as Promise<BatchResult>,
     async close() {
       for (const { access } of opened.values()) access.close();

@@ -6,12 +6,24 @@
 // workflow's query until it ends. Ctrl-C asks whether to cancel it or leave it running; `--cancel` cancels it
 // from anywhere. The workers list and deliver with their own AWS_* credentials (never sent through Temporal).
 import { createInterface } from 'node:readline';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { CancelledFailure, type SearchAttributePair } from '@temporalio/common';
 import { loadTargetsConfig } from '../config';
+import { errorMessage } from '../errors';
 import { loadS3Settings } from '../settings/s3';
 import {
-  BACKFILL_PROGRESS_QUERY, backfillWorkflowId, type BackfillCounts, type BackfillInput, type BackfillProgress, type BackfillRequest,
+  BACKFILL_PROGRESS_QUERY,
+  backfillWorkflowId,
+  type BackfillCounts,
+  type BackfillInput,
+  type BackfillProgress,
+  type BackfillRequest,
 } from '../delivery/backfill';
 import { searchKeys } from '../delivery/search-attributes';
 import { BACKFILL } from '../delivery/workflow-types';
@@ -47,17 +59,32 @@ export interface BackfillIo {
   tty: boolean;
 }
 
-const defaultIo = (): BackfillIo => ({ env: process.env, err: process.stderr, out: process.stdout, in: process.stdin, tty: Boolean(process.stderr.isTTY) });
+const defaultIo = (): BackfillIo => ({
+  env: process.env,
+  err: process.stderr,
+  out: process.stdout,
+  in: process.stdin,
+  tty: Boolean(process.stderr.isTTY),
+});
 
 const PUT = 's3:ObjectCreated:Put';
 /** How often the progress is asked while watching (a query is a billable action on Temporal Cloud). */
 const QUERY_EVERY_MS = 2_000;
 
 /** `bucketflow backfill <bucket> ...` and `bucketflow backfill --cancel <bucket> ...`. */
-export async function backfillCommand(bucket: string, values: BackfillOptions, settings: Settings, io: BackfillIo = defaultIo()): Promise<void> {
+export async function backfillCommand(
+  bucket: string,
+  values: BackfillOptions,
+  settings: Settings,
+  io: BackfillIo = defaultIo(),
+): Promise<void> {
   if (values.cancel) {
     for (const flag of ['since', 'versions', 'endpoint', 'detach'] as const) {
-      if (values[flag]) throw new ArgumentError(`--${flag}`, 'not with --cancel (a backfill is named by <bucket>, --prefix and --target)');
+      if (values[flag])
+        throw new ArgumentError(
+          `--${flag}`,
+          'not with --cancel (a backfill is named by <bucket>, --prefix and --target)',
+        );
     }
     return cancelCommand({ bucket, prefix: values.prefix ?? '', target: values.target }, settings, io);
   }
@@ -78,17 +105,35 @@ export async function backfillCommand(bucket: string, values: BackfillOptions, s
  * enabled target, `--endpoint` (or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) a URL without credentials, a bucket the
  * S3 API lists for these credentials, and (without --target) rules of the bucket that deliver its Put events.
  */
-async function checkedRequest(bucket: string, values: BackfillOptions, settings: Settings, env: NodeJS.ProcessEnv): Promise<BackfillRequest> {
-  if (!/^[a-z0-9][a-z0-9._-]{1,62}$/.test(bucket)) throw new ArgumentError('<bucket>', `"${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)`);
+async function checkedRequest(
+  bucket: string,
+  values: BackfillOptions,
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+): Promise<BackfillRequest> {
+  if (!/^[a-z0-9][a-z0-9._-]{1,62}$/.test(bucket))
+    throw new ArgumentError(
+      '<bucket>',
+      `"${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)`,
+    );
   const since = values.since === undefined ? undefined : parseSince(values.since).toISOString();
-  const targets = loadTargetsConfig({ file: settings.configFile }).targets.filter((t) => t.enabled).map((t) => t.arn);
+  const targets = loadTargetsConfig({ file: settings.configFile })
+    .targets.filter((t) => t.enabled)
+    .map((t) => t.arn);
   if (values.target !== undefined && !targets.includes(values.target)) {
-    throw new ArgumentError('--target', `${values.target} is not an enabled target (enabled: ${targets.join(', ') || 'none'})`);
+    throw new ArgumentError(
+      '--target',
+      `${values.target} is not an enabled target (enabled: ${targets.join(', ') || 'none'})`,
+    );
   }
   const s3 = loadS3Settings(env, values.endpoint === undefined ? {} : { endpoint: values.endpoint });
   const request: BackfillRequest = {
-    bucket, prefix: values.prefix ?? '', versions: values.versions ?? false,
-    ...(values.target !== undefined ? { target: values.target } : {}), ...(since ? { since } : {}), ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    bucket,
+    prefix: values.prefix ?? '',
+    versions: values.versions ?? false,
+    ...(values.target !== undefined ? { target: values.target } : {}),
+    ...(since ? { since } : {}),
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
   };
   // One listing request with this machine's credentials: a bucket that cannot be listed never starts a backfill.
   const { openS3 } = await import('../s3/client');
@@ -96,7 +141,7 @@ async function checkedRequest(bucket: string, values: BackfillOptions, settings:
   try {
     await access.listPage(bucket, { prefix: request.prefix, versions: request.versions, pageSize: 1 });
   } catch (err) {
-    throw new OperationError(err instanceof Error ? err.message : String(err));
+    throw new OperationError(errorMessage(err));
   } finally {
     access.close();
   }
@@ -104,7 +149,10 @@ async function checkedRequest(bucket: string, values: BackfillOptions, settings:
     const store = openStateStore(settings);
     const rules = await store.get(bucket).finally(() => store.close());
     if (!rules.some((rule) => rule.events.some((pattern) => eventMatches(pattern, PUT)))) {
-      throw new ArgumentError('<bucket>', `no rule of bucket ${bucket} takes ${PUT} events, so nothing would be delivered: add one (bucketflow events add ${bucket} <arn>) or name a target with --target`);
+      throw new ArgumentError(
+        '<bucket>',
+        `no rule of bucket ${bucket} takes ${PUT} events, so nothing would be delivered: add one (bucketflow events add ${bucket} <arn>) or name a target with --target`,
+      );
     }
   }
   return request;
@@ -112,13 +160,20 @@ async function checkedRequest(bucket: string, values: BackfillOptions, settings:
 
 export function describeRequest(request: BackfillRequest): string {
   const scope = [
-    request.prefix && `prefix "${request.prefix}"`, request.target && `to ${request.target}`, request.since && `modified since ${request.since}`,
+    request.prefix && `prefix "${request.prefix}"`,
+    request.target && `to ${request.target}`,
+    request.since && `modified since ${request.since}`,
     request.versions && 'every version',
   ].filter(Boolean);
   return `backfill of bucket ${request.bucket}${scope.length ? ` (${scope.join(', ')})` : ''}`;
 }
 
-async function startOrAttach(client: BucketflowClient, request: BackfillRequest, settings: Settings, io: BackfillIo): Promise<WorkflowHandle> {
+async function startOrAttach(
+  client: BucketflowClient,
+  request: BackfillRequest,
+  settings: Settings,
+  io: BackfillIo,
+): Promise<WorkflowHandle> {
   const workflowId = backfillWorkflowId(request);
   const url = uiUrl({ temporalUiUrl: settings.temporalUiUrl, namespace: settings.namespace }, workflowId);
   const searchAttributes: SearchAttributePair[] = [
@@ -129,16 +184,24 @@ async function startOrAttach(client: BucketflowClient, request: BackfillRequest,
   const input: BackfillInput = { request };
   try {
     const handle = await client.temporal.workflow.start(BACKFILL, {
-      taskQueue: settings.taskQueue, workflowId, args: [input], typedSearchAttributes: searchAttributes,
-      staticSummary: describeRequest(request), memo: { request },
+      taskQueue: settings.taskQueue,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: searchAttributes,
+      staticSummary: describeRequest(request),
+      memo: { request },
     });
-    io.err.write(`${describeRequest(request)}${request.endpoint ? ` at ${request.endpoint}` : ''} started: ${workflowId}\n  ${url}\n`);
+    io.err.write(
+      `${describeRequest(request)}${request.endpoint ? ` at ${request.endpoint}` : ''} started: ${workflowId}\n  ${url}\n`,
+    );
     return handle;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = client.temporal.workflow.getHandle(workflowId);
     const running = await queried(handle).catch(() => undefined);
-    io.err.write(`attached to the ${describeRequest(running?.request ?? request)} already running${running ? ` since ${running.startedAt}` : ''}: ${workflowId}\n  ${url}\n`);
+    io.err.write(
+      `attached to the ${describeRequest(running?.request ?? request)} already running${running ? ` since ${running.startedAt}` : ''}: ${workflowId}\n  ${url}\n`,
+    );
     return handle;
   }
 }
@@ -146,10 +209,13 @@ async function startOrAttach(client: BucketflowClient, request: BackfillRequest,
 /** Progress until the backfill ends; Ctrl-C asks whether to cancel it (yes) or leave it running (anything else). */
 async function watch(handle: WorkflowHandle, request: BackfillRequest, io: BackfillIo): Promise<void> {
   let ended = false;
-  const outcome = handle.result().then(
-    (result: BackfillProgress) => ({ result }),
-    (error: unknown) => ({ error }),
-  ).finally(() => void (ended = true));
+  const outcome = handle
+    .result()
+    .then(
+      (result: BackfillProgress) => ({ result }),
+      (error: unknown) => ({ error }),
+    )
+    .finally(() => void (ended = true));
   let cancelledHere = false;
   let detached = false;
   let asking = false;
@@ -159,14 +225,16 @@ async function watch(handle: WorkflowHandle, request: BackfillRequest, io: Backf
       return;
     }
     asking = true;
-    void ask(io, `\nCancel the ${describeRequest(request)}? Otherwise it goes on without this terminal. [y/N] `).then(async (answer) => {
-      asking = false;
-      if (/^y(es)?$/i.test(answer ?? '')) {
-        io.err.write('cancelling: the chunk in flight stops, what it published is delivered\n');
-        cancelledHere = true;
-        await handle.cancel();
-      } else detached = true;
-    });
+    void ask(io, `\nCancel the ${describeRequest(request)}? Otherwise it goes on without this terminal. [y/N] `).then(
+      async (answer) => {
+        asking = false;
+        if (/^y(es)?$/i.test(answer ?? '')) {
+          io.err.write('cancelling: the chunk in flight stops, what it published is delivered\n');
+          cancelledHere = true;
+          await handle.cancel();
+        } else detached = true;
+      },
+    );
   };
   process.on('SIGINT', onInterrupt);
   try {
@@ -183,7 +251,9 @@ async function watch(handle: WorkflowHandle, request: BackfillRequest, io: Backf
     }
     if (io.tty) io.err.write('\n');
     if (detached && !ended) {
-      io.err.write(`left running: \`bucketflow backfill ${request.bucket}\` with the same --prefix/--target watches it again, \`bucketflow backfill --cancel ${request.bucket}\` cancels it\n`);
+      io.err.write(
+        `left running: \`bucketflow backfill ${request.bucket}\` with the same --prefix/--target watches it again, \`bucketflow backfill --cancel ${request.bucket}\` cancels it\n`,
+      );
       return;
     }
     const { result, error } = (await outcome) as { result?: BackfillProgress; error?: unknown };
@@ -194,9 +264,12 @@ async function watch(handle: WorkflowHandle, request: BackfillRequest, io: Backf
     const cause = error instanceof WorkflowFailedError ? error.cause : error;
     if (cause instanceof CancelledFailure) {
       const progress = await queried(handle).catch(() => last);
-      throw new OperationError(`${describeRequest(request)} cancelled${progress ? `: ${countsText(progress.counts)}` : ''}`, cancelledHere ? 130 : 1);
+      throw new OperationError(
+        `${describeRequest(request)} cancelled${progress ? `: ${countsText(progress.counts)}` : ''}`,
+        cancelledHere ? 130 : 1,
+      );
     }
-    throw new OperationError(`${describeRequest(request)} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    throw new OperationError(`${describeRequest(request)} failed: ${errorMessage(cause)}`);
   } finally {
     process.off('SIGINT', onInterrupt);
   }
@@ -205,8 +278,12 @@ async function watch(handle: WorkflowHandle, request: BackfillRequest, io: Backf
 /** The progress query, given up after `timeoutMs` (no worker answers it while none polls the task queue). */
 function queried(handle: WorkflowHandle, timeoutMs = 5_000): Promise<BackfillProgress> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to the progress query')), timeoutMs)));
-  return Promise.race([handle.query<BackfillProgress>(BACKFILL_PROGRESS_QUERY), timeout]).finally(() => clearTimeout(timer));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error('no answer to the progress query')), timeoutMs)),
+  );
+  return Promise.race([handle.query<BackfillProgress>(BACKFILL_PROGRESS_QUERY), timeout]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 /** One line from `in` (undefined when it ends first). */
@@ -226,7 +303,11 @@ function ask(io: BackfillIo, question: string): Promise<string | undefined> {
   });
 }
 
-async function cancelCommand(scope: Pick<BackfillRequest, 'bucket' | 'prefix' | 'target'>, settings: Settings, io: BackfillIo): Promise<void> {
+async function cancelCommand(
+  scope: Pick<BackfillRequest, 'bucket' | 'prefix' | 'target'>,
+  settings: Settings,
+  io: BackfillIo,
+): Promise<void> {
   const workflowId = backfillWorkflowId(scope);
   const client = await BucketflowClient.connect(settings);
   try {
@@ -236,12 +317,16 @@ async function cancelCommand(scope: Pick<BackfillRequest, 'bucket' | 'prefix' | 
       throw err;
     });
     if (description?.status.name !== 'RUNNING') {
-      throw new OperationError(`no backfill of bucket ${scope.bucket}${scope.prefix ? ` prefix "${scope.prefix}"` : ''}${scope.target ? ` to ${scope.target}` : ''} is running (${workflowId}: ${description ? description.status.name.toLowerCase() : 'never started'})`);
+      throw new OperationError(
+        `no backfill of bucket ${scope.bucket}${scope.prefix ? ` prefix "${scope.prefix}"` : ''}${scope.target ? ` to ${scope.target}` : ''} is running (${workflowId}: ${description ? description.status.name.toLowerCase() : 'never started'})`,
+      );
     }
     await handle.cancel();
     await handle.result().catch(() => undefined);
     const progress = await queried(handle).catch(() => undefined);
-    io.out.write(`cancelled ${progress ? `${describeRequest(progress.request)}: ${countsText(progress.counts)}` : workflowId}\n`);
+    io.out.write(
+      `cancelled ${progress ? `${describeRequest(progress.request)}: ${countsText(progress.counts)}` : workflowId}\n`,
+    );
   } finally {
     await client.close();
   }
@@ -255,17 +340,23 @@ export interface RunningBackfill {
   progress: BackfillProgress | undefined;
 }
 
-/** The backfills running on the task queue (at most `limit`), each with its progress (the query, given up after 2 s). */
-export async function runningBackfills(ctx: { client: Client; taskQueue: string; namespace: string; temporalUiUrl: string }, limit = 20): Promise<RunningBackfill[]> {
+/** The backfills running on the task queue (at most `limit`), each with its progress (the query, given up after 2 s).
+ * */
+export async function runningBackfills(
+  ctx: { client: Client; taskQueue: string; namespace: string; temporalUiUrl: string },
+  limit = 20,
+): Promise<RunningBackfill[]> {
   const found: RunningBackfill[] = [];
   const query = `WorkflowType = '${BACKFILL}' AND ExecutionStatus = 'Running' AND TaskQueue = '${ctx.taskQueue.replace(/'/g, "\\'")}'`;
   for await (const info of ctx.client.workflow.list({ query, pageSize: limit })) {
     found.push({ workflowId: info.workflowId, url: uiUrl(ctx, info.workflowId), progress: undefined });
     if (found.length >= limit) break;
   }
-  await Promise.all(found.map(async (row) => {
-    row.progress = await queried(ctx.client.workflow.getHandle(row.workflowId), 2_000).catch(() => undefined);
-  }));
+  await Promise.all(
+    found.map(async (row) => {
+      row.progress = await queried(ctx.client.workflow.getHandle(row.workflowId), 2_000).catch(() => undefined);
+    }),
+  );
   return found;
 }
 
@@ -273,7 +364,9 @@ const n = (value: number) => value.toLocaleString('en-US');
 
 export function countsText(c: BackfillCounts): string {
   return [
-    `${n(c.listed)} listed`, `${n(c.published)} published`, `${n(c.delivered)} delivered`,
+    `${n(c.listed)} listed`,
+    `${n(c.published)} published`,
+    `${n(c.delivered)} delivered`,
     ...(c.continued ? [`${n(c.continued)} retrying per event`] : []),
     ...(c.duplicates ? [`${n(c.duplicates)} already published by this worker within its dedupe window`] : []),
     ...(c.skipped ? [`${n(c.skipped)} skipped (older than --since, delete markers, or no rule matches)`] : []),
@@ -295,15 +388,24 @@ function durationText(progress: BackfillProgress): string {
 export function progressLine(progress: BackfillProgress): string {
   const { counts, total } = progress;
   const rate = rateOf(progress);
-  const of = total && (total.done || total.counted > 0) ? ` of ${total.done ? '' : '>='}${n(Math.max(total.counted, counts.listed))}` : '';
+  const of =
+    total && (total.done || total.counted > 0)
+      ? ` of ${total.done ? '' : '>='}${n(Math.max(total.counted, counts.listed))}`
+      : '';
   const left = total?.done ? Math.max(0, total.counted - counts.listed) : undefined;
   const eta = rate && left !== undefined ? `, ETA ${clock(left / rate)}` : '';
-  return `listed ${n(counts.listed)}${of}, published ${n(counts.published)}, delivered ${n(counts.delivered)}` +
+  return (
+    `listed ${n(counts.listed)}${of}, published ${n(counts.published)}, delivered ${n(counts.delivered)}` +
     `${counts.continued ? `, retrying ${n(counts.continued)}` : ''}${counts.skipped ? `, skipped ${n(counts.skipped)}` : ''}` +
-    `${rate ? `, ${n(Math.round(rate))} objects/s` : ''}${eta}`;
+    `${rate ? `, ${n(Math.round(rate))} objects/s` : ''}${eta}`
+  );
 }
 
 function clock(seconds: number): string {
   const s = Math.round(seconds);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

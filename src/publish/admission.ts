@@ -31,8 +31,14 @@ export class DeliveryAdmission {
   /** Callers waiting for room (nextRelease), woken when deliveries are let go. */
   private readonly waiting = new Set<() => void>();
 
-  /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker reports back). */
-  constructor(readonly max: number, private readonly tracksDeliveries = true, private readonly leaseMs = LEASE_MS, private readonly now: () => number = Date.now) {}
+  /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker
+   * reports back). */
+  constructor(
+    readonly max: number,
+    private readonly tracksDeliveries = true,
+    private readonly leaseMs = LEASE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Deliveries (events) held now: being started, or started and not yet reported over. */
   get count(): number {
@@ -69,7 +75,10 @@ export class DeliveryAdmission {
    * Publishes `events` held against the bound: refused (undefined, nothing started) when there is no room now;
    * once the starts end, each started event stays held by the workflow carrying it (its own, or its batch).
    */
-  async publish(events: readonly ParsedEvent[], start: () => Promise<PublishedEvent[]>): Promise<PublishedEvent[] | undefined> {
+  async publish(
+    events: readonly ParsedEvent[],
+    start: () => Promise<PublishedEvent[]>,
+  ): Promise<PublishedEvent[] | undefined> {
     const workflowIds = events.map((event) => workflowIdFor(eventIdentity(event.record)));
     if (!this.tryEnter(workflowIds)) return undefined;
     let accepted: PublishedEvent[] = [];
@@ -77,7 +86,12 @@ export class DeliveryAdmission {
       accepted = await start();
       return accepted;
     } finally {
-      this.leave(workflowIds, new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId])));
+      this.leave(
+        workflowIds,
+        new Map(
+          accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]),
+        ),
+      );
     }
   }
 

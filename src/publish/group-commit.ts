@@ -39,7 +39,8 @@ export interface BatchItem<E> {
   dedupeKey?: string;
 }
 
-/** A batch the start function settled: started now, or found already started (the same lane's batch, published again). */
+/** A batch the start function settled: started now, or found already started (the same lane's batch, published again).
+ * */
 export interface StartedBatch {
   workflowId: string;
   existed?: boolean;
@@ -163,10 +164,14 @@ export class GroupCommit<E> {
     const head = this.queue[0];
     const lane = head?.item.lane;
     // A lane's publish call is a batch of its own (or several, when it passes a limit): never joined to another call.
-    const sameBatch = (waiting: Waiting<E> | undefined) => waiting !== undefined && waiting.item.lane === lane && (lane === undefined || waiting.group === head.group);
+    const sameBatch = (waiting: Waiting<E> | undefined) =>
+      waiting !== undefined && waiting.item.lane === lane && (lane === undefined || waiting.group === head.group);
     for (const waiting of this.queue) {
-      if (count >= this.options.maxEvents || (count > 0 && (bytes + waiting.bytes > MAX_BATCH_BYTES || !sameBatch(waiting)))
-        || !index.add(waiting.item.eventId, waiting.item.bucket, waiting.item.key)) {
+      if (
+        count >= this.options.maxEvents ||
+        (count > 0 && (bytes + waiting.bytes > MAX_BATCH_BYTES || !sameBatch(waiting))) ||
+        !index.add(waiting.item.eventId, waiting.item.bucket, waiting.item.key)
+      ) {
         full = true;
         break;
       }
@@ -176,7 +181,8 @@ export class GroupCommit<E> {
       if (!next || next.group !== waiting.group) lastWholeGroupEnd = count;
     }
     // A lane's call is queued whole at once: reaching its end closes the batch as a limit does.
-    if (count >= this.options.maxEvents || (lane !== undefined && count > 0 && !sameBatch(this.queue[count]))) full = true;
+    if (count >= this.options.maxEvents || (lane !== undefined && count > 0 && !sameBatch(this.queue[count])))
+      full = true;
     if (count === 0 || (onlyFull && !full)) return undefined;
     // Keep a publish call's events together unless the call alone fills a batch.
     const take = full && lastWholeGroupEnd > 0 ? lastWholeGroupEnd : count;
@@ -189,16 +195,18 @@ export class GroupCommit<E> {
       this.timer = undefined;
     }
     this.inFlight++;
-    this.startBatch(batch.map((w) => w.item)).then(
-      (started) => {
-        for (const waiting of batch) waiting.resolve(started);
-      },
-      (err: unknown) => {
-        for (const waiting of batch) waiting.reject(err);
-      },
-    ).finally(() => {
-      this.inFlight--;
-      this.pump();
-    });
+    this.startBatch(batch.map((w) => w.item))
+      .then(
+        (started) => {
+          for (const waiting of batch) waiting.resolve(started);
+        },
+        (err: unknown) => {
+          for (const waiting of batch) waiting.reject(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
   }
 }

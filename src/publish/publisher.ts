@@ -100,9 +100,15 @@ export class BucketflowClient {
   /** A client of its own connection: for storage-side services and a separate ingest (no rules, no eager start). */
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
-    const connection = await connectTemporal(settings, (options) => Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }));
+    const connection = await connectTemporal(settings, (options) =>
+      Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }),
+    );
     const client = new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() });
-    return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch }, connection);
+    return new BucketflowClient(
+      client,
+      { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch },
+      connection,
+    );
   }
 
   private groupCommit?: GroupCommit<BatchEvent>;
@@ -144,7 +150,7 @@ export class BucketflowClient {
   private async start({ record, source, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
     const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
-    const targets = fastPath ? matched ?? (resolveTargets ? await resolveTargets(record) : undefined) : undefined;
+    const targets = fastPath ? (matched ?? (resolveTargets ? await resolveTargets(record) : undefined)) : undefined;
     const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
     const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
     return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
@@ -173,7 +179,11 @@ export class BucketflowClient {
   }
 
   /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */
-  private async startDelivery(input: DeliverInput, type: string, workflowId = workflowIdFor(input.eventId)): Promise<string | undefined> {
+  private async startDelivery(
+    input: DeliverInput,
+    type: string,
+    workflowId = workflowIdFor(input.eventId),
+  ): Promise<string | undefined> {
     const { taskQueue, eagerStart = false } = this.options;
     const { record, source, targets } = input;
     const rawKey = decodeObjectKey(record.s3.object.key);
@@ -194,7 +204,9 @@ export class BucketflowClient {
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: printable(`${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`),
+        staticSummary: printable(
+          `${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`,
+        ),
         ...(input.batch ? { memo: { batch: input.batch } } : {}),
         typedSearchAttributes: searchAttributes,
         requestEagerStart: type !== DELIVER_EVENT_V1 && eagerStart,
@@ -207,13 +219,20 @@ export class BucketflowClient {
   }
 
   /** The high-volume mode: each event joins the next batch workflow (group commit), at most once per dedupe window. */
-  private async publishBatched(events: PublishableEvent[], settings: BatchSettings, lane: string | undefined): Promise<PublishedEvent[]> {
+  private async publishBatched(
+    events: PublishableEvent[],
+    settings: BatchSettings,
+    lane: string | undefined,
+  ): Promise<PublishedEvent[]> {
     this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
     const { resolveTargets } = this.options;
     // A lane's events are the same events again only for the same targets (a backfill to another target is not).
     const targetsKey = new Map<string, string>();
     const dedupeKey = (eventId: string, targets: ResolvedTarget[] = []) => {
-      const arns = targets.map((t) => t.arn).sort().join(' ');
+      const arns = targets
+        .map((t) => t.arn)
+        .sort()
+        .join(' ');
       let hash = targetsKey.get(arns);
       if (hash === undefined) targetsKey.set(arns, (hash = fnv1a(arns)));
       return `${eventId}>${hash}`;
@@ -242,14 +261,24 @@ export class BucketflowClient {
    * durably started; an event of a batch that existed already is a duplicate.
    */
   async publishListed(events: BatchEvent[], maxEvents: number): Promise<PublishedEvent[]> {
-    const items = events.map((entry): BatchItem<BatchEvent> => ({ eventId: entry.eventId, bucket: entry.record.s3.bucket.name, key: decodeObjectKey(entry.record.s3.object.key), entry }));
+    const items = events.map((entry): BatchItem<BatchEvent> => ({
+      eventId: entry.eventId,
+      bucket: entry.record.s3.bucket.name,
+      key: decodeObjectKey(entry.record.s3.object.key),
+      entry,
+    }));
     const batches: Array<Array<BatchItem<BatchEvent>>> = [];
     let index = new BatchIndex();
     let bytes = 0;
     for (const item of items) {
       const size = Buffer.byteLength(JSON.stringify(item.entry));
       let current = batches[batches.length - 1];
-      if (!current || current.length >= maxEvents || bytes + size > MAX_BATCH_BYTES || !index.add(item.eventId, item.bucket, item.key)) {
+      if (
+        !current ||
+        current.length >= maxEvents ||
+        bytes + size > MAX_BATCH_BYTES ||
+        !index.add(item.eventId, item.bucket, item.key)
+      ) {
         current = [];
         batches.push(current);
         index = new BatchIndex();
@@ -264,7 +293,10 @@ export class BucketflowClient {
     const starter = async () => {
       while (next < batches.length) {
         const batch = batches[next++];
-        const workflowId = `${BATCH_ID_PREFIX}l${createHash('sha256').update(batch.map((item) => item.eventId).join(',')).digest('hex').slice(0, 32)}`;
+        const workflowId = `${BATCH_ID_PREFIX}l${createHash('sha256')
+          .update(batch.map((item) => item.eventId).join(','))
+          .digest('hex')
+          .slice(0, 32)}`;
         const duplicate = (await this.startBatch(batch, workflowId)).existed === true;
         for (const item of batch) results.push({ eventId: item.eventId, workflowId, duplicate });
       }
@@ -280,12 +312,25 @@ export class BucketflowClient {
   private async startBatch(items: Array<BatchItem<BatchEvent>>, listedId?: string): Promise<StartedBatch> {
     const { taskQueue, eagerStart = false } = this.options;
     const lane = items[0].lane;
-    // A listing's or a lane's batch id is derived from its events, so it can come again: the same events published again.
+    // A listing's or a lane's batch id is derived from its events, so it can come again: the same events published
+    // again.
     const derived = listedId !== undefined || Boolean(lane);
-    const workflowId = listedId ?? (lane ? laneBatchId(lane, items.map((item) => item.eventId)) : `${BATCH_ID_PREFIX}${randomUUID()}`);
+    const workflowId =
+      listedId ??
+      (lane
+        ? laneBatchId(
+            lane,
+            items.map((item) => item.eventId),
+          )
+        : `${BATCH_ID_PREFIX}${randomUUID()}`);
     const index = new BatchIndex();
     for (const item of items) index.add(item.eventId, item.bucket, item.key);
-    const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
+    const memoEvents: BatchMemoEvent[] = items.map((item) => ({
+      id: item.eventId,
+      bucket: item.bucket,
+      key: item.key,
+      event: item.entry.record.eventName,
+    }));
     const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
     const sources = [...new Set(items.map((item) => item.entry.source))];
     const searchAttributes: SearchAttributePair[] = [
@@ -301,7 +346,9 @@ export class BucketflowClient {
         workflowId,
         args: [{ events: items.map((item) => item.entry) }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: printable(`batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`),
+        staticSummary: printable(
+          `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+        ),
         staticDetails: batchDetails(memoEvents),
         memo: { events: memoEvents },
         typedSearchAttributes: searchAttributes,

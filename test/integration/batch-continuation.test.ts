@@ -4,13 +4,15 @@
 // takes an id of its batch's and the target gets the event. Before, the start was refused as a duplicate and the
 // target never got the event from the second batch.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import { buildEvent } from '../../src/events';
 import type { BatchResult, DeliveryResult } from '../../src/delivery/types';
 import { continuationIdFor, workflowIdFor } from '../../src/publish/publisher';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
+import { needs } from '../helpers/needs';
+
+const { after, before, test } = needs('temporal');
 
 const bucket = uniqueBucket('continuation');
 const ARN = 'arn:minio:sqs:us-east-1:flaky:webhook';
@@ -41,7 +43,13 @@ after(async () => {
 });
 
 async function publishAndContinue(): Promise<{ batch: string; continuedIn: string }> {
-  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'again.jpg', size: 1, eventTime: new Date('2026-01-01T00:00:00Z') });
+  const record = buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket,
+    key: 'again.jpg',
+    size: 1,
+    eventTime: new Date('2026-01-01T00:00:00Z'),
+  });
   const [published] = await engine.client.publish(record);
   assert.equal(published.duplicate, false);
   const result: BatchResult = await engine.client.temporal.workflow.getHandle(published.workflowId).result();
@@ -52,13 +60,15 @@ async function publishAndContinue(): Promise<{ batch: string; continuedIn: strin
   return { batch: published.workflowId, continuedIn };
 }
 
-test('the same event in a later batch, refused again: its continuation takes its batch\'s id and the target gets it', async () => {
+test("the same event in a later batch, refused again: its continuation takes its batch's id and the target gets it", async () => {
   const first = await publishAndContinue();
   const eventId = first.continuedIn.slice('bucketflow-'.length);
   assert.equal(first.continuedIn, workflowIdFor(eventId));
   const second = await publishAndContinue();
   assert.notEqual(second.batch, first.batch);
   assert.equal(second.continuedIn, continuationIdFor(eventId, second.batch));
-  const answers = flaky.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()])).filter((id) => id === eventId);
-  assert.equal(answers.length, 4, 'each batch\'s attempt refused, each continuation taken');
+  const answers = flaky.requests
+    .map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]))
+    .filter((id) => id === eventId);
+  assert.equal(answers.length, 4, "each batch's attempt refused, each continuation taken");
 });

@@ -14,7 +14,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function testSh(args: string[], env: Record<string, string> = {}) {
   const { NODE_TEST_CONTEXT: _context, TEST_FILES: _files, ...inherited } = process.env;
-  const result = spawnSync('bash', ['scripts/test.sh', ...args], { cwd: repo, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 60_000 });
+  const result = spawnSync('bash', ['scripts/test.sh', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...inherited, ...env },
+    timeout: 60_000,
+  });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -26,7 +31,10 @@ function scratchFile(name: string, body: string): string {
 
 test('named files run directly: no stack up, tsc, eslint or build; TAP, the timings and the exit code of the run', () => {
   const passing = scratchFile('passing.test.ts', "test('adds', () => { if (1 + 1 !== 2) throw new Error('no'); });");
-  const failing = scratchFile('failing.test.ts', "test('fails on purpose', () => { throw new Error('planted failure'); });");
+  const failing = scratchFile(
+    'failing.test.ts',
+    "test('fails on purpose', () => { throw new Error('planted failure'); });",
+  );
   for (const run of [testSh([passing, failing]), testSh([], { TEST_FILES: `${passing} ${failing}` })]) {
     assert.equal(run.code, 1, run.out + run.err);
     assert.doesNotMatch(run.out + run.err, /=== test: (stack up|tsc|eslint|build)/);
