@@ -60,17 +60,17 @@ export async function runScanGroup(dataDir: string, rounds: number): Promise<Sca
   const connection = await Connection.connect({ address: endpoints.temporal });
   const temporal = new Client({ connection });
   const results: ScanBenchRun[] = [];
+  const setups: Setup[] = [];
   try {
     await ensureBucket(admin, bucket, objects);
-    const setups = [];
     for (const mode of modes) setups.push(await setUp(mode, dataDir, bucket, objects));
     for (const setup of setups) results.push(await measure(setup, temporal, 0, () => setup.cli('scan', 'add', bucket, '--every', '24h', '--endpoint', server.endpoint, ...(setup.mode === 'reconcile' ? ['--reconcile'] : []))));
     for (let round = 1; round <= rounds; round++) {
       for (const setup of setups) results.push(await measure(setup, temporal, round, () => setup.cli('scan', 'run', bucket)));
     }
-    for (const setup of setups) await setup.close();
     if (process.env.BENCH_SCAN_REMOVE === '1') await removeBucket(bucket);
   } finally {
+    for (const setup of setups) await setup.close().catch((err: Error) => console.error(`bench: scan ${setup.mode}: cleaning up: ${err.message}`));
     admin.destroy();
     await connection.close();
   }
@@ -243,7 +243,7 @@ async function storeBytes(setup: Setup, scanId: string): Promise<number> {
   if (setup.settings.postgres) {
     const pool = new Pool({ connectionString: setup.settings.postgres, max: 1 });
     try {
-      const { rows } = await pool.query("SELECT pg_total_relation_size('bucketflow_rules_listing') AS bytes");
+      const { rows } = await pool.query("SELECT pg_total_relation_size('bucketflow_rules_scan_listing') AS bytes");
       return Number(rows[0].bytes);
     } finally {
       await pool.end();
