@@ -12,7 +12,7 @@ import { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { formatInterval, scanDefinition, scanIdFor, scheduleIdFor, type ScanDefinition, type ScanRunSummary, type StateStore } from '../state';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
-import { causeChain } from '../errors';
+import { causeChain, errorMessage } from '../errors';
 import type { scanBucket } from '../../workflows/scan';
 import { formatTable } from './table';
 import { UsageError } from './command-line';
@@ -148,8 +148,8 @@ async function runState(client: BucketflowClient, schedule: ScheduleDescription)
     return failure ? { retrying: `attempt ${activity?.attempt ?? '?'}: ${oneLine(failure)}` } : {};
   }
   if (status.name !== 'FAILED' && status.name !== 'TIMED_OUT' && status.name !== 'TERMINATED') return {};
-  // The run's failure, under the activity's: the one line the activity threw.
-  const error = await handle.result().then(() => undefined, (err: Error) => [...causeChain(err)].map((link) => (link as Error).message).filter(Boolean).pop());
+  // The run's failure, under the activity's: the one line the activity threw (the innermost cause).
+  const error = await handle.result().then(() => undefined, (err: unknown) => errorMessage([...causeChain(err)].pop() ?? err));
   return { lastError: error ? oneLine(error) : status.name.toLowerCase() };
 }
 

@@ -91,6 +91,7 @@ const BAD_VALUES: Record<string, string> = {
   BUCKETFLOW_SOURCE_KAFKA_BROKERS: 'kafka://broker',
   BUCKETFLOW_SOURCE_KAFKA_TOPIC: 'minio-events', // without brokers
   BUCKETFLOW_BATCH_MAX_EVENTS: '500', // over the 200 a batch's search-attribute index holds
+  BUCKETFLOW_SCAN_PAGE_SIZE: '1001', // over the 1,000 keys S3 lists a request
   BUCKETFLOW_BATCH_MAX_WAIT: 'soon',
   BUCKETFLOW_BATCH_DEDUPE_WINDOW: '10 minutes',
 };
