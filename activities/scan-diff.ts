@@ -23,7 +23,8 @@ export interface DiffRules {
   mode: 'scan' | 'reconcile';
   /** Scan mode: a complete previous listing exists. */
   hasPrevious: boolean;
-  /** ms: objects last modified before it are the baseline (when there is nothing to compare with, and in reconciliation). */
+  /** ms: objects last modified before it are the baseline (when there is nothing to compare with, and in
+   * reconciliation). */
   baselineBefore: number;
   /** Reconciliation, ms: objects modified after it, and removals of states recorded after it, wait for the next run. */
   settledBefore: number;
@@ -33,7 +34,11 @@ export interface DiffRules {
  * The changes among `listed` (a page, in key order) and `known` (every previous entry up to the page's last key, or
  * to the end on the last page; in key order).
  */
-export function diffPage(listed: readonly ListedState[], known: ReadonlyArray<ListedState | DeliveredState>, rules: DiffRules): Change[] {
+export function diffPage(
+  listed: readonly ListedState[],
+  known: ReadonlyArray<ListedState | DeliveredState>,
+  rules: DiffRules,
+): Change[] {
   const changes: Change[] = [];
   let i = 0;
   let j = 0;
@@ -82,7 +87,8 @@ function knownOnly(known: ListedState | DeliveredState, rules: DiffRules): Chang
 function inBoth(listed: ListedState, known: ListedState | DeliveredState, rules: DiffRules): Change | undefined {
   if (rules.mode === 'scan') {
     const previous = known as ListedState;
-    const same = previous.etag === listed.etag && previous.size === listed.size && previous.lastModified === listed.lastModified;
+    const same =
+      previous.etag === listed.etag && previous.size === listed.size && previous.lastModified === listed.lastModified;
     return same ? undefined : { kind: 'changed', key: listed.key, listed };
   }
   const delivered = known as DeliveredState;

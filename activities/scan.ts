@@ -14,7 +14,15 @@ import { resolveTargets } from '../src/rules/resolve';
 import type { S3Access, S3Object } from '../src/s3/client';
 import { S3AccessError } from '../src/s3/errors';
 import { createdRecord, listedEvent, removedRecord } from '../src/s3/records';
-import { StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingChanges, type ScanDefinition, type ScanRunSummary } from '../src/state/scans';
+import {
+  StalePositionError,
+  type DeliveredState,
+  type KeyOrderedReader,
+  type ListedState,
+  type ListingChanges,
+  type ScanDefinition,
+  type ScanRunSummary,
+} from '../src/state/scans';
 import { compareObjectKeys } from '../src/events/record';
 import { log } from '../src/telemetry/log';
 import { metrics } from '../src/telemetry/metrics';
@@ -41,10 +49,15 @@ interface Comparison {
 
 export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Promise<ScanPagesResult> {
   const ctx = Context.current();
-  if (!deps.scans) throw ApplicationFailure.nonRetryable('this worker runs no scans (no S3 access configured)', 'ScanUnsupported');
+  if (!deps.scans)
+    throw ApplicationFailure.nonRetryable('this worker runs no scans (no S3 access configured)', 'ScanUnsupported');
   const store = deps.state.scans();
   const scan = await store.get(input.scanId);
-  if (!scan) throw ApplicationFailure.nonRetryable(`scan ${input.scanId}: no such scan (removed with bucketflow scan remove?)`, 'ScanRemoved');
+  if (!scan)
+    throw ApplicationFailure.nonRetryable(
+      `scan ${input.scanId}: no such scan (removed with bucketflow scan remove?)`,
+      'ScanRemoved',
+    );
   const mode = scan.reconcile ? 'reconcile' : 'scan';
   let s3: S3Access;
   try {
@@ -64,21 +77,32 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
     comparison = await openComparison(deps, scan, undefined);
   }
   if (cursor && ctx.info.heartbeatDetails) {
-    log('INFO', 'scan resumes where its last attempt heartbeated', { scan: scan.id, attempt: ctx.info.attempt, pages: cursor.totals.pages, lastKey: cursor.lastKey });
+    log('INFO', 'scan resumes where its last attempt heartbeated', {
+      scan: scan.id,
+      attempt: ctx.info.attempt,
+      pages: cursor.totals.pages,
+      lastKey: cursor.lastKey,
+    });
   }
-  const state: ScanCursor = cursor ? { ...cursor, totals: { ...cursor.totals } } : { listed: false, position: comparison.reader.position(), totals: { ...NO_TOTALS } };
+  const state: ScanCursor = cursor
+    ? { ...cursor, totals: { ...cursor.totals } }
+    : { listed: false, position: comparison.reader.position(), totals: { ...NO_TOTALS } };
   const rules = {
-    mode, hasPrevious: comparison.hasPrevious,
-    baselineBefore: Date.parse(scan.createdAt), settledBefore: startedAt.getTime() - scan.settleMs,
+    mode,
+    hasPrevious: comparison.hasPrevious,
+    baselineBefore: Date.parse(scan.createdAt),
+    settledBefore: startedAt.getTime() - scan.settleMs,
   } as const;
   const roundEnds = Date.now() + ROUND_MS;
   const labels = { scan: scan.id, mode };
   try {
     while (!state.listed) {
       if (Date.now() > roundEnds) return { done: false, cursor: state };
-      const page = await s3.listPage(scan.bucket, { prefix: scan.prefix, continuation: state.continuation, pageSize: deps.scans.pageSize }).catch((err: unknown) => {
-        throw failureOf(err);
-      });
+      const page = await s3
+        .listPage(scan.bucket, { prefix: scan.prefix, continuation: state.continuation, pageSize: deps.scans.pageSize })
+        .catch((err: unknown) => {
+          throw failureOf(err);
+        });
       const listed = page.objects.filter((o) => !o.deleteMarker).map(listedState);
       const lastKey = listed.length > 0 ? listed[listed.length - 1].key : state.lastKey;
       // Until the page is done, a heartbeat says where it began: a retry does the page again.
@@ -114,17 +138,30 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
     }
     await comparison.commit();
     const summary: ScanRunSummary = {
-      workflowId: ctx.info.workflowExecution?.workflowId ?? '', startedAt: input.startedAt, finishedAt: new Date().toISOString(),
-      listed: state.totals.listed, created: state.totals.created, changed: state.totals.changed, removed: state.totals.removed,
-      published: state.totals.published, baseline: mode === 'scan' && !comparison.hasPrevious,
+      workflowId: ctx.info.workflowExecution?.workflowId ?? '',
+      startedAt: input.startedAt,
+      finishedAt: new Date().toISOString(),
+      listed: state.totals.listed,
+      created: state.totals.created,
+      changed: state.totals.changed,
+      removed: state.totals.removed,
+      published: state.totals.published,
+      baseline: mode === 'scan' && !comparison.hasPrevious,
     };
     await store.setLastRun(scan.id, summary);
     metrics.scanDurationSeconds.observe(labels, (Date.now() - startedAt.getTime()) / 1000);
     const found = summary.created + summary.changed + summary.removed;
     log('INFO', mode === 'reconcile' ? 'reconciliation done' : 'scan done', {
-      scan: scan.id, bucket: scan.bucket, prefix: scan.prefix || undefined, listed: summary.listed,
+      scan: scan.id,
+      bucket: scan.bucket,
+      prefix: scan.prefix || undefined,
+      listed: summary.listed,
       ...(mode === 'reconcile' ? { undelivered: found } : { changes: found }),
-      created: summary.created, changed: summary.changed, removed: summary.removed, published: summary.published, baseline: summary.baseline || undefined,
+      created: summary.created,
+      changed: summary.changed,
+      removed: summary.removed,
+      published: summary.published,
+      baseline: summary.baseline || undefined,
     });
     return { done: true, summary };
   } finally {
@@ -133,17 +170,29 @@ export async function scanPages(deps: ActivityDeps, input: ScanPagesInput): Prom
   }
 }
 
-async function openComparison(deps: ActivityDeps, scan: ScanDefinition, cursor: ScanCursor | undefined): Promise<Comparison> {
+async function openComparison(
+  deps: ActivityDeps,
+  scan: ScanDefinition,
+  cursor: ScanCursor | undefined,
+): Promise<Comparison> {
   const store = deps.state.scans();
   if (scan.reconcile) {
     const delivered = await store.openDelivered(scan.bucket, scan.prefix, cursor?.position);
     return {
-      hasPrevious: true, reader: delivered, append: async () => {}, commit: async () => {}, close: () => delivered.close(),
+      hasPrevious: true,
+      reader: delivered,
+      append: async () => {},
+      commit: async () => {},
+      close: () => delivered.close(),
     };
   }
   const listing = await store.openListing(scan.id, cursor?.position);
   return {
-    hasPrevious: listing.hasPrevious, reader: listing, append: (entries, changes) => listing.append(entries, changes), commit: () => listing.commit(), close: () => listing.close(),
+    hasPrevious: listing.hasPrevious,
+    reader: listing,
+    append: (entries, changes) => listing.append(entries, changes),
+    commit: () => listing.commit(),
+    close: () => listing.close(),
   };
 }
 
@@ -168,7 +217,13 @@ function listedState(object: S3Object): ListedState {
  * admission control (waiting, heartbeating, while the worker is full). Counts them in `state.totals`.
  */
 async function publishChanges(
-  deps: ActivityDeps, scan: ScanDefinition, s3: S3Access, changes: Change[], startedAt: Date, state: ScanCursor, heartbeat: () => void,
+  deps: ActivityDeps,
+  scan: ScanDefinition,
+  s3: S3Access,
+  changes: Change[],
+  startedAt: Date,
+  state: ScanCursor,
+  heartbeat: () => void,
 ): Promise<void> {
   if (changes.length === 0) return;
   const origin = scan.reconcile ? 'reconcile' : 'scan';
@@ -234,6 +289,7 @@ function failureOf(err: unknown): unknown {
   if (err instanceof S3AccessError) {
     return ApplicationFailure.create({ type: 'S3AccessError', message: err.message, nonRetryable: !err.retryable });
   }
-  if (err instanceof ConfigError) return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
+  if (err instanceof ConfigError)
+    return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
   return err;
 }

@@ -16,7 +16,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { endpoints } from '../scripts/stack/endpoints';
@@ -45,7 +51,14 @@ export interface ScanBenchRun {
   objectsPerSecond: number;
   found: number;
   published: number;
-  actions: { history: number; schedule: number; heartbeats: number; total: number; perObject: number; byKind: Record<string, number> };
+  actions: {
+    history: number;
+    schedule: number;
+    heartbeats: number;
+    total: number;
+    perObject: number;
+    byKind: Record<string, number>;
+  };
   workerPeakRssMb: number;
   workerCpuSeconds: number;
   minioCpuSeconds: number;
@@ -64,13 +77,31 @@ export async function runScanGroup(dataDir: string, rounds: number): Promise<Sca
   try {
     await ensureBucket(admin, bucket, objects);
     for (const mode of modes) setups.push(await setUp(mode, dataDir, bucket, objects));
-    for (const setup of setups) results.push(await measure(setup, temporal, 0, () => setup.cli('scan', 'add', bucket, '--every', '24h', '--endpoint', server.endpoint, ...(setup.mode === 'reconcile' ? ['--reconcile'] : []))));
+    for (const setup of setups)
+      results.push(
+        await measure(setup, temporal, 0, () =>
+          setup.cli(
+            'scan',
+            'add',
+            bucket,
+            '--every',
+            '24h',
+            '--endpoint',
+            server.endpoint,
+            ...(setup.mode === 'reconcile' ? ['--reconcile'] : []),
+          ),
+        ),
+      );
     for (let round = 1; round <= rounds; round++) {
-      for (const setup of setups) results.push(await measure(setup, temporal, round, () => setup.cli('scan', 'run', bucket)));
+      for (const setup of setups)
+        results.push(await measure(setup, temporal, round, () => setup.cli('scan', 'run', bucket)));
     }
     if (process.env.BENCH_SCAN_REMOVE === '1') await removeBucket(bucket);
   } finally {
-    for (const setup of setups) await setup.close().catch((err: Error) => console.error(`bench: scan ${setup.mode}: cleaning up: ${err.message}`));
+    for (const setup of setups)
+      await setup
+        .close()
+        .catch((err: Error) => console.error(`bench: scan ${setup.mode}: cleaning up: ${err.message}`));
     admin.destroy();
     await connection.close();
   }
@@ -85,20 +116,34 @@ export async function runScanGroup(dataDir: string, rounds: number): Promise<Sca
  */
 async function ensureBucket(admin: S3Client, bucket: string, objects: number): Promise<void> {
   const marker = '~bench-complete';
-  const done = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: marker })).then((r) => r.Body!.transformToString(), () => undefined);
+  const done = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: marker })).then(
+    (r) => r.Body!.transformToString(),
+    () => undefined,
+  );
   if (done === String(objects)) return console.log(`bench: scan: reusing ${bucket} (${objects} objects)`);
-  await admin.send(new HeadBucketCommand({ Bucket: bucket })).catch(() => admin.send(new CreateBucketCommand({ Bucket: bucket })));
+  await admin
+    .send(new HeadBucketCommand({ Bucket: bucket }))
+    .catch(() => admin.send(new CreateBucketCommand({ Bucket: bucket })));
   const started = Date.now();
   for (let from = 0; from < objects; from += 10_000) {
-    const keys = Array.from({ length: Math.min(10_000, objects - from) }, (_, i) => `photos/${String(from + i).padStart(7, '0')}.jpg`);
-    await admin.send(new PutObjectCommand({
-      Bucket: bucket, Key: `snowball-${from}.tar`, Body: tarOf(keys.map((key) => ({ name: key, data: Buffer.from(key) }))),
-      Metadata: { 'snowball-auto-extract': 'true' },
-    }));
+    const keys = Array.from(
+      { length: Math.min(10_000, objects - from) },
+      (_, i) => `photos/${String(from + i).padStart(7, '0')}.jpg`,
+    );
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `snowball-${from}.tar`,
+        Body: tarOf(keys.map((key) => ({ name: key, data: Buffer.from(key) }))),
+        Metadata: { 'snowball-auto-extract': 'true' },
+      }),
+    );
     console.log(`bench: scan: filling ${bucket}: ${from + keys.length}/${objects}`);
   }
   await admin.send(new PutObjectCommand({ Bucket: bucket, Key: marker, Body: String(objects) }));
-  console.log(`bench: scan: ${bucket} filled with ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `bench: scan: ${bucket} filled with ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
 }
 
 /** A ustar archive of small files (names under 100 bytes). */
@@ -111,7 +156,12 @@ function tarOf(files: Array<{ name: string; data: Buffer }>): Buffer {
     header.write('0000000\0', 108);
     header.write('0000000\0', 116);
     header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    header.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     header.write('        ', 148);
     header.write('0', 156);
     header.write('ustar\0', 257);
@@ -143,20 +193,50 @@ async function setUp(mode: ScanMode, dataDir: string, bucket: string, objects: n
   const postgres = mode === 'postgres' ? endpoints.postgres : undefined;
   // One webhook target nothing should reach (the bucket does not change), to a port nothing listens on.
   const configFile = path.join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ region: 'us-east-1', notify: { webhook: { '1': { enable: true, endpoint: 'http://127.0.0.1:9/' } } } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      region: 'us-east-1',
+      notify: { webhook: { '1': { enable: true, endpoint: 'http://127.0.0.1:9/' } } },
+    }),
+  );
   const env = {
-    BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: endpoints.temporal,
+    BUCKETFLOW_DATA_DIR: dir,
+    BUCKETFLOW_CONFIG: configFile,
+    BUCKETFLOW_TASK_QUEUE: taskQueue,
+    TEMPORAL_ADDRESS: endpoints.temporal,
     ...(postgres ? { BUCKETFLOW_RULES_POSTGRES_URL: postgres } : {}),
-    AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_REGION: 'us-east-1',
   };
   const store = openStateStore({ dataDir: dir, rulesPostgresUrl: postgres });
-  await store.put(bucket, [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
+  await store.put(bucket, [
+    {
+      id: '1',
+      arn: 'arn:minio:sqs:us-east-1:1:webhook',
+      events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+      prefix: '',
+      suffix: '',
+    },
+  ]);
   if (mode === 'reconcile') await recordEveryObject(store, bucket);
   const worker = startEntry('worker', env);
   await worker.waitFor('worker started');
-  const cli = (...args: string[]) => execFileSync(path.join(root, 'bin', 'bucketflow'), args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    execFileSync(path.join(root, 'bin', 'bucketflow'), args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
   return {
-    mode, bucket, objects, settings: { dataDir: dir, taskQueue, postgres }, store, workerPid: worker.pid, cli,
+    mode,
+    bucket,
+    objects,
+    settings: { dataDir: dir, taskQueue, postgres },
+    store,
+    workerPid: worker.pid,
+    cli,
     async close() {
       cli('scan', 'remove', bucket);
       await store.remove(bucket);
@@ -168,12 +248,24 @@ async function setUp(mode: ScanMode, dataDir: string, bucket: string, objects: n
 
 /** Every object's state as the delivery path records it once a target received it (a bucket fully notified). */
 async function recordEveryObject(store: StateStore, bucket: string): Promise<void> {
-  const s3 = openS3(loadS3Settings({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey }));
+  const s3 = openS3(
+    loadS3Settings({
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    }),
+  );
   let continuation;
   do {
     const page = await s3.listPage(bucket, { continuation });
     const states = page.objects.map((o): DeliveredState => ({
-      bucket, key: o.key, etag: o.etag, size: o.size, sequencer: (BigInt(Date.parse(o.lastModified)) * 1_000_000n).toString(16).toUpperCase().padStart(32, '0'), removed: false, at: Date.now(),
+      bucket,
+      key: o.key,
+      etag: o.etag,
+      size: o.size,
+      sequencer: (BigInt(Date.parse(o.lastModified)) * 1_000_000n).toString(16).toUpperCase().padStart(32, '0'),
+      removed: false,
+      at: Date.now(),
     }));
     await store.scans().recordDelivered(states);
     continuation = page.next;
@@ -196,7 +288,8 @@ async function measure(setup: Setup, temporal: Client, round: number, start: () 
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   let run: ScanRunSummary | undefined;
   while (!run) {
-    if (Date.now() > deadline) throw new Error(`bench: scan ${setup.mode}: no run completed within ${RUN_TIMEOUT_MS / 60_000} min`);
+    if (Date.now() > deadline)
+      throw new Error(`bench: scan ${setup.mode}: no run completed within ${RUN_TIMEOUT_MS / 60_000} min`);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const last = (await setup.store.scans().lastRuns())[scanId];
     if (last && last.finishedAt !== before?.finishedAt) run = last;
@@ -207,14 +300,29 @@ async function measure(setup: Setup, temporal: Client, round: number, start: () 
   const heartbeats = activities + Math.floor(seconds / HEARTBEAT_EVERY_S);
   const total = history.total + 1 + heartbeats;
   const result: ScanBenchRun = {
-    mode: setup.mode, round, objects: run.listed, seconds, objectsPerSecond: Math.round(run.listed / seconds),
-    found: run.created + run.changed + run.removed, published: run.published,
-    actions: { history: history.total, schedule: 1, heartbeats, total, perObject: Number((total / Math.max(1, run.listed)).toPrecision(2)), byKind: history.byKind },
-    workerPeakRssMb: Math.round(peakRss(setup.workerPid)), workerCpuSeconds: Number((cpuSecondsOf(setup.workerPid) - cpuBefore).toFixed(1)),
+    mode: setup.mode,
+    round,
+    objects: run.listed,
+    seconds,
+    objectsPerSecond: Math.round(run.listed / seconds),
+    found: run.created + run.changed + run.removed,
+    published: run.published,
+    actions: {
+      history: history.total,
+      schedule: 1,
+      heartbeats,
+      total,
+      perObject: Number((total / Math.max(1, run.listed)).toPrecision(2)),
+      byKind: history.byKind,
+    },
+    workerPeakRssMb: Math.round(peakRss(setup.workerPid)),
+    workerCpuSeconds: Number((cpuSecondsOf(setup.workerPid) - cpuBefore).toFixed(1)),
     minioCpuSeconds: minioPid ? Number((cpuSecondsOf(minioPid) - minioBefore).toFixed(1)) : 0,
     storeBytes: await storeBytes(setup, scanId),
   };
-  console.log(`bench: scan ${setup.mode} round ${round}: ${result.objects} objects in ${seconds} s (${result.objectsPerSecond}/s), found ${result.found}, ${result.actions.perObject} actions/object, peak RSS ${result.workerPeakRssMb} MB`);
+  console.log(
+    `bench: scan ${setup.mode} round ${round}: ${result.objects} objects in ${seconds} s (${result.objectsPerSecond}/s), found ${result.found}, ${result.actions.perObject} actions/object, peak RSS ${result.workerPeakRssMb} MB`,
+  );
   return result;
 }
 
@@ -251,7 +359,10 @@ async function storeBytes(setup: Setup, scanId: string): Promise<number> {
   }
   if (setup.mode === 'reconcile') {
     const dir = path.join(setup.settings.dataDir, 'delivered', encodeURIComponent(setup.bucket));
-    return readdirSync(dir).filter((name) => name.startsWith('states.')).map((name) => statSync(path.join(dir, name)).size).reduce((a, b) => Math.max(a, b), 0);
+    return readdirSync(dir)
+      .filter((name) => name.startsWith('states.'))
+      .map((name) => statSync(path.join(dir, name)).size)
+      .reduce((a, b) => Math.max(a, b), 0);
   }
   return statSync(path.join(setup.settings.dataDir, 'scans', encodeURIComponent(scanId), 'listing.jsonl')).size;
 }
@@ -267,9 +378,34 @@ function printScan(results: ScanBenchRun[]): void {
   if (results.length === 0) return;
   const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1);
   console.log('\nscan of an unchanged bucket (round 0: the first run, writing its baseline):');
-  const header = ['mode', 'round', 'objects', 's', 'objects/s', 'found', 'actions/object', 'actions (history+schedule+heartbeats)', 'worker peak RSS MB', 'worker CPU s', 'MinIO CPU s', 'store MB'];
-  const rows = results.map((r) => [r.mode, String(r.round), String(r.objects), String(r.seconds), String(r.objectsPerSecond), String(r.found), String(r.actions.perObject),
-    `${r.actions.history}+${r.actions.schedule}+${r.actions.heartbeats}`, String(r.workerPeakRssMb), String(r.workerCpuSeconds), String(r.minioCpuSeconds), mb(r.storeBytes)]);
+  const header = [
+    'mode',
+    'round',
+    'objects',
+    's',
+    'objects/s',
+    'found',
+    'actions/object',
+    'actions (history+schedule+heartbeats)',
+    'worker peak RSS MB',
+    'worker CPU s',
+    'MinIO CPU s',
+    'store MB',
+  ];
+  const rows = results.map((r) => [
+    r.mode,
+    String(r.round),
+    String(r.objects),
+    String(r.seconds),
+    String(r.objectsPerSecond),
+    String(r.found),
+    String(r.actions.perObject),
+    `${r.actions.history}+${r.actions.schedule}+${r.actions.heartbeats}`,
+    String(r.workerPeakRssMb),
+    String(r.workerCpuSeconds),
+    String(r.minioCpuSeconds),
+    mb(r.storeBytes),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [header, ...rows]) console.log(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join('  ')}`);
   const rounds = [...new Set(results.filter((r) => r.round > 0).map((r) => r.round))];
@@ -279,6 +415,7 @@ function printScan(results: ScanBenchRun[]): void {
       const other = results.find((r) => r.mode === mode && r.round === round);
       return file && other ? [other.seconds / file.seconds] : [];
     });
-    if (ratios.length) console.log(`  ${mode} / file, seconds of the same round: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
+    if (ratios.length)
+      console.log(`  ${mode} / file, seconds of the same round: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
   }
 }

@@ -17,7 +17,7 @@ on_any_server=(
   test/integration/ingest.test.ts
   test/integration/status-page.test.ts
   test/integration/store-targets-workflow.test.ts
-  test/integration/failover.test.ts
+  test/faults/failover.test.ts
   test/integration/cli-deliveries.test.ts
 )
 elasticsearch_phase=("${on_any_server[@]}" test/cluster/search-attributes.test.ts test/cluster/faults.test.ts)

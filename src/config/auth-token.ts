@@ -3,13 +3,22 @@
 // whole `user:password`) is the token, since SNS and Ceph RGW send credentials written into the endpoint URL that way.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+const TOO_MANY_WORDS = 'expected a token or "<scheme> <credentials>"';
+
 /** The Authorization header a sender with `token` configured sends; throws for three words or more. */
 export function authorizationFor(token: string): string | undefined {
   const words = token.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return undefined;
   if (words.length === 1) return `Bearer ${words[0]}`;
   if (words.length === 2) return words.join(' ');
-  throw new Error('expected a token or "<scheme> <credentials>"');
+  throw new Error(TOO_MANY_WORDS);
+}
+
+/** Why a token the ingest is to require could never be sent (blank, or more than two words), or undefined. */
+export function tokenProblem(token: string): string | undefined {
+  const words = token.trim().split(/\s+/).filter(Boolean).length;
+  if (words === 0) return 'empty';
+  return words > 2 ? `${TOO_MANY_WORDS}, got ${words} words (MinIO sends no header for more)` : undefined;
 }
 
 /** Whether a request's Authorization header carries `token`; compared in constant time. */

@@ -19,7 +19,8 @@ export interface TargetAttempt {
 export interface DeliverInput {
   eventId: string;
   record: S3EventRecord;
-  /** The server that sent the event, or the listing that found it (absent in deliveries started before sources other than MinIO's). */
+  /** The server that sent the event, or the listing that found it (absent in deliveries started before sources other
+   * than MinIO's). */
   source?: DeliverySource;
   /**
    * The targets the bucket's rules matched where the event was accepted (the ingest inside a worker sees the
@@ -90,7 +91,8 @@ export interface DeliveryResult {
   targets: TargetOutcome[];
 }
 
-/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent. */
+/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent.
+ * */
 export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
 
 /**

@@ -72,7 +72,11 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
     s3: {
       s3SchemaVersion: '1.0',
       configurationId: spec.configurationId || 'Config',
-      bucket: { name: spec.bucket, ownerIdentity: { principalId }, arn: spec.bucketArn || `arn:aws:s3:::${spec.bucket}` },
+      bucket: {
+        name: spec.bucket,
+        ownerIdentity: { principalId },
+        arn: spec.bucketArn || `arn:aws:s3:::${spec.bucket}`,
+      },
       object,
     },
     source: { host: spec.host ?? '127.0.0.1', port: '', userAgent: spec.userAgent ?? 'bucketflow' },
@@ -128,7 +132,8 @@ export function toEnvelope(record: S3EventRecord): EventEnvelope {
   return { EventName: record.eventName, Key: objectPath(record), Records: [record] };
 }
 
-/** What store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep per object or per event: `{"Records":[record]}`. */
+/** What store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep per object or per event: `{"Records":[record]}`.
+ * */
 export function storedValue(record: S3EventRecord): string {
   return JSON.stringify({ Records: [record] });
 }

@@ -1,16 +1,31 @@
 // `bucketflow scan add|list|remove|run`: the scan sources (issue 25). A scan's definition is kept in the state store
 // beside the bucket rules (src/state/scans.ts); its Temporal Schedule (id deterministic per bucket, prefix and task
-// queue: scheduleIdFor) starts a run (workflows/scan.ts) every interval, never two at once (overlap: skip), the first at once. `add`
-// writes the definition, then creates the schedule or updates it to match (and runs it now); `remove` deletes the schedule, then the
+// queue: scheduleIdFor) starts a run (workflows/scan.ts) every interval, never two at once (overlap: skip), the first
+// at once. `add`
+// writes the definition, then creates the schedule or updates it to match (and runs it now); `remove` deletes the
+// schedule, then the
 // definition and what the scan kept; `run` starts a run now. Loaded only for these commands (the Temporal client).
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleDescription,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import { loadS3Settings } from '../settings/s3';
 import type { ScanWorkflowInput } from '../delivery/scan-types';
 import { searchKeys } from '../delivery/search-attributes';
 import { SCAN_BUCKET } from '../delivery/workflow-types';
 import { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
-import { formatInterval, scanDefinition, scanIdFor, scheduleIdFor, type ScanDefinition, type ScanRunSummary, type StateStore } from '../state';
+import {
+  formatInterval,
+  scanDefinition,
+  scanIdFor,
+  scheduleIdFor,
+  type ScanDefinition,
+  type ScanRunSummary,
+  type StateStore,
+} from '../state';
 import { checkSearchAttributes } from '../temporal/register-search-attributes';
 import { causeChain, errorMessage } from '../errors';
 import type { scanBucket } from '../../workflows/scan';
@@ -61,10 +76,17 @@ function scheduleOf(scan: ScanDefinition, settings: Settings) {
 }
 
 /** `scan add <bucket> --every D [--prefix P] [--endpoint URL] [--metadata] [--reconcile [--settle D]]`. */
-export async function scanAddCommand(bucket: string, values: ScanValues, settings: Settings, store: StateStore): Promise<void> {
-  if (values.every === undefined) throw new UsageError('scan add: --every is required (e.g. --every 5m; see bucketflow scan add --help)');
+export async function scanAddCommand(
+  bucket: string,
+  values: ScanValues,
+  settings: Settings,
+  store: StateStore,
+): Promise<void> {
+  if (values.every === undefined)
+    throw new UsageError('scan add: --every is required (e.g. --every 5m; see bucketflow scan add --help)');
   const fresh = scanDefinition(bucket, { ...values, every: values.every });
-  // The endpoint is checked as the worker will read it (an http(s) URL without credentials); the AWS_* variables are the worker's.
+  // The endpoint is checked as the worker will read it (an http(s) URL without credentials); the AWS_* variables are
+  // the worker's.
   if (fresh.endpoint) fresh.endpoint = loadS3Settings({}, { endpoint: fresh.endpoint }).endpoint;
   const scans = store.scans();
   const known = await scans.get(fresh.id);
@@ -74,45 +96,77 @@ export async function scanAddCommand(bucket: string, values: ScanValues, setting
   const scheduleId = scheduleIdFor(scan.id, settings.taskQueue);
   await withTemporal(settings, async (client) => {
     const handle = client.temporal.schedule.getHandle(scheduleId);
-    const exists = await handle.describe().then(() => true, (err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) return false;
-      throw err;
-    });
+    const exists = await handle.describe().then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ScheduleNotFoundError) return false;
+        throw err;
+      },
+    );
     if (exists) {
       // Changed: runs as it now says, the first at once (unless one is under way).
-      await handle.update((previous) => ({ ...previous, ...scheduleOf(scan, settings), state: { ...previous.state, paused: false } }));
+      await handle.update((previous) => ({
+        ...previous,
+        ...scheduleOf(scan, settings),
+        state: { ...previous.state, paused: false },
+      }));
       await handle.trigger(ScheduleOverlapPolicy.SKIP);
     } else {
       await client.temporal.schedule.create<typeof scanBucket>({
-        scheduleId, ...scheduleOf(scan, settings), state: { triggerImmediately: true },
+        scheduleId,
+        ...scheduleOf(scan, settings),
+        state: { triggerImmediately: true },
       });
     }
   });
   const what = scan.reconcile ? 'Reconciliation' : 'Scan';
-  console.log(`${what} of ${scan.bucket}${scan.prefix ? `/${scan.prefix}` : ''} every ${formatInterval(scan.everyMs)} ${known ? 'updated' : 'added'} (schedule ${scheduleId})`);
+  console.log(
+    `${what} of ${scan.bucket}${scan.prefix ? `/${scan.prefix}` : ''} every ${formatInterval(scan.everyMs)} ${known ? 'updated' : 'added'} (schedule ${scheduleId})`,
+  );
 }
 
 /** `scan remove <bucket> [--prefix P]`. */
-export async function scanRemoveCommand(bucket: string, values: ScanValues, settings: Settings, store: StateStore): Promise<void> {
+export async function scanRemoveCommand(
+  bucket: string,
+  values: ScanValues,
+  settings: Settings,
+  store: StateStore,
+): Promise<void> {
   const id = scanIdFor(bucket, values.prefix ?? '');
   const scheduleId = scheduleIdFor(id, settings.taskQueue);
   const scan = await store.scans().get(id);
   await withTemporal(settings, async (client) => {
-    await client.temporal.schedule.getHandle(scheduleId).delete().catch((err: unknown) => {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    });
+    await client.temporal.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
   });
-  if (!scan) throw new UsageError(`scan remove: no scan of bucket ${bucket}${values.prefix ? ` with prefix "${values.prefix}"` : ''} (see bucketflow scan list)`);
+  if (!scan)
+    throw new UsageError(
+      `scan remove: no scan of bucket ${bucket}${values.prefix ? ` with prefix "${values.prefix}"` : ''} (see bucketflow scan list)`,
+    );
   await store.scans().remove(id);
   console.log(`Scan of ${bucket}${scan.prefix ? `/${scan.prefix}` : ''} removed (schedule ${scheduleId} deleted)`);
 }
 
 /** `scan run <bucket> [--prefix P]`: a run now (skipped if one is running). */
-export async function scanRunCommand(bucket: string, values: ScanValues, settings: Settings, store: StateStore): Promise<void> {
+export async function scanRunCommand(
+  bucket: string,
+  values: ScanValues,
+  settings: Settings,
+  store: StateStore,
+): Promise<void> {
   const id = scanIdFor(bucket, values.prefix ?? '');
-  if (!(await store.scans().get(id))) throw new UsageError(`scan run: no scan of bucket ${bucket}${values.prefix ? ` with prefix "${values.prefix}"` : ''} (see bucketflow scan list)`);
+  if (!(await store.scans().get(id)))
+    throw new UsageError(
+      `scan run: no scan of bucket ${bucket}${values.prefix ? ` with prefix "${values.prefix}"` : ''} (see bucketflow scan list)`,
+    );
   const scheduleId = scheduleIdFor(id, settings.taskQueue);
-  await withTemporal(settings, (client) => client.temporal.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP));
+  await withTemporal(settings, (client) =>
+    client.temporal.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP),
+  );
   console.log(`Scan of ${bucket} triggered (schedule ${scheduleId})`);
 }
 
@@ -136,9 +190,13 @@ export interface ScanListRow {
 }
 
 /** What the schedule's latest run says beyond the store: it failed, or it is retrying a failed round. */
-async function runState(client: BucketflowClient, schedule: ScheduleDescription): Promise<Pick<ScanListRow, 'lastError' | 'retrying'>> {
-  const latest = schedule.info.runningActions[0]?.workflow.workflowId
-    ?? schedule.info.recentActions[schedule.info.recentActions.length - 1]?.action.workflow.workflowId;
+async function runState(
+  client: BucketflowClient,
+  schedule: ScheduleDescription,
+): Promise<Pick<ScanListRow, 'lastError' | 'retrying'>> {
+  const latest =
+    schedule.info.runningActions[0]?.workflow.workflowId ??
+    schedule.info.recentActions[schedule.info.recentActions.length - 1]?.action.workflow.workflowId;
   if (!latest) return {};
   const handle = client.temporal.workflow.getHandle(latest);
   const { status, raw } = await handle.describe();
@@ -148,8 +206,15 @@ async function runState(client: BucketflowClient, schedule: ScheduleDescription)
     return failure ? { retrying: `attempt ${activity?.attempt ?? '?'}: ${oneLine(failure)}` } : {};
   }
   if (status.name !== 'FAILED' && status.name !== 'TIMED_OUT' && status.name !== 'TERMINATED') return {};
-  // The run's failure, under the activity's: the one line the activity threw (the innermost cause).
-  const error = await handle.result().then(() => undefined, (err: unknown) => errorMessage([...causeChain(err)].pop() ?? err));
+  // The run's failure, under the activity's: the one line the activity threw.
+  const error = await handle.result().then(
+    () => undefined,
+    (err: Error) =>
+      [...causeChain(err)]
+        .map((link) => errorMessage(link))
+        .filter(Boolean)
+        .pop(),
+  );
   return { lastError: error ? oneLine(error) : status.name.toLowerCase() };
 }
 
@@ -167,10 +232,13 @@ export async function scanListCommand(values: ScanValues, settings: Settings, st
   if (scans.length > 0) {
     await withTemporal(settings, async (client) => {
       for (const scan of scans) {
-        const schedule = await client.temporal.schedule.getHandle(scheduleIdFor(scan.id, settings.taskQueue)).describe().catch((err: unknown) => {
-          if (err instanceof ScheduleNotFoundError) return undefined;
-          throw err;
-        });
+        const schedule = await client.temporal.schedule
+          .getHandle(scheduleIdFor(scan.id, settings.taskQueue))
+          .describe()
+          .catch((err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return undefined;
+            throw err;
+          });
         schedules.set(scan.id, schedule);
         if (schedule) states.set(scan.id, await runState(client, schedule));
       }
@@ -181,8 +249,13 @@ export async function scanListCommand(values: ScanValues, settings: Settings, st
   const rows = scans.map((scan): ScanListRow => {
     const schedule = schedules.get(scan.id);
     return {
-      id: scan.id, bucket: scan.bucket, prefix: scan.prefix, mode: scan.reconcile ? 'reconcile' : 'scan', every: formatInterval(scan.everyMs),
-      endpoint: scan.endpoint, metadata: scan.metadata,
+      id: scan.id,
+      bucket: scan.bucket,
+      prefix: scan.prefix,
+      mode: scan.reconcile ? 'reconcile' : 'scan',
+      every: formatInterval(scan.everyMs),
+      endpoint: scan.endpoint,
+      metadata: scan.metadata,
       nextRun: schedule?.info.nextActionTimes[0]?.toISOString(),
       schedule: !reachable ? 'unknown' : !schedule ? 'missing' : schedule.state.paused ? 'paused' : 'active',
       lastRun: lastRuns[scan.id],
@@ -198,18 +271,41 @@ export async function scanListCommand(values: ScanValues, settings: Settings, st
     return;
   }
   const table = formatTable(
-    ['BUCKET', 'PREFIX', 'MODE', 'EVERY', 'ENDPOINT', 'SCHEDULE', 'NEXT RUN', 'LAST RUN', 'LISTED', 'CHANGES', 'PUBLISHED'],
+    [
+      'BUCKET',
+      'PREFIX',
+      'MODE',
+      'EVERY',
+      'ENDPOINT',
+      'SCHEDULE',
+      'NEXT RUN',
+      'LAST RUN',
+      'LISTED',
+      'CHANGES',
+      'PUBLISHED',
+    ],
     rows.map((row) => [
-      row.bucket, row.prefix || '-', row.mode + (row.metadata ? '+metadata' : ''), row.every, row.endpoint ?? '(AWS_ENDPOINT_URL)', row.schedule,
-      row.nextRun ?? '-', row.lastRun?.finishedAt ?? '-', String(row.lastRun?.listed ?? '-'),
-      row.lastRun ? String(row.lastRun.created + row.lastRun.changed + row.lastRun.removed) + (row.lastRun.baseline ? ' (baseline)' : '') : '-',
+      row.bucket,
+      row.prefix || '-',
+      row.mode + (row.metadata ? '+metadata' : ''),
+      row.every,
+      row.endpoint ?? '(AWS_ENDPOINT_URL)',
+      row.schedule,
+      row.nextRun ?? '-',
+      row.lastRun?.finishedAt ?? '-',
+      String(row.lastRun?.listed ?? '-'),
+      row.lastRun
+        ? String(row.lastRun.created + row.lastRun.changed + row.lastRun.removed) +
+          (row.lastRun.baseline ? ' (baseline)' : '')
+        : '-',
       String(row.lastRun?.published ?? '-'),
     ]),
   );
   console.log(table);
   for (const row of rows) {
-    if (row.lastError) console.log(`${row.bucket}${row.prefix ? `/${row.prefix}` : ''}: the latest run failed: ${row.lastError}`);
+    if (row.lastError)
+      console.log(`${row.bucket}${row.prefix ? `/${row.prefix}` : ''}: the latest run failed: ${row.lastError}`);
     if (row.retrying) console.log(`${row.bucket}${row.prefix ? `/${row.prefix}` : ''}: retrying, ${row.retrying}`);
   }
-  if (!reachable) console.error('bucketflow: Temporal is unreachable: the schedules\' state is unknown');
+  if (!reachable) console.error("bucketflow: Temporal is unreachable: the schedules' state is unknown");
 }

@@ -29,7 +29,11 @@ export function originPrincipal(origin: ListingOrigin): string {
  * `s3:ObjectCreated:Put` for a listed object (a current version), with its content type and user metadata when
  * `head` (its HEAD) is given. The event time and sequencer are the object's LastModified.
  */
-export function createdRecord(bucket: string, object: S3Object, options: ListedRecordOptions & { head?: ObjectHead }): S3EventRecord {
+export function createdRecord(
+  bucket: string,
+  object: S3Object,
+  options: ListedRecordOptions & { head?: ObjectHead },
+): S3EventRecord {
   const modified = Date.parse(object.lastModified);
   const time = Number.isNaN(modified) ? new Date(0) : new Date(modified);
   return buildEvent({
@@ -50,7 +54,11 @@ export function createdRecord(bucket: string, object: S3Object, options: ListedR
  * `s3:ObjectRemoved:Delete` for an object a listing no longer holds. The time it went is unknown: `detectedAt` (the
  * listing's start, the same for every retry of it) is its event time and sequencer, later than any state listed before.
  */
-export function removedRecord(bucket: string, key: string, options: ListedRecordOptions & { detectedAt: Date }): S3EventRecord {
+export function removedRecord(
+  bucket: string,
+  key: string,
+  options: ListedRecordOptions & { detectedAt: Date },
+): S3EventRecord {
   return buildEvent({
     ...common(bucket, options),
     eventName: 's3:ObjectRemoved:Delete',
@@ -87,7 +95,10 @@ function common(bucket: string, options: ListedRecordOptions) {
 function metadataAsMinio(head: ObjectHead): Record<string, string> {
   const out: Record<string, string> = head.contentType ? { 'content-type': head.contentType } : {};
   for (const [name, value] of Object.entries(head.metadata)) {
-    const canonical = name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
+    const canonical = name
+      .split('-')
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join('-');
     out[`X-Amz-Meta-${canonical}`] = value;
   }
   return out;

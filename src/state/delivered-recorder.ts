@@ -26,7 +26,10 @@ export class DeliveredRecorder {
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly store: ScanStore, private readonly flushEveryMs = FLUSH_EVERY_MS) {
+  constructor(
+    private readonly store: ScanStore,
+    private readonly flushEveryMs = FLUSH_EVERY_MS,
+  ) {
     this.timer = setInterval(() => void this.flush(), flushEveryMs).unref();
   }
 
@@ -39,9 +42,14 @@ export class DeliveredRecorder {
     if (this.buckets && !this.buckets.has(bucket)) return;
     const key = decodeObjectKey(record.s3.object.key);
     const state: DeliveredState = {
-      bucket, key, etag: removed ? '' : (record.s3.object.eTag ?? ''), size: removed ? 0 : (record.s3.object.size ?? 0),
+      bucket,
+      key,
+      etag: removed ? '' : (record.s3.object.eTag ?? ''),
+      size: removed ? 0 : (record.s3.object.size ?? 0),
       ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
-      sequencer: orderingKey(record), removed, at: Date.now(),
+      sequencer: orderingKey(record),
+      removed,
+      at: Date.now(),
     };
     const id = `${bucket}\0${key}`;
     const known = this.pending.get(id);
@@ -76,7 +84,11 @@ export class DeliveredRecorder {
       metrics.deliveredStatesRecorded.inc({ outcome: 'recorded' }, states.length);
     } catch (err) {
       metrics.deliveredStatesRecorded.inc({ outcome: 'failed' }, states.length);
-      log('WARN', 'recording delivered states failed (the next reconciliation delivers those objects again)', { write: 'delivered states', objects: states.length, error: errorMessage(err) });
+      log('WARN', 'recording delivered states failed (the next reconciliation delivers those objects again)', {
+        write: 'delivered states',
+        objects: states.length,
+        error: errorMessage(err),
+      });
     }
   }
 

@@ -16,5 +16,7 @@ export * from './target-state';
 
 /** PostgreSQL when BUCKETFLOW_RULES_POSTGRES_URL is set (several machines), else the embedded file store. */
 export function openStateStore(settings: Pick<Settings, 'dataDir' | 'rulesPostgresUrl'>): StateStore {
-  return settings.rulesPostgresUrl ? new PostgresStateStore(settings.rulesPostgresUrl) : new FileStateStore(settings.dataDir);
+  return settings.rulesPostgresUrl
+    ? new PostgresStateStore(settings.rulesPostgresUrl)
+    : new FileStateStore(settings.dataDir);
 }

@@ -1,11 +1,14 @@
 // The scan state of the embedded store, in files under the data dir beside rules.json (src/state/scans.ts says
 // what is kept). Layout:
 //   scans.json                                  every scan's definition (atomic writes, as rules.json)
-//   scans/<scan id>/listing.jsonl               the previous complete listing, one [key, etag, size, lastModified] a line, in key order
+//   scans/<scan id>/listing.jsonl               the previous complete listing, one [key, etag, size, lastModified] a
+// line, in key order
 //   scans/<scan id>/next.jsonl                  the listing being read (swapped in by a rename when the run completes)
 //   scans/<scan id>/last-run.json               what the last run came to
-//   delivered/<bucket>/logs/<writer>.<n>.log    delivered states as the delivery path appends them (a file per worker process)
-//   delivered/<bucket>/states.<n>.jsonl         a bucket's delivered states in key order, one line per object (the newest)
+//   delivered/<bucket>/logs/<writer>.<n>.log    delivered states as the delivery path appends them (a file per worker
+// process)
+//   delivered/<bucket>/states.<n>.jsonl         a bucket's delivered states in key order, one line per object (the
+// newest)
 //   delivered/<bucket>/offsets.json             the current states file and how far each log is folded into it
 // A reconciliation folds the bucket's logs into a new states file first (an external sort: runs in memory, then a
 // merge), under a lock directory, then reads it in key order. Folded logs are deleted once their writer has moved on.
@@ -14,7 +17,14 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile, open, type FileH
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import {
-  StalePositionError, type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore,
+  StalePositionError,
+  type DeliveredState,
+  type KeyOrderedReader,
+  type ListedState,
+  type ListingSession,
+  type ScanDefinition,
+  type ScanRunSummary,
+  type ScanStore,
 } from './scans';
 import { LineReader, LineWriter, mergeIntoSortedFile, SortedFileReader, type LineCodec } from './sorted-lines';
 import { JsonFile, keyedByData } from './store';
@@ -33,8 +43,25 @@ function deliveredCodec(bucket: string): LineCodec<DeliveredState> {
   return {
     encode: (e) => JSON.stringify([e.key, e.etag, e.size, e.versionId ?? null, e.sequencer, e.removed ? 1 : 0, e.at]),
     decode: (text) => {
-      const [key, etag, size, versionId, sequencer, removed, at] = JSON.parse(text) as [string, string, number, string | null, string, number, number];
-      return { bucket, key, etag, size, ...(versionId !== null ? { versionId } : {}), sequencer, removed: removed === 1, at };
+      const [key, etag, size, versionId, sequencer, removed, at] = JSON.parse(text) as [
+        string,
+        string,
+        number,
+        string | null,
+        string,
+        number,
+        number,
+      ];
+      return {
+        bucket,
+        key,
+        etag,
+        size,
+        ...(versionId !== null ? { versionId } : {}),
+        sequencer,
+        removed: removed === 1,
+        at,
+      };
     },
     keyOf: (e) => e.key,
   };
@@ -68,7 +95,10 @@ export class FileScanStore implements ScanStore {
   private readonly scansDir: string;
   private readonly deliveredDir: string;
   private readonly writer = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly logs = new Map<string, { handle: FileHandle; generation: number; lines: number; lastWriteAt: number }>();
+  private readonly logs = new Map<
+    string,
+    { handle: FileHandle; generation: number; lines: number; lastWriteAt: number }
+  >();
   private generation = 0;
 
   constructor(dataDir: string) {
@@ -131,10 +161,20 @@ export class FileScanStore implements ScanStore {
     const nextFile = path.join(dir, 'next.jsonl');
     const at = resume as { previous: number; next: number } | undefined;
     if (at) {
-      const sizes = await Promise.all([previousFile, nextFile].map((file) => stat(file).then((s) => s.size, () => -1)));
+      const sizes = await Promise.all(
+        [previousFile, nextFile].map((file) =>
+          stat(file).then(
+            (s) => s.size,
+            () => -1,
+          ),
+        ),
+      );
       if ((at.previous > 0 && sizes[0] < at.previous) || sizes[1] < at.next) throw new StalePositionError(`scan ${id}`);
     }
-    const hasPrevious = await stat(previousFile).then(() => true, () => false);
+    const hasPrevious = await stat(previousFile).then(
+      () => true,
+      () => false,
+    );
     const reader = new SortedFileReader(previousFile, LISTING_CODEC, at?.previous ?? 0);
     const writer = await LineWriter.open(nextFile, at?.next ?? 0);
     return {
@@ -164,17 +204,33 @@ export class FileScanStore implements ScanStore {
     for (const [bucket, list] of byBucket) await this.appendLog(bucket, list.map(deliveredCodec(bucket).encode));
   }
 
-  async openDelivered(bucket: string, prefix: string, resume?: unknown): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }> {
+  async openDelivered(
+    bucket: string,
+    prefix: string,
+    resume?: unknown,
+  ): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }> {
     const dir = this.bucketDir(bucket);
     const at = resume as { file: string; offset: number } | undefined;
     let file: string | undefined;
     if (at) {
       file = at.file;
-      if (file && !(await stat(path.join(dir, file)).then(() => true, () => false))) throw new StalePositionError(`delivered states of ${bucket}`);
+      if (
+        file &&
+        !(await stat(path.join(dir, file)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw new StalePositionError(`delivered states of ${bucket}`);
     } else {
       file = await this.fold(bucket);
     }
-    const reader = new SortedFileReader(file ? path.join(dir, file) : path.join(dir, 'none'), deliveredCodec(bucket), at?.offset ?? 0, prefix);
+    const reader = new SortedFileReader(
+      file ? path.join(dir, file) : path.join(dir, 'none'),
+      deliveredCodec(bucket),
+      at?.offset ?? 0,
+      prefix,
+    );
     return {
       readUpTo: (upTo, limit) => reader.readUpTo(upTo, limit),
       position: () => ({ file, offset: reader.position() }),
@@ -206,7 +262,12 @@ export class FileScanStore implements ScanStore {
       const logsDir = path.join(this.bucketDir(bucket), 'logs');
       await mkdir(logsDir, { recursive: true });
       const generation = this.generation++;
-      log = { handle: await open(path.join(logsDir, `${this.writer}.${generation}.log`), 'a'), generation, lines: 0, lastWriteAt: Date.now() };
+      log = {
+        handle: await open(path.join(logsDir, `${this.writer}.${generation}.log`), 'a'),
+        generation,
+        lines: 0,
+        lastWriteAt: Date.now(),
+      };
       this.logs.set(bucket, log);
     }
     const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
@@ -232,7 +293,10 @@ export class FileScanStore implements ScanStore {
     const unlock = await lock(path.join(dir, 'compact.lock'));
     try {
       const offsetsFile = path.join(dir, 'offsets.json');
-      const offsets: Offsets = await readFile(offsetsFile, 'utf8').then((text) => JSON.parse(text) as Offsets, () => ({ logs: {}, retired: {} }));
+      const offsets: Offsets = await readFile(offsetsFile, 'utf8').then(
+        (text) => JSON.parse(text) as Offsets,
+        () => ({ logs: {}, retired: {} }),
+      );
       const logNames = (await readdir(path.join(dir, 'logs'))).filter((name) => name.endsWith('.log')).sort();
       const folded: Record<string, number> = {};
       const codec = deliveredCodec(bucket);
@@ -262,7 +326,11 @@ export class FileScanStore implements ScanStore {
           yield* iterator;
         })();
         await mergeIntoSortedFile({
-          sorted: current ? path.join(dir, current) : undefined, unsorted: rest, out: path.join(dir, next), codec, pick: newerDelivered,
+          sorted: current ? path.join(dir, current) : undefined,
+          unsorted: rest,
+          out: path.join(dir, next),
+          codec,
+          pick: newerDelivered,
         });
         if (current) retired[current] = Date.now();
         current = next;
@@ -304,7 +372,10 @@ async function lock(dir: string): Promise<() => Promise<void>> {
       return () => rm(dir, { recursive: true, force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const since = await stat(dir).then((s) => s.mtimeMs, () => Date.now());
+      const since = await stat(dir).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      );
       if (Date.now() - since > LOCK_STALE_MS || Date.now() > deadline) await rm(dir, { recursive: true, force: true });
       else await new Promise((wake) => setTimeout(wake, 200));
     }
@@ -318,6 +389,7 @@ function parseScansFile(text: string, file: string): Record<string, ScanDefiniti
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${errorMessage(err)})`);
   }
-  if (typeof scans !== 'object' || scans === null || Array.isArray(scans)) throw new Error(`${file}: expected {"<scan id>": {definition}}`);
+  if (typeof scans !== 'object' || scans === null || Array.isArray(scans))
+    throw new Error(`${file}: expected {"<scan id>": {definition}}`);
   return keyedByData(scans as Record<string, ScanDefinition>);
 }

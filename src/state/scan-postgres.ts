@@ -6,12 +6,23 @@
 // Keys are `COLLATE "C"`: byte order, which for UTF-8 is S3's key order, so the primary keys serve every read in
 // key order (`key > $last ORDER BY key LIMIT n`), a page per query, whatever the bucket's size.
 import type { Pool } from 'pg';
-import { type DeliveredState, type KeyOrderedReader, type ListedState, type ListingSession, type ScanDefinition, type ScanRunSummary, type ScanStore } from './scans';
+import {
+  type DeliveredState,
+  type KeyOrderedReader,
+  type ListedState,
+  type ListingSession,
+  type ScanDefinition,
+  type ScanRunSummary,
+  type ScanStore,
+} from './scans';
 
 export class PostgresScanStore implements ScanStore {
   private ready: Promise<unknown> | undefined;
 
-  constructor(private readonly pool: Pool, private readonly table: string) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly table: string,
+  ) {}
 
   async list(): Promise<ScanDefinition[]> {
     await this.init();
@@ -92,7 +103,12 @@ export class PostgresScanStore implements ScanStore {
             ORDER BY key LIMIT $4`,
           [id, last, upTo ?? null, limit],
         );
-        const states = entries.map((row): ListedState => ({ key: row.key, etag: row.etag, size: Number(row.size), lastModified: row.last_modified }));
+        const states = entries.map((row): ListedState => ({
+          key: row.key,
+          etag: row.etag,
+          size: Number(row.size),
+          lastModified: row.last_modified,
+        }));
         if (states.length > 0) last = states[states.length - 1].key;
         return states;
       },
@@ -105,10 +121,20 @@ export class PostgresScanStore implements ScanStore {
             `INSERT INTO ${table}_scan_listing (scan, key, etag, size, last_modified)
                SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[])
                ON CONFLICT (scan, key) DO UPDATE SET etag = EXCLUDED.etag, size = EXCLUDED.size, last_modified = EXCLUDED.last_modified`,
-            [id, writes.map((e) => e.key), writes.map((e) => e.etag), writes.map((e) => e.size), writes.map((e) => e.lastModified)],
+            [
+              id,
+              writes.map((e) => e.key),
+              writes.map((e) => e.etag),
+              writes.map((e) => e.size),
+              writes.map((e) => e.lastModified),
+            ],
           );
         }
-        if (removed.length > 0) await pool.query(`DELETE FROM ${table}_scan_listing WHERE scan = $1 AND key = ANY($2::text[])`, [id, removed]);
+        if (removed.length > 0)
+          await pool.query(`DELETE FROM ${table}_scan_listing WHERE scan = $1 AND key = ANY($2::text[])`, [
+            id,
+            removed,
+          ]);
       },
       async commit() {
         const { rowCount } = await pool.query(`UPDATE ${table}_scans SET listing_complete = true WHERE id = $1`, [id]);
@@ -137,13 +163,23 @@ export class PostgresScanStore implements ScanStore {
            sequencer = EXCLUDED.sequencer, removed = EXCLUDED.removed, at = EXCLUDED.at
          WHERE d.sequencer <= EXCLUDED.sequencer`,
       [
-        rows.map((r) => r.bucket), rows.map((r) => r.key), rows.map((r) => r.etag), rows.map((r) => r.size), rows.map((r) => r.versionId ?? null),
-        rows.map((r) => r.sequencer), rows.map((r) => r.removed), rows.map((r) => r.at),
+        rows.map((r) => r.bucket),
+        rows.map((r) => r.key),
+        rows.map((r) => r.etag),
+        rows.map((r) => r.size),
+        rows.map((r) => r.versionId ?? null),
+        rows.map((r) => r.sequencer),
+        rows.map((r) => r.removed),
+        rows.map((r) => r.at),
       ],
     );
   }
 
-  async openDelivered(bucket: string, prefix: string, resume?: unknown): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }> {
+  async openDelivered(
+    bucket: string,
+    prefix: string,
+    resume?: unknown,
+  ): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }> {
     await this.init();
     let last = (resume as { last: string | null } | undefined)?.last ?? null;
     const { pool, table } = this;
@@ -156,8 +192,14 @@ export class PostgresScanStore implements ScanStore {
           [bucket, prefix, last, upTo ?? null, limit],
         );
         const states = rows.map((row): DeliveredState => ({
-          bucket, key: row.key, etag: row.etag, size: Number(row.size), ...(row.version_id !== null ? { versionId: row.version_id } : {}),
-          sequencer: row.sequencer, removed: row.removed, at: Number(row.at),
+          bucket,
+          key: row.key,
+          etag: row.etag,
+          size: Number(row.size),
+          ...(row.version_id !== null ? { versionId: row.version_id } : {}),
+          sequencer: row.sequencer,
+          removed: row.removed,
+          at: Number(row.at),
         }));
         if (states.length > 0) last = states[states.length - 1].key;
         return states;
@@ -169,14 +211,18 @@ export class PostgresScanStore implements ScanStore {
 
   private init(): Promise<unknown> {
     this.ready ??= this.pool
-      .query(`CREATE TABLE IF NOT EXISTS ${this.table}_scans (id TEXT PRIMARY KEY, definition JSONB NOT NULL, listing_complete BOOLEAN NOT NULL DEFAULT false, last_run JSONB);
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.table}_scans (id TEXT PRIMARY KEY, definition JSONB NOT NULL, listing_complete BOOLEAN NOT NULL DEFAULT false, last_run JSONB);
         CREATE TABLE IF NOT EXISTS ${this.table}_scan_listing (scan TEXT NOT NULL, key TEXT COLLATE "C" NOT NULL,
           etag TEXT NOT NULL, size BIGINT NOT NULL, last_modified TEXT NOT NULL, PRIMARY KEY (scan, key));
         CREATE TABLE IF NOT EXISTS ${this.table}_delivered (bucket TEXT NOT NULL, key TEXT COLLATE "C" NOT NULL, etag TEXT NOT NULL,
-          size BIGINT NOT NULL, version_id TEXT, sequencer TEXT NOT NULL, removed BOOLEAN NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (bucket, key))`)
+          size BIGINT NOT NULL, version_id TEXT, sequencer TEXT NOT NULL, removed BOOLEAN NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (bucket, key))`,
+      )
       .catch(async (err: unknown) => {
         // Workers creating the tables at once: the losers see a duplicate table/type error.
-        const { rows } = await this.pool.query('SELECT to_regclass($1) IS NOT NULL AS found', [`${this.table}_delivered`]).catch(() => ({ rows: [{ found: false }] }));
+        const { rows } = await this.pool
+          .query('SELECT to_regclass($1) IS NOT NULL AS found', [`${this.table}_delivered`])
+          .catch(() => ({ rows: [{ found: false }] }));
         if (rows[0].found === true) return;
         this.ready = undefined;
         throw err;

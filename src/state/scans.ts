@@ -17,13 +17,16 @@ export interface ScanDefinition {
   prefix: string;
   /** How often the schedule starts a scan. */
   everyMs: number;
-  /** The S3 endpoint to list (credentials from the worker's AWS_* environment); unset: the worker's AWS_ENDPOINT_URL(_S3). */
+  /** The S3 endpoint to list (credentials from the worker's AWS_* environment); unset: the worker's
+   * AWS_ENDPOINT_URL(_S3). */
   endpoint?: string;
   /** HEAD each changed object, so its records carry its content type and user metadata. */
   metadata: boolean;
-  /** Compare the listing with what bucketflow delivered (a store that notifies) instead of with the previous listing. */
+  /** Compare the listing with what bucketflow delivered (a store that notifies) instead of with the previous listing.
+   * */
   reconcile: boolean;
-  /** Reconciliation: an object changed more recently than this is left to the next run (its notification may be on its way). */
+  /** Reconciliation: an object changed more recently than this is left to the next run (its notification may be on its
+   * way). */
   settleMs: number;
   /** ISO time the scan was added: objects last modified before it are the baseline, not changes. */
   createdAt: string;
@@ -116,11 +119,17 @@ export interface ScanStore {
   openListing(id: string, resume?: unknown): Promise<ListingSession>;
   /** Records delivered states in bulk (the newest sequencer of each object wins; one write for many events). */
   recordDelivered(states: DeliveredState[]): Promise<void>;
-  /** The delivered states of a bucket's keys under `prefix`, in key order, from `resume` or the start (removals included). */
-  openDelivered(bucket: string, prefix: string, resume?: unknown): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }>;
+  /** The delivered states of a bucket's keys under `prefix`, in key order, from `resume` or the start (removals
+   * included). */
+  openDelivered(
+    bucket: string,
+    prefix: string,
+    resume?: unknown,
+  ): Promise<KeyOrderedReader<DeliveredState> & { close(): Promise<void> }>;
 }
 
-/** A heartbeated position that no longer matches the stored state (it was swapped, rewritten or removed): the run starts over. */
+/** A heartbeated position that no longer matches the stored state (it was swapped, rewritten or removed): the run
+ * starts over. */
 export class StalePositionError extends Error {
   constructor(what: string) {
     super(`${what}: the position to resume from is gone; the scan starts over`);
@@ -163,16 +172,24 @@ export function scanDefinition(bucket: string, options: ScanOptions, now = new D
   const everyMs = parseDuration(options.every, '--every');
   if (everyMs < MIN_SCAN_INTERVAL_MS) throw new ConfigError('--every', `at least 1s, got "${options.every}"`);
   const settleMs = options.settle === undefined ? DEFAULT_SETTLE_MS : parseDuration(options.settle, '--settle');
-  if (options.settle !== undefined && !options.reconcile) throw new ConfigError('--settle', 'applies to --reconcile only');
+  if (options.settle !== undefined && !options.reconcile)
+    throw new ConfigError('--settle', 'applies to --reconcile only');
   const prefix = options.prefix ?? '';
   return {
-    id: scanIdFor(bucket, prefix), bucket, prefix, everyMs,
+    id: scanIdFor(bucket, prefix),
+    bucket,
+    prefix,
+    everyMs,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    metadata: options.metadata ?? false, reconcile: options.reconcile ?? false, settleMs, createdAt: now.toISOString(),
+    metadata: options.metadata ?? false,
+    reconcile: options.reconcile ?? false,
+    settleMs,
+    createdAt: now.toISOString(),
   };
 }
 
-/** S3's bucket naming rules (3-63 characters: lower-case letters, digits, dots and hyphens, a letter or digit at each end). */
+/** S3's bucket naming rules (3-63 characters: lower-case letters, digits, dots and hyphens, a letter or digit at each
+ * end). */
 export function bucketNameProblem(bucket: string): string | undefined {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     return `"${bucket}" is not a bucket name (3-63 characters: a-z, 0-9, '.', '-', starting and ending with a letter or digit)`;
@@ -184,7 +201,11 @@ export function bucketNameProblem(bucket: string): string | undefined {
 export function formatInterval(ms: number): string {
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

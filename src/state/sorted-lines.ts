@@ -18,7 +18,10 @@ export class LineReader {
   private bufferStart: number;
   private eof = false;
 
-  constructor(readonly file: string, offset = 0) {
+  constructor(
+    readonly file: string,
+    offset = 0,
+  ) {
     this.bufferStart = offset;
   }
 
@@ -77,7 +80,12 @@ export class SortedFileReader<T> implements KeyOrderedReader<T> {
   private offset: number;
   private ended = false;
 
-  constructor(file: string, private readonly codec: LineCodec<T>, offset = 0, private readonly prefix = '') {
+  constructor(
+    file: string,
+    private readonly codec: LineCodec<T>,
+    offset = 0,
+    private readonly prefix = '',
+  ) {
     this.lines = new LineReader(file, offset);
     this.offset = offset;
   }
@@ -124,9 +132,13 @@ export class SortedFileReader<T> implements KeyOrderedReader<T> {
 
 /** Appends lines to a file, a page per write; `bytes` is its length so far (a position to resume from). */
 export class LineWriter {
-  private constructor(private readonly handle: FileHandle, public bytes: number) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    public bytes: number,
+  ) {}
 
-  /** Opens `file` to append after its first `keepBytes` bytes (the rest, written after the last position kept, is cut). */
+  /** Opens `file` to append after its first `keepBytes` bytes (the rest, written after the last position kept, is cut).
+   * */
   static async open(file: string, keepBytes = 0): Promise<LineWriter> {
     const handle = await open(file, keepBytes > 0 ? 'r+' : 'w');
     await handle.truncate(keepBytes);
@@ -174,7 +186,8 @@ function fileSource<T>(file: string, codec: LineCodec<T>): EntrySource<T> {
 /**
  * Writes `sorted` (already in key order) merged with `unsorted` entries to `out`, in key order, one entry per key:
  * `pick` chooses between two entries of one key (the newer). `unsorted` is sorted in runs of `runEntries`, each
- * written to a temporary file beside `out`, then every run and `sorted` are merged at once. Returns the entries written.
+ * written to a temporary file beside `out`, then every run and `sorted` are merged at once. Returns the entries
+ * written.
  */
 export async function mergeIntoSortedFile<T>(options: {
   sorted: string | undefined;
@@ -217,7 +230,8 @@ export async function mergeIntoSortedFile<T>(options: {
     for (;;) {
       // The smallest key among the heads (few sources: a linear look is enough); equal keys from older to newer.
       let smallest: T | undefined;
-      for (const head of heads) if (head !== undefined && (smallest === undefined || byKey(head, smallest) < 0)) smallest = head;
+      for (const head of heads)
+        if (head !== undefined && (smallest === undefined || byKey(head, smallest) < 0)) smallest = head;
       if (smallest === undefined) break;
       const key = codec.keyOf(smallest);
       let chosen: T | undefined;

@@ -9,13 +9,21 @@ import type { NotificationRule } from '../rules/rules';
 import { FileScanStore } from './scan-files';
 import type { ScanStore } from './scans';
 import { FileSentLog, type SentLog } from './sent-log';
-import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
+import {
+  stateOf,
+  withCircuit,
+  withPaused,
+  type CircuitRecord,
+  type TargetStateRecord,
+  type TargetStateStore,
+} from './target-state';
 
 /** Bucket rules, the operator state of targets (pause, circuits) and the sends, all shared by every worker. */
 export interface StateStore extends TargetStateStore {
   /** The log of every worker's sends (src/state/sent-log.ts), in the same home as the rules. */
   sentLog(): SentLog;
-  /** The scan sources: their definitions, listings and the delivered states reconciliation reads (src/state/scans.ts). */
+  /** The scan sources: their definitions, listings and the delivered states reconciliation reads (src/state/scans.ts).
+   * */
   scans(): ScanStore;
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
@@ -37,7 +45,9 @@ export class FileStateStore implements StateStore {
     this.file = path.join(dataDir, 'rules.json');
     this.scanStore = new FileScanStore(dataDir);
     this.rules = new JsonFile(this.file, {}, parseRulesFile);
-    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => keyedByData<TargetStateRecord>(JSON.parse(text)));
+    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) =>
+      keyedByData<TargetStateRecord>(JSON.parse(text)),
+    );
   }
 
   async get(bucket: string): Promise<NotificationRule[]> {
@@ -92,7 +102,11 @@ export class FileStateStore implements StateStore {
 export class JsonFile<T> {
   private cache: { version: string; value: T } | undefined;
 
-  constructor(readonly file: string, private readonly empty: T, private readonly parse: (text: string, file: string) => T) {}
+  constructor(
+    readonly file: string,
+    private readonly empty: T,
+    private readonly parse: (text: string, file: string) => T,
+  ) {}
 
   async read(): Promise<T> {
     let version: string;
@@ -104,7 +118,8 @@ export class JsonFile<T> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.empty;
       throw err;
     }
-    if (this.cache?.version !== version) this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
+    if (this.cache?.version !== version)
+      this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
     return this.cache.value;
   }
 
@@ -124,7 +139,8 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${errorMessage(err)})`);
   }
-  const valid = typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
+  const valid =
+    typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
   return keyedByData(rules as RulesByBucket);
 }
@@ -133,4 +149,3 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
 export function keyedByData<T>(record: Record<string, T>): Record<string, T> {
   return Object.assign(Object.create(null), record);
 }
-

@@ -37,13 +37,34 @@ export async function startOwnMinio(env: Record<string, string>): Promise<OwnMin
   const dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-minio-'));
   const logFile = path.join(dir, 'minio.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(binary, ['server', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${await freePort()}`, path.join(dir, 'data')], {
-    env: { PATH: process.env.PATH, HOME: dir, MINIO_ROOT_USER: stack.accessKeyId, MINIO_ROOT_PASSWORD: stack.secretAccessKey, MINIO_UPDATE: 'off', MINIO_CALLHOME_ENABLE: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      'server',
+      '--address',
+      `127.0.0.1:${port}`,
+      '--console-address',
+      `127.0.0.1:${await freePort()}`,
+      path.join(dir, 'data'),
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        MINIO_ROOT_USER: stack.accessKeyId,
+        MINIO_ROOT_PASSWORD: stack.secretAccessKey,
+        MINIO_UPDATE: 'off',
+        MINIO_CALLHOME_ENABLE: 'off',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  const server = s3Server(`http://${encodeURIComponent(stack.accessKeyId)}:${encodeURIComponent(stack.secretAccessKey)}@127.0.0.1:${port}`);
+  const server = s3Server(
+    `http://${encodeURIComponent(stack.accessKeyId)}:${encodeURIComponent(stack.secretAccessKey)}@127.0.0.1:${port}`,
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     child.kill('SIGKILL');
@@ -54,7 +75,13 @@ export async function startOwnMinio(env: Record<string, string>): Promise<OwnMin
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`minio exited (${child.exitCode}) at start: see ${logFile}`);
-    if (await probeS3(server).then(() => true, () => false)) return { server, logFile, stop };
+    if (
+      await probeS3(server).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { server, logFile, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error('minio did not answer within 60 s');

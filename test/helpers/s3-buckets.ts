@@ -7,7 +7,10 @@ export async function removeBucket(admin: S3Client, bucket: string): Promise<voi
     const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
     const keys = (page.Contents ?? []).map((entry) => entry.Key!);
     if (keys.length === 0) break;
-    for (let i = 0; i < keys.length; i += 20) await Promise.all(keys.slice(i, i + 20).map((Key) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key }))));
+    for (let i = 0; i < keys.length; i += 20)
+      await Promise.all(
+        keys.slice(i, i + 20).map((Key) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key }))),
+      );
   }
   await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
 }

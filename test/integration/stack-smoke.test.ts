@@ -1,8 +1,9 @@
 // One real round trip per stack service (see scripts/stack), using the project's client libraries and
-// the loopback endpoints every test uses. Run after `npm run stack -- up`.
+// the loopback endpoints every test uses. Run after `npm run stack -- up`; each test declares its service, so one
+// service down skips (in CI fails) only its own round trip.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -20,45 +21,68 @@ import { indexedValueType } from '../../src/temporal/register-search-attributes'
 import { SEARCH_ATTRIBUTES, searchKeys } from '../../src/delivery/search-attributes';
 import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
+import { needsEach } from '../helpers/needs';
 
+const service = needsEach(
+  'temporal',
+  'temporal-cli',
+  'postgres',
+  'mariadb',
+  'redis',
+  'rabbitmq',
+  'nats',
+  'mosquitto',
+  'kafka',
+  'elasticsearch',
+);
 const TIMEOUT = { timeout: 120_000 };
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const unique = () => randomUUID().replace(/-/g, '').slice(0, 12);
 
 describe('stack smoke: one round trip per service', () => {
-  test('temporal runs a workflow on an in-process worker and serves its history', TIMEOUT, async () => {
-    const taskQueue = `stack-smoke-${unique()}`;
-    const workflowId = `stack-smoke-${unique()}`;
-    const workerConnection = await NativeConnection.connect({ address: endpoints.temporal });
-    const connection = await Connection.connect({ address: endpoints.temporal });
-    try {
-      const worker = await Worker.create({
-        connection: workerConnection, taskQueue, activities,
-        workflowsPath: require.resolve('../fixtures/stack/workflows'),
-      });
-      const client = new Client({ connection });
-      const result = await worker.runUntil(client.workflow.execute(greetingWorkflow, {
-        taskQueue, workflowId, args: ['stack'],
-        typedSearchAttributes: [{ key: searchKeys.bucket, value: 'smoke-bucket' }],
-      }));
-      assert.equal(result, 'hello stack');
+  service.temporal.test(
+    'temporal runs a workflow on an in-process worker and serves its history',
+    TIMEOUT,
+    async () => {
+      const taskQueue = `stack-smoke-${unique()}`;
+      const workflowId = `stack-smoke-${unique()}`;
+      const workerConnection = await NativeConnection.connect({ address: endpoints.temporal });
+      const connection = await Connection.connect({ address: endpoints.temporal });
+      try {
+        const worker = await Worker.create({
+          connection: workerConnection,
+          taskQueue,
+          activities,
+          workflowsPath: require.resolve('../fixtures/stack/workflows'),
+        });
+        const client = new Client({ connection });
+        const result = await worker.runUntil(
+          client.workflow.execute(greetingWorkflow, {
+            taskQueue,
+            workflowId,
+            args: ['stack'],
+            typedSearchAttributes: [{ key: searchKeys.bucket, value: 'smoke-bucket' }],
+          }),
+        );
+        assert.equal(result, 'hello stack');
 
-      const handle = client.workflow.getHandle(workflowId);
-      const events = (await handle.fetchHistory()).events ?? [];
-      // Each history event carries the attributes of its type.
-      const kinds = events.flatMap((event) => Object.keys(event).filter((key) => key.endsWith('EventAttributes')));
-      for (const kind of ['workflowExecutionStarted', 'activityTaskCompleted', 'workflowExecutionCompleted']) {
-        assert.ok(kinds.includes(`${kind}EventAttributes`), `history has ${kind}: ${kinds.join(', ')}`);
+        const handle = client.workflow.getHandle(workflowId);
+        const events = (await handle.fetchHistory()).events ?? [];
+        // Each history event carries the attributes of its type.
+        const kinds = events.flatMap((event) => Object.keys(event).filter((key) => key.endsWith('EventAttributes')));
+        for (const kind of ['workflowExecutionStarted', 'activityTaskCompleted', 'workflowExecutionCompleted']) {
+          assert.ok(kinds.includes(`${kind}EventAttributes`), `history has ${kind}: ${kinds.join(', ')}`);
+        }
+        const description = await handle.describe();
+        assert.equal(description.typedSearchAttributes.get(searchKeys.bucket), 'smoke-bucket');
+      } finally {
+        await connection.close();
+        await workerConnection.close();
       }
-      const description = await handle.describe();
-      assert.equal(description.typedSearchAttributes.get(searchKeys.bucket), 'smoke-bucket');
-    } finally {
-      await connection.close();
-      await workerConnection.close();
-    }
-  });
+    },
+  );
 
-  test('temporal has the project search attributes registered', TIMEOUT, async () => {
+  service.temporal.test('temporal has the project search attributes registered', TIMEOUT, async () => {
     const connection = await Connection.connect({ address: endpoints.temporal });
     try {
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
@@ -70,26 +94,36 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('@temporalio/testing runs its own dev server from the stack\'s temporal CLI', TIMEOUT, async () => {
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: temporalCliPath() } },
-    });
-    try {
-      const taskQueue = `stack-smoke-${unique()}`;
-      const worker = await Worker.create({
-        connection: env.nativeConnection, taskQueue, activities,
-        workflowsPath: require.resolve('../fixtures/stack/workflows'),
+  service['temporal-cli'].test(
+    "@temporalio/testing runs its own dev server from the stack's temporal CLI",
+    TIMEOUT,
+    async () => {
+      const env = await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: temporalCliPath() } },
       });
-      const result = await worker.runUntil(env.client.workflow.execute(greetingWorkflow, {
-        taskQueue, workflowId: `stack-smoke-${unique()}`, args: ['testing'],
-      }));
-      assert.equal(result, 'hello testing');
-    } finally {
-      await env.teardown();
-    }
-  });
+      try {
+        const taskQueue = `stack-smoke-${unique()}`;
+        const worker = await Worker.create({
+          connection: env.nativeConnection,
+          taskQueue,
+          activities,
+          workflowsPath: require.resolve('../fixtures/stack/workflows'),
+        });
+        const result = await worker.runUntil(
+          env.client.workflow.execute(greetingWorkflow, {
+            taskQueue,
+            workflowId: `stack-smoke-${unique()}`,
+            args: ['testing'],
+          }),
+        );
+        assert.equal(result, 'hello testing');
+      } finally {
+        await env.teardown();
+      }
+    },
+  );
 
-  test('postgres writes and reads a row', TIMEOUT, async () => {
+  service.postgres.test('postgres writes and reads a row', TIMEOUT, async () => {
     const client = new PgClient({ connectionString: endpoints.postgres });
     await client.connect();
     try {
@@ -104,12 +138,15 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('mariadb writes and reads a row', TIMEOUT, async () => {
+  service.mariadb.test('mariadb writes and reads a row', TIMEOUT, async () => {
     const connection = await mysql.createConnection({ uri: endpoints.mysql });
     try {
       await connection.query('CREATE TABLE IF NOT EXISTS stack_smoke (id VARCHAR(64) PRIMARY KEY, body JSON NOT NULL)');
       const id = unique();
-      await connection.query('INSERT INTO stack_smoke (id, body) VALUES (?, ?)', [id, JSON.stringify({ hello: 'mysql' })]);
+      await connection.query('INSERT INTO stack_smoke (id, body) VALUES (?, ?)', [
+        id,
+        JSON.stringify({ hello: 'mysql' }),
+      ]);
       const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT body FROM stack_smoke WHERE id = ?', [id]);
       const body: unknown = rows[0].body;
       assert.deepEqual(typeof body === 'string' ? JSON.parse(body) : body, { hello: 'mysql' });
@@ -119,7 +156,7 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('redis RPUSH then LRANGE', TIMEOUT, async () => {
+  service.redis.test('redis RPUSH then LRANGE', TIMEOUT, async () => {
     const [host, port] = endpoints.redis.split(':');
     const redis = new Redis({ host, port: Number(port) });
     try {
@@ -132,7 +169,7 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('rabbitmq publishes and consumes a message', TIMEOUT, async () => {
+  service.rabbitmq.test('rabbitmq publishes and consumes a message', TIMEOUT, async () => {
     const connection = await amqp.connect(endpoints.amqp);
     try {
       const channel = await connection.createChannel();
@@ -152,7 +189,7 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('nats jetstream stores and delivers a message on a new stream', TIMEOUT, async () => {
+  service.nats.test('nats jetstream stores and delivers a message on a new stream', TIMEOUT, async () => {
     const connection = await connectNats({ servers: endpoints.nats });
     const stream = `STACK_SMOKE_${unique()}`;
     const codec = StringCodec();
@@ -173,7 +210,7 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('mosquitto delivers a published message to a subscriber', TIMEOUT, async () => {
+  service.mosquitto.test('mosquitto delivers a published message to a subscriber', TIMEOUT, async () => {
     const client = await connectAsync(endpoints.mqtt);
     try {
       const topic = `stack-smoke/${unique()}`;
@@ -190,7 +227,7 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('kafka produces to a topic and consumes it back', TIMEOUT, async () => {
+  service.kafka.test('kafka produces to a topic and consumes it back', TIMEOUT, async () => {
     const kafka = new Kafka({ brokers: [endpoints.kafka], clientId: 'stack-smoke', logLevel: logLevel.WARN });
     const topic = `stack-smoke-${unique()}`;
     const admin = kafka.admin();
@@ -215,13 +252,20 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  test('elasticsearch indexes and finds a document', TIMEOUT, async () => {
+  service.elasticsearch.test('elasticsearch indexes and finds a document', TIMEOUT, async () => {
     const client = new ElasticsearchClient({ node: endpoints.elasticsearch });
     const index = `stack-smoke-${unique()}`;
     try {
-      await client.index({ index, id: 'doc-1', document: { Key: 'bucket/photo.jpg', EventName: 's3:ObjectCreated:Put' },
-        refresh: true });
-      const result = await client.search<{ Key: string }>({ index, query: { match: { EventName: 's3:ObjectCreated:Put' } } });
+      await client.index({
+        index,
+        id: 'doc-1',
+        document: { Key: 'bucket/photo.jpg', EventName: 's3:ObjectCreated:Put' },
+        refresh: true,
+      });
+      const result = await client.search<{ Key: string }>({
+        index,
+        query: { match: { EventName: 's3:ObjectCreated:Put' } },
+      });
       assert.equal(result.hits.hits.length, 1);
       assert.equal(result.hits.hits[0]._source?.Key, 'bucket/photo.jpg');
     } finally {

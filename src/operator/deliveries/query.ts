@@ -6,7 +6,14 @@ import { EVENT_SOURCES, LISTING_ORIGINS, type DeliverySource } from '../../event
 
 const DELIVERY_SOURCES: readonly DeliverySource[] = [...EVENT_SOURCES, ...LISTING_ORIGINS];
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'pending',
+  'delivering',
+  'delivered',
+  'partial',
+  'failed',
+  'no-targets',
+];
 
 /** Bad input from an operator: the message names the argument; the CLI exits 2 and starts nothing. */
 export class ArgumentError extends Error {
@@ -31,7 +38,8 @@ export interface DeliveryFilters {
   redeliveryOf?: string;
   /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
   redeliveryPrefix?: string;
-  /** Where the event came from (BucketflowSource): a server (minio, ceph, ...) or a listing (scan, reconcile, backfill). */
+  /** Where the event came from (BucketflowSource): a server (minio, ceph, ...) or a listing (scan, reconcile,
+   * backfill). */
   source?: DeliverySource;
 }
 
@@ -70,7 +78,10 @@ export function parseStatuses(value: string, argument = '--status'): DeliverySta
 /** A visibility query: string values are quoted as the SQL-like syntax wants. */
 export function buildQuery(taskQueue: string, filters: DeliveryFilters): string {
   const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const clauses = [`WorkflowType IN (${DELIVERY_WORKFLOW_TYPES.map(quote).join(', ')})`, `TaskQueue = ${quote(taskQueue)}`];
+  const clauses = [
+    `WorkflowType IN (${DELIVERY_WORKFLOW_TYPES.map(quote).join(', ')})`,
+    `TaskQueue = ${quote(taskQueue)}`,
+  ];
   if (filters.bucket !== undefined) clauses.push(`BucketflowBucket = ${quote(filters.bucket)}`);
   if (filters.key !== undefined) clauses.push(`BucketflowKey = ${quote(filters.key)}`);
   if (filters.prefix) clauses.push(`BucketflowKey STARTS_WITH ${quote(filters.prefix)}`);
@@ -79,7 +90,8 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
-  if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  if (filters.redeliveryPrefix !== undefined)
+    clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
   if (filters.source !== undefined) clauses.push(`BucketflowSource = ${quote(filters.source)}`);
   return clauses.join(' AND ');
 }
@@ -91,7 +103,9 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
 const STATUS_BY_EXECUTION: Partial<Record<DeliveryStatus, string>> = { pending: 'Running', delivered: 'Completed' };
 
 export function statusClause(statuses: DeliveryStatus[], quote: (value: string) => string): string {
-  const byExecution = statuses.filter((status) => STATUS_BY_EXECUTION[status]).map((status) => quote(STATUS_BY_EXECUTION[status]!));
+  const byExecution = statuses
+    .filter((status) => STATUS_BY_EXECUTION[status])
+    .map((status) => quote(STATUS_BY_EXECUTION[status]!));
   const written = `BucketflowStatus IN (${statuses.map(quote).join(', ')})`;
   if (byExecution.length === 0) return written;
   return `(${written} OR (BucketflowStatus IS NULL AND ExecutionStatus IN (${byExecution.join(', ')})))`;
