@@ -73,9 +73,9 @@ export async function runScanGroup(dataDir: string, rounds: number): Promise<Sca
   const connection = await Connection.connect({ address: endpoints.temporal });
   const temporal = new Client({ connection });
   const results: ScanBenchRun[] = [];
+  const setups: Setup[] = [];
   try {
     await ensureBucket(admin, bucket, objects);
-    const setups = [];
     for (const mode of modes) setups.push(await setUp(mode, dataDir, bucket, objects));
     for (const setup of setups)
       results.push(
@@ -96,9 +96,12 @@ export async function runScanGroup(dataDir: string, rounds: number): Promise<Sca
       for (const setup of setups)
         results.push(await measure(setup, temporal, round, () => setup.cli('scan', 'run', bucket)));
     }
-    for (const setup of setups) await setup.close();
     if (process.env.BENCH_SCAN_REMOVE === '1') await removeBucket(bucket);
   } finally {
+    for (const setup of setups)
+      await setup
+        .close()
+        .catch((err: Error) => console.error(`bench: scan ${setup.mode}: cleaning up: ${err.message}`));
     admin.destroy();
     await connection.close();
   }
@@ -348,7 +351,7 @@ async function storeBytes(setup: Setup, scanId: string): Promise<number> {
   if (setup.settings.postgres) {
     const pool = new Pool({ connectionString: setup.settings.postgres, max: 1 });
     try {
-      const { rows } = await pool.query("SELECT pg_total_relation_size('bucketflow_rules_listing') AS bytes");
+      const { rows } = await pool.query("SELECT pg_total_relation_size('bucketflow_rules_scan_listing') AS bytes");
       return Number(rows[0].bytes);
     } finally {
       await pool.end();

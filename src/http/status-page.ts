@@ -2,8 +2,8 @@
 // status (a server-side SVG chart); targets with health, pause and circuit state, their deliveries' success
 // rate over the hour and, where the page runs inside a worker, that worker's in-flight sends and p50/p95 send
 // time; the backfills in progress (their progress query); a search (event id, workflow id or bucket/key -> the delivery
-// as `deliveries show` prints it); bucket
-// rules; the latest failed deliveries with links into the Temporal Web UI and a redeliver button. It reloads
+// as `deliveries show` prints it); bucket rules; the scan sources (running now or not, what their last run found); the
+// latest failed deliveries with links into the Temporal Web UI and a redeliver button. It reloads
 // itself every 30 s (a meta refresh: no JavaScript anywhere). Protected by the ingest's global token (a browser sends
 // it as basic auth; open only while no token at all is set), its forms by a same-origin check and a CSRF token
 // (form-guard.ts).
@@ -23,7 +23,9 @@ import { CsrfTokens, PAGE_SECURITY_HEADERS, crossOriginProblem } from './form-gu
 import { ArgumentError, DELIVERY_STATUSES, buildQuery } from '../operator/deliveries/query';
 import { batchQuery } from '../operator/deliveries/batches';
 import { planSingleRedelivery, startRedelivery, type RedeliverContext } from '../operator/deliveries/redeliver';
-import type { StateStore } from '../state';
+import { formatInterval, scheduleIdFor, type StateStore } from '../state';
+import { SCAN_BUCKET } from '../delivery/workflow-types';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Settings } from '../settings';
 import type { TargetGate } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
@@ -101,6 +103,29 @@ async function searchResult(ctx: DeliveryContext, q: string): Promise<string> {
 
 const ms = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value)} ms`);
 
+/** Temporal's own search attribute on a workflow a schedule started: the schedule's id. */
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
+/** The scan sources as rows: running now (from visibility), their last completed run (from the state store). */
+async function scanRows(ctx: DeliveryContext, source: StatusSource): Promise<string[]> {
+  const [scans, lastRuns] = await Promise.all([source.state.scans().list(), source.state.scans().lastRuns()]);
+  if (scans.length === 0) return [];
+  const running = new Set<string>();
+  const query = `WorkflowType = '${SCAN_BUCKET}' AND TaskQueue = '${ctx.taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`;
+  for await (const info of ctx.client.workflow.list({ query })) {
+    const scheduledBy = info.typedSearchAttributes.get(SCHEDULED_BY);
+    if (scheduledBy) running.add(scheduledBy);
+  }
+  return scans.map((scan) => {
+    const now = running.has(scheduleIdFor(scan.id, ctx.taskQueue)) ? 'running' : '-';
+    const run = lastRuns[scan.id];
+    const changes = run ? `${run.created}, ${run.changed}, ${run.removed}${run.baseline ? ' (baseline)' : ''}` : '-';
+    return `<tr data-scan-id="${esc(scan.id)}"><td>${esc(scan.bucket)}</td><td>${esc(scan.prefix || '-')}</td><td class="mode">${scan.reconcile ? 'reconcile' : 'scan'}</td>
+      <td>${esc(formatInterval(scan.everyMs))}</td><td class="now">${now}</td><td>${esc(run?.finishedAt ?? '-')}</td>
+      <td class="listed">${run?.listed ?? '-'}</td><td class="changes">${esc(changes)}</td><td class="published">${run?.published ?? '-'}</td></tr>`;
+  });
+}
+
 async function render(
   publisher: BucketflowClient,
   source: StatusSource,
@@ -121,7 +146,7 @@ async function render(
   const inFlight = Object.fromEntries(
     (await metrics.inFlight.get()).values.map((v) => [String(v.labels.target), v.value]),
   );
-  const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search, backfills] =
+  const [health, states, buckets, counts, batches, failed, redeliveries, hour, outcomes, search, backfills, scans] =
     await Promise.all([
       healthOf(
         source,
@@ -162,6 +187,7 @@ async function render(
       ),
       q ? searchResult(ctx, q) : Promise.resolve(''),
       runningBackfills(ctx),
+      scanRows(ctx, source),
     ]);
   const link = (d: DeliverySummary) => `<a href="${esc(uiUrl(ctx, d.workflowId))}">${esc(d.workflowId)}</a>`;
   const targetRows = entries.map((t) => {
@@ -231,6 +257,7 @@ ${backfills.length ? `<h2>Backfills in progress</h2>\n<p>Stop one with <code>buc
 <p>Delivered: of this hour's finished deliveries to the target (all workers), the share it did not fail.${source.sends ? " In flight, sends ok and send times: this worker's, over the hour." : ' In flight and send times are shown by a status page served inside a worker (BUCKETFLOW_INGEST=on, npm start).'}</p>
 ${table('targets', ['ARN', 'config', 'health', 'pause', 'circuit', 'delivered (1h)', 'in flight', 'sends ok', 'send p50', 'send p95'], targetRows)}
 <h2>Bucket rules</h2>${table('rules', ['bucket', 'ARN', 'events', 'prefix', 'suffix'], ruleRows)}
+${scans.length ? `<h2>Scan sources</h2>\n<p>Buckets listed on a schedule (<code>bucketflow scan list</code>); changes: created, changed, removed.</p>\n${table('scans', ['bucket', 'prefix', 'mode', 'every', 'now', 'last run', 'listed', 'changes', 'published'], scans)}` : ''}
 <h2>Last hour</h2>${table('counts', DELIVERY_STATUSES.map(esc), [`<tr>${counts.map(([status, n]) => `<td data-status="${status}">${n}</td>`).join('')}</tr>`])}
 <p>Batch workflows (many events each, see <code>bucketflow deliveries list</code>): ${batches.map(([status, n]) => `<span data-batches="${status}">${n}</span> ${status === 'pending' ? 'running' : 'completed'}`).join(', ')}.</p>
 <h2>Latest failed deliveries</h2>${table('failed', ['started', 'status', 'object', 'failed targets', 'workflow', ''], failedRows)}

@@ -5,8 +5,8 @@
 // delivered again; the ingest stopped for 30 s while 1,000 objects are uploaded and 10 deleted: MinIO drops those
 // events (it says so in its log, and sends none once the ingest is back); the next reconciliation delivers every
 // missed object and removal (origin reconcile, in records shaped as MinIO's own), once each at the store and with
-// at most 1% duplicates at the webhook, reports them (its run, a metric, `deliveries list --origin reconcile`), and
-// 50 objects notified after the ingest came back are not delivered again either.
+// at most 1% duplicates at the webhook, reports them (its run, a metric, `deliveries list --origin reconcile`, the
+// status page), and 50 objects notified after the ingest came back are not delivered again either.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -319,6 +319,12 @@ test(
       '--json',
     );
     assert.equal((JSON.parse(byMinio.out) as unknown[]).length, BEFORE + AFTER);
+    // The status page (served by the ingest process) shows the reconciliation and what its last run found.
+    const page = await (await fetch(`http://127.0.0.1:${ingestPort}/status`)).text();
+    const row = new RegExp(`<tr data-scan-id="${scanId}">[\\s\\S]*?</tr>`).exec(page)?.[0] ?? '';
+    assert.match(row, /<td class="mode">reconcile<\/td>/, page.slice(0, 500));
+    assert.match(row, new RegExp(`<td class="listed">${BEFORE - DELETED + MISSED + AFTER}</td>`));
+    assert.match(row, new RegExp(`<td class="changes">${MISSED}, 0, ${DELETED}</td>`));
     console.log(
       `outage ${OUTAGE_MS / 1000} s: ${MISSED} uploads in ${uploadMs} ms dropped by MinIO; reconciliation delivered ${run.published} (${duplicates} webhook duplicates)`,
     );
