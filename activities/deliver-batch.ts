@@ -1,7 +1,8 @@
 // The high-volume mode's one local activity (workflows/deliver-batch.ts): every event of a batch to every
 // matched target, each target through its bulk path (Target.sendBatch: one Kafka send, one `_bulk`, one SQL
 // transaction, a Redis pipeline, confirms awaited together, concurrent webhook POSTs), events of one object in
-// sequencer order (src/targets/send.ts). Any (event, target) that fails leaves the batch: the event continues as its own per-event
+// sequencer order (src/targets/send.ts). Any (event, target) that fails leaves the batch: the event continues as its
+// own per-event
 // delivery (deliverEventV3, the event's own workflow id) for the targets still owed, started here with the
 // client, so the batch never sends its healthy events again and ends with its first workflow task.
 import { Context } from '@temporalio/activity';
@@ -17,22 +18,27 @@ import { LOCAL_ADMIT, deliveryOf, messageFor } from './deliver';
 import { resolveTargets } from '../src/rules/resolve';
 import type { ActivityDeps } from './deps';
 
-/** One target's bulk send gives up after this (its events then continue per event); under the activity's own timeout. */
+/** One target's bulk send gives up after this (its events then continue per event); under the activity's own timeout.
+ * */
 const BATCH_SEND_TIMEOUT_MS = 20_000;
-/** Starting the per-event deliveries of failed events: tries before the activity fails (and the batch is tried again). */
+/** Starting the per-event deliveries of failed events: tries before the activity fails (and the batch is tried again).
+ * */
 const CONTINUE_TRIES = 3;
 const CONTINUE_RETRY_MS = 1_000;
-
 
 export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatchInput): Promise<BatchResult> {
   const ctx = Context.current();
   const batchId = ctx.info.workflowExecution?.workflowId ?? 'unknown batch';
   const run = ctx.info.workflowExecution?.runId;
   const events = await Promise.all(
-    input.events.map(async (event) => ({ ...event, targets: event.targets ?? (await resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), event.record)) })),
+    input.events.map(async (event) => ({
+      ...event,
+      targets: event.targets ?? (await resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), event.record)),
+    })),
   );
 
-  // Each target's share of the batch: the events whose rules matched it (fast_attempts 0 skips the batch, as it skips the fast path).
+  // Each target's share of the batch: the events whose rules matched it (fast_attempts 0 skips the batch, as it skips
+  // the fast path).
   const byArn = new Map<string, number[]>();
   events.forEach((event, index) => {
     for (const target of event.targets) {
@@ -45,14 +51,31 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   const attempts: TargetAttempt[][] = events.map(() => []);
   await Promise.all(
     [...byArn].map(async ([arn, indices]) => {
-      const results = await sendBatch(deps, arn, indices.map((index) => deliveryOf(events[index])), run);
+      const results = await sendBatch(
+        deps,
+        arn,
+        indices.map((index) => deliveryOf(events[index])),
+        run,
+      );
       results.forEach((result, n) => {
         if (result.ok) attempts[indices[n]].push({ arn, delivered: true });
         else {
           if (!(result.error instanceof TargetHeld)) {
-            ctx.log.warn('delivery attempt failed', { arn, eventId: events[indices[n]].eventId, attempt: 1, permanent: result.permanent, error: errorMessage(result.error), batch: batchId });
+            ctx.log.warn('delivery attempt failed', {
+              arn,
+              eventId: events[indices[n]].eventId,
+              attempt: 1,
+              permanent: result.permanent,
+              error: errorMessage(result.error),
+              batch: batchId,
+            });
           }
-          attempts[indices[n]].push({ arn, delivered: false, permanent: result.permanent, error: messageFor(arn, result.error) });
+          attempts[indices[n]].push({
+            arn,
+            delivered: false,
+            permanent: result.permanent,
+            error: messageFor(arn, result.error),
+          });
         }
       });
     }),
@@ -60,10 +83,22 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
 
   const outcomes = await Promise.all(
     events.map(async (event, index): Promise<BatchEventOutcome> => {
-      const outcome: BatchEventOutcome = { eventId: event.eventId, object: `${event.record.s3.bucket.name}/${decodeObjectKey(event.record.s3.object.key)}`, targets: attempts[index] };
+      const outcome: BatchEventOutcome = {
+        eventId: event.eventId,
+        object: `${event.record.s3.bucket.name}/${decodeObjectKey(event.record.s3.object.key)}`,
+        targets: attempts[index],
+      };
       const failed = attempts[index].filter((a) => !a.delivered);
       const owed = event.targets.filter((t) => t.retry.fastAttempts === 0 || failed.some((f) => f.arn === t.arn));
-      if (owed.length > 0) outcome.continuedIn = await continueEvent(deps, { eventId: event.eventId, record: event.record, source: event.source, targets: owed, firstAttempt: failed, batch: batchId });
+      if (owed.length > 0)
+        outcome.continuedIn = await continueEvent(deps, {
+          eventId: event.eventId,
+          record: event.record,
+          source: event.source,
+          targets: owed,
+          firstAttempt: failed,
+          batch: batchId,
+        });
       return outcome;
     }),
   );
@@ -73,12 +108,16 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
 
 /** The event's per-event delivery for the targets still owed; retried a little, as Temporal may blink. */
 async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<string> {
-  if (!deps.continueDelivery) throw new Error('this worker cannot start per-event deliveries (no client): the batch is retried');
+  if (!deps.continueDelivery)
+    throw new Error('this worker cannot start per-event deliveries (no client): the batch is retried');
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.continueDelivery(input);
     } catch (err) {
-      if (attempt >= CONTINUE_TRIES) throw new Error(`could not continue event ${input.eventId} in its own delivery: ${errorMessage(err)}`, { cause: err });
+      if (attempt >= CONTINUE_TRIES)
+        throw new Error(`could not continue event ${input.eventId} in its own delivery: ${errorMessage(err)}`, {
+          cause: err,
+        });
       await Context.current().sleep(CONTINUE_RETRY_MS);
     }
   }
@@ -88,10 +127,16 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
  * One target's share of the batch: what this worker already sent for this batch run (a task re-run after its
  * completion was lost: the SendDedupe) is not sent again; the rest goes through the bulk path. Never throws.
  */
-async function sendBatch(deps: ActivityDeps, arn: string, deliveries: Delivery[], run: string | undefined): Promise<BatchSendResult[]> {
+async function sendBatch(
+  deps: ActivityDeps,
+  arn: string,
+  deliveries: Delivery[],
+  run: string | undefined,
+): Promise<BatchSendResult[]> {
   const sentKey = (delivery: Delivery) => `${run} ${delivery.eventId}`;
   const pending = run ? deliveries.filter((d) => !deps.targets.sent.has(sentKey(d), arn)) : deliveries;
-  if (pending.length < deliveries.length) metrics.attempts.inc({ target: arn, result: 'already_sent' }, deliveries.length - pending.length);
+  if (pending.length < deliveries.length)
+    metrics.attempts.inc({ target: arn, result: 'already_sent' }, deliveries.length - pending.length);
   const results = new Map<Delivery, BatchSendResult>();
   if (pending.length > 0) {
     (await sendPending(deps, arn, pending)).forEach((result, n) => results.set(pending[n], result));
@@ -130,15 +175,18 @@ async function sendPending(deps: ActivityDeps, arn: string, deliveries: Delivery
       stopTimer();
     }
     let failures = 0;
-    for (const result of results) {
+    for (const [n, result] of results.entries()) {
       const outcome = result.ok ? 'success' : result.permanent ? 'permanent_error' : 'retryable_error';
       metrics.attempts.inc({ ...labels, result: outcome });
-      if (result.ok) metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
-      else if (result.permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
+      if (result.ok) {
+        metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
+        deps.delivered?.note(deliveries[n].record); // reconciliation: a target has seen this state of the object
+      } else if (result.permanent) metrics.deliveries.inc({ ...labels, outcome: 'failed' });
       else failures++;
     }
     // The circuit breaker counts sends: a batch that failed as a whole is one failure, one that got through a success.
-    if (failures === results.length && failures > 0) deps.gate.failed(arn, errorMessage((results[0] as { error: Error }).error));
+    if (failures === results.length && failures > 0)
+      deps.gate.failed(arn, errorMessage((results[0] as { error: Error }).error));
     else if (failures < results.length) deps.gate.succeeded(arn);
     return results;
   } finally {

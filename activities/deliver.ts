@@ -1,5 +1,7 @@
-// One event's attempt at its targets, the per-event activities: attempt 1 at every matched target at once (deliverToTargets,
-// the fast path's local activity) and one target's attempt (deliverToTarget: the fast retries, then the durable activity
+// One event's attempt at its targets, the per-event activities: attempt 1 at every matched target at once
+// (deliverToTargets,
+// the fast path's local activity) and one target's attempt (deliverToTarget: the fast retries, then the durable
+// activity
 // with its heartbeats). Each send asks the gate first and the sent record, so a re-run task does not send again.
 import { Context } from '@temporalio/activity';
 import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
@@ -15,9 +17,11 @@ import { inSendSpan } from '../src/telemetry/tracing';
 import type { ActivityDeps } from './deps';
 
 const HEARTBEAT_EVERY_MS = 5_000;
-/** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known. */
+/** Each send of a first attempt gives up before the local activity's own 10 s timeout, so its outcome is always known.
+ * */
 const FIRST_ATTEMPT_SEND_TIMEOUT_MS = 8_000;
-/** A local activity must not hold its workflow task: a held target fails it at once (a rate slot is waited for up to 1 s). */
+/** A local activity must not hold its workflow task: a held target fails it at once (a rate slot is waited for up to 1
+ * s). */
 export const LOCAL_ADMIT: AdmitOptions = { maxWaitMs: 0, maxRateWaitMs: 1_000 };
 
 export interface DeliverToTargetInput {
@@ -45,11 +49,20 @@ export async function deliverToTargets(deps: ActivityDeps, input: DeliverToTarge
   const outcomes = await Promise.all(
     input.arns.map(async (arn): Promise<TargetAttempt> => {
       try {
-        await traced({ arn, eventId: input.eventId, attempt: 1 }, () => withTimeout(send(deps, arn, delivery, LOCAL_ADMIT), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`));
+        await traced({ arn, eventId: input.eventId, attempt: 1 }, () =>
+          withTimeout(send(deps, arn, delivery, LOCAL_ADMIT), FIRST_ATTEMPT_SEND_TIMEOUT_MS, `${arn}: send`),
+        );
         return { arn, delivered: true };
       } catch (err) {
         const permanent = err instanceof PermanentDeliveryError;
-        if (!(err instanceof TargetHeld)) ctx.log.warn('delivery attempt failed', { arn, eventId: input.eventId, attempt: 1, permanent, error: messageFor(arn, err) });
+        if (!(err instanceof TargetHeld))
+          ctx.log.warn('delivery attempt failed', {
+            arn,
+            eventId: input.eventId,
+            attempt: 1,
+            permanent,
+            error: messageFor(arn, err),
+          });
         return { arn, delivered: false, permanent, error: messageFor(arn, err) };
       }
     }),
@@ -79,7 +92,9 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
     ? LOCAL_ADMIT
     : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) };
   try {
-    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () => send(deps, input.arn, deliveryOf(input), admit));
+    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () =>
+      send(deps, input.arn, deliveryOf(input), admit),
+    );
     // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
     return { attempt, arn: input.arn };
   } catch (err) {
@@ -88,7 +103,13 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
       if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
     } else {
       const permanent = err instanceof PermanentDeliveryError;
-      ctx.log.warn('delivery attempt failed', { arn: input.arn, eventId: input.eventId, attempt, permanent, error: messageFor(input.arn, err) });
+      ctx.log.warn('delivery attempt failed', {
+        arn: input.arn,
+        eventId: input.eventId,
+        attempt,
+        permanent,
+        error: messageFor(input.arn, err),
+      });
     }
     throw attemptFailure(err, { arn: input.arn, attempt }, messageFor(input.arn, err));
   } finally {
@@ -98,7 +119,9 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
 
 /** Each send in a span of its own (src/telemetry/tracing.ts): the target's ARN, the attempt and its outcome. */
 function traced<T>(attributes: { arn: string; eventId: string; attempt: number }, send: () => Promise<T>): Promise<T> {
-  return inSendSpan(attributes, send, (err) => (err instanceof TargetHeld ? 'held' : err instanceof PermanentDeliveryError ? 'permanent' : 'failed'));
+  return inSendSpan(attributes, send, (err) =>
+    err instanceof TargetHeld ? 'held' : err instanceof PermanentDeliveryError ? 'permanent' : 'failed',
+  );
 }
 
 export function deliveryOf({ eventId, record }: { eventId: string; record: S3EventRecord }): Delivery {
@@ -132,6 +155,7 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
       deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
     if (run) deps.targets.sent.add(run, arn);
+    deps.delivered?.note(delivery.record); // reconciliation: a target has seen this state of the object
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });
     metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
@@ -149,7 +173,8 @@ async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: 
   }
 }
 
-/** The error as the history shows it, always naming the target, redacted (the pool's targets already are; the gate's store may not be). */
+/** The error as the history shows it, always naming the target, redacted (the pool's targets already are; the gate's
+ * store may not be). */
 export function messageFor(arn: string, err: unknown): string {
   const message = redactCredentials(errorMessage(err));
   return message.includes(arn) ? message : `${arn}: ${message}`;

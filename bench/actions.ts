@@ -26,8 +26,10 @@ export function actionsOf(history: History): Actions {
       if (!markersInTask) add('markers');
       markersInTask = true;
     } else if (event.timerStartedEventAttributes) add('timer');
-    else if (event.upsertWorkflowSearchAttributesEventAttributes || event.workflowPropertiesModifiedEventAttributes) add('upsert');
-    else if (event.activityTaskStartedEventAttributes) add('activity attempt', event.activityTaskStartedEventAttributes.attempt ?? 1);
+    else if (event.upsertWorkflowSearchAttributesEventAttributes || event.workflowPropertiesModifiedEventAttributes)
+      add('upsert');
+    else if (event.activityTaskStartedEventAttributes)
+      add('activity attempt', event.activityTaskStartedEventAttributes.attempt ?? 1);
     else if (event.startChildWorkflowExecutionInitiatedEventAttributes) add('child workflow', 2);
   }
   return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
@@ -35,7 +37,9 @@ export function actionsOf(history: History): Actions {
 
 /** The per-event deliveries a batch handed its failed events to (from its result). */
 function continuedOf(history: History): string[] {
-  const completed = (history.events ?? []).find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  const completed = (history.events ?? []).find(
+    (e) => e.workflowExecutionCompletedEventAttributes,
+  )?.workflowExecutionCompletedEventAttributes;
   const payload = completed?.result?.payloads?.[0];
   if (!payload) return [];
   const result = defaultPayloadConverter.fromPayload<BatchResult | { outcomes?: undefined }>(payload);
@@ -53,10 +57,11 @@ export async function countActions(client: Client, workflowIds: string[], concur
       const actions = actionsOf(history);
       sum.total += actions.total;
       for (const [kind, n] of Object.entries(actions.byKind)) sum.byKind[kind] = (sum.byKind[kind] ?? 0) + n;
-      for (const continued of continuedOf(history)) if (!seen.has(continued)) {
-        seen.add(continued);
-        queue.push(continued);
-      }
+      for (const continued of continuedOf(history))
+        if (!seen.has(continued)) {
+          seen.add(continued);
+          queue.push(continued);
+        }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

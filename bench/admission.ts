@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, sender));
     const acceptedMs = Date.now() - started;
-    while (watch.arrivals.size < EVENTS && Date.now() - started < TIMEOUT_MS) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (watch.arrivals.size < EVENTS && Date.now() - started < TIMEOUT_MS)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     const deliveredMs = Date.now() - started;
     const cpuSeconds = Math.round((cpuSecondsOf(child.pid) - cpuAtReady) * 100) / 100;
     const expected = new Set(events.map((e) => e.eventId));

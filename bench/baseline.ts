@@ -20,7 +20,10 @@ import { nowMs } from './stats';
 async function main() {
   const env = process.env;
   const events = benchEvents(env.BENCH_BUCKET!, Number(env.BENCH_N), Number(env.BENCH_BASE_TIME));
-  const deps = { rules: new FileStateStore(env.BENCH_DATA_DIR!), targets: new TargetPool(loadTargetsConfig({ file: env.BENCH_CONFIG }).targets) };
+  const deps = {
+    rules: new FileStateStore(env.BENCH_DATA_DIR!),
+    targets: new TargetPool(loadTargetsConfig({ file: env.BENCH_CONFIG }).targets),
+  };
   const publishedAt: Record<string, number> = {};
   let failures = 0;
 
@@ -38,7 +41,9 @@ async function main() {
       const { eventId, record } = events[next++];
       if (windowed) publishedAt[eventId] = nowMs();
       const targets = await resolveTargets(deps.rules, (arn) => deps.targets.retryFor(arn), record);
-      const sends = targets.map(({ arn }) => deps.targets.get(arn)!.send({ eventId, record, envelope: toEnvelope(record) }));
+      const sends = targets.map(({ arn }) =>
+        deps.targets.get(arn)!.send({ eventId, record, envelope: toEnvelope(record) }),
+      );
       for (const result of await Promise.allSettled(sends)) if (result.status === 'rejected') failures++;
     }
   };

@@ -14,7 +14,10 @@ import type { emptyWorkflow } from './ceiling-workflow';
 async function main() {
   const { TEMPORAL_ADDRESS, BENCH_TASK_QUEUE: taskQueue, BENCH_PORT, BENCH_RECEIVER_URL: receiverUrl } = process.env;
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./ceiling-workflow'), logger: quiet });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./ceiling-workflow'),
+    logger: quiet,
+  });
   const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -24,7 +27,8 @@ async function main() {
     sinks: {
       bench: {
         ran: {
-          fn: (_info, eventId: string) => void fetch(receiverUrl!, { method: 'POST', headers: { [EVENT_ID_HEADER]: eventId }, body: '' }),
+          fn: (_info, eventId: string) =>
+            void fetch(receiverUrl!, { method: 'POST', headers: { [EVENT_ID_HEADER]: eventId }, body: '' }),
           callDuringReplay: false,
         },
       },
@@ -38,12 +42,17 @@ async function main() {
     req.on('end', async () => {
       try {
         const records = parseIncomingEvents(JSON.parse(Buffer.concat(chunks).toString()));
-        await Promise.all(records.map((record) => {
-          const eventId = eventIdentity(record);
-          return client.workflow.start<typeof emptyWorkflow>('emptyWorkflow', {
-            taskQueue: taskQueue!, workflowId: workflowIdFor(eventId), args: [eventId], requestEagerStart: true,
-          });
-        }));
+        await Promise.all(
+          records.map((record) => {
+            const eventId = eventIdentity(record);
+            return client.workflow.start<typeof emptyWorkflow>('emptyWorkflow', {
+              taskQueue: taskQueue!,
+              workflowId: workflowIdFor(eventId),
+              args: [eventId],
+              requestEagerStart: true,
+            });
+          }),
+        );
         res.writeHead(202).end();
       } catch (err) {
         res.writeHead(503).end(String(err));

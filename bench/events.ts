@@ -25,13 +25,28 @@ export function benchEvents(bucket: string, n: number, baseTimeMs: number): Benc
 }
 
 /** Writes the targets config and subscribes `bucket` to every configured ARN; returns the config file. */
-export async function prepareRun(dataDir: string, bucket: string, notify: Record<string, Record<string, unknown>>): Promise<string> {
+export async function prepareRun(
+  dataDir: string,
+  bucket: string,
+  notify: Record<string, Record<string, unknown>>,
+): Promise<string> {
   await mkdir(dataDir, { recursive: true });
   const configFile = path.join(dataDir, `config-${bucket}.json`);
   await writeFile(configFile, JSON.stringify({ region: 'us-east-1', notify }));
-  const arns = Object.entries(notify).flatMap(([type, byId]) => Object.keys(byId).map((id) => `arn:minio:sqs:us-east-1:${id}:${type}`));
+  const arns = Object.entries(notify).flatMap(([type, byId]) =>
+    Object.keys(byId).map((id) => `arn:minio:sqs:us-east-1:${id}:${type}`),
+  );
   const rules = new FileStateStore(dataDir);
-  await rules.put(bucket, arns.map((arn, i) => ({ id: String(i + 1), arn, events: ['s3:ObjectCreated:*'], prefix: 'photos/', suffix: '.jpg' })));
+  await rules.put(
+    bucket,
+    arns.map((arn, i) => ({
+      id: String(i + 1),
+      arn,
+      events: ['s3:ObjectCreated:*'],
+      prefix: 'photos/',
+      suffix: '.jpg',
+    })),
+  );
   await rules.close();
   return configFile;
 }

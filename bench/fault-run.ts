@@ -41,13 +41,23 @@ async function main(): Promise<void> {
   const configFile = path.join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify({ notify }));
   const store = new FileStateStore(dir);
-  const arns = ['arn:minio:sqs:us-east-1:steady:webhook', 'arn:minio:sqs:us-east-1:flaky:webhook', 'arn:minio:sqs:us-east-1:1:redis'];
-  await store.put(bucket, arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })));
+  const arns = [
+    'arn:minio:sqs:us-east-1:steady:webhook',
+    'arn:minio:sqs:us-east-1:flaky:webhook',
+    'arn:minio:sqs:us-east-1:1:redis',
+  ];
+  await store.put(
+    bucket,
+    arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })),
+  );
   await store.close();
   const ingestPort = await freePort();
   const env = {
-    TEMPORAL_ADDRESS: temporal.address, BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dir,
-    BUCKETFLOW_TASK_QUEUE: `faults-${randomUUID()}`, BUCKETFLOW_INGEST_PORT: String(ingestPort),
+    TEMPORAL_ADDRESS: temporal.address,
+    BUCKETFLOW_CONFIG: configFile,
+    BUCKETFLOW_DATA_DIR: dir,
+    BUCKETFLOW_TASK_QUEUE: `faults-${randomUUID()}`,
+    BUCKETFLOW_INGEST_PORT: String(ingestPort),
   };
   const workers: Child[] = [startEntry('worker', env), startEntry('worker', env)];
   const ingest = startEntry('ingest', env);
@@ -57,7 +67,10 @@ async function main(): Promise<void> {
   const posting: Array<Promise<void>> = [];
   const post = async (body: string) => {
     for (;;) {
-      const status = await fetch(`http://127.0.0.1:${ingestPort}/`, { method: 'POST', body }).then((r) => r.status, () => 0);
+      const status = await fetch(`http://127.0.0.1:${ingestPort}/`, { method: 'POST', body }).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 202) return;
       await sleep(500);
     }
@@ -97,15 +110,26 @@ async function main(): Promise<void> {
   await faults;
   while (sent < EVENTS) await sleep(200);
   await Promise.all(posting);
-  console.log(`${sent} events accepted after ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for every delivery`);
+  console.log(
+    `${sent} events accepted after ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for every delivery`,
+  );
   const ids = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
   const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline && (new Set(ids(steady)).size < sent || new Set([...flakyRequests, ...ids(flaky)]).size < sent)) await sleep(1000);
+  while (
+    Date.now() < deadline &&
+    (new Set(ids(steady)).size < sent || new Set([...flakyRequests, ...ids(flaky)]).size < sent)
+  )
+    await sleep(1000);
   await sleep(15_000); // re-run tasks and retries that are still due
-  for (const [name, received] of [['steady', ids(steady)], ['flaky', [...flakyRequests, ...ids(flaky)]]] as const) {
+  for (const [name, received] of [
+    ['steady', ids(steady)],
+    ['flaky', [...flakyRequests, ...ids(flaky)]],
+  ] as const) {
     const distinct = new Set(received).size;
     const duplicates = received.length - distinct;
-    console.log(`webhook ${name}: ${sent} events, ${distinct} arrived, ${duplicates} duplicates (${((100 * duplicates) / sent).toFixed(1)}%)`);
+    console.log(
+      `webhook ${name}: ${sent} events, ${distinct} arrived, ${duplicates} duplicates (${((100 * duplicates) / sent).toFixed(1)}%)`,
+    );
   }
   // Which fault each duplicate followed: when its first copy reached the steady webhook (s after the start).
   const first = new Map<string, number>();
@@ -116,7 +140,9 @@ async function main(): Promise<void> {
     copies.set(id, (copies.get(id) ?? 0) + 1);
   }
   const when = [...copies].filter(([, n]) => n > 1).map(([id]) => first.get(id)!.toFixed(1));
-  console.log(`steady webhook's duplicates, first copy at (s): ${when.join(' ') || 'none'} (SIGKILL at 6, Temporal cut 12-32)`);
+  console.log(
+    `steady webhook's duplicates, first copy at (s): ${when.join(' ') || 'none'} (SIGKILL at 6, Temporal cut 12-32)`,
+  );
   for (const child of [...workers.slice(1), ingest]) await child.stop();
   await Promise.all([temporal.down(), redis.down(), steady.close(), flaky.close()]);
   await rm(dir, { recursive: true, force: true });

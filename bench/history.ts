@@ -4,9 +4,7 @@
 import type { Client } from '@temporalio/client';
 
 type HistoryEvent = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events'] extends
-  | Array<infer E>
-  | null
-  | undefined
+  Array<infer E> | null | undefined
   ? E
   : never;
 
@@ -37,7 +35,12 @@ export function phasesOf(events: HistoryEvent[], publishedAt: number): Phases {
   for (const event of events) at.set(Number(event.eventId), ms(event));
   const phases: Phases = {
     publishToStarted: ms(events[0]) - publishedAt,
-    workflowTaskDispatch: 0, workflowTaskRun: 0, resolveDispatch: 0, resolveRun: 0, deliverDispatch: 0, deliverRun: 0,
+    workflowTaskDispatch: 0,
+    workflowTaskRun: 0,
+    resolveDispatch: 0,
+    resolveRun: 0,
+    deliverDispatch: 0,
+    deliverRun: 0,
     startedToCompleted: ms(events[events.length - 1]) - ms(events[0]),
     workflowTasks: 0,
     localActivities: 0,
@@ -73,15 +76,23 @@ export function phasesOf(events: HistoryEvent[], publishedAt: number): Phases {
 }
 
 /** Median of each phase over up to `samples` workflows spread evenly over the run. */
-export async function samplePhases(client: Client, workflowIds: Array<{ workflowId: string; publishedAt: number }>, samples = 40) {
+export async function samplePhases(
+  client: Client,
+  workflowIds: Array<{ workflowId: string; publishedAt: number }>,
+  samples = 40,
+) {
   const step = Math.max(1, Math.floor(workflowIds.length / samples));
   const picked = workflowIds.filter((_, i) => i % step === 0).slice(0, samples);
   const all = await Promise.all(
-    picked.map(async ({ workflowId, publishedAt }) => phasesOf((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [], publishedAt)),
+    picked.map(async ({ workflowId, publishedAt }) =>
+      phasesOf((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [], publishedAt),
+    ),
   );
   const median = (key: keyof Phases) => {
     const values = all.map((p) => p[key]).sort((a, b) => a - b);
     return Math.round(values[Math.floor(values.length / 2)] * 10) / 10;
   };
-  return Object.fromEntries((Object.keys(all[0]) as Array<keyof Phases>).map((key) => [key, median(key)])) as unknown as Phases;
+  return Object.fromEntries(
+    (Object.keys(all[0]) as Array<keyof Phases>).map((key) => [key, median(key)]),
+  ) as unknown as Phases;
 }

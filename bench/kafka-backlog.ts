@@ -26,7 +26,11 @@ export interface Backlog {
 }
 
 export async function writeBacklog(events: BenchEvent[], partitions: number): Promise<Backlog> {
-  const kafka = new Kafka({ brokers: [endpoints.kafka], clientId: 'bucketflow-bench-backlog', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: [endpoints.kafka],
+    clientId: 'bucketflow-bench-backlog',
+    logLevel: logLevel.NOTHING,
+  });
   const suffix = randomUUID();
   const topic = `bench-source-${suffix}`;
   const group = `bench-source-${suffix}`;
@@ -36,12 +40,16 @@ export async function writeBacklog(events: BenchEvent[], partitions: number): Pr
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
     await producer.connect();
-    const messages = events.map(({ record }) => ({ key: objectPath(record), value: JSON.stringify(toEnvelope(record)) }));
+    const messages = events.map(({ record }) => ({
+      key: objectPath(record),
+      value: JSON.stringify(toEnvelope(record)),
+    }));
     for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) {
       await producer.send({ topic, messages: messages.slice(i, i + MESSAGES_PER_SEND) });
     }
     const written = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-    if (written !== events.length) throw new Error(`kafka backlog: ${written} records on ${topic}, expected ${events.length}`);
+    if (written !== events.length)
+      throw new Error(`kafka backlog: ${written} records on ${topic}, expected ${events.length}`);
     return {
       brokers: [endpoints.kafka],
       topic,
@@ -71,7 +79,8 @@ export async function workflowsOnTaskQueue(client: Client, taskQueue: string, at
   let previous: string[] = [];
   for (;;) {
     const ids: string[] = [];
-    for await (const workflow of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) ids.push(workflow.workflowId);
+    for await (const workflow of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }))
+      ids.push(workflow.workflowId);
     if ((ids.length >= atLeast && ids.length === previous.length) || Date.now() > deadline) return ids;
     previous = ids;
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -30,19 +30,37 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 function poisonValues(bytes: number): Record<string, Buffer> {
   const minio = toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'photos', key: 'a.jpg' }));
   const name = SLOW_TEXT.repeat(Math.floor((bytes - 700) / SLOW_TEXT.length));
-  const ceph = { Records: [{ eventVersion: '2.2', eventSource: 'ceph:s3', eventTime: '2019-11-22T13:47:35.124724Z', eventName: name, s3: { bucket: { name: 'b' }, object: { key: 'k' } } }] };
+  const ceph = {
+    Records: [
+      {
+        eventVersion: '2.2',
+        eventSource: 'ceph:s3',
+        eventTime: '2019-11-22T13:47:35.124724Z',
+        eventName: name,
+        s3: { bucket: { name: 'b' }, object: { key: 'k' } },
+      },
+    ],
+  };
   return {
     'not JSON': Buffer.from(SLOW_TEXT.repeat(Math.floor(bytes / SLOW_TEXT.length))),
-    'MinIO, long event name': Buffer.from(JSON.stringify({ ...minio, Records: [{ ...minio.Records[0], eventName: name }] })),
+    'MinIO, long event name': Buffer.from(
+      JSON.stringify({ ...minio, Records: [{ ...minio.Records[0], eventName: name }] }),
+    ),
     'Ceph, long event name': Buffer.from(JSON.stringify(ceph)),
   };
 }
 
-/** Today's path: read the record, skip it, write the line (a logger of its own per run, so no line is held back as a repeat). */
+/** Today's path: read the record, skip it, write the line (a logger of its own per run, so no line is held back as a
+ * repeat). */
 function skipNow(value: Buffer, run: number): void {
   const content = eventsOfRecord(value);
   if (!('skip' in content)) throw new Error('a poison record was accepted');
-  log('WARN', SKIP_LINE, { topic: 'bench', partition: 0, offset: String(run), reason: content.skip }, childLogger({ bench: run }));
+  log(
+    'WARN',
+    SKIP_LINE,
+    { topic: 'bench', partition: 0, offset: String(run), reason: content.skip },
+    childLogger({ bench: run }),
+  );
 }
 
 /** The skip line's redaction before: the reason quoted the whole event name, and each string was redacted whole. */
@@ -55,12 +73,18 @@ function skipBefore(value: Buffer): void {
 console.log(`poison record: CPU per record skipped and logged (median of ${RUNS}, process.cpuUsage)`);
 for (const [shape, value] of Object.entries(poisonValues(1_000_000))) {
   const samples = Array.from({ length: RUNS }, (_, run) => cpuMs(() => skipNow(value, run)));
-  console.log(`  ${shape.padEnd(24)} ${value.length} bytes: ${median(samples).toFixed(1)} ms (min ${Math.min(...samples).toFixed(1)}, max ${Math.max(...samples).toFixed(1)})`);
+  console.log(
+    `  ${shape.padEnd(24)} ${value.length} bytes: ${median(samples).toFixed(1)} ms (min ${Math.min(...samples).toFixed(1)}, max ${Math.max(...samples).toFixed(1)})`,
+  );
 }
 console.log('before and now, same run (MinIO shape, event name of the size shown):');
 for (const bytes of BEFORE_SIZES) {
   const value = poisonValues(bytes)['MinIO, long event name'];
-  const before = median(Array.from({ length: Math.max(1, Math.floor(RUNS / 3)) }, () => cpuMs(() => skipBefore(value))));
+  const before = median(
+    Array.from({ length: Math.max(1, Math.floor(RUNS / 3)) }, () => cpuMs(() => skipBefore(value))),
+  );
   const now = median(Array.from({ length: RUNS }, (_, run) => cpuMs(() => skipNow(value, RUNS + run))));
-  console.log(`  ${String(bytes).padStart(8)} bytes: before ${before.toFixed(1)} ms (the line's redaction alone), now ${now.toFixed(2)} ms (all of it): ${(before / now).toFixed(0)}x`);
+  console.log(
+    `  ${String(bytes).padStart(8)} bytes: before ${before.toFixed(1)} ms (the line's redaction alone), now ${now.toFixed(2)} ms (all of it): ${(before / now).toFixed(0)}x`,
+  );
 }

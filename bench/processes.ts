@@ -48,11 +48,21 @@ function spawnChild(script: string, command: string, args: string[], env: NodeJS
       return new Promise((resolve, reject) => {
         const found = lines.find((line) => line.includes(marker));
         if (found) return resolve(found);
-        const timer = setTimeout(() => reject(new Error(`${script}: no "${marker}" within ${timeoutMs} ms; last output:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${script}: no "${marker}" within ${timeoutMs} ms; last output:\n${lines.slice(-20).join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({ marker, resolve: (line) => (clearTimeout(timer), resolve(line)) });
         void exited.then(() => {
           clearTimeout(timer);
-          reject(new Error(`${script} exited (code ${child.exitCode}) before "${marker}":\n${lines.slice(-20).join('\n')}`));
+          reject(
+            new Error(`${script} exited (code ${child.exitCode}) before "${marker}":\n${lines.slice(-20).join('\n')}`),
+          );
         });
       });
     },

@@ -32,8 +32,11 @@ async function once(runtime: string, idleMs: number): Promise<Sample> {
   const began = performance.now();
   // A task queue of its own: an idle worker must not pick up anyone else's deliveries.
   const worker = startEntry('worker', {
-    BUCKETFLOW_RUNTIME: runtime, BUCKETFLOW_DATA_DIR: dataDir, BUCKETFLOW_TASK_QUEUE: `startup-${randomUUID()}`,
-    BUCKETFLOW_CONFIG: '', TEMPORAL_ADDRESS: endpoints.temporal,
+    BUCKETFLOW_RUNTIME: runtime,
+    BUCKETFLOW_DATA_DIR: dataDir,
+    BUCKETFLOW_TASK_QUEUE: `startup-${randomUUID()}`,
+    BUCKETFLOW_CONFIG: '',
+    TEMPORAL_ADDRESS: endpoints.temporal,
   });
   try {
     await worker.waitFor('worker started', 60_000);
@@ -56,7 +59,9 @@ async function main() {
   const runs = Number(process.env.STARTUP_RUNS ?? 5);
   const idleMs = Number(process.env.STARTUP_IDLE_MS ?? 5_000);
   const runtimes = (process.env.STARTUP_RUNTIMES ?? 'tsx,dist').split(',');
-  console.log(`runtime  start-up ms  start-up CPU ms  idle RSS MB  idle peak MB  SIGTERM->exit ms   (median of ${runs}, idle ${idleMs} ms)`);
+  console.log(
+    `runtime  start-up ms  start-up CPU ms  idle RSS MB  idle peak MB  SIGTERM->exit ms   (median of ${runs}, idle ${idleMs} ms)`,
+  );
   const samples = new Map<string, Sample[]>(runtimes.map((runtime) => [runtime, []]));
   const skipped = new Map<string, string>();
   for (let i = 0; i < runs; i++) {

@@ -1,6 +1,7 @@
 // `npx tsx bench/target-batch.ts`: each target's bulk path (sendBatch) against its single send, on the real
 // stack, in one run, with no Temporal: the target code alone, as a batch workflow's first task would call it.
-//   single - BENCH_BATCH_EVENTS events (default 1,000), one `send()` each, BENCH_SINGLE_CONCURRENCY (default 16) at once;
+//   single - BENCH_BATCH_EVENTS events (default 1,000), one `send()` each, BENCH_SINGLE_CONCURRENCY (default 16) at
+// once;
 //   batch  - the same number of events as consecutive `sendBatch` calls of BENCH_BATCH_SIZE (default 100).
 // Targets as `npm run bench`'s `all` set (bench/targets.ts): webhook (a local receiver), Redis `access`,
 // PostgreSQL/MySQL/Elasticsearch `namespace`, AMQP, NATS JetStream, Kafka, MQTT QoS 1; fresh tables,
@@ -92,7 +93,9 @@ async function runOne(watch: Watch, entry: TargetEntry, mode: Mode, round: numbe
     const failed = await sendAll(target, mode, deliveries);
     const seconds = (nowMs() - began) / 1000;
     const held = await heldBy(watch, entry.type, EVENTS + 1);
-    console.log(`round ${round} ${entry.type.padEnd(13)} ${mode.padEnd(6)} ${(EVENTS / seconds).toFixed(0).padStart(7)} events/s  failed ${failed}  held ${held}/${EVENTS + 1}`);
+    console.log(
+      `round ${round} ${entry.type.padEnd(13)} ${mode.padEnd(6)} ${(EVENTS / seconds).toFixed(0).padStart(7)} events/s  failed ${failed}  held ${held}/${EVENTS + 1}`,
+    );
     return { target: entry.type, mode, round, seconds, eventsPerSecond: EVENTS / seconds, failed, held };
   } finally {
     await target.close();
@@ -107,11 +110,20 @@ async function runRound(round: number): Promise<RunResult[]> {
   try {
     for (const mode of modes) watches.set(mode, await watchTargets('all'));
     const entriesOf = (mode: Mode) =>
-      loadTargetsConfig({ text: JSON.stringify({ notify: watches.get(mode)!.notify }), env: {}, region: 'us-east-1' }).targets;
+      loadTargetsConfig({ text: JSON.stringify({ notify: watches.get(mode)!.notify }), env: {}, region: 'us-east-1' })
+        .targets;
     const perMode = new Map(modes.map((mode) => [mode, entriesOf(mode)] as const));
     for (const type of perMode.get(modes[0])!.map((entry) => entry.type)) {
       if (ONLY && !ONLY.has(type)) continue;
-      for (const mode of modes) results.push(await runOne(watches.get(mode)!, perMode.get(mode)!.find((e) => e.type === type)!, mode, round));
+      for (const mode of modes)
+        results.push(
+          await runOne(
+            watches.get(mode)!,
+            perMode.get(mode)!.find((e) => e.type === type)!,
+            mode,
+            round,
+          ),
+        );
     }
   } finally {
     for (const watch of watches.values()) await watch.close();
@@ -126,7 +138,9 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`${EVENTS} events per target: single = send() x ${CONCURRENCY} concurrent, batch = sendBatch of ${BATCH_SIZE}; ${ROUNDS} round(s)`);
+  console.log(
+    `${EVENTS} events per target: single = send() x ${CONCURRENCY} concurrent, batch = sendBatch of ${BATCH_SIZE}; ${ROUNDS} round(s)`,
+  );
   const all: RunResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) all.push(...(await runRound(round)));
 
@@ -142,15 +156,27 @@ async function main(): Promise<void> {
     const single = median(all.filter((r) => r.target === target && r.mode === 'single').map((r) => r.eventsPerSecond));
     const batch = median(all.filter((r) => r.target === target && r.mode === 'batch').map((r) => r.eventsPerSecond));
     const ratio = median(ratios);
-    console.log(`${target.padEnd(14)} ${single.toFixed(0).padStart(11)} ${batch.toFixed(0).padStart(12)}   ${ratio.toFixed(1)}x  (${ratios.map((x) => `${x.toFixed(1)}x`).join(', ')})`);
+    console.log(
+      `${target.padEnd(14)} ${single.toFixed(0).padStart(11)} ${batch.toFixed(0).padStart(12)}   ${ratio.toFixed(1)}x  (${ratios.map((x) => `${x.toFixed(1)}x`).join(', ')})`,
+    );
     return { target, singleEventsPerSecond: single, batchEventsPerSecond: batch, ratio, ratios };
   });
-  if (incomplete.length) console.log(`\nINCOMPLETE runs (failed sends or events missing at the server): ${incomplete.map((r) => `${r.target}/${r.mode}/round ${r.round}`).join(', ')}`);
+  if (incomplete.length)
+    console.log(
+      `\nINCOMPLETE runs (failed sends or events missing at the server): ${incomplete.map((r) => `${r.target}/${r.mode}/round ${r.round}`).join(', ')}`,
+    );
 
   const dir = path.resolve(__dirname, '..', 'bench-results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `target-batch-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ events: EVENTS, batchSize: BATCH_SIZE, concurrency: CONCURRENCY, rounds: ROUNDS, summary, runs: all }, null, 2));
+  await writeFile(
+    file,
+    JSON.stringify(
+      { events: EVENTS, batchSize: BATCH_SIZE, concurrency: CONCURRENCY, rounds: ROUNDS, summary, runs: all },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${file}`);
   process.exitCode = incomplete.length ? 1 : 0;
 }

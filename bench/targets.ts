@@ -15,7 +15,8 @@ import { endpoints, mysqlDsn } from '../scripts/stack/endpoints';
 import { EVENT_ID_HEADER } from '../src/targets/common';
 import { nowMs } from './stats';
 
-/** `guide`: the guide's eight targets (AMQP, Elasticsearch, Redis, NATS, PostgreSQL, MySQL, Kafka, webhook); `all` adds MQTT. */
+/** `guide`: the guide's eight targets (AMQP, Elasticsearch, Redis, NATS, PostgreSQL, MySQL, Kafka, webhook); `all` adds
+ * MQTT. */
 export type TargetSet = 'webhook' | 'redis' | 'guide' | 'all';
 
 /** One run's targets: the MinIO `notify` section to load, and what watches the servers. */
@@ -53,7 +54,8 @@ async function monitorRedis(arrivals: Map<string, number>) {
   const client = new Redis({ host: redisHost, port: Number(redisPort) });
   const monitor = await client.monitor();
   monitor.on('monitor', (time: string, args: string[]) => {
-    if (/^evalsha$|^eval$/i.test(args[0]) && args.length >= 6 && !arrivals.has(args[5])) arrivals.set(args[5], Number(time) * 1000);
+    if (/^evalsha$|^eval$/i.test(args[0]) && args.length >= 6 && !arrivals.has(args[5]))
+      arrivals.set(args[5], Number(time) * 1000);
   });
   return {
     close: async () => {
@@ -93,7 +95,9 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
     notify,
     arrivals,
     async counts() {
-      const entries = await Promise.all(Object.entries(counters).map(async ([name, count]) => [name, await count()] as const));
+      const entries = await Promise.all(
+        Object.entries(counters).map(async ([name, count]) => [name, await count()] as const),
+      );
       return Object.fromEntries(entries);
     },
     async close() {
@@ -102,7 +106,8 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
   };
 }
 
-/** PostgreSQL, MySQL and Elasticsearch in namespace format (one row/document per object, all keys distinct), AMQP, NATS JetStream, Kafka, and MQTT if asked. */
+/** PostgreSQL, MySQL and Elasticsearch in namespace format (one row/document per object, all keys distinct), AMQP, NATS
+ * JetStream, Kafka, and MQTT if asked. */
 async function watchEveryOtherServer(
   suffix: string,
   notify: Watch['notify'],
@@ -113,7 +118,8 @@ async function watchEveryOtherServer(
   const table = `bench_${suffix}`;
   const pg = new Pool({ connectionString: endpoints.postgres, max: 1 });
   notify.postgresql = { '1': { enable: true, connectionString: endpoints.postgres, table, format: 'namespace' } };
-  counters.postgresql = async () => countRows(() => pg.query(`SELECT count(*)::int AS n FROM ${table}`).then((r) => r.rows[0].n));
+  counters.postgresql = async () =>
+    countRows(() => pg.query(`SELECT count(*)::int AS n FROM ${table}`).then((r) => r.rows[0].n));
   closers.push(async () => {
     await pg.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_seq`);
     await pg.end();
@@ -121,7 +127,8 @@ async function watchEveryOtherServer(
 
   const mysql = createPool({ uri: endpoints.mysql, connectionLimit: 1 });
   notify.mysql = { '1': { enable: true, dsnString: mysqlDsn(), table, format: 'namespace' } };
-  counters.mysql = async () => countRows(async () => ((await mysql.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: number }>)[0].n);
+  counters.mysql = async () =>
+    countRows(async () => ((await mysql.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: number }>)[0].n);
   closers.push(async () => {
     await mysql.query(`DROP TABLE IF EXISTS ${table}, ${table}_bucketflow_seq`);
     await mysql.end();
@@ -145,7 +152,16 @@ async function watchEveryOtherServer(
   await channel.assertExchange(exchange, 'fanout', { durable: false });
   const { queue } = await channel.assertQueue('', { exclusive: true });
   await channel.bindQueue(queue, exchange, '');
-  notify.amqp = { '1': { enable: true, url: endpoints.amqp, exchange, exchangeType: 'fanout', routingKey: 'bucketlogs', durable: false } };
+  notify.amqp = {
+    '1': {
+      enable: true,
+      url: endpoints.amqp,
+      exchange,
+      exchangeType: 'fanout',
+      routingKey: 'bucketlogs',
+      durable: false,
+    },
+  };
   counters.amqp = async () => (await channel.checkQueue(queue)).messageCount;
   closers.push(async () => {
     await channel.deleteExchange(exchange);

@@ -16,7 +16,13 @@ const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
 /** Proto JSON as `temporal workflow show --output json` writes it (enums by name, 64-bit ints and bytes as strings). */
 export function historyJson(history: temporal.api.history.v1.IHistory): string {
   const { History } = temporal.api.history.v1;
-  return JSON.stringify(History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1) + '\n';
+  return (
+    JSON.stringify(
+      History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }),
+      null,
+      1,
+    ) + '\n'
+  );
 }
 
 async function main() {
@@ -32,16 +38,32 @@ async function main() {
   const bucket = uniqueBucket('replay');
   const retry = { retry_initial_interval: '100ms', retry_max_interval: '1s', fast_retry_interval: '10ms' };
   const engine = await startEngine({
-    notify: { webhook: Object.fromEntries(Object.entries(receivers).map(([id, r]) => [id, { enable: true, endpoint: r.url, ...retry }])) },
+    notify: {
+      webhook: Object.fromEntries(
+        Object.entries(receivers).map(([id, r]) => [id, { enable: true, endpoint: r.url, ...retry }]),
+      ),
+    },
     rules: {
-      [bucket]: Object.keys(receivers).map((id) => ({ id, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: `${id}/`, suffix: '' }))
-        .concat(['ok', 'rejecting'].map((id) => ({ id: `mixed-${id}`, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: 'mixed/', suffix: '' }))),
+      [bucket]: Object.keys(receivers)
+        .map((id) => ({ id, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: `${id}/`, suffix: '' }))
+        .concat(
+          ['ok', 'rejecting'].map((id) => ({
+            id: `mixed-${id}`,
+            arn: arn(id),
+            events: ['s3:ObjectCreated:*'],
+            prefix: 'mixed/',
+            suffix: '',
+          })),
+        ),
     },
     ...(prefix === DELIVER_BATCH ? { batch: { maxEvents: 10 } } : {}),
   });
   await mkdir(outDir, { recursive: true });
   if (prefix === DELIVER_BATCH) {
-    const batches: Record<string, string[]> = { delivered: ['ok/a.jpg', 'ok/b.jpg', 'ok/c.jpg'], continued: ['ok/d.jpg', 'mixed/e.jpg'] };
+    const batches: Record<string, string[]> = {
+      delivered: ['ok/a.jpg', 'ok/b.jpg', 'ok/c.jpg'],
+      continued: ['ok/d.jpg', 'mixed/e.jpg'],
+    };
     for (const [scenario, keys] of Object.entries(batches)) {
       // One body of several records: one publish, one batch.
       const records = keys.map((key) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, size: 1 }));
@@ -58,12 +80,22 @@ async function main() {
   }
   // Files a test replays: <prefix>[-plain]-<scenario>.json; the object key's folder picks the rules.
   const scenarios: Record<string, string> = {
-    delivered: 'ok', retried: 'flaky', durable: 'stubborn', partial: 'mixed', failed: 'rejecting', 'no-targets': 'none',
+    delivered: 'ok',
+    retried: 'flaky',
+    durable: 'stubborn',
+    partial: 'mixed',
+    failed: 'rejecting',
+    'no-targets': 'none',
   };
-  const clients = { '': engine.client, ...('plainClient' in engine ? { '-plain': (engine as { plainClient: typeof engine.client }).plainClient } : {}) };
+  const clients = {
+    '': engine.client,
+    ...('plainClient' in engine ? { '-plain': (engine as { plainClient: typeof engine.client }).plainClient } : {}),
+  };
   for (const [variant, client] of Object.entries(clients)) {
     for (const [scenario, folder] of Object.entries(scenarios)) {
-      const [published] = await client.publish(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${folder}/a${variant}.jpg`, size: 1 }));
+      const [published] = await client.publish(
+        buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${folder}/a${variant}.jpg`, size: 1 }),
+      );
       const handle = engine.client.temporal.workflow.getHandle(published.workflowId);
       await handle.result().catch(() => undefined); // a failed delivery fails the workflow
       const file = path.join(outDir, `${prefix}${variant}-${scenario}.json`);

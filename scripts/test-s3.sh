@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm run test:s3`: bucketflow's S3 access on the stack's real S3 servers (opt-in: not part of `npm test` nor CI,
-# as the first run builds MinIO and versitygw from their Go modules, minutes; later runs reuse the build caches).
+# `npm run test:s3`: bucketflow's S3 access, backfill and scans on the stack's real S3 servers (not part of `npm test`,
+# as the first run builds MinIO and versitygw from their Go modules, minutes; later runs reuse the build caches; CI
+# runs it after `npm test`).
 # Brings up the group s3 (minio, seaweedfs, versitygw, s3proxy), then runs test/s3. A subset: `npm run test:s3 -- test/s3/x.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,8 @@ import process from 'node:process';
 
 const SHOWN = 10;
 
-/** @param {AsyncIterable<{ type: string, data: { file?: string, name?: string, nesting?: number, skip?: unknown, details?: { duration_ms?: number } } }>} source */
+/** @param {AsyncIterable<{ type: string, data: { file?: string, name?: string, nesting?: number, skip?: unknown,
+ * details?: { duration_ms?: number } } }>} source */
 export default async function* timings(source) {
   const started = new Map();
   const files = [];
@@ -19,7 +20,12 @@ export default async function* timings(source) {
     if (data.name === data.file) {
       if (type === 'test:dequeue') started.set(file, Date.now());
       if (type === 'test:complete' && started.has(file)) files.push({ file, ms: Date.now() - started.get(file) });
-    } else if ((type === 'test:pass' || type === 'test:fail') && data.nesting === 0 && data.skip === undefined && data.details?.duration_ms !== undefined) {
+    } else if (
+      (type === 'test:pass' || type === 'test:fail') &&
+      data.nesting === 0 &&
+      data.skip === undefined &&
+      data.details?.duration_ms !== undefined
+    ) {
       tests.push({ file, name: data.name ?? '', ms: data.details.duration_ms });
     }
   }
@@ -27,5 +33,6 @@ export default async function* timings(source) {
   yield `# ${files.length} files; the slowest (their process, start to end):\n`;
   for (const { file, ms } of files.sort((a, b) => b.ms - a.ms).slice(0, SHOWN)) yield `# ${seconds(ms)}  ${file}\n`;
   yield '# the slowest tests:\n';
-  for (const { file, name, ms } of tests.sort((a, b) => b.ms - a.ms).slice(0, SHOWN)) yield `# ${seconds(ms)}  ${file}: ${name}\n`;
+  for (const { file, name, ms } of tests.sort((a, b) => b.ms - a.ms).slice(0, SHOWN))
+    yield `# ${seconds(ms)}  ${file}: ${name}\n`;
 }

@@ -36,7 +36,8 @@ run_tests() {
 run_suite() {
   local together=() alone=() file rc=0
   for file in "$@"; do
-    if grep -qE "needs(Each)?\([^)]*'alone'" "$file"; then alone+=("$file"); else together+=("$file"); fi
+    # -z: the whole file is one line, so a call the formatter wrapped over several lines is found too.
+    if grep -qzE "needs(Each)?\([^)]*'alone'" "$file"; then alone+=("$file"); else together+=("$file"); fi
   done
   if [ "${#together[@]}" -gt 0 ]; then
     step "node --test (${#together[@]} files, $concurrency at a time)" run_tests "$concurrency" "${together[@]}" || rc=1
@@ -88,7 +89,7 @@ fi
 case "$mode" in
   named)
     # Only what a named file declares it needs: the build for a test of the package.
-    if grep -lE "needs(Each)?\([^)]*'build'" "${files[@]}" > /dev/null \
+    if grep -lzE "needs(Each)?\([^)]*'build'" "${files[@]}" > /dev/null \
       && [ "$(bash scripts/entry.sh --source-hash)" != "$(cat dist/.source-hash 2>/dev/null)" ]; then
       step "build (a named file needs it)" npm run --silent build
     fi
@@ -108,7 +109,7 @@ case "$mode" in
     # first test files at once.
     background "workflow bundle" node --import tsx -e "require('./src/engine/workflow-bundle').loadWorkflowBundle()"
     failed=0 # each step's errors are printed before the run stops
-    step "eslint" npx eslint . || failed=1
+    step "lint (eslint, prettier --check)" npm run --silent lint || failed=1
     step "build" npm run --silent build || failed=1
     joined "tsc --noEmit" || failed=1
     joined "workflow bundle" || failed=1

@@ -10,14 +10,16 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-/** The message and its cause's, when that adds something: Temporal's "Failed to start Workflow" says nothing without "connect ECONNREFUSED ...". */
+/** The message and its cause's, when that adds something: Temporal's "Failed to start Workflow" says nothing without
+ * "connect ECONNREFUSED ...". */
 export function messageWithCause(err: unknown): string {
   const message = errorMessage(err);
   const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : undefined;
   return cause && !message.includes(cause) ? `${message}: ${cause}` : message;
 }
 
-/** What a failed system call says in a word (ENOENT, EACCES), else the error's message: "cannot read x.pem (ENOENT)". */
+/** What a failed system call says in a word (ENOENT, EACCES), else the error's message: "cannot read x.pem (ENOENT)".
+ * */
 export function systemErrorText(err: unknown): string {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : errorMessage(err);
@@ -35,7 +37,11 @@ export interface ErrorLink {
 /** The error, then its cause, its cause's cause, ... (stopping at a cycle). */
 export function* causeChain(err: unknown): Generator<ErrorLink> {
   const seen = new Set<unknown>();
-  for (let current = err; typeof current === 'object' && current !== null && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+  for (
+    let current = err;
+    typeof current === 'object' && current !== null && !seen.has(current);
+    current = (current as { cause?: unknown }).cause
+  ) {
     seen.add(current);
     yield current as ErrorLink;
   }
@@ -57,13 +63,20 @@ export function operatorTextOf(err: unknown): string | undefined {
 }
 
 /**
- * A record too large to travel as a workflow input, refused by the publisher (src/publish/publisher.ts) before anything of
+ * A record too large to travel as a workflow input, refused by the publisher (src/publish/publisher.ts) before anything
+ * of
  * its publish starts: the ingest answers 413 with this message, the Kafka source skips its record as poison, a
  * library caller gets it thrown. `field` names the record in what was published (`Records[1]`).
  */
 export class RecordTooLargeError extends Error {
-  constructor(readonly field: string, readonly bytes: number, readonly limit: number) {
-    super(`${field}: ${bytes} bytes once encoded; a record may carry at most ${limit} to become a delivery (Temporal's payload limit)`);
+  constructor(
+    readonly field: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `${field}: ${bytes} bytes once encoded; a record may carry at most ${limit} to become a delivery (Temporal's payload limit)`,
+    );
     this.name = 'RecordTooLargeError';
   }
 }

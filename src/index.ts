@@ -6,4 +6,4 @@ export type { PublishOptions, PublishedEvent } from './publish/publisher';
 export { parseSigningSecrets, verifyWebhook, WebhookSignatureError } from './webhook-signature';
 export { RecordTooLargeError } from './errors';
 export type { EventEnvelope, Identity, S3EventRecord, S3Object } from './events/types';
-export type { EventSource, ParsedEvent } from './events/sources';
+export type { DeliverySource, EventSource, ListingOrigin, ParsedEvent } from './events/sources';

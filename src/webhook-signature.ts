@@ -23,14 +23,19 @@ export function parseSigningSecrets(value: string): Buffer[] {
   if (secrets.length === 0) throw new WebhookSignatureError('expected at least one whsec_... secret');
   return secrets.map((secret, i) => {
     const which = secrets.length > 1 ? `secret ${i + 1}` : 'secret';
-    if (!secret.startsWith(SECRET_PREFIX)) throw new WebhookSignatureError(`${which}: expected the prefix "${SECRET_PREFIX}"`);
+    if (!secret.startsWith(SECRET_PREFIX))
+      throw new WebhookSignatureError(`${which}: expected the prefix "${SECRET_PREFIX}"`);
     const encoded = secret.slice(SECRET_PREFIX.length);
     const key = Buffer.from(encoded, 'base64');
     // Buffer.from ignores bad characters: re-encoding is the only way to see that the text was base64.
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '')) {
+    if (
+      !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ||
+      key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '')
+    ) {
       throw new WebhookSignatureError(`${which}: expected base64 after "${SECRET_PREFIX}"`);
     }
-    if (key.length < 16) throw new WebhookSignatureError(`${which}: expected at least 16 bytes of key (got ${key.length})`);
+    if (key.length < 16)
+      throw new WebhookSignatureError(`${which}: expected at least 16 bytes of key (got ${key.length})`);
     return key;
   });
 }
@@ -48,7 +53,10 @@ function signature(key: Buffer, message: SignedMessage): string {
 }
 
 /** The three headers for one request, one `v1,` signature per key. */
-export function signWebhook(message: SignedMessage, keys: Buffer[]): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+export function signWebhook(
+  message: SignedMessage,
+  keys: Buffer[],
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
   return {
     'webhook-id': message.id,
     'webhook-timestamp': String(message.timestamp),
@@ -68,17 +76,25 @@ type Headers = Record<string, string | string[] | undefined> | globalThis.Header
  * For receivers: checks a request's Standard Webhooks headers against its raw body. `secrets` as configured on
  * the target (`whsec_...`, several allowed). Returns the verified `webhook-id`; throws WebhookSignatureError.
  */
-export function verifyWebhook(body: string | Buffer, headers: Headers, secrets: string | string[], options: VerifyOptions = {}): string {
+export function verifyWebhook(
+  body: string | Buffer,
+  headers: Headers,
+  secrets: string | string[],
+  options: VerifyOptions = {},
+): string {
   const keys = parseSigningSecrets(Array.isArray(secrets) ? secrets.join(' ') : secrets);
   const id = header(headers, 'webhook-id');
   const timestampText = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  if (!/^\d+$/.test(timestampText)) throw new WebhookSignatureError('webhook-timestamp: expected seconds since the epoch');
+  if (!/^\d+$/.test(timestampText))
+    throw new WebhookSignatureError('webhook-timestamp: expected seconds since the epoch');
   const timestamp = Number(timestampText);
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (Math.abs(now - timestamp) > tolerance) {
-    throw new WebhookSignatureError(`webhook-timestamp: ${now - timestamp} s from now, outside the ${tolerance} s tolerance`);
+    throw new WebhookSignatureError(
+      `webhook-timestamp: ${now - timestamp} s from now, outside the ${tolerance} s tolerance`,
+    );
   }
   const message = { id, timestamp, body: Buffer.isBuffer(body) ? body.toString('utf8') : body };
   const offered = signatures.split(' ').flatMap((entry) => {
@@ -87,13 +103,17 @@ export function verifyWebhook(body: string | Buffer, headers: Headers, secrets: 
   });
   for (const key of keys) {
     const expected = Buffer.from(signature(key, message));
-    if (offered.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) return id;
+    if (offered.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected)))
+      return id;
   }
-  throw new WebhookSignatureError('webhook-signature: no signature matches (wrong secret, or the body or headers were changed)');
+  throw new WebhookSignatureError(
+    'webhook-signature: no signature matches (wrong secret, or the body or headers were changed)',
+  );
 }
 
 function header(headers: Headers, name: string): string {
-  const value = headers instanceof globalThis.Headers ? headers.get(name) : (headers[name] ?? headers[name.toLowerCase()]);
+  const value =
+    headers instanceof globalThis.Headers ? headers.get(name) : (headers[name] ?? headers[name.toLowerCase()]);
   const text = Array.isArray(value) ? value[0] : value;
   if (!text) throw new WebhookSignatureError(`${name}: header missing`);
   return text;

@@ -7,7 +7,14 @@ import { attemptDetailsOf, deliveryFailure } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
 import { lookUpTargets } from './rules-lookup';
 import { describe, failedArns, statusOf } from './outcomes';
-import type { DeliverInput, DeliveryResult, DeliverySinks, DeliveryStatus, ResolvedTarget, TargetOutcome } from '../src/delivery/types';
+import type {
+  DeliverInput,
+  DeliveryResult,
+  DeliverySinks,
+  DeliveryStatus,
+  ResolvedTarget,
+  TargetOutcome,
+} from '../src/delivery/types';
 
 const { deliveries } = proxySinks<DeliverySinks>();
 

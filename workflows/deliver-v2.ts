@@ -34,8 +34,13 @@ async function deliver(input: DeliverInput): Promise<DeliveryResult> {
       { key: searchKeys.status, value: 'delivering' },
     ]);
   };
-  const first = await firstAttempt(targets.filter((t) => t.retry.fastAttempts > 0), input);
-  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)));
+  const first = await firstAttempt(
+    targets.filter((t) => t.retry.fastAttempts > 0),
+    input,
+  );
+  const outcomes = await Promise.all(
+    targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)),
+  );
 
   const status = statusOf(outcomes);
   const failed = failedArns(outcomes);

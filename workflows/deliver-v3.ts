@@ -30,7 +30,8 @@ async function deliver(input: DeliverInput): Promise<DeliveryResult> {
   const resolvedHere = input.targets === undefined;
   const targets = input.targets ?? (await lookUpTargets(input.record));
   // A publisher without the rules could not name the targets at the start: they are written once known.
-  if (resolvedHere && targets.length > 0) upsertSearchAttributes([{ key: searchKeys.targets, value: targets.map((t) => t.arn) }]);
+  if (resolvedHere && targets.length > 0)
+    upsertSearchAttributes([{ key: searchKeys.targets, value: targets.map((t) => t.arn) }]);
   let fellBack = false;
   const markDelivering = () => {
     if (fellBack) return;
@@ -39,15 +40,23 @@ async function deliver(input: DeliverInput): Promise<DeliveryResult> {
     upsertSearchAttributes([{ key: searchKeys.status, value: 'delivering' }]);
   };
   const given = new Map((input.firstAttempt ?? []).map((attempt) => [attempt.arn, attempt]));
-  const first = await firstAttempt(targets.filter((t) => t.retry.fastAttempts > 0 && !given.has(t.arn)), input);
+  const first = await firstAttempt(
+    targets.filter((t) => t.retry.fastAttempts > 0 && !given.has(t.arn)),
+    input,
+  );
   for (const [arn, attempt] of given) first.set(arn, attempt);
-  const outcomes = await Promise.all(targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)));
+  const outcomes = await Promise.all(
+    targets.map((target) => deliverTo(target, input, first.get(target.arn), markDelivering)),
+  );
 
   const status = statusOf(outcomes);
   const failed = failedArns(outcomes);
   const result: DeliveryResult = { eventId: input.eventId, status, targets: outcomes };
   if (failed.length > 0) {
-    upsertSearchAttributes([{ key: searchKeys.status, value: status }, { key: searchKeys.failedTargets, value: failed }]);
+    upsertSearchAttributes([
+      { key: searchKeys.status, value: status },
+      { key: searchKeys.failedTargets, value: failed },
+    ]);
     throw deliveryFailure(result);
   }
   // Completed alone reads as delivered; a delivery that said `delivering` or has no targets says what it came to.

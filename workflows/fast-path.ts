@@ -22,7 +22,10 @@ const { deliverToTargets: deliverFirst, deliverToTarget: deliverFast } = proxyLo
 });
 
 /** Attempt 1 at every target at once; a target missing from the outcomes (the activity timed out) failed it. */
-export async function firstAttempt(targets: ResolvedTarget[], input: DeliverInput): Promise<Map<string, TargetAttempt>> {
+export async function firstAttempt(
+  targets: ResolvedTarget[],
+  input: DeliverInput,
+): Promise<Map<string, TargetAttempt>> {
   const arns = targets.map((t) => t.arn);
   if (arns.length === 0) return new Map();
   let outcomes: TargetAttempt[] = [];

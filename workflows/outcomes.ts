@@ -23,7 +23,8 @@ export function deliverFailureOf(err: unknown): TemporalFailure | undefined {
   return undefined;
 }
 
-/** The failure's messages, its causes' included (an ActivityFailure's own message says only that an activity failed). */
+/** The failure's messages, its causes' included (an ActivityFailure's own message says only that an activity failed).
+ * */
 export function describe(err: TemporalFailure): string {
   return [...causesOf(err)].map((cause) => cause.message).join(': ') || err.message;
 }

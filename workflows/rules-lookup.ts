@@ -14,7 +14,12 @@ export const RULES_LOOKUP_ATTEMPTS = 5;
 
 const { resolveTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: RULES_LOOKUP_ATTEMPTS },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '1 minute',
+    backoffCoefficient: 2,
+    maximumAttempts: RULES_LOOKUP_ATTEMPTS,
+  },
 });
 
 export async function lookUpTargets(record: S3EventRecord): Promise<ResolvedTarget[]> {

@@ -20,7 +20,8 @@ export const endpoints = {
   mqtt: env.BUCKETFLOW_TEST_MQTT_URL || 'tcp://127.0.0.1:1883',
   kafka: env.BUCKETFLOW_TEST_KAFKA_BROKER || '127.0.0.1:9092',
   elasticsearch: env.BUCKETFLOW_TEST_ELASTICSEARCH_URL || 'http://127.0.0.1:9200',
-  // The opt-in S3 servers (`npm run stack -- up s3`: minio seaweedfs versitygw s3proxy), each with the stack's access key and
+  // The opt-in S3 servers (`npm run stack -- up s3`: minio seaweedfs versitygw s3proxy), each with the stack's access
+  // key and
   // secret in its URL, as for the databases above (scripts/stack/s3.ts splits them off; never printed).
   minio: env.BUCKETFLOW_TEST_MINIO_URL || 'http://bucketflow:bucketflow-secret@127.0.0.1:9000',
   minioConsole: env.BUCKETFLOW_TEST_MINIO_CONSOLE_URL || 'http://127.0.0.1:9001',

@@ -18,15 +18,24 @@ export function goCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * toolchain download), unless `binaries` are there already, built from these very versions (a stamp file
  * in `binDir` records them, so changing a version here rebuilds).
  */
-export async function goInstall(service: string, binDir: string, packages: string[], binaries: string[]): Promise<void> {
+export async function goInstall(
+  service: string,
+  binDir: string,
+  packages: string[],
+  binaries: string[],
+): Promise<void> {
   const stamp = path.join(binDir, 'go-install.txt');
   const wanted = packages.join('\n');
   if (binaries.every(isExecutable) && readStamp(stamp) === wanted) return;
   const cache = goCacheDir();
   mkdirSync(cache, { recursive: true });
   const env = {
-    ...process.env, GOBIN: binDir, GOMODCACHE: path.join(cache, 'mod'), GOCACHE: path.join(cache, 'build'),
-    GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false',
+    ...process.env,
+    GOBIN: binDir,
+    GOMODCACHE: path.join(cache, 'mod'),
+    GOCACHE: path.join(cache, 'build'),
+    GOTOOLCHAIN: 'local',
+    GOFLAGS: '-buildvcs=false',
   };
   const began = Date.now();
   console.log(`stack: ${service}: go install ${packages.join(' ')} (a first build takes minutes; cached in ${cache})`);

@@ -24,14 +24,19 @@ export function javaHome(): string {
 }
 
 function pom(dependencies: MavenArtifact[]): string {
-  const deps = dependencies.map((d) =>
-    `    <dependency><groupId>${d.groupId}</groupId><artifactId>${d.artifactId}</artifactId><version>${d.version}</version></dependency>`);
+  const deps = dependencies.map(
+    (d) =>
+      `    <dependency><groupId>${d.groupId}</groupId><artifactId>${d.artifactId}</artifactId><version>${d.version}</version></dependency>`,
+  );
   return [
     '<project xmlns="http://maven.apache.org/POM/4.0.0">',
     '  <modelVersion>4.0.0</modelVersion>',
     '  <groupId>bucketflow.stack</groupId><artifactId>runtime</artifactId><version>1</version><packaging>pom</packaging>',
-    '  <dependencies>', ...deps, '  </dependencies>',
-    '</project>', '',
+    '  <dependencies>',
+    ...deps,
+    '  </dependencies>',
+    '</project>',
+    '',
   ].join('\n');
 }
 
@@ -51,8 +56,15 @@ export async function copyDependencies(libsDir: string, dependencies: MavenArtif
   mkdirSync(path.dirname(libsDir), { recursive: true });
   writeFileSync(pomFile, pom(dependencies));
   await intoFolder(libsDir, async (partial) => {
-    await runCommand('mvn', ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', '-DincludeScope=runtime',
-      `-DoutputDirectory=${partial}`]);
+    await runCommand('mvn', [
+      '-B',
+      '-q',
+      '-f',
+      pomFile,
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${partial}`,
+    ]);
   });
 }
 
@@ -61,7 +73,13 @@ export async function copyArtifact(outDir: string, artifact: MavenArtifact, type
   await ensureMaven();
   const coordinates = `${artifact.groupId}:${artifact.artifactId}:${artifact.version}:${type}`;
   await intoFolder(outDir, async (partial) => {
-    await runCommand('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${coordinates}`, `-DoutputDirectory=${partial}`]);
+    await runCommand('mvn', [
+      '-B',
+      '-q',
+      'dependency:copy',
+      `-Dartifact=${coordinates}`,
+      `-DoutputDirectory=${partial}`,
+    ]);
   });
   return path.join(outDir, `${artifact.artifactId}-${artifact.version}.${type}`);
 }

@@ -43,15 +43,21 @@ async function waitUntilAnswering(service: Service, launched: Launched | undefin
     return await waitFor(() => withTimeout(service.probe(), PROBE_TIMEOUT_MS, service.name), options);
   } catch (error) {
     if (launched) throw error;
-    throw new Error(`${errorMessage(error)} (its server from an earlier up never answered: npm run stack -- down ${service.name})`);
+    throw new Error(
+      `${errorMessage(error)} (its server from an earlier up never answered: npm run stack -- down ${service.name})`,
+    );
   }
 }
 
 export async function up(service: Service): Promise<StatusRow> {
   const began = Date.now();
   const row = (state: string, detail: string): StatusRow => ({
-    service: service.name, state, detail, endpoint: service.endpoint,
-    pid: ownedPid(service.name), seconds: (Date.now() - began) / 1000,
+    service: service.name,
+    state,
+    detail,
+    endpoint: service.endpoint,
+    pid: ownedPid(service.name),
+    seconds: (Date.now() - began) / 1000,
   });
   try {
     const version = await answering(service);
@@ -60,17 +66,21 @@ export async function up(service: Service): Promise<StatusRow> {
       return row(ownedPid(service.name) === undefined ? 'reused' : 'running', version);
     }
     for (const required of service.requires ?? []) {
-      await waitFor(() => withTimeout(required.probe(), PROBE_TIMEOUT_MS, required.name), { timeoutMs: required.startTimeoutMs })
-        .catch((error: unknown) => {
-          throw new Error(`needs ${required.name}, which does not answer: ${errorMessage(error)}`);
-        });
+      await waitFor(() => withTimeout(required.probe(), PROBE_TIMEOUT_MS, required.name), {
+        timeoutMs: required.startTimeoutMs,
+      }).catch((error: unknown) => {
+        throw new Error(`needs ${required.name}, which does not answer: ${errorMessage(error)}`);
+      });
     }
     const launched = await startOwn(service);
     const started = await waitUntilAnswering(service, launched);
     await service.provision?.();
     return row('started', started);
   } catch (error) {
-    return row('FAILED', `${errorMessage(error)}\n--- tail of ${logFile(service.name)}:\n${logTail(service.name, LOG_TAIL_LINES)}`);
+    return row(
+      'FAILED',
+      `${errorMessage(error)}\n--- tail of ${logFile(service.name)}:\n${logTail(service.name, LOG_TAIL_LINES)}`,
+    );
   }
 }
 
@@ -85,6 +95,13 @@ export async function down(service: Service): Promise<StatusRow> {
 export async function status(service: Service): Promise<StatusRow> {
   const pid = ownedPid(service.name);
   const version = await answering(service);
-  const state = version !== undefined ? (pid === undefined ? 'reused' : 'running') : pid === undefined ? 'stopped' : 'not answering';
+  const state =
+    version !== undefined
+      ? pid === undefined
+        ? 'reused'
+        : 'running'
+      : pid === undefined
+        ? 'stopped'
+        : 'not answering';
   return { service: service.name, state, pid, endpoint: service.endpoint, detail: version ?? '' };
 }

@@ -15,7 +15,8 @@ export interface S3Server {
 /** `http://key:secret@host:port` -> its parts; the URL's credentials are percent-decoded. */
 export function s3Server(url: string): S3Server {
   const parsed = new URL(url);
-  if (!parsed.username || !parsed.password) throw new Error(`S3 server URL for ${parsed.host}: expected http://ACCESS_KEY:SECRET@host:port`);
+  if (!parsed.username || !parsed.password)
+    throw new Error(`S3 server URL for ${parsed.host}: expected http://ACCESS_KEY:SECRET@host:port`);
   return {
     endpoint: `${parsed.protocol}//${parsed.host}`,
     accessKeyId: decodeURIComponent(parsed.username),
@@ -32,8 +33,12 @@ export function s3Server(url: string): S3Server {
 export function stackS3Client(server: S3Server): S3Client {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as src/s3/client.ts: no Node 22 notice in the table
   return new S3Client({
-    endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1,
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
   });
@@ -43,11 +48,14 @@ export function stackS3Client(server: S3Server): S3Client {
 export async function probeS3(server: S3Server): Promise<string> {
   const client = stackS3Client(server);
   let serverHeader: string | undefined;
-  client.middlewareStack.add((next) => async (args) => {
-    const result = await next(args);
-    serverHeader = (result.response as { headers?: Record<string, string> }).headers?.server;
-    return result;
-  }, { step: 'deserialize', name: 'stackServerHeader' });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      serverHeader = (result.response as { headers?: Record<string, string> }).headers?.server;
+      return result;
+    },
+    { step: 'deserialize', name: 'stackServerHeader' },
+  );
   try {
     const { Buckets } = await client.send(new ListBucketsCommand({}));
     return `${serverHeader ?? 'S3'}, ListBuckets: ${Buckets?.length ?? 0} buckets`;

@@ -31,8 +31,15 @@ export async function serverUser(): Promise<RunAs | undefined> {
   if (!isRoot) return undefined;
   cached ??= lookup();
   if (!cached) {
-    await runCommand('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent',
-      '--shell', '/usr/sbin/nologin', STACK_USER]);
+    await runCommand('useradd', [
+      '--system',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      STACK_USER,
+    ]);
     cached = lookup();
     if (!cached) throw new Error(`user ${STACK_USER}: could not be created`);
   }

@@ -1,5 +1,15 @@
 // Target ARNs: arn:minio:sqs:<region>:<id>:<type> (region may be empty; the unnamed default target is `_`).
-export const TARGET_TYPES = ['amqp', 'elasticsearch', 'kafka', 'mqtt', 'mysql', 'nats', 'postgresql', 'redis', 'webhook'] as const;
+export const TARGET_TYPES = [
+  'amqp',
+  'elasticsearch',
+  'kafka',
+  'mqtt',
+  'mysql',
+  'nats',
+  'postgresql',
+  'redis',
+  'webhook',
+] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 /** Types MinIO has that we do not deliver to: accepted in a config only while disabled. */
 export const UNSUPPORTED_MINIO_TYPES: readonly string[] = ['nsq'];

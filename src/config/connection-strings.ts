@@ -15,7 +15,8 @@ const URL_USER_ONLY = /(:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/))([^:/?#@\s]+)(@)/gi; 
 const URL_QUERY_VALUE = /=(?<=([?&][^=&#\s]+)=)([^&#\s]+)/g; // ?token=VALUE&x=VALUE (group 1: the name, with its ? or &)
 const KV_PASSWORD = /(\b(?:ssl)?(?:password|passwd|pwd)\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)()/gi; // libpq key=value (sslpassword too)
 const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{4,})()/g; // Authorization header values
-/** Query parameters whose values are a target's secrets (embeddedSecrets); every query value is hidden where a URL is printed. */
+/** Query parameters whose values are a target's secrets (embeddedSecrets); every query value is hidden where a URL is
+ * printed. */
 const SECRET_NAME = /pass|pwd|token|secret|key|auth|sig|credential/i;
 
 /**
@@ -38,26 +39,36 @@ function goDsnPasswords(text: string): Array<{ start: number; end: number }> {
 }
 const DSN_ADDRESS = /@[a-z]*\(/gi;
 const HAS_DSN_ADDRESS = /@[a-z]*\(/i;
-/** The colon ending a DSN's user, anchored at the colon: the user (no `:@/"'` or space) starts a word or follows `=` or `(`. */
+/** The colon ending a DSN's user, anchored at the colon: the user (no `:@/"'` or space) starts a word or follows `=` or
+ * `(`. */
 const DSN_USER = /:(?<=(?:^|["'=(])[^:@/\s"']*:)/;
 
 export function hasEmbeddedPassword(value: string): boolean {
-  return goDsnPasswords(value).length > 0 || [URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD].some((pattern) => new RegExp(pattern.source, 'i').test(value));
+  return (
+    goDsnPasswords(value).length > 0 ||
+    [URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD].some((pattern) => new RegExp(pattern.source, 'i').test(value))
+  );
 }
 
-/** The credentials written inside a value (URL userinfo and query values, libpq/DSN passwords): what redactCredentials hides. */
+/** The credentials written inside a value (URL userinfo and query values, libpq/DSN passwords): what redactCredentials
+ * hides. */
 export function embeddedSecrets(value: string): string[] {
-  const found = (pattern: RegExp) => [...value.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))];
+  const found = (pattern: RegExp) => [
+    ...value.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`)),
+  ];
   const unquoted = (secret: string) => secret.replace(/^'|'$/g, '');
   return [
     ...[URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD].flatMap((pattern) => found(pattern).map((m) => unquoted(m[2]))),
     ...goDsnPasswords(value).map(({ start, end }) => unquoted(value.slice(start, end))),
     ...found(BEARER).map((m) => m[2]),
-    ...found(URL_QUERY_VALUE).filter((m) => SECRET_NAME.test(m[1])).map((m) => m[2]),
+    ...found(URL_QUERY_VALUE)
+      .filter((m) => SECRET_NAME.test(m[1]))
+      .map((m) => m[2]),
   ];
 }
 
-/** Shorter values are too likely to be ordinary text; the patterns above still hide them where they are written as credentials. */
+/** Shorter values are too likely to be ordinary text; the patterns above still hide them where they are written as
+ * credentials. */
 const MIN_SECRET_CHARS = 4;
 
 /**
@@ -66,9 +77,12 @@ const MIN_SECRET_CHARS = 4;
  */
 export function redactSecrets(secrets: Iterable<string>): (text: string) => string {
   const forms = new Set<string>();
-  for (const value of secrets) for (const form of [value, safeDecode(value), safeEncode(value)]) if (form.length >= MIN_SECRET_CHARS) forms.add(form);
+  for (const value of secrets)
+    for (const form of [value, safeDecode(value), safeEncode(value)])
+      if (form.length >= MIN_SECRET_CHARS) forms.add(form);
   const longestFirst = [...forms].sort((a, b) => b.length - a.length); // a secret containing another is hidden whole
-  return (text) => redactCredentials(longestFirst.reduce((hidden, secret) => hidden.split(secret).join(REDACTED), text));
+  return (text) =>
+    redactCredentials(longestFirst.reduce((hidden, secret) => hidden.split(secret).join(REDACTED), text));
 }
 
 /**
@@ -79,7 +93,9 @@ export function redactSecrets(secrets: Iterable<string>): (text: string) => stri
 export function redactCredentials(text: string): string {
   return redactSpans(text, goDsnPasswords(text))
     .replace(URL_PASSWORD, `$1${REDACTED}$3`)
-    .replace(URL_USER_ONLY, (whole, scheme: string, user: string, at: string) => (user === REDACTED ? whole : `${scheme}${REDACTED}${at}`))
+    .replace(URL_USER_ONLY, (whole, scheme: string, user: string, at: string) =>
+      user === REDACTED ? whole : `${scheme}${REDACTED}${at}`,
+    )
     .replace(URL_QUERY_VALUE, `=${REDACTED}`)
     .replace(KV_PASSWORD, `$1${REDACTED}`)
     .replace(BEARER, `$1${REDACTED}`);
@@ -141,7 +157,8 @@ export function parseLibpq(text: string, field: string): Record<string, string> 
   return Object.fromEntries(
     text.split(/\s+/).map((pair) => {
       const [key, ...value] = pair.split('=');
-      if (!value.length) throw new ConfigError(field, `expected key=value pairs or a postgres:// URL, got "${redactCredentials(pair)}"`);
+      if (!value.length)
+        throw new ConfigError(field, `expected key=value pairs or a postgres:// URL, got "${redactCredentials(pair)}"`);
       return [key, value.join('=')];
     }),
   );
@@ -150,7 +167,10 @@ export function parseLibpq(text: string, field: string): Record<string, string> 
 const GO_DSN = /^(?:([^:@/]*)(?::([^@]*))?@)?(?:tcp\(([^)]*)\))?\/([^?]*)(?:\?.*)?$/;
 
 /** Go's MySQL DSN (`user:password@tcp(host:port)/database`), as MinIO's MySQL target takes it. */
-export function parseGoDsn(dsn: string, field: string): { user?: string; password?: string; host: string; port: number; database: string } {
+export function parseGoDsn(
+  dsn: string,
+  field: string,
+): { user?: string; password?: string; host: string; port: number; database: string } {
   const match = GO_DSN.exec(dsn);
   if (!match || !match[4]) throw new ConfigError(field, 'expected user:password@tcp(host:port)/database');
   const [, user, password, address = '127.0.0.1:3306', database] = match;

@@ -23,7 +23,8 @@ export function flattenLegacy(type: TargetType, params: Params, at: string): Par
       flat[key] = value;
     } else if (type === 'nats' && key === 'streaming') {
       // NATS Streaming (STAN) is end-of-life; only a disabled block is accepted.
-      if (isEnabledValue(value.enable)) throw new ConfigError(`${at}.streaming.enable`, 'NATS Streaming is not supported (use jetstream)');
+      if (isEnabledValue(value.enable))
+        throw new ConfigError(`${at}.streaming.enable`, 'NATS Streaming is not supported (use jetstream)');
     } else {
       const names = NESTED[type]?.[key];
       if (!names) throw new ConfigError(`${at}.${key}`, 'expected a value, not an object');

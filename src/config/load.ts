@@ -116,7 +116,8 @@ function notifySection(parsed: Record<string, unknown>): Record<string, unknown>
     const { region: _region, version: _version, ...rest } = parsed;
     return rest;
   }
-  if (typeof parsed.notify !== 'object' || parsed.notify === null) throw new ConfigError('notify', 'expected an object');
+  if (typeof parsed.notify !== 'object' || parsed.notify === null)
+    throw new ConfigError('notify', 'expected an object');
   return parsed.notify as Record<string, unknown>;
 }
 
@@ -128,8 +129,11 @@ function rawTargetsFrom(notify: Record<string, unknown>, region: string): RawTar
     }
     if (!isTargetType(type)) {
       // A whole MinIO config.json lists every type MinIO knows (nsq, ...), disabled: that is harmless.
-      const enabled = Object.values(byId).some((params) => isEnabledValue((params as { enable?: unknown } | null)?.enable));
-      if (enabled || !UNSUPPORTED_MINIO_TYPES.includes(type)) throw new ConfigError(`notify.${type}`, 'target type not supported');
+      const enabled = Object.values(byId).some((params) =>
+        isEnabledValue((params as { enable?: unknown } | null)?.enable),
+      );
+      if (enabled || !UNSUPPORTED_MINIO_TYPES.includes(type))
+        throw new ConfigError(`notify.${type}`, 'target type not supported');
       continue;
     }
     const targets = new Map<string, Record<string, unknown>>();
@@ -138,7 +142,10 @@ function rawTargetsFrom(notify: Record<string, unknown>, region: string): RawTar
         throw new ConfigError(`notify.${type}.${id}`, 'expected an object of parameters');
       }
       const at = `notify.${type}.${id}`;
-      targets.set(id, withArn(formatArn({ region, id, type }), () => flattenLegacy(type, params as Record<string, unknown>, at)));
+      targets.set(
+        id,
+        withArn(formatArn({ region, id, type }), () => flattenLegacy(type, params as Record<string, unknown>, at)),
+      );
     }
     raw.set(type, targets);
   }
@@ -153,7 +160,8 @@ function applyEnv(raw: RawTargets, env: NodeJS.ProcessEnv): void {
     raw.set(type, targets);
     const params = targets.get(id) ?? {};
     targets.set(id, params);
-    for (const key of Object.keys(params)) if (fieldOf.get(key.toLowerCase()) === fieldOf.get(param)) delete params[key];
+    for (const key of Object.keys(params))
+      if (fieldOf.get(key.toLowerCase()) === fieldOf.get(param)) delete params[key];
     params[param] = value;
   }
 }
@@ -174,11 +182,17 @@ function entryFor(type: TargetType, id: string, params: Record<string, unknown>,
 }
 
 /** The type's rules; a parameter they name is reported with its config path (`notify.<type>.<id>.<param>`). */
-function checkRules(type: TargetType, specs: Record<string, ParamSpec>, config: Record<string, unknown>, at: string): void {
+function checkRules(
+  type: TargetType,
+  specs: Record<string, ParamSpec>,
+  config: Record<string, unknown>,
+  at: string,
+): void {
   try {
     (TARGET_RULES[type] as (config: unknown) => void)(config);
   } catch (err) {
-    if (err instanceof ConfigError && !err.arn) throw new ConfigError(`${at}.${specs[err.field]?.input ?? err.field}`, err.problem);
+    if (err instanceof ConfigError && !err.arn)
+      throw new ConfigError(`${at}.${specs[err.field]?.input ?? err.field}`, err.problem);
     throw err;
   }
 }

@@ -26,7 +26,11 @@ export type ParamSpecs<T> = { [K in keyof T]-?: ParamSpec };
 
 export class ConfigError extends Error {
   /** `arn`, when known, names the target the field belongs to. */
-  constructor(readonly field: string, readonly problem: string, readonly arn?: string) {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+    readonly arn?: string,
+  ) {
     super(`${arn ? `${arn}: ` : ''}${field}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -53,14 +57,28 @@ const DEFAULTS: Record<ParamKind, string | boolean | number | string[]> = {
 };
 
 /** The JS value a kind of parameter parses to. */
-export type ParamValue<K extends ParamKind> = K extends 'bool' ? boolean : K extends 'list' ? string[] : K extends 'string' ? string : number;
+export type ParamValue<K extends ParamKind> = K extends 'bool'
+  ? boolean
+  : K extends 'list'
+    ? string[]
+    : K extends 'string'
+      ? string
+      : number;
 
 /**
  * One environment variable, parsed against its spec: unset or empty (after trimming) takes the spec's
  * default; a bad value is a ConfigError naming the variable and quoting the value (unless it is secret).
  */
-export function envSetting<K extends ParamKind>(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec & { kind: K; default: ParamValue<K> }): ParamValue<K>;
-export function envSetting<K extends ParamKind>(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec & { kind: K }): ParamValue<K> | undefined;
+export function envSetting<K extends ParamKind>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  spec: ParamSpec & { kind: K; default: ParamValue<K> },
+): ParamValue<K>;
+export function envSetting<K extends ParamKind>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  spec: ParamSpec & { kind: K },
+): ParamValue<K> | undefined;
 export function envSetting(env: NodeJS.ProcessEnv, name: string, spec: ParamSpec): unknown {
   const text = env[name]?.trim();
   if (!text) return spec.default;
@@ -127,8 +145,10 @@ function coerce(spec: ParamSpec, value: unknown, at: string): unknown {
   if (spec.oneOf && result !== '' && !spec.oneOf.includes(result as string | number)) {
     throw new ConfigError(at, `expected one of ${spec.oneOf.join(', ')}`);
   }
-  if (spec.min !== undefined && (result as number) < spec.min) throw new ConfigError(at, `expected at least ${spec.min}`);
-  if (spec.max !== undefined && (result as number) > spec.max) throw new ConfigError(at, `expected at most ${spec.max}`);
+  if (spec.min !== undefined && (result as number) < spec.min)
+    throw new ConfigError(at, `expected at least ${spec.min}`);
+  if (spec.max !== undefined && (result as number) > spec.max)
+    throw new ConfigError(at, `expected at most ${spec.max}`);
   const problem = result === '' ? undefined : spec.check?.(result as never);
   if (problem) throw new ConfigError(at, problem);
   return result;
@@ -157,7 +177,11 @@ function coerceKind(kind: ParamKind, value: unknown, at: string): unknown {
     }
     case 'list':
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-      if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+      if (typeof value === 'string')
+        return value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean);
       throw new ConfigError(at, 'expected a list of strings');
   }
 }
@@ -169,7 +193,8 @@ export function parseDuration(value: unknown, at: string): number {
   if (typeof value === 'number' && value >= 0) return value;
   if (typeof value === 'string' && /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value.trim())) {
     let total = 0;
-    for (const [, amount, , unit] of value.trim().matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * UNIT_MS[unit];
+    for (const [, amount, , unit] of value.trim().matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g))
+      total += Number(amount) * UNIT_MS[unit];
     return total;
   }
   throw new ConfigError(at, 'expected a duration such as "500ms", "10s", "5m" or "24h"');

@@ -15,7 +15,13 @@ export interface DescribedTarget {
 }
 
 export function describeTargets(targets: TargetEntry[]): DescribedTarget[] {
-  return targets.map(({ arn, type, id, enabled, config }) => ({ arn, type, id, enabled, config: redactConfig(type, config) }));
+  return targets.map(({ arn, type, id, enabled, config }) => ({
+    arn,
+    type,
+    id,
+    enabled,
+    config: redactConfig(type, config),
+  }));
 }
 
 export function redactConfig(type: TargetType, config: object): Record<string, unknown> {
@@ -26,7 +32,8 @@ export function redactConfig(type: TargetType, config: object): Record<string, u
 }
 
 function redactValue(value: unknown, secret: boolean): unknown {
-  if (typeof value === 'string' && value !== '') return secret && !hasEmbeddedPassword(value) ? REDACTED : redactCredentials(value);
+  if (typeof value === 'string' && value !== '')
+    return secret && !hasEmbeddedPassword(value) ? REDACTED : redactCredentials(value);
   if (Array.isArray(value)) return value.map((item) => redactValue(item, secret));
   return value;
 }

@@ -29,46 +29,116 @@ export interface CommonConfig {
 type Format = 'namespace' | 'access';
 
 export interface AmqpConfig extends CommonConfig {
-  url: string; exchange: string; exchange_type: string; routing_key: string; mandatory: boolean; immediate: boolean;
-  durable: boolean; internal: boolean; no_wait: boolean; auto_deleted: boolean; delivery_mode: number; publisher_confirms: boolean;
+  url: string;
+  exchange: string;
+  exchange_type: string;
+  routing_key: string;
+  mandatory: boolean;
+  immediate: boolean;
+  durable: boolean;
+  internal: boolean;
+  no_wait: boolean;
+  auto_deleted: boolean;
+  delivery_mode: number;
+  publisher_confirms: boolean;
 }
 export interface ElasticsearchConfig extends CommonConfig {
-  url: string; index: string; format: Format; username: string; password: string;
+  url: string;
+  index: string;
+  format: Format;
+  username: string;
+  password: string;
 }
 export interface RedisConfig extends CommonConfig {
-  address: string; key: string; format: Format; password: string; user: string;
+  address: string;
+  key: string;
+  format: Format;
+  password: string;
+  user: string;
 }
 export interface NatsConfig extends CommonConfig {
-  address: string; subject: string; username: string; password: string; token: string; tls: boolean; tls_skip_verify: boolean;
-  cert_authority: string; client_cert: string; client_key: string; ping_interval: number; jetstream: boolean;
+  address: string;
+  subject: string;
+  username: string;
+  password: string;
+  token: string;
+  tls: boolean;
+  tls_skip_verify: boolean;
+  cert_authority: string;
+  client_cert: string;
+  client_key: string;
+  ping_interval: number;
+  jetstream: boolean;
 }
 export interface PostgresqlConfig extends CommonConfig {
-  connection_string: string; host: string; port: number; user: string; password: string; database: string;
-  table: string; format: Format; max_open_connections: number;
+  connection_string: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  table: string;
+  format: Format;
+  max_open_connections: number;
 }
 export interface MysqlConfig extends CommonConfig {
-  dsn_string: string; host: string; port: number; user: string; password: string; database: string;
-  table: string; format: Format; max_open_connections: number;
+  dsn_string: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  table: string;
+  format: Format;
+  max_open_connections: number;
 }
 export interface KafkaConfig extends CommonConfig {
-  brokers: string[]; topic: string; sasl: boolean; sasl_username: string; sasl_password: string;
-  sasl_mechanism: 'plain' | 'sha256' | 'sha512'; tls: boolean; tls_skip_verify: boolean; tls_client_auth: number;
-  client_tls_cert: string; client_tls_key: string; version: string; batch_size: number; batch_commit_timeout: number;
-  compression_codec: string; compression_level: number;
+  brokers: string[];
+  topic: string;
+  sasl: boolean;
+  sasl_username: string;
+  sasl_password: string;
+  sasl_mechanism: 'plain' | 'sha256' | 'sha512';
+  tls: boolean;
+  tls_skip_verify: boolean;
+  tls_client_auth: number;
+  client_tls_cert: string;
+  client_tls_key: string;
+  version: string;
+  batch_size: number;
+  batch_commit_timeout: number;
+  compression_codec: string;
+  compression_level: number;
 }
 export interface WebhookConfig extends CommonConfig {
-  endpoint: string; auth_token: string; client_cert: string; client_key: string; timeout_ms: number;
+  endpoint: string;
+  auth_token: string;
+  client_cert: string;
+  client_key: string;
+  timeout_ms: number;
   /** Standard Webhooks secrets (`whsec_...`, space- or comma-separated); empty = requests are not signed. */
   signing_secret: string;
 }
 export interface MqttConfig extends CommonConfig {
-  broker: string; topic: string; username: string; password: string; qos: number;
-  keep_alive_interval_ms: number; reconnect_interval_ms: number;
+  broker: string;
+  topic: string;
+  username: string;
+  password: string;
+  qos: number;
+  keep_alive_interval_ms: number;
+  reconnect_interval_ms: number;
 }
 
 export interface TargetConfigByType {
-  amqp: AmqpConfig; elasticsearch: ElasticsearchConfig; kafka: KafkaConfig; mqtt: MqttConfig; mysql: MysqlConfig;
-  nats: NatsConfig; postgresql: PostgresqlConfig; redis: RedisConfig; webhook: WebhookConfig;
+  amqp: AmqpConfig;
+  elasticsearch: ElasticsearchConfig;
+  kafka: KafkaConfig;
+  mqtt: MqttConfig;
+  mysql: MysqlConfig;
+  nats: NatsConfig;
+  postgresql: PostgresqlConfig;
+  redis: RedisConfig;
+  webhook: WebhookConfig;
 }
 
 export type TargetEntry = {
@@ -101,62 +171,122 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
 };
 
 const sqlConnection = {
-  host: str(), port: int(), user: str(), password: secret(), database: str(),
-  table: str({ required: true }), max_open_connections: int({ default: 2, aliases: ['maxOpenConnections'], min: 1 }),
+  host: str(),
+  port: int(),
+  user: str(),
+  password: secret(),
+  database: str(),
+  table: str({ required: true }),
+  max_open_connections: int({ default: 2, aliases: ['maxOpenConnections'], min: 1 }),
 };
 
 export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T]> } = {
   amqp: {
     ...COMMON_PARAMS,
-    url: secret({ required: true }), exchange: str(), exchange_type: str({ aliases: ['exchangeType'] }),
-    routing_key: str({ aliases: ['routingKey'] }), mandatory: bool(), immediate: bool(), durable: bool(), internal: bool(),
-    no_wait: bool({ aliases: ['noWait'] }), auto_deleted: bool({ aliases: ['autoDeleted'] }),
-    delivery_mode: int({ aliases: ['deliveryMode'], oneOf: [0, 1, 2] }), publisher_confirms: bool({ aliases: ['publisherConfirms'] }),
+    url: secret({ required: true }),
+    exchange: str(),
+    exchange_type: str({ aliases: ['exchangeType'] }),
+    routing_key: str({ aliases: ['routingKey'] }),
+    mandatory: bool(),
+    immediate: bool(),
+    durable: bool(),
+    internal: bool(),
+    no_wait: bool({ aliases: ['noWait'] }),
+    auto_deleted: bool({ aliases: ['autoDeleted'] }),
+    delivery_mode: int({ aliases: ['deliveryMode'], oneOf: [0, 1, 2] }),
+    publisher_confirms: bool({ aliases: ['publisherConfirms'] }),
   },
   elasticsearch: {
     ...COMMON_PARAMS,
-    url: str({ required: true }), index: str({ required: true }), format: format('access'), username: str(), password: secret(),
+    url: str({ required: true }),
+    index: str({ required: true }),
+    format: format('access'),
+    username: str(),
+    password: secret(),
   },
   redis: {
     ...COMMON_PARAMS,
-    address: str({ required: true }), key: str({ required: true }), format: format('access'), password: secret(), user: str(),
+    address: str({ required: true }),
+    key: str({ required: true }),
+    format: format('access'),
+    password: secret(),
+    user: str(),
   },
   nats: {
     ...COMMON_PARAMS,
-    address: str({ required: true }), subject: str({ required: true }), username: str(), password: secret(), token: secret(),
-    tls: bool({ aliases: ['secure'] }), tls_skip_verify: bool({ aliases: ['tlsSkipVerify'] }), cert_authority: str({ aliases: ['certAuthority'] }),
-    client_cert: str({ aliases: ['clientCert'] }), client_key: str({ aliases: ['clientKey'] }),
-    ping_interval: int({ aliases: ['pingInterval'] }), jetstream: bool(),
+    address: str({ required: true }),
+    subject: str({ required: true }),
+    username: str(),
+    password: secret(),
+    token: secret(),
+    tls: bool({ aliases: ['secure'] }),
+    tls_skip_verify: bool({ aliases: ['tlsSkipVerify'] }),
+    cert_authority: str({ aliases: ['certAuthority'] }),
+    client_cert: str({ aliases: ['clientCert'] }),
+    client_key: str({ aliases: ['clientKey'] }),
+    ping_interval: int({ aliases: ['pingInterval'] }),
+    jetstream: bool(),
   },
   postgresql: {
-    ...COMMON_PARAMS, ...sqlConnection,
-    connection_string: secret({ aliases: ['connectionString'] }), format: format('namespace'),
+    ...COMMON_PARAMS,
+    ...sqlConnection,
+    connection_string: secret({ aliases: ['connectionString'] }),
+    format: format('namespace'),
   },
   mysql: {
-    ...COMMON_PARAMS, ...sqlConnection,
-    dsn_string: secret({ aliases: ['dsnString'] }), format: format('namespace'),
+    ...COMMON_PARAMS,
+    ...sqlConnection,
+    dsn_string: secret({ aliases: ['dsnString'] }),
+    format: format('namespace'),
   },
   kafka: {
     ...COMMON_PARAMS,
-    brokers: { kind: 'list', required: true }, topic: str({ required: true }), sasl: bool(),
-    sasl_username: str(), sasl_password: secret(), sasl_mechanism: str({ default: 'plain', oneOf: ['plain', 'sha256', 'sha512'] }),
-    tls: bool(), tls_skip_verify: bool(), tls_client_auth: int(), client_tls_cert: str(), client_tls_key: str(), version: str(),
+    brokers: { kind: 'list', required: true },
+    topic: str({ required: true }),
+    sasl: bool(),
+    sasl_username: str(),
+    sasl_password: secret(),
+    sasl_mechanism: str({ default: 'plain', oneOf: ['plain', 'sha256', 'sha512'] }),
+    tls: bool(),
+    tls_skip_verify: bool(),
+    tls_client_auth: int(),
+    client_tls_cert: str(),
+    client_tls_key: str(),
+    version: str(),
     batch_size: int({ default: 1 }),
     // MinIO writes it as a Go duration ("1s"); normalized to milliseconds like our other durations.
-    batch_commit_timeout: { kind: 'duration', default: 0 }, compression_codec: str(), compression_level: int(),
+    batch_commit_timeout: { kind: 'duration', default: 0 },
+    compression_codec: str(),
+    compression_level: int(),
   },
   webhook: {
     ...COMMON_PARAMS,
-    endpoint: str({ required: true }), auth_token: secret({ aliases: ['authToken'] }), client_cert: str(), client_key: str(),
+    endpoint: str({ required: true }),
+    auth_token: secret({ aliases: ['authToken'] }),
+    client_cert: str(),
+    client_key: str(),
     timeout_ms: { kind: 'duration', input: 'timeout', default: 60_000 },
     signing_secret: secret({ aliases: ['signingSecret'], check: signingSecretProblem }),
   },
   mqtt: {
     ...COMMON_PARAMS,
-    broker: str({ required: true }), topic: str({ required: true }), username: str(), password: secret(),
+    broker: str({ required: true }),
+    topic: str({ required: true }),
+    username: str(),
+    password: secret(),
     qos: int({ oneOf: [0, 1, 2] }),
-    keep_alive_interval_ms: { kind: 'duration', input: 'keep_alive_interval', aliases: ['keepAliveInterval'], default: 10_000 },
-    reconnect_interval_ms: { kind: 'duration', input: 'reconnect_interval', aliases: ['reconnectInterval'], default: 5_000 },
+    keep_alive_interval_ms: {
+      kind: 'duration',
+      input: 'keep_alive_interval',
+      aliases: ['keepAliveInterval'],
+      default: 10_000,
+    },
+    reconnect_interval_ms: {
+      kind: 'duration',
+      input: 'reconnect_interval',
+      aliases: ['reconnectInterval'],
+      default: 5_000,
+    },
   },
 };
 
@@ -201,7 +331,10 @@ export const TARGET_RULES: { [T in TargetType]: (config: TargetConfigByType[T]) 
   elasticsearch(c) {
     parseUrl(c.url, 'url', ['http:', 'https:']);
     if (!ELASTICSEARCH_INDEX.test(c.index) || c.index === '.' || c.index === '..') {
-      fail('index', `not a valid Elasticsearch index name (lowercase, no \\/*?"<>| ,#:, not starting with -_+.): "${c.index}"`);
+      fail(
+        'index',
+        `not a valid Elasticsearch index name (lowercase, no \\/*?"<>| ,#:, not starting with -_+.): "${c.index}"`,
+      );
     }
     const maxBytes = 255 - ELASTICSEARCH_HELPER_PREFIX.length;
     if (Buffer.byteLength(c.index) > maxBytes) fail('index', `longer than ${maxBytes} bytes`);

@@ -21,7 +21,8 @@ export const INDEX_BUDGET_BYTES = 2_000;
 export const MEMO_BUDGET_BYTES = 64 * 1024;
 /** The SDK's memo warning threshold for the worker's connection: the budget and the payload's own framing. */
 export const MEMO_WARN_BYTES = MEMO_BUDGET_BYTES + 1024;
-/** One memo entry's JSON beyond its bucket and key: `{"id":"<32 hex>","bucket":,"key":,"event":"<name>"},`, 70 bytes, and the longest event name's 48. */
+/** One memo entry's JSON beyond its bucket and key: `{"id":"<32 hex>","bucket":,"key":,"event":"<name>"},`, 70 bytes,
+ * and the longest event name's 48. */
 export const MEMO_ENTRY_BYTES = 118;
 
 /** The token of an event id (event ids are 32 hex characters, src/events/identity.ts). */
@@ -38,8 +39,9 @@ export function bucketToken(bucket: string): string {
   return `b${fnv1a(bucket)}`;
 }
 
-/** FNV-1a, 32 bits, as 8 hex characters: stable across processes and versions, no crypto module needed. */
-function fnv1a(text: string): string {
+/** FNV-1a, 32 bits, as 8 hex characters: stable across processes and versions, no crypto module needed (the sandbox has
+ * none). */
+export function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= byte;
@@ -69,12 +71,14 @@ export class BatchIndex {
   memoBytes = 14;
   private count = 0;
 
-  /** Adds the event's tokens if both attributes and the memo stay within their budgets; false (and nothing added) otherwise. */
+  /** Adds the event's tokens if both attributes and the memo stay within their budgets; false (and nothing added)
+   * otherwise. */
   add(eventId: string, bucket: string, key: string): boolean {
     const event = [eventToken(eventId)].filter((t) => !this.events.has(t));
     const objects = [bucketToken(bucket), objectToken(bucket, key)].filter((t) => !this.objects.has(t));
     const [eventCost, objectCost] = [costOf(event), costOf(objects)];
-    if (this.eventBytes + eventCost > INDEX_BUDGET_BYTES || this.objectBytes + objectCost > INDEX_BUDGET_BYTES) return false;
+    if (this.eventBytes + eventCost > INDEX_BUDGET_BYTES || this.objectBytes + objectCost > INDEX_BUDGET_BYTES)
+      return false;
     // A first event always fits: a batch of one is still a batch (a key is at most what a 256 KiB record holds).
     const memoCost = MEMO_ENTRY_BYTES + jsonBytes(bucket) + jsonBytes(key);
     if (this.count > 0 && this.memoBytes + memoCost > MEMO_BUDGET_BYTES) return false;

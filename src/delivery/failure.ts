@@ -14,13 +14,15 @@ import {
 } from '@temporalio/common';
 import type { DeliveryResult, TargetAttempt } from './types';
 
-/** A deliver activity's failure when no retry can help: never retried (the durable activity's nonRetryableErrorTypes). */
+/** A deliver activity's failure when no retry can help: never retried (the durable activity's nonRetryableErrorTypes).
+ * */
 export const PERMANENT_FAILURE = 'PermanentDeliveryError';
 /** A deliver activity's failure that a later attempt may not have. */
 export const RETRYABLE_FAILURE = 'DeliveryError';
 /** The target is paused, its circuit is open, or its rate limit is reached: retried without counting an attempt. */
 export const TARGET_HELD = 'TargetHeld';
-/** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI; the result is its details. */
+/** The workflow fails with this type when any target failed, so the delivery shows red in the Web UI; the result is its
+ * details. */
 export const DELIVERY_FAILED = 'DeliveryFailed';
 
 /** A failure no retry can fix (bad config, auth refused, payload rejected): the activity fails fast. */
@@ -33,9 +35,13 @@ export class PermanentDeliveryError extends Error {
 
 export type HoldReason = 'paused' | 'circuit open' | 'rate limited';
 
-/** The target may not be sent to now (src/targets/gate.ts throws it); retryable, and not a failure of the target itself. */
+/** The target may not be sent to now (src/targets/gate.ts throws it); retryable, and not a failure of the target
+ * itself. */
 export class TargetHeld extends Error {
-  constructor(readonly arn: string, readonly reason: HoldReason) {
+  constructor(
+    readonly arn: string,
+    readonly reason: HoldReason,
+  ) {
     super(`${arn}: ${reason}`);
     this.name = 'TargetHeld';
   }
@@ -63,14 +69,23 @@ export interface FirstAttemptDetails {
  * The failure of one attempt at one target: TARGET_HELD (retried in a second, not on the backoff schedule),
  * PERMANENT_FAILURE (never retried) or RETRYABLE_FAILURE, as the error says. `message` names the target.
  */
-export function attemptFailure(err: unknown, attempt: { arn: string; attempt: number }, message: string): ApplicationFailure {
+export function attemptFailure(
+  err: unknown,
+  attempt: { arn: string; attempt: number },
+  message: string,
+): ApplicationFailure {
   if (err instanceof TargetHeld) {
     const details: AttemptDetails = { attempt: attempt.attempt, arn: attempt.arn, held: err.reason };
     return ApplicationFailure.create({ type: TARGET_HELD, message, nextRetryDelay: '1s', details: [details] });
   }
   const permanent = err instanceof PermanentDeliveryError;
   const details: AttemptDetails = { attempt: attempt.attempt, arn: attempt.arn };
-  return ApplicationFailure.create({ type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE, message, nonRetryable: permanent, details: [details] });
+  return ApplicationFailure.create({
+    type: permanent ? PERMANENT_FAILURE : RETRYABLE_FAILURE,
+    message,
+    nonRetryable: permanent,
+    details: [details],
+  });
 }
 
 /** The failure of a first attempt at several targets in which any failed: the workflow retries only those. */
@@ -99,7 +114,8 @@ export function deliveryFailure(result: DeliveryResult): ApplicationFailure {
 
 const failureConverter = new DefaultFailureConverter();
 
-/** A failure recorded in a history (an event's, a marker's, a pending activity's), as the SDK hands it to a workflow. */
+/** A failure recorded in a history (an event's, a marker's, a pending activity's), as the SDK hands it to a workflow.
+ * */
 export function failureFromHistory(failure: ProtoFailure | null | undefined): TemporalFailure | undefined {
   if (!failure) return undefined;
   const err = failureConverter.failureToError(failure, defaultPayloadConverter);
@@ -112,7 +128,11 @@ export function failureFromHistory(failure: ProtoFailure | null | undefined): Te
  * cause itself, and a timeout wraps the last attempt's failure.
  */
 export function* causesOf(err: Error | undefined): Generator<Error> {
-  for (let cause = err instanceof ActivityFailure ? err.cause : err; cause; cause = cause instanceof TemporalFailure ? cause.cause : undefined) {
+  for (
+    let cause = err instanceof ActivityFailure ? err.cause : err;
+    cause;
+    cause = cause instanceof TemporalFailure ? cause.cause : undefined
+  ) {
     yield cause;
   }
 }
@@ -123,14 +143,19 @@ function* detailsOf(err: Error | undefined): Generator<unknown> {
   }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const HOLD_REASONS: readonly HoldReason[] = ['paused', 'circuit open', 'rate limited'];
 const isHoldReason = (value: unknown): value is HoldReason => HOLD_REASONS.some((reason) => reason === value);
 
 function isTargetAttempt(value: unknown): value is TargetAttempt {
-  return isRecord(value) && typeof value.arn === 'string' && typeof value.delivered === 'boolean'
-    && (value.permanent === undefined || typeof value.permanent === 'boolean')
-    && (value.error === undefined || typeof value.error === 'string');
+  return (
+    isRecord(value) &&
+    typeof value.arn === 'string' &&
+    typeof value.delivered === 'boolean' &&
+    (value.permanent === undefined || typeof value.permanent === 'boolean') &&
+    (value.error === undefined || typeof value.error === 'string')
+  );
 }
 
 /** The attempt details a deliver activity's failure carries (a first attempt's count as attempt 1), if any. */
@@ -149,7 +174,8 @@ export function attemptDetailsOf(err: Error | undefined): AttemptDetails | undef
 /** Each target's outcome, from the failure of a first attempt at several targets (deliverToTargets). */
 export function firstAttemptOutcomesOf(err: Error | undefined): TargetAttempt[] | undefined {
   for (const details of detailsOf(err)) {
-    if (isRecord(details) && Array.isArray(details.outcomes) && details.outcomes.every(isTargetAttempt)) return details.outcomes;
+    if (isRecord(details) && Array.isArray(details.outcomes) && details.outcomes.every(isTargetAttempt))
+      return details.outcomes;
   }
   return undefined;
 }
@@ -167,6 +193,13 @@ export function deliveryResultOf(err: Error | undefined): DeliveryResult | undef
 }
 
 function isDeliveryResult(value: unknown): value is DeliveryResult {
-  return isRecord(value) && typeof value.eventId === 'string' && typeof value.status === 'string'
-    && Array.isArray(value.targets) && value.targets.every((t) => isRecord(t) && typeof t.arn === 'string' && (t.status === 'delivered' || t.status === 'failed'));
+  return (
+    isRecord(value) &&
+    typeof value.eventId === 'string' &&
+    typeof value.status === 'string' &&
+    Array.isArray(value.targets) &&
+    value.targets.every(
+      (t) => isRecord(t) && typeof t.arn === 'string' && (t.status === 'delivered' || t.status === 'failed'),
+    )
+  );
 }

@@ -1,6 +1,7 @@
 // Custom search attributes every delivery workflow sets, so operators find any delivery in the Web UI
 // or with `temporal workflow list --query`. This list is the one home: the stack passes it to the dev
-// server, and the worker and the ingest add what a namespace lacks at start (src/temporal/register-search-attributes.ts).
+// server, and the worker and the ingest add what a namespace lacks at start
+// (src/temporal/register-search-attributes.ts).
 // Workflow code imports this file: keep it free of client/worker imports.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
@@ -28,7 +29,8 @@ export const searchKeys = {
   failedTargets: defineSearchAttributeKey('BucketflowFailedTargets', SearchAttributeType.KEYWORD_LIST),
   status: defineSearchAttributeKey('BucketflowStatus', SearchAttributeType.KEYWORD),
   redeliveryOf: defineSearchAttributeKey('BucketflowRedeliveryOf', SearchAttributeType.KEYWORD),
-  /** Where the event came from: an EventSource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge). */
+  /** Where the event came from: a DeliverySource of src/events/sources (minio, ceph, aws-s3, aws-sns, aws-eventbridge;
+   * scan, reconcile, backfill for events made from a listing). */
   source: defineSearchAttributeKey('BucketflowSource', SearchAttributeType.KEYWORD),
   /** On a per-event delivery that continues an event a batch could not deliver: the batch's workflow id. */
   batch: defineSearchAttributeKey('BucketflowBatch', SearchAttributeType.KEYWORD),
@@ -37,13 +39,18 @@ export const searchKeys = {
    * finds it (Text, matched token by token: SQL visibility allows only 3 keyword lists per namespace).
    */
   batchEvents: defineSearchAttributeKey('BucketflowBatchEvents', SearchAttributeType.TEXT),
-  /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it. */
+  /** On a batch: a token per bucket and per object, so `deliveries list --bucket/--key` and `show bucket/key` find it.
+   * */
   batchObjects: defineSearchAttributeKey('BucketflowBatchObjects', SearchAttributeType.TEXT),
 };
 
 /** The commands an operator with the right permissions runs when bucketflow may not add them itself. */
-export function createCommands(namespace: string, names: SearchAttributeName[] = Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]): string[] {
+export function createCommands(
+  namespace: string,
+  names: SearchAttributeName[] = Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[],
+): string[] {
   return names.map(
-    (name) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${SEARCH_ATTRIBUTES[name]}`,
+    (name) =>
+      `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${SEARCH_ATTRIBUTES[name]}`,
   );
 }

@@ -2,7 +2,7 @@
 import type { Sinks } from '@temporalio/workflow';
 // How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../config/retry';
-import type { EventSource } from '../events/sources';
+import type { DeliverySource } from '../events/sources';
 import type { S3EventRecord } from '../events/types';
 
 export type { RetrySettings } from '../config/retry';
@@ -19,8 +19,9 @@ export interface TargetAttempt {
 export interface DeliverInput {
   eventId: string;
   record: S3EventRecord;
-  /** The server that sent the event (absent in deliveries started before sources other than MinIO's). */
-  source?: EventSource;
+  /** The server that sent the event, or the listing that found it (absent in deliveries started before sources other
+   * than MinIO's). */
+  source?: DeliverySource;
   /**
    * The targets the bucket's rules matched where the event was accepted (the ingest inside a worker sees the
    * rules). Absent when the publisher cannot see them: the workflow then resolves them itself.
@@ -39,7 +40,7 @@ export interface DeliverInput {
 export interface BatchEvent {
   eventId: string;
   record: S3EventRecord;
-  source?: EventSource;
+  source?: DeliverySource;
   /** As in DeliverInput: absent when the publisher cannot see the rules (the batch's activity resolves them). */
   targets?: ResolvedTarget[];
 }
@@ -90,7 +91,8 @@ export interface DeliveryResult {
   targets: TargetOutcome[];
 }
 
-/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent. */
+/** The bucket rules could not be looked up within the lookup's bounded attempts: the workflow fails, nothing was sent.
+ * */
 export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
 
 /**

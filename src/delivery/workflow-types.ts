@@ -7,9 +7,11 @@
  * what new deliveries start as, and what an event that fails inside a batch continues as.
  */
 export const DELIVER_EVENT_V3 = 'deliverEventV3';
-/** The fast path writing its status at completion (workflows/deliver-v2.ts): kept registered so its deliveries replay. */
+/** The fast path writing its status at completion (workflows/deliver-v2.ts): kept registered so its deliveries replay.
+ * */
 export const DELIVER_EVENT_V2 = 'deliverEventV2';
-/** The first version (workflows/deliver-v1.ts): kept registered so older deliveries replay; BUCKETFLOW_FAST_PATH=off starts it. */
+/** The first version (workflows/deliver-v1.ts): kept registered so older deliveries replay; BUCKETFLOW_FAST_PATH=off
+ * starts it. */
 export const DELIVER_EVENT_V1 = 'deliverEvent';
 
 /** Every workflow type that delivers one event, newest first: what `deliveries` lists and redelivers. */
@@ -24,3 +26,15 @@ export const DELIVER_BATCH = 'deliverBatch';
 export function isDeliveryWorkflowType(type: string): boolean {
   return DELIVERY_WORKFLOW_TYPES.includes(type);
 }
+
+/**
+ * A scan source's run (workflows/scan.ts), started by the scan's Temporal Schedule (`bucketflow scan add`): lists
+ * the bucket and delivers its changes. Not a delivery: the events it publishes are (batches, source scan or reconcile).
+ */
+export const SCAN_BUCKET = 'scanBucket';
+
+/**
+ * `bucketflow backfill` (workflows/backfill.ts): lists a bucket and publishes its objects in batches. Not a
+ * delivery: its batches are (deliverBatch), and `deliveries list --origin backfill` finds them.
+ */
+export const BACKFILL = 'backfill';

@@ -2,7 +2,8 @@
 // integration tests and the bench call startEngine with the loaded settings and the parts they want, so a test
 // engine cannot drift from the real one. It owns, in order of opening: the targets (one shared connection each),
 // the state store (rules, target state, sent log), the gate, admission control, the Temporal connection, the
-// metrics server, the HTTP ingest with the status page, the Kafka source, the workers and the health server;
+// metrics server, the HTTP ingest with the status page, the Kafka source, what backfills run on (S3 access, their
+// publisher), the workers and the health server;
 // `close` stops the intake first, lets the workers drain, then closes the rest in reverse. A start that fails
 // closes what it opened and reports its own error (a cleanup error is logged, never hides it).
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
@@ -16,7 +17,12 @@ import type { BucketflowClient } from '../publish/publisher';
 import type { Settings } from '../settings';
 import { describeTemporalConnection } from '../settings/temporal';
 import { startKafkaSource, type KafkaSource } from '../sources/kafka';
-import { openStateStore, type StateStore } from '../state';
+import { DeliveredRecorder, openStateStore, type StateStore } from '../state';
+import type { ScanDeps } from '../../activities';
+import { loadS3Settings } from '../settings/s3';
+import { openS3 } from '../s3/client';
+import { MAX_BATCH_EVENTS } from '../settings';
+import type { BatchEvent } from '../delivery/types';
 import { TargetGate, gateMetrics } from '../targets/gate';
 import { TargetPool } from '../targets/pool';
 import { log } from '../telemetry/log';
@@ -25,21 +31,28 @@ import { RecentSends } from '../telemetry/recent-sends';
 import { shutdownTracing } from '../telemetry/tracing';
 import { connectTemporal } from '../temporal/connection';
 import { SearchAttributesError, checkSearchAttributes } from '../temporal/register-search-attributes';
+import { engineBackfill } from './backfill';
 import { serveHealth } from './health';
 import { ingestPublisher, sourcePublisher, workerPublisher } from './publishers';
 import { createWorker } from './worker';
 
 /** Said once at start when no target is enabled, with the line that fixes it (README, "Quick start"). */
-export const NO_TARGETS = 'no targets configured, so every event ends as no-targets: point BUCKETFLOW_CONFIG at a MinIO config.json, e.g. BUCKETFLOW_CONFIG=examples/config.json npm start';
+export const NO_TARGETS =
+  'no targets configured, so every event ends as no-targets: point BUCKETFLOW_CONFIG at a MinIO config.json, e.g. BUCKETFLOW_CONFIG=examples/config.json npm start';
 
 export interface EngineDeps {
   targets: TargetPool;
   state: StateStore;
   gate: TargetGate;
-  /** Deliveries this process holds (admission control): fed by its workflows' sink, consulted by its ingest and Kafka source. */
+  /** Deliveries this process holds (admission control): fed by its workflows' sink, consulted by its ingest and Kafka
+   * source. */
   admission: DeliveryAdmission;
   /** This worker's last hour of sends (the status page's send times when the ingest runs in the worker). */
   sends: RecentSends;
+  /** Notes what targets received, for reconciliation's delivered states (written in bulk to the state store). */
+  delivered: DeliveredRecorder;
+  /** What the scan sources' activity uses: S3 access and publishing through admission control (role worker). */
+  scans?: ScanDeps;
 }
 
 export interface EngineParts {
@@ -59,7 +72,8 @@ export interface EngineParts {
   serve?: boolean;
   /** Options for every worker (tests: a workflow bundle built once per process). */
   workerOptions?: Partial<WorkerOptions>;
-  /** Where `${VAR}` references of the targets config are read (default process.env). */
+  /** Where `${VAR}` references of the targets config and the AWS_* settings of backfills and scans are read (default
+   * process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -97,11 +111,15 @@ export async function startEngine(settings: Settings, parts: EngineParts = {}): 
   };
   const closeOpened = async () => {
     for (const { what, close } of closers.splice(0).reverse()) {
-      await close().catch((err: unknown) => log('WARN', `closing the ${what} failed`, { error: messageWithCause(err) }));
+      await close().catch((err: unknown) =>
+        log('WARN', `closing the ${what} failed`, { error: messageWithCause(err) }),
+      );
     }
   };
   try {
-    return role === 'ingest' ? await startIngestOnly(settings, parts, opened, closeOpened) : await startWorkerEngine(settings, parts, opened, closeOpened);
+    return role === 'ingest'
+      ? await startIngestOnly(settings, parts, opened, closeOpened)
+      : await startWorkerEngine(settings, parts, opened, closeOpened);
   } catch (err) {
     await closeOpened();
     throw err;
@@ -110,25 +128,40 @@ export async function startEngine(settings: Settings, parts: EngineParts = {}): 
 
 type Opened = <T>(what: string, value: T, close: (value: T) => Promise<unknown>) => T;
 
-async function startWorkerEngine(settings: Settings, parts: EngineParts, opened: Opened, closeOpened: () => Promise<void>): Promise<Engine> {
+async function startWorkerEngine(
+  settings: Settings,
+  parts: EngineParts,
+  opened: Opened,
+  closeOpened: () => Promise<void>,
+): Promise<Engine> {
   const deps = openEngineDeps(settings, parts.env ?? process.env, opened);
   opened('tracing', undefined, () => shutdownTracing());
-  // A batch's memo lists its events, bounded by design (src/delivery/batch-index.ts): the SDK warns past that bound, not at its 2 KB default.
-  const connect = (options: Parameters<typeof NativeConnection.connect>[0]) => NativeConnection.connect({ ...options, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
+  // A batch's memo lists its events, bounded by design (src/delivery/batch-index.ts): the SDK warns past that bound,
+  // not at its 2 KB default.
+  const connect = (options: Parameters<typeof NativeConnection.connect>[0]) =>
+    NativeConnection.connect({ ...options, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
   const connection = opened('Temporal connection', await connectTemporal(settings, connect), (c) => c.close());
   await checkSearchAttributes(connection, settings.namespace);
-  if (parts.serve ?? true) opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
+  if (parts.serve ?? true)
+    opened('metrics server', await serveMetrics(settings.metrics, { sdk: true }), (close) => close());
   const publisher = workerPublisher(connection, settings, deps);
+  deps.scans = scanDeps(settings, deps.admission, publisher, parts.env ?? process.env);
   const intake = new Intake();
   if (parts.ingest ?? settings.ingestInWorker) {
     intake.ingest = await runIngest(publisher, settings.ingest, { settings, ...deps }, deps.admission);
   }
   if ((parts.kafkaSource ?? true) && settings.kafkaSource) {
-    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal error).
+    // In the background: a topic not created yet, or brokers down, never holds the workers back (run() reports a fatal
+    // error).
     intake.kafka = startKafkaSource(settings.kafkaSource, sourcePublisher(deps.admission, publisher));
   }
   opened('intake', intake, (i) => i.stop()); // stopped before anything else is closed
 
+  const backfill = opened(
+    'backfill S3 access',
+    engineBackfill(connection, settings, deps.admission, parts.env ?? process.env),
+    (b) => b.close(),
+  );
   const workers: Worker[] = [];
   const running: Array<Promise<void>> = [];
   // Open before the workers and closed after they drained: ready only while the first worker polls, alive throughout.
@@ -138,7 +171,7 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
     intake.healthUrl = health?.url;
   }
   const addWorker = async () => {
-    const worker = await createWorker(connection, settings, deps, parts.workerOptions);
+    const worker = await createWorker(connection, settings, { ...deps, backfill }, parts.workerOptions);
     workers.push(worker);
     const done = worker.run();
     done.catch(() => {}); // reported by run()
@@ -152,19 +185,43 @@ async function startWorkerEngine(settings: Settings, parts: EngineParts, opened:
   });
   for (let i = 0; i < (parts.workers ?? 1); i++) await addWorker();
   log('INFO', 'worker started', {
-    ...describeTemporalConnection(settings), taskQueue: settings.taskQueue,
-    fastPath: settings.fastPath, batchMaxEvents: settings.batch.maxEvents, ingest: Boolean(intake.ingest),
-    kafkaSource: intake.kafka ? settings.kafkaSource?.topic : undefined, health: intake.healthUrl,
+    ...describeTemporalConnection(settings),
+    taskQueue: settings.taskQueue,
+    fastPath: settings.fastPath,
+    batchMaxEvents: settings.batch.maxEvents,
+    ingest: Boolean(intake.ingest),
+    kafkaSource: intake.kafka ? settings.kafkaSource?.topic : undefined,
+    health: intake.healthUrl,
   });
-  return engineOf({ settings, deps, role: 'worker', publisher, connection, intake, workers, addWorker, closeOpened, running });
+  return engineOf({
+    settings,
+    deps,
+    role: 'worker',
+    publisher,
+    connection,
+    intake,
+    workers,
+    addWorker,
+    closeOpened,
+    running,
+  });
 }
 
-async function startIngestOnly(settings: Settings, parts: EngineParts, opened: Opened, closeOpened: () => Promise<void>): Promise<Engine> {
+async function startIngestOnly(
+  settings: Settings,
+  parts: EngineParts,
+  opened: Opened,
+  closeOpened: () => Promise<void>,
+): Promise<Engine> {
   const publisher = opened('publisher', ingestPublisher(settings), (p) => p.close());
   opened('tracing', undefined, () => shutdownTracing());
   // Any Temporal server: add bucketflow's search attributes if missing. The ingest also starts while Temporal
   // is down (answering 503): then the check is left to the worker.
-  await withTimeout(checkSearchAttributes(publisher.temporal.connection, settings.namespace), 5_000, 'search attribute check').catch((err: unknown) => {
+  await withTimeout(
+    checkSearchAttributes(publisher.temporal.connection, settings.namespace),
+    5_000,
+    'search attribute check',
+  ).catch((err: unknown) => {
     if (err instanceof SearchAttributesError) throw err;
     log('WARN', 'could not check the search attributes (Temporal unreachable?)', { error: messageWithCause(err) });
   });
@@ -176,7 +233,18 @@ async function startIngestOnly(settings: Settings, parts: EngineParts, opened: O
   intake.ingest = await runIngest(publisher, settings.ingest, { settings, state }, admission);
   const deps = { state, admission } as Partial<EngineDeps> as EngineDeps; // no targets, gate or sends in an ingest-only process
   const addWorker = () => Promise.reject(new Error('an ingest-only engine runs no worker'));
-  return engineOf({ settings, deps, role: 'ingest', publisher, connection: undefined, intake, workers: [], addWorker, closeOpened, running: [] });
+  return engineOf({
+    settings,
+    deps,
+    role: 'ingest',
+    publisher,
+    connection: undefined,
+    intake,
+    workers: [],
+    addWorker,
+    closeOpened,
+    running: [],
+  });
 }
 
 /** The targets config loaded (a bad config throws naming the ARN and field) and the state every send consults. */
@@ -189,9 +257,34 @@ function openEngineDeps(settings: Settings, env: NodeJS.ProcessEnv, opened: Open
   const targets = opened('targets', new TargetPool(config.targets), (t) => t.close());
   targets.sent.share(state.sentLog()); // a task re-run on another worker does not send again what this one sent
   const enabled = config.targets.filter((t) => t.enabled);
-  const gate = opened('gate', new TargetGate(state, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) => g.close());
+  const gate = opened('gate', new TargetGate(state, enabled, (arn) => targets.get(arn)!.health(), gateMetrics), (g) =>
+    g.close(),
+  );
   const admission = opened('admission', new DeliveryAdmission(settings.maxInFlightDeliveries), async (a) => a.close());
-  return { targets, state, gate, sends: new RecentSends(), admission };
+  // Closed after the workers drained (their last notes written), before the store.
+  const delivered = opened('delivered states', new DeliveredRecorder(state.scans()), (d) => d.close());
+  return { targets, state, gate, sends: new RecentSends(), admission, delivered };
+}
+
+/**
+ * The scan sources' S3 access (settings read at each round: a bad one fails that run with one line naming it, the
+ * worker runs on) and their publishing: batch workflows (of the high-volume mode's size, or the most a batch takes
+ * when that mode is off), held by admission control like every other intake.
+ */
+function scanDeps(
+  settings: Settings,
+  admission: DeliveryAdmission,
+  publisher: BucketflowClient,
+  env: NodeJS.ProcessEnv,
+): ScanDeps {
+  const maxEvents = settings.batch.maxEvents > 1 ? settings.batch.maxEvents : MAX_BATCH_EVENTS;
+  return {
+    openS3: (endpoint) =>
+      openS3(loadS3Settings(env, endpoint ? { endpoint, endpointField: "the scan's endpoint" } : {})),
+    publish: (events, wait) =>
+      admission.publishWhenRoom(events, (part) => publisher.publishListed(part as BatchEvent[], maxEvents), wait),
+    pageSize: settings.scanPageSize,
+  };
 }
 
 /** What takes events in: stopped first on close, each once. */
@@ -209,8 +302,16 @@ class Intake {
 }
 
 function engineOf(e: {
-  settings: Settings; deps: EngineDeps; role: 'worker' | 'ingest'; publisher: BucketflowClient; connection: NativeConnection | undefined;
-  intake: Intake; workers: Worker[]; addWorker: () => Promise<Worker>; closeOpened: () => Promise<void>; running: Array<Promise<void>>;
+  settings: Settings;
+  deps: EngineDeps;
+  role: 'worker' | 'ingest';
+  publisher: BucketflowClient;
+  connection: NativeConnection | undefined;
+  intake: Intake;
+  workers: Worker[];
+  addWorker: () => Promise<Worker>;
+  closeOpened: () => Promise<void>;
+  running: Array<Promise<void>>;
 }): Engine {
   let closing: Promise<void> | undefined;
   let closeCalled: () => void = () => {};
@@ -218,11 +319,20 @@ function engineOf(e: {
   const close = () => {
     closeCalled();
     // The intake stops first, so nothing new arrives while the workers drain.
-    return (closing ??= e.intake.stop().catch(() => {}).then(e.closeOpened));
+    return (closing ??= e.intake
+      .stop()
+      .catch(() => {})
+      .then(e.closeOpened));
   };
   return {
-    settings: e.settings, deps: e.deps, role: e.role, publisher: e.publisher, connection: e.connection,
-    get ingest() { return e.intake.ingest; },
+    settings: e.settings,
+    deps: e.deps,
+    role: e.role,
+    publisher: e.publisher,
+    connection: e.connection,
+    get ingest() {
+      return e.intake.ingest;
+    },
     workers: e.workers,
     addWorker: e.addWorker,
     stopIntake: () => e.intake.stop(),
@@ -231,7 +341,9 @@ function engineOf(e: {
       else {
         // A worker that fails rejects at once; one that stops (drained) waits for the others. A Kafka source that
         // stopped for good (a fatal error: an invalid topic, a refused authorization) stops the engine with its error.
-        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [{ status: 'rejected', reason: err }]);
+        const sourceFailed = e.intake.kafka?.failed.catch((err: unknown): PromiseSettledResult<void>[] => [
+          { status: 'rejected', reason: err },
+        ]);
         const results = await Promise.race([Promise.allSettled(e.running), ...(sourceFailed ? [sourceFailed] : [])]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         await close();

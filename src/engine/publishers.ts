@@ -18,14 +18,21 @@ import { clientTracingInterceptors } from '../telemetry/tracing';
  * A publisher sharing the worker's connection: it matches the rules where the event is accepted and asks
  * for eager start, so the server hands the first workflow task straight back to this worker.
  */
-export function workerPublisher(connection: NativeConnection, settings: Settings, deps: { state: RulesSource; targets: TargetPool }): BucketflowClient {
-  return new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
-    taskQueue: settings.taskQueue,
-    fastPath: settings.fastPath,
-    batch: settings.batch,
-    resolveTargets: (record) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
-    eagerStart: true,
-  });
+export function workerPublisher(
+  connection: NativeConnection,
+  settings: Settings,
+  deps: { state: RulesSource; targets: TargetPool },
+): BucketflowClient {
+  return new BucketflowClient(
+    new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }),
+    {
+      taskQueue: settings.taskQueue,
+      fastPath: settings.fastPath,
+      batch: settings.batch,
+      resolveTargets: (record) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
+      eagerStart: true,
+    },
+  );
 }
 
 /**
@@ -46,5 +53,6 @@ export function ingestPublisher(settings: Settings): BucketflowClient {
  * stays in Kafka) instead of refusing it, and a fetch larger than the bound goes in parts of the bound.
  */
 export function sourcePublisher(admission: DeliveryAdmission, publisher: BucketflowClient): PublishEvents {
-  return async (events, waitForRoom) => (await admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part]), waitForRoom)) !== undefined;
+  return async (events, waitForRoom) =>
+    (await admission.publishWhenRoom(events, (part) => publisher.publishParsed([...part]), waitForRoom)) !== undefined;
 }

@@ -20,15 +20,21 @@ export async function createWorker(
   deps: Omit<ActivityDeps, 'continueDelivery'> & { admission: DeliveryAdmission },
   extra: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
-  const continuer = new BucketflowClient(new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }), {
-    taskQueue: settings.taskQueue,
-    eagerStart: true,
-  });
+  const continuer = new BucketflowClient(
+    new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() }),
+    {
+      taskQueue: settings.taskQueue,
+      eagerStart: true,
+    },
+  );
   return Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    activities: createActivities({ ...deps, continueDelivery: (input) => continueCounted(continuer, deps.admission, input) }),
+    activities: createActivities({
+      ...deps,
+      continueDelivery: (input) => continueCounted(continuer, deps.admission, input),
+    }),
     sinks: deliverySinks(deps.admission),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),
     ...settings.tuning,
@@ -41,14 +47,20 @@ export async function createWorker(
  * An event a batch continues in its own delivery counts against admission from before that delivery's start
  * until its fast path is over (its own sink call), like any per-event delivery; not when it existed already.
  */
-async function continueCounted(continuer: BucketflowClient, admission: DeliveryAdmission, input: DeliverInput): Promise<string> {
+async function continueCounted(
+  continuer: BucketflowClient,
+  admission: DeliveryAdmission,
+  input: DeliverInput,
+): Promise<string> {
   const workflowId = workflowIdFor(input.eventId);
   admission.hold(workflowId);
   const started = await continuer.continueFromBatch(input).catch((err: unknown) => {
     admission.released(workflowId);
     throw err;
   });
-  if (started.duplicate) admission.released(workflowId);
+  // A duplicate is not held; nor, in the rare case it took an id of its batch's (continueFromBatch), is the
+  // continuation: the hold was taken on the event's own id, which its sink will not report.
+  if (started.duplicate || started.workflowId !== workflowId) admission.released(workflowId);
   return started.workflowId;
 }
 
@@ -57,6 +69,7 @@ async function continueCounted(continuer: BucketflowClient, admission: DeliveryA
  * longer counts against admission. Also for replays (no admission).
  */
 export function deliverySinks(admission?: DeliveryAdmission): InjectedSinks<DeliverySinks> {
-  const fastPathOver = (info: WorkflowInfo) => (info.workflowType === DELIVER_BATCH ? admission?.batchOver(info.workflowId) : admission?.released(info.workflowId));
+  const fastPathOver = (info: WorkflowInfo) =>
+    info.workflowType === DELIVER_BATCH ? admission?.batchOver(info.workflowId) : admission?.released(info.workflowId);
   return { deliveries: { fastPathOver: { fn: fastPathOver, callDuringReplay: false } } };
 }

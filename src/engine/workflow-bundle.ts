@@ -22,7 +22,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The cache file for the sources as they are now; `traced` adds OpenTelemetry's workflow interceptors (src/telemetry/tracing.ts). */
+/** The cache file for the sources as they are now; `traced` adds OpenTelemetry's workflow interceptors
+ * (src/telemetry/tracing.ts). */
 export function workflowBundleFile(traced = false): string {
   const hash = createHash('sha256');
   const files = SOURCES.flatMap((dir) => sourceFiles(path.join(root, dir))).sort();
@@ -42,7 +43,10 @@ export async function loadWorkflowBundle({ traced = false } = {}): Promise<{ cod
   }
   const file = workflowBundleFile(traced);
   if (!existsSync(file)) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, file, ...(traced ? ['--traced'] : [])], { cwd: root, encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, file, ...(traced ? ['--traced'] : [])], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     if (child.status !== 0) throw new Error(`bundling the workflows failed:\n${child.stderr || child.stdout}`);
   }
   return { code: await readFile(file, 'utf8') };

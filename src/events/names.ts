@@ -1,22 +1,31 @@
 // MinIO's event names (internal/event/name.go), their `X:*` families and `mc event add` shortcuts.
 
 const FAMILIES = {
-  'ObjectAccessed': ['Get', 'GetRetention', 'GetLegalHold', 'Head', 'Attributes'],
-  'ObjectCreated': ['CompleteMultipartUpload', 'Copy', 'Post', 'Put', 'PutRetention', 'PutLegalHold', 'PutTagging', 'DeleteTagging'],
-  'ObjectRemoved': ['Delete', 'DeleteMarkerCreated', 'DeleteAllVersions', 'NoOP'],
-  'BucketCreated': [],
-  'BucketRemoved': [],
-  'Replication': [
+  ObjectAccessed: ['Get', 'GetRetention', 'GetLegalHold', 'Head', 'Attributes'],
+  ObjectCreated: [
+    'CompleteMultipartUpload',
+    'Copy',
+    'Post',
+    'Put',
+    'PutRetention',
+    'PutLegalHold',
+    'PutTagging',
+    'DeleteTagging',
+  ],
+  ObjectRemoved: ['Delete', 'DeleteMarkerCreated', 'DeleteAllVersions', 'NoOP'],
+  BucketCreated: [],
+  BucketRemoved: [],
+  Replication: [
     'OperationFailedReplication',
     'OperationCompletedReplication',
     'OperationMissedThreshold',
     'OperationReplicatedAfterThreshold',
     'OperationNotTracked',
   ],
-  'ObjectRestore': ['Post', 'Completed'],
-  'ObjectTransition': ['Failed', 'Complete'],
-  'Scanner': ['ManyVersions', 'LargeVersions', 'BigPrefix'],
-  'LifecycleDelMarkerExpiration': ['Delete'],
+  ObjectRestore: ['Post', 'Completed'],
+  ObjectTransition: ['Failed', 'Complete'],
+  Scanner: ['ManyVersions', 'LargeVersions', 'BigPrefix'],
+  LifecycleDelMarkerExpiration: ['Delete'],
 } as const satisfies Record<string, readonly string[]>;
 
 type Family = keyof typeof FAMILIES;

@@ -6,13 +6,17 @@ import { errorMessage } from '../errors';
 import { sequencerTimeProblem } from './sequencer-time';
 
 export class EventValidationError extends Error {
-  constructor(readonly field: string, problem: string) {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
     super(`${field}: ${problem}`);
     this.name = 'EventValidationError';
   }
 }
 
-/** A MinIO sequencer that cannot be right (src/events/sequencer-time.ts): refused as any bad field is, and counted apart. */
+/** A MinIO sequencer that cannot be right (src/events/sequencer-time.ts): refused as any bad field is, and counted
+ * apart. */
 export class ImplausibleSequencerError extends EventValidationError {
   constructor(field: string, problem: string) {
     super(field, problem);
@@ -25,7 +29,10 @@ export class ImplausibleSequencerError extends EventValidationError {
  * any record is read: the ingest answers 413, whatever the records hold.
  */
 export class TooManyRecordsError extends Error {
-  constructor(readonly count: number, readonly limit: number) {
+  constructor(
+    readonly count: number,
+    readonly limit: number,
+  ) {
     super(`${count} records in one body; the limit is ${limit} (BUCKETFLOW_INGEST_MAX_RECORDS)`);
     this.name = 'TooManyRecordsError';
   }
@@ -36,7 +43,8 @@ const CONCRETE_NAMES = new Set(EVENT_NAMES);
 const SEQUENCER = /^[0-9A-Fa-f]{1,32}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-/** How deep a body may nest: records are ~7 levels deep; a body nested deeper could never be encoded as a workflow input. */
+/** How deep a body may nest: records are ~7 levels deep; a body nested deeper could never be encoded as a workflow
+ * input. */
 export const MAX_JSON_DEPTH = 64;
 
 export function parseIncomingJson(text: string): S3EventRecord[] {
@@ -95,13 +103,15 @@ function validateRecord(value: unknown, at: string, options: ParseOptions): S3Ev
   const record = expectObject(value, at || 'body');
   for (const name of ['eventVersion', 'eventSource']) requireString(record, name, at);
   const eventName = requireString(record, 'eventName', at);
-  if (!CONCRETE_NAMES.has(eventName)) throw new EventValidationError(join(at, 'eventName'), `unknown event name ${quoted(eventName)}`);
+  if (!CONCRETE_NAMES.has(eventName))
+    throw new EventValidationError(join(at, 'eventName'), `unknown event name ${quoted(eventName)}`);
   const eventTime = requireString(record, 'eventTime', at);
   if (!ISO_8601.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
     throw new EventValidationError(join(at, 'eventTime'), 'not an ISO-8601 time');
   }
   optionalType(record, 'awsRegion', 'string', at);
-  for (const name of ['userIdentity', 'requestParameters', 'responseElements', 'source']) optionalObject(record, name, at);
+  for (const name of ['userIdentity', 'requestParameters', 'responseElements', 'source'])
+    optionalObject(record, name, at);
   const s3 = expectObject(record.s3, join(at, 's3'));
   const bucket = expectObject(s3.bucket, join(at, 's3.bucket'));
   requireString(bucket, 'name', join(at, 's3.bucket'));
@@ -120,7 +130,11 @@ function validateObject(object: Record<string, unknown>, at: string): void {
     throw new EventValidationError(join(at, 'sequencer'), 'expected up to 32 hexadecimal digits');
   }
   optionalType(object, 'size', 'number', at);
-  if (object.size !== undefined && object.size !== null && !(Number.isSafeInteger(object.size) && (object.size as number) >= 0)) {
+  if (
+    object.size !== undefined &&
+    object.size !== null &&
+    !(Number.isSafeInteger(object.size) && (object.size as number) >= 0)
+  ) {
     throw new EventValidationError(join(at, 'size'), 'expected a non-negative integer');
   }
   for (const name of ['eTag', 'contentType', 'versionId']) optionalType(object, name, 'string', at);
@@ -147,7 +161,8 @@ export function requireString(obj: Record<string, unknown>, name: string, at: st
 export function requireKey(object: Record<string, unknown>, at: string): string {
   const key = requireString(object, 'key', at);
   const lone = LONE_SURROGATE.exec(key);
-  if (lone) throw new EventValidationError(join(at, 'key'), `not valid Unicode (a lone surrogate at character ${lone.index})`);
+  if (lone)
+    throw new EventValidationError(join(at, 'key'), `not valid Unicode (a lone surrogate at character ${lone.index})`);
   return key;
 }
 
@@ -158,7 +173,9 @@ export const QUOTED_CHARS = 100;
 
 /** A value as an error message quotes it: JSON-escaped (no raw newline or terminal escape), cut at QUOTED_CHARS. */
 export function quoted(value: string): string {
-  return value.length > QUOTED_CHARS ? `${JSON.stringify(value.slice(0, QUOTED_CHARS))}... (${value.length} characters)` : JSON.stringify(value);
+  return value.length > QUOTED_CHARS
+    ? `${JSON.stringify(value.slice(0, QUOTED_CHARS))}... (${value.length} characters)`
+    : JSON.stringify(value);
 }
 
 export function optionalType(obj: Record<string, unknown>, name: string, type: 'string' | 'number', at: string): void {

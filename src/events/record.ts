@@ -72,7 +72,11 @@ export function buildEvent(spec: EventSpec): S3EventRecord {
     s3: {
       s3SchemaVersion: '1.0',
       configurationId: spec.configurationId || 'Config',
-      bucket: { name: spec.bucket, ownerIdentity: { principalId }, arn: spec.bucketArn || `arn:aws:s3:::${spec.bucket}` },
+      bucket: {
+        name: spec.bucket,
+        ownerIdentity: { principalId },
+        arn: spec.bucketArn || `arn:aws:s3:::${spec.bucket}`,
+      },
       object,
     },
     source: { host: spec.host ?? '127.0.0.1', port: '', userAgent: spec.userAgent ?? 'bucketflow' },
@@ -87,6 +91,23 @@ export function objectPath(record: S3EventRecord): string {
 /** Any `s3:ObjectRemoved:*` event removes the object (and carries no size or eTag). */
 export function isRemoval(eventName: string): boolean {
   return eventName.startsWith('s3:ObjectRemoved:');
+}
+
+/**
+ * S3's key order: by UTF-8 bytes, which is code point order (JavaScript's < compares UTF-16 units, which differs
+ * past U+FFFF). Allocation-free: a scan compares every listed key with a stored one.
+ */
+export function compareObjectKeys(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(j)!;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return i < a.length ? 1 : j < b.length ? -1 : 0;
 }
 
 /** MinIO's sequencer for a time: the modification time in nanoseconds, as uppercase hex. */
@@ -111,7 +132,8 @@ export function toEnvelope(record: S3EventRecord): EventEnvelope {
   return { EventName: record.eventName, Key: objectPath(record), Records: [record] };
 }
 
-/** What store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep per object or per event: `{"Records":[record]}`. */
+/** What store targets (Elasticsearch, Redis, PostgreSQL, MySQL) keep per object or per event: `{"Records":[record]}`.
+ * */
 export function storedValue(record: S3EventRecord): string {
   return JSON.stringify({ Records: [record] });
 }

@@ -16,8 +16,10 @@ export function sequencerTimeProblem(sequencer: string, eventTime: string, now =
   const [from, name] = eventMs <= now ? [eventMs, 'its eventTime'] : [now, 'the clock'];
   const lead = sequencerMs - from;
   if (lead <= MAX_SEQUENCER_LEAD_MS) return undefined;
-  return `${sequencer} is ${describeLead(lead)} ahead of ${name} ` +
-    `(MinIO's sequencer is the event's time in ns; more than ${MAX_SEQUENCER_LEAD_MS / 60_000} minutes ahead cannot be right)`;
+  return (
+    `${sequencer} is ${describeLead(lead)} ahead of ${name} ` +
+    `(MinIO's sequencer is the event's time in ns; more than ${MAX_SEQUENCER_LEAD_MS / 60_000} minutes ahead cannot be right)`
+  );
 }
 
 function describeLead(ms: number): string {

@@ -7,7 +7,15 @@ import { metrics } from '../telemetry/metrics';
 /** Seconds a sender is asked to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
 
-export type RefusalReason = 'bad_request' | 'implausible_sequencer' | 'unauthorized' | 'forbidden' | 'too_large' | 'unavailable' | 'overloaded' | 'bad_gateway';
+export type RefusalReason =
+  | 'bad_request'
+  | 'implausible_sequencer'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'too_large'
+  | 'unavailable'
+  | 'overloaded'
+  | 'bad_gateway';
 
 export class Refusal extends Error {
   constructor(
@@ -27,9 +35,11 @@ const RETRY_LATER = { 'retry-after': String(RETRY_AFTER_SECONDS) };
 
 export const refuse = {
   badRequest: (message: string) => new Refusal(400, message, 'bad_request'),
-  /** A MinIO sequencer far ahead of its event's time (a forged event would freeze its object's state): 400, counted apart. */
+  /** A MinIO sequencer far ahead of its event's time (a forged event would freeze its object's state): 400, counted
+   * apart. */
   implausibleSequencer: (message: string) => new Refusal(400, message, 'implausible_sequencer'),
-  unauthorized: (message = 'missing or wrong Authorization header') => new Refusal(401, message, 'unauthorized', CHALLENGE),
+  unauthorized: (message = 'missing or wrong Authorization header') =>
+    new Refusal(401, message, 'unauthorized', CHALLENGE),
   forbidden: (message: string) => new Refusal(403, message, 'forbidden'),
   tooLarge: (message: string) => new Refusal(413, message, 'too_large'),
   badGateway: (message: string) => new Refusal(502, message, 'bad_gateway'),

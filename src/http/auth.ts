@@ -9,13 +9,15 @@ import { EVENT_SOURCES, type EventSource, type ParsedEvent } from '../events';
 import { sourceBucketsVariable } from '../settings';
 
 export interface IngestAuthOptions {
-  /** MinIO's `auth_token` rule (src/config/auth-token.ts), for every source without a token of its own, and the operator pages. */
+  /** MinIO's `auth_token` rule (src/config/auth-token.ts), for every source without a token of its own, and the
+   * operator pages. */
   authToken?: string;
   /** A token per source, so one leaked token does not open every source. */
   sourceTokens?: Partial<Record<EventSource, string>>;
   /** Sources accepted without any token while tokens are set (an explicit choice; never the operator pages). */
   openSources?: readonly EventSource[];
-  /** Bucket patterns (`*` = any text) a source's events may name: its own list, else `global`; neither = every bucket. */
+  /** Bucket patterns (`*` = any text) a source's events may name: its own list, else `global`; neither = every bucket.
+   * */
   buckets?: { global?: readonly string[]; sources?: Partial<Record<EventSource, readonly string[]>> };
 }
 
@@ -37,11 +39,14 @@ export class IngestAuth {
     }
   }
 
-  /** Why a body of `source` may not carry these events (the first bucket outside the source's patterns), or undefined. */
+  /** Why a body of `source` may not carry these events (the first bucket outside the source's patterns), or undefined.
+   * */
   bucketProblem(source: EventSource, events: readonly ParsedEvent[]): string | undefined {
     const allowed = this.buckets.get(source);
     if (!allowed) return undefined;
-    const outside = events.find(({ record }) => !allowed.patterns.some((pattern) => pattern.test(record.s3.bucket.name)));
+    const outside = events.find(
+      ({ record }) => !allowed.patterns.some((pattern) => pattern.test(record.s3.bucket.name)),
+    );
     if (!outside) return undefined;
     return `bucket ${JSON.stringify(outside.record.s3.bucket.name)} is not among the buckets ${source} may post for (${allowed.setting}); nothing of this body was started`;
   }
@@ -69,12 +74,26 @@ export class IngestAuth {
   /** For the start-up log line: which sources need which kind of credential. */
   describe(): Record<EventSource, 'open' | 'own token' | 'global token' | 'refused'> {
     const of = (source: EventSource) =>
-      !this.enabled || this.open.has(source) ? 'open' : this.options.sourceTokens?.[source] ? 'own token' : this.options.authToken ? 'global token' : 'refused';
-    return Object.fromEntries(EVENT_SOURCES.map((source) => [source, of(source)])) as Record<EventSource, ReturnType<typeof of>>;
+      !this.enabled || this.open.has(source)
+        ? 'open'
+        : this.options.sourceTokens?.[source]
+          ? 'own token'
+          : this.options.authToken
+            ? 'global token'
+            : 'refused';
+    return Object.fromEntries(EVENT_SOURCES.map((source) => [source, of(source)])) as Record<
+      EventSource,
+      ReturnType<typeof of>
+    >;
   }
 }
 
 /** `photos-*` -> /^photos-.*$/: `*` any text, everything else literal. */
 function bucketPattern(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }

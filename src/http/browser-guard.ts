@@ -16,11 +16,14 @@ const BROWSER_HEADERS = ['origin', 'sec-fetch-site', 'sec-fetch-dest', 'sec-fetc
 export function browserPostProblem(headers: IncomingHttpHeaders): string | undefined {
   const type = (one(headers['content-type']) ?? '').split(';')[0].trim().toLowerCase();
   if (FORM_TYPES.includes(type)) return `Content-Type: ${type} is a browser form's; events are posted as JSON`;
-  if (headers.origin !== undefined) return 'Origin: set, so a browser sent this; the ingest takes no POST from browsers';
+  if (headers.origin !== undefined)
+    return 'Origin: set, so a browser sent this; the ingest takes no POST from browsers';
   const site = one(headers['sec-fetch-site']);
-  if (site !== undefined && site !== 'none') return `Sec-Fetch-Site: ${site}, so a browser sent this; the ingest takes no POST from browsers`;
+  if (site !== undefined && site !== 'none')
+    return `Sec-Fetch-Site: ${site}, so a browser sent this; the ingest takes no POST from browsers`;
   const browserHeader = BROWSER_HEADERS.find((name) => headers[name] !== undefined);
-  if (type === 'text/plain' && browserHeader) return `Content-Type: text/plain with ${browserHeader}, so a browser sent this; the ingest takes no POST from browsers`;
+  if (type === 'text/plain' && browserHeader)
+    return `Content-Type: text/plain with ${browserHeader}, so a browser sent this; the ingest takes no POST from browsers`;
   return undefined;
 }
 

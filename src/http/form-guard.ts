@@ -10,7 +10,8 @@ import { sameText } from '../config/auth-token';
 /** Headers for every operator page: no framing (clickjacking), no sniffing, nothing loaded from elsewhere. */
 export const PAGE_SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
 } as const;
@@ -39,7 +40,9 @@ export class CsrfTokens {
   private readonly secret = randomBytes(32);
 
   tokenFor(authorization: string | undefined): string {
-    return createHmac('sha256', this.secret).update(`csrf\n${authorization ?? ''}`).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(`csrf\n${authorization ?? ''}`)
+      .digest('base64url');
   }
 
   matches(token: string | null | undefined, authorization: string | undefined): boolean {

@@ -8,7 +8,14 @@
 // confirmation, and unwrapping the S3 event a Notification carries. The ingest hands it any body detected as SNS
 // and gets events or an answer back.
 import { createVerify, X509Certificate } from 'node:crypto';
-import { EventValidationError, expectObject, parseEventBody, parseJson, requireString, type ParsedBody } from '../events';
+import {
+  EventValidationError,
+  expectObject,
+  parseEventBody,
+  parseJson,
+  requireString,
+  type ParsedBody,
+} from '../events';
 import { optionalString } from '../events/sources/fields';
 import { errorMessage, messageWithCause } from '../errors';
 import { log } from '../telemetry/log';
@@ -47,9 +54,11 @@ export interface SnsMessage {
 }
 
 export interface SnsOptions {
-  /** Origins (`https://host[:port]`; `*` = one label or port, `<region>` = a region name) certificates and SubscribeURLs may come from. */
+  /** Origins (`https://host[:port]`; `*` = one label or port, `<region>` = a region name) certificates and
+   * SubscribeURLs may come from. */
   origins?: string[];
-  /** Topic ARN patterns (`*` = any text; `*` alone = any topic) accepted and confirmed. Empty = every message refused. */
+  /** Topic ARN patterns (`*` = any text; `*` alone = any topic) accepted and confirmed. Empty = every message refused.
+   * */
   topics?: string[];
   /** Accepted certificate subjects (CN); default SNS's own. */
   certificateSubjects?: string[];
@@ -80,7 +89,9 @@ export class SnsEndpoint {
   constructor(options: SnsOptions = {}) {
     this.origins = (options.origins?.length ? options.origins : DEFAULT_SNS_ORIGINS).map(originPattern);
     this.topics = (options.topics ?? []).map(topicPattern);
-    this.subjects = new Set((options.certificateSubjects ?? SNS_CERTIFICATE_SUBJECTS).map((subject) => subject.toLowerCase()));
+    this.subjects = new Set(
+      (options.certificateSubjects ?? SNS_CERTIFICATE_SUBJECTS).map((subject) => subject.toLowerCase()),
+    );
     this.maxAgeMs = options.maxAgeMs ?? SNS_MAX_AGE_MS;
     this.minSignatureVersion = options.minSignatureVersion ?? 1;
     this.maxRecords = options.maxRecords ?? Infinity;
@@ -95,7 +106,9 @@ export class SnsEndpoint {
   async receive(body: unknown, now = Date.now()): Promise<SnsReceipt> {
     const message = parseSnsMessage(body);
     if (Number(message.SignatureVersion) < this.minSignatureVersion) {
-      throw refuse.forbidden(`SignatureVersion: ${message.SignatureVersion} (SHA1) is refused (BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION=${this.minSignatureVersion}); set the topic's SignatureVersion attribute to 2`);
+      throw refuse.forbidden(
+        `SignatureVersion: ${message.SignatureVersion} (SHA1) is refused (BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION=${this.minSignatureVersion}); set the topic's SignatureVersion attribute to 2`,
+      );
     }
     this.checkTopic(message);
     this.checkFresh(message, now);
@@ -115,7 +128,9 @@ export class SnsEndpoint {
 
   private checkTopic(message: SnsMessage): void {
     if (!this.topics.some((topic) => topic.test(message.TopicArn))) {
-      throw refuse.forbidden(`TopicArn: ${message.TopicArn} is not in BUCKETFLOW_INGEST_SNS_TOPICS (set it to the topic's ARN, or * for any topic)`);
+      throw refuse.forbidden(
+        `TopicArn: ${message.TopicArn} is not in BUCKETFLOW_INGEST_SNS_TOPICS (set it to the topic's ARN, or * for any topic)`,
+      );
     }
   }
 
@@ -123,14 +138,17 @@ export class SnsEndpoint {
     const sent = Date.parse(message.Timestamp);
     if (Number.isNaN(sent)) throw new EventValidationError('Timestamp', 'not an ISO-8601 time');
     if (Math.abs(now - sent) > this.maxAgeMs) {
-      throw refuse.forbidden(`Timestamp: ${message.Timestamp} is more than ${this.maxAgeMs / 60_000} minutes from now (a replayed message?)`);
+      throw refuse.forbidden(
+        `Timestamp: ${message.Timestamp} is more than ${this.maxAgeMs / 60_000} minutes from now (a replayed message?)`,
+      );
     }
   }
 
   /** The signature, against a certificate fetched from an allowed origin whose subject is SNS's. */
   private async verify(message: SnsMessage): Promise<void> {
     const certificate = await this.certificate(message.SigningCertURL);
-    if (!isSnsSignatureValid(message, certificate)) throw refuse.forbidden('Signature: does not match the message and its signing certificate');
+    if (!isSnsSignatureValid(message, certificate))
+      throw refuse.forbidden('Signature: does not match the message and its signing certificate');
   }
 
   /** GET SubscribeURL (the topic is allow-listed: checked before). */
@@ -147,7 +165,8 @@ export class SnsEndpoint {
     if (!response.ok) throw refuse.badGateway(`SubscribeURL: ${url.origin} answered ${response.status}`);
   }
 
-  /** The certificate at `text`'s origin and path (its query and fragment ignored), cached while valid (at most a day). */
+  /** The certificate at `text`'s origin and path (its query and fragment ignored), cached while valid (at most a day).
+   * */
   private async certificate(text: string, now = Date.now()): Promise<X509Certificate> {
     const allowed = this.allowedUrl(text, 'SigningCertURL');
     const url = `${allowed.origin}${allowed.pathname}`;
@@ -157,7 +176,9 @@ export class SnsEndpoint {
     if (pending) return pending;
     this.fetchTimes = this.fetchTimes.filter((at) => now - at < 60_000);
     if (this.fetchTimes.length >= CERTIFICATE_FETCHES_PER_MINUTE) {
-      throw refuse.unavailable(`SigningCertURL: more than ${CERTIFICATE_FETCHES_PER_MINUTE} new signing certificates asked for within a minute; retry later`);
+      throw refuse.unavailable(
+        `SigningCertURL: more than ${CERTIFICATE_FETCHES_PER_MINUTE} new signing certificates asked for within a minute; retry later`,
+      );
     }
     this.fetchTimes.push(now);
     const loading = fetchCertificate(url, this.subjects);
@@ -166,9 +187,13 @@ export class SnsEndpoint {
       const certificate = await loading;
       // Only a valid certificate takes a place (a failed fetch is forgotten, so the next message fetches again).
       this.certificates.delete(url);
-      if (this.certificates.size >= MAX_CACHED_CERTIFICATES) this.certificates.delete(this.certificates.keys().next().value!);
+      if (this.certificates.size >= MAX_CACHED_CERTIFICATES)
+        this.certificates.delete(this.certificates.keys().next().value!);
       this.certificates.set(url, certificate);
-      setTimeout(() => this.certificates.get(url) === certificate && this.certificates.delete(url), cacheMs(certificate)).unref();
+      setTimeout(
+        () => this.certificates.get(url) === certificate && this.certificates.delete(url),
+        cacheMs(certificate),
+      ).unref();
       return certificate;
     } finally {
       this.fetching.delete(url);
@@ -196,7 +221,8 @@ export function parseSnsMessage(body: unknown): SnsMessage {
     throw new EventValidationError('Type', `expected one of ${SNS_MESSAGE_TYPES.join(', ')}, got "${type}"`);
   }
   const version = requireString(envelope, 'SignatureVersion', '');
-  if (version !== '1' && version !== '2') throw new EventValidationError('SignatureVersion', `expected "1" or "2", got "${version}"`);
+  if (version !== '1' && version !== '2')
+    throw new EventValidationError('SignatureVersion', `expected "1" or "2", got "${version}"`);
   const message: SnsMessage = {
     Type: type as SnsMessageType,
     MessageId: requireString(envelope, 'MessageId', ''),
@@ -212,7 +238,8 @@ export function parseSnsMessage(body: unknown): SnsMessage {
     if (value !== undefined) message[name] = value;
   }
   if (type !== 'Notification') {
-    for (const name of ['SubscribeURL', 'Token'] as const) if (!message[name]) throw new EventValidationError(name, 'required');
+    for (const name of ['SubscribeURL', 'Token'] as const)
+      if (!message[name]) throw new EventValidationError(name, 'required');
   }
   return message;
 }
@@ -236,15 +263,21 @@ export function isSnsSignatureValid(message: SnsMessage, certificate: X509Certif
   return verifier.verify(certificate.publicKey, message.Signature, 'base64');
 }
 
-/** The S3 event inside a verified Notification's `Message` (AWS S3 records only); errors are prefixed with `Message`. */
+/** The S3 event inside a verified Notification's `Message` (AWS S3 records only); errors are prefixed with `Message`.
+ * */
 export function unwrapNotification(text: string, maxRecords = Infinity): ParsedBody {
   const inner = parseJson(text, 'Message');
   try {
     const parsed = parseEventBody(inner, maxRecords);
-    if (parsed.source !== 'aws-s3') throw new EventValidationError('body', `expected AWS S3 event records, got a ${parsed.source} body`);
+    if (parsed.source !== 'aws-s3')
+      throw new EventValidationError('body', `expected AWS S3 event records, got a ${parsed.source} body`);
     return { ...parsed, source: 'aws-sns', events: parsed.events.map((event) => ({ ...event, source: 'aws-sns' })) };
   } catch (err) {
-    if (err instanceof EventValidationError) throw new EventValidationError(`Message.${err.field}`.replace(/\.body$/, ''), err.message.slice(err.field.length + 2));
+    if (err instanceof EventValidationError)
+      throw new EventValidationError(
+        `Message.${err.field}`.replace(/\.body$/, ''),
+        err.message.slice(err.field.length + 2),
+      );
     throw err;
   }
 }
@@ -262,7 +295,8 @@ async function fetchCertificate(url: string, subjects: ReadonlySet<string>): Pro
     throw refuse.badGateway(`SigningCertURL: fetching from ${origin} failed`);
   }
   if (status < 200 || status > 299) throw refuse.badGateway(`SigningCertURL: ${origin} answered ${status}`);
-  if (body.length > MAX_CERTIFICATE_BYTES) throw refuse.forbidden(`SigningCertURL: larger than ${MAX_CERTIFICATE_BYTES} bytes`);
+  if (body.length > MAX_CERTIFICATE_BYTES)
+    throw refuse.forbidden(`SigningCertURL: larger than ${MAX_CERTIFICATE_BYTES} bytes`);
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(body);
@@ -271,27 +305,40 @@ async function fetchCertificate(url: string, subjects: ReadonlySet<string>): Pro
   }
   const now = Date.now();
   if (now < Date.parse(certificate.validFrom) || now > Date.parse(certificate.validTo)) {
-    throw refuse.forbidden(`SigningCertURL: certificate not valid now (${certificate.validFrom} - ${certificate.validTo})`);
+    throw refuse.forbidden(
+      `SigningCertURL: certificate not valid now (${certificate.validFrom} - ${certificate.validTo})`,
+    );
   }
   const names = commonNames(certificate);
   if (!names.some((name) => subjects.has(name.toLowerCase()))) {
-    throw refuse.forbidden(`SigningCertURL: certificate subject ${names.map((name) => `CN=${name}`).join(', ') || '(no CN)'} is not SNS's (${[...subjects].join(' or ')})`);
+    throw refuse.forbidden(
+      `SigningCertURL: certificate subject ${names.map((name) => `CN=${name}`).join(', ') || '(no CN)'} is not SNS's (${[...subjects].join(' or ')})`,
+    );
   }
   return certificate;
 }
 
 function commonNames(certificate: X509Certificate): string[] {
-  return certificate.subject.split('\n').filter((line) => line.startsWith('CN=')).map((line) => line.slice(3));
+  return certificate.subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3));
 }
 
 function escape(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** `https://sns.<region>.amazonaws.com` matches `https://sns.us-east-1.amazonaws.com`, never `https://sns.s3-us-west-2.amazonaws.com`. */
+/** `https://sns.<region>.amazonaws.com` matches `https://sns.us-east-1.amazonaws.com`, never
+ * `https://sns.s3-us-west-2.amazonaws.com`. */
 export function originPattern(pattern: string): RegExp {
-  const parts = pattern.trim().replace(/\/+$/, '').split(/(\*|<region>)/);
-  const source = parts.map((part) => (part === '*' ? '[A-Za-z0-9-]+' : part === '<region>' ? REGION : escape(part))).join('');
+  const parts = pattern
+    .trim()
+    .replace(/\/+$/, '')
+    .split(/(\*|<region>)/);
+  const source = parts
+    .map((part) => (part === '*' ? '[A-Za-z0-9-]+' : part === '<region>' ? REGION : escape(part)))
+    .join('');
   return new RegExp(`^${source}$`, 'i');
 }
 

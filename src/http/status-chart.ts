@@ -18,7 +18,10 @@ export const CHART_SERIES = [
 export type ChartSeries = (typeof CHART_SERIES)[number]['name'];
 
 /** Per minute (oldest first) and series: how many deliveries started then with that status now. */
-export function countPerMinute(deliveries: Array<{ startedAt: Date; status?: DeliveryStatus }>, now: Date): Array<{ minute: Date; counts: Record<ChartSeries, number> }> {
+export function countPerMinute(
+  deliveries: Array<{ startedAt: Date; status?: DeliveryStatus }>,
+  now: Date,
+): Array<{ minute: Date; counts: Record<ChartSeries, number> }> {
   const last = Math.floor(now.getTime() / MINUTE_MS);
   const slots = Array.from({ length: CHART_MINUTES }, (_, i) => ({
     minute: new Date((last - CHART_MINUTES + 1 + i) * MINUTE_MS),
@@ -42,15 +45,20 @@ export function deliveriesChart(slots: ReturnType<typeof countPerMinute>): strin
   const scale = (height - top - bottom) / highest;
   const bars = slots.map((slot, i) => {
     let y = height - bottom;
-    return CHART_SERIES.filter((series) => slot.counts[series.name] > 0).map((series) => {
-      const count = slot.counts[series.name];
-      const h = Math.max(1, count * scale);
-      y -= h;
-      return `<rect class="bar" data-minute="${slot.minute.toISOString()}" data-status="${series.name}" data-count="${count}" x="${left + i * (barWidth + gap)}" y="${y.toFixed(1)}" width="${barWidth}" height="${h.toFixed(1)}" fill="${series.colour}"><title>${hhmm(slot.minute)} UTC: ${count} ${series.name}</title></rect>`;
-    }).join('');
+    return CHART_SERIES.filter((series) => slot.counts[series.name] > 0)
+      .map((series) => {
+        const count = slot.counts[series.name];
+        const h = Math.max(1, count * scale);
+        y -= h;
+        return `<rect class="bar" data-minute="${slot.minute.toISOString()}" data-status="${series.name}" data-count="${count}" x="${left + i * (barWidth + gap)}" y="${y.toFixed(1)}" width="${barWidth}" height="${h.toFixed(1)}" fill="${series.colour}"><title>${hhmm(slot.minute)} UTC: ${count} ${series.name}</title></rect>`;
+      })
+      .join('');
   });
-  const ticks = slots.flatMap((slot, i) => (slot.minute.getUTCMinutes() % 10 === 0
-    ? [`<text x="${left + i * (barWidth + gap)}" y="${height - 4}" font-size="10">${hhmm(slot.minute)}</text>`] : []));
+  const ticks = slots.flatMap((slot, i) =>
+    slot.minute.getUTCMinutes() % 10 === 0
+      ? [`<text x="${left + i * (barWidth + gap)}" y="${height - 4}" font-size="10">${hhmm(slot.minute)}</text>`]
+      : [],
+  );
   const totals = CHART_SERIES.map((series) => [series, slots.reduce((n, s) => n + s.counts[series.name], 0)] as const);
   return `<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="deliveries per minute, last hour, by status">
 <line x1="${left}" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" stroke="#999"/>

@@ -7,7 +7,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** The option values parseArgs returns for a subcommand's options, typed from their declaration. */
-export type OptionValues<O extends Options> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
+export type OptionValues<O extends Options> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+>['values'];
 
 export interface Subcommand<O extends Options = Options> {
   /** Its words after `bucketflow`: `events add`, `redeliver`. */
@@ -37,17 +39,40 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A command that ran and could not do its work for a reason outside the command line (an S3 bucket that refuses
+ * the credentials, a backfill that failed or is not running): the CLI prints the one line and exits `exitCode` (1).
+ */
+export class OperationError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'OperationError';
+  }
+}
+
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The usage lines of the given subcommands. */
 export function usageOf(commands: Subcommand[]): string {
-  return ['usage:', ...commands.flatMap((c) => c.synopsis.map((line) => `  bucketflow ${c.name}${line ? ` ${line}` : ''}`))].join('\n');
+  return [
+    'usage:',
+    ...commands.flatMap((c) => c.synopsis.map((line) => `  bucketflow ${c.name}${line ? ` ${line}` : ''}`)),
+  ].join('\n');
 }
 
 function helpOf(command: Subcommand): string {
   const options: Array<[string, string]> = [...(command.optionHelp ?? []), ['-h, --help', 'print this help']];
   const width = Math.max(...options.map(([flag]) => flag.length));
-  return [usageOf([command]), '', command.help, 'options:', ...options.map(([flag, meaning]) => `  ${flag.padEnd(width)}  ${meaning}`)].join('\n');
+  return [
+    usageOf([command]),
+    '',
+    command.help,
+    'options:',
+    ...options.map(([flag, meaning]) => `  ${flag.padEnd(width)}  ${meaning}`),
+  ].join('\n');
 }
 
 /** Whether `--help`/`-h` is among the arguments (before a `--` that ends the options). */
@@ -92,12 +117,18 @@ export async function runCommandLine(argv: string[], commands: Subcommand[], foo
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, ...HELP_OPTION }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, ...HELP_OPTION },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${command.name}: ${optionProblem(err as Error)} (see bucketflow ${command.name} --help)`);
   }
   const extra = parsed.positionals[command.maxArguments];
-  if (extra !== undefined) throw new UsageError(`${command.name}: unexpected argument "${extra}" (see bucketflow ${command.name} --help)`);
+  if (extra !== undefined)
+    throw new UsageError(`${command.name}: unexpected argument "${extra}" (see bucketflow ${command.name} --help)`);
   await command.run(parsed.positionals, parsed.values as never);
 }
 

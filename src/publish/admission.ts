@@ -28,9 +28,17 @@ export class DeliveryAdmission {
   private total = 0;
   /** Batches whose first task ended (workflow id -> when), oldest first: an event handed to one later is not held. */
   private readonly over = new Map<string, number>();
+  /** Callers waiting for room (nextRelease), woken when deliveries are let go. */
+  private readonly waiting = new Set<() => void>();
 
-  /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker reports back). */
-  constructor(readonly max: number, private readonly tracksDeliveries = true, private readonly leaseMs = LEASE_MS, private readonly now: () => number = Date.now) {}
+  /** `max` 0 = no bound. `tracksDeliveries` false: a delivery counts only while its start is under way (no worker
+   * reports back). */
+  constructor(
+    readonly max: number,
+    private readonly tracksDeliveries = true,
+    private readonly leaseMs = LEASE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Deliveries (events) held now: being started, or started and not yet reported over. */
   get count(): number {
@@ -67,7 +75,10 @@ export class DeliveryAdmission {
    * Publishes `events` held against the bound: refused (undefined, nothing started) when there is no room now;
    * once the starts end, each started event stays held by the workflow carrying it (its own, or its batch).
    */
-  async publish(events: readonly ParsedEvent[], start: () => Promise<PublishedEvent[]>): Promise<PublishedEvent[] | undefined> {
+  async publish(
+    events: readonly ParsedEvent[],
+    start: () => Promise<PublishedEvent[]>,
+  ): Promise<PublishedEvent[] | undefined> {
     const workflowIds = events.map((event) => workflowIdFor(eventIdentity(event.record)));
     if (!this.tryEnter(workflowIds)) return undefined;
     let accepted: PublishedEvent[] = [];
@@ -75,7 +86,12 @@ export class DeliveryAdmission {
       accepted = await start();
       return accepted;
     } finally {
-      this.leave(workflowIds, new Map(accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId])));
+      this.leave(
+        workflowIds,
+        new Map(
+          accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]),
+        ),
+      );
     }
   }
 
@@ -117,6 +133,23 @@ export class DeliveryAdmission {
     clearTimeout(held.lease);
     this.held.delete(workflowId);
     this.total -= held.events;
+    for (const wake of [...this.waiting]) wake();
+  }
+
+  /**
+   * Resolves when held deliveries are next let go, or after `maxMs` (whichever comes first): a caller waiting for
+   * room (publishWhenRoom's `wait`) tries again the moment there may be some, instead of polling.
+   */
+  nextRelease(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxMs);
+      this.waiting.add(wake);
+    });
   }
 
   /** A batch's first task is over: its events no longer count (those it continued are held by their own workflows). */
@@ -127,6 +160,7 @@ export class DeliveryAdmission {
   }
 
   close(): void {
+    for (const wake of [...this.waiting]) wake();
     for (const { lease } of this.held.values()) clearTimeout(lease);
     this.held.clear();
     this.over.clear();

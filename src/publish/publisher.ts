@@ -2,7 +2,7 @@
 // storage server uses, the HTTP ingest, the Kafka source): one durable workflow per event, its id derived from
 // the event identity so a resent event is not delivered twice; or, with BUCKETFLOW_BATCH_MAX_EVENTS > 1, batch
 // workflows of many events by group commit (src/publish/group-commit.ts). The package exports it from src/index.ts.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { decodeObjectKey, eventIdentity, parseIncomingEvents } from '../events';
@@ -19,9 +19,9 @@ import type { deliverEventV3 } from '../../workflows/deliver-v3';
 import type { deliverBatch } from '../../workflows/deliver-batch';
 import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
 import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
-import { BatchIndex, type BatchMemoEvent } from '../delivery/batch-index';
+import { BatchIndex, fnv1a, type BatchMemoEvent } from '../delivery/batch-index';
 import { printable } from '../delivery/printable';
-import { GroupCommit, type BatchItem } from './group-commit';
+import { GroupCommit, MAX_BATCH_BYTES, type BatchItem, type StartedBatch } from './group-commit';
 
 export interface PublishedEvent {
   eventId: string;
@@ -48,7 +48,24 @@ export interface PublishOptions {
   eagerStart?: boolean;
 }
 
+/**
+ * An event to publish: as parsed, or with its targets already matched (a backfill matches a bucket's rules once per
+ * page, or sends to the one target it was told to): those travel as they are, the publisher's own matching skipped.
+ */
+export type PublishableEvent = ParsedEvent & { targets?: ResolvedTarget[] };
+
+export interface PublishCallOptions {
+  /**
+   * The high-volume mode: these events go into batches of their own (no other call's events join them), each
+   * with an id derived from the lane and its events, so publishing the same events again in the same lane finds
+   * the batches already started instead of delivering again (a backfill's chunk resumed after its worker died).
+   */
+  lane?: string;
+}
+
 const START_CONCURRENCY = 32;
+/** Batches of listed events started side by side (as the group commit's full batches). */
+const LISTED_STARTS_IN_FLIGHT = 4;
 
 /**
  * A record too large to travel as a workflow input (Temporal refuses payloads over 2 MB, and every durable retry
@@ -68,6 +85,11 @@ export function workflowIdFor(eventId: string): string {
   return `bucketflow-${eventId}`;
 }
 
+/** A batch's continuation of an event whose own id another delivery of it holds (see continueFromBatch). */
+export function continuationIdFor(eventId: string, batch: string): string {
+  return `${workflowIdFor(eventId)}-${fnv1a(batch)}`;
+}
+
 export class BucketflowClient {
   constructor(
     readonly temporal: Client,
@@ -78,9 +100,15 @@ export class BucketflowClient {
   /** A client of its own connection: for storage-side services and a separate ingest (no rules, no eager start). */
   static async connect(overrides: Partial<Settings> = {}): Promise<BucketflowClient> {
     const settings = { ...loadSettings(), ...overrides };
-    const connection = await connectTemporal(settings, (options) => Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }));
+    const connection = await connectTemporal(settings, (options) =>
+      Connection.connect({ ...options, channelArgs: FAST_RECONNECT_CHANNEL_ARGS }),
+    );
     const client = new Client({ connection, namespace: settings.namespace, interceptors: clientTracingInterceptors() });
-    return new BucketflowClient(client, { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch }, connection);
+    return new BucketflowClient(
+      client,
+      { taskQueue: settings.taskQueue, fastPath: settings.fastPath, batch: settings.batch },
+      connection,
+    );
   }
 
   private groupCommit?: GroupCommit<BatchEvent>;
@@ -98,10 +126,10 @@ export class BucketflowClient {
    * Every path in goes through here: a record over MAX_RECORD_BYTES rejects the whole call (RecordTooLargeError)
    * before anything of it starts.
    */
-  async publishParsed(events: ParsedEvent[]): Promise<PublishedEvent[]> {
+  async publishParsed(events: PublishableEvent[], call: PublishCallOptions = {}): Promise<PublishedEvent[]> {
     checkRecordSizes(events);
     const { batch, fastPath = true } = this.options;
-    if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch);
+    if (fastPath && batch && batch.maxEvents > 1) return this.publishBatched(events, batch, call.lane);
     const results: PublishedEvent[] = new Array(events.length);
     let next = 0;
     const starter = async () => {
@@ -119,10 +147,10 @@ export class BucketflowClient {
   }
 
   /** Resolves once the server has durably recorded the workflow start. */
-  private async start({ record, source }: ParsedEvent): Promise<PublishedEvent> {
+  private async start({ record, source, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
     const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
-    const targets = fastPath && resolveTargets ? await resolveTargets(record) : undefined;
+    const targets = fastPath ? (matched ?? (resolveTargets ? await resolveTargets(record) : undefined)) : undefined;
     const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
     const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
     return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
@@ -131,18 +159,33 @@ export class BucketflowClient {
   /**
    * An event a batch could not deliver to every target, continued as its own per-event delivery (the same
    * workflow id as in per-event mode) for the targets still owed. Resolves with its workflow id, also when it
-   * was already started (the batch's activity ran again: `duplicate`).
+   * was already started (the batch's activity ran again: `duplicate`). When that id belongs to another delivery
+   * of the same event (an earlier batch's continuation, or the event's own delivery, published again after the
+   * dedupe window: a backfill run again), the continuation takes an id of this batch's instead
+   * (`bucketflow-<event id>-<hash of the batch>`): the owed targets are never left undelivered.
    */
   async continueFromBatch(input: DeliverInput): Promise<PublishedEvent> {
-    const workflowId = await this.startDelivery(input, DELIVER_EVENT_V3);
-    return { eventId: input.eventId, workflowId: workflowId ?? workflowIdFor(input.eventId), duplicate: workflowId === undefined };
+    const own = workflowIdFor(input.eventId);
+    let workflowId = await this.startDelivery(input, DELIVER_EVENT_V3, own);
+    if (workflowId === undefined && input.batch) {
+      const existing = await this.temporal.workflow.getHandle(own).describe();
+      if ((existing.memo as { batch?: string } | undefined)?.batch !== input.batch) {
+        const ofBatch = continuationIdFor(input.eventId, input.batch);
+        workflowId = await this.startDelivery(input, DELIVER_EVENT_V3, ofBatch);
+        return { eventId: input.eventId, workflowId: workflowId ?? ofBatch, duplicate: workflowId === undefined };
+      }
+    }
+    return { eventId: input.eventId, workflowId: workflowId ?? own, duplicate: workflowId === undefined };
   }
 
   /** Starts one event's delivery workflow; undefined when one with its id already exists (a duplicate). */
-  private async startDelivery(input: DeliverInput, type: string): Promise<string | undefined> {
+  private async startDelivery(
+    input: DeliverInput,
+    type: string,
+    workflowId = workflowIdFor(input.eventId),
+  ): Promise<string | undefined> {
     const { taskQueue, eagerStart = false } = this.options;
     const { record, source, targets } = input;
-    const workflowId = workflowIdFor(input.eventId);
     const rawKey = decodeObjectKey(record.s3.object.key);
     // deliverEventV3 writes no status while healthy: its execution status says pending or delivered. The first
     // version starts as pending. The rest is written when something goes wrong.
@@ -161,7 +204,9 @@ export class BucketflowClient {
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: printable(`${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`),
+        staticSummary: printable(
+          `${record.eventName} ${record.s3.bucket.name}/${rawKey}${input.batch ? ` (continues ${input.batch})` : ''}`,
+        ),
         ...(input.batch ? { memo: { batch: input.batch } } : {}),
         typedSearchAttributes: searchAttributes,
         requestEagerStart: type !== DELIVER_EVENT_V1 && eagerStart,
@@ -174,18 +219,34 @@ export class BucketflowClient {
   }
 
   /** The high-volume mode: each event joins the next batch workflow (group commit), at most once per dedupe window. */
-  private async publishBatched(events: ParsedEvent[], settings: BatchSettings): Promise<PublishedEvent[]> {
+  private async publishBatched(
+    events: PublishableEvent[],
+    settings: BatchSettings,
+    lane: string | undefined,
+  ): Promise<PublishedEvent[]> {
     this.groupCommit ??= new GroupCommit<BatchEvent>(settings, (items) => this.startBatch(items));
     const { resolveTargets } = this.options;
+    // A lane's events are the same events again only for the same targets (a backfill to another target is not).
+    const targetsKey = new Map<string, string>();
+    const dedupeKey = (eventId: string, targets: ResolvedTarget[] = []) => {
+      const arns = targets
+        .map((t) => t.arn)
+        .sort()
+        .join(' ');
+      let hash = targetsKey.get(arns);
+      if (hash === undefined) targetsKey.set(arns, (hash = fnv1a(arns)));
+      return `${eventId}>${hash}`;
+    };
     const items = await Promise.all(
-      events.map(async ({ record, source }): Promise<BatchItem<BatchEvent>> => {
+      events.map(async ({ record, source, targets: matched }): Promise<BatchItem<BatchEvent>> => {
         const eventId = eventIdentity(record);
-        const targets = resolveTargets ? await resolveTargets(record) : undefined;
+        const targets = matched ?? (resolveTargets ? await resolveTargets(record) : undefined);
         return {
           eventId,
           bucket: record.s3.bucket.name,
           key: decodeObjectKey(record.s3.object.key),
           entry: { eventId, record, source, ...(targets ? { targets } : {}) },
+          ...(lane ? { lane, dedupeKey: dedupeKey(eventId, targets) } : {}),
         };
       }),
     );
@@ -193,15 +254,83 @@ export class BucketflowClient {
   }
 
   /**
+   * Events found by listing a bucket (a scan, a reconciliation: src/s3/records.ts), targets already matched, in batch
+   * workflows of at most `maxEvents` whose ids derive from the events they carry (`bucketflow-batch-l<hash>`): a page
+   * published again, because the activity that listed it resumed after its worker died, starts nothing twice (the
+   * same batch is refused as already started, within the namespace's retention). Resolves once every batch is
+   * durably started; an event of a batch that existed already is a duplicate.
+   */
+  async publishListed(events: BatchEvent[], maxEvents: number): Promise<PublishedEvent[]> {
+    const items = events.map((entry): BatchItem<BatchEvent> => ({
+      eventId: entry.eventId,
+      bucket: entry.record.s3.bucket.name,
+      key: decodeObjectKey(entry.record.s3.object.key),
+      entry,
+    }));
+    const batches: Array<Array<BatchItem<BatchEvent>>> = [];
+    let index = new BatchIndex();
+    let bytes = 0;
+    for (const item of items) {
+      const size = Buffer.byteLength(JSON.stringify(item.entry));
+      let current = batches[batches.length - 1];
+      if (
+        !current ||
+        current.length >= maxEvents ||
+        bytes + size > MAX_BATCH_BYTES ||
+        !index.add(item.eventId, item.bucket, item.key)
+      ) {
+        current = [];
+        batches.push(current);
+        index = new BatchIndex();
+        index.add(item.eventId, item.bucket, item.key);
+        bytes = 0;
+      }
+      current.push(item);
+      bytes += size;
+    }
+    const results: PublishedEvent[] = [];
+    let next = 0;
+    const starter = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const workflowId = `${BATCH_ID_PREFIX}l${createHash('sha256')
+          .update(batch.map((item) => item.eventId).join(','))
+          .digest('hex')
+          .slice(0, 32)}`;
+        const duplicate = (await this.startBatch(batch, workflowId)).existed === true;
+        for (const item of batch) results.push({ eventId: item.eventId, workflowId, duplicate });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LISTED_STARTS_IN_FLIGHT, batches.length) }, starter));
+    return results;
+  }
+
+  /**
    * One batch workflow: its events' index in search attributes (src/delivery/batch-index.ts, sized by the group
    * commit to fit), each event's id and object in the memo, a readable summary and details for the Web UI.
    */
-  private async startBatch(items: Array<BatchItem<BatchEvent>>): Promise<string> {
+  private async startBatch(items: Array<BatchItem<BatchEvent>>, listedId?: string): Promise<StartedBatch> {
     const { taskQueue, eagerStart = false } = this.options;
-    const workflowId = `${BATCH_ID_PREFIX}${randomUUID()}`;
+    const lane = items[0].lane;
+    // A listing's or a lane's batch id is derived from its events, so it can come again: the same events published
+    // again.
+    const derived = listedId !== undefined || Boolean(lane);
+    const workflowId =
+      listedId ??
+      (lane
+        ? laneBatchId(
+            lane,
+            items.map((item) => item.eventId),
+          )
+        : `${BATCH_ID_PREFIX}${randomUUID()}`);
     const index = new BatchIndex();
     for (const item of items) index.add(item.eventId, item.bucket, item.key);
-    const memoEvents: BatchMemoEvent[] = items.map((item) => ({ id: item.eventId, bucket: item.bucket, key: item.key, event: item.entry.record.eventName }));
+    const memoEvents: BatchMemoEvent[] = items.map((item) => ({
+      id: item.eventId,
+      bucket: item.bucket,
+      key: item.key,
+      event: item.entry.record.eventName,
+    }));
     const arns = [...new Set(items.flatMap((item) => item.entry.targets?.map((t) => t.arn) ?? []))];
     const sources = [...new Set(items.map((item) => item.entry.source))];
     const searchAttributes: SearchAttributePair[] = [
@@ -211,23 +340,35 @@ export class BucketflowClient {
       ...(sources.length === 1 && sources[0] ? [{ key: searchKeys.source, value: sources[0] }] : []),
     ];
     const first = items[0];
-    await this.temporal.workflow.start<typeof deliverBatch>(DELIVER_BATCH, {
-      taskQueue,
-      workflowId,
-      args: [{ events: items.map((item) => item.entry) }],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: printable(`batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`),
-      staticDetails: batchDetails(memoEvents),
-      memo: { events: memoEvents },
-      typedSearchAttributes: searchAttributes,
-      requestEagerStart: eagerStart,
-    });
-    return workflowId;
+    try {
+      await this.temporal.workflow.start<typeof deliverBatch>(DELIVER_BATCH, {
+        taskQueue,
+        workflowId,
+        args: [{ events: items.map((item) => item.entry) }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: printable(
+          `batch of ${items.length} event${items.length === 1 ? '' : 's'}: ${first.entry.record.eventName} ${first.bucket}/${first.key}${items.length > 1 ? ', ...' : ''}`,
+        ),
+        staticDetails: batchDetails(memoEvents),
+        memo: { events: memoEvents },
+        typedSearchAttributes: searchAttributes,
+        requestEagerStart: eagerStart,
+      });
+    } catch (err) {
+      if (derived && err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, existed: true };
+      throw err;
+    }
+    return { workflowId };
   }
 }
 
 /** Batch workflow ids: `bucketflow-batch-<uuid>` (an event's own delivery is `bucketflow-<event id>`). */
 export const BATCH_ID_PREFIX = 'bucketflow-batch-';
+
+/** A lane's batch: `bucketflow-batch-<lane>-<hash of its event ids>`, the same for the same events in the same lane. */
+export function laneBatchId(lane: string, eventIds: readonly string[]): string {
+  return `${BATCH_ID_PREFIX}${lane}-${createHash('sha256').update(eventIds.join(',')).digest('hex').slice(0, 24)}`;
+}
 
 /**
  * The Web UI's details of a batch: one line per event (Markdown), within the few KB the UI shows; an object's

@@ -19,6 +19,16 @@ export async function resolveTargets(
   record: S3EventRecord,
 ): Promise<ResolvedTarget[]> {
   const bucketRules = await rules.get(record.s3.bucket.name);
-  const arns = matchingArns(bucketRules, record.eventName, decodeObjectKey(record.s3.object.key));
+  return withRetrySettings(
+    matchingArns(bucketRules, record.eventName, decodeObjectKey(record.s3.object.key)),
+    retryFor,
+  );
+}
+
+/** Each ARN with its target's retry settings (the defaults for one the worker does not know). */
+export function withRetrySettings(
+  arns: readonly string[],
+  retryFor: (arn: string) => RetrySettings | undefined,
+): ResolvedTarget[] {
   return arns.map((arn) => ({ arn, retry: retryFor(arn) ?? DEFAULT_RETRY }));
 }

@@ -12,7 +12,10 @@ export interface NotificationRule {
 }
 
 export class RuleError extends Error {
-  constructor(readonly code: 'InvalidArgument' | 'MalformedXML' | 'UnsupportedNotification', message: string) {
+  constructor(
+    readonly code: 'InvalidArgument' | 'MalformedXML' | 'UnsupportedNotification',
+    message: string,
+  ) {
     super(message);
     this.name = 'RuleError';
   }
@@ -29,7 +32,10 @@ export function validateRules(rules: NotificationRule[], knownArns: ReadonlySet<
     for (let j = i + 1; j < checked.length; j++) {
       if (sameRule(checked[i], checked[j])) {
         const [a, b] = [checked[i].id || i + 1, checked[j].id || j + 1];
-        throw new RuleError('InvalidArgument', `rules ${a} and ${b} overlap: the same ARN, events and filter (${checked[i].arn})`);
+        throw new RuleError(
+          'InvalidArgument',
+          `rules ${a} and ${b} overlap: the same ARN, events and filter (${checked[i].arn})`,
+        );
       }
     }
   }

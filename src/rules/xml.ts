@@ -3,9 +3,20 @@
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { RuleError, type NotificationRule } from './rules';
 
-const LISTS = new Set(['QueueConfiguration', 'TopicConfiguration', 'CloudFunctionConfiguration', 'Event', 'FilterRule']);
+const LISTS = new Set([
+  'QueueConfiguration',
+  'TopicConfiguration',
+  'CloudFunctionConfiguration',
+  'Event',
+  'FilterRule',
+]);
 // Values are not trimmed: a filter may really start or end with a space (object keys can).
-const parser = new XMLParser({ parseTagValue: false, trimValues: false, ignoreAttributes: true, isArray: (name) => LISTS.has(name) });
+const parser = new XMLParser({
+  parseTagValue: false,
+  trimValues: false,
+  ignoreAttributes: true,
+  isArray: (name) => LISTS.has(name),
+});
 const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode: true, ignoreAttributes: false });
 const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -37,11 +48,18 @@ function ruleFrom(queue: QueueXml, index: number): NotificationRule {
   const filters: Record<string, string> = {};
   for (const rule of queue.Filter?.S3Key?.FilterRule ?? []) {
     const name = text(rule.Name).toLowerCase();
-    if (name !== 'prefix' && name !== 'suffix') throw new RuleError('InvalidArgument', `${at}: filter rule name must be prefix or suffix, not "${rule.Name}"`);
+    if (name !== 'prefix' && name !== 'suffix')
+      throw new RuleError('InvalidArgument', `${at}: filter rule name must be prefix or suffix, not "${rule.Name}"`);
     if (name in filters) throw new RuleError('InvalidArgument', `${at}: more than one ${name} filter`);
     filters[name] = typeof rule.Value === 'string' ? rule.Value : '';
   }
-  return { id: text(queue.Id) || String(index + 1), arn, events, prefix: filters.prefix ?? '', suffix: filters.suffix ?? '' };
+  return {
+    id: text(queue.Id) || String(index + 1),
+    arn,
+    events,
+    prefix: filters.prefix ?? '',
+    suffix: filters.suffix ?? '',
+  };
 }
 
 /** An element's text without the layout around it (only filter values keep their blanks). */

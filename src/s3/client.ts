@@ -84,7 +84,8 @@ export interface OpenS3Options {
 type Sdk = typeof S3Sdk;
 let sdk: Sdk | undefined;
 
-/** @aws-sdk/client-s3 on first use; its warning that later SDK releases will want Node 22 is left out unless asked for. */
+/** @aws-sdk/client-s3 on first use; its warning that later SDK releases will want Node 22 is left out unless asked for.
+ * */
 function loadSdk(): Sdk {
   if (!sdk) {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -103,7 +104,10 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
     credentials: settings.credentials,
     followRegionRedirects: true,
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5_000, requestTimeout: options.requestTimeoutMs ?? 60_000 },
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMs ?? 5_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+    },
   });
   const secrets = settings.credentials ? [settings.credentials.accessKeyId, settings.credentials.secretAccessKey] : [];
   const call = async <T>(bucket: string, run: () => Promise<T>, key?: string): Promise<T> => {
@@ -116,18 +120,31 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
 
   async function listObjects(bucket: string, options: ListOptions): Promise<ListPage> {
     const continuation = options.continuation;
-    if (continuation && continuation.kind !== 'objects') throw new TypeError('listPage: a versions continuation given to a listing without versions');
-    const request = (from: { ContinuationToken?: string; StartAfter?: string }) => call(bucket, async () => {
-      const answer = await client.send(new ListObjectsV2Command({
-        Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, EncodingType: 'url', ...from,
-      }));
-      if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
-      const decode = decoder(answer.EncodingType);
-      const objects = (answer.Contents ?? []).map((item): S3Object => ({
-        key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified), isLatest: true, deleteMarker: false,
-      }));
-      return { answer, objects };
-    });
+    if (continuation && continuation.kind !== 'objects')
+      throw new TypeError('listPage: a versions continuation given to a listing without versions');
+    const request = (from: { ContinuationToken?: string; StartAfter?: string }) =>
+      call(bucket, async () => {
+        const answer = await client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: options.prefix || undefined,
+            MaxKeys: options.pageSize,
+            EncodingType: 'url',
+            ...from,
+          }),
+        );
+        if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
+        const decode = decoder(answer.EncodingType);
+        const objects = (answer.Contents ?? []).map((item): S3Object => ({
+          key: decode(item.Key ?? ''),
+          size: item.Size ?? 0,
+          etag: unquote(item.ETag),
+          lastModified: iso(item.LastModified),
+          isLatest: true,
+          deleteMarker: false,
+        }));
+        return { answer, objects };
+      });
     let { answer, objects } = await request({ ContinuationToken: continuation?.token });
     if (continuation && objects.length > 0 && compareKeys(objects[0].key, continuation.lastKey) <= 0) {
       // The server misread its own token (S3Proxy 2.6 URL-encodes it with encoding-type=url, then takes it for a
@@ -135,35 +152,71 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
       ({ answer, objects } = await request({ StartAfter: continuation.lastKey }));
     }
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextContinuationToken) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextContinuationToken');
+    if (!answer.NextContinuationToken)
+      throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextContinuationToken');
     const lastKey = objects.at(-1)?.key ?? continuation?.lastKey;
-    if (lastKey === undefined || lastKey === continuation?.lastKey) throw badListing(bucket, endpoint, 'the server\'s listing does not move on (a truncated page with no new key)');
+    if (lastKey === undefined || lastKey === continuation?.lastKey)
+      throw badListing(bucket, endpoint, "the server's listing does not move on (a truncated page with no new key)");
     return { objects, next: { kind: 'objects', token: answer.NextContinuationToken, lastKey } };
   }
 
   async function listVersions(bucket: string, options: ListOptions): Promise<ListPage> {
     const continuation = options.continuation;
-    if (continuation && continuation.kind !== 'versions') throw new TypeError('listPage: an objects continuation given to a versions listing');
-    const answer = await call(bucket, () => client.send(new ListObjectVersionsCommand({
-      Bucket: bucket, Prefix: options.prefix || undefined, MaxKeys: options.pageSize, EncodingType: 'url',
-      KeyMarker: continuation?.keyMarker, VersionIdMarker: continuation?.versionIdMarker,
-    })));
+    if (continuation && continuation.kind !== 'versions')
+      throw new TypeError('listPage: an objects continuation given to a versions listing');
+    const answer = await call(bucket, () =>
+      client.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucket,
+          Prefix: options.prefix || undefined,
+          MaxKeys: options.pageSize,
+          EncodingType: 'url',
+          KeyMarker: continuation?.keyMarker,
+          VersionIdMarker: continuation?.versionIdMarker,
+        }),
+      ),
+    );
     if (answer.Name !== bucket) throw notAListing(bucket, endpoint);
     const decode = decoder(answer.EncodingType);
     const versions = (answer.Versions ?? []).map((item): S3Object => ({
-      key: decode(item.Key ?? ''), size: item.Size ?? 0, etag: unquote(item.ETag), lastModified: iso(item.LastModified),
-      versionId: item.VersionId, isLatest: item.IsLatest ?? false, deleteMarker: false,
+      key: decode(item.Key ?? ''),
+      size: item.Size ?? 0,
+      etag: unquote(item.ETag),
+      lastModified: iso(item.LastModified),
+      versionId: item.VersionId,
+      isLatest: item.IsLatest ?? false,
+      deleteMarker: false,
     }));
     const markers = (answer.DeleteMarkers ?? []).map((item): S3Object => ({
-      key: decode(item.Key ?? ''), size: 0, etag: '', lastModified: iso(item.LastModified),
-      versionId: item.VersionId, isLatest: item.IsLatest ?? false, deleteMarker: true,
+      key: decode(item.Key ?? ''),
+      size: 0,
+      etag: '',
+      lastModified: iso(item.LastModified),
+      versionId: item.VersionId,
+      isLatest: item.IsLatest ?? false,
+      deleteMarker: true,
     }));
-    const objects = continuation ? pastMarkers(mergeVersions(versions, markers), continuation) : mergeVersions(versions, markers);
+    const objects = continuation
+      ? pastMarkers(mergeVersions(versions, markers), continuation)
+      : mergeVersions(versions, markers);
     if (!answer.IsTruncated) return { objects, next: undefined };
-    if (!answer.NextKeyMarker) throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextKeyMarker');
-    const next: ListContinuation = { kind: 'versions', keyMarker: decode(answer.NextKeyMarker), versionIdMarker: answer.NextVersionIdMarker || undefined };
-    if (continuation && next.keyMarker === continuation.keyMarker && next.versionIdMarker === continuation.versionIdMarker) {
-      throw badListing(bucket, endpoint, `the server's version listing does not move past key ${JSON.stringify(next.keyMarker)} version ${next.versionIdMarker ?? '(none)'}`);
+    if (!answer.NextKeyMarker)
+      throw badListing(bucket, endpoint, 'the server says the listing goes on but sent no NextKeyMarker');
+    const next: ListContinuation = {
+      kind: 'versions',
+      keyMarker: decode(answer.NextKeyMarker),
+      versionIdMarker: answer.NextVersionIdMarker || undefined,
+    };
+    if (
+      continuation &&
+      next.keyMarker === continuation.keyMarker &&
+      next.versionIdMarker === continuation.versionIdMarker
+    ) {
+      throw badListing(
+        bucket,
+        endpoint,
+        `the server's version listing does not move past key ${JSON.stringify(next.keyMarker)} version ${next.versionIdMarker ?? '(none)'}`,
+      );
     }
     return { objects, next };
   }
@@ -174,18 +227,27 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
       return options.versions ? listVersions(bucket, options) : listObjects(bucket, options);
     },
     async headObject(bucket, key, versionId) {
-      const answer = await call(bucket, async () => {
-        try {
-          return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-        } catch (error) {
-          // A HEAD's 404 has no body to say whether the object or the bucket is missing: ask about the bucket.
-          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) await client.send(new HeadBucketCommand({ Bucket: bucket })).catch(bucketMissing);
-          throw error;
-        }
-      }, key);
+      const answer = await call(
+        bucket,
+        async () => {
+          try {
+            return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+          } catch (error) {
+            // A HEAD's 404 has no body to say whether the object or the bucket is missing: ask about the bucket.
+            if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+              await client.send(new HeadBucketCommand({ Bucket: bucket })).catch(bucketMissing);
+            throw error;
+          }
+        },
+        key,
+      );
       return {
-        contentType: answer.ContentType, metadata: answer.Metadata ?? {}, size: answer.ContentLength ?? 0, etag: unquote(answer.ETag),
-        lastModified: answer.LastModified ? iso(answer.LastModified) : undefined, versionId: answer.VersionId,
+        contentType: answer.ContentType,
+        metadata: answer.Metadata ?? {},
+        size: answer.ContentLength ?? 0,
+        etag: unquote(answer.ETag),
+        lastModified: answer.LastModified ? iso(answer.LastModified) : undefined,
+        versionId: answer.VersionId,
       };
     },
     close() {
@@ -207,7 +269,12 @@ function bucketMissing(error: unknown): never {
  * page that is not S3's for an empty bucket would let a scan take every object for deleted.
  */
 function notAListing(bucket: string, endpoint: string): S3AccessError {
-  return new S3AccessError('other', bucket, endpoint, 'the answer is not an S3 listing of this bucket (is the endpoint an S3 API?)');
+  return new S3AccessError(
+    'other',
+    bucket,
+    endpoint,
+    'the answer is not an S3 listing of this bucket (is the endpoint an S3 API?)',
+  );
 }
 
 /** A listing that cannot be followed to its end: retrying the same request would get the same answer. */
@@ -221,14 +288,21 @@ function badListing(bucket: string, endpoint: string, detail: string): S3AccessE
  * version is on the page, it and what precedes it are dropped. Markers are otherwise opaque (MinIO's key marker
  * carries a cache hint after the key), so nothing is compared with them.
  */
-function pastMarkers(objects: S3Object[], { keyMarker, versionIdMarker }: { keyMarker: string; versionIdMarker?: string }): S3Object[] {
+function pastMarkers(
+  objects: S3Object[],
+  { keyMarker, versionIdMarker }: { keyMarker: string; versionIdMarker?: string },
+): S3Object[] {
   if (versionIdMarker === undefined) return objects;
-  return objects.slice(objects.findIndex((object) => object.key === keyMarker && object.versionId === versionIdMarker) + 1);
+  return objects.slice(
+    objects.findIndex((object) => object.key === keyMarker && object.versionId === versionIdMarker) + 1,
+  );
 }
 
 /** Keys come URL-encoded when the server applied encoding-type=url (it says so); as they are otherwise. */
 function decoder(encodingType: string | undefined): (text: string) => string {
-  return encodingType?.toLowerCase() === 'url' ? (text) => decodeURIComponent(text.replace(/\+/g, ' ')) : (text) => text;
+  return encodingType?.toLowerCase() === 'url'
+    ? (text) => decodeURIComponent(text.replace(/\+/g, ' '))
+    : (text) => text;
 }
 
 function unquote(etag: string | undefined): string {
@@ -247,7 +321,10 @@ export function compareKeys(a: string, b: string): number {
 /** Versions and delete markers come in two lists; S3's one order is by key, then newest first. */
 function mergeVersions(versions: S3Object[], markers: S3Object[]): S3Object[] {
   if (markers.length === 0) return versions;
-  return [...versions, ...markers].sort((a, b) => compareKeys(a.key, b.key)
-    || Number(b.isLatest) - Number(a.isLatest)
-    || b.lastModified.localeCompare(a.lastModified));
+  return [...versions, ...markers].sort(
+    (a, b) =>
+      compareKeys(a.key, b.key) ||
+      Number(b.isLatest) - Number(a.isLatest) ||
+      b.lastModified.localeCompare(a.lastModified),
+  );
 }

@@ -30,17 +30,31 @@ export interface Settings extends TemporalConnectionSettings {
   ingestInWorker: boolean;
   /** The high-volume mode (group commit into batch workflows); maxEvents 1 = one workflow per event. */
   batch: BatchSettings;
-  /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's at the loaded address, gRPC port + 1000. */
+  /** The Temporal Web UI, for links (`deliveries show`); default: the dev server's at the loaded address, gRPC port +
+   * 1000. */
   temporalUiUrl: string;
   logLevel: LogLevel;
   tuning: WorkerTuning;
-  /** Admission control: deliveries a worker holds before its ingest answers 503 (`BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES`, 0 = no bound). */
+  /** Admission control: deliveries a worker holds before its ingest answers 503 (`BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES`,
+   * 0 = no bound). */
   maxInFlightDeliveries: number;
   ingest: IngestSettings;
   metrics: MetricsSettings;
   health: HealthSettings;
   /** BUCKETFLOW_SOURCE_KAFKA_*: the worker consumes this topic (the volume path); unset = no Kafka source. */
   kafkaSource: KafkaSourceSettings | undefined;
+  /** `BUCKETFLOW_SCAN_PAGE_SIZE`: objects per listing request of a scan source (S3's most and default: 1,000). */
+  scanPageSize: number;
+  /** `bucketflow backfill` as the worker runs it (src/engine/backfill.ts). */
+  backfill: BackfillSettings;
+}
+
+export interface BackfillSettings {
+  /**
+   * `BUCKETFLOW_BACKFILL_BATCH_EVENTS`: listed objects per batch workflow (2-200, default 200); a backfill always
+   * publishes in the high-volume mode, whatever BUCKETFLOW_BATCH_MAX_EVENTS says for the ingest.
+   */
+  batchEvents: number;
 }
 
 export interface KafkaSourceSettings {
@@ -66,7 +80,10 @@ export const MAX_BATCH_EVENTS = 200;
 
 export type WorkerTuning = Pick<
   WorkerOptions,
-  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'maxCachedWorkflows'
 >;
 
 export interface IngestSettings {
@@ -74,16 +91,19 @@ export interface IngestSettings {
   port: number;
   authToken?: string;
   sourceTokens: Partial<Record<EventSource, string>>;
-  /** Sources accepted without a token although tokens are set (`BUCKETFLOW_INGEST_OPEN_SOURCES`): auth fails closed otherwise. */
+  /** Sources accepted without a token although tokens are set (`BUCKETFLOW_INGEST_OPEN_SOURCES`): auth fails closed
+   * otherwise. */
   openSources: EventSource[];
   bodyLimitBytes: number;
   maxRecords: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   sns: { origins: string[]; topics: string[]; minSignatureVersion: 1 | 2 };
-  /** Bucket patterns (`*` = any text) each source's events may name: its own list, else the global one; unset = every bucket. */
+  /** Bucket patterns (`*` = any text) each source's events may name: its own list, else the global one; unset = every
+   * bucket. */
   buckets: { global?: string[]; sources: Partial<Record<EventSource, string[]>> };
-  /** Slow clients: how long the request line and headers, and the whole request (headers and body), may take to arrive. */
+  /** Slow clients: how long the request line and headers, and the whole request (headers and body), may take to arrive.
+   * */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   /** Connections the ingest holds at once; more are closed as they arrive. */
@@ -118,11 +138,18 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     taskQueue: envSetting(env, 'BUCKETFLOW_TASK_QUEUE', { kind: 'string', default: 'bucketflow' }),
     configFile: envSetting(env, 'BUCKETFLOW_CONFIG', { kind: 'string' }),
     dataDir: path.resolve(envSetting(env, 'BUCKETFLOW_DATA_DIR', { kind: 'string', default: '.data' })),
-    rulesPostgresUrl: envSetting(env, 'BUCKETFLOW_RULES_POSTGRES_URL', { kind: 'string', secret: true, check: postgresUrlProblem }),
+    rulesPostgresUrl: envSetting(env, 'BUCKETFLOW_RULES_POSTGRES_URL', {
+      kind: 'string',
+      secret: true,
+      check: postgresUrlProblem,
+    }),
     fastPath: envSetting(env, 'BUCKETFLOW_FAST_PATH', { kind: 'bool', default: true }),
     ingestInWorker: envSetting(env, 'BUCKETFLOW_INGEST', { kind: 'bool', default: false }),
     batch: batchSettings(env),
-    temporalUiUrl: (envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ?? devServerUi(connection.temporalAddress)).replace(/\/+$/, ''),
+    temporalUiUrl: (
+      envSetting(env, 'TEMPORAL_UI_URL', { kind: 'string', check: httpUrlProblem }) ??
+      devServerUi(connection.temporalAddress)
+    ).replace(/\/+$/, ''),
     logLevel: logLevel(env),
     tuning: workerTuning(env),
     maxInFlightDeliveries: maxInFlightDeliveries(env),
@@ -130,17 +157,44 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     metrics: metricsSettings(env),
     kafkaSource: kafkaSourceSettings(env),
     health: healthSettings(env),
+    scanPageSize: envSetting(env, 'BUCKETFLOW_SCAN_PAGE_SIZE', {
+      kind: 'int',
+      min: 1,
+      default: 1_000,
+      check: (n) => (n > 1_000 ? 'at most 1000 (S3 lists at most 1,000 keys a request)' : undefined),
+    }),
+    backfill: backfillSettings(env),
+  };
+}
+
+export function backfillSettings(env: NodeJS.ProcessEnv): BackfillSettings {
+  const tooMany = (n: number) =>
+    n > MAX_BATCH_EVENTS
+      ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)`
+      : undefined;
+  return {
+    batchEvents: envSetting(env, 'BUCKETFLOW_BACKFILL_BATCH_EVENTS', {
+      kind: 'int',
+      min: 2,
+      default: MAX_BATCH_EVENTS,
+      check: tooMany,
+    }),
   };
 }
 
 function logLevel(env: NodeJS.ProcessEnv): LogLevel {
-  const check = (text: string) => (isLogLevel(text.toUpperCase()) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`);
+  const check = (text: string) =>
+    isLogLevel(text.toUpperCase()) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`;
   const level = envSetting(env, 'BUCKETFLOW_LOG_LEVEL', { kind: 'string', default: 'INFO', check }).toUpperCase();
   return isLogLevel(level) ? level : 'INFO';
 }
 
 function maxInFlightDeliveries(env: NodeJS.ProcessEnv): number {
-  return envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', { kind: 'int', min: 0, default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES });
+  return envSetting(env, 'BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES', {
+    kind: 'int',
+    min: 0,
+    default: DEFAULT_MAX_IN_FLIGHT_DELIVERIES,
+  });
 }
 
 /**
@@ -157,12 +211,18 @@ export function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
     maxConcurrentActivityTaskExecutions: count('BUCKETFLOW_MAX_CONCURRENT_ACTIVITIES', 200),
     maxConcurrentLocalActivityExecutions: count('BUCKETFLOW_MAX_CONCURRENT_LOCAL_ACTIVITIES', 200),
     maxConcurrentWorkflowTaskExecutions,
-    maxCachedWorkflows: count('BUCKETFLOW_MAX_CACHED_WORKFLOWS', bound > 0 ? Math.max(bound, maxConcurrentWorkflowTaskExecutions!) : undefined),
+    maxCachedWorkflows: count(
+      'BUCKETFLOW_MAX_CACHED_WORKFLOWS',
+      bound > 0 ? Math.max(bound, maxConcurrentWorkflowTaskExecutions!) : undefined,
+    ),
   };
 }
 
 export function batchSettings(env: NodeJS.ProcessEnv): BatchSettings {
-  const tooMany = (n: number) => (n > MAX_BATCH_EVENTS ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)` : undefined);
+  const tooMany = (n: number) =>
+    n > MAX_BATCH_EVENTS
+      ? `at most ${MAX_BATCH_EVENTS} (a batch's event index must fit one search attribute)`
+      : undefined;
   // A duration with its unit (`5ms`, `10m`), or a bare number of milliseconds.
   const ms = (name: string, fallback: number) => {
     const text = env[name]?.trim() ?? '';
@@ -180,7 +240,8 @@ export function sourceTokenVariable(source: EventSource): string {
   return `BUCKETFLOW_INGEST_AUTH_TOKEN_${sourceSuffix(source)}`;
 }
 
-/** `BUCKETFLOW_INGEST_BUCKETS_<SOURCE>`: the bucket patterns that source's events may name (else BUCKETFLOW_INGEST_BUCKETS). */
+/** `BUCKETFLOW_INGEST_BUCKETS_<SOURCE>`: the bucket patterns that source's events may name (else
+ * BUCKETFLOW_INGEST_BUCKETS). */
 export function sourceBucketsVariable(source: EventSource): string {
   return `BUCKETFLOW_INGEST_BUCKETS_${sourceSuffix(source)}`;
 }
@@ -194,7 +255,8 @@ function sourceSuffix(source: EventSource): string {
  * one MinIO could not send (more than two words: MinIO's `auth_token` is a token or "<scheme> <credentials>").
  */
 function tokenSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  if (env[name] !== undefined && env[name]!.trim() === '') throw new ConfigError(name, 'set but empty: give it a token, or unset it for none');
+  if (env[name] !== undefined && env[name]!.trim() === '')
+    throw new ConfigError(name, 'set but empty: give it a token, or unset it for none');
   return envSetting(env, name, { kind: 'string', secret: true, check: tokenProblem });
 }
 
@@ -202,7 +264,9 @@ function tokenSetting(env: NodeJS.ProcessEnv, name: string): string | undefined 
 function bucketPatterns(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
   const shape = (patterns: string[]) => {
     const bad = patterns.find((pattern) => !/^[A-Za-z0-9._*-]+$/.test(pattern));
-    return bad === undefined ? undefined : `"${bad}" is not a bucket name or pattern (letters, digits, ., -, _ and * for any text)`;
+    return bad === undefined
+      ? undefined
+      : `"${bad}" is not a bucket name or pattern (letters, digits, ., -, _ and * for any text)`;
   };
   const patterns = envSetting(env, name, { kind: 'list', check: shape });
   return patterns?.length ? patterns : undefined;
@@ -235,19 +299,41 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
   }
   const openSources = envSetting(env, 'BUCKETFLOW_INGEST_OPEN_SOURCES', { kind: 'list', default: [] }).map((name) => {
     const source = EVENT_SOURCES.find((known) => known === name.toLowerCase());
-    if (!source) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `unknown source "${name}" (expected ${EVENT_SOURCES.join(', ')})`);
-    if (sourceTokens[source]) throw new ConfigError('BUCKETFLOW_INGEST_OPEN_SOURCES', `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`);
+    if (!source)
+      throw new ConfigError(
+        'BUCKETFLOW_INGEST_OPEN_SOURCES',
+        `unknown source "${name}" (expected ${EVENT_SOURCES.join(', ')})`,
+      );
+    if (sourceTokens[source])
+      throw new ConfigError(
+        'BUCKETFLOW_INGEST_OPEN_SOURCES',
+        `${source} has a token of its own (${sourceTokenVariable(source)}): open it or give it a token, not both`,
+      );
     return source;
   });
   const host = envSetting(env, 'BUCKETFLOW_INGEST_HOST', { kind: 'string', default: '127.0.0.1' });
   const allowOpen = envSetting(env, 'BUCKETFLOW_INGEST_ALLOW_OPEN', { kind: 'bool', default: false });
   if (!authToken && Object.keys(sourceTokens).length === 0 && !isLoopbackHost(host) && !allowOpen) {
-    throw new ConfigError('BUCKETFLOW_INGEST_HOST', `${host} is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open`);
+    throw new ConfigError(
+      'BUCKETFLOW_INGEST_HOST',
+      `${host} is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open`,
+    );
   }
-  const headersTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS', { kind: 'int', min: 1, default: DEFAULT_HEADERS_TIMEOUT_MS });
-  const requestTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS', { kind: 'int', min: 1, default: DEFAULT_REQUEST_TIMEOUT_MS });
+  const headersTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS', {
+    kind: 'int',
+    min: 1,
+    default: DEFAULT_HEADERS_TIMEOUT_MS,
+  });
+  const requestTimeoutMs = envSetting(env, 'BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS', {
+    kind: 'int',
+    min: 1,
+    default: DEFAULT_REQUEST_TIMEOUT_MS,
+  });
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError('BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS', `${headersTimeoutMs} is longer than BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), which includes the headers`);
+    throw new ConfigError(
+      'BUCKETFLOW_INGEST_HEADERS_TIMEOUT_MS',
+      `${headersTimeoutMs} is longer than BUCKETFLOW_INGEST_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), which includes the headers`,
+    );
   }
   return {
     host,
@@ -255,19 +341,31 @@ export function ingestSettings(env: NodeJS.ProcessEnv): IngestSettings {
     authToken,
     sourceTokens,
     openSources,
-    bodyLimitBytes: envSetting(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', { kind: 'int', min: 1, default: DEFAULT_BODY_LIMIT_BYTES }),
+    bodyLimitBytes: envSetting(env, 'BUCKETFLOW_INGEST_MAX_BODY_BYTES', {
+      kind: 'int',
+      min: 1,
+      default: DEFAULT_BODY_LIMIT_BYTES,
+    }),
     maxRecords: envSetting(env, 'BUCKETFLOW_INGEST_MAX_RECORDS', { kind: 'int', min: 1, default: DEFAULT_MAX_RECORDS }),
     tlsCertFile,
     tlsKeyFile,
     sns: {
       origins: envSetting(env, 'BUCKETFLOW_INGEST_SNS_ORIGINS', { kind: 'list', default: [] }),
       topics: envSetting(env, 'BUCKETFLOW_INGEST_SNS_TOPICS', { kind: 'list', default: [] }),
-      minSignatureVersion: envSetting(env, 'BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION', { kind: 'int', oneOf: [1, 2], default: 1 }) as 1 | 2,
+      minSignatureVersion: envSetting(env, 'BUCKETFLOW_INGEST_SNS_MIN_SIGNATURE_VERSION', {
+        kind: 'int',
+        oneOf: [1, 2],
+        default: 1,
+      }) as 1 | 2,
     },
     buckets: { global: bucketPatterns(env, 'BUCKETFLOW_INGEST_BUCKETS'), sources: sourceBuckets },
     headersTimeoutMs,
     requestTimeoutMs,
-    maxConnections: envSetting(env, 'BUCKETFLOW_INGEST_MAX_CONNECTIONS', { kind: 'int', min: 1, default: DEFAULT_MAX_CONNECTIONS }),
+    maxConnections: envSetting(env, 'BUCKETFLOW_INGEST_MAX_CONNECTIONS', {
+      kind: 'int',
+      min: 1,
+      default: DEFAULT_MAX_CONNECTIONS,
+    }),
     allowOpen,
   };
 }
@@ -298,15 +396,26 @@ function httpUrlProblem(text: string): string | undefined {
 }
 
 function postgresUrlProblem(text: string): string | undefined {
-  return /^postgres(ql)?:\/\//.test(text) && URL.canParse(text) ? undefined : 'expected a postgres:// or postgresql:// URL';
+  return /^postgres(ql)?:\/\//.test(text) && URL.canParse(text)
+    ? undefined
+    : 'expected a postgres:// or postgresql:// URL';
 }
 
 function kafkaSourceSettings(env: NodeJS.ProcessEnv): KafkaSourceSettings | undefined {
-  const hostPorts = (brokers: string[]) => (brokers.every((broker) => /^[^\s:/]+:\d{1,5}$/.test(broker)) ? undefined : 'expected host:port, comma-separated');
+  const hostPorts = (brokers: string[]) =>
+    brokers.every((broker) => /^[^\s:/]+:\d{1,5}$/.test(broker)) ? undefined : 'expected host:port, comma-separated';
   const brokers = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_BROKERS', { kind: 'list', default: [], check: hostPorts });
   const topic = envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_TOPIC', { kind: 'string' });
   if (brokers.length === 0 && !topic) return undefined;
-  if (brokers.length === 0) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_BROKERS', 'required with BUCKETFLOW_SOURCE_KAFKA_TOPIC (host:port, comma-separated)');
+  if (brokers.length === 0)
+    throw new ConfigError(
+      'BUCKETFLOW_SOURCE_KAFKA_BROKERS',
+      'required with BUCKETFLOW_SOURCE_KAFKA_TOPIC (host:port, comma-separated)',
+    );
   if (!topic) throw new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', 'required with BUCKETFLOW_SOURCE_KAFKA_BROKERS');
-  return { brokers, topic, group: envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_GROUP', { kind: 'string', default: 'bucketflow' }) };
+  return {
+    brokers,
+    topic,
+    group: envSetting(env, 'BUCKETFLOW_SOURCE_KAFKA_GROUP', { kind: 'string', default: 'bucketflow' }),
+  };
 }

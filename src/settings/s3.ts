@@ -33,15 +33,23 @@ export interface S3SettingsOverrides {
   endpointField?: string;
 }
 
-/** The S3 connection from the environment (and a command's own endpoint); a bad value throws a ConfigError naming it. */
+/** The S3 connection from the environment (and a command's own endpoint); a bad value throws a ConfigError naming it.
+ * */
 export function loadS3Settings(env: NodeJS.ProcessEnv = process.env, overrides: S3SettingsOverrides = {}): S3Settings {
-  const endpoint = overrides.endpoint !== undefined
-    ? checkedEndpoint(overrides.endpointField ?? '--endpoint', overrides.endpoint)
-    : endpointFromEnv(env, 'AWS_ENDPOINT_URL_S3') ?? endpointFromEnv(env, 'AWS_ENDPOINT_URL');
-  const region = envSetting(env, 'AWS_REGION', { kind: 'string', check: regionProblem })
-    ?? envSetting(env, 'AWS_DEFAULT_REGION', { kind: 'string', default: DEFAULT_S3_REGION, check: regionProblem });
+  const endpoint =
+    overrides.endpoint !== undefined
+      ? checkedEndpoint(overrides.endpointField ?? '--endpoint', overrides.endpoint)
+      : (endpointFromEnv(env, 'AWS_ENDPOINT_URL_S3') ?? endpointFromEnv(env, 'AWS_ENDPOINT_URL'));
+  const region =
+    envSetting(env, 'AWS_REGION', { kind: 'string', check: regionProblem }) ??
+    envSetting(env, 'AWS_DEFAULT_REGION', { kind: 'string', default: DEFAULT_S3_REGION, check: regionProblem });
   const forced = envSetting(env, 'BUCKETFLOW_S3_FORCE_PATH_STYLE', { kind: 'bool', default: false });
-  return { endpoint, region, forcePathStyle: forced || (endpoint !== undefined && needsPathStyle(endpoint)), credentials: credentials(env) };
+  return {
+    endpoint,
+    region,
+    forcePathStyle: forced || (endpoint !== undefined && needsPathStyle(endpoint)),
+    credentials: credentials(env),
+  };
 }
 
 /** An endpoint whose host is an IP address or localhost: no bucket can be a host name under it. */
@@ -50,7 +58,8 @@ export function needsPathStyle(endpoint: string): boolean {
   return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
 }
 
-/** The settings as a log or a page may show them: where, how, and where the credentials come from (never their values). */
+/** The settings as a log or a page may show them: where, how, and where the credentials come from (never their values).
+ * */
 export function describeS3Settings(settings: S3Settings): Record<string, string> {
   return {
     endpoint: s3EndpointName(settings),
@@ -74,9 +83,13 @@ function endpointFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefin
 function checkedEndpoint(field: string, text: string): string {
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (url && (url.username || url.password)) {
-    throw new ConfigError(field, 'credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint URL');
+    throw new ConfigError(
+      field,
+      'credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint URL',
+    );
   }
-  if (url && (url.search || url.hash)) throw new ConfigError(field, 'expected an endpoint URL without a query or fragment');
+  if (url && (url.search || url.hash))
+    throw new ConfigError(field, 'expected an endpoint URL without a query or fragment');
   if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
     throw new ConfigError(field, `expected an http:// or https:// URL such as http://127.0.0.1:9000, got "${text}"`);
   }
@@ -92,7 +105,8 @@ function credentials(env: NodeJS.ProcessEnv): S3Credentials | undefined {
   const secretAccessKey = envSetting(env, 'AWS_SECRET_ACCESS_KEY', { kind: 'string', secret: true });
   const sessionToken = envSetting(env, 'AWS_SESSION_TOKEN', { kind: 'string', secret: true });
   if (!accessKeyId && !secretAccessKey) {
-    if (sessionToken) throw new ConfigError('AWS_SESSION_TOKEN', 'set with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only');
+    if (sessionToken)
+      throw new ConfigError('AWS_SESSION_TOKEN', 'set with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only');
     return undefined;
   }
   if (!accessKeyId) throw new ConfigError('AWS_ACCESS_KEY_ID', 'required with AWS_SECRET_ACCESS_KEY');

@@ -51,12 +51,25 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
     profile = loadClientConfigProfile({ overrideEnvVars: vars });
   } catch (err) {
     const message = errorMessage(err);
-    if (/^Profile '.*' not found/.test(message)) throw new ConfigError('TEMPORAL_PROFILE', `no profile "${profileName}" in ${file ?? 'the config file (none found)'}`);
-    throw new ConfigError(env.TEMPORAL_CONFIG_FILE ? 'TEMPORAL_CONFIG_FILE' : 'Temporal config file', `${file}: ${message.split('\n')[0]}`);
+    if (/^Profile '.*' not found/.test(message))
+      throw new ConfigError(
+        'TEMPORAL_PROFILE',
+        `no profile "${profileName}" in ${file ?? 'the config file (none found)'}`,
+      );
+    throw new ConfigError(
+      env.TEMPORAL_CONFIG_FILE ? 'TEMPORAL_CONFIG_FILE' : 'Temporal config file',
+      `${file}: ${message.split('\n')[0]}`,
+    );
   }
   // Where a value came from, so an error names what the user wrote: the variable, else the file's key.
-  const from = (variable: string, key: string) => (env[variable] ? variable : `${file ?? 'config file'}: profile.${profileName}.${key}`);
-  const pemFrom = (source: ConfigDataSource | undefined, variable: string, key: string, kind: 'certificate' | 'private key') => {
+  const from = (variable: string, key: string) =>
+    env[variable] ? variable : `${file ?? 'config file'}: profile.${profileName}.${key}`;
+  const pemFrom = (
+    source: ConfigDataSource | undefined,
+    variable: string,
+    key: string,
+    kind: 'certificate' | 'private key',
+  ) => {
     const suffix = source && 'path' in source ? 'path' : 'data';
     return pem(source, from(`${variable}_${suffix.toUpperCase()}`, `tls.${key}_${suffix}`), kind);
   };
@@ -64,10 +77,16 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
   const tlsWanted = Boolean(tlsInput && !tlsInput.disabled) || Boolean(profile.apiKey && !tlsInput?.disabled);
 
   if (profile.apiKey && tlsInput?.disabled) {
-    throw new ConfigError(from('TEMPORAL_API_KEY', 'api_key'), 'an API key is only sent over TLS, and TLS is disabled (TEMPORAL_TLS)');
+    throw new ConfigError(
+      from('TEMPORAL_API_KEY', 'api_key'),
+      'an API key is only sent over TLS, and TLS is disabled (TEMPORAL_TLS)',
+    );
   }
   if (tlsWanted && !profile.address) {
-    throw new ConfigError('TEMPORAL_ADDRESS', `required with ${profile.apiKey ? 'an API key' : 'TLS settings'} (the default ${DEFAULT_TEMPORAL_ADDRESS} is the plaintext dev server)`);
+    throw new ConfigError(
+      'TEMPORAL_ADDRESS',
+      `required with ${profile.apiKey ? 'an API key' : 'TLS settings'} (the default ${DEFAULT_TEMPORAL_ADDRESS} is the plaintext dev server)`,
+    );
   }
 
   let tlsConfig: TLSConfig | boolean | undefined;
@@ -80,9 +99,16 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
       const given = cert ? /^TEMPORAL_TLS_CLIENT_CERT_/ : /^TEMPORAL_TLS_CLIENT_KEY_/;
       const inEnv = Object.keys(vars).some((name) => given.test(name));
       const missing = cert
-        ? (inEnv ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : from('TEMPORAL_TLS_CLIENT_KEY_PATH', 'tls.client_key_path'))
-        : (inEnv ? 'TEMPORAL_TLS_CLIENT_CERT_PATH' : from('TEMPORAL_TLS_CLIENT_CERT_PATH', 'tls.client_cert_path'));
-      throw new ConfigError(missing, `required with the client ${cert ? 'certificate' : 'key'} (mutual TLS needs both)`);
+        ? inEnv
+          ? 'TEMPORAL_TLS_CLIENT_KEY_PATH'
+          : from('TEMPORAL_TLS_CLIENT_KEY_PATH', 'tls.client_key_path')
+        : inEnv
+          ? 'TEMPORAL_TLS_CLIENT_CERT_PATH'
+          : from('TEMPORAL_TLS_CLIENT_CERT_PATH', 'tls.client_cert_path');
+      throw new ConfigError(
+        missing,
+        `required with the client ${cert ? 'certificate' : 'key'} (mutual TLS needs both)`,
+      );
     }
     const options: TLSConfig = {
       ...(tlsInput?.serverName ? { serverNameOverride: tlsInput.serverName } : {}),
@@ -92,7 +118,8 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
     tlsConfig = Object.keys(options).length ? options : true;
   }
   const addressProblem = profile.address ? hostPortProblem(profile.address) : undefined;
-  if (addressProblem) throw new ConfigError(from('TEMPORAL_ADDRESS', 'address'), `${addressProblem}, got "${profile.address}"`);
+  if (addressProblem)
+    throw new ConfigError(from('TEMPORAL_ADDRESS', 'address'), `${addressProblem}, got "${profile.address}"`);
   return {
     temporalAddress: profile.address || DEFAULT_TEMPORAL_ADDRESS,
     namespace: profile.namespace || 'default',
@@ -109,7 +136,11 @@ function hostPortProblem(address: string): string | undefined {
 }
 
 /** The PEM a setting points at (a path, or the data itself), checked now rather than at the first handshake. */
-function pem(source: ConfigDataSource | undefined, setting: string, kind: 'certificate' | 'private key'): Buffer | undefined {
+function pem(
+  source: ConfigDataSource | undefined,
+  setting: string,
+  kind: 'certificate' | 'private key',
+): Buffer | undefined {
   if (!source) return undefined;
   const where = 'path' in source ? source.path : 'its data';
   let data: Buffer;
@@ -134,6 +165,9 @@ function pem(source: ConfigDataSource | undefined, setting: string, kind: 'certi
 /** The config file envconfig reads (for messages): TEMPORAL_CONFIG_FILE, else the user's default. */
 function configFile(env: Record<string, string>): string | undefined {
   if (env.TEMPORAL_CONFIG_FILE) return env.TEMPORAL_CONFIG_FILE;
-  const base = os.platform() === 'darwin' ? env.HOME && path.join(env.HOME, 'Library', 'Application Support') : env.XDG_CONFIG_HOME || (env.HOME && path.join(env.HOME, '.config'));
+  const base =
+    os.platform() === 'darwin'
+      ? env.HOME && path.join(env.HOME, 'Library', 'Application Support')
+      : env.XDG_CONFIG_HOME || (env.HOME && path.join(env.HOME, '.config'));
   return base ? path.join(base, 'temporalio', 'temporal.toml') : undefined;
 }

@@ -10,7 +10,8 @@
 import { log } from '../telemetry/log';
 
 /** A line or error text saying a broker could not be reached (or a consumer restarting because of it). */
-const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection error|Connection timeout|[Cc]losed connection|[Cc]onnection closed|timed out|Failed to connect|[Bb]roker not found|coordinator is not available|Restarting the consumer/;
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection error|Connection timeout|[Cc]losed connection|[Cc]onnection closed|timed out|Failed to connect|[Bb]roker not found|coordinator is not available|Restarting the consumer/;
 /** Unreachable lines right after Kafka answered again are the tail of the outage, not a new one. */
 const SETTLE_MS = 5_000;
 
@@ -48,7 +49,8 @@ export class KafkaOutageLog {
     }
   }
 
-  /** A call that could not reach Kafka (a kafkajs line, or an error the source caught): counted, the first one written. */
+  /** A call that could not reach Kafka (a kafkajs line, or an error the source caught): counted, the first one written.
+   * */
   failed(cause: string): void {
     this.lines++;
     if (this.since !== undefined || Date.now() < this.settledAt) return;
@@ -60,7 +62,11 @@ export class KafkaOutageLog {
   /** Kafka answered (a consumer connected, joined or fetched): ends an open outage with one line. */
   reachable(): void {
     if (this.since === undefined) return;
-    log('INFO', 'Kafka reachable again', { ...this.fields, downSeconds: Math.round((Date.now() - this.since) / 100) / 10, kafkaLines: this.lines });
+    log('INFO', 'Kafka reachable again', {
+      ...this.fields,
+      downSeconds: Math.round((Date.now() - this.since) / 100) / 10,
+      kafkaLines: this.lines,
+    });
     this.since = undefined;
     this.settledAt = Date.now() + SETTLE_MS;
   }

@@ -19,7 +19,6 @@ import { metrics } from '../telemetry/metrics';
 import type { KafkaSourceSettings } from '../settings';
 import { KafkaOutageLog, isTransientKafkaError } from './kafka-log';
 
-
 /**
  * Starts the deliveries of one fetch's events; resolves once every one of them is durably started. It may wait
  * for room first (the worker's admission control), calling `waitForRoom` between tries (it heartbeats the group
@@ -40,9 +39,11 @@ const STOP_WAIT_MS = 1_000;
 export interface KafkaSource {
   /** Records skipped as poison since start. */
   readonly skipped: number;
-  /** Resolves once the source consumes its topic (after waiting for it, or for the brokers); rejects with a fatal start error. */
+  /** Resolves once the source consumes its topic (after waiting for it, or for the brokers); rejects with a fatal start
+   * error. */
   readonly consuming: Promise<void>;
-  /** Rejects with the error that stopped the source for good (at start, or a crash kafkajs does not restart from); never resolves. */
+  /** Rejects with the error that stopped the source for good (at start, or a crash kafkajs does not restart from);
+   * never resolves. */
   readonly failed: Promise<never>;
   /** Stops consuming, or stops waiting (for the topic, for the brokers). */
   stop(): Promise<void>;
@@ -95,7 +96,11 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
       if ('skip' in content) {
         skipped++;
         metrics.sourceRecords.inc({ source: 'kafka', outcome: 'skipped' });
-        log('WARN', 'kafka source: record skipped, it can never become an event', where(batch.topic, batch.partition, message, content.skip));
+        log(
+          'WARN',
+          'kafka source: record skipped, it can never become an event',
+          where(batch.topic, batch.partition, message, content.skip),
+        );
         continue;
       }
       metrics.sourceRecords.inc({ source: 'kafka', outcome: 'accepted' });
@@ -111,7 +116,9 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
     // Throws while Temporal is unreachable: nothing is committed, and kafkajs fetches the batch again.
     if (events.length > 0 && (await publish(events, waitForRoom)) === false) return;
     resolveOffset(batch.lastOffset()); // the fetch position: the next fetch starts after this batch
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+    await consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+    ]);
     await heartbeat();
   };
 
@@ -119,7 +126,8 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => {}); // read by whoever runs the source (the engine), not required
   // Kafka answered: an open outage ends. A crash kafkajs does not restart from stops the source for good.
-  for (const event of [consumer.events.CONNECT, consumer.events.GROUP_JOIN, consumer.events.FETCH]) consumer.on(event, () => outage.reachable());
+  for (const event of [consumer.events.CONNECT, consumer.events.GROUP_JOIN, consumer.events.FETCH])
+    consumer.on(event, () => outage.reachable());
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart && !stopped) fail(fatalError(settings, payload.error));
   });
@@ -137,7 +145,11 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
         if ((err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
           if (waitingSince === undefined) {
             waitingSince = Date.now();
-            log('INFO', 'kafka source waiting for its topic to be created', { topic: settings.topic, group: settings.group, brokers: settings.brokers });
+            log('INFO', 'kafka source waiting for its topic to be created', {
+              topic: settings.topic,
+              group: settings.group,
+              brokers: settings.brokers,
+            });
           }
           await wake.sleep(TOPIC_POLL_MS);
         } else if (isTransientKafkaError(err)) {
@@ -154,8 +166,12 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
     }
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     log('INFO', 'kafka source consuming', {
-      topic: settings.topic, group: settings.group, brokers: settings.brokers,
-      ...(waitingSince === undefined ? {} : { waitedForTopicSeconds: Math.round((Date.now() - waitingSince) / 100) / 10 }),
+      topic: settings.topic,
+      group: settings.group,
+      brokers: settings.brokers,
+      ...(waitingSince === undefined
+        ? {}
+        : { waitedForTopicSeconds: Math.round((Date.now() - waitingSince) / 100) / 10 }),
     });
     return true;
   };
@@ -182,7 +198,10 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
       wake.now();
       // A start attempt under way ends at its next step; kafkajs's connect retries while no broker answers can take
       // ~15 s, so they are not waited for past STOP_WAIT_MS (the start disconnects itself once its connect ends).
-      await Promise.race([started.catch(() => {}), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+      await Promise.race([
+        started.catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref()),
+      ]);
       await consumer.disconnect();
     },
   };
@@ -192,9 +211,14 @@ export function startKafkaSource(settings: KafkaSourceSettings, publish: Publish
 function fatalError(settings: KafkaSourceSettings, err: unknown): Error {
   const type = (err as { type?: unknown } | undefined)?.type;
   const problem = `Kafka refused it: ${errorMessage(err)}${typeof type === 'string' ? ` (${type})` : ''}`;
-  if (typeof type === 'string' && type.includes('TOPIC')) return new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', `${problem}; topic "${settings.topic}"`);
-  if (typeof type === 'string' && type.includes('GROUP')) return new ConfigError('BUCKETFLOW_SOURCE_KAFKA_GROUP', `${problem}; group "${settings.group}"`);
-  return new Error(`kafka source (brokers ${settings.brokers.join(',')}, topic "${settings.topic}"): ${errorMessage(err)}`, { cause: err });
+  if (typeof type === 'string' && type.includes('TOPIC'))
+    return new ConfigError('BUCKETFLOW_SOURCE_KAFKA_TOPIC', `${problem}; topic "${settings.topic}"`);
+  if (typeof type === 'string' && type.includes('GROUP'))
+    return new ConfigError('BUCKETFLOW_SOURCE_KAFKA_GROUP', `${problem}; group "${settings.group}"`);
+  return new Error(
+    `kafka source (brokers ${settings.brokers.join(',')}, topic "${settings.topic}"): ${errorMessage(err)}`,
+    { cause: err },
+  );
 }
 
 /** Sleeps that stop() can cut short. */

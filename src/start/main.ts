@@ -13,7 +13,10 @@ import { installRuntimeLogger } from '../engine/runtime';
 
 function startLocalTemporal(): void {
   log('INFO', 'no Temporal server answers: starting the local dev server (npm run stack -- up temporal)');
-  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], { cwd: packageRoot, stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', '--silent', 'stack', '--', 'up', 'temporal'], {
+    cwd: packageRoot,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error('could not start the local Temporal dev server (see the output above)');
 }
 

@@ -6,6 +6,8 @@ import { Pool } from 'pg';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from '../rules/rules';
 import { SENT_LOG_HORIZON_MS, type SentLog } from './sent-log';
+import { PostgresScanStore } from './scan-postgres';
+import type { ScanStore } from './scans';
 import type { StateStore } from './store';
 import type { CircuitRecord, TargetStateRecord } from './target-state';
 
@@ -15,7 +17,10 @@ export class PostgresStateStore implements StateStore {
   private readonly pool: Pool;
   private ready: Promise<unknown> | undefined;
 
-  constructor(connectionString: string, readonly table = DEFAULT_TABLE) {
+  constructor(
+    connectionString: string,
+    readonly table = DEFAULT_TABLE,
+  ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`rules table name "${table}": letters, digits and _ only`);
     this.pool = new Pool({ connectionString, max: 4 });
   }
@@ -85,6 +90,15 @@ export class PostgresStateStore implements StateStore {
     );
   }
 
+  /** Scans, their listings and the delivered states, in `<table>_scans`, `_listing`, `_delivered`
+   * (src/state/scan-postgres.ts). */
+  scans(): ScanStore {
+    this.scanStore ??= new PostgresScanStore(this.pool, this.table);
+    return this.scanStore;
+  }
+
+  private scanStore: PostgresScanStore | undefined;
+
   /** The sends of every worker, in the table `<table>_sent` (see src/state/sent-log.ts). */
   sentLog(): SentLog {
     return new PostgresSentLog(this.pool, `${this.table}_sent`, () => this.init());
@@ -101,10 +115,12 @@ export class PostgresStateStore implements StateStore {
 
   private init(): Promise<unknown> {
     this.ready ??= this.pool
-      .query(`CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL);
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.table} (bucket TEXT PRIMARY KEY, rules JSONB NOT NULL);
         CREATE TABLE IF NOT EXISTS ${this.table}_target_state (arn TEXT NOT NULL, worker TEXT NOT NULL, state JSONB NOT NULL, PRIMARY KEY (arn, worker));
         CREATE TABLE IF NOT EXISTS ${this.table}_sent (id BIGSERIAL PRIMARY KEY, worker TEXT NOT NULL, key TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now());
-        CREATE INDEX IF NOT EXISTS ${this.table}_sent_at ON ${this.table}_sent (at)`)
+        CREATE INDEX IF NOT EXISTS ${this.table}_sent_at ON ${this.table}_sent (at)`,
+      )
       .catch(async (err: unknown) => {
         // Workers creating the table at once: the losers see a duplicate table/type/object error.
         if (await this.tableExists().catch(() => false)) return;
@@ -135,7 +151,11 @@ class PostgresSentLog implements SentLog {
   private readonly highs: Array<{ at: number; id: number }> = [{ at: 0, id: 0 }];
   private cleanedAt = 0;
 
-  constructor(private readonly pool: Pool, private readonly table: string, private readonly ready: () => Promise<unknown>) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly table: string,
+    private readonly ready: () => Promise<unknown>,
+  ) {}
 
   append(keys: string[]): void {
     this.pending.push(...keys);
@@ -154,7 +174,9 @@ class PostgresSentLog implements SentLog {
     const now = Date.now();
     if (now - this.cleanedAt > SENT_CLEANUP_EVERY_MS) {
       this.cleanedAt = now;
-      await this.pool.query(`DELETE FROM ${this.table} WHERE at < now() - make_interval(secs => $1)`, [SENT_LOG_HORIZON_MS / 1000]);
+      await this.pool.query(`DELETE FROM ${this.table} WHERE at < now() - make_interval(secs => $1)`, [
+        SENT_LOG_HORIZON_MS / 1000,
+      ]);
     }
     while (this.highs.length > 1 && now - this.highs[1].at >= SENT_REREAD_MS) this.highs.shift();
     let from = this.highs[0].id;
@@ -184,7 +206,10 @@ class PostgresSentLog implements SentLog {
       this.pending = [];
       try {
         await this.ready();
-        await this.pool.query(`INSERT INTO ${this.table} (worker, key) SELECT $1, unnest($2::text[])`, [this.worker, keys]);
+        await this.pool.query(`INSERT INTO ${this.table} (worker, key) SELECT $1, unnest($2::text[])`, [
+          this.worker,
+          keys,
+        ]);
       } catch (err) {
         this.failure = new Error(`recording ${keys.length} sends failed: ${errorMessage(err)}`, { cause: err }); // thrown by the next read
       }

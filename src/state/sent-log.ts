@@ -36,7 +36,10 @@ export class FileSentLog implements SentLog {
   /** How far each other worker's file has been read (bytes, always at a line's end). */
   private readonly offsets = new Map<string, number>();
 
-  constructor(dataDir: string, private readonly rotateLines = ROTATE_LINES) {
+  constructor(
+    dataDir: string,
+    private readonly rotateLines = ROTATE_LINES,
+  ) {
     this.dir = path.join(dataDir, 'sent');
   }
 

@@ -6,13 +6,25 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import type { NotificationRule } from '../rules/rules';
+import { FileScanStore } from './scan-files';
+import type { ScanStore } from './scans';
 import { FileSentLog, type SentLog } from './sent-log';
-import { stateOf, withCircuit, withPaused, type CircuitRecord, type TargetStateRecord, type TargetStateStore } from './target-state';
+import {
+  stateOf,
+  withCircuit,
+  withPaused,
+  type CircuitRecord,
+  type TargetStateRecord,
+  type TargetStateStore,
+} from './target-state';
 
 /** Bucket rules, the operator state of targets (pause, circuits) and the sends, all shared by every worker. */
 export interface StateStore extends TargetStateStore {
   /** The log of every worker's sends (src/state/sent-log.ts), in the same home as the rules. */
   sentLog(): SentLog;
+  /** The scan sources: their definitions, listings and the delivered states reconciliation reads (src/state/scans.ts).
+   * */
+  scans(): ScanStore;
   get(bucket: string): Promise<NotificationRule[]>;
   put(bucket: string, rules: NotificationRule[]): Promise<void>;
   remove(bucket: string): Promise<void>;
@@ -27,11 +39,15 @@ export class FileStateStore implements StateStore {
   private readonly rules: JsonFile<RulesByBucket>;
   /** Target state in a file of its own beside rules.json (same atomic writes, re-read when it changes). */
   private readonly states: JsonFile<Record<string, TargetStateRecord>>;
+  private readonly scanStore: FileScanStore;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'rules.json');
+    this.scanStore = new FileScanStore(dataDir);
     this.rules = new JsonFile(this.file, {}, parseRulesFile);
-    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) => keyedByData<TargetStateRecord>(JSON.parse(text)));
+    this.states = new JsonFile(path.join(dataDir, 'target-state.json'), {}, (text) =>
+      keyedByData<TargetStateRecord>(JSON.parse(text)),
+    );
   }
 
   async get(bucket: string): Promise<NotificationRule[]> {
@@ -73,14 +89,24 @@ export class FileStateStore implements StateStore {
     return new FileSentLog(path.dirname(this.file));
   }
 
-  async close(): Promise<void> {}
+  scans(): ScanStore {
+    return this.scanStore;
+  }
+
+  async close(): Promise<void> {
+    await this.scanStore.close();
+  }
 }
 
 /** A JSON file written atomically (a new file renamed into place) and re-read only when it changed on disk. */
-class JsonFile<T> {
+export class JsonFile<T> {
   private cache: { version: string; value: T } | undefined;
 
-  constructor(readonly file: string, private readonly empty: T, private readonly parse: (text: string, file: string) => T) {}
+  constructor(
+    readonly file: string,
+    private readonly empty: T,
+    private readonly parse: (text: string, file: string) => T,
+  ) {}
 
   async read(): Promise<T> {
     let version: string;
@@ -92,7 +118,8 @@ class JsonFile<T> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.empty;
       throw err;
     }
-    if (this.cache?.version !== version) this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
+    if (this.cache?.version !== version)
+      this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
     return this.cache.value;
   }
 
@@ -112,7 +139,8 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${errorMessage(err)})`);
   }
-  const valid = typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
+  const valid =
+    typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
   return keyedByData(rules as RulesByBucket);
 }
@@ -121,4 +149,3 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
 export function keyedByData<T>(record: Record<string, T>): Record<string, T> {
   return Object.assign(Object.create(null), record);
 }
-

@@ -25,7 +25,12 @@ export interface TargetStateStore {
 }
 
 /** The in-file form (one JSON object by ARN), shared by the file store's read-modify-write. */
-export function withPaused(states: Record<string, TargetStateRecord>, arn: string, paused: boolean, now = new Date()): Record<string, TargetStateRecord> {
+export function withPaused(
+  states: Record<string, TargetStateRecord>,
+  arn: string,
+  paused: boolean,
+  now = new Date(),
+): Record<string, TargetStateRecord> {
   const current = stateOf(states, arn);
   const next = { ...current };
   if (paused) next.paused = current.paused ?? { since: now.toISOString() };
@@ -33,7 +38,12 @@ export function withPaused(states: Record<string, TargetStateRecord>, arn: strin
   return { ...states, [arn]: next };
 }
 
-export function withCircuit(states: Record<string, TargetStateRecord>, arn: string, worker: string, circuit: CircuitRecord | undefined): Record<string, TargetStateRecord> {
+export function withCircuit(
+  states: Record<string, TargetStateRecord>,
+  arn: string,
+  worker: string,
+  circuit: CircuitRecord | undefined,
+): Record<string, TargetStateRecord> {
   const current = stateOf(states, arn);
   const circuits: Record<string, CircuitRecord> = Object.assign(Object.create(null), current.circuits);
   if (circuit) circuits[worker] = circuit;

@@ -25,9 +25,10 @@ interface Session {
 export function create(arn: string, config: AmqpConfig): Target {
   const where = `${arn}: ${redactCredentials(config.url)}`;
   const sessions: LazyConnection<Session> = new LazyConnection(
-    () => openSession(config, (dead) => void sessions.discard(dead)).catch((err) => {
-      throw deliveryError(`${where}: connect`, err, isPermanent(err));
-    }),
+    () =>
+      openSession(config, (dead) => void sessions.discard(dead)).catch((err) => {
+        throw deliveryError(`${where}: connect`, err, isPermanent(err));
+      }),
     (session) => session.connection.close(),
   );
 
@@ -39,7 +40,8 @@ export function create(arn: string, config: AmqpConfig): Target {
       const session = await sessions.get();
       return settleEach(
         ordered.map((delivery) => publish(session, config, delivery)),
-        (err) => deliveryError(`${where}: publish to exchange ${JSON.stringify(config.exchange)}`, err, isPermanent(err)),
+        (err) =>
+          deliveryError(`${where}: publish to exchange ${JSON.stringify(config.exchange)}`, err, isPermanent(err)),
       );
     },
     health: () => probeHealth(() => sessions.get(), CONNECT_TIMEOUT_MS),
@@ -85,14 +87,23 @@ function publish(session: Session, config: AmqpConfig, delivery: Delivery): Prom
     ...(config.delivery_mode ? { deliveryMode: config.delivery_mode } : {}),
   };
   const confirmed = new Promise<void>((resolve, reject) => {
-    session.channel.publish(config.exchange, config.routing_key, Buffer.from(envelopeJson(delivery)), options, (err) => {
-      if (err) return reject(err instanceof Error ? err : new Error(`broker nacked the message: ${errorMessage(err)}`));
-      // The broker sends basic.return before the ack of the message it could not route.
-      if (session.returned.delete(eventId)) {
-        return reject(new Error(`unroutable (mandatory): no queue bound for routing key ${JSON.stringify(config.routing_key)}`));
-      }
-      resolve();
-    });
+    session.channel.publish(
+      config.exchange,
+      config.routing_key,
+      Buffer.from(envelopeJson(delivery)),
+      options,
+      (err) => {
+        if (err)
+          return reject(err instanceof Error ? err : new Error(`broker nacked the message: ${errorMessage(err)}`));
+        // The broker sends basic.return before the ack of the message it could not route.
+        if (session.returned.delete(eventId)) {
+          return reject(
+            new Error(`unroutable (mandatory): no queue bound for routing key ${JSON.stringify(config.routing_key)}`),
+          );
+        }
+        resolve();
+      },
+    );
   });
   return withTimeout(confirmed, CONFIRM_TIMEOUT_MS, 'publisher confirm');
 }

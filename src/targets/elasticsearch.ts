@@ -66,7 +66,12 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
   };
 
   const appendOnce = async (ordered: Delivery[]): Promise<BatchSendResult[]> => {
-    const items = await bulk(ordered.flatMap(({ record, eventId }) => [bulkAction('create', index, eventId), JSON.stringify({ Records: [record] })]));
+    const items = await bulk(
+      ordered.flatMap(({ record, eventId }) => [
+        bulkAction('create', index, eventId),
+        JSON.stringify({ Records: [record] }),
+      ]),
+    );
     // 409: a document with this event id is already there.
     return items.map((item) => (item.status < 300 || item.status === 409 ? DELIVERED : itemFailure(item)));
   };
@@ -79,7 +84,14 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
     for (const [position, { record }] of ordered.entries()) {
       try {
         const key = objectPath(record);
-        claims.push({ position, record, key, id: await namespaceDocId(key), version: versionOf(record), removal: isRemoval(record.eventName) });
+        claims.push({
+          position,
+          record,
+          key,
+          id: await namespaceDocId(key),
+          version: versionOf(record),
+          removal: isRemoval(record.eventName),
+        });
       } catch (err) {
         results[position] = failed(new PermanentDeliveryError(`${arn}: ${errorMessage(err)}`));
       }
@@ -105,7 +117,8 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
     // 409: a newer state is there; 404 on a delete: nothing to delete.
     const written = winners.filter((c, n) => {
       const { status } = applied[n];
-      results[c.position] = status < 300 || status === 409 || (status === 404 && c.removal) ? DELIVERED : itemFailure(applied[n]);
+      results[c.position] =
+        status < 300 || status === 409 || (status === 404 && c.removal) ? DELIVERED : itemFailure(applied[n]);
       return status < 300 && !c.removal;
     });
     await undoIfDeletedSince(written, results);
@@ -121,7 +134,8 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
       const { docs } = await client.mget<HelperDoc>({ index: helper, ids });
       const stale = ids.flatMap((id, n) => {
         const newest = '_source' in docs[n] ? docs[n]._source : undefined;
-        const superseded = newest?.deleted && written.some((c) => c.id === id && BigInt(newest.version) > BigInt(c.version));
+        const superseded =
+          newest?.deleted && written.some((c) => c.id === id && BigInt(newest.version) > BigInt(c.version));
         return superseded ? [{ id, version: newest.version }] : [];
       });
       if (!stale.length) return;
@@ -166,7 +180,13 @@ interface Claim {
 }
 
 /** A `_bulk` action line; `version` (decimal) is written as a bare JSON number, exactly. */
-function bulkAction(op: 'create' | 'index' | 'delete', index: string, id: string, version?: string, versionType?: 'external' | 'external_gte'): string {
+function bulkAction(
+  op: 'create' | 'index' | 'delete',
+  index: string,
+  id: string,
+  version?: string,
+  versionType?: 'external' | 'external_gte',
+): string {
   const versioning = version === undefined ? '' : `,"version":${version},"version_type":"${versionType}"`;
   return `{"${op}":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}${versioning}}}`;
 }
@@ -176,7 +196,8 @@ async function createIndexIfMissing(client: Client, index: string, mappings?: Re
   try {
     await client.indices.create({ index, mappings });
   } catch (err) {
-    if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception')) throw err;
+    if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception'))
+      throw err;
   }
 }
 
@@ -184,13 +205,16 @@ async function createIndexIfMissing(client: Client, index: string, mappings?: Re
 function versionOf(record: S3EventRecord): string {
   const version = BigInt(`0x${orderingKey(record)}`);
   if (version > MAX_VERSION) {
-    throw new PermanentDeliveryError(`s3.object.sequencer ${record.s3.object.sequencer}: exceeds Elasticsearch's 63-bit version`);
+    throw new PermanentDeliveryError(
+      `s3.object.sequencer ${record.s3.object.sequencer}: exceeds Elasticsearch's 63-bit version`,
+    );
   }
   // Written into the request as it is: a JS number would round nanoseconds.
   return version.toString();
 }
 
-/** 4xx other than 404 (a vanished index), 408 and 429 cannot be fixed by retrying; nor can a server that is not Elasticsearch. */
+/** 4xx other than 404 (a vanished index), 408 and 429 cannot be fixed by retrying; nor can a server that is not
+ * Elasticsearch. */
 function isPermanent(err: unknown): boolean {
   if (err instanceof errors.ProductNotSupportedError) return true;
   return err instanceof errors.ResponseError && isPermanentStatus(err.statusCode ?? 0);

@@ -58,7 +58,11 @@ export class TargetGate {
     private readonly observer: GateObserver = {},
   ) {
     for (const { arn, config } of entries) {
-      this.limits.set(arn, { maxRate: config.max_rate, threshold: config.circuit_threshold, probeIntervalMs: config.circuit_probe_interval_ms });
+      this.limits.set(arn, {
+        maxRate: config.max_rate,
+        threshold: config.circuit_threshold,
+        probeIntervalMs: config.circuit_probe_interval_ms,
+      });
     }
   }
 
@@ -69,7 +73,9 @@ export class TargetGate {
     for (;;) {
       const reason: HoldReason | undefined = (await this.pausedArns()).has(arn)
         ? 'paused'
-        : this.circuits.get(arn)?.state === 'open' ? 'circuit open' : undefined;
+        : this.circuits.get(arn)?.state === 'open'
+          ? 'circuit open'
+          : undefined;
       if (!reason) break;
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -119,7 +125,14 @@ export class TargetGate {
 
   circuitOf(arn: string): CircuitRecord | undefined {
     const circuit = this.circuits.get(arn);
-    return circuit && { state: circuit.state, since: circuit.since, failures: circuit.failures, lastError: circuit.lastError };
+    return (
+      circuit && {
+        state: circuit.state,
+        since: circuit.since,
+        failures: circuit.failures,
+        lastError: circuit.lastError,
+      }
+    );
   }
 
   /** Stops the probes and withdraws this worker's circuits from the store. */
@@ -134,7 +147,11 @@ export class TargetGate {
   private openCircuit(arn: string, circuit: Circuit): void {
     circuit.state = 'open';
     circuit.since = new Date().toISOString();
-    log('WARN', 'circuit opened: probing the target instead of sending', { arn, failures: circuit.failures, error: circuit.lastError });
+    log('WARN', 'circuit opened: probing the target instead of sending', {
+      arn,
+      failures: circuit.failures,
+      error: circuit.lastError,
+    });
     this.publish(arn, circuit);
     let probing = false;
     circuit.probe = setInterval(() => {
@@ -163,7 +180,9 @@ export class TargetGate {
   private publish(arn: string, circuit: Circuit): void {
     this.observer.circuitChanged?.(arn, circuit.state);
     const { probe: _probe, ...record } = circuit;
-    this.store.setCircuit(arn, this.worker, record).catch((err: Error) => log('WARN', 'could not record circuit state', { arn, error: err.message }));
+    this.store
+      .setCircuit(arn, this.worker, record)
+      .catch((err: Error) => log('WARN', 'could not record circuit state', { arn, error: err.message }));
   }
 
   /** Paused ARNs from the store, re-read at most once a second (every delivery asks). */
@@ -172,7 +191,11 @@ export class TargetGate {
     this.loading ??= this.store
       .targetStates()
       .then((states) => {
-        const arns = new Set(Object.entries(states).filter(([, s]) => s.paused).map(([arn]) => arn));
+        const arns = new Set(
+          Object.entries(states)
+            .filter(([, s]) => s.paused)
+            .map(([arn]) => arn),
+        );
         this.paused = { at: Date.now(), arns };
         return arns;
       })

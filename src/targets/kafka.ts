@@ -1,7 +1,17 @@
 // Kafka target: one idempotent producer per target, acks from all in-sync replicas, message key
 // `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value.
 // A batch is one producer send with many messages (split only past MAX_SEND_BYTES).
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig as ClientConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type KafkaConfig as ClientConfig,
+  type Message,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
 import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
 import { LazyConnection, probeHealth } from './shared-connection';
@@ -21,7 +31,8 @@ const PERMANENT_ERROR_TYPES = new Set([
   'INVALID_RECORD',
 ]);
 const TOO_LARGE_ERROR_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
-/** Bytes of message values per producer send of a batch: half the broker's default message.max.bytes (1 MiB), which bounds a record batch. */
+/** Bytes of message values per producer send of a batch: half the broker's default message.max.bytes (1 MiB), which
+ * bounds a record batch. */
 const MAX_SEND_BYTES = 512 * 1024;
 
 export function create(arn: string, config: KafkaConfig): Target {
@@ -95,7 +106,11 @@ export function create(arn: string, config: KafkaConfig): Target {
 
 /** Key `<bucket>/<raw key>`, the envelope as value, the event id as a header. */
 function messageOf(delivery: Delivery): Message {
-  return { key: delivery.envelope.Key, value: envelopeJson(delivery), headers: { [EVENT_ID_HEADER]: delivery.eventId } };
+  return {
+    key: delivery.envelope.Key,
+    value: envelopeJson(delivery),
+    headers: { [EVENT_ID_HEADER]: delivery.eventId },
+  };
 }
 
 /** Consecutive runs of messages whose values add up to at most MAX_SEND_BYTES (a larger message alone). */
@@ -145,7 +160,11 @@ const SASL_MECHANISMS = { plain: 'plain', sha256: 'scram-sha-256', sha512: 'scra
 
 function saslOptions(config: KafkaConfig): SASLOptions | undefined {
   if (!config.sasl) return undefined;
-  return { mechanism: SASL_MECHANISMS[config.sasl_mechanism], username: config.sasl_username, password: config.sasl_password };
+  return {
+    mechanism: SASL_MECHANISMS[config.sasl_mechanism],
+    username: config.sasl_username,
+    password: config.sasl_password,
+  };
 }
 
 /** The loader accepts none (or empty) and gzip only. */
@@ -160,5 +179,7 @@ function isPermanent(err: unknown): boolean {
 
 /** Whether `err` or one of its causes has a broker error type in `types` (or the error name `name`). */
 function hasErrorType(err: unknown, types: Set<string>, name?: string): boolean {
-  return [...causeChain(err)].some((e) => (name !== undefined && e.name === name) || (typeof e.type === 'string' && types.has(e.type)));
+  return [...causeChain(err)].some(
+    (e) => (name !== undefined && e.name === name) || (typeof e.type === 'string' && types.has(e.type)),
+  );
 }

@@ -30,9 +30,10 @@ export function create(arn: string, config: MqttConfig): Target {
   const options = clientOptions(config);
   const where = `${arn}: mqtt ${redactCredentials(config.broker)}`;
   const sessions: LazyConnection<Session> = new LazyConnection(
-    () => openSession(config.broker, options, (dead) => void sessions.discard(dead)).catch((err) => {
-      throw deliveryError(`${where}: connect`, err, isPermanent(err));
-    }),
+    () =>
+      openSession(config.broker, options, (dead) => void sessions.discard(dead)).catch((err) => {
+        throw deliveryError(`${where}: connect`, err, isPermanent(err));
+      }),
     (session) => session.client.endAsync(true),
   );
 
@@ -60,7 +61,10 @@ export function create(arn: string, config: MqttConfig): Target {
       }
       const results: BatchSendResult[] = new Array(ordered.length);
       await forEachBounded([...ordered.keys()], session.receiveMaximum, async (index) => {
-        results[index] = await publish(session, ordered[index]).then(() => DELIVERED, (err) => failed(publishError(err)));
+        results[index] = await publish(session, ordered[index]).then(
+          () => DELIVERED,
+          (err) => failed(publishError(err)),
+        );
       });
       return results;
     },
@@ -82,7 +86,11 @@ function clientOptions(config: MqttConfig): IClientOptions {
 }
 
 /** Connects; after the first CONNACK the client reconnects by itself until the broker refuses it. */
-async function openSession(broker: string, options: IClientOptions, onDeath: (session: Session) => void): Promise<Session> {
+async function openSession(
+  broker: string,
+  options: IClientOptions,
+  onDeath: (session: Session) => void,
+): Promise<Session> {
   const client = connect(broker, options);
   const session: Session = { client, receiveMaximum: MAX_IN_FLIGHT };
   client.on('connect', (connack) => (session.receiveMaximum = connack.properties?.receiveMaximum ?? MAX_IN_FLIGHT));

@@ -36,7 +36,11 @@ export function create(arn: string, config: NatsConfig): Target {
     // one flush for the lot (core NATS has no per-message answer).
     async sendOrdered(ordered) {
       const connection = await connections.get();
-      if (config.jetstream) return settleEach(ordered.map((delivery) => publishJetStream(connection, config.subject, delivery)), publishError);
+      if (config.jetstream)
+        return settleEach(
+          ordered.map((delivery) => publishJetStream(connection, config.subject, delivery)),
+          publishError,
+        );
       try {
         await publishCore(connection, config.subject, ordered);
       } catch (err) {
@@ -83,7 +87,8 @@ function eventHeaders(connection: NatsConnection, eventId: string) {
 }
 
 async function publishCore(connection: NatsConnection, subject: string, deliveries: Delivery[]): Promise<void> {
-  for (const delivery of deliveries) connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
+  for (const delivery of deliveries)
+    connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
   // The PONG after our PING proves the server has read the messages.
   await withTimeout(connection.flush(), PUBLISH_TIMEOUT_MS, 'flush');
 }
@@ -96,7 +101,10 @@ async function publishJetStream(connection: NatsConnection, subject: string, del
     });
   } catch (err) {
     if (err instanceof NatsError && err.code === ErrorCode.NoResponders) {
-      throw new Error(`no JetStream stream captures subject ${subject} (create one, e.g. nats stream add --subjects ${subject})`, { cause: err });
+      throw new Error(
+        `no JetStream stream captures subject ${subject} (create one, e.g. nats stream add --subjects ${subject})`,
+        { cause: err },
+      );
     }
     throw err;
   }

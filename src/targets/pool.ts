@@ -19,7 +19,10 @@ export class TargetPool {
   constructor(entries: TargetEntry[]) {
     for (const entry of entries) {
       if (!entry.enabled) continue;
-      this.targets.set(entry.arn, { target: redacting(createTarget(entry), redactorFor(entry)), retry: retrySettingsOf(entry.config) });
+      this.targets.set(entry.arn, {
+        target: redacting(createTarget(entry), redactorFor(entry)),
+        retry: retrySettingsOf(entry.config),
+      });
     }
   }
 
@@ -48,19 +51,26 @@ export class TargetPool {
 function redacting(target: Target, redact: (text: string) => string): Target {
   return {
     arn: target.arn,
-    send: (delivery) => target.send(delivery).catch((err: unknown) => {
-      throw redactedError(err, redact);
-    }),
-    sendBatch: async (deliveries) => (await target.sendBatch(deliveries)).map((result) => (result.ok ? result : { ...result, error: redactedError(result.error, redact) })),
+    send: (delivery) =>
+      target.send(delivery).catch((err: unknown) => {
+        throw redactedError(err, redact);
+      }),
+    sendBatch: async (deliveries) =>
+      (await target.sendBatch(deliveries)).map((result) =>
+        result.ok ? result : { ...result, error: redactedError(result.error, redact) },
+      ),
     async health() {
-      const health = await target.health().catch((err: unknown): Health => ({ online: false, detail: errorMessage(err) }));
+      const health = await target
+        .health()
+        .catch((err: unknown): Health => ({ online: false, detail: errorMessage(err) }));
       return health.detail === undefined ? health : { ...health, detail: redact(health.detail) };
     },
     close: () => target.close(),
   };
 }
 
-/** The same kind of error (permanent or not) with its message redacted, and without the driver's own error as its cause. */
+/** The same kind of error (permanent or not) with its message redacted, and without the driver's own error as its
+ * cause. */
 function redactedError(err: unknown, redact: (text: string) => string): Error {
   const message = redact(errorMessage(err));
   return err instanceof PermanentDeliveryError ? new PermanentDeliveryError(message) : new Error(message);

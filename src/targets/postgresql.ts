@@ -19,11 +19,25 @@ export function poolConfigFrom(arn: string, config: PostgresqlConfig): PoolConfi
   const max = Math.max(1, config.max_open_connections);
   const text = config.connection_string.trim();
   if (!text) {
-    return { host: config.host, port: config.port || 5432, user: config.user, password: config.password, database: config.database, max };
+    return {
+      host: config.host,
+      port: config.port || 5432,
+      user: config.user,
+      password: config.password,
+      database: config.database,
+      max,
+    };
   }
   if (/^postgres(ql)?:\/\//.test(text)) return { connectionString: text, max };
   const pairs = withArn(arn, () => parseLibpq(text, 'connection_string'));
-  return { host: pairs.host, port: pairs.port ? Number(pairs.port) : 5432, user: pairs.user, password: pairs.password, database: pairs.dbname, max };
+  return {
+    host: pairs.host,
+    port: pairs.port ? Number(pairs.port) : 5432,
+    user: pairs.user,
+    password: pairs.password,
+    database: pairs.dbname,
+    max,
+  };
 }
 
 export function create(arn: string, config: PostgresqlConfig): Target {
@@ -34,7 +48,9 @@ export function create(arn: string, config: PostgresqlConfig): Target {
   const createTables = onceSucceeded(async () => {
     if (config.format === 'namespace') {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (key VARCHAR PRIMARY KEY, value JSONB)`);
-      await pool.query(`CREATE TABLE IF NOT EXISTS ${helper} (key VARCHAR PRIMARY KEY, sequencer VARCHAR(32) NOT NULL)`);
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS ${helper} (key VARCHAR PRIMARY KEY, sequencer VARCHAR(32) NOT NULL)`,
+      );
     } else {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (event_time TIMESTAMPTZ NOT NULL, event_data JSONB)`);
       await pool.query(`CREATE TABLE IF NOT EXISTS ${helper} (event_id VARCHAR(64) PRIMARY KEY)`);
@@ -51,7 +67,11 @@ export function create(arn: string, config: PostgresqlConfig): Target {
          INSERT INTO ${helper} (event_id) SELECT event_id FROM batch ORDER BY event_id ON CONFLICT DO NOTHING RETURNING event_id
        )
        INSERT INTO ${table} (event_time, event_data) SELECT event_time, event_data FROM batch JOIN fresh USING (event_id) ORDER BY n`,
-      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.record.eventTime), deliveries.map((d) => storedValue(d.record))],
+      [
+        deliveries.map((d) => d.eventId),
+        deliveries.map((d) => d.record.eventTime),
+        deliveries.map((d) => storedValue(d.record)),
+      ],
     );
 
   // Only each object's newest event of the batch can change the table; the sequencer guard keeps it
@@ -88,7 +108,11 @@ export function create(arn: string, config: PostgresqlConfig): Target {
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         // One event's bad data (class 22) fails its whole batch; alone, the others may pass.
-        throw deliveryError(`${arn}: postgresql`, err, PERMANENT_CODES.has(code) && (ordered.length === 1 || !code.startsWith('22')));
+        throw deliveryError(
+          `${arn}: postgresql`,
+          err,
+          PERMANENT_CODES.has(code) && (ordered.length === 1 || !code.startsWith('22')),
+        );
       }
       return ordered.map(() => DELIVERED);
     },

@@ -45,7 +45,8 @@ export function create(arn: string, config: RedisConfig): Target {
   client.on('error', () => {}); // failures surface on the command that hit them
   client.defineCommand('appendOnce', { numberOfKeys: 2, lua: APPEND_ONCE });
   client.defineCommand('applyNewest', { numberOfKeys: 2, lua: APPLY_NEWEST });
-  const failure = (err: unknown) => deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));
+  const failure = (err: unknown) =>
+    deliveryError(`${arn}: redis ${config.address}`, err, /NOAUTH|WRONGPASS|WRONGTYPE|NOPERM/.test(String(err)));
   /** Queues one event's script call on the pipeline. */
   const apply = (pipeline: Scripts, { record, eventId }: Delivery) => {
     const value = storedValue(record);
@@ -53,7 +54,14 @@ export function create(arn: string, config: RedisConfig): Target {
       pipeline.appendOnce(config.key, `${config.key}:bucketflow:ids`, eventId, value);
     } else {
       const removal = isRemoval(record.eventName) ? '1' : '0';
-      pipeline.applyNewest(config.key, `${config.key}:bucketflow:seq`, objectPath(record), orderingKey(record), value, removal);
+      pipeline.applyNewest(
+        config.key,
+        `${config.key}:bucketflow:seq`,
+        objectPath(record),
+        orderingKey(record),
+        value,
+        removal,
+      );
     }
   };
 

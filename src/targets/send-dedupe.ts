@@ -41,7 +41,10 @@ export class SendDedupe {
     if (!shared) return;
     shared.reading ??= shared.log
       .readNew()
-      .then((keys) => keys.forEach((key) => this.remember(key)), (err: unknown) => this.failed('read', err))
+      .then(
+        (keys) => keys.forEach((key) => this.remember(key)),
+        (err: unknown) => this.failed('read', err),
+      )
       .finally(() => {
         shared.reading = undefined;
       });
@@ -85,7 +88,11 @@ export class SendDedupe {
   private failed(what: 'read' | 'write', err: unknown): void {
     this.failures.count += 1;
     if (Date.now() - this.failures.reportedAt < REPORT_EVERY_MS) return;
-    log('WARN', 'shared sent log failing: a task re-run on another worker may send again', { during: what, error: errorMessage(err), failures: this.failures.count });
+    log('WARN', 'shared sent log failing: a task re-run on another worker may send again', {
+      during: what,
+      error: errorMessage(err),
+      failures: this.failures.count,
+    });
     this.failures = { count: 0, reportedAt: Date.now() };
   }
 }

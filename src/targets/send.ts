@@ -34,7 +34,9 @@ export function sendOrder(deliveries: Delivery[]): { ordered: Delivery[]; positi
   const ordered: Delivery[] = new Array(distinct.length);
   const placedAt: number[] = new Array(distinct.length);
   for (const slots of objectChains(distinct)) {
-    const oldestFirst = [...slots].sort((a, b) => compareText(orderingKey(distinct[a].record), orderingKey(distinct[b].record)));
+    const oldestFirst = [...slots].sort((a, b) =>
+      compareText(orderingKey(distinct[a].record), orderingKey(distinct[b].record)),
+    );
     slots.forEach((slot, n) => {
       ordered[slot] = distinct[oldestFirst[n]];
       placedAt[oldestFirst[n]] = slot;
@@ -62,7 +64,8 @@ export function bulkTarget(driver: BulkDriver): Target {
     let results: BatchSendResult[];
     try {
       results = await driver.sendOrdered(ordered);
-      if (results.length !== ordered.length) throw new Error(`${driver.arn}: bulk send returned ${results.length} results for ${ordered.length} events`);
+      if (results.length !== ordered.length)
+        throw new Error(`${driver.arn}: bulk send returned ${results.length} results for ${ordered.length} events`);
     } catch (err) {
       const failure = failed(err);
       results = ordered.map(() => failure);
@@ -81,8 +84,12 @@ export function bulkTarget(driver: BulkDriver): Target {
   };
 }
 
-/** One result per send, in order; a rejection becomes the failure `describe` makes of it (naming the ARN, permanent or not). */
-export async function settleEach(sends: Array<Promise<unknown>>, describe: (err: unknown) => Error): Promise<BatchSendResult[]> {
+/** One result per send, in order; a rejection becomes the failure `describe` makes of it (naming the ARN, permanent or
+ * not). */
+export async function settleEach(
+  sends: Array<Promise<unknown>>,
+  describe: (err: unknown) => Error,
+): Promise<BatchSendResult[]> {
   const settled = await Promise.allSettled(sends);
   return settled.map((outcome) => (outcome.status === 'fulfilled' ? DELIVERED : failed(describe(outcome.reason))));
 }

@@ -69,7 +69,8 @@ export class LazyConnection<T> {
   }
 }
 
-/** Runs `setup` (e.g. CREATE TABLE IF NOT EXISTS) until it succeeds once, then returns its result; a failure is forgotten so the next call retries. */
+/** Runs `setup` (e.g. CREATE TABLE IF NOT EXISTS) until it succeeds once, then returns its result; a failure is
+ * forgotten so the next call retries. */
 export function onceSucceeded<T>(setup: () => Promise<T>): () => Promise<T> {
   let done: Promise<T> | undefined;
   return () => {

@@ -26,7 +26,8 @@ export type BatchSendResult = { ok: true } | { ok: false; error: Error; permanen
 /** One configured target (one ARN) with its shared connection; MinIO's internal/event/target shape. */
 export interface Target {
   readonly arn: string;
-  /** Resolves once the target has durably accepted the event; throws PermanentDeliveryError when a retry cannot help. */
+  /** Resolves once the target has durably accepted the event; throws PermanentDeliveryError when a retry cannot help.
+   * */
   send(delivery: Delivery): Promise<void>;
   /**
    * Sends many events through the target's bulk path (one Kafka send, one `_bulk`, one SQL transaction,

@@ -14,8 +14,18 @@ export type { Logger };
 
 /** Field names whose values are never logged, at the top, one level down, and in a described target's config. */
 const SECRET_FIELDS = [
-  'password', 'pass', 'sslpassword', 'token', 'auth_token', 'authorization', 'sasl_password', 'signing_secret',
-  'client_key', 'api_key', 'apiKey', 'secret',
+  'password',
+  'pass',
+  'sslpassword',
+  'token',
+  'auth_token',
+  'authorization',
+  'sasl_password',
+  'signing_secret',
+  'client_key',
+  'api_key',
+  'apiKey',
+  'secret',
 ];
 export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `targets[*].config.${field}`]);
 
@@ -28,7 +38,8 @@ export const MAX_LOGGED_CHARS = 2048;
  */
 export const REDACTED_WINDOW_CHARS = 64 * 1024;
 
-/** A string as a line carries it: redacted (src/config/connection-strings.ts), cut to MAX_LOGGED_CHARS with a marker. */
+/** A string as a line carries it: redacted (src/config/connection-strings.ts), cut to MAX_LOGGED_CHARS with a marker.
+ * */
 export function loggedText(text: string): string {
   if (text.length <= MAX_LOGGED_CHARS) return redactCredentials(text);
   const shown = redactCredentials(text.slice(0, REDACTED_WINDOW_CHARS)).slice(0, MAX_LOGGED_CHARS);
@@ -62,7 +73,10 @@ const options: pino.LoggerOptions = {
   hooks: {
     // The message (and any string argument) through the same redaction as the fields.
     logMethod(args, method) {
-      method.apply(this, args.map((arg) => (typeof arg === 'string' ? loggedText(arg) : arg)) as Parameters<typeof method>);
+      method.apply(
+        this,
+        args.map((arg) => (typeof arg === 'string' ? loggedText(arg) : arg)) as Parameters<typeof method>,
+      );
     },
   },
 };
@@ -80,7 +94,10 @@ function readableStream(): pino.DestinationStream {
 }
 
 /** The process's root logger: synchronous writes, so the last line before an exit is never lost. */
-export const logger: Logger = pino(options, process.stderr.isTTY ? readableStream() : pino.destination({ fd: 2, sync: true }));
+export const logger: Logger = pino(
+  options,
+  process.stderr.isTTY ? readableStream() : pino.destination({ fd: 2, sync: true }),
+);
 
 /** A logger whose every line carries `bindings` (e.g. `{ source: 'temporal' }`); pino has it follow setLogLevel. */
 export function childLogger(bindings: LogFields): Logger {
@@ -92,7 +109,8 @@ export function setLogLevel(level: LogLevel): void {
   logger.level = level.toLowerCase();
 }
 
-/** One line: `log('WARN', 'delivery attempt failed', { arn, attempt })`. Repeated warnings and errors are counted (below). */
+/** One line: `log('WARN', 'delivery attempt failed', { arn, attempt })`. Repeated warnings and errors are counted
+ * (below). */
 export function log(level: LogLevel, message: string, fields: LogFields = {}, on: Logger = logger): void {
   if ((level === 'WARN' || level === 'ERROR') && !repeats.admit(level, message, on)) return;
   on[pinoLevel(level)](fields, message);
@@ -104,10 +122,16 @@ export function log(level: LogLevel, message: string, fields: LogFields = {}, on
  * (`repeated`). An outage that fails every call then reads as a few lines, not thousands.
  */
 export class RepeatedLines {
-  private readonly windows = new Map<string, { level: LogLevel; message: string; on: Logger; written: number; left: number }>();
+  private readonly windows = new Map<
+    string,
+    { level: LogLevel; message: string; on: Logger; written: number; left: number }
+  >();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly windowMs = 10_000, private readonly burst = 3) {}
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly burst = 3,
+  ) {}
 
   /** Whether this line is written now (else it is counted). */
   admit(level: LogLevel, message: string, on: Logger): boolean {
@@ -129,7 +153,11 @@ export class RepeatedLines {
     const windows = [...this.windows.values()];
     this.windows.clear();
     for (const { level, message, on, left } of windows) {
-      if (left > 0) on[pinoLevel(level)]({ repeated: left, seconds: this.windowMs / 1000 }, `${message} (and ${left} more like it)`);
+      if (left > 0)
+        on[pinoLevel(level)](
+          { repeated: left, seconds: this.windowMs / 1000 },
+          `${message} (and ${left} more like it)`,
+        );
     }
   }
 }

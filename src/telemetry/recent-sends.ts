@@ -41,9 +41,12 @@ export class RecentSends {
   /** The target's sends over the last hour (nearest-rank quantiles of the kept durations). */
   summary(arn: string): SendSummary {
     const from = Math.floor(this.now() / MINUTE_MS) - WINDOW_MINUTES;
-    const minutes = [...(this.byTarget.get(arn)?.entries() ?? [])].filter(([minute]) => minute > from).map(([, counts]) => counts);
+    const minutes = [...(this.byTarget.get(arn)?.entries() ?? [])]
+      .filter(([minute]) => minute > from)
+      .map(([, counts]) => counts);
     const durations = minutes.flatMap((m) => m.durationsMs).sort((a, b) => a - b);
-    const quantile = (q: number) => (durations.length ? durations[Math.max(0, Math.ceil(q * durations.length) - 1)] : undefined);
+    const quantile = (q: number) =>
+      durations.length ? durations[Math.max(0, Math.ceil(q * durations.length) - 1)] : undefined;
     return {
       sends: minutes.reduce((n, m) => n + m.ok + m.failed, 0),
       failed: minutes.reduce((n, m) => n + m.failed, 0),

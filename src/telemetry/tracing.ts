@@ -18,7 +18,10 @@ interface Tracing {
 let started: Tracing | undefined;
 
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
+  return (
+    Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT) &&
+    env.OTEL_SDK_DISABLED !== 'true'
+  );
 }
 
 /** The process's tracing, started on first use when enabled (a tracer provider, W3C propagation, OTLP export). */
@@ -26,22 +29,34 @@ function tracing(): Tracing | undefined {
   if (started || !tracingEnabled()) return started;
   // Loaded only when tracing is on: the SDK and exporter are not needed otherwise.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+  const { AsyncLocalStorageContextManager } =
+    require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
   const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-  const temporal = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  const { BasicTracerProvider, BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const temporal =
+    require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME || 'bucketflow' });
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new BasicTracerProvider({ resource });
   provider.addSpanProcessor(spanProcessor);
-  provider.register({ contextManager: new AsyncLocalStorageContextManager().enable(), propagator: new W3CTraceContextPropagator() });
+  provider.register({
+    contextManager: new AsyncLocalStorageContextManager().enable(),
+    propagator: new W3CTraceContextPropagator(),
+  });
   started = {
     workerOptions: {
       interceptors: {
-        activity: [(ctx) => ({ inbound: new temporal.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new temporal.OpenTelemetryActivityOutboundInterceptor(ctx) })],
+        activity: [
+          (ctx) => ({
+            inbound: new temporal.OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new temporal.OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
       },
       // Spans made inside the workflow sandbox leave it through this sink.
       sinks: { exporter: temporal.makeWorkflowExporter(spanProcessor, resource) },
@@ -70,7 +85,11 @@ export async function shutdownTracing(): Promise<void> {
 const tracer = () => otel.trace.getTracer('bucketflow');
 
 /** Runs `fn` in a server span for an HTTP request, continuing the sender's trace from its `traceparent` header. */
-export function inRequestSpan<T>(name: string, headers: Record<string, unknown>, fn: (span: otel.Span) => Promise<T>): Promise<T> {
+export function inRequestSpan<T>(
+  name: string,
+  headers: Record<string, unknown>,
+  fn: (span: otel.Span) => Promise<T>,
+): Promise<T> {
   const parent = otel.propagation.extract(otel.ROOT_CONTEXT, headers);
   return tracer().startActiveSpan(name, { kind: otel.SpanKind.SERVER }, parent, async (span) => {
     try {
@@ -90,20 +109,28 @@ export function inSendSpan<T>(
   fn: () => Promise<T>,
   outcomeOf: (err: unknown) => SendOutcome,
 ): Promise<T> {
-  return tracer().startActiveSpan(`send ${attributes.arn}`, {
-    kind: otel.SpanKind.CLIENT,
-    attributes: { 'bucketflow.target.arn': attributes.arn, 'bucketflow.event.id': attributes.eventId, 'bucketflow.attempt': attributes.attempt },
-  }, async (span) => {
-    try {
-      const result = await fn();
-      span.setAttribute('bucketflow.outcome', 'delivered');
-      return result;
-    } catch (err) {
-      span.setAttribute('bucketflow.outcome', outcomeOf(err));
-      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: errorMessage(err) });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(
+    `send ${attributes.arn}`,
+    {
+      kind: otel.SpanKind.CLIENT,
+      attributes: {
+        'bucketflow.target.arn': attributes.arn,
+        'bucketflow.event.id': attributes.eventId,
+        'bucketflow.attempt': attributes.attempt,
+      },
+    },
+    async (span) => {
+      try {
+        const result = await fn();
+        span.setAttribute('bucketflow.outcome', 'delivered');
+        return result;
+      } catch (err) {
+        span.setAttribute('bucketflow.outcome', outcomeOf(err));
+        span.setStatus({ code: otel.SpanStatusCode.ERROR, message: errorMessage(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }

@@ -24,7 +24,10 @@ type Options = ReturnType<typeof connectionOptions>;
  * so the address is dialled again, with and without TLS, to tell a refused TCP connection, an untrusted
  * server certificate, TLS against a plaintext server (or the reverse) and refused credentials apart.
  */
-export async function connectTemporal<T>(settings: TemporalConnectionSettings, connect: (options: Options) => Promise<T>): Promise<T> {
+export async function connectTemporal<T>(
+  settings: TemporalConnectionSettings,
+  connect: (options: Options) => Promise<T>,
+): Promise<T> {
   try {
     return await connect(connectionOptions(settings));
   } catch (err) {
@@ -46,16 +49,21 @@ export async function explainConnectFailure(settings: TemporalConnectionSettings
   if (/UNAUTHENTICATED|code=16|valid authentication credentials/i.test(detail) || codeOf(err) === 16) {
     const message = messageOf16(err) ?? detail;
     if (settings.temporalApiKey) return `TEMPORAL_API_KEY: refused by ${at}: ${message}`;
-    if (tlsConfig && !(typeof tlsConfig === 'object' && tlsConfig.clientCertPair)) return `TEMPORAL_TLS_CLIENT_CERT_PATH: ${at} wants credentials (a client certificate or TEMPORAL_API_KEY): ${message}`;
+    if (tlsConfig && !(typeof tlsConfig === 'object' && tlsConfig.clientCertPair))
+      return `TEMPORAL_TLS_CLIENT_CERT_PATH: ${at} wants credentials (a client certificate or TEMPORAL_API_KEY): ${message}`;
     return `TEMPORAL_TLS_CLIENT_CERT_PATH: the client certificate was refused by ${at}: ${message}`;
   }
   const probe = await handshake(settings);
   if (probe.kind === 'tcp') return `TEMPORAL_ADDRESS: cannot connect to ${at}: ${probe.error}`;
   if (tlsConfig) {
-    if (probe.kind === 'untrusted') return `TEMPORAL_TLS_SERVER_CA_CERT_PATH: the certificate of ${at} is not trusted (${probe.error})`;
-    if (probe.kind === 'name') return `TEMPORAL_TLS_SERVER_NAME: the certificate of ${at} is for another name (${probe.error})`;
-    if (probe.kind === 'not-tls') return `TEMPORAL_TLS: ${at} does not speak TLS (${probe.error}); is it a plaintext server?`;
-    if (probe.kind === 'refused') return `TEMPORAL_TLS_CLIENT_CERT_PATH: ${at} refused the TLS handshake (${probe.error})`;
+    if (probe.kind === 'untrusted')
+      return `TEMPORAL_TLS_SERVER_CA_CERT_PATH: the certificate of ${at} is not trusted (${probe.error})`;
+    if (probe.kind === 'name')
+      return `TEMPORAL_TLS_SERVER_NAME: the certificate of ${at} is for another name (${probe.error})`;
+    if (probe.kind === 'not-tls')
+      return `TEMPORAL_TLS: ${at} does not speak TLS (${probe.error}); is it a plaintext server?`;
+    if (probe.kind === 'refused')
+      return `TEMPORAL_TLS_CLIENT_CERT_PATH: ${at} refused the TLS handshake (${probe.error})`;
   } else if (probe.kind === 'ok' || probe.kind === 'untrusted' || probe.kind === 'name') {
     return `TEMPORAL_TLS: ${at} speaks TLS and the connection was plaintext; set TEMPORAL_TLS=true (with TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)`;
   }
@@ -78,7 +86,15 @@ function handshake(settings: TemporalConnectionSettings): Promise<Probe> {
       socket.destroy();
       resolve(probe);
     };
-    const timer = setTimeout(() => done(connected ? { kind: 'not-tls', error: 'no TLS answer within 3 s' } : { kind: 'tcp', error: 'timed out after 3 s' }), 3_000);
+    const timer = setTimeout(
+      () =>
+        done(
+          connected
+            ? { kind: 'not-tls', error: 'no TLS answer within 3 s' }
+            : { kind: 'tcp', error: 'timed out after 3 s' },
+        ),
+      3_000,
+    );
     socket.once('error', (err) => done({ kind: 'tcp', error: err.message }));
     socket.once('connect', () => {
       connected = true;
@@ -98,7 +114,17 @@ function handshake(settings: TemporalConnectionSettings): Promise<Probe> {
         const nameError = problem ? undefined : tls.checkServerIdentity(name, secure.getPeerCertificate());
         // TLS 1.3 sends a refusal of the client certificate after the handshake: give it a moment to arrive.
         secure.once('error', (err) => done(classify(err)));
-        setTimeout(() => done(problem ? { kind: 'untrusted', error: problem } : nameError ? { kind: 'name', error: nameError.message } : { kind: 'ok' }), 200);
+        setTimeout(
+          () =>
+            done(
+              problem
+                ? { kind: 'untrusted', error: problem }
+                : nameError
+                  ? { kind: 'name', error: nameError.message }
+                  : { kind: 'ok' },
+            ),
+          200,
+        );
       });
       secure.once('error', (err) => done(classify(err)));
     });
@@ -107,10 +133,18 @@ function handshake(settings: TemporalConnectionSettings): Promise<Probe> {
 
 function classify(err: Error & { code?: string }): Probe {
   // OpenSSL's messages span lines and name source files; its code says the same in a few words.
-  const error = err.code?.startsWith('ERR_SSL_') ? err.code.slice(8).toLowerCase().replace(/_/g, ' ') : err.message.replace(/\s+/g, ' ').trim();
+  const error = err.code?.startsWith('ERR_SSL_')
+    ? err.code.slice(8).toLowerCase().replace(/_/g, ' ')
+    : err.message.replace(/\s+/g, ' ').trim();
   const text = `${err.code ?? ''} ${err.message}`;
-  if (/wrong version number|packet length too long|unknown protocol|ECONNRESET|socket disconnected/i.test(text)) return { kind: 'not-tls', error };
-  if (/alert (certificate required|bad certificate|unknown ca|handshake failure|access denied)|ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)/i.test(text)) return { kind: 'refused', error };
+  if (/wrong version number|packet length too long|unknown protocol|ECONNRESET|socket disconnected/i.test(text))
+    return { kind: 'not-tls', error };
+  if (
+    /alert (certificate required|bad certificate|unknown ca|handshake failure|access denied)|ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)/i.test(
+      text,
+    )
+  )
+    return { kind: 'refused', error };
   return { kind: 'other', error };
 }
 
@@ -132,13 +166,16 @@ function messageOf16(err: unknown): string | undefined {
 function detailOf(err: unknown): string {
   const parts: string[] = [];
   for (const current of causeChain(err)) {
-    const text = String(current.details || current.message || '').replace(/\s+/g, ' ').trim();
+    const text = String(current.details || current.message || '')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.join(': ') || String(err);
 }
 
-/** Whether a Temporal frontend answers with these settings within 2 s (`npm start` starts the local dev server when not). */
+/** Whether a Temporal frontend answers with these settings within 2 s (`npm start` starts the local dev server when
+ * not). */
 export async function temporalAnswers(settings: TemporalConnectionSettings): Promise<boolean> {
   try {
     const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 2_000 });

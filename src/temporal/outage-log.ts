@@ -6,8 +6,10 @@ import type { LogEntry } from '@temporalio/worker';
 import { log, type Logger } from '../telemetry/log';
 import { dial } from './reachability';
 
-/** A core warning that a gRPC call could not reach the server (tonic's `Status { code: Unavailable, ... }`, or its text). */
-const UNREACHABLE = /code: (?:Unavailable|DeadlineExceeded)\b|service is currently unavailable|tcp connect error|transport error/;
+/** A core warning that a gRPC call could not reach the server (tonic's `Status { code: Unavailable, ... }`, or its
+ * text). */
+const UNREACHABLE =
+  /code: (?:Unavailable|DeadlineExceeded)\b|service is currently unavailable|tcp connect error|transport error/;
 const PROBE_EVERY_MS = 1_000;
 /** Connection warnings right after the server returned are the tail of the outage, not a new one. */
 const SETTLE_MS = 5_000;
@@ -18,7 +20,10 @@ export class TemporalOutageLog {
   private settledAt = 0;
   private closed = false;
 
-  constructor(private readonly address: string, private readonly out?: Logger) {}
+  constructor(
+    private readonly address: string,
+    private readonly out?: Logger,
+  ) {}
 
   /** Takes an SDK log entry; true when it belongs to an outage (it is counted, not written). */
   observe(entry: Pick<LogEntry, 'level' | 'message' | 'meta'>): boolean {
@@ -28,7 +33,12 @@ export class TemporalOutageLog {
     if (this.since === undefined && Date.now() >= this.settledAt) {
       this.since = Date.now();
       this.warnings = 1;
-      log('WARN', 'Temporal unreachable', { address: this.address, cause: causeOf(error), call: entry.message }, this.out);
+      log(
+        'WARN',
+        'Temporal unreachable',
+        { address: this.address, cause: causeOf(error), call: entry.message },
+        this.out,
+      );
       void this.probe();
     }
     return true;
@@ -43,9 +53,16 @@ export class TemporalOutageLog {
       await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS).unref());
     }
     if (this.closed || this.since === undefined) return;
-    log('INFO', 'Temporal reachable again', {
-      address: this.address, downSeconds: Math.round((Date.now() - this.since) / 100) / 10, sdkWarnings: this.warnings,
-    }, this.out);
+    log(
+      'INFO',
+      'Temporal reachable again',
+      {
+        address: this.address,
+        downSeconds: Math.round((Date.now() - this.since) / 100) / 10,
+        sdkWarnings: this.warnings,
+      },
+      this.out,
+    );
     this.since = undefined;
     this.settledAt = Date.now() + SETTLE_MS;
   }

@@ -38,7 +38,10 @@ export class TemporalReachability {
   private readonly watchdogMs: number;
   private readonly recheckMs: number;
 
-  constructor(private readonly connection: ConnectionLike, private readonly options: ReachabilityOptions) {
+  constructor(
+    private readonly connection: ConnectionLike,
+    private readonly options: ReachabilityOptions,
+  ) {
     this.watchdogMs = options.watchdogMs ?? 1_000;
     this.recheckMs = options.recheckMs ?? 250;
   }
@@ -59,7 +62,13 @@ export class TemporalReachability {
     result.catch(() => undefined);
     for (;;) {
       const tick = sleep(this.watchdogMs);
-      const finished = await Promise.race([result.then(() => true, () => true), tick.promise.then(() => false)]);
+      const finished = await Promise.race([
+        result.then(
+          () => true,
+          () => true,
+        ),
+        tick.promise.then(() => false),
+      ]);
       tick.cancel();
       if (finished) break;
       const cause = await this.probeTcp();
@@ -121,7 +130,9 @@ export class TemporalReachability {
 
   /** One TCP dial at a time, shared by every waiting call. */
   private probeTcp(): Promise<string | undefined> {
-    this.probing ??= dial(this.options.address, Math.min(this.watchdogMs, 1_000)).finally(() => (this.probing = undefined));
+    this.probing ??= dial(this.options.address, Math.min(this.watchdogMs, 1_000)).finally(
+      () => (this.probing = undefined),
+    );
     return this.probing;
   }
 }
@@ -148,7 +159,8 @@ export function unreachableCause(err: unknown): string | undefined {
   return grpcDetailsOf(err, [14, 4]);
 }
 
-/** Temporal's reason for refusing a call as invalid (INVALID_ARGUMENT, e.g. a payload over its size limit): retrying cannot help. */
+/** Temporal's reason for refusing a call as invalid (INVALID_ARGUMENT, e.g. a payload over its size limit): retrying
+ * cannot help. */
 export function invalidArgumentOf(err: unknown): string | undefined {
   return grpcDetailsOf(err, [3]);
 }
@@ -156,11 +168,11 @@ export function invalidArgumentOf(err: unknown): string | undefined {
 /** The details of the first gRPC error with one of these status codes in the error's cause chain. */
 function grpcDetailsOf(err: unknown, codes: number[]): string | undefined {
   for (const current of causeChain(err)) {
-    if (typeof current.code === 'number' && codes.includes(current.code)) return String(current.details || current.message);
+    if (typeof current.code === 'number' && codes.includes(current.code))
+      return String(current.details || current.message);
   }
   return undefined;
 }
-
 
 function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;

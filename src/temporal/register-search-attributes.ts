@@ -17,7 +17,11 @@ export class SearchAttributesError extends Error {
     /** What an operator runs to fix it; empty when a command cannot fix it (a type conflict). */
     readonly commands: string[],
   ) {
-    super(commands.length > 0 ? `${message}\nAsk an operator of the namespace to run:\n  ${commands.join('\n  ')}` : message);
+    super(
+      commands.length > 0
+        ? `${message}\nAsk an operator of the namespace to run:\n  ${commands.join('\n  ')}`
+        : message,
+    );
     this.name = 'SearchAttributesError';
     this.operatorText = this.message;
   }
@@ -41,12 +45,22 @@ function typeName(type: temporal.api.enums.v1.IndexedValueType): string {
  * Adds the attributes the namespace lacks; returns their names (empty when all were there). Throws
  * SearchAttributesError, naming the exact CLI commands, when the server does not let this client add them.
  */
-export async function ensureSearchAttributes(connection: { operatorService: OperatorService }, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: { operatorService: OperatorService },
+  namespace: string,
+): Promise<string[]> {
   const existing = await customAttributes(connection, namespace);
-  const conflicts = Object.entries(SEARCH_ATTRIBUTES).filter(([name, type]) => name in existing && existing[name] !== indexedValueType(type));
+  const conflicts = Object.entries(SEARCH_ATTRIBUTES).filter(
+    ([name, type]) => name in existing && existing[name] !== indexedValueType(type),
+  );
   if (conflicts.length > 0) {
-    const described = conflicts.map(([name, type]) => `${name} is ${typeName(existing[name])}, bucketflow needs ${type}`);
-    throw new SearchAttributesError(`namespace ${namespace}: search attribute type conflict: ${described.join('; ')}`, []);
+    const described = conflicts.map(
+      ([name, type]) => `${name} is ${typeName(existing[name])}, bucketflow needs ${type}`,
+    );
+    throw new SearchAttributesError(
+      `namespace ${namespace}: search attribute type conflict: ${described.join('; ')}`,
+      [],
+    );
   }
   const missing = (Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]).filter((name) => !(name in existing));
   if (missing.length === 0) return [];
@@ -74,7 +88,10 @@ async function customAttributes(connection: { operatorService: OperatorService }
 }
 
 /** ensureSearchAttributes for an entry point: logs what it added. */
-export async function checkSearchAttributes(connection: { operatorService: OperatorService }, namespace: string): Promise<void> {
+export async function checkSearchAttributes(
+  connection: { operatorService: OperatorService },
+  namespace: string,
+): Promise<void> {
   const added = await ensureSearchAttributes(connection, namespace);
   if (added.length > 0) log('INFO', 'search attributes added', { namespace, added });
 }

@@ -8,9 +8,16 @@ import { test } from 'node:test';
 
 const bin = path.resolve(__dirname, '../../bin/bucketflow');
 const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-cli-'));
-writeFileSync(path.join(dir, 'config.json'), '"amqp": {"1": {"enable": true, "url": "amqp://u:p@localhost:5672"}}, "webhook": {"1": {"enable": false, "endpoint": ""}}');
+writeFileSync(
+  path.join(dir, 'config.json'),
+  '"amqp": {"1": {"enable": true, "url": "amqp://u:p@localhost:5672"}}, "webhook": {"1": {"enable": false, "endpoint": ""}}',
+);
 
-const envWith = (config: string) => ({ ...process.env, BUCKETFLOW_CONFIG: path.join(dir, config), BUCKETFLOW_DATA_DIR: dir });
+const envWith = (config: string) => ({
+  ...process.env,
+  BUCKETFLOW_CONFIG: path.join(dir, config),
+  BUCKETFLOW_DATA_DIR: dir,
+});
 
 function runWith(config: string, ...args: string[]) {
   const result = spawnSync(bin, args, { encoding: 'utf8', env: envWith(config) });
@@ -65,11 +72,23 @@ test('bad input is refused with a clear message and nothing stored', async () =>
     [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /not a configured, enabled target/],
     [['events', 'add', 'docs', 'arn:minio:sqs:us-east-1:1'], /ARN "arn:minio:sqs:us-east-1:1": expected/],
     [['events', 'add', 'docs', amqp, '--event', 'upload'], /unknown event name: upload/],
-    [['events', 'frobnicate', 'docs'], /^bucketflow: unknown command "events frobnicate" \(see bucketflow events --help\)$/],
-    [['events', 'add', 'docs', amqp, '--colour', 'red'], /^bucketflow: events add: unknown option --colour \(see bucketflow events add --help\)$/],
-    [['events', 'add', 'docs', amqp, '--prefix', 'a/../b'], /^bucketflow: rule 1: prefix: invalid filter value "a\/..\/b"$/],
+    [
+      ['events', 'frobnicate', 'docs'],
+      /^bucketflow: unknown command "events frobnicate" \(see bucketflow events --help\)$/,
+    ],
+    [
+      ['events', 'add', 'docs', amqp, '--colour', 'red'],
+      /^bucketflow: events add: unknown option --colour \(see bucketflow events add --help\)$/,
+    ],
+    [
+      ['events', 'add', 'docs', amqp, '--prefix', 'a/../b'],
+      /^bucketflow: rule 1: prefix: invalid filter value "a\/..\/b"$/,
+    ],
     [['events', 'add', 'docs', 'arn:minio:sqs:eu-west-1:1:amqp'], /this server's region is "us-east-1"/],
-    [['events', 'remove', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'], /no rule for arn:minio:sqs:us-east-1:1:webhook on bucket docs/],
+    [
+      ['events', 'remove', 'docs', 'arn:minio:sqs:us-east-1:1:webhook'],
+      /no rule for arn:minio:sqs:us-east-1:1:webhook on bucket docs/,
+    ],
     [['events', 'import', 'docs', path.join(dir, 'missing.xml')], /^bucketflow: cannot read .*missing.xml/],
     [['events', 'add'], /missing <bucket>/],
   ];
@@ -84,7 +103,7 @@ test('bad input is refused with a clear message and nothing stored', async () =>
   assert.equal(run('events', 'list', 'docs').out.split('\n').length, 1);
 });
 
-test('an ARN without a region, as today\'s MinIO prints it, is stored as the configured ARN', () => {
+test("an ARN without a region, as today's MinIO prints it, is stored as the configured ARN", () => {
   const added = run('events', 'add', 'noregion', 'arn:minio:sqs::1:amqp', '--event', 'put');
   assert.equal(added.out, `Successfully added ${amqp}`);
   assert.equal(run('events', 'list', 'noregion').out, `${amqp}   s3:ObjectCreated:*`);
@@ -98,7 +117,10 @@ test('a broken config file is a clear error naming the field', () => {
 });
 
 test('targets list shows every ARN, enabled or not', () => {
-  assert.deepEqual(run('targets', 'list').out.split('\n'), [`${amqp}   amqp   enabled`, 'arn:minio:sqs:us-east-1:1:webhook   webhook   disabled']);
+  assert.deepEqual(run('targets', 'list').out.split('\n'), [
+    `${amqp}   amqp   enabled`,
+    'arn:minio:sqs:us-east-1:1:webhook   webhook   disabled',
+  ]);
 });
 
 test('events export and import carry S3 NotificationConfiguration XML', () => {
@@ -120,10 +142,15 @@ test('targets health probes each enabled target for real', async () => {
   const server = createServer((socket) => socket.end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  writeFileSync(path.join(dir, 'health.json'), JSON.stringify({ webhook: {
-    up: { enable: true, endpoint: `http://127.0.0.1:${port}/` },
-    down: { enable: true, endpoint: 'http://127.0.0.1:1/' },
-  } }));
+  writeFileSync(
+    path.join(dir, 'health.json'),
+    JSON.stringify({
+      webhook: {
+        up: { enable: true, endpoint: `http://127.0.0.1:${port}/` },
+        down: { enable: true, endpoint: 'http://127.0.0.1:1/' },
+      },
+    }),
+  );
   const result = await new Promise<string>((resolve) => {
     const child = spawn(bin, ['targets', 'health'], { env: envWith('health.json') });
     let out = '';
@@ -132,18 +159,39 @@ test('targets health probes each enabled target for real', async () => {
   });
   server.close();
   const lines = result.trim().split('\n');
-  assert.match(lines.find((l) => l.includes(':up:'))!, /online/);
-  assert.match(lines.find((l) => l.includes(':down:'))!, /offline/);
+  assert.match(
+    lines.find((l) => l.includes(':up:'))!,
+    /online/,
+  );
+  assert.match(
+    lines.find((l) => l.includes(':down:'))!,
+    /offline/,
+  );
 });
 
 test('targets health refuses a config the drivers cannot use: exit 2 and one line naming the ARN and field, no stack', () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     // Found by the loader: kafkajs has no snappy codec.
-    [{ kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', compression_codec: 'snappy' } } },
-      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: notify.kafka.1.compression_codec: "snappy" is not supported (use none or gzip)'],
+    [
+      { kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', compression_codec: 'snappy' } } },
+      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: notify.kafka.1.compression_codec: "snappy" is not supported (use none or gzip)',
+    ],
     // Found by the driver, which reads the PEM file when the target is created.
-    [{ kafka: { '1': { enable: true, brokers: ['127.0.0.1:9092'], topic: 't', tls: true, client_tls_cert: '/nonexistent/c.pem', client_tls_key: '/nonexistent/k.pem' } } },
-      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: client_tls_cert: cannot read /nonexistent/c.pem: ENOENT'],
+    [
+      {
+        kafka: {
+          '1': {
+            enable: true,
+            brokers: ['127.0.0.1:9092'],
+            topic: 't',
+            tls: true,
+            client_tls_cert: '/nonexistent/c.pem',
+            client_tls_key: '/nonexistent/k.pem',
+          },
+        },
+      },
+      'bucketflow: arn:minio:sqs:us-east-1:1:kafka: client_tls_cert: cannot read /nonexistent/c.pem: ENOENT',
+    ],
   ];
   for (const [config, message] of cases) {
     writeFileSync(path.join(dir, 'unusable.json'), JSON.stringify(config));

@@ -12,9 +12,14 @@ const bin = path.resolve(__dirname, '../../bin/bucketflow');
 const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-help-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { env: { ...process.env, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_CONFIG: '', ...env } });
+    const child = spawn(bin, args, {
+      env: { ...process.env, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_CONFIG: '', ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
@@ -27,15 +32,33 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 async function subcommands(): Promise<string[]> {
   const { code, out } = await run(['--help']);
   assert.equal(code, 0);
-  const words = out.split('\n').filter((line) => line.startsWith('  bucketflow ')).map((line) => line.slice('  bucketflow '.length).split(/ [<[-]/)[0]);
+  const words = out
+    .split('\n')
+    .filter((line) => line.startsWith('  bucketflow '))
+    .map((line) => line.slice('  bucketflow '.length).split(/ [<[-]/)[0]);
   return [...new Set(words)];
 }
 
-test('the usage lists every group\'s subcommands', async () => {
+test("the usage lists every group's subcommands", async () => {
   assert.deepEqual(await subcommands(), [
-    'events add', 'events list', 'events remove', 'events import', 'events export', 'events test',
-    'targets list', 'targets health', 'targets pause', 'targets resume',
-    'deliveries list', 'deliveries show', 'redeliver',
+    'events add',
+    'events list',
+    'events remove',
+    'events import',
+    'events export',
+    'events test',
+    'targets list',
+    'targets health',
+    'targets pause',
+    'targets resume',
+    'backfill',
+    'deliveries list',
+    'deliveries show',
+    'redeliver',
+    'scan add',
+    'scan list',
+    'scan remove',
+    'scan run',
   ]);
 });
 
@@ -43,7 +66,9 @@ test('--help and -h on every subcommand print its own usage and exit 0, even wit
   const names = await subcommands();
   // A bad setting would stop any command that loads the settings: help must not.
   const broken = { BUCKETFLOW_INGEST_PORT: 'abc', TEMPORAL_TLS: 'maybe' };
-  const results = await Promise.all(names.map(async (name, n) => [name, await run([...name.split(' '), n % 2 ? '-h' : '--help'], broken)] as const));
+  const results = await Promise.all(
+    names.map(async (name, n) => [name, await run([...name.split(' '), n % 2 ? '-h' : '--help'], broken)] as const),
+  );
   for (const [name, { code, out, err }] of results) {
     assert.equal(code, 0, `${name}: ${err}`);
     assert.equal(err, '', name);
@@ -53,23 +78,51 @@ test('--help and -h on every subcommand print its own usage and exit 0, even wit
   }
 });
 
-test('a group\'s --help lists only its subcommands', async () => {
+test("a group's --help lists only its subcommands", async () => {
   const { code, out } = await run(['deliveries', '--help']);
   assert.equal(code, 0);
-  assert.deepEqual(out.trim().split('\n').slice(1).map((line) => line.trim().split(' ').slice(1, 3).join(' ')), ['deliveries list', 'deliveries show']);
+  assert.deepEqual(
+    out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(' ').slice(1, 3).join(' ')),
+    ['deliveries list', 'deliveries show'],
+  );
 });
 
 test('an unknown option, a missing value, an argument too many: one line naming it, exit 2', async () => {
   const cases: Array<[string[], string]> = [
-    [['deliveries', 'list', '--colour', 'red'], 'bucketflow: deliveries list: unknown option --colour (see bucketflow deliveries list --help)'],
-    [['deliveries', 'show', 'x', '--dry-run'], 'bucketflow: deliveries show: unknown option --dry-run (see bucketflow deliveries show --help)'],
+    [
+      ['deliveries', 'list', '--colour', 'red'],
+      'bucketflow: deliveries list: unknown option --colour (see bucketflow deliveries list --help)',
+    ],
+    [
+      ['deliveries', 'show', 'x', '--dry-run'],
+      'bucketflow: deliveries show: unknown option --dry-run (see bucketflow deliveries show --help)',
+    ],
     [['redeliver', '-x'], 'bucketflow: redeliver: unknown option -x (see bucketflow redeliver --help)'],
-    [['targets', 'list', '--json'], 'bucketflow: targets list: unknown option --json (see bucketflow targets list --help)'],
-    [['events', 'add', 'b', 'arn', '--prefix'], 'bucketflow: events add: --prefix needs a value (see bucketflow events add --help)'],
-    [['events', 'remove', 'b', '--force=yes'], 'bucketflow: events remove: --force takes no value (see bucketflow events remove --help)'],
-    [['events', 'list', 'b', 'c'], 'bucketflow: events list: unexpected argument "c" (see bucketflow events list --help)'],
+    [
+      ['targets', 'list', '--json'],
+      'bucketflow: targets list: unknown option --json (see bucketflow targets list --help)',
+    ],
+    [
+      ['events', 'add', 'b', 'arn', '--prefix'],
+      'bucketflow: events add: --prefix needs a value (see bucketflow events add --help)',
+    ],
+    [
+      ['events', 'remove', 'b', '--force=yes'],
+      'bucketflow: events remove: --force takes no value (see bucketflow events remove --help)',
+    ],
+    [
+      ['events', 'list', 'b', 'c'],
+      'bucketflow: events list: unexpected argument "c" (see bucketflow events list --help)',
+    ],
     [['targets', 'pause'], 'bucketflow: targets pause: missing <arn> (see bucketflow targets pause --help)'],
-    [['deliveries', 'frobnicate'], 'bucketflow: unknown command "deliveries frobnicate" (see bucketflow deliveries --help)'],
+    [
+      ['deliveries', 'frobnicate'],
+      'bucketflow: unknown command "deliveries frobnicate" (see bucketflow deliveries --help)',
+    ],
   ];
   const results = await Promise.all(cases.map(async ([args, message]) => [args, message, await run(args)] as const));
   for (const [args, message, { code, out, err }] of results) {

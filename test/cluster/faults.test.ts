@@ -77,31 +77,41 @@ interface Stream {
 async function stream(publisher: BucketflowClient, bucket: string): Promise<Stream> {
   const result: Stream = { workflowIds: [], eventIds: new Set(), refused: 0, offeredAt: new Map() };
   const began = Date.now();
-  await Promise.all(Array.from({ length: EVENTS }, async (_, i) => {
-    await sleep(began + (i * 1000) / PER_SECOND - Date.now());
-    const offeredAt = Date.now();
-    const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `stream/${i}.bin`, size: i, sequencer: (0x17f0000000000000n + BigInt(i)).toString(16).toUpperCase() });
-    for (;;) {
-      try {
-        const [published] = await publisher.publish(record);
-        result.workflowIds[i] = published.workflowId;
-        result.eventIds.add(published.eventId);
-        result.offeredAt.set(published.eventId, offeredAt);
-        return;
-      } catch {
-        result.refused++;
-        if (Date.now() - began > DELIVERED_WITHIN_MS) throw new Error(`event ${i}: the cluster refused its start for ${DELIVERED_WITHIN_MS} ms`);
-        await sleep(500);
+  await Promise.all(
+    Array.from({ length: EVENTS }, async (_, i) => {
+      await sleep(began + (i * 1000) / PER_SECOND - Date.now());
+      const offeredAt = Date.now();
+      const record = buildEvent({
+        eventName: 's3:ObjectCreated:Put',
+        bucket,
+        key: `stream/${i}.bin`,
+        size: i,
+        sequencer: (0x17f0000000000000n + BigInt(i)).toString(16).toUpperCase(),
+      });
+      for (;;) {
+        try {
+          const [published] = await publisher.publish(record);
+          result.workflowIds[i] = published.workflowId;
+          result.eventIds.add(published.eventId);
+          result.offeredAt.set(published.eventId, offeredAt);
+          return;
+        } catch {
+          result.refused++;
+          if (Date.now() - began > DELIVERED_WITHIN_MS)
+            throw new Error(`event ${i}: the cluster refused its start for ${DELIVERED_WITHIN_MS} ms`);
+          await sleep(500);
+        }
       }
-    }
-  }));
+    }),
+  );
   return result;
 }
 
 async function storedRows(table: string): Promise<{ rows: number; ids: number }> {
   try {
     const { rows } = await pg.query<{ rows: string; ids: string }>(
-      `SELECT (SELECT count(*) FROM ${table}) AS rows, (SELECT count(*) FROM ${table}_bucketflow_ids) AS ids`);
+      `SELECT (SELECT count(*) FROM ${table}) AS rows, (SELECT count(*) FROM ${table}_bucketflow_ids) AS ids`,
+    );
     return { rows: Number(rows[0].rows), ids: Number(rows[0].ids) };
   } catch {
     return { rows: 0, ids: 0 }; // the target has not created its tables yet
@@ -112,7 +122,8 @@ async function storedRows(table: string): Promise<{ rows: number; ids: number }>
 async function assertEveryEventDelivered(t: TestContext, run: Run, published: Stream, what: string): Promise<void> {
   const deadline = Date.now() + DELIVERED_WITHIN_MS;
   const webhookIds = () => new Set(run.receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()])));
-  while ((webhookIds().size < EVENTS || (await storedRows(run.table)).ids < EVENTS) && Date.now() < deadline) await sleep(200);
+  while ((webhookIds().size < EVENTS || (await storedRows(run.table)).ids < EVENTS) && Date.now() < deadline)
+    await sleep(200);
   // How long each event took from its first offer to its first arrival at the webhook: what the fault cost.
   const firstArrival = new Map<string, number>();
   for (const r of run.receiver.requests) {
@@ -124,21 +135,33 @@ async function assertEveryEventDelivered(t: TestContext, run: Run, published: St
 
   assert.equal(published.eventIds.size, EVENTS);
   assert.deepEqual([...webhookIds()].sort(), [...published.eventIds].sort(), 'the webhook received every event');
-  assert.deepEqual(await storedRows(run.table), { rows: EVENTS, ids: EVENTS }, 'PostgreSQL holds each event exactly once');
+  assert.deepEqual(
+    await storedRows(run.table),
+    { rows: EVENTS, ids: EVENTS },
+    'PostgreSQL holds each event exactly once',
+  );
   const client = run.engine.plainClient.temporal;
   const outcomes = await Promise.all(published.workflowIds.map((id) => client.workflow.getHandle(id).result()));
   assert.deepEqual([...new Set(outcomes.map((o) => o.status))], ['delivered']);
 
   const duplicates = run.receiver.requests.length - EVENTS;
-  const report = `${what}: ${EVENTS} events, ${published.refused} starts refused and retried, ` +
+  const report =
+    `${what}: ${EVENTS} events, ${published.refused} starts refused and retried, ` +
     `webhook received ${run.receiver.requests.length} (${duplicates} duplicates, ${((100 * duplicates) / EVENTS).toFixed(1)}%), PostgreSQL ${EVENTS} rows, ` +
     `offer to first arrival p50 ${seconds(latencies[Math.floor(latencies.length / 2)])}, max ${seconds(latencies[latencies.length - 1])}`;
   t.diagnostic(report);
   console.log(`cluster faults: ${report}`);
 }
 
-/** Stops a cluster role mid-stream with `signal`, holds it down `downMs`, lets it restart, and checks every event arrived. */
-async function roleDownMidStream(t: TestContext, role: Parameters<typeof killRole>[0], signal: NodeJS.Signals, downMs: number, what: string): Promise<void> {
+/** Stops a cluster role mid-stream with `signal`, holds it down `downMs`, lets it restart, and checks every event
+ * arrived. */
+async function roleDownMidStream(
+  t: TestContext,
+  role: Parameters<typeof killRole>[0],
+  signal: NodeJS.Signals,
+  downMs: number,
+  what: string,
+): Promise<void> {
   const run = await setUp(1);
   try {
     const streaming = stream(run.engine.client, run.bucket);
@@ -155,37 +178,50 @@ async function roleDownMidStream(t: TestContext, role: Parameters<typeof killRol
   }
 }
 
-test('history SIGKILLed mid-stream and held down 10 s, then restarted: every event delivered, the store holds each once', { timeout: 300_000 }, (t) =>
-  roleDownMidStream(t, 'history', 'SIGKILL', 10_000, 'history SIGKILL'));
+test(
+  'history SIGKILLed mid-stream and held down 10 s, then restarted: every event delivered, the store holds each once',
+  { timeout: 300_000 },
+  (t) => roleDownMidStream(t, 'history', 'SIGKILL', 10_000, 'history SIGKILL'),
+);
 
-test('the frontend restarts mid-stream (SIGTERM, down 5 s): every event delivered, the store holds each once', { timeout: 300_000 }, (t) =>
-  roleDownMidStream(t, 'frontend', 'SIGTERM', 5_000, 'frontend restart'));
+test(
+  'the frontend restarts mid-stream (SIGTERM, down 5 s): every event delivered, the store holds each once',
+  { timeout: 300_000 },
+  (t) => roleDownMidStream(t, 'frontend', 'SIGTERM', 5_000, 'frontend restart'),
+);
 
-test('two bucketflow worker processes, one SIGKILLed mid-stream: the other delivers everything', { timeout: 300_000 }, async (t) => {
-  const run = await setUp(0);
-  const children: ChildProcess[] = [spawnWorker(run.engine.settings), spawnWorker(run.engine.settings)];
-  const started = children.map((child) => new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
-      if (stderr.includes('worker started')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it started:\n${stderr}`)));
-  }));
-  try {
-    await Promise.all(started);
-    // A separate publisher (as `npm run ingest`): deliveries go through matching to either worker.
-    const streaming = stream(run.engine.plainClient, run.bucket);
-    await sleep(FAULT_AFTER_MS);
-    const killed = new Promise((resolve) => children[0].once('exit', resolve));
-    children[0].kill('SIGKILL');
-    await killed;
-    await assertEveryEventDelivered(t, run, await streaming, 'one of two workers SIGKILLed');
-  } finally {
-    for (const child of children) child.kill('SIGTERM');
-    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
-    await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
-    await run.engine.stop();
-    await run.receiver.close();
-  }
-});
+test(
+  'two bucketflow worker processes, one SIGKILLed mid-stream: the other delivers everything',
+  { timeout: 300_000 },
+  async (t) => {
+    const run = await setUp(0);
+    const children: ChildProcess[] = [spawnWorker(run.engine.settings), spawnWorker(run.engine.settings)];
+    const started = children.map(
+      (child) =>
+        new Promise<void>((resolve, reject) => {
+          let stderr = '';
+          child.stderr!.on('data', (d: Buffer) => {
+            stderr += d;
+            if (stderr.includes('worker started')) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it started:\n${stderr}`)));
+        }),
+    );
+    try {
+      await Promise.all(started);
+      // A separate publisher (as `npm run ingest`): deliveries go through matching to either worker.
+      const streaming = stream(run.engine.plainClient, run.bucket);
+      await sleep(FAULT_AFTER_MS);
+      const killed = new Promise((resolve) => children[0].once('exit', resolve));
+      children[0].kill('SIGKILL');
+      await killed;
+      await assertEveryEventDelivered(t, run, await streaming, 'one of two workers SIGKILLed');
+    } finally {
+      for (const child of children) child.kill('SIGTERM');
+      const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+      await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+      await run.engine.stop();
+      await run.receiver.close();
+    }
+  },
+);

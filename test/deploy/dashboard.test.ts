@@ -23,7 +23,7 @@ const dashboard = JSON.parse(readFileSync(path.resolve(__dirname, '../../deploy/
   templating: { list: Array<{ name: string; type: string }> };
 };
 
-test('panel ids are unique, and each panel\'s queries have unique refIds', () => {
+test("panel ids are unique, and each panel's queries have unique refIds", () => {
   const ids = dashboard.panels.map((p) => p.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
@@ -35,7 +35,10 @@ test('panel ids are unique, and each panel\'s queries have unique refIds', () =>
 
 test('panels sit on the 24-column grid without overlapping', () => {
   const cells = new Map<string, string>();
-  for (const { title, gridPos: { x, y, w, h } } of dashboard.panels) {
+  for (const {
+    title,
+    gridPos: { x, y, w, h },
+  } of dashboard.panels) {
     assert.ok(x >= 0 && w > 0 && x + w <= 24 && h > 0 && y >= 0, `${title}: ${JSON.stringify({ x, y, w, h })}`);
     for (let row = y; row < y + h; row++) {
       for (let column = x; column < x + w; column++) {
@@ -55,7 +58,10 @@ test('every query uses the Prometheus variable, and every variable it uses is de
     for (const target of panel.targets ?? []) {
       assert.equal(target.datasource?.uid, '${datasource}', `${panel.title} ${target.refId}`);
       for (const [, name] of target.expr.matchAll(/\$\{?(\w+)/g)) {
-        assert.ok(name.startsWith('__') || variables.has(name), `${panel.title}: $${name} is not a variable of the dashboard`);
+        assert.ok(
+          name.startsWith('__') || variables.has(name),
+          `${panel.title}: $${name} is not a variable of the dashboard`,
+        );
       }
     }
   }

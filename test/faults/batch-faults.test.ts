@@ -43,32 +43,72 @@ interface Setup {
   records: S3EventRecord[];
 }
 
-/** An engine (no in-process worker yet) whose bucket goes to a webhook, Redis and PostgreSQL, and the events to post. */
-async function setUp(name: string, webhook: Receiver, extraNotify: Record<string, unknown> = {}, extraArns: string[] = []): Promise<Setup> {
+/** An engine (no in-process worker yet) whose bucket goes to a webhook, Redis and PostgreSQL, and the events to post.
+ * */
+async function setUp(
+  name: string,
+  webhook: Receiver,
+  extraNotify: Record<string, unknown> = {},
+  extraArns: string[] = [],
+): Promise<Setup> {
   const bucket = uniqueBucket(name);
   const redisKey = `${name}-${suffix}`;
   const table = `${name.replace(/-/g, '_')}_${suffix}`;
-  const arns = ['webhook:1', 'redis:1', 'postgresql:1', ...extraArns].map((t) => `arn:minio:sqs:us-east-1:${t.split(':')[1]}:${t.split(':')[0]}`);
+  const arns = ['webhook:1', 'redis:1', 'postgresql:1', ...extraArns].map(
+    (t) => `arn:minio:sqs:us-east-1:${t.split(':')[1]}:${t.split(':')[0]}`,
+  );
   const engine = await startEngine({
     notify: {
-      webhook: { '1': { enable: true, endpoint: webhook.url, fast_retry_interval: '100ms', retry_initial_interval: '200ms', retry_max_interval: '1s' }, ...extraNotify },
+      webhook: {
+        '1': {
+          enable: true,
+          endpoint: webhook.url,
+          fast_retry_interval: '100ms',
+          retry_initial_interval: '200ms',
+          retry_max_interval: '1s',
+        },
+        ...extraNotify,
+      },
       redis: { '1': { enable: true, address: endpoints.redis, key: redisKey, format: 'access' } },
       postgresql: { '1': { enable: true, connection_string: endpoints.postgres, table, format: 'access' } },
     },
-    rules: { [bucket]: arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })) },
+    rules: {
+      [bucket]: arns.map((arn, i) => ({ id: String(i), arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })),
+    },
     workers: 0,
     batch: { maxEvents: 20 },
   });
-  cleanups.push(() => engine.stop(), () => redis.del(redisKey), () => pg.query(`DROP TABLE IF EXISTS ${table}`), () => webhook.close());
+  cleanups.push(
+    () => engine.stop(),
+    () => redis.del(redisKey),
+    () => pg.query(`DROP TABLE IF EXISTS ${table}`),
+    () => webhook.close(),
+  );
   const records = Array.from({ length: EVENTS }, (_, i) =>
-    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `objects/${i}.bin`, size: i + 1, sequencer: (0x17f0a1b2c3d40000n + BigInt(i)).toString(16).toUpperCase() }),
+    buildEvent({
+      eventName: 's3:ObjectCreated:Put',
+      bucket,
+      key: `objects/${i}.bin`,
+      size: i + 1,
+      sequencer: (0x17f0a1b2c3d40000n + BigInt(i)).toString(16).toUpperCase(),
+    }),
   );
   return { bucket, engine, webhook, redisKey, table, records };
 }
 
-async function startWorker(setup: Setup, port: number, env: NodeJS.ProcessEnv = {}, temporalAddress?: string): Promise<ChildProcess> {
+async function startWorker(
+  setup: Setup,
+  port: number,
+  env: NodeJS.ProcessEnv = {},
+  temporalAddress?: string,
+): Promise<ChildProcess> {
   const settings = temporalAddress ? { ...setup.engine.settings, temporalAddress } : setup.engine.settings;
-  const worker = await spawnStartedWorker(settings, { BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port), BUCKETFLOW_BATCH_MAX_EVENTS: '20', ...env });
+  const worker = await spawnStartedWorker(settings, {
+    BUCKETFLOW_INGEST: 'on',
+    BUCKETFLOW_INGEST_PORT: String(port),
+    BUCKETFLOW_BATCH_MAX_EVENTS: '20',
+    ...env,
+  });
   cleanups.push(async () => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
   });
@@ -79,17 +119,22 @@ async function startWorker(setup: Setup, port: number, env: NodeJS.ProcessEnv = 
 async function post(port: number, records: S3EventRecord[]): Promise<S3EventRecord[]> {
   const refused: S3EventRecord[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: SENDERS }, async () => {
-    while (next < records.length) {
-      const record = records[next++];
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/minio/events`, { method: 'POST', body: JSON.stringify(toEnvelope(record)) });
-        if (response.status !== 202) refused.push(record);
-      } catch {
-        refused.push(record);
+  await Promise.all(
+    Array.from({ length: SENDERS }, async () => {
+      while (next < records.length) {
+        const record = records[next++];
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/minio/events`, {
+            method: 'POST',
+            body: JSON.stringify(toEnvelope(record)),
+          });
+          if (response.status !== 202) refused.push(record);
+        } catch {
+          refused.push(record);
+        }
       }
-    }
-  }));
+    }),
+  );
   return refused;
 }
 
@@ -105,7 +150,9 @@ async function postUntilAccepted(port: number, records: S3EventRecord[], deadlin
 }
 
 function webhookIds(receiver: Receiver): string[] {
-  return receiver.requests.filter((r) => r.headers[EVENT_ID_HEADER.toLowerCase()]).map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
+  return receiver.requests
+    .filter((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])
+    .map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
 }
 
 /** Waits until the webhook saw every event and both stores hold them; then checks the stores hold each once. */
@@ -115,8 +162,14 @@ async function assertEveryEventEverywhere(setup: Setup, receivers: Receiver[] = 
   const missing = async () => {
     const atWebhooks = receivers.map((r) => new Set(webhookIds(r)));
     const pushed = await redis.llen(setup.redisKey);
-    const { rows } = await pg.query(`SELECT count(*)::int AS n FROM ${setup.table}`).catch(() => ({ rows: [{ n: 0 }] }));
-    return { webhooks: atWebhooks.map((seen) => [...ids].filter((id) => !seen.has(id)).length), redis: EVENTS - pushed, pg: EVENTS - rows[0].n };
+    const { rows } = await pg
+      .query(`SELECT count(*)::int AS n FROM ${setup.table}`)
+      .catch(() => ({ rows: [{ n: 0 }] }));
+    return {
+      webhooks: atWebhooks.map((seen) => [...ids].filter((id) => !seen.has(id)).length),
+      redis: EVENTS - pushed,
+      pg: EVENTS - rows[0].n,
+    };
   };
   let state = await missing();
   while ((state.webhooks.some((n) => n > 0) || state.redis > 0 || state.pg > 0) && Date.now() < deadline) {
@@ -132,56 +185,85 @@ async function assertEveryEventEverywhere(setup: Setup, receivers: Receiver[] = 
   assert.deepEqual(new Set(rows.map((r) => eventIdentity(r.event_data.Records[0]))), ids);
 }
 
-test('SIGKILL mid-batch: every accepted event reaches every target, the stores hold each once', { timeout: 300_000 }, async () => {
-  const setup = await setUp('batch-killed', await Receiver.start([], 200, { delayMs: 150 }));
-  const port = await freePort();
-  const worker = await startWorker(setup, port);
-  const posting = post(port, setup.records);
-  await setup.webhook.waitForRequests(5, 60_000);
-  worker.kill('SIGKILL');
-  await new Promise((resolve) => worker.once('exit', resolve));
-  assert.ok(webhookIds(setup.webhook).length < EVENTS, 'the kill landed while batches were still in flight');
-  const refused = await posting;
+test(
+  'SIGKILL mid-batch: every accepted event reaches every target, the stores hold each once',
+  { timeout: 300_000 },
+  async () => {
+    const setup = await setUp('batch-killed', await Receiver.start([], 200, { delayMs: 150 }));
+    const port = await freePort();
+    const worker = await startWorker(setup, port);
+    const posting = post(port, setup.records);
+    await setup.webhook.waitForRequests(5, 60_000);
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    assert.ok(webhookIds(setup.webhook).length < EVENTS, 'the kill landed while batches were still in flight');
+    const refused = await posting;
 
-  // Another worker takes over the batches the killed one held; MinIO posts again what was not accepted.
-  const port2 = await freePort();
-  await startWorker(setup, port2);
-  await postUntilAccepted(port2, refused);
-  await assertEveryEventEverywhere(setup);
-});
+    // Another worker takes over the batches the killed one held; MinIO posts again what was not accepted.
+    const port2 = await freePort();
+    await startWorker(setup, port2);
+    await postUntilAccepted(port2, refused);
+    await assertEveryEventEverywhere(setup);
+  },
+);
 
-test('Temporal unreachable mid-stream: refused POSTs are posted again, nothing lost, the stores hold each once', { timeout: 300_000 }, async () => {
-  const setup = await setUp('batch-outage', await Receiver.start());
-  const [host, temporalPort] = endpoints.temporal.split(':');
-  const proxy = await TcpProxy.start({ host, port: Number(temporalPort) });
-  cleanups.push(() => proxy.down());
-  const port = await freePort();
-  await startWorker(setup, port, {}, proxy.address);
-  const first = post(port, setup.records.slice(0, EVENTS / 2));
-  await setup.webhook.waitForRequests(5, 60_000);
-  await proxy.down();
-  const during = await post(port, setup.records.slice(EVENTS / 2));
-  assert.ok(during.length > 0, 'POSTs during the outage were refused (503), not accepted');
-  await new Promise((r) => setTimeout(r, 5_000));
-  await proxy.up();
-  await postUntilAccepted(port, [...(await first), ...during]);
-  await assertEveryEventEverywhere(setup);
-});
+test(
+  'Temporal unreachable mid-stream: refused POSTs are posted again, nothing lost, the stores hold each once',
+  { timeout: 300_000 },
+  async () => {
+    const setup = await setUp('batch-outage', await Receiver.start());
+    const [host, temporalPort] = endpoints.temporal.split(':');
+    const proxy = await TcpProxy.start({ host, port: Number(temporalPort) });
+    cleanups.push(() => proxy.down());
+    const port = await freePort();
+    await startWorker(setup, port, {}, proxy.address);
+    const first = post(port, setup.records.slice(0, EVENTS / 2));
+    await setup.webhook.waitForRequests(5, 60_000);
+    await proxy.down();
+    const during = await post(port, setup.records.slice(EVENTS / 2));
+    assert.ok(during.length > 0, 'POSTs during the outage were refused (503), not accepted');
+    await new Promise((r) => setTimeout(r, 5_000));
+    await proxy.up();
+    await postUntilAccepted(port, [...(await first), ...during]);
+    await assertEveryEventEverywhere(setup);
+  },
+);
 
-test('one target down while batches run: its events continue per event and arrive; the healthy webhook gets each event once', { timeout: 300_000 }, async () => {
-  // The second webhook answers 503 (down) until every event was accepted, so every batch fails there; then 200.
-  let isDown = true;
-  const down = await Receiver.start([], 200, { answer: () => (isDown ? 503 : undefined) });
-  const healthy = await Receiver.start();
-  const setup = await setUp('batch-down', healthy, { '2': { enable: true, endpoint: down.url, fast_retry_interval: '100ms', retry_initial_interval: '200ms', retry_max_interval: '1s' } }, ['webhook:2']);
-  cleanups.push(() => down.close());
-  const port = await freePort();
-  await startWorker(setup, port);
-  await postUntilAccepted(port, setup.records);
-  await new Promise((r) => setTimeout(r, 1_000));
-  isDown = false;
-  await assertEveryEventEverywhere(setup, [healthy, down]);
-  const counts = new Map<string, number>();
-  for (const id of webhookIds(healthy)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  assert.deepEqual([...counts.values()].filter((n) => n > 1), [], 'no healthy event sent again because another target failed');
-});
+test(
+  'one target down while batches run: its events continue per event and arrive; the healthy webhook gets each event once',
+  { timeout: 300_000 },
+  async () => {
+    // The second webhook answers 503 (down) until every event was accepted, so every batch fails there; then 200.
+    let isDown = true;
+    const down = await Receiver.start([], 200, { answer: () => (isDown ? 503 : undefined) });
+    const healthy = await Receiver.start();
+    const setup = await setUp(
+      'batch-down',
+      healthy,
+      {
+        '2': {
+          enable: true,
+          endpoint: down.url,
+          fast_retry_interval: '100ms',
+          retry_initial_interval: '200ms',
+          retry_max_interval: '1s',
+        },
+      },
+      ['webhook:2'],
+    );
+    cleanups.push(() => down.close());
+    const port = await freePort();
+    await startWorker(setup, port);
+    await postUntilAccepted(port, setup.records);
+    await new Promise((r) => setTimeout(r, 1_000));
+    isDown = false;
+    await assertEveryEventEverywhere(setup, [healthy, down]);
+    const counts = new Map<string, number>();
+    for (const id of webhookIds(healthy)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    assert.deepEqual(
+      [...counts.values()].filter((n) => n > 1),
+      [],
+      'no healthy event sent again because another target failed',
+    );
+  },
+);

@@ -56,20 +56,30 @@ test('a worker killed mid-delivery: the delivery completes on another worker', {
   assert.equal(receiver.requests.length, 2);
 });
 
-for (const [path, target] of [['durable path', { fast_attempts: 0 }], ['fast path', {}]] as const) {
-  test(`SIGTERM drains the delivery in flight (${path}): it completes on the same attempt and the worker exits 0`, { timeout: 120_000 }, async () => {
-    const slowMs = 3_000;
-    const receiver = await Receiver.start([], 200, { delayMs: slowMs });
-    const { child, exited, stderr, result } = await setUp(receiver, target);
-    const signalledAt = Date.now();
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr());
-    assert.ok(Date.now() - signalledAt >= slowMs - 500, 'the worker waited for the send instead of exiting at once');
+for (const [path, target] of [
+  ['durable path', { fast_attempts: 0 }],
+  ['fast path', {}],
+] as const) {
+  test(
+    `SIGTERM drains the delivery in flight (${path}): it completes on the same attempt and the worker exits 0`,
+    { timeout: 120_000 },
+    async () => {
+      const slowMs = 3_000;
+      const receiver = await Receiver.start([], 200, { delayMs: slowMs });
+      const { child, exited, stderr, result } = await setUp(receiver, target);
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr());
+      assert.ok(Date.now() - signalledAt >= slowMs - 500, 'the worker waited for the send instead of exiting at once');
 
-    // The drained attempt completed; a fresh worker only has the workflow's remaining steps to run.
-    const { status, targets }: DeliveryResult = await result();
-    assert.equal(status, 'delivered');
-    assert.deepEqual(targets.map((t) => [t.arn, t.status, t.attempts]), [[arn, 'delivered', 1]]);
-    assert.equal(receiver.requests.length, 1);
-  });
+      // The drained attempt completed; a fresh worker only has the workflow's remaining steps to run.
+      const { status, targets }: DeliveryResult = await result();
+      assert.equal(status, 'delivered');
+      assert.deepEqual(
+        targets.map((t) => [t.arn, t.status, t.attempts]),
+        [[arn, 'delivered', 1]],
+      );
+      assert.equal(receiver.requests.length, 1);
+    },
+  );
 }

@@ -17,7 +17,11 @@ import { needs } from '../helpers/needs';
 
 const { after, before, test } = needs('temporal', 'kafka');
 
-const kafka = new Kafka({ clientId: 'bucketflow-source-start-test', brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'bucketflow-source-start-test',
+  brokers: [endpoints.kafka],
+  logLevel: logLevel.NOTHING,
+});
 let admin: Admin;
 let producer: Producer;
 let receiver: Receiver;
@@ -70,13 +74,17 @@ class WorkerLog {
     const deadline = Date.now() + timeoutMs;
     while (this.named(message).length === 0) {
       if (Date.now() > deadline) throw new Error(`no "${message}" line in ${timeoutMs} ms:\n${this.text()}`);
-      if (this.worker.exitCode !== null) throw new Error(`worker exited (${this.worker.exitCode}) before "${message}":\n${this.text()}`);
+      if (this.worker.exitCode !== null)
+        throw new Error(`worker exited (${this.worker.exitCode}) before "${message}":\n${this.text()}`);
       await sleep(100);
     }
     return this.named(message)[0];
   }
   text(from = 0): string {
-    return this.lines.slice(from).map((line) => JSON.stringify(line)).join('\n');
+    return this.lines
+      .slice(from)
+      .map((line) => JSON.stringify(line))
+      .join('\n');
   }
 }
 
@@ -85,7 +93,10 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** `npm run worker` on these settings, its log read from its first line, once it says it started. */
-async function startedWorker(settings: Engine['settings'], env: NodeJS.ProcessEnv): Promise<{ worker: ChildProcess; logged: WorkerLog }> {
+async function startedWorker(
+  settings: Engine['settings'],
+  env: NodeJS.ProcessEnv,
+): Promise<{ worker: ChildProcess; logged: WorkerLog }> {
   const worker = spawnWorker(settings, env);
   const logged = new WorkerLog(worker);
   try {
@@ -98,12 +109,16 @@ async function startedWorker(settings: Engine['settings'], env: NodeJS.ProcessEn
 }
 
 function exitOf(worker: ChildProcess): Promise<number | null> {
-  return worker.exitCode !== null ? Promise.resolve(worker.exitCode) : new Promise((resolve) => worker.once('exit', resolve));
+  return worker.exitCode !== null
+    ? Promise.resolve(worker.exitCode)
+    : new Promise((resolve) => worker.once('exit', resolve));
 }
 
 async function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -112,29 +127,47 @@ async function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promi
 }
 
 function deliveredIds(bucket: string): Set<string> {
-  return new Set(receiver.requests
-    .map((r) => JSON.parse(r.body) as { Records: S3EventRecord[] })
-    .filter((body) => body.Records[0].s3.bucket.name === bucket)
-    .map((body) => eventIdentity(body.Records[0])));
+  return new Set(
+    receiver.requests
+      .map((r) => JSON.parse(r.body) as { Records: S3EventRecord[] })
+      .filter((body) => body.Records[0].s3.bucket.name === bucket)
+      .map((body) => eventIdentity(body.Records[0])),
+  );
 }
 
 async function delivered(bucket: string, records: S3EventRecord[], timeoutMs = 90_000): Promise<void> {
   const expected = records.map(eventIdentity);
   const deadline = Date.now() + timeoutMs;
   while (!expected.every((id) => deliveredIds(bucket).has(id)) && Date.now() < deadline) await sleep(200);
-  assert.deepEqual(expected.filter((id) => !deliveredIds(bucket).has(id)), [], 'every event delivered');
+  assert.deepEqual(
+    expected.filter((id) => !deliveredIds(bucket).has(id)),
+    [],
+    'every event delivered',
+  );
 }
 
 function records(bucket: string, prefix: string, count: number): S3EventRecord[] {
-  return Array.from({ length: count }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${prefix}/${i}.bin` }));
+  return Array.from({ length: count }, (_, i) =>
+    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${prefix}/${i}.bin` }),
+  );
 }
 
 async function write(topic: string, events: S3EventRecord[]): Promise<void> {
-  await producer.send({ topic, messages: events.map((r) => ({ key: `${r.s3.bucket.name}/${decodeObjectKey(r.s3.object.key)}`, value: JSON.stringify(toEnvelope(r)) })) });
+  await producer.send({
+    topic,
+    messages: events.map((r) => ({
+      key: `${r.s3.bucket.name}/${decodeObjectKey(r.s3.object.key)}`,
+      value: JSON.stringify(toEnvelope(r)),
+    })),
+  });
 }
 
 function kafkaEnv(topic: string, brokers = endpoints.kafka): NodeJS.ProcessEnv {
-  return { BUCKETFLOW_SOURCE_KAFKA_BROKERS: brokers, BUCKETFLOW_SOURCE_KAFKA_TOPIC: topic, BUCKETFLOW_SOURCE_KAFKA_GROUP: `bucketflow-${randomUUID()}` };
+  return {
+    BUCKETFLOW_SOURCE_KAFKA_BROKERS: brokers,
+    BUCKETFLOW_SOURCE_KAFKA_TOPIC: topic,
+    BUCKETFLOW_SOURCE_KAFKA_GROUP: `bucketflow-${randomUUID()}`,
+  };
 }
 
 /** An engine polling nothing (the spawned worker does), for its settings, targets config, rules and plain client. */
@@ -164,17 +197,29 @@ test('a worker started before its topic exists runs its workflows, waits with on
 
     // The storage server's Kafka target creates the topic (the source never did: creating it here succeeds).
     await sleep(3_000); // a few of the source's polls, so a source that created the topic itself is caught here
-    assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }), true, 'the source created the topic itself');
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }),
+      true,
+      'the source created the topic itself',
+    );
     const events = records(bucket, 'late', 30);
     await write(topic, events);
     await delivered(bucket, events);
     const consuming = await logged.until('kafka source consuming');
     assert.equal(consuming.level, 'INFO');
     assert.equal(typeof consuming.waitedForTopicSeconds, 'number');
-    assert.equal(logged.named('kafka source waiting for its topic to be created').length, 1, 'one INFO line while waiting');
+    assert.equal(
+      logged.named('kafka source waiting for its topic to be created').length,
+      1,
+      'one INFO line while waiting',
+    );
     worker.kill('SIGTERM');
     assert.equal(await withinMs(exitOf(worker), 60_000, 'exit after SIGTERM'), 0, logged.text());
-    assert.deepEqual(logged.lines.filter((line) => line.level === 'ERROR'), [], 'no ERROR line');
+    assert.deepEqual(
+      logged.lines.filter((line) => line.level === 'ERROR'),
+      [],
+      'no ERROR line',
+    );
   } finally {
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');
     await own.stop();
@@ -207,7 +252,11 @@ test('a topic name Kafka refuses stops the worker with that error, naming the se
     const code = await withinMs(exitOf(worker), 60_000, 'exit');
     const failed = logged.named('worker failed');
     assert.equal(failed.length, 1, logged.text());
-    assert.match(String(failed[0].error), /^BUCKETFLOW_SOURCE_KAFKA_TOPIC: Kafka refused it: .*invalid topic.* \(INVALID_TOPIC_EXCEPTION\); topic "not a valid topic!"/, logged.text());
+    assert.match(
+      String(failed[0].error),
+      /^BUCKETFLOW_SOURCE_KAFKA_TOPIC: Kafka refused it: .*invalid topic.* \(INVALID_TOPIC_EXCEPTION\); topic "not a valid topic!"/,
+      logged.text(),
+    );
     assert.doesNotMatch(logged.text(), /Cannot close connection|Response Metadata/, 'the error is reported as itself');
     assert.equal(code, 2, logged.text());
   } finally {
@@ -255,9 +304,21 @@ test('brokers unreachable at start, then a 20 s Kafka outage while consuming: on
     await sleep(5_000); // lines the recovery writes late
     const outageLines = logged.lines.slice(cutAt);
     assert.ok(outageLines.length <= 5, `a 20 s outage wrote ${outageLines.length} lines:\n${logged.text(cutAt)}`);
-    assert.equal(outageLines.filter((line) => line.message === 'Kafka unreachable' && line.level === 'WARN').length, 1, logged.text(cutAt));
-    assert.equal(outageLines.filter((line) => line.message === 'Kafka reachable again' && line.level === 'INFO').length, 1, logged.text(cutAt));
-    assert.deepEqual(logged.lines.filter((line) => line.level === 'ERROR'), [], 'no ERROR line');
+    assert.equal(
+      outageLines.filter((line) => line.message === 'Kafka unreachable' && line.level === 'WARN').length,
+      1,
+      logged.text(cutAt),
+    );
+    assert.equal(
+      outageLines.filter((line) => line.message === 'Kafka reachable again' && line.level === 'INFO').length,
+      1,
+      logged.text(cutAt),
+    );
+    assert.deepEqual(
+      logged.lines.filter((line) => line.level === 'ERROR'),
+      [],
+      'no ERROR line',
+    );
     worker.kill('SIGTERM');
     assert.equal(await withinMs(exitOf(worker), 60_000, 'exit after SIGTERM'), 0, logged.text());
   } finally {

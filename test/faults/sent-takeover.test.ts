@@ -1,5 +1,6 @@
 // A delivery's workflow task taken over by another worker does not send again what the first worker sent
-// (the workers' shared sent log, src/state/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy, sends an
+// (the workers' shared sent log, src/state/sent-log.ts). Worker A, which reaches Temporal through a loopback proxy,
+// sends an
 // event's fast attempt to a slow webhook; the moment the request arrives the proxy is cut, so the webhook's
 // 200 reaches A but A's task completion never reaches Temporal; A is then SIGKILLed, as an orchestrator
 // would. Worker B (same rules store, same task queue) runs the task again once its timeout passed: the
@@ -51,10 +52,15 @@ test('a task re-run on another worker after a SIGKILL does not send again what t
   });
   cleanup.push(() => receiver.close());
   const configFile = path.join(dir, 'config.json');
-  await writeFile(configFile, JSON.stringify({ notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } } }));
+  await writeFile(
+    configFile,
+    JSON.stringify({ notify: { webhook: { '1': { enable: true, endpoint: receiver.url } } } }),
+  );
   const bucket = uniqueBucket('takeover');
   const store = new FileStateStore(dir);
-  await store.put(bucket, [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
+  await store.put(bucket, [
+    { id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+  ]);
   await store.close();
   const settings = { ...loadSettings({}), configFile, dataDir: dir, taskQueue: `takeover-${randomUUID()}` };
 

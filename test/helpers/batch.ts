@@ -7,10 +7,20 @@ import { deliveryOf } from './records';
 import { shuffled } from './replay';
 
 /** `count` puts of distinct objects (`batch/<n>.jpg`), one event each. */
-export function distinctPuts(count: number, bucket = 'images', extra: Pick<EventSpec, 'userMetadata' | 'sequencer'> = {}): Delivery[] {
+export function distinctPuts(
+  count: number,
+  bucket = 'images',
+  extra: Pick<EventSpec, 'userMetadata' | 'sequencer'> = {},
+): Delivery[] {
   const base = Date.now();
   return Array.from({ length: count }, (_, n) =>
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket, key: `batch/${n}.jpg`, eventTime: new Date(base + n), ...extra }),
+    deliveryOf({
+      eventName: 's3:ObjectCreated:Put',
+      bucket,
+      key: `batch/${n}.jpg`,
+      eventTime: new Date(base + n),
+      ...extra,
+    }),
   );
 }
 
@@ -18,7 +28,10 @@ export function distinctPuts(count: number, bucket = 'images', extra: Pick<Event
  * One object's history (put, put, delete, put, put: the newest is a put of size 5), given shuffled with the
  * second put twice: `inOrder` is what the object went through, oldest first.
  */
-export function oneObjectShuffled(bucket = 'images', key = 'hot.jpg'): { batch: Delivery[]; inOrder: Delivery[]; newest: Delivery } {
+export function oneObjectShuffled(
+  bucket = 'images',
+  key = 'hot.jpg',
+): { batch: Delivery[]; inOrder: Delivery[]; newest: Delivery } {
   const base = Date.now();
   const at = (n: number) => new Date(base + n);
   const inOrder = [
@@ -29,7 +42,10 @@ export function oneObjectShuffled(bucket = 'images', key = 'hot.jpg'): { batch: 
     deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket, key, eventTime: at(4), size: 5 }),
   ];
   const batch = shuffled([...inOrder, inOrder[1]], 7);
-  assert.notDeepEqual(batch.map((d) => d.eventId), inOrder.map((d) => d.eventId)); // really out of order
+  assert.notDeepEqual(
+    batch.map((d) => d.eventId),
+    inOrder.map((d) => d.eventId),
+  ); // really out of order
   return { batch, inOrder, newest: inOrder[4] };
 }
 
@@ -41,7 +57,10 @@ export function assertAllDelivered(results: BatchSendResult[], count: number): v
 }
 
 /** Exactly the deliveries at `failedAt` failed; returns their results. */
-export function assertOnlyFailed(results: BatchSendResult[], failedAt: number[]): Array<Extract<BatchSendResult, { ok: false }>> {
+export function assertOnlyFailed(
+  results: BatchSendResult[],
+  failedAt: number[],
+): Array<Extract<BatchSendResult, { ok: false }>> {
   const failedPositions = results.flatMap((r, n) => (r.ok ? [] : [n]));
   assert.deepEqual(failedPositions, failedAt, 'only the poisoned deliveries fail');
   return failedAt.map((n) => results[n] as Extract<BatchSendResult, { ok: false }>);

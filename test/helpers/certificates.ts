@@ -20,10 +20,27 @@ export function selfSignedCertificate(commonName = 'localhost'): KeyPair {
   try {
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', `/CN=${commonName}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -33,7 +50,10 @@ export function selfSignedCertificate(commonName = 'localhost'): KeyPair {
 /** A loopback stand-in for SNS: serves its signing certificate, records SubscribeURL visits, signs messages. */
 export class FakeSns {
   readonly requests: string[] = [];
-  private constructor(private readonly server: http.Server, readonly keys: KeyPair) {}
+  private constructor(
+    private readonly server: http.Server,
+    readonly keys: KeyPair,
+  ) {}
 
   /** `commonName`: the signing certificate's subject (SNS's is sns.amazonaws.com). */
   static async start(commonName = 'sns.amazonaws.com'): Promise<FakeSns> {
@@ -52,7 +72,8 @@ export class FakeSns {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** The message with its URLs moved to this server, sent now (unless `overrides` say when) and signed as SNS signs (SignatureVersion 1 or 2). */
+  /** The message with its URLs moved to this server, sent now (unless `overrides` say when) and signed as SNS signs
+   * (SignatureVersion 1 or 2). */
   sign<T extends Record<string, unknown>>(fixture: T, overrides: Partial<SnsMessage> = {}): T {
     const message = { ...fixture, Timestamp: new Date().toISOString(), ...overrides } as unknown as SnsMessage;
     const local = (url: string | undefined) => url && url.replace(/^https:\/\/[^/]+/, this.origin);

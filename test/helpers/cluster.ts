@@ -7,16 +7,29 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { endpoints } from '../../scripts/stack/endpoints';
 import {
-  clusterRolePid, clusterRunDir, runningClusterVisibility, temporalCluster, type ClusterRole, type ClusterVisibility,
+  clusterRolePid,
+  clusterRunDir,
+  runningClusterVisibility,
+  temporalCluster,
+  type ClusterRole,
+  type ClusterVisibility,
 } from '../../scripts/stack/services/temporal-cluster';
 
 /** Fails at once, saying how to run them, unless the tests talk to the stack's running cluster. */
 export async function requireCluster(visibility: ClusterVisibility): Promise<void> {
-  assert.equal(endpoints.temporal, endpoints.temporalCluster,
-    'cluster tests run against the stack\'s cluster: npm run test:cluster (TEMPORAL_ADDRESS=' + endpoints.temporalCluster + ')');
+  assert.equal(
+    endpoints.temporal,
+    endpoints.temporalCluster,
+    "cluster tests run against the stack's cluster: npm run test:cluster (TEMPORAL_ADDRESS=" +
+      endpoints.temporalCluster +
+      ')',
+  );
   await waitForCluster(30_000); // a service may be restarting after an earlier fault
-  assert.equal(runningClusterVisibility(), visibility,
-    `these tests need the cluster with ${visibility} visibility (BUCKETFLOW_TEMPORAL_CLUSTER_VISIBILITY; npm run test:cluster switches it)`);
+  assert.equal(
+    runningClusterVisibility(),
+    visibility,
+    `these tests need the cluster with ${visibility} visibility (BUCKETFLOW_TEMPORAL_CLUSTER_VISIBILITY; npm run test:cluster switches it)`,
+  );
 }
 
 /** The service process's pid; throws if it is not running. */

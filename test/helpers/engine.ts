@@ -36,13 +36,17 @@ export interface EngineOptions {
   batch?: Partial<BatchSettings>;
   /** Other settings than the defaults (e.g. maxInFlightDeliveries). */
   settings?: Partial<Settings>;
+  /** The engine's environment: `${VAR}` references of the config, the AWS_* settings backfills and scans list buckets
+   * with (default none). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Engine {
   settings: Settings;
   /** The publisher `npm start`'s ingest uses: it matches the rules and starts eagerly on this process's workers. */
   client: BucketflowClient;
-  /** A publisher on a connection of its own, as a storage-side service or a separate ingest: the workflow matches the rules. */
+  /** A publisher on a connection of its own, as a storage-side service or a separate ingest: the workflow matches the
+   * rules. */
   plainClient: BucketflowClient;
   deps: EngineDeps;
   /** Starts another worker on the same task queue (for failover tests); stopped with the engine. */
@@ -57,7 +61,13 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // The stack's dev server, or the Temporal server TEMPORAL_ADDRESS names (npm run test:cluster: the stack's cluster).
   const defaults = loadSettings({ TEMPORAL_ADDRESS: endpoints.temporal });
   const settings: Settings = {
-    ...defaults, ...options.temporal, ...options.settings, dataDir, configFile, taskQueue: `test-${randomUUID()}`, batch: { ...defaults.batch, ...options.batch },
+    ...defaults,
+    ...options.temporal,
+    ...options.settings,
+    dataDir,
+    configFile,
+    taskQueue: `test-${randomUUID()}`,
+    batch: { ...defaults.batch, ...options.batch },
   };
 
   const store = new FileStateStore(dataDir);
@@ -65,7 +75,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   await store.close();
 
   // The settings here name no metrics or health port, no ingest and no Kafka source unless a test's options do.
-  const engine = await startRealEngine(settings, { workers: options.workers ?? 1, workerOptions: { workflowBundle: await workflowBundle() }, env: {} });
+  const engine = await startRealEngine(settings, {
+    workers: options.workers ?? 1,
+    workerOptions: { workflowBundle: await workflowBundle() },
+    env: options.env ?? {},
+  });
   const plainClient = await BucketflowClient.connect(settings);
 
   return {
@@ -102,7 +116,11 @@ export async function spawnStartedWorker(settings: Settings, env: NodeJS.Process
 }
 
 /** An entry point (`npm run worker` or `npm run ingest`) as its own process, on these settings; stderr piped. */
-export function spawnEntryPoint(entry: 'worker' | 'ingest', settings: Settings, env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnEntryPoint(
+  entry: 'worker' | 'ingest',
+  settings: Settings,
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
   // As `npm run <entry>` runs it: the build when current, else the sources (entry.sh execs node: same pid).
   return spawn('bash', ['scripts/entry.sh', entry], {
     cwd: path.resolve(__dirname, '../..'),

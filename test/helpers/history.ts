@@ -22,11 +22,15 @@ export function localActivityAttempts(history: History): LocalActivityAttempt[] 
     const data = defaultPayloadConverter.fromPayload<{ activity_type: string }>(marker.details!.data!.payloads![0]);
     const details = marker.failure?.applicationFailureInfo?.details?.payloads?.[0];
     const attempt = details ? defaultPayloadConverter.fromPayload<{ attempt?: number }>(details).attempt : undefined;
-    return [{ activityType: data.activity_type, ...(marker.failure ? { error: marker.failure.message ?? '', attempt } : {}) }];
+    return [
+      { activityType: data.activity_type, ...(marker.failure ? { error: marker.failure.message ?? '', attempt } : {}) },
+    ];
   });
 }
 
 /** Event types by name (`WORKFLOW_TASK_COMPLETED`), without the EVENT_TYPE_ prefix. */
 export function eventTypes(history: History): string[] {
-  return (history.events ?? []).map((event) => temporal.api.enums.v1.EventType[event.eventType!].replace(/^EVENT_TYPE_/, ''));
+  return (history.events ?? []).map((event) =>
+    temporal.api.enums.v1.EventType[event.eventType!].replace(/^EVENT_TYPE_/, ''),
+  );
 }

@@ -4,9 +4,33 @@
 import fc from 'fast-check';
 
 /** Characters that broke or could break a parser: lone surrogates, `%` escapes, terminal escapes, newlines, NUL. */
-const NASTY_CHARACTERS = ['\ud800', '\udfff', '%', '%E0%A4%A', '%ED%A0%80', '+', '\u0000', '\n', '\u001b[31m', '\u2028', '"', '\\', '/', ':', '@'];
+const NASTY_CHARACTERS = [
+  '\ud800',
+  '\udfff',
+  '%',
+  '%E0%A4%A',
+  '%ED%A0%80',
+  '+',
+  '\u0000',
+  '\n',
+  '\u001b[31m',
+  '\u2028',
+  '"',
+  '\\',
+  '/',
+  ':',
+  '@',
+];
 /** Names every plain object inherits: a lookup table indexed with one returns a function. */
-export const PROTOTYPE_NAMES = ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty', 'isPrototypeOf', 'length'];
+export const PROTOTYPE_NAMES = [
+  'toString',
+  'valueOf',
+  'constructor',
+  '__proto__',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'length',
+];
 
 const character = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
@@ -16,7 +40,16 @@ const character = fc.oneof(
 
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: character, maxLength: 12 }),
-  fc.constantFrom(...PROTOTYPE_NAMES, '', ' ', 's3:ObjectCreated:Put', 'ObjectCreated:Put', '2019-11-22T13:47:35Z', '9999-12-31T23:59:59.999-23:59', 'FFFFFFFF'),
+  fc.constantFrom(
+    ...PROTOTYPE_NAMES,
+    '',
+    ' ',
+    's3:ObjectCreated:Put',
+    'ObjectCreated:Put',
+    '2019-11-22T13:47:35Z',
+    '9999-12-31T23:59:59.999-23:59',
+    'FFFFFFFF',
+  ),
 );
 
 /** Objects that make `String(value)` or a template literal throw, or that look like what a parser wants. */
@@ -41,12 +74,36 @@ export const HOSTILE_EXAMPLES: unknown[] = [
   ...HOSTILE_OBJECTS,
   ...PROTOTYPE_NAMES,
   ...NASTY_CHARACTERS,
-  'a\ud800b', '\ud83d\ude00', '', '9999-12-31T23:59:59.999-23:59', '1969-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '2019-11-22 13:47:35.124724Z',
-  'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF', 'ObjectCreated:Put', 's3:ObjectCreated:*', 'Object Created', '1024',
-  0, -1, 1.5, 2 ** 53, 1e308, null, true, [], {}, [[]], ['x'],
+  'a\ud800b',
+  '\ud83d\ude00',
+  '',
+  '9999-12-31T23:59:59.999-23:59',
+  '1969-12-31T23:59:59Z',
+  '0000-01-01T00:00:00Z',
+  '2019-11-22 13:47:35.124724Z',
+  'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF',
+  'ObjectCreated:Put',
+  's3:ObjectCreated:*',
+  'Object Created',
+  '1024',
+  0,
+  -1,
+  1.5,
+  2 ** 53,
+  1e308,
+  null,
+  true,
+  [],
+  {},
+  [[]],
+  ['x'],
 ];
 
-const hostileNumber = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-1, 1.5, 2 ** 53, 1e308, -0));
+const hostileNumber = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(-1, 1.5, 2 ** 53, 1e308, -0),
+);
 
 /** Any JSON value, made of hostile strings and names, plus the known crashers. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -54,7 +111,14 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: hostileString },
   { weight: 1, arbitrary: hostileNumber },
   { weight: 2, arbitrary: hostileObjects },
-  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...PROTOTYPE_NAMES, 'key', 'val', 'value', 'name', 'principalId', 'Records'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.constantFrom(...PROTOTYPE_NAMES, 'key', 'val', 'value', 'name', 'principalId', 'Records'),
+      fc.jsonValue({ maxDepth: 2 }),
+      { maxKeys: 3 },
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(null, true, false, [], {}) },
 );
 
@@ -80,7 +144,8 @@ export function replacedAt(body: unknown, path: JsonPath, replacement: unknown):
   return JSON.stringify(copy);
 }
 
-/** One field of `body` replaced by a hostile value, or removed: the JSON text and what was done, for failure reports. */
+/** One field of `body` replaced by a hostile value, or removed: the JSON text and what was done, for failure reports.
+ * */
 export function oneFieldReplaced(body: unknown): fc.Arbitrary<{ text: string; path: string; value: unknown }> {
   const paths = pathsOf(body);
   return fc

@@ -19,7 +19,8 @@ export class Inbox<M> {
   /** Waits until `count` messages arrived (10 s at most), stops the subscription, returns what arrived. */
   async take(count: number): Promise<M[]> {
     const deadline = Date.now() + 10_000;
-    while (this.received.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.received.length < count && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     await this.stop();
     return this.received;
   }

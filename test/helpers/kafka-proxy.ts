@@ -101,7 +101,10 @@ function address(port: number): Buffer {
 }
 
 class Reader {
-  constructor(private readonly buffer: Buffer, public at: number) {}
+  constructor(
+    private readonly buffer: Buffer,
+    public at: number,
+  ) {}
   skip(bytes: number): void {
     this.at += bytes;
   }

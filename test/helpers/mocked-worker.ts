@@ -26,7 +26,13 @@ export function mockedWorker(activities: object, prefix: string): MockedWorker {
   let client: Client | undefined;
   before(async () => {
     connection = await NativeConnection.connect({ address: endpoints.temporal });
-    worker = await Worker.create({ connection, taskQueue, workflowBundle: await loadWorkflowBundle(), activities, sinks: deliverySinks() });
+    worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: await loadWorkflowBundle(),
+      activities,
+      sinks: deliverySinks(),
+    });
     running = worker.run();
     client = new Client({ connection });
   });

@@ -18,7 +18,16 @@ import { temporalCliPath } from '../../scripts/stack/paths';
 
 /** The stack's services (scripts/stack/services), by the names `npm run stack -- up <name>` takes. */
 export type StackService =
-  | 'temporal' | 'temporal-tls' | 'postgres' | 'mariadb' | 'redis' | 'rabbitmq' | 'nats' | 'mosquitto' | 'kafka' | 'elasticsearch';
+  | 'temporal'
+  | 'temporal-tls'
+  | 'postgres'
+  | 'mariadb'
+  | 'redis'
+  | 'rabbitmq'
+  | 'nats'
+  | 'mosquitto'
+  | 'kafka'
+  | 'elasticsearch';
 
 /**
  * A need: a stack service, `temporal-cli` (the `temporal` binary the stack installs, for tests that start throw-away
@@ -40,19 +49,30 @@ export interface TestFunctions {
 const repo = path.resolve(__dirname, '../..');
 const CONNECT_TIMEOUT_MS = 1_000;
 
-/** Where each service listens (host, port): the endpoints every test uses, so a moved endpoint is probed where it is. */
+/** Where each service listens (host, port): the endpoints every test uses, so a moved endpoint is probed where it is.
+ * */
 function addresses(service: StackService): Array<[string, number]> {
   switch (service) {
-    case 'temporal': return [hostPort(endpoints.temporal)];
-    case 'temporal-tls': return [endpoints.temporalTls, endpoints.temporalMtls, endpoints.temporalApiKey].map(hostPort);
-    case 'postgres': return [urlHostPort(endpoints.postgres, 5432)];
-    case 'mariadb': return [urlHostPort(endpoints.mysql, 3306)];
-    case 'redis': return [hostPort(endpoints.redis)];
-    case 'rabbitmq': return [urlHostPort(endpoints.amqp, 5672)];
-    case 'nats': return [hostPort(endpoints.nats.replace(/^nats:\/\//, ''))];
-    case 'mosquitto': return [urlHostPort(endpoints.mqtt, 1883)];
-    case 'kafka': return [hostPort(endpoints.kafka)];
-    case 'elasticsearch': return [urlHostPort(endpoints.elasticsearch, 9200)];
+    case 'temporal':
+      return [hostPort(endpoints.temporal)];
+    case 'temporal-tls':
+      return [endpoints.temporalTls, endpoints.temporalMtls, endpoints.temporalApiKey].map(hostPort);
+    case 'postgres':
+      return [urlHostPort(endpoints.postgres, 5432)];
+    case 'mariadb':
+      return [urlHostPort(endpoints.mysql, 3306)];
+    case 'redis':
+      return [hostPort(endpoints.redis)];
+    case 'rabbitmq':
+      return [urlHostPort(endpoints.amqp, 5672)];
+    case 'nats':
+      return [hostPort(endpoints.nats.replace(/^nats:\/\//, ''))];
+    case 'mosquitto':
+      return [urlHostPort(endpoints.mqtt, 1883)];
+    case 'kafka':
+      return [hostPort(endpoints.kafka)];
+    case 'elasticsearch':
+      return [urlHostPort(endpoints.elasticsearch, 9200)];
   }
 }
 
@@ -118,7 +138,9 @@ function missing(need: Need): string | undefined {
   const down = addresses(need)
     .map(([host, port]) => [`${host}:${port}`, probed.get(`${host}:${port}`)] as const)
     .filter(([, why]) => why !== '');
-  return down.length === 0 ? undefined : down.map(([address, why]) => `nothing answers at ${address} (${why})`).join(', ');
+  return down.length === 0
+    ? undefined
+    : down.map(([address, why]) => `nothing answers at ${address} (${why})`).join(', ');
 }
 
 function buildIsCurrent(): boolean {
@@ -130,7 +152,9 @@ function buildIsCurrent(): boolean {
 
 /** The command that provides what is missing. */
 function remedy(needs: Need[]): string {
-  const services = needs.map((need) => (need === 'temporal-cli' ? 'temporal' : need)).filter((need) => need !== 'build');
+  const services = needs
+    .map((need) => (need === 'temporal-cli' ? 'temporal' : need))
+    .filter((need) => need !== 'build');
   const commands = [];
   if (services.length > 0) commands.push(`npm run stack -- up ${[...new Set(services)].join(' ')}`);
   if (needs.includes('build')) commands.push('npm run build');
@@ -143,7 +167,9 @@ export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 function probeFor(wanted: Need[]): void {
-  probe(wanted.flatMap((need) => (need === 'build' || need === 'temporal-cli' || need === 'alone' ? [] : addresses(need))));
+  probe(
+    wanted.flatMap((need) => (need === 'build' || need === 'temporal-cli' || need === 'alone' ? [] : addresses(need))),
+  );
 }
 
 /** Probes what the file needs (once per process) and returns node:test's functions, or ones that skip (fail in CI). */
@@ -151,8 +177,12 @@ export function needs(...wanted: Need[]): TestFunctions {
   probeFor(wanted);
   const unmet = wanted.filter((need) => missing(need) !== undefined);
   const real: TestFunctions = {
-    test: nodeTest.test, describe: nodeTest.describe, before: nodeTest.before, after: nodeTest.after,
-    beforeEach: nodeTest.beforeEach, afterEach: nodeTest.afterEach,
+    test: nodeTest.test,
+    describe: nodeTest.describe,
+    before: nodeTest.before,
+    after: nodeTest.after,
+    beforeEach: nodeTest.beforeEach,
+    afterEach: nodeTest.afterEach,
   };
   if (unmet.length === 0) return real;
   const reason = `needs ${unmet.map((need) => `${need} (${missing(need)})`).join(', ')}; ${unmet.length > 1 ? 'they come' : 'it comes'} with: ${remedy(unmet)}`;

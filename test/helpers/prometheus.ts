@@ -60,10 +60,16 @@ export async function startPrometheus({ jobs, ruleFiles = [] }: PrometheusOption
   };
   await writeFile(path.join(dir, 'prometheus.yml'), JSON.stringify(config)); // JSON is YAML
   const address = `127.0.0.1:${await freePort()}`;
-  const child: ChildProcess = spawn('prometheus', [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=${address}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=${address}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -77,7 +83,13 @@ export async function startPrometheus({ jobs, ruleFiles = [] }: PrometheusOption
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${stderr}`);
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`prometheus not ready after 30 s: ${stderr}`);
@@ -86,7 +98,11 @@ export async function startPrometheus({ jobs, ruleFiles = [] }: PrometheusOption
   }
 
   async function api<T>(pathAndQuery: string): Promise<T> {
-    const body = (await (await fetch(`${url}/api/v1/${pathAndQuery}`)).json()) as { status: string; data: T; error?: string };
+    const body = (await (await fetch(`${url}/api/v1/${pathAndQuery}`)).json()) as {
+      status: string;
+      data: T;
+      error?: string;
+    };
     if (body.status !== 'success') throw new Error(`prometheus ${pathAndQuery}: ${body.error}`);
     return body.data;
   }
@@ -98,14 +114,17 @@ export async function startPrometheus({ jobs, ruleFiles = [] }: PrometheusOption
       const data = await api<{ resultType: string; result: unknown }>(`query?${params}`);
       if (data.resultType === 'scalar') return [{ metric: {}, value: Number((data.result as [number, string])[1]) }];
       if (data.resultType !== 'vector') throw new Error(`prometheus: ${expr} gave a ${data.resultType}, not a vector`);
-      return (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>)
-        .map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+      return (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map(
+        ({ metric, value }) => ({ metric, value: Number(value[1]) }),
+      );
     },
     async alerts() {
       return (await api<{ alerts: PrometheusAlert[] }>('alerts')).alerts;
     },
     async rules() {
-      const data = await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('rules');
+      const data = await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>(
+        'rules',
+      );
       return data.groups.flatMap((g) => g.rules);
     },
     stop,
@@ -121,7 +140,21 @@ export interface PromqlNames {
   grouped: Set<string>;
 }
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'inf',
+  'nan',
+]);
 
 /** A small reader of PromQL's names (enough for rules and dashboards: not a full parser). */
 export function promqlNames(expr: string): PromqlNames {
@@ -129,19 +162,26 @@ export function promqlNames(expr: string): PromqlNames {
   let rest = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""'); // string literals
   rest = rest.replace(/\[[^\]]*\]/g, ' '); // range and subquery durations
   rest = rest.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_, labels: string) => {
-    for (const label of labels.split(',').map((l) => l.trim()).filter(Boolean)) names.grouped.add(label);
+    for (const label of labels
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean))
+      names.grouped.add(label);
     return ' ';
   });
-  rest = rest.replace(/([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}/g, (_, metric: string | undefined, matchers: string) => {
-    const labels = [...matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((m) => m[1]);
-    if (metric) {
-      names.metrics.add(metric);
-      const seen = names.matched.get(metric) ?? new Set<string>();
-      for (const label of labels) seen.add(label);
-      names.matched.set(metric, seen);
-    }
-    return ' ';
-  });
+  rest = rest.replace(
+    /([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}/g,
+    (_, metric: string | undefined, matchers: string) => {
+      const labels = [...matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((m) => m[1]);
+      if (metric) {
+        names.metrics.add(metric);
+        const seen = names.matched.get(metric) ?? new Set<string>();
+        for (const label of labels) seen.add(label);
+        names.matched.set(metric, seen);
+      }
+      return ' ';
+    },
+  );
   for (const [, word, call] of rest.matchAll(/(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
     if (!call && !KEYWORDS.has(word.toLowerCase())) names.metrics.add(word);
   }

@@ -33,7 +33,14 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const request = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString(), receivedAt: Date.now(), remotePort: req.socket.remotePort };
+        const request = {
+          method: req.method!,
+          url: req.url!,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+          receivedAt: Date.now(),
+          remotePort: req.socket.remotePort,
+        };
         this.requests.push(request);
         this.waiters.splice(0).forEach((wake) => wake());
         const reply = this.answer?.(request) ?? this.script.shift() ?? this.fallback;
@@ -52,7 +59,11 @@ export class Receiver {
   static async start(
     script: Reply[] = [],
     fallback: Reply = 200,
-    { delayMs = 0, port = 0, answer }: { delayMs?: number; port?: number; answer?: (request: ReceivedRequest) => Reply | undefined } = {},
+    {
+      delayMs = 0,
+      port = 0,
+      answer,
+    }: { delayMs?: number; port?: number; answer?: (request: ReceivedRequest) => Reply | undefined } = {},
   ): Promise<Receiver> {
     const receiver = new Receiver(script, fallback, delayMs, answer);
     await new Promise<void>((resolve) => receiver.server.listen(port, '127.0.0.1', resolve));

@@ -3,7 +3,12 @@ import { buildEvent, eventIdentity, toEnvelope, type EventSpec } from '../../src
 import type { Delivery } from '../../src/targets/target';
 
 export function deliveryOf(spec: EventSpec): Delivery {
-  const record = buildEvent({ size: 56060, eTag: '1d97bf45ecb37f7a7b699418070df08f', contentType: 'image/jpeg', ...spec });
+  const record = buildEvent({
+    size: 56060,
+    eTag: '1d97bf45ecb37f7a7b699418070df08f',
+    contentType: 'image/jpeg',
+    ...spec,
+  });
   return { eventId: eventIdentity(record), record, envelope: toEnvelope(record) };
 }
 

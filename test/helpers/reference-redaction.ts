@@ -12,14 +12,22 @@ const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{4,})()/g;
 const SECRET_NAME = /pass|pwd|token|secret|key|auth|sig|credential/i;
 
 export function referenceHasEmbeddedPassword(value: string): boolean {
-  return [URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD].some((pattern) => new RegExp(pattern.source, 'i').test(value));
+  return [URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD].some((pattern) =>
+    new RegExp(pattern.source, 'i').test(value),
+  );
 }
 
 export function referenceEmbeddedSecrets(value: string): string[] {
-  const found = (pattern: RegExp) => [...value.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))];
+  const found = (pattern: RegExp) => [
+    ...value.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`)),
+  ];
   return [
-    ...[URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD, BEARER].flatMap((pattern) => found(pattern).map((m) => m[2].replace(/^'|'$/g, ''))),
-    ...found(URL_QUERY_VALUE).filter((m) => SECRET_NAME.test(m[1])).map((m) => m[2]),
+    ...[URL_PASSWORD, URL_USER_ONLY, KV_PASSWORD, GO_DSN_PASSWORD, BEARER].flatMap((pattern) =>
+      found(pattern).map((m) => m[2].replace(/^'|'$/g, '')),
+    ),
+    ...found(URL_QUERY_VALUE)
+      .filter((m) => SECRET_NAME.test(m[1]))
+      .map((m) => m[2]),
   ];
 }
 
@@ -27,7 +35,9 @@ export function referenceRedactCredentials(text: string): string {
   return text
     .replace(GO_DSN_PASSWORD, `$1${REDACTED}$3`)
     .replace(URL_PASSWORD, `$1${REDACTED}$3`)
-    .replace(URL_USER_ONLY, (whole, scheme: string, user: string, at: string) => (user === REDACTED ? whole : `${scheme}${REDACTED}${at}`))
+    .replace(URL_USER_ONLY, (whole, scheme: string, user: string, at: string) =>
+      user === REDACTED ? whole : `${scheme}${REDACTED}${at}`,
+    )
     .replace(URL_QUERY_VALUE, `$1${REDACTED}`)
     .replace(KV_PASSWORD, `$1${REDACTED}`)
     .replace(BEARER, `$1${REDACTED}`);

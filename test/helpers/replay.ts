@@ -14,13 +14,29 @@ export function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-/** Two puts each for images/a.jpg, b.jpg and c.jpg, then a delete of b.jpg; `survivors` are the newest puts of a and c. */
+/** Two puts each for images/a.jpg, b.jpg and c.jpg, then a delete of b.jpg; `survivors` are the newest puts of a and c.
+ * */
 export function objectHistory(): { events: Delivery[]; survivors: Delivery[] } {
   const base = Date.now();
   const events = ['a.jpg', 'b.jpg', 'c.jpg'].flatMap((name, n) => [
     deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10) }),
-    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 1), size: 7 }),
-    ...(name === 'b.jpg' ? [deliveryOf({ eventName: 's3:ObjectRemoved:Delete', bucket: 'images', key: name, eventTime: new Date(base + n * 10 + 2) })] : []),
+    deliveryOf({
+      eventName: 's3:ObjectCreated:Put',
+      bucket: 'images',
+      key: name,
+      eventTime: new Date(base + n * 10 + 1),
+      size: 7,
+    }),
+    ...(name === 'b.jpg'
+      ? [
+          deliveryOf({
+            eventName: 's3:ObjectRemoved:Delete',
+            bucket: 'images',
+            key: name,
+            eventTime: new Date(base + n * 10 + 2),
+          }),
+        ]
+      : []),
   ]);
   return { events, survivors: [events[1], events[6]] };
 }

@@ -21,7 +21,11 @@ export interface StatusPage {
 export async function openStatusPage(engine: Engine, { javaScript = true } = {}): Promise<StatusPage> {
   await ensurePackages(['chromium']);
   const token = 'secret';
-  const ingest = buildIngestServer({ publisher: engine.client, authToken: token, status: { settings: engine.settings, ...engine.deps } });
+  const ingest = buildIngestServer({
+    publisher: engine.client,
+    authToken: token,
+    status: { settings: engine.settings, ...engine.deps },
+  });
   const base = await ingest.listen({ host: '127.0.0.1', port: 0 });
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   const page = await browser.newPage();

@@ -35,12 +35,15 @@ export function assertConfigErrors<C>(
 ): void {
   const { type } = parseArn(arn);
   for (const [override, expected] of cases) {
-    assert.throws(() => create(arn, targetConfig(type, { ...valid, ...override }) as C), (err: Error) => {
-      assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err.name}: ${err.message}`);
-      assert.ok(err.message.startsWith(`${arn}: `), err.message);
-      assert.match(err.message, expected);
-      return true;
-    });
+    assert.throws(
+      () => create(arn, targetConfig(type, { ...valid, ...override }) as C),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err.name}: ${err.message}`);
+        assert.ok(err.message.startsWith(`${arn}: `), err.message);
+        assert.match(err.message, expected);
+        return true;
+      },
+    );
   }
 }
 

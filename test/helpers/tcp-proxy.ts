@@ -12,7 +12,11 @@ export class TcpProxy {
   /** Added to every chunk in both directions: a server that is reachable but slow. */
   delayMs = 0;
 
-  private constructor(private readonly target: { host: string; port: number }, private readonly relay?: Relay, private port = 0) {}
+  private constructor(
+    private readonly target: { host: string; port: number },
+    private readonly relay?: Relay,
+    private port = 0,
+  ) {}
 
   static async start(target: { host: string; port: number }, relay?: Relay): Promise<TcpProxy> {
     const proxy = new TcpProxy(target, relay);

@@ -19,7 +19,10 @@ export async function unreachableIngest(options: Omit<IngestOptions, 'publisher'
   // Two quick attempts instead of the SDK's ten with backoff: the answer is the same, only sooner.
   const retry = makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2, initialIntervalMs: () => 50 }));
   const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}`, interceptors: [retry] });
-  const app = buildIngestServer({ publisher: new BucketflowClient(new Client({ connection }), { taskQueue: 'bucketflow' }), ...options });
+  const app = buildIngestServer({
+    publisher: new BucketflowClient(new Client({ connection }), { taskQueue: 'bucketflow' }),
+    ...options,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {

@@ -40,18 +40,24 @@ before(async () => {
     const attempt = (sends.get(eventId) ?? 0) + 1;
     sends.set(eventId, attempt);
     // A continuation's fast path is held by its own workflow: every one sending now counts in the worker.
-    if (attempt > 1 && ++continuing > heldNow()) unheld.push(`${eventId}: attempt ${attempt} sent while ${continuing} were sending and the worker held ${heldNow()}`);
+    if (attempt > 1 && ++continuing > heldNow())
+      unheld.push(
+        `${eventId}: attempt ${attempt} sent while ${continuing} were sending and the worker held ${heldNow()}`,
+      );
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () =>
       setTimeout(() => {
-        const key = (JSON.parse(Buffer.concat(chunks).toString()) as { Records: Array<{ s3: { object: { key: string } } }> }).Records[0].s3.object.key;
+        const key = (
+          JSON.parse(Buffer.concat(chunks).toString()) as { Records: Array<{ s3: { object: { key: string } } }> }
+        ).Records[0].s3.object.key;
         concurrent--;
         if (attempt > 1) continuing--;
         if (decodeObjectKey(key).startsWith('flaky/') && attempt === 1) return res.writeHead(503).end();
         received.add(eventId);
         res.writeHead(200).end();
-      }, 700));
+      }, 700),
+    );
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 });
@@ -67,7 +73,16 @@ function onWorker(batch?: Partial<BatchSettings>) {
   let ingest: FastifyInstance | undefined;
   before(async () => {
     state.engine = await startEngine({
-      notify: { webhook: { '1': { enable: true, endpoint: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, fast_retry_interval: '10ms', circuit_threshold: 0 } } },
+      notify: {
+        webhook: {
+          '1': {
+            enable: true,
+            endpoint: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+            fast_retry_interval: '10ms',
+            circuit_threshold: 0,
+          },
+        },
+      },
       rules: { [bucket]: [{ id: '1', arn, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
       settings: { maxInFlightDeliveries: MAX_IN_FLIGHT },
       ...(batch ? { batch } : {}),
@@ -91,26 +106,40 @@ const STAGGER_MS = 60;
  * went over the bound, every accepted event reached the receiver, the receiver never held more sends at once than
  * the bound, and once all is over the worker holds nothing.
  */
-async function burst({ engine, url, bucket }: { engine: Engine; url: string; bucket: string }, prefix: string): Promise<void> {
+async function burst(
+  { engine, url, bucket }: { engine: Engine; url: string; bucket: string },
+  prefix: string,
+): Promise<void> {
   maxConcurrent = 0;
   heldNow = () => engine.deps.admission.count;
   const refusals: string[] = [];
-  const records = Array.from({ length: EVENTS }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${prefix}${i}.jpg` }));
-  const eventIds = await Promise.all(records.map(async (record, i) => {
-    await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
-    for (;;) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Records: [record] }) });
-      const answer = (await response.json()) as { accepted?: Array<{ eventId: string }>; error?: string };
-      if (response.status === 202) return answer.accepted![0].eventId;
-      assert.equal(response.status, 503, answer.error);
-      assert.equal(response.headers.get('retry-after'), '1');
-      refusals.push(answer.error!);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }));
+  const records = Array.from({ length: EVENTS }, (_, i) =>
+    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `${prefix}${i}.jpg` }),
+  );
+  const eventIds = await Promise.all(
+    records.map(async (record, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
+      for (;;) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ Records: [record] }),
+        });
+        const answer = (await response.json()) as { accepted?: Array<{ eventId: string }>; error?: string };
+        if (response.status === 202) return answer.accepted![0].eventId;
+        assert.equal(response.status, 503, answer.error);
+        assert.equal(response.headers.get('retry-after'), '1');
+        refusals.push(answer.error!);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }),
+  );
   console.error('DEBUG', refusals.length, maxConcurrent, JSON.stringify([...sends.values()]));
   assert.ok(refusals.length > 0, 'the burst went over the bound');
-  assert.match(refusals[0], /^this worker holds \d+ deliveries, its limit \(BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES\); retry later$/);
+  assert.match(
+    refusals[0],
+    /^this worker holds \d+ deliveries, its limit \(BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES\); retry later$/,
+  );
   const deadline = Date.now() + 60_000;
   const missing = () => eventIds.filter((id) => !received.has(id));
   while (missing().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -119,20 +148,30 @@ async function burst({ engine, url, bucket }: { engine: Engine; url: string; buc
   assert.deepEqual(unheld, [], 'every continuation sending was held by the worker');
   // Every delivery (every batch) reported its fast path over: nothing is held any more.
   const settled = Date.now() + 10_000;
-  while (engine.deps.admission.count > 0 && Date.now() < settled) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (engine.deps.admission.count > 0 && Date.now() < settled)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(engine.deps.admission.count, 0);
 }
 
 describe('per-event mode', () => {
   const worker = onWorker();
-  test(`a burst of ${EVENTS} events to a worker that may hold ${MAX_IN_FLIGHT}: 503 with Retry-After above the bound, senders retry, every event delivered`, { timeout: 120_000 }, () =>
-    burst(worker, 'burst/'));
+  test(
+    `a burst of ${EVENTS} events to a worker that may hold ${MAX_IN_FLIGHT}: 503 with Retry-After above the bound, senders retry, every event delivered`,
+    { timeout: 120_000 },
+    () => burst(worker, 'burst/'),
+  );
 });
 
 describe('high-volume mode', () => {
   const worker = onWorker({ maxEvents: 8, maxWaitMs: 0, dedupeWindowMs: 60_000 });
-  test(`a burst of ${EVENTS} events: each batch holds its events until its first task is over, so the bound holds`, { timeout: 120_000 }, () =>
-    burst(worker, 'burst/'));
-  test(`a burst of ${EVENTS} events every one of which the batch continues per event: held by their own workflows, the bound holds`, { timeout: 120_000 }, () =>
-    burst(worker, 'flaky/'));
+  test(
+    `a burst of ${EVENTS} events: each batch holds its events until its first task is over, so the bound holds`,
+    { timeout: 120_000 },
+    () => burst(worker, 'burst/'),
+  );
+  test(
+    `a burst of ${EVENTS} events every one of which the batch continues per event: held by their own workflows, the bound holds`,
+    { timeout: 120_000 },
+    () => burst(worker, 'flaky/'),
+  );
 });

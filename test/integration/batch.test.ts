@@ -89,19 +89,33 @@ describe('batch mode', () => {
       const result = await batchResult(id);
       // The Web UI's summary names the batch's size and first event; the memo lists every event.
       const description = await engine.client.temporal.workflow.getHandle(id).describe();
-      assert.match((await description.staticSummary()) ?? '', new RegExp(`^batch of ${result.events} events?: s3:ObjectCreated:Put ${bucket}/together/`));
+      assert.match(
+        (await description.staticSummary()) ?? '',
+        new RegExp(`^batch of ${result.events} events?: s3:ObjectCreated:Put ${bucket}/together/`),
+      );
       assert.equal((description.memo as { events: unknown[] }).events.length, result.events);
       assert.equal(result.continued, 0);
       delivered += result.delivered;
-      for (const outcome of result.outcomes) assert.deepEqual(outcome.targets.map((t) => [t.arn, t.delivered]).sort(), [[arn('1', 'redis'), true], [arn('hooks'), true]]);
+      for (const outcome of result.outcomes)
+        assert.deepEqual(outcome.targets.map((t) => [t.arn, t.delivered]).sort(), [
+          [arn('1', 'redis'), true],
+          [arn('hooks'), true],
+        ]);
       const history = await engine.client.temporal.workflow.getHandle(id).fetchHistory();
       assert.deepEqual(eventTypes(history), [
-        'WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED',
-        'MARKER_RECORDED', 'WORKFLOW_EXECUTION_COMPLETED',
+        'WORKFLOW_EXECUTION_STARTED',
+        'WORKFLOW_TASK_SCHEDULED',
+        'WORKFLOW_TASK_STARTED',
+        'WORKFLOW_TASK_COMPLETED',
+        'MARKER_RECORDED',
+        'WORKFLOW_EXECUTION_COMPLETED',
       ]);
     }
     assert.equal(delivered, 20);
-    const received = hooks.requests.slice(before).map((r) => JSON.parse(r.body).Key as string).sort();
+    const received = hooks.requests
+      .slice(before)
+      .map((r) => JSON.parse(r.body).Key as string)
+      .sort();
     assert.deepEqual(received, records.map((r) => `${bucket}/${r.s3.object.key.replace(/%2F/g, '/')}`).sort());
     const ids = new Set(published.map((p) => p.eventId));
     const inRedis = (await redis.lrange(redisKey, 0, -1)).length;
@@ -119,13 +133,22 @@ describe('batch mode', () => {
     const result = await batchResult(batchId);
     const outcome = result.outcomes.find((o) => o.eventId === refusedPublished.eventId)!;
     assert.equal(outcome.continuedIn, `bucketflow-${refusedPublished.eventId}`);
-    assert.deepEqual(outcome.targets.filter((t) => t.delivered).map((t) => t.arn).sort(), [arn('1', 'redis'), arn('hooks')]);
+    assert.deepEqual(
+      outcome.targets
+        .filter((t) => t.delivered)
+        .map((t) => t.arn)
+        .sort(),
+      [arn('1', 'redis'), arn('hooks')],
+    );
 
     // Its own delivery: deliverEventV3 for the picky target only, attempt 1 being the batch's.
     const handle = engine.client.temporal.workflow.getHandle(outcome.continuedIn!);
     assert.equal((await handle.describe()).type, DELIVER_EVENT_V3);
     const continued: DeliveryResult = await handle.result();
-    assert.deepEqual(continued.targets.map((t) => [t.arn, t.status, t.attempts]), [[arn('picky'), 'delivered', 3]]);
+    assert.deepEqual(
+      continued.targets.map((t) => [t.arn, t.status, t.attempts]),
+      [[arn('picky'), 'delivered', 3]],
+    );
     // The healthy events were sent once each: no batch re-sent them.
     const keys = hooks.requests.slice(hooksBefore).map((r) => JSON.parse(r.body).Key as string);
     assert.equal(keys.length, 6);
@@ -141,33 +164,52 @@ describe('batch mode', () => {
     const cli = cliFor(engine.settings);
 
     // By event id and by bucket/key, side by side.
-    const shows = await Promise.all([shown.eventId, `${bucket}/audit/shown.txt`].map((ref) => eventually(async () => {
-      const { code, out, err } = await cli('deliveries', 'show', ref, '--json');
-      assert.ok(code === 0 || /no delivery/.test(err), err);
-      return code === 0 ? JSON.parse(out) : undefined;
-    }, `deliveries show ${ref}`)));
+    const shows = await Promise.all(
+      [shown.eventId, `${bucket}/audit/shown.txt`].map((ref) =>
+        eventually(async () => {
+          const { code, out, err } = await cli('deliveries', 'show', ref, '--json');
+          assert.ok(code === 0 || /no delivery/.test(err), err);
+          return code === 0 ? JSON.parse(out) : undefined;
+        }, `deliveries show ${ref}`),
+      ),
+    );
     for (const details of shows) {
       assert.equal(details.eventId, shown.eventId);
       assert.equal(details.batch, shown.workflowId);
       assert.equal(details.status, 'delivered');
       assert.equal(details.key, 'audit/shown.txt');
       assert.match(details.url, new RegExp(`/workflows/${shown.workflowId}$`));
-      assert.deepEqual(details.outcomes.map((t: { arn: string; state: string; batch: boolean }) => [t.arn, t.state, t.batch]).sort(),
-        [[arn('1', 'redis'), 'delivered', true], [arn('hooks'), 'delivered', true]]);
+      assert.deepEqual(
+        details.outcomes.map((t: { arn: string; state: string; batch: boolean }) => [t.arn, t.state, t.batch]).sort(),
+        [
+          [arn('1', 'redis'), 'delivered', true],
+          [arn('hooks'), 'delivered', true],
+        ],
+      );
     }
     const text = (await cli('deliveries', 'show', shown.eventId)).out;
     assert.match(text, new RegExp(`in batch\\s+${shown.workflowId}`));
     assert.match(text, new RegExp(`${arn('hooks')}\\s+delivered\\s+1\\s+batch`));
 
     // list: by bucket and prefix, by key, by status (the batch completed: delivered) and by target.
-    const listed = async (...args: string[]) => JSON.parse((await cli('deliveries', 'list', '--bucket', bucket, '--json', ...args)).out) as Array<{ eventId?: string; status: string; batch?: string }>;
+    const listed = async (...args: string[]) =>
+      JSON.parse((await cli('deliveries', 'list', '--bucket', bucket, '--json', ...args)).out) as Array<{
+        eventId?: string;
+        status: string;
+        batch?: string;
+      }>;
     const [byPrefix, byKey, byTarget, failed] = await Promise.all([
-      listed('--prefix', 'audit/'), listed('--key', 'audit/shown.txt'),
-      listed('--prefix', 'audit/', '--status', 'delivered', '--target', arn('hooks')), listed('--prefix', 'audit/', '--status', 'failed'),
+      listed('--prefix', 'audit/'),
+      listed('--key', 'audit/shown.txt'),
+      listed('--prefix', 'audit/', '--status', 'delivered', '--target', arn('hooks')),
+      listed('--prefix', 'audit/', '--status', 'failed'),
     ]);
     assert.deepEqual(byPrefix.map((r) => r.eventId).sort(), published.map((p) => p.eventId).sort());
     assert.ok(byPrefix.every((r) => r.status === 'delivered' && r.batch));
-    assert.deepEqual(byKey.map((r) => r.eventId), [shown.eventId]);
+    assert.deepEqual(
+      byKey.map((r) => r.eventId),
+      [shown.eventId],
+    );
     assert.ok(byTarget.some((r) => r.eventId === shown.eventId));
     assert.ok(!failed.some((r) => r.eventId === shown.eventId));
   });
@@ -183,18 +225,32 @@ describe('batch mode', () => {
     assert.equal(details.workflowId, continuedIn);
     assert.equal(details.batch, published.workflowId);
     assert.equal(details.status, 'delivered');
-    assert.deepEqual(details.outcomes.map((t: { arn: string; state: string; attempts: number; batch?: boolean }) => [t.arn, t.state, t.attempts, Boolean(t.batch)]).sort(), [
-      [arn('1', 'redis'), 'delivered', 1, true], [arn('hooks'), 'delivered', 1, true], [arn('once'), 'delivered', 2, true],
-    ]);
+    assert.deepEqual(
+      details.outcomes
+        .map((t: { arn: string; state: string; attempts: number; batch?: boolean }) => [
+          t.arn,
+          t.state,
+          t.attempts,
+          Boolean(t.batch),
+        ])
+        .sort(),
+      [
+        [arn('1', 'redis'), 'delivered', 1, true],
+        [arn('hooks'), 'delivered', 1, true],
+        [arn('once'), 'delivered', 2, true],
+      ],
+    );
   });
 
   test('group commit: each publish resolves only once the batch carrying its events is started, and events that arrive meanwhile share the next', async () => {
     const started: string[] = [];
     const records = Array.from({ length: 12 }, (_, n) => put(bucket, `group/${n}.txt`));
-    const settled = records.map((record) => engine.client.publish(record).then((published) => {
-      started.push(published[0].workflowId);
-      return published[0];
-    }));
+    const settled = records.map((record) =>
+      engine.client.publish(record).then((published) => {
+        started.push(published[0].workflowId);
+        return published[0];
+      }),
+    );
     const published = await Promise.all(settled);
     for (const p of published) {
       // Resolved means started: the workflow exists, its memo lists the event.
@@ -204,29 +260,38 @@ describe('batch mode', () => {
       assert.ok(memo.events.some((e) => e.id === p.eventId));
     }
     // The first event ready found no start in flight and went alone; the rest waited for it and went together.
-    const sizes = [...new Set(published.map((p) => p.workflowId))].map((id) => published.filter((p) => p.workflowId === id).length);
+    const sizes = [...new Set(published.map((p) => p.workflowId))].map(
+      (id) => published.filter((p) => p.workflowId === id).length,
+    );
     assert.equal(Math.min(...sizes), 1, `batch sizes ${sizes}`);
     assert.ok(sizes.length < records.length, `batch sizes ${sizes}`);
   });
 
-  test('one publish of more full batches than start side by side (a Kafka fetch): every batch is started and the publish resolves', { timeout: 120_000 }, async () => {
-    // 260 events at 50 a batch: five full batches and a partial one, more than the four starts kept in flight.
-    const records = Array.from({ length: 260 }, (_, n) => put(bucket, `fetch/${n}.txt`));
-    const before = hooks.requests.length;
-    const published = await engine.client.publish(records);
-    assert.equal(published.length, records.length);
-    assert.ok(published.every((p) => !p.duplicate));
-    const batches = [...new Set(published.map((p) => p.workflowId))];
-    assert.ok(batches.length >= 6, `260 events in ${batches.length} batches`);
-    let delivered = 0;
-    for (const id of batches) delivered += (await batchResult(id)).delivered;
-    assert.equal(delivered, records.length);
-    await hooks.waitForRequests(before + records.length);
-  });
+  test(
+    'one publish of more full batches than start side by side (a Kafka fetch): every batch is started and the publish resolves',
+    { timeout: 120_000 },
+    async () => {
+      // 260 events at 50 a batch: five full batches and a partial one, more than the four starts kept in flight.
+      const records = Array.from({ length: 260 }, (_, n) => put(bucket, `fetch/${n}.txt`));
+      const before = hooks.requests.length;
+      const published = await engine.client.publish(records);
+      assert.equal(published.length, records.length);
+      assert.ok(published.every((p) => !p.duplicate));
+      const batches = [...new Set(published.map((p) => p.workflowId))];
+      assert.ok(batches.length >= 6, `260 events in ${batches.length} batches`);
+      let delivered = 0;
+      for (const id of batches) delivered += (await batchResult(id)).delivered;
+      assert.equal(delivered, records.length);
+      await hooks.waitForRequests(before + records.length);
+    },
+  );
 
   test('a publish whose batch the server refuses fails, and its events are not remembered as accepted', async () => {
     // Temporal refuses task queue names over 1,000 characters: a real refusal of the start.
-    const refused = new BucketflowClient(engine.client.temporal, { taskQueue: 'q'.repeat(1001), batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 } });
+    const refused = new BucketflowClient(engine.client.temporal, {
+      taskQueue: 'q'.repeat(1001),
+      batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 },
+    });
     const record = put(bucket, 'group/unstartable.txt');
     const refusal = (err: Error) => /task ?queue/i.test(messageWithCause(err));
     await assert.rejects(refused.publish(record), refusal);
@@ -237,8 +302,14 @@ describe('batch mode', () => {
   test('dedupe: the same event published again within the window is not delivered twice', async () => {
     const record = put(bucket, 'dedupe/again.txt', '17F00000000000AA');
     const before = hooks.requests.length;
-    const [first, concurrent] = (await Promise.all([engine.client.publish(record), engine.client.publish(record)])).flat();
-    const [later] = await engine.client.publish({ EventName: record.eventName, Key: `${bucket}/dedupe/again.txt`, Records: [record] });
+    const [first, concurrent] = (
+      await Promise.all([engine.client.publish(record), engine.client.publish(record)])
+    ).flat();
+    const [later] = await engine.client.publish({
+      EventName: record.eventName,
+      Key: `${bucket}/dedupe/again.txt`,
+      Records: [record],
+    });
     assert.equal(first.duplicate, false);
     assert.equal(concurrent.duplicate, true);
     assert.equal(later.duplicate, true);
@@ -247,6 +318,9 @@ describe('batch mode', () => {
     await batchResult(first.workflowId);
     await hooks.waitForRequests(before + 1);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(hooks.requests.slice(before).filter((r) => JSON.parse(r.body).Key === `${bucket}/dedupe/again.txt`).length, 1);
+    assert.equal(
+      hooks.requests.slice(before).filter((r) => JSON.parse(r.body).Key === `${bucket}/dedupe/again.txt`).length,
+      1,
+    );
   });
 });

@@ -65,7 +65,10 @@ describe('delivery workflow', () => {
     const result = await resultOf(engine, published.workflowId);
 
     assert.equal(result.status, 'delivered');
-    assert.deepEqual(result.targets.map((t) => [t.arn, t.status, t.attempts]), [[arn('jpg'), 'delivered', 1]]);
+    assert.deepEqual(
+      result.targets.map((t) => [t.arn, t.status, t.attempts]),
+      [[arn('jpg'), 'delivered', 1]],
+    );
     assert.equal(docs.requests.length, 0);
     const body = JSON.parse(jpg.requests.at(-1)!.body);
     assert.equal(body.EventName, 's3:ObjectCreated:Put');
@@ -76,9 +79,15 @@ describe('delivery workflow', () => {
   test('a publisher that cannot see the rules: the workflow matches them itself, with the same outcome', async () => {
     const [published] = await engine.plainClient.publish(put(bucket, 'docs/plain.jpg'));
     const result = await resultOf(engine, published.workflowId);
-    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]).sort(), [[arn('docs'), 'delivered'], [arn('jpg'), 'delivered']]);
+    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]).sort(), [
+      [arn('docs'), 'delivered'],
+      [arn('jpg'), 'delivered'],
+    ]);
     const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
-    assert.deepEqual(localActivityAttempts(history).map((a) => a.activityType), ['resolveTargets', 'deliverToTargets']);
+    assert.deepEqual(
+      localActivityAttempts(history).map((a) => a.activityType),
+      ['resolveTargets', 'deliverToTargets'],
+    );
   });
 
   test('a healthy delivery is one workflow task and 2 billable actions: started, one marker for its targets, completed (no search-attribute write)', async () => {
@@ -86,8 +95,12 @@ describe('delivery workflow', () => {
     await resultOf(engine, published.workflowId);
     const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
     assert.deepEqual(eventTypes(history), [
-      'WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED',
-      'MARKER_RECORDED', 'WORKFLOW_EXECUTION_COMPLETED',
+      'WORKFLOW_EXECUTION_STARTED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+      'MARKER_RECORDED',
+      'WORKFLOW_EXECUTION_COMPLETED',
     ]);
   });
 
@@ -102,7 +115,11 @@ describe('delivery workflow', () => {
     const record = put(bucket, 'twice.jpg', '17F0000000000001');
     const [first] = await engine.client.publish(record);
     await resultOf(engine, first.workflowId);
-    const [second] = await engine.client.publish({ EventName: record.eventName, Key: `${bucket}/twice.jpg`, Records: [record] });
+    const [second] = await engine.client.publish({
+      EventName: record.eventName,
+      Key: `${bucket}/twice.jpg`,
+      Records: [record],
+    });
     assert.equal(first.duplicate, false);
     assert.equal(second.duplicate, true);
     assert.equal(second.workflowId, first.workflowId);
@@ -171,14 +188,21 @@ describe('retries and failures', () => {
     // each failed one with its error and number.
     const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
     const attempts = localActivityAttempts(history);
-    assert.deepEqual(attempts.map((a) => [a.activityType, a.attempt]), [['deliverToTargets', 1], ['deliverToTarget', 2], ['deliverToTarget', undefined]]);
+    assert.deepEqual(
+      attempts.map((a) => [a.activityType, a.attempt]),
+      [
+        ['deliverToTargets', 1],
+        ['deliverToTarget', 2],
+        ['deliverToTarget', undefined],
+      ],
+    );
     assert.match(attempts[0].error ?? '', /503/);
     assert.match(attempts[1].error ?? '', /503/);
     assert.equal(attempts[2].error, undefined);
     assert.ok(!history.events!.some((e) => e.activityTaskScheduledEventAttributes), 'no regular activity was needed');
   });
 
-  test('a target still failing after the fast attempts goes durable: a regular activity with the target\'s backoff', async () => {
+  test("a target still failing after the fast attempts goes durable: a regular activity with the target's backoff", async () => {
     const [published] = await engine.client.publish(put(bucket, 'stubborn/a.bin'));
     const result = await resultOf(engine, published.workflowId);
     assert.deepEqual(result.targets, [{ arn: arn('stubborn'), status: 'delivered', attempts: 5 }]);
@@ -186,7 +210,10 @@ describe('retries and failures', () => {
 
     const history = await engine.client.temporal.workflow.getHandle(published.workflowId).fetchHistory();
     const fast = localActivityAttempts(history);
-    assert.deepEqual(fast.map((a) => a.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      fast.map((a) => a.attempt),
+      [1, 2, 3],
+    );
     assert.ok(fast.every((a) => /503/.test(a.error ?? '')));
     const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
     const deliverStart = started.at(-1)!.activityTaskStartedEventAttributes!;
@@ -233,7 +260,13 @@ describe('deliveries that fail for good', () => {
       notify: {
         webhook: {
           // Retryable failures for ever: only retry_max_duration ends the delivery.
-          unavailable: { enable: true, endpoint: unavailable.url, retry_initial_interval: '100ms', retry_max_interval: '300ms', retry_max_duration: '2s' },
+          unavailable: {
+            enable: true,
+            endpoint: unavailable.url,
+            retry_initial_interval: '100ms',
+            retry_max_interval: '300ms',
+            retry_max_duration: '2s',
+          },
           rejectingA: { enable: true, endpoint: rejectingA.url, ...fastRetry },
           rejectingB: { enable: true, endpoint: rejectingB.url, ...fastRetry },
         },
@@ -255,7 +288,9 @@ describe('deliveries that fail for good', () => {
   /** BucketflowStatus and BucketflowFailedTargets find exactly this workflow in the bucket. */
   async function assertFoundAs(workflowId: string, status: string, failedArns: string[]): Promise<void> {
     const failed = failedArns.map((a) => ` AND BucketflowFailedTargets = '${a}'`).join('');
-    await assertQueryFinds(engine, `BucketflowBucket = '${bucket}' AND BucketflowStatus = '${status}'${failed}`, [workflowId]);
+    await assertQueryFinds(engine, `BucketflowBucket = '${bucket}' AND BucketflowStatus = '${status}'${failed}`, [
+      workflowId,
+    ]);
   }
 
   test('retry_max_duration ends a delivery that keeps failing: the target and the delivery are failed', async () => {
@@ -265,9 +300,15 @@ describe('deliveries that fail for good', () => {
     const took = Date.now() - began;
 
     assert.equal(result.status, 'failed');
-    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]), [[arn('unavailable'), 'failed']]);
+    assert.deepEqual(
+      result.targets.map((t) => [t.arn, t.status]),
+      [[arn('unavailable'), 'failed']],
+    );
     assert.ok(unavailable.requests.length >= 2, `retried before giving up (${unavailable.requests.length} requests)`);
-    assert.ok(took >= 2_000 && took < 30_000, `gave up after the 2 s budget, not before and not much later (${took} ms)`);
+    assert.ok(
+      took >= 2_000 && took < 30_000,
+      `gave up after the 2 s budget, not before and not much later (${took} ms)`,
+    );
     // Given up for good: no attempt after the result.
     const attempts = unavailable.requests.length;
     await new Promise((r) => setTimeout(r, 1_000));
@@ -279,10 +320,10 @@ describe('deliveries that fail for good', () => {
     const [published] = await engine.client.publish(put(bucket, 'bad/b.bin'));
     const result = await resultOf(engine, published.workflowId);
     assert.equal(result.status, 'failed');
-    assert.deepEqual(
-      result.targets.map((t) => [t.arn, t.status]).sort(),
-      [[arn('rejectingA'), 'failed'], [arn('rejectingB'), 'failed']],
-    );
+    assert.deepEqual(result.targets.map((t) => [t.arn, t.status]).sort(), [
+      [arn('rejectingA'), 'failed'],
+      [arn('rejectingB'), 'failed'],
+    ]);
     assert.equal(rejectingA.requests.length, 1);
     assert.equal(rejectingB.requests.length, 1);
     await assertFoundAs(published.workflowId, 'failed', [arn('rejectingA'), arn('rejectingB')]);

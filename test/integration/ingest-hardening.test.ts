@@ -40,7 +40,13 @@ let sequence = 0x1000;
 const eventBody = (count = 1) =>
   JSON.stringify({
     Records: Array.from({ length: count }, () =>
-      buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `k-${sequence}`, sequencer: (sequence++).toString(16).toUpperCase() })),
+      buildEvent({
+        eventName: 's3:ObjectCreated:Put',
+        bucket,
+        key: `k-${sequence}`,
+        sequencer: (sequence++).toString(16).toUpperCase(),
+      }),
+    ),
   });
 
 async function ingest(options: Omit<IngestOptions, 'publisher'> & { publisher?: BucketflowClient }): Promise<string> {
@@ -52,9 +58,16 @@ async function ingest(options: Omit<IngestOptions, 'publisher'> & { publisher?: 
 
 /** A publisher reaching Temporal through a proxy the test can cut. */
 async function proxiedPublisher(): Promise<{ proxy: TcpProxy; publisher: BucketflowClient }> {
-  const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(engine.settings.temporalAddress.split(':').at(-1)) });
+  const proxy = await TcpProxy.start({
+    host: '127.0.0.1',
+    port: Number(engine.settings.temporalAddress.split(':').at(-1)),
+  });
   const connection = Connection.lazy({ address: proxy.address, channelArgs: FAST_RECONNECT_CHANNEL_ARGS });
-  const publisher = new BucketflowClient(new Client({ connection, namespace: engine.settings.namespace }), { taskQueue: engine.settings.taskQueue, fastPath: engine.settings.fastPath }, connection);
+  const publisher = new BucketflowClient(
+    new Client({ connection, namespace: engine.settings.namespace }),
+    { taskQueue: engine.settings.taskQueue, fastPath: engine.settings.fastPath },
+    connection,
+  );
   closing.push(async () => {
     await proxy.down();
     await publisher.close();
@@ -62,7 +75,8 @@ async function proxiedPublisher(): Promise<{ proxy: TcpProxy; publisher: Bucketf
   return { proxy, publisher };
 }
 
-const post = (url: string, body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const post = (url: string, body: string) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   const started = Date.now();
@@ -81,7 +95,10 @@ test('Temporal unreachable: 503 with Retry-After and the kind of failure within 
     assert.equal(response.status, 503);
     assert.ok(ms < 2_000, `503 after ${ms} ms`);
     assert.equal(response.headers.get('retry-after'), '1');
-    assert.equal(((await response.json()) as { error: string }).error, 'Temporal unreachable (connection refused); retry later');
+    assert.equal(
+      ((await response.json()) as { error: string }).error,
+      'Temporal unreachable (connection refused); retry later',
+    );
   }
   const [health, healthMs] = await timed(() => fetch(new URL('/health', url)));
   assert.equal(health.status, 503);
@@ -116,25 +133,40 @@ test('TLS: a round trip over https with a certificate made for the test', async 
   assert.match(url, /^https:/);
   const dispatcher = new Agent({ connect: { ca: cert } });
   closing.push(() => dispatcher.close());
-  const response = await request(url, { method: 'POST', dispatcher, body: eventBody(), headers: { authorization: 'Bearer tls-token' } });
+  const response = await request(url, {
+    method: 'POST',
+    dispatcher,
+    body: eventBody(),
+    headers: { authorization: 'Bearer tls-token' },
+  });
   assert.equal(response.statusCode, 202);
   const { accepted } = (await response.body.json()) as { accepted: Array<{ workflowId: string }> };
   assert.equal((await engine.client.temporal.workflow.getHandle(accepted[0].workflowId).result()).status, 'delivered');
   // Plain HTTP to the TLS port is not served, and a client that does not trust the certificate refuses it.
   await assert.rejects(fetch(url.replace('https:', 'http:'), { method: 'POST', body: eventBody() }));
-  await assert.rejects(fetch(url, { method: 'POST', body: eventBody() }), (err: Error) => /certificate/i.test(String((err.cause as Error)?.message ?? err.message)));
+  await assert.rejects(fetch(url, { method: 'POST', body: eventBody() }), (err: Error) =>
+    /certificate/i.test(String((err.cause as Error)?.message ?? err.message)),
+  );
 });
 
 test('limits: a body over the byte limit or with too many records is a 413 naming the limit, and starts nothing', async () => {
   const url = await ingest({ bodyLimitBytes: 2_000, maxRecords: 2 });
   const big = await post(url, eventBody(5));
   assert.equal(big.status, 413);
-  assert.equal(((await big.json()) as { error: string }).error, 'body larger than the limit of 2000 bytes (BUCKETFLOW_INGEST_MAX_BODY_BYTES)');
-  const many = JSON.stringify(toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'x', sequencer: '1' })));
+  assert.equal(
+    ((await big.json()) as { error: string }).error,
+    'body larger than the limit of 2000 bytes (BUCKETFLOW_INGEST_MAX_BODY_BYTES)',
+  );
+  const many = JSON.stringify(
+    toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'x', sequencer: '1' })),
+  );
   assert.equal((await post(url, many)).status, 202);
-  const three = await post((await ingest({ maxRecords: 2 })), eventBody(3));
+  const three = await post(await ingest({ maxRecords: 2 }), eventBody(3));
   assert.equal(three.status, 413);
-  assert.equal(((await three.json()) as { error: string }).error, '3 records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)');
+  assert.equal(
+    ((await three.json()) as { error: string }).error,
+    '3 records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)',
+  );
 });
 
 /** Whether the record's delivery workflow exists (was started). */
@@ -157,8 +189,10 @@ test('bucket patterns: a body with one event for another bucket is refused 403 n
   const other = recordIn('someone-elses-bucket');
   const response = await post(url, JSON.stringify({ Records: [allowed, other] }));
   assert.equal(response.status, 403);
-  assert.equal(((await response.json()) as { error: string }).error,
-    'bucket "someone-elses-bucket" is not among the buckets minio may post for (BUCKETFLOW_INGEST_BUCKETS); nothing of this body was started');
+  assert.equal(
+    ((await response.json()) as { error: string }).error,
+    'bucket "someone-elses-bucket" is not among the buckets minio may post for (BUCKETFLOW_INGEST_BUCKETS); nothing of this body was started',
+  );
   assert.equal(await started(allowed), false);
   assert.equal(await started(other), false);
   assert.equal((await post(url, JSON.stringify({ Records: [allowed] }))).status, 202);
@@ -167,13 +201,17 @@ test('bucket patterns: a body with one event for another bucket is refused 403 n
 
 test('a forged sequencer (far ahead of its eventTime) is refused 400, counted, and starts nothing of its body', async () => {
   const url = await ingest({});
-  const rejected = async () => (await metrics.eventsRejected.get()).values.find((v) => v.labels.reason === 'implausible_sequencer')?.value ?? 0;
+  const rejected = async () =>
+    (await metrics.eventsRejected.get()).values.find((v) => v.labels.reason === 'implausible_sequencer')?.value ?? 0;
   const before = await rejected();
   const real = recordIn(bucket, sequencerAt(Date.now()));
   const forged = { ...recordIn(bucket, 'F'.repeat(32)), eventName: 's3:ObjectRemoved:Delete' };
   const response = await post(url, JSON.stringify({ Records: [real, forged] }));
   assert.equal(response.status, 400);
-  assert.match(((await response.json()) as { error: string }).error, /^Records\[1\]\.s3\.object\.sequencer: F{32} is [\d,]+ days ahead of its eventTime/);
+  assert.match(
+    ((await response.json()) as { error: string }).error,
+    /^Records\[1\]\.s3\.object\.sequencer: F{32} is [\d,]+ days ahead of its eventTime/,
+  );
   assert.equal(await rejected(), before + 1);
   assert.equal(await started(real), false);
   assert.equal(await started(forged), false);

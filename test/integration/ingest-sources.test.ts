@@ -19,7 +19,12 @@ import { needs } from '../helpers/needs';
 const { after, before, test } = needs('temporal');
 
 const arn = 'arn:minio:sqs:us-east-1:1:webhook';
-const buckets = { ceph: uniqueBucket('ceph'), aws: uniqueBucket('aws'), sns: uniqueBucket('sns'), eventbridge: uniqueBucket('eb') };
+const buckets = {
+  ceph: uniqueBucket('ceph'),
+  aws: uniqueBucket('aws'),
+  sns: uniqueBucket('sns'),
+  eventbridge: uniqueBucket('eb'),
+};
 const tokens = { ceph: 'ceph-token', 'aws-s3': 'aws-token', 'aws-sns': 'sns-token', 'aws-eventbridge': 'eb-token' };
 let receiver: Receiver;
 let engine: Engine;
@@ -53,12 +58,20 @@ after(async () => {
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
 const post = (body: unknown, authorization?: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify(body),
+  });
 
 /** Posts, expects 202, waits for every workflow, and returns the envelopes the webhook received for them. */
 async function deliver(body: unknown, authorization: string, source: string): Promise<Array<Record<string, any>>> {
   const response = await post(body, authorization);
-  const answer = (await response.json()) as { accepted: Array<{ workflowId: string; eventId: string }>; source: string; error?: string };
+  const answer = (await response.json()) as {
+    accepted: Array<{ workflowId: string; eventId: string }>;
+    source: string;
+    error?: string;
+  };
   assert.equal(response.status, 202, answer.error);
   assert.equal(answer.source, source);
   for (const { workflowId } of answer.accepted) {
@@ -71,14 +84,19 @@ async function deliver(body: unknown, authorization: string, source: string): Pr
     assert.equal(defaultPayloadConverter.fromPayload<DeliverInput>(started.input!.payloads![0]).source, answer.source);
   }
   const ids = new Set(answer.accepted.map((a) => a.eventId));
-  return receiver.requests.filter((r) => ids.has(String(r.headers['x-bucketflow-event-id']))).map((r) => JSON.parse(r.body));
+  return receiver.requests
+    .filter((r) => ids.has(String(r.headers['x-bucketflow-event-id'])))
+    .map((r) => JSON.parse(r.body));
 }
 
 test('Ceph RGW: both records delivered as MinIO envelopes; the token travels as basic auth from the push-endpoint URL', async () => {
   const body = sourceFixture('ceph-notifications.json');
   for (const record of body.Records) record.s3.bucket.name = buckets.ceph;
   const envelopes = await deliver(body, basic(`rgw:${tokens.ceph}`), 'ceph');
-  assert.deepEqual(envelopes.map((e) => e.EventName).sort(), ['s3:ObjectCreated:Put', 's3:ObjectRemoved:DeleteMarkerCreated']);
+  assert.deepEqual(envelopes.map((e) => e.EventName).sort(), [
+    's3:ObjectCreated:Put',
+    's3:ObjectRemoved:DeleteMarkerCreated',
+  ]);
   const put = envelopes.find((e) => e.EventName === 's3:ObjectCreated:Put')!;
   assert.equal(put.Key, `${buckets.ceph}/photos/my image1.jpg`);
   assert.equal(put.Records[0].s3.object.key, 'photos%2Fmy+image1.jpg');
@@ -97,7 +115,10 @@ test('AWS S3 records posted raw: delivered with the key re-escaped as MinIO does
 });
 
 test('AWS SNS: the subscription is confirmed, a signed Notification is delivered, a tampered one is refused', async () => {
-  const confirmation = await post(sns.sign(sourceFixture('sns-subscription-confirmation.json')), basic(`sns:${tokens['aws-sns']}`));
+  const confirmation = await post(
+    sns.sign(sourceFixture('sns-subscription-confirmation.json')),
+    basic(`sns:${tokens['aws-sns']}`),
+  );
   assert.equal(confirmation.status, 200);
   assert.ok(sns.requests.some((path) => path.startsWith('/?Action=ConfirmSubscription')));
 
@@ -109,7 +130,10 @@ test('AWS SNS: the subscription is confirmed, a signed Notification is delivered
   assert.equal(envelope.EventName, 's3:ObjectCreated:CompleteMultipartUpload');
   assert.equal(envelope.Key, `${buckets.sns}/videos/cat video.mp4`);
 
-  const tampered = await post({ ...signed, Message: signed.Message.replace('cat+video', 'dog+video') }, basic(`sns:${tokens['aws-sns']}`));
+  const tampered = await post(
+    { ...signed, Message: signed.Message.replace('cat+video', 'dog+video') },
+    basic(`sns:${tokens['aws-sns']}`),
+  );
   assert.equal(tampered.status, 403);
   assert.match(((await tampered.json()) as { error: string }).error, /Signature: does not match/);
 });
@@ -125,7 +149,12 @@ test('EventBridge: Object Created delivered as s3:ObjectCreated:Put', async () =
 test("per-source tokens: one source's token does not open another", async () => {
   const ceph = sourceFixture('ceph-notifications.json');
   for (const record of ceph.Records) record.s3.bucket.name = uniqueBucket('ceph');
-  for (const authorization of [`Bearer ${tokens['aws-eventbridge']}`, 'Bearer minio-token', basic(`rgw:${tokens['aws-s3']}`), undefined]) {
+  for (const authorization of [
+    `Bearer ${tokens['aws-eventbridge']}`,
+    'Bearer minio-token',
+    basic(`rgw:${tokens['aws-s3']}`),
+    undefined,
+  ]) {
     const response = await post(ceph, authorization);
     assert.equal(response.status, 401, String(authorization));
     assert.equal(response.headers.get('www-authenticate'), 'Basic realm="bucketflow"');
@@ -144,7 +173,10 @@ test('a body with one invalid record starts nothing; an unknown format is a 400 
   delete body.Records[1];
   body.Records.length = 1;
   const [first] = parseEventBody(body).events;
-  await assert.rejects(engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(first.record))).describe(), WorkflowNotFoundError);
+  await assert.rejects(
+    engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(first.record))).describe(),
+    WorkflowNotFoundError,
+  );
 
   const unknown = await post({ hello: 'world' }, 'Bearer minio-token');
   assert.equal(unknown.status, 400);

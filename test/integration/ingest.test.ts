@@ -41,7 +41,13 @@ const post = (body: string, authorization?: string) =>
   });
 
 test('202 once the delivery is durably started, and the event reaches the target', async () => {
-  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'a b.jpg', size: 7, sequencer: '17F0A1B2C3D4E5F8' });
+  const record = buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket,
+    key: 'a b.jpg',
+    size: 7,
+    sequencer: '17F0A1B2C3D4E5F8',
+  });
   const response = await post(JSON.stringify(toEnvelope(record)), 'Bearer s3cr3t');
   assert.equal(response.status, 202);
   const { accepted } = (await response.json()) as { accepted: Array<{ workflowId: string; duplicate: boolean }> };
@@ -53,7 +59,9 @@ test('202 once the delivery is durably started, and the event reaches the target
 });
 
 test('401 without the configured bearer token', async () => {
-  const body = JSON.stringify(toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'x', sequencer: '1' })));
+  const body = JSON.stringify(
+    toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'x', sequencer: '1' })),
+  );
   assert.equal((await post(body)).status, 401);
   assert.equal((await post(body, 'Bearer wrong')).status, 401);
 });
@@ -63,7 +71,12 @@ test('400 naming the problem for malformed JSON and malformed events', async () 
   assert.equal(badJson.status, 400);
   assert.match(((await badJson.json()) as { error: string }).error, /JSON/i);
 
-  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'y', sequencer: '2' }) as unknown as Record<string, any>;
+  const record = buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket,
+    key: 'y',
+    sequencer: '2',
+  }) as unknown as Record<string, any>;
   delete record.s3.bucket.name;
   const badEvent = await post(JSON.stringify({ Records: [record] }), 'Bearer s3cr3t');
   assert.equal(badEvent.status, 400);
@@ -72,12 +85,20 @@ test('400 naming the problem for malformed JSON and malformed events', async () 
 
 test('a MinIO body {"Records": [valid, invalid]} is refused whole (400 naming the bad record): the valid record is not started', async () => {
   const valid = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `mixed-${Date.now()}.jpg` });
-  const invalid = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'mixed-bad.jpg' }) as unknown as Record<string, any>;
+  const invalid = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'mixed-bad.jpg' }) as unknown as Record<
+    string,
+    any
+  >;
   invalid.eventName = 's3:ObjectCreated:Upload';
   const response = await post(JSON.stringify({ Records: [valid, invalid] }), 'Bearer s3cr3t');
   assert.equal(response.status, 400);
-  assert.deepEqual(await response.json(), { error: 'Records[1].eventName: unknown event name "s3:ObjectCreated:Upload"' });
-  await assert.rejects(engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(valid))).describe(), WorkflowNotFoundError);
+  assert.deepEqual(await response.json(), {
+    error: 'Records[1].eventName: unknown event name "s3:ObjectCreated:Upload"',
+  });
+  await assert.rejects(
+    engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(valid))).describe(),
+    WorkflowNotFoundError,
+  );
   // The same valid record alone is accepted: the refusal was about the other one.
   assert.equal((await post(JSON.stringify({ Records: [valid] }), 'Bearer s3cr3t')).status, 202);
 });

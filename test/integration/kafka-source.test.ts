@@ -59,7 +59,9 @@ async function freshTopic(partitions: number): Promise<string> {
 }
 
 async function subscribe(bucket: string): Promise<void> {
-  await engine.deps.state.put(bucket, [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' }]);
+  await engine.deps.state.put(bucket, [
+    { id: '1', arn: ARN, events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], prefix: '', suffix: '' },
+  ]);
 }
 
 function eventIdsAtReceiver(bucket: string): string[] {
@@ -71,7 +73,8 @@ function eventIdsAtReceiver(bucket: string): string[] {
 
 async function arrived(bucket: string, count: number, timeoutMs = 60_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
-  while (eventIdsAtReceiver(bucket).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (eventIdsAtReceiver(bucket).length < count && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
   return eventIdsAtReceiver(bucket);
 }
 
@@ -90,15 +93,21 @@ test('MinIO-shaped records across partitions, one written twice: every event del
   await subscribe(bucket);
   const topic = await freshTopic(3);
   const group = `bucketflow-${randomUUID()}`;
-  const records = Array.from({ length: 120 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `photos/p ${i}.jpg`, size: 10 + i }));
-  const messages = records.map((record) => ({ key: `${bucket}/${decodeObjectKey(record.s3.object.key)}`, value: JSON.stringify(toEnvelope(record)) }));
+  const records = Array.from({ length: 120 }, (_, i) =>
+    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `photos/p ${i}.jpg`, size: 10 + i }),
+  );
+  const messages = records.map((record) => ({
+    key: `${bucket}/${decodeObjectKey(record.s3.object.key)}`,
+    value: JSON.stringify(toEnvelope(record)),
+  }));
   // MinIO wrote 4 messages for 3 PUTs when tried from outside: a record written again must not deliver twice.
   messages.push(messages[7], messages[42]);
   await producer.send({ topic, messages });
 
   const started: string[] = [];
   const publish = async (events: ParsedEvent[]) => {
-    for (const published of await engine.client.publishParsed(events)) if (!published.duplicate) started.push(published.eventId);
+    for (const published of await engine.client.publishParsed(events))
+      if (!published.duplicate) started.push(published.eventId);
   };
   sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, publish));
   await sources.at(-1)!.consuming;
@@ -106,11 +115,17 @@ test('MinIO-shaped records across partitions, one written twice: every event del
   // is that every event arrived and that the records written twice started no second delivery.
   const expected = records.map(eventIdentity).sort();
   const deadlineArrived = Date.now() + 60_000;
-  while (new Set(eventIdsAtReceiver(bucket)).size < expected.length && Date.now() < deadlineArrived) await new Promise((r) => setTimeout(r, 100));
+  while (new Set(eventIdsAtReceiver(bucket)).size < expected.length && Date.now() < deadlineArrived)
+    await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual([...new Set(eventIdsAtReceiver(bucket))].sort(), expected);
-  assert.deepEqual([...started].sort(), expected, 'one delivery started per event: the records written twice were duplicates');
+  assert.deepEqual(
+    [...started].sort(),
+    expected,
+    'one delivery started per event: the records written twice were duplicates',
+  );
   const deadline = Date.now() + 20_000;
-  while ((await committedOffsets(topic, group)) < messages.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while ((await committedOffsets(topic, group)) < messages.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   assert.equal(await committedOffsets(topic, group), messages.length, 'every record committed, the duplicates too');
 });
 
@@ -119,7 +134,9 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
   await subscribe(bucket);
   const topic = await freshTopic(1);
   const group = `bucketflow-${randomUUID()}`;
-  const fixture = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sources', 'ceph-notifications.json'), 'utf8')) as { Records: Array<Record<string, any>> };
+  const fixture = JSON.parse(
+    readFileSync(path.join(__dirname, '..', 'fixtures', 'sources', 'ceph-notifications.json'), 'utf8'),
+  ) as { Records: Array<Record<string, any>> };
   const cephRecords = Array.from({ length: 20 }, (_, i) => {
     const record = structuredClone(fixture.Records[0]);
     record.s3.bucket.name = bucket;
@@ -134,20 +151,41 @@ test('Ceph-shaped records with poison among them: the poison is skipped and coun
     { value: JSON.stringify({ hello: 'world' }) },
     { value: null },
     // An event too large for a workflow input: the publisher would refuse the whole fetch for it.
-    { value: JSON.stringify(toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'docs/huge.pdf', userMetadata: { padding: 'x'.repeat(300 * 1024) } }))) },
+    {
+      value: JSON.stringify(
+        toEnvelope(
+          buildEvent({
+            eventName: 's3:ObjectCreated:Put',
+            bucket,
+            key: 'docs/huge.pdf',
+            userMetadata: { padding: 'x'.repeat(300 * 1024) },
+          }),
+        ),
+      ),
+    },
   ];
   await producer.send({
     topic,
-    messages: [poison[0], ...cephRecords.slice(0, 10).map((r) => ({ value: JSON.stringify({ Records: [r] }) })), poison[1], poison[2], poison[3], poison[4],
-      ...cephRecords.slice(10).map((r) => ({ value: JSON.stringify({ Records: [r] }) }))],
+    messages: [
+      poison[0],
+      ...cephRecords.slice(0, 10).map((r) => ({ value: JSON.stringify({ Records: [r] }) })),
+      poison[1],
+      poison[2],
+      poison[3],
+      poison[4],
+      ...cephRecords.slice(10).map((r) => ({ value: JSON.stringify({ Records: [r] }) })),
+    ],
   });
 
-  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(
+    startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)),
+  );
   await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every Ceph event, those behind the poison too');
   const deadline = Date.now() + 20_000;
-  while ((await committedOffsets(topic, group)) < cephRecords.length + poison.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while ((await committedOffsets(topic, group)) < cephRecords.length + poison.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   assert.equal(await committedOffsets(topic, group), cephRecords.length + poison.length);
   assert.equal((await skippedCount()) - before, poison.length);
   assert.equal(sources.at(-1)!.skipped, poison.length);
@@ -162,15 +200,28 @@ test('`npm run worker` with BUCKETFLOW_SOURCE_KAFKA_* consumes the topic, and st
     rules: { [bucket]: [{ id: '1', arn: ARN, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
     workers: 0,
   });
-  const worker = spawnWorker(own.settings, { BUCKETFLOW_SOURCE_KAFKA_BROKERS: endpoints.kafka, BUCKETFLOW_SOURCE_KAFKA_TOPIC: topic, BUCKETFLOW_SOURCE_KAFKA_GROUP: group });
+  const worker = spawnWorker(own.settings, {
+    BUCKETFLOW_SOURCE_KAFKA_BROKERS: endpoints.kafka,
+    BUCKETFLOW_SOURCE_KAFKA_TOPIC: topic,
+    BUCKETFLOW_SOURCE_KAFKA_GROUP: group,
+  });
   let stderr = '';
   worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
   try {
-    const records = Array.from({ length: 25 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `w/${i}.bin` }));
-    await producer.send({ topic, messages: records.map((r) => ({ key: `${bucket}/${decodeObjectKey(r.s3.object.key)}`, value: JSON.stringify(toEnvelope(r)) })) });
+    const records = Array.from({ length: 25 }, (_, i) =>
+      buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `w/${i}.bin` }),
+    );
+    await producer.send({
+      topic,
+      messages: records.map((r) => ({
+        key: `${bucket}/${decodeObjectKey(r.s3.object.key)}`,
+        value: JSON.stringify(toEnvelope(r)),
+      })),
+    });
     const deadline = Date.now() + 90_000;
-    while (new Set(eventIdsAtReceiver(bucket)).size < records.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (new Set(eventIdsAtReceiver(bucket)).size < records.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual([...new Set(eventIdsAtReceiver(bucket))].sort(), records.map(eventIdentity).sort(), stderr);
     assert.match(stderr, /"message":"kafka source consuming"/);
     worker.kill('SIGTERM');
@@ -189,7 +240,17 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
   const bucket = uniqueBucket('kafka-bound');
   const own = await startEngine({
     notify: { webhook: { slow: { enable: true, endpoint: slow.url } } },
-    rules: { [bucket]: [{ id: '1', arn: 'arn:minio:sqs:us-east-1:slow:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+    rules: {
+      [bucket]: [
+        {
+          id: '1',
+          arn: 'arn:minio:sqs:us-east-1:slow:webhook',
+          events: ['s3:ObjectCreated:*'],
+          prefix: '',
+          suffix: '',
+        },
+      ],
+    },
     settings: { maxInFlightDeliveries: BOUND },
   });
   const topic = await freshTopic(1);
@@ -197,14 +258,20 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
   let waits = 0;
   // The worker's own publish for its source, watched: the size of each fetch and how often one waited for room.
   const publish = sourcePublisher(own.deps.admission, own.client);
-  const source = startKafkaSource({ brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` }, (events, waitForRoom) => {
-    fetches.push(events.length);
-    return publish(events, () => (waits++, waitForRoom()));
-  });
+  const source = startKafkaSource(
+    { brokers: [endpoints.kafka], topic, group: `bucketflow-${randomUUID()}` },
+    (events, waitForRoom) => {
+      fetches.push(events.length);
+      return publish(events, () => (waits++, waitForRoom()));
+    },
+  );
   try {
     await source.consuming;
-    const records = Array.from({ length: 40 }, (_, i) => buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `b/${i}.bin` }));
-    const write = (part: typeof records) => producer.send({ topic, messages: part.map((r) => ({ value: JSON.stringify(toEnvelope(r)) })) });
+    const records = Array.from({ length: 40 }, (_, i) =>
+      buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `b/${i}.bin` }),
+    );
+    const write = (part: typeof records) =>
+      producer.send({ topic, messages: part.map((r) => ({ value: JSON.stringify(toEnvelope(r)) })) });
     // Four writes of 5 while the worker is busy, then one of 20: a fetch bigger than the bound.
     for (let i = 0; i < 20; i += 5) {
       await write(records.slice(i, i + 5));
@@ -212,13 +279,26 @@ test("a full worker makes the source's fetches wait, a fetch bigger than the bou
     }
     await write(records.slice(20));
     const deadline = Date.now() + 90_000;
-    while (new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size < records.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.equal(new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size, records.length, 'every event arrived');
+    while (
+      new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size < records.length &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(
+      new Set(slow.requests.map((r) => r.headers[EVENT_ID_HEADER.toLowerCase()])).size,
+      records.length,
+      'every event arrived',
+    );
     // A request is in flight from its arrival until its answer, SEND_MS later.
-    const inFlight = slow.requests.map((r) => slow.requests.filter((o) => o.receivedAt <= r.receivedAt && o.receivedAt > r.receivedAt - SEND_MS).length);
+    const inFlight = slow.requests.map(
+      (r) => slow.requests.filter((o) => o.receivedAt <= r.receivedAt && o.receivedAt > r.receivedAt - SEND_MS).length,
+    );
     assert.ok(waits > 0, `no fetch waited for room (fetches ${fetches})`);
     assert.ok(Math.max(...fetches) > BOUND, `no fetch bigger than the bound (fetches ${fetches})`);
-    assert.ok(Math.max(...inFlight) <= BOUND, `${Math.max(...inFlight)} deliveries in flight at once; bound ${BOUND}, fetches ${fetches}`);
+    assert.ok(
+      Math.max(...inFlight) <= BOUND,
+      `${Math.max(...inFlight)} deliveries in flight at once; bound ${BOUND}, fetches ${fetches}`,
+    );
   } finally {
     await source.stop();
     await own.stop();
@@ -231,7 +311,8 @@ test('records that made a parser throw, and a 1 MB poison record, are skipped an
   await subscribe(bucket);
   const topic = await freshTopic(1);
   const group = `bucketflow-${randomUUID()}`;
-  const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sources', name), 'utf8')) as Record<string, any>;
+  const fixture = (name: string) =>
+    JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sources', name), 'utf8')) as Record<string, any>;
   const ceph = fixture('ceph-notifications.json');
   const cephRecords = Array.from({ length: 10 }, (_, i) => {
     const record = structuredClone(ceph.Records[0]);
@@ -260,15 +341,25 @@ test('records that made a parser throw, and a 1 MB poison record, are skipped an
   const poison = [...crashers.map((body) => JSON.stringify(body)), hugeValue];
   const before = await skippedCount();
   for (const value of poison) await producer.send({ topic, messages: [{ value }] }); // one request each: the broker takes at most 1 MB at once
-  await producer.send({ topic, messages: cephRecords.map((record) => ({ value: JSON.stringify({ Records: [record] }) })) });
+  await producer.send({
+    topic,
+    messages: cephRecords.map((record) => ({ value: JSON.stringify({ Records: [record] }) })),
+  });
 
-  sources.push(startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)));
+  sources.push(
+    startKafkaSource({ brokers: [endpoints.kafka], topic, group }, (events) => engine.client.publishParsed(events)),
+  );
   await sources.at(-1)!.consuming;
   const ids = await arrived(bucket, cephRecords.length);
   assert.equal(new Set(ids).size, cephRecords.length, 'every event behind the poison');
   const deadline = Date.now() + 20_000;
-  while ((await committedOffsets(topic, group)) < poison.length + cephRecords.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.equal(await committedOffsets(topic, group), poison.length + cephRecords.length, 'the poison committed with the rest');
+  while ((await committedOffsets(topic, group)) < poison.length + cephRecords.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
+  assert.equal(
+    await committedOffsets(topic, group),
+    poison.length + cephRecords.length,
+    'the poison committed with the rest',
+  );
   assert.equal((await skippedCount()) - before, poison.length);
   assert.equal(sources.at(-1)!.skipped, poison.length);
 });

@@ -78,8 +78,17 @@ before(async () => {
     notify: {
       amqp: {
         '1': {
-          enable: true, url: endpoints.amqp, exchange, routingKey: 'bucketlogs', exchangeType: 'fanout',
-          mandatory: false, immediate: false, durable: false, internal: false, noWait: false, autoDeleted: false,
+          enable: true,
+          url: endpoints.amqp,
+          exchange,
+          routingKey: 'bucketlogs',
+          exchangeType: 'fanout',
+          mandatory: false,
+          immediate: false,
+          durable: false,
+          internal: false,
+          noWait: false,
+          autoDeleted: false,
         },
       },
       nats: { '1': { enable: true, address: endpoints.nats, subject, jetstream: true } },
@@ -87,7 +96,13 @@ before(async () => {
       mqtt: { '1': { enable: true, broker: endpoints.mqtt, topic: mqttTopic, qos: 1 } },
     },
     rules: {
-      [bucket]: Object.values(ARNS).map((arn, i) => ({ id: String(i + 1), arn, events: everyChange, prefix: '', suffix: '.jpg' })),
+      [bucket]: Object.values(ARNS).map((arn, i) => ({
+        id: String(i + 1),
+        arn,
+        events: everyChange,
+        prefix: '',
+        suffix: '.jpg',
+      })),
     },
   });
 
@@ -95,7 +110,12 @@ before(async () => {
   const now = Date.now();
   for (const [i, eventName] of ['s3:ObjectCreated:Put', 's3:ObjectRemoved:Delete'].entries()) {
     const record = buildEvent({
-      eventName, bucket, key: rawKey, size: 56060, eTag: '1d97bf45ecb37f7a7b699418070df08f', contentType: 'image/jpeg',
+      eventName,
+      bucket,
+      key: rawKey,
+      size: 56060,
+      eTag: '1d97bf45ecb37f7a7b699418070df08f',
+      contentType: 'image/jpeg',
       eventTime: new Date(now + i),
     });
     const [published] = await engine.client.publish(record);
@@ -142,18 +162,24 @@ test('the workflow delivers the put and the delete to all four message targets',
     assert.equal(event.status, 'delivered');
     assert.deepEqual(
       event.targets.map((t) => ({ arn: t.arn, status: t.status })).sort((a, b) => a.arn.localeCompare(b.arn)),
-      Object.values(ARNS).sort().map((arn) => ({ arn, status: 'delivered' })),
+      Object.values(ARNS)
+        .sort()
+        .map((arn) => ({ arn, status: 'delivered' })),
     );
   }
 });
 
 test('AMQP: the bound queue holds the put then the delete, envelope body, message id = event id', async () => {
   const messages: amqplib.GetMessage[] = [];
-  await waitFor(2, async () => {
-    const message = await rabbitChannel.get(queue, { noAck: true });
-    if (message) messages.push(message);
-    return messages;
-  }, 'AMQP');
+  await waitFor(
+    2,
+    async () => {
+      const message = await rabbitChannel.get(queue, { noAck: true });
+      if (message) messages.push(message);
+      return messages;
+    },
+    'AMQP',
+  );
   // Nothing beyond the two events.
   assert.equal(await rabbitChannel.get(queue, { noAck: true }), false);
   for (const [i, event] of sent.entries()) {
@@ -175,7 +201,10 @@ test('NATS JetStream: the stream stores the put then the delete, envelope body, 
   for await (const message of await consumer.fetch({ max_messages: 10, expires: 1_000 })) {
     stored.push({ subject: message.subject, id: message.headers?.get('Nats-Msg-Id'), body: message.json() });
   }
-  assert.deepEqual(stored, sent.map((event) => ({ subject, id: event.eventId, body: expectedBody(event.record) })));
+  assert.deepEqual(
+    stored,
+    sent.map((event) => ({ subject, id: event.eventId, body: expectedBody(event.record) })),
+  );
 });
 
 test('Kafka: the topic holds the put then the delete, key <bucket>/<raw key>, envelope value, event id header', async () => {
@@ -198,7 +227,10 @@ test('Kafka: the topic holds the put then the delete, key <bucket>/<raw key>, en
     assert.equal(messages[i].headers?.[EVENT_ID_HEADER]?.toString(), event.eventId);
   }
   const offsets = await kafkaAdmin.fetchTopicOffsets(kafkaTopic);
-  assert.deepEqual(offsets.map((o) => o.high), ['2']);
+  assert.deepEqual(
+    offsets.map((o) => o.high),
+    ['2'],
+  );
 });
 
 test('MQTT: the subscriber gets the put then the delete, envelope payload, event id user property', async () => {

@@ -29,14 +29,24 @@ let metricsUrl: string;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'bucketflow-metrics-'));
   receivers = [await Receiver.start(), await Receiver.start([], 400), await Receiver.start([503])];
-  await writeFile(path.join(dir, 'config.json'), JSON.stringify({ notify: { webhook: {
-    ok: { enable: true, endpoint: receivers[0].url },
-    bad: { enable: true, endpoint: receivers[1].url },
-    flaky: { enable: true, endpoint: receivers[2].url, fast_retry_interval: '10ms' },
-  } } }));
+  await writeFile(
+    path.join(dir, 'config.json'),
+    JSON.stringify({
+      notify: {
+        webhook: {
+          ok: { enable: true, endpoint: receivers[0].url },
+          bad: { enable: true, endpoint: receivers[1].url },
+          flaky: { enable: true, endpoint: receivers[2].url, fast_retry_interval: '10ms' },
+        },
+      },
+    }),
+  );
   const store = new FileStateStore(dir);
-  await store.put('metrics', [{ id: '1', arn: ok, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }, { id: '2', arn: bad, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
-    { id: '3', arn: flaky, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }]);
+  await store.put('metrics', [
+    { id: '1', arn: ok, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+    { id: '2', arn: bad, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+    { id: '3', arn: flaky, events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' },
+  ]);
   const [ingestPort, metricsPort] = [await freePort(), await freePort()];
   ingestUrl = `http://127.0.0.1:${ingestPort}/`;
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -44,9 +54,15 @@ before(async () => {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      ...process.env, BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(ingestPort), BUCKETFLOW_INGEST_AUTH_TOKEN: 'secret',
-      BUCKETFLOW_METRICS_PORT: String(metricsPort), BUCKETFLOW_SDK_METRICS_PORT: String(await freePort()),
-      BUCKETFLOW_CONFIG: path.join(dir, 'config.json'), BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_TASK_QUEUE: `metrics-${randomUUID()}`,
+      ...process.env,
+      BUCKETFLOW_INGEST: 'on',
+      BUCKETFLOW_INGEST_PORT: String(ingestPort),
+      BUCKETFLOW_INGEST_AUTH_TOKEN: 'secret',
+      BUCKETFLOW_METRICS_PORT: String(metricsPort),
+      BUCKETFLOW_SDK_METRICS_PORT: String(await freePort()),
+      BUCKETFLOW_CONFIG: path.join(dir, 'config.json'),
+      BUCKETFLOW_DATA_DIR: dir,
+      BUCKETFLOW_TASK_QUEUE: `metrics-${randomUUID()}`,
     },
   });
   let stderr = '';
@@ -71,38 +87,54 @@ after(async () => {
 /** `name{labels} value` lines as a map. */
 async function scrape(): Promise<Map<string, number>> {
   const text = await (await fetch(metricsUrl)).text();
-  return new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
-    const at = l.lastIndexOf(' ');
-    return [l.slice(0, at), Number(l.slice(at + 1))];
-  }));
+  return new Map(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const at = l.lastIndexOf(' ');
+        return [l.slice(0, at), Number(l.slice(at + 1))];
+      }),
+  );
 }
 
-test('/metrics counts ingest results, deliveries by target and outcome, attempts by result (success, retryable, permanent), attempt latency, and has the SDK metrics', { timeout: 90_000 }, async () => {
-  const post = (body: string, token?: string) =>
-    fetch(ingestUrl, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} }).then((r) => r.status);
-  const { record } = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'metrics', key: 'a.jpg' });
-  assert.equal(await post(JSON.stringify({ Records: [record] }), 'secret'), 202);
-  assert.equal(await post(JSON.stringify({ Records: [record] }), 'secret'), 202); // the same event again
-  assert.equal(await post('{not json', 'secret'), 400);
-  assert.equal(await post(JSON.stringify({ Records: [record] })), 401);
-  await receivers[0].waitForRequests(1);
+test(
+  '/metrics counts ingest results, deliveries by target and outcome, attempts by result (success, retryable, permanent), attempt latency, and has the SDK metrics',
+  { timeout: 90_000 },
+  async () => {
+    const post = (body: string, token?: string) =>
+      fetch(ingestUrl, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} }).then(
+        (r) => r.status,
+      );
+    const { record } = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'metrics', key: 'a.jpg' });
+    assert.equal(await post(JSON.stringify({ Records: [record] }), 'secret'), 202);
+    assert.equal(await post(JSON.stringify({ Records: [record] }), 'secret'), 202); // the same event again
+    assert.equal(await post('{not json', 'secret'), 400);
+    assert.equal(await post(JSON.stringify({ Records: [record] })), 401);
+    await receivers[0].waitForRequests(1);
 
-  const seen = await eventually(async () => {
-    const m = await scrape();
-    const done = m.get(`bucketflow_deliveries_total{target="${bad}",outcome="failed"}`) === 1 && m.get(`bucketflow_deliveries_total{target="${flaky}",outcome="delivered"}`) === 1;
-    return done ? m : undefined;
-  }, 'the failed delivery in /metrics');
-  assert.equal(seen.get('bucketflow_events_accepted_total{result="started"}'), 1);
-  assert.equal(seen.get('bucketflow_events_accepted_total{result="duplicate"}'), 1);
-  assert.equal(seen.get('bucketflow_events_rejected_total{reason="bad_request"}'), 1);
-  assert.equal(seen.get('bucketflow_events_rejected_total{reason="unauthorized"}'), 1);
-  assert.equal(seen.get(`bucketflow_deliveries_total{target="${ok}",outcome="delivered"}`), 1);
-  assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${bad}",result="permanent_error"}`), 1);
-  // The flaky target answered 503 once (a retryable error, then retried), then 200.
-  assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="retryable_error"}`), 1);
-  assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="success"}`), 1);
-  assert.equal(seen.get(`bucketflow_delivery_attempt_seconds_count{target="${ok}"}`), 1);
-  assert.equal(seen.get(`bucketflow_deliveries_in_flight{target="${ok}"}`), 0);
-  assert.ok([...seen.keys()].some((name) => name.startsWith('temporal_')), 'the Temporal SDK exporter\'s metrics are appended');
-  assert.ok(seen.has('process_cpu_seconds_total'));
-});
+    const seen = await eventually(async () => {
+      const m = await scrape();
+      const done =
+        m.get(`bucketflow_deliveries_total{target="${bad}",outcome="failed"}`) === 1 &&
+        m.get(`bucketflow_deliveries_total{target="${flaky}",outcome="delivered"}`) === 1;
+      return done ? m : undefined;
+    }, 'the failed delivery in /metrics');
+    assert.equal(seen.get('bucketflow_events_accepted_total{result="started"}'), 1);
+    assert.equal(seen.get('bucketflow_events_accepted_total{result="duplicate"}'), 1);
+    assert.equal(seen.get('bucketflow_events_rejected_total{reason="bad_request"}'), 1);
+    assert.equal(seen.get('bucketflow_events_rejected_total{reason="unauthorized"}'), 1);
+    assert.equal(seen.get(`bucketflow_deliveries_total{target="${ok}",outcome="delivered"}`), 1);
+    assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${bad}",result="permanent_error"}`), 1);
+    // The flaky target answered 503 once (a retryable error, then retried), then 200.
+    assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="retryable_error"}`), 1);
+    assert.equal(seen.get(`bucketflow_delivery_attempts_total{target="${flaky}",result="success"}`), 1);
+    assert.equal(seen.get(`bucketflow_delivery_attempt_seconds_count{target="${ok}"}`), 1);
+    assert.equal(seen.get(`bucketflow_deliveries_in_flight{target="${ok}"}`), 0);
+    assert.ok(
+      [...seen.keys()].some((name) => name.startsWith('temporal_')),
+      "the Temporal SDK exporter's metrics are appended",
+    );
+    assert.ok(seen.has('process_cpu_seconds_total'));
+  },
+);

@@ -47,7 +47,8 @@ after(async () => {
   await sns?.close();
 });
 
-/** An ingest on the worker's publisher (rules matched where the event is accepted) or a plain one (the workflow matches them). */
+/** An ingest on the worker's publisher (rules matched where the event is accepted) or a plain one (the workflow matches
+ * them). */
 async function ingestUrl(publisher = engine.client, options: Omit<IngestOptions, 'publisher'> = {}): Promise<string> {
   const app = buildIngestServer({ publisher, ...options });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -55,10 +56,13 @@ async function ingestUrl(publisher = engine.client, options: Omit<IngestOptions,
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
 }
 
-const post = (url: string, body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const post = (url: string, body: string) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 // Keys unique per run: event ids (and so workflow ids) derive from bucket, key and sequencer.
-const recordIn = (bucket: string, extra: Record<string, unknown> = {}) =>
-  ({ ...buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `poison-${randomUUID()}.txt` }), ...extra });
+const recordIn = (bucket: string, extra: Record<string, unknown> = {}) => ({
+  ...buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: `poison-${randomUUID()}.txt` }),
+  ...extra,
+});
 
 test("buckets named after Object.prototype's properties are delivered by their own rules, or have none", async () => {
   for (const url of [await ingestUrl(), await ingestUrl(engine.plainClient)]) {
@@ -72,7 +76,7 @@ test("buckets named after Object.prototype's properties are delivered by their o
   }
 });
 
-test('any JSON in any field of any source\'s body is accepted (202) or refused naming the field (400), never a 500', async () => {
+test("any JSON in any field of any source's body is accepted (202) or refused naming the field (400), never a 500", async () => {
   const url = await ingestUrl(engine.client, { sns: { origins: [sns.origin], topics: [SNS_TOPIC] } });
   const answer = async (body: string) => {
     const response = await post(url, body);
@@ -81,13 +85,41 @@ test('any JSON in any field of any source\'s body is accepted (202) or refused n
   // What made a parser throw (a 500, retried forever by the sender), one per kind, each refused naming the field.
   const notification = sourceFixture('sns-notification.json');
   const crashers: Array<[string, string]> = [
-    [replacedAt(sourceFixture('ceph-notifications.json'), ['Records', 0, 'userIdentity', 'principalId'], { toString: 1 }), 'Records[0].userIdentity.principalId: expected a string'],
-    [replacedAt(sourceFixture('aws-s3-object-created.json'), ['Records', 1, 'responseElements', 'x-amz-request-id'], { toString: 1 }), 'Records[1].responseElements.x-amz-request-id: expected a string'],
-    [replacedAt(sourceFixture('aws-s3-object-created.json'), ['Records', 0, 's3', 'object', 'key'], 'a\ud800'), 'Records[0].s3.object.key: not valid Unicode (a lone surrogate at character 1)'],
-    [replacedAt(sourceFixture('eventbridge-object-created.json'), ['detail', 'reason'], 'toString'), 'detail.reason: expected one of PutObject, POST Object, CopyObject, CompleteMultipartUpload, got "toString"'],
-    [replacedAt(sourceFixture('ceph-notifications.json'), ['Records', 1, 'eventName'], 'constructor'), 'Records[1].eventName: "constructor" has no MinIO equivalent (bucket rules use MinIO\'s s3: event names)'],
-    [JSON.stringify(sns.sign({ ...notification, Message: replacedAt(JSON.parse(notification.Message), ['Records', 0, 'userIdentity', 'principalId'], { toString: 1 }) })),
-      'Message.Records[0].userIdentity.principalId: expected a string'],
+    [
+      replacedAt(sourceFixture('ceph-notifications.json'), ['Records', 0, 'userIdentity', 'principalId'], {
+        toString: 1,
+      }),
+      'Records[0].userIdentity.principalId: expected a string',
+    ],
+    [
+      replacedAt(sourceFixture('aws-s3-object-created.json'), ['Records', 1, 'responseElements', 'x-amz-request-id'], {
+        toString: 1,
+      }),
+      'Records[1].responseElements.x-amz-request-id: expected a string',
+    ],
+    [
+      replacedAt(sourceFixture('aws-s3-object-created.json'), ['Records', 0, 's3', 'object', 'key'], 'a\ud800'),
+      'Records[0].s3.object.key: not valid Unicode (a lone surrogate at character 1)',
+    ],
+    [
+      replacedAt(sourceFixture('eventbridge-object-created.json'), ['detail', 'reason'], 'toString'),
+      'detail.reason: expected one of PutObject, POST Object, CopyObject, CompleteMultipartUpload, got "toString"',
+    ],
+    [
+      replacedAt(sourceFixture('ceph-notifications.json'), ['Records', 1, 'eventName'], 'constructor'),
+      'Records[1].eventName: "constructor" has no MinIO equivalent (bucket rules use MinIO\'s s3: event names)',
+    ],
+    [
+      JSON.stringify(
+        sns.sign({
+          ...notification,
+          Message: replacedAt(JSON.parse(notification.Message), ['Records', 0, 'userIdentity', 'principalId'], {
+            toString: 1,
+          }),
+        }),
+      ),
+      'Message.Records[0].userIdentity.principalId: expected a string',
+    ],
   ];
   for (const [body, error] of crashers) assert.deepEqual(await answer(body), { status: 400, error });
 
@@ -101,7 +133,10 @@ test('any JSON in any field of any source\'s body is accepted (202) or refused n
     await fc.assert(
       fc.asyncProperty(oneFieldReplaced(body), async ({ text }) => {
         const { status, error } = await answer(text);
-        assert.ok(status === 202 || (status === 400 && /^[^\r\n]+?: [^\r\n]+$/.test(error ?? '')), `${status}: ${error}`);
+        assert.ok(
+          status === 202 || (status === 400 && /^[^\r\n]+?: [^\r\n]+$/.test(error ?? '')),
+          `${status}: ${error}`,
+        );
       }),
       { numRuns: 40 },
     );
@@ -116,12 +151,19 @@ test('the records limit is checked before any record is read: one record over it
   const bodies = [
     { Records: [recordIn('constructor'), recordIn('constructor'), malformed] },
     { Records: [...sourceFixture('ceph-notifications.json').Records, { ...malformed, eventSource: 'ceph:s3' }] },
-    sns.sign({ ...notification, Message: JSON.stringify({ Records: [...aws.Records, { ...malformed, eventSource: 'aws:s3', eventName: 'ObjectCreated:Put' }] }) }),
+    sns.sign({
+      ...notification,
+      Message: JSON.stringify({
+        Records: [...aws.Records, { ...malformed, eventSource: 'aws:s3', eventName: 'ObjectCreated:Put' }],
+      }),
+    }),
   ];
   for (const body of bodies) {
     const response = await post(url, JSON.stringify(body));
     assert.equal(response.status, 413);
-    assert.deepEqual(await response.json(), { error: '3 records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)' });
+    assert.deepEqual(await response.json(), {
+      error: '3 records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)',
+    });
   }
   // At the limit the malformed record is read, and refused naming itself.
   const atLimit = await post(url, JSON.stringify({ Records: [recordIn('constructor'), malformed] }));
@@ -135,7 +177,10 @@ test('a body nested 100,000 levels deep is a 400 naming why, whichever field nes
   const whole = await post(url, `{"Records": [${deep(100_000)}]}`);
   assert.equal(whole.status, 400);
   assert.deepEqual(await whole.json(), { error: 'body: nested deeper than 64 levels' });
-  const record = JSON.stringify({ Records: [recordIn('images')] }).replace('"userIdentity":', `"deep":${deep(100_000)},"userIdentity":`);
+  const record = JSON.stringify({ Records: [recordIn('images')] }).replace(
+    '"userIdentity":',
+    `"deep":${deep(100_000)},"userIdentity":`,
+  );
   const inRecord = await post(url, record);
   assert.equal(inRecord.status, 400);
   assert.deepEqual(await inRecord.json(), { error: 'body: nested deeper than 64 levels' });
@@ -147,26 +192,42 @@ test('a record too large for a workflow input is a 413 naming the record and the
   const large = recordIn('constructor', { responseElements: { padding: 'x'.repeat(300 * 1024) } });
   const response = await post(url, JSON.stringify({ Records: [small, large] }));
   assert.equal(response.status, 413);
-  assert.match(((await response.json()) as { error: string }).error, /^Records\[1\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery/);
-  await assert.rejects(engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(small))).describe(), WorkflowNotFoundError);
+  assert.match(
+    ((await response.json()) as { error: string }).error,
+    /^Records\[1\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery/,
+  );
+  await assert.rejects(
+    engine.client.temporal.workflow.getHandle(workflowIdFor(eventIdentity(small))).describe(),
+    WorkflowNotFoundError,
+  );
 });
 
-test('a rule lookup that keeps failing ends the workflow failed after bounded attempts, status failed', { timeout: 90_000 }, async () => {
-  const rulesFile = path.join(engine.settings.dataDir, 'rules.json');
-  await writeFile(rulesFile, '{"constructor": ['); // unreadable: every lookup fails
-  try {
-    const url = await ingestUrl(engine.plainClient);
-    const response = await post(url, JSON.stringify({ Records: [recordIn('constructor')] }));
-    assert.equal(response.status, 202);
-    const [{ workflowId }] = ((await response.json()) as { accepted: Array<{ workflowId: string }> }).accepted;
-    const handle = engine.client.temporal.workflow.getHandle(workflowId);
-    const failure = await handle.result().then(() => undefined, (err: unknown) => err);
-    assert.ok(failure instanceof WorkflowFailedError, String(failure));
-    const cause = failure.cause as { type?: string; message?: string };
-    assert.equal(cause.type, RULES_LOOKUP_FAILED);
-    assert.match(cause.message ?? '', /^bucket rules could not be looked up after 5 attempts: .*rules\.json: not valid JSON/);
-    assert.equal((await handle.describe()).typedSearchAttributes.get(searchKeys.status), 'failed');
-  } finally {
-    await writeFile(rulesFile, '{}');
-  }
-});
+test(
+  'a rule lookup that keeps failing ends the workflow failed after bounded attempts, status failed',
+  { timeout: 90_000 },
+  async () => {
+    const rulesFile = path.join(engine.settings.dataDir, 'rules.json');
+    await writeFile(rulesFile, '{"constructor": ['); // unreadable: every lookup fails
+    try {
+      const url = await ingestUrl(engine.plainClient);
+      const response = await post(url, JSON.stringify({ Records: [recordIn('constructor')] }));
+      assert.equal(response.status, 202);
+      const [{ workflowId }] = ((await response.json()) as { accepted: Array<{ workflowId: string }> }).accepted;
+      const handle = engine.client.temporal.workflow.getHandle(workflowId);
+      const failure = await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof WorkflowFailedError, String(failure));
+      const cause = failure.cause as { type?: string; message?: string };
+      assert.equal(cause.type, RULES_LOOKUP_FAILED);
+      assert.match(
+        cause.message ?? '',
+        /^bucket rules could not be looked up after 5 attempts: .*rules\.json: not valid JSON/,
+      );
+      assert.equal((await handle.describe()).typedSearchAttributes.get(searchKeys.status), 'failed');
+    } finally {
+      await writeFile(rulesFile, '{}');
+    }
+  },
+);

@@ -31,7 +31,12 @@ after(async () => {
 });
 
 const put = (key: string, padding = 0): S3EventRecord =>
-  buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key, ...(padding ? { userMetadata: { padding: 'x'.repeat(padding) } } : {}) });
+  buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket,
+    key,
+    ...(padding ? { userMetadata: { padding: 'x'.repeat(padding) } } : {}),
+  });
 
 async function delivered(eventId: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -42,17 +47,27 @@ async function delivered(eventId: string): Promise<void> {
 
 for (const mode of ['per-event', 'high-volume'] as const) {
   test(`${mode} mode: publish refuses a record over ${MAX_RECORD_BYTES} bytes naming it; nothing of the call starts`, async () => {
-    const client = mode === 'per-event'
-      ? engine.client
-      : new BucketflowClient(engine.client.temporal, { taskQueue: engine.settings.taskQueue, batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 } });
+    const client =
+      mode === 'per-event'
+        ? engine.client
+        : new BucketflowClient(engine.client.temporal, {
+            taskQueue: engine.settings.taskQueue,
+            batch: { maxEvents: 10, maxWaitMs: 0, dedupeWindowMs: 60_000 },
+          });
     const small = put(`${mode}/small.txt`);
     const large = put(`${mode}/large.txt`, 300 * 1024);
-    const refusal = await client.publish({ Records: [small, large] }).then(() => undefined, (err: unknown) => err);
+    const refusal = await client.publish({ Records: [small, large] }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(refusal instanceof RecordTooLargeError, `rejected with RecordTooLargeError, not ${String(refusal)}`);
     assert.equal(refusal.field, 'Records[1]');
     assert.equal(refusal.limit, MAX_RECORD_BYTES);
     assert.ok(refusal.bytes > MAX_RECORD_BYTES);
-    assert.match(refusal.message, /^Records\[1\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery \(Temporal's payload limit\)$/);
+    assert.match(
+      refusal.message,
+      /^Records\[1\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery \(Temporal's payload limit\)$/,
+    );
     // The small record was not started (nor remembered by the high-volume mode's dedupe window): alone, it starts now.
     const [published] = await client.publish(small);
     assert.equal(published.duplicate, false);

@@ -9,7 +9,13 @@ import { needs } from '../helpers/needs';
 const { test } = needs('postgres');
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
-const rule = (prefix: string): NotificationRule => ({ id: '1', arn: a, events: ['s3:ObjectCreated:*'], prefix, suffix: '' });
+const rule = (prefix: string): NotificationRule => ({
+  id: '1',
+  arn: a,
+  events: ['s3:ObjectCreated:*'],
+  prefix,
+  suffix: '',
+});
 
 test('the PostgreSQL store shares rules between stores (workers) at once', async () => {
   const one = new PostgresStateStore(endpoints.postgres);
@@ -35,7 +41,10 @@ test('several workers starting at once all create-or-find the table', async () =
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {
-    assert.deepEqual(await Promise.all(stores.map((store) => store.buckets())), stores.map(() => []));
+    assert.deepEqual(
+      await Promise.all(stores.map((store) => store.buckets())),
+      stores.map(() => []),
+    );
     await stores[0].put('b', [rule('p/')]);
     assert.deepEqual(await stores[5].get('b'), [rule('p/')]);
   } finally {
@@ -47,7 +56,10 @@ test('several workers starting at once all create-or-find the table', async () =
 
 test('pause and circuit state are shared between stores (workers) through PostgreSQL', async () => {
   const table = `bucketflow_rules_state_${process.pid}_${Date.now()}`;
-  const [one, two] = [new PostgresStateStore(endpoints.postgres, table), new PostgresStateStore(endpoints.postgres, table)];
+  const [one, two] = [
+    new PostgresStateStore(endpoints.postgres, table),
+    new PostgresStateStore(endpoints.postgres, table),
+  ];
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {
@@ -70,21 +82,34 @@ test('pause and circuit state are shared between stores (workers) through Postgr
 
 test("one worker's sends are known to the others through PostgreSQL; sends older than the horizon are deleted", async () => {
   const table = `bucketflow_rules_sent_${process.pid}_${Date.now()}`;
-  const [one, two] = [new PostgresStateStore(endpoints.postgres, table), new PostgresStateStore(endpoints.postgres, table)];
+  const [one, two] = [
+    new PostgresStateStore(endpoints.postgres, table),
+    new PostgresStateStore(endpoints.postgres, table),
+  ];
   const [first, second] = [new SendDedupe(), new SendDedupe()];
   const admin = new Client({ connectionString: endpoints.postgres });
   await admin.connect();
   try {
     await one.buckets(); // creates the tables
-    await admin.query(`INSERT INTO ${table}_sent (worker, key, at) VALUES ('gone', 'old-run arn', now() - make_interval(secs => $1))`, [SENT_LOG_HORIZON_MS / 1000 + 60]);
+    await admin.query(
+      `INSERT INTO ${table}_sent (worker, key, at) VALUES ('gone', 'old-run arn', now() - make_interval(secs => $1))`,
+      [SENT_LOG_HORIZON_MS / 1000 + 60],
+    );
     first.share(one.sentLog());
     second.share(two.sentLog());
-    first.addAll([['run-1', a], ['run-2', a]]);
+    first.addAll([
+      ['run-1', a],
+      ['run-2', a],
+    ]);
     await first.close(); // its inserts are done
     await second.learn();
     assert.deepEqual([second.has('run-1', a), second.has('run-2', a), second.has('run-3', a)], [true, true, false]);
     const { rows } = await admin.query(`SELECT key FROM ${table}_sent ORDER BY id`);
-    assert.deepEqual(rows.map((row) => row.key), [`run-1 ${a}`, `run-2 ${a}`], 'the stale send was deleted');
+    assert.deepEqual(
+      rows.map((row) => row.key),
+      [`run-1 ${a}`, `run-2 ${a}`],
+      'the stale send was deleted',
+    );
   } finally {
     await second.close();
     await Promise.all([one.close(), two.close()]);

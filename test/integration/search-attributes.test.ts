@@ -46,11 +46,20 @@ interface Started {
 function startEntryPoint(script: string, server: DevServer, until: RegExp, env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_CONFIG: '', BUCKETFLOW_TASK_QUEUE: 'sa-test', ...env },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      BUCKETFLOW_DATA_DIR: dir,
+      BUCKETFLOW_CONFIG: '',
+      BUCKETFLOW_TASK_QUEUE: 'sa-test',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr })),
+  );
   const ready = new Promise<string[]>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d;
@@ -80,48 +89,72 @@ async function customAttributes(address: string) {
   }
 }
 
-test('on a server without them, the ingest adds the search attributes and a delivery starts and completes', { timeout: 120_000 }, async () => {
-  const server = await devServer();
-  const before = await customAttributes(server.address);
-  for (const name of Object.keys(SEARCH_ATTRIBUTES)) assert.equal(name in before, false, `${name} absent at first`);
+test(
+  'on a server without them, the ingest adds the search attributes and a delivery starts and completes',
+  { timeout: 120_000 },
+  async () => {
+    const server = await devServer();
+    const before = await customAttributes(server.address);
+    for (const name of Object.keys(SEARCH_ATTRIBUTES)) assert.equal(name in before, false, `${name} absent at first`);
 
-  const port = await freePort();
-  const ingest = startEntryPoint('src/ingest/main.ts', server, /ingest listening/, { BUCKETFLOW_INGEST_PORT: String(port) });
-  const ingestLog = await ingest.ready;
-  assert.ok(ingestLog.some((line) => line.includes('search attributes added')), 'the ingest logs what it added');
-  const added = await customAttributes(server.address);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) assert.equal(added[name], indexedValueType(type), name);
+    const port = await freePort();
+    const ingest = startEntryPoint('src/ingest/main.ts', server, /ingest listening/, {
+      BUCKETFLOW_INGEST_PORT: String(port),
+    });
+    const ingestLog = await ingest.ready;
+    assert.ok(
+      ingestLog.some((line) => line.includes('search attributes added')),
+      'the ingest logs what it added',
+    );
+    const added = await customAttributes(server.address);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+      assert.equal(added[name], indexedValueType(type), name);
 
-  // The worker finds them in place and adds nothing.
-  const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
-  const workerLog = await worker.ready;
-  assert.equal(workerLog.some((line) => line.includes('search attributes added')), false);
+    // The worker finds them in place and adds nothing.
+    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
+    const workerLog = await worker.ready;
+    assert.equal(
+      workerLog.some((line) => line.includes('search attributes added')),
+      false,
+    );
 
-  const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ Records: [deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'sa-bucket', key: 'a.txt' }).record] }) });
-  assert.equal(response.status, 202, await response.clone().text());
-  const { accepted } = (await response.json()) as { accepted: Array<{ workflowId: string }> };
-  const connection = await Connection.connect({ address: server.address });
-  try {
-    const result = await new Client({ connection }).workflow.getHandle(accepted[0].workflowId).result();
-    assert.equal(result.status, 'no-targets');
-  } finally {
-    await connection.close();
-  }
-});
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      body: JSON.stringify({
+        Records: [deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'sa-bucket', key: 'a.txt' }).record],
+      }),
+    });
+    assert.equal(response.status, 202, await response.clone().text());
+    const { accepted } = (await response.json()) as { accepted: Array<{ workflowId: string }> };
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      const result = await new Client({ connection }).workflow.getHandle(accepted[0].workflowId).result();
+      assert.equal(result.status, 'no-targets');
+    } finally {
+      await connection.close();
+    }
+  },
+);
 
-test('where the server refuses to add them, the worker exits 1 printing the exact temporal commands', { timeout: 120_000 }, async () => {
-  // A namespace whose KeywordList quota (3 on SQL visibility) is used up refuses BucketflowTargets and
-  // BucketflowFailedTargets, as a server that does not permit the operator API would.
-  const server = await devServer({ Other1: 'KeywordList', Other2: 'KeywordList', Other3: 'KeywordList' });
-  const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
-  const { code, stderr } = await withTimeout(worker.exit, EXIT_DEADLINE_MS, 'the refused worker exiting');
-  assert.equal(code, 1);
-  const commands = stderr.split('\n').filter((line) => line.trim().startsWith('temporal operator search-attribute create'));
-  assert.deepEqual(
-    commands.map((line) => line.trim()),
-    Object.entries(SEARCH_ATTRIBUTES).map(
-      ([name, type]) => `temporal operator search-attribute create --namespace default --name ${name} --type ${type}`,
-    ),
-  );
-  assert.match(stderr, /cannot have more than 3 search attribute of type KeywordList/);
-});
+test(
+  'where the server refuses to add them, the worker exits 1 printing the exact temporal commands',
+  { timeout: 120_000 },
+  async () => {
+    // A namespace whose KeywordList quota (3 on SQL visibility) is used up refuses BucketflowTargets and
+    // BucketflowFailedTargets, as a server that does not permit the operator API would.
+    const server = await devServer({ Other1: 'KeywordList', Other2: 'KeywordList', Other3: 'KeywordList' });
+    const worker = startEntryPoint('src/worker/main.ts', server, /worker started/);
+    const { code, stderr } = await withTimeout(worker.exit, EXIT_DEADLINE_MS, 'the refused worker exiting');
+    assert.equal(code, 1);
+    const commands = stderr
+      .split('\n')
+      .filter((line) => line.trim().startsWith('temporal operator search-attribute create'));
+    assert.deepEqual(
+      commands.map((line) => line.trim()),
+      Object.entries(SEARCH_ATTRIBUTES).map(
+        ([name, type]) => `temporal operator search-attribute create --namespace default --name ${name} --type ${type}`,
+      ),
+    );
+    assert.match(stderr, /cannot have more than 3 search attribute of type KeywordList/);
+  },
+);

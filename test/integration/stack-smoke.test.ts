@@ -23,43 +23,64 @@ import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
 import { needsEach } from '../helpers/needs';
 
-const service = needsEach('temporal', 'temporal-cli', 'postgres', 'mariadb', 'redis', 'rabbitmq', 'nats', 'mosquitto', 'kafka', 'elasticsearch');
+const service = needsEach(
+  'temporal',
+  'temporal-cli',
+  'postgres',
+  'mariadb',
+  'redis',
+  'rabbitmq',
+  'nats',
+  'mosquitto',
+  'kafka',
+  'elasticsearch',
+);
 const TIMEOUT = { timeout: 120_000 };
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const unique = () => randomUUID().replace(/-/g, '').slice(0, 12);
 
 describe('stack smoke: one round trip per service', () => {
-  service.temporal.test('temporal runs a workflow on an in-process worker and serves its history', TIMEOUT, async () => {
-    const taskQueue = `stack-smoke-${unique()}`;
-    const workflowId = `stack-smoke-${unique()}`;
-    const workerConnection = await NativeConnection.connect({ address: endpoints.temporal });
-    const connection = await Connection.connect({ address: endpoints.temporal });
-    try {
-      const worker = await Worker.create({
-        connection: workerConnection, taskQueue, activities,
-        workflowsPath: require.resolve('../fixtures/stack/workflows'),
-      });
-      const client = new Client({ connection });
-      const result = await worker.runUntil(client.workflow.execute(greetingWorkflow, {
-        taskQueue, workflowId, args: ['stack'],
-        typedSearchAttributes: [{ key: searchKeys.bucket, value: 'smoke-bucket' }],
-      }));
-      assert.equal(result, 'hello stack');
+  service.temporal.test(
+    'temporal runs a workflow on an in-process worker and serves its history',
+    TIMEOUT,
+    async () => {
+      const taskQueue = `stack-smoke-${unique()}`;
+      const workflowId = `stack-smoke-${unique()}`;
+      const workerConnection = await NativeConnection.connect({ address: endpoints.temporal });
+      const connection = await Connection.connect({ address: endpoints.temporal });
+      try {
+        const worker = await Worker.create({
+          connection: workerConnection,
+          taskQueue,
+          activities,
+          workflowsPath: require.resolve('../fixtures/stack/workflows'),
+        });
+        const client = new Client({ connection });
+        const result = await worker.runUntil(
+          client.workflow.execute(greetingWorkflow, {
+            taskQueue,
+            workflowId,
+            args: ['stack'],
+            typedSearchAttributes: [{ key: searchKeys.bucket, value: 'smoke-bucket' }],
+          }),
+        );
+        assert.equal(result, 'hello stack');
 
-      const handle = client.workflow.getHandle(workflowId);
-      const events = (await handle.fetchHistory()).events ?? [];
-      // Each history event carries the attributes of its type.
-      const kinds = events.flatMap((event) => Object.keys(event).filter((key) => key.endsWith('EventAttributes')));
-      for (const kind of ['workflowExecutionStarted', 'activityTaskCompleted', 'workflowExecutionCompleted']) {
-        assert.ok(kinds.includes(`${kind}EventAttributes`), `history has ${kind}: ${kinds.join(', ')}`);
+        const handle = client.workflow.getHandle(workflowId);
+        const events = (await handle.fetchHistory()).events ?? [];
+        // Each history event carries the attributes of its type.
+        const kinds = events.flatMap((event) => Object.keys(event).filter((key) => key.endsWith('EventAttributes')));
+        for (const kind of ['workflowExecutionStarted', 'activityTaskCompleted', 'workflowExecutionCompleted']) {
+          assert.ok(kinds.includes(`${kind}EventAttributes`), `history has ${kind}: ${kinds.join(', ')}`);
+        }
+        const description = await handle.describe();
+        assert.equal(description.typedSearchAttributes.get(searchKeys.bucket), 'smoke-bucket');
+      } finally {
+        await connection.close();
+        await workerConnection.close();
       }
-      const description = await handle.describe();
-      assert.equal(description.typedSearchAttributes.get(searchKeys.bucket), 'smoke-bucket');
-    } finally {
-      await connection.close();
-      await workerConnection.close();
-    }
-  });
+    },
+  );
 
   service.temporal.test('temporal has the project search attributes registered', TIMEOUT, async () => {
     const connection = await Connection.connect({ address: endpoints.temporal });
@@ -73,24 +94,34 @@ describe('stack smoke: one round trip per service', () => {
     }
   });
 
-  service['temporal-cli'].test('@temporalio/testing runs its own dev server from the stack\'s temporal CLI', TIMEOUT, async () => {
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: temporalCliPath() } },
-    });
-    try {
-      const taskQueue = `stack-smoke-${unique()}`;
-      const worker = await Worker.create({
-        connection: env.nativeConnection, taskQueue, activities,
-        workflowsPath: require.resolve('../fixtures/stack/workflows'),
+  service['temporal-cli'].test(
+    "@temporalio/testing runs its own dev server from the stack's temporal CLI",
+    TIMEOUT,
+    async () => {
+      const env = await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: temporalCliPath() } },
       });
-      const result = await worker.runUntil(env.client.workflow.execute(greetingWorkflow, {
-        taskQueue, workflowId: `stack-smoke-${unique()}`, args: ['testing'],
-      }));
-      assert.equal(result, 'hello testing');
-    } finally {
-      await env.teardown();
-    }
-  });
+      try {
+        const taskQueue = `stack-smoke-${unique()}`;
+        const worker = await Worker.create({
+          connection: env.nativeConnection,
+          taskQueue,
+          activities,
+          workflowsPath: require.resolve('../fixtures/stack/workflows'),
+        });
+        const result = await worker.runUntil(
+          env.client.workflow.execute(greetingWorkflow, {
+            taskQueue,
+            workflowId: `stack-smoke-${unique()}`,
+            args: ['testing'],
+          }),
+        );
+        assert.equal(result, 'hello testing');
+      } finally {
+        await env.teardown();
+      }
+    },
+  );
 
   service.postgres.test('postgres writes and reads a row', TIMEOUT, async () => {
     const client = new PgClient({ connectionString: endpoints.postgres });
@@ -112,7 +143,10 @@ describe('stack smoke: one round trip per service', () => {
     try {
       await connection.query('CREATE TABLE IF NOT EXISTS stack_smoke (id VARCHAR(64) PRIMARY KEY, body JSON NOT NULL)');
       const id = unique();
-      await connection.query('INSERT INTO stack_smoke (id, body) VALUES (?, ?)', [id, JSON.stringify({ hello: 'mysql' })]);
+      await connection.query('INSERT INTO stack_smoke (id, body) VALUES (?, ?)', [
+        id,
+        JSON.stringify({ hello: 'mysql' }),
+      ]);
       const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT body FROM stack_smoke WHERE id = ?', [id]);
       const body: unknown = rows[0].body;
       assert.deepEqual(typeof body === 'string' ? JSON.parse(body) : body, { hello: 'mysql' });
@@ -222,9 +256,16 @@ describe('stack smoke: one round trip per service', () => {
     const client = new ElasticsearchClient({ node: endpoints.elasticsearch });
     const index = `stack-smoke-${unique()}`;
     try {
-      await client.index({ index, id: 'doc-1', document: { Key: 'bucket/photo.jpg', EventName: 's3:ObjectCreated:Put' },
-        refresh: true });
-      const result = await client.search<{ Key: string }>({ index, query: { match: { EventName: 's3:ObjectCreated:Put' } } });
+      await client.index({
+        index,
+        id: 'doc-1',
+        document: { Key: 'bucket/photo.jpg', EventName: 's3:ObjectCreated:Put' },
+        refresh: true,
+      });
+      const result = await client.search<{ Key: string }>({
+        index,
+        query: { match: { EventName: 's3:ObjectCreated:Put' } },
+      });
       assert.equal(result.hits.hits.length, 1);
       assert.equal(result.hits.hits[0]._source?.Key, 'bucket/photo.jpg');
     } finally {

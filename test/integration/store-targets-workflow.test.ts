@@ -73,10 +73,12 @@ async function mysqlRows() {
 async function esHits() {
   await es.indices.refresh({ index: esIndex });
   const result = await es.search({ index: esIndex, size: 100 });
-  return result.hits.hits.map((hit) => ({ id: hit._id, source: hit._source })).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  return result.hits.hits
+    .map((hit) => ({ id: hit._id, source: hit._source }))
+    .sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
-test('the guide\'s Redis list, PostgreSQL and MySQL tables and Elasticsearch index after puts and a delete through the workflow', async () => {
+test("the guide's Redis list, PostgreSQL and MySQL tables and Elasticsearch index after puts and a delete through the workflow", async () => {
   const now = Date.now();
   const put = await deliver('s3:ObjectCreated:Put', 'myphoto.jpg', now);
   const keep = await deliver('s3:ObjectCreated:Put', 'keep.jpg', now + 1);
@@ -90,7 +92,10 @@ test('the guide\'s Redis list, PostgreSQL and MySQL tables and Elasticsearch ind
   ]);
   const keepDoc = { id: await namespaceDocId(`${bucket}/keep.jpg`), source: { Records: [keep] } };
   const putDoc = { id: await namespaceDocId(`${bucket}/myphoto.jpg`), source: { Records: [put] } };
-  assert.deepEqual(await esHits(), [keepDoc, putDoc].sort((a, b) => a.id.localeCompare(b.id)));
+  assert.deepEqual(
+    await esHits(),
+    [keepDoc, putDoc].sort((a, b) => a.id.localeCompare(b.id)),
+  );
 
   const del = await deliver('s3:ObjectRemoved:Delete', 'myphoto.jpg', now + 2);
   assert.deepEqual((await pg.query(`SELECT key FROM ${table}`)).rows, [{ key: `${bucket}/keep.jpg` }]);

@@ -22,7 +22,10 @@ const { describe, test } = needs('temporal', 'temporal-tls');
 
 const repo = path.resolve(__dirname, '../..');
 const ca = { TEMPORAL_TLS_SERVER_CA_CERT_PATH: temporalTlsFiles.ca };
-const clientPair = { TEMPORAL_TLS_CLIENT_CERT_PATH: temporalTlsFiles.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: temporalTlsFiles.clientKey };
+const clientPair = {
+  TEMPORAL_TLS_CLIENT_CERT_PATH: temporalTlsFiles.clientCert,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: temporalTlsFiles.clientKey,
+};
 const ways: Record<string, NodeJS.ProcessEnv> = {
   TLS: { TEMPORAL_ADDRESS: endpoints.temporalTls, ...ca },
   'mutual TLS': { TEMPORAL_ADDRESS: endpoints.temporalMtls, ...ca, ...clientPair },
@@ -37,12 +40,24 @@ describe('a delivery end to end through the TLS proxy', () => {
       const temporal = loadTemporalConnection(env);
       const engine = await startEngine({
         notify: { webhook: { 1: { enable: true, endpoint: receiver.url } } },
-        rules: { [bucket]: [{ id: '1', arn: 'arn:minio:sqs:us-east-1:1:webhook', events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' }] },
+        rules: {
+          [bucket]: [
+            {
+              id: '1',
+              arn: 'arn:minio:sqs:us-east-1:1:webhook',
+              events: ['s3:ObjectCreated:*'],
+              prefix: '',
+              suffix: '',
+            },
+          ],
+        },
         temporal,
       });
       try {
         // The storage-side client on a connection of its own: the workflow matches the rules on the worker.
-        const [published] = await engine.plainClient.publish({ Records: [buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'a.jpg' })] });
+        const [published] = await engine.plainClient.publish({
+          Records: [buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'a.jpg' })],
+        });
         await engine.plainClient.temporal.workflow.getHandle(published.workflowId).result();
         assert.equal(receiver.requests.length, 1);
         assert.equal(JSON.parse(receiver.requests[0].body).Key, `${bucket}/a.jpg`);
@@ -55,12 +70,17 @@ describe('a delivery end to end through the TLS proxy', () => {
   }
 });
 
-/** The one-line error connecting with `env` gives: through BucketflowClient.connect, or a bare Connection that gives up after 2 s. */
+/** The one-line error connecting with `env` gives: through BucketflowClient.connect, or a bare Connection that gives up
+ * after 2 s. */
 async function refusal(env: NodeJS.ProcessEnv, through: 'library' | 'connection' = 'connection'): Promise<string> {
   const settings: TemporalConnectionSettings = loadTemporalConnection(env);
   try {
-    if (through === 'library') await (await BucketflowClient.connect({ ...settings, taskQueue: 'tls-refusals' })).close();
-    else await (await connectTemporal(settings, (options) => Connection.connect({ ...options, connectTimeout: 2_000 }))).close();
+    if (through === 'library')
+      await (await BucketflowClient.connect({ ...settings, taskQueue: 'tls-refusals' })).close();
+    else
+      await (
+        await connectTemporal(settings, (options) => Connection.connect({ ...options, connectTimeout: 2_000 }))
+      ).close();
   } catch (err) {
     const message = (err as Error).message;
     assert.doesNotMatch(message, /\n/);
@@ -78,28 +98,50 @@ describe('refusals, each one line naming the setting', () => {
     );
   });
 
-  test('a client certificate the proxy\'s CA did not sign', async () => {
+  test("a client certificate the proxy's CA did not sign", async () => {
     const stranger = selfSignedCertificate('stranger');
     const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-stranger-'));
     writeFileSync(path.join(dir, 'cert.pem'), stranger.cert);
     writeFileSync(path.join(dir, 'key.pem'), stranger.key);
-    const message = await refusal({ TEMPORAL_ADDRESS: endpoints.temporalMtls, ...ca, TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'cert.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'key.pem') });
+    const message = await refusal({
+      TEMPORAL_ADDRESS: endpoints.temporalMtls,
+      ...ca,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'cert.pem'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'key.pem'),
+    });
     rmSync(dir, { recursive: true, force: true });
-    assert.equal(message, `TEMPORAL_TLS_CLIENT_CERT_PATH: the client certificate was refused by Temporal at ${endpoints.temporalMtls}: mutual TLS: the proxy requires a client certificate signed by its CA`);
+    assert.equal(
+      message,
+      `TEMPORAL_TLS_CLIENT_CERT_PATH: the client certificate was refused by Temporal at ${endpoints.temporalMtls}: mutual TLS: the proxy requires a client certificate signed by its CA`,
+    );
   });
 
   test('a wrong API key: the proxy checks the authorization header', async () => {
-    const message = await refusal({ TEMPORAL_ADDRESS: endpoints.temporalApiKey, ...ca, TEMPORAL_API_KEY: 'wrong-key' }, 'library');
-    assert.equal(message, `TEMPORAL_API_KEY: refused by Temporal at ${endpoints.temporalApiKey}: missing or wrong API key`);
+    const message = await refusal(
+      { TEMPORAL_ADDRESS: endpoints.temporalApiKey, ...ca, TEMPORAL_API_KEY: 'wrong-key' },
+      'library',
+    );
+    assert.equal(
+      message,
+      `TEMPORAL_API_KEY: refused by Temporal at ${endpoints.temporalApiKey}: missing or wrong API key`,
+    );
   });
 
   test('a server certificate from a CA the client does not trust', async () => {
     const message = await refusal({ TEMPORAL_ADDRESS: endpoints.temporalTls, TEMPORAL_TLS: 'true' });
-    assert.match(message, new RegExp(`^TEMPORAL_TLS_SERVER_CA_CERT_PATH: the certificate of Temporal at ${endpoints.temporalTls} is not trusted \\(`));
+    assert.match(
+      message,
+      new RegExp(
+        `^TEMPORAL_TLS_SERVER_CA_CERT_PATH: the certificate of Temporal at ${endpoints.temporalTls} is not trusted \\(`,
+      ),
+    );
   });
 
   test('TLS against the plaintext dev server, and plaintext against the TLS proxy', async () => {
-    assert.match(await refusal({ TEMPORAL_ADDRESS: endpoints.temporal, ...ca }), new RegExp(`^TEMPORAL_TLS: Temporal at ${endpoints.temporal} does not speak TLS`));
+    assert.match(
+      await refusal({ TEMPORAL_ADDRESS: endpoints.temporal, ...ca }),
+      new RegExp(`^TEMPORAL_TLS: Temporal at ${endpoints.temporal} does not speak TLS`),
+    );
     assert.equal(
       await refusal({ TEMPORAL_ADDRESS: endpoints.temporalTls }),
       `TEMPORAL_TLS: Temporal at ${endpoints.temporalTls} speaks TLS and the connection was plaintext; set TEMPORAL_TLS=true (with TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)`,
@@ -108,13 +150,23 @@ describe('refusals, each one line naming the setting', () => {
 
   test('a worker without its client certificate refuses to start, saying why in one line', () => {
     const run = spawnSync('bash', [path.join(repo, 'scripts', 'entry.sh'), 'worker'], {
-      encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, TEMPORAL_ADDRESS: endpoints.temporalMtls, ...ca, BUCKETFLOW_CONFIG: '', BUCKETFLOW_TASK_QUEUE: 'tls-refusals' },
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: endpoints.temporalMtls,
+        ...ca,
+        BUCKETFLOW_CONFIG: '',
+        BUCKETFLOW_TASK_QUEUE: 'tls-refusals',
+      },
     });
     assert.equal(run.status, 1);
     const failed = run.stderr.split('\n').filter((line) => line.includes('"worker failed"'));
     assert.equal(failed.length, 1, run.stderr);
-    assert.match(JSON.parse(failed[0]).error, /^TEMPORAL_TLS_CLIENT_CERT_PATH: Temporal at 127\.0\.0\.1:7244 wants credentials .*: mutual TLS: the proxy requires a client certificate signed by its CA$/);
+    assert.match(
+      JSON.parse(failed[0]).error,
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH: Temporal at 127\.0\.0\.1:7244 wants credentials .*: mutual TLS: the proxy requires a client certificate signed by its CA$/,
+    );
     assert.ok(readFileSync(temporalTlsFiles.ca)); // the stack's CA is where the service says
   });
 });

@@ -38,7 +38,14 @@ async function otlpReceiver() {
         for (const scope of resource.scopeSpans) {
           for (const span of scope.spans) {
             const attributes = Object.fromEntries(span.attributes.map((a: any) => [a.key, Object.values(a.value)[0]]));
-            spans.push({ traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || undefined, name: span.name, attributes, service });
+            spans.push({
+              traceId: span.traceId,
+              spanId: span.spanId,
+              parentSpanId: span.parentSpanId || undefined,
+              name: span.name,
+              attributes,
+              service,
+            });
           }
         }
       }
@@ -46,7 +53,11 @@ async function otlpReceiver() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { spans, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    spans,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
@@ -59,19 +70,35 @@ test('one trace from the ingest request to each send, with parent links', { time
   cleanups.push(() => collector.close());
   const steady = await Receiver.start();
   const flaky = await Receiver.start([500]); // the first send fails, the fast path's second one succeeds
-  cleanups.push(() => steady.close(), () => flaky.close());
+  cleanups.push(
+    () => steady.close(),
+    () => flaky.close(),
+  );
   const bucket = uniqueBucket('traced');
   const arn = (id: string) => `arn:minio:sqs:us-east-1:${id}:webhook`;
   const engine = await startEngine({
-    notify: { webhook: { steady: { enable: true, endpoint: steady.url }, flaky: { enable: true, endpoint: flaky.url } } },
-    rules: { [bucket]: ['steady', 'flaky'].map((id) => ({ id, arn: arn(id), events: ['s3:ObjectCreated:*'], prefix: '', suffix: '' })) },
+    notify: {
+      webhook: { steady: { enable: true, endpoint: steady.url }, flaky: { enable: true, endpoint: flaky.url } },
+    },
+    rules: {
+      [bucket]: ['steady', 'flaky'].map((id) => ({
+        id,
+        arn: arn(id),
+        events: ['s3:ObjectCreated:*'],
+        prefix: '',
+        suffix: '',
+      })),
+    },
     workers: 0,
   });
   cleanups.push(() => engine.stop());
   const port = await freePort();
   const worker = spawnWorker(engine.settings, {
-    BUCKETFLOW_INGEST: 'on', BUCKETFLOW_INGEST_PORT: String(port),
-    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'bucketflow-test', OTEL_BSP_SCHEDULE_DELAY: '100',
+    BUCKETFLOW_INGEST: 'on',
+    BUCKETFLOW_INGEST_PORT: String(port),
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    OTEL_SERVICE_NAME: 'bucketflow-test',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
   });
   cleanups.push(() => void worker.kill('SIGKILL'));
   let stderr = '';
@@ -84,7 +111,11 @@ test('one trace from the ingest request to each send, with parent links', { time
   const body = JSON.stringify(toEnvelope(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'traced.jpg' })));
   let response: Response | undefined;
   for (const deadline = Date.now() + 60_000; !response && Date.now() < deadline;) {
-    response = await fetch(`http://127.0.0.1:${port}/minio/events`, { method: 'POST', body, headers: { traceparent: `00-${traceId}-${senderSpanId}-01` } }).catch(() => undefined);
+    response = await fetch(`http://127.0.0.1:${port}/minio/events`, {
+      method: 'POST',
+      body,
+      headers: { traceparent: `00-${traceId}-${senderSpanId}-01` },
+    }).catch(() => undefined);
     if (!response) await new Promise((resolve) => setTimeout(resolve, 200));
   }
   assert.equal(response?.status, 202, stderr);
@@ -112,8 +143,14 @@ test('one trace from the ingest request to each send, with parent links', { time
   assert.equal(parentOf(one('RunActivity:deliverToTargets')), 'StartActivity:deliverToTargets');
   assert.equal(parentOf(one('StartActivity:deliverToTargets')), 'RunWorkflow:deliverEventV3');
 
-  const sends = spans.filter((s) => s.name.startsWith('send '))
-    .map((s) => [parentOf(s), s.attributes['bucketflow.target.arn'], Number(s.attributes['bucketflow.attempt']), s.attributes['bucketflow.outcome']])
+  const sends = spans
+    .filter((s) => s.name.startsWith('send '))
+    .map((s) => [
+      parentOf(s),
+      s.attributes['bucketflow.target.arn'],
+      Number(s.attributes['bucketflow.attempt']),
+      s.attributes['bucketflow.outcome'],
+    ])
     .sort((a, b) => String(a[1]).localeCompare(String(b[1])) || (a[2] as number) - (b[2] as number));
   assert.deepEqual(sends, [
     ['RunActivity:deliverToTargets', arn('flaky'), 1, 'failed'],

@@ -61,13 +61,19 @@ test('liveness and readiness through start, drain and exit', { timeout: 120_000 
   assert.deepEqual(await probe(`${base}/livez`), { status: 200, state: 'RUNNING' });
   assert.equal((await fetch(`${base}/metrics`)).status, 404);
 
-  const [published] = await engine.plainClient.publish(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'slow.bin' }));
+  const [published] = await engine.plainClient.publish(
+    buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'slow.bin' }),
+  );
   await receiver.waitForRequests(1, 60_000); // the send is in flight on the child worker
   child.kill('SIGTERM');
-  const draining = await until('not ready after SIGTERM', async () => {
-    const answer = await probe(`${base}/readyz`);
-    return answer !== 'down' && answer.status === 503 ? answer : undefined;
-  }, 2_000);
+  const draining = await until(
+    'not ready after SIGTERM',
+    async () => {
+      const answer = await probe(`${base}/readyz`);
+      return answer !== 'down' && answer.status === 503 ? answer : undefined;
+    },
+    2_000,
+  );
   assert.notEqual(draining.state, 'RUNNING');
   const alive = await probe(`${base}/livez`);
   assert.ok(alive !== 'down' && alive.status === 200, 'still alive while draining');

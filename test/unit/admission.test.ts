@@ -2,7 +2,8 @@
 // own delivery held until its sink call; a batch's events held by the batch from the hand-over until its first
 // task is over, also when that task ended first or when two bodies share the batch; an event the batch continues
 // held by its own workflow, above the bound; a standalone ingest holding starts only; the lease; the Kafka
-// source's publish in parts of the bound, waiting for room between them, and giving up.
+// source's publish in parts of the bound, waiting for room between them, and giving up; a caller waiting for room
+// woken by the next release (a backfill's chunk).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { workflowIdFor, type PublishedEvent } from '../../src/publish/publisher';
@@ -14,7 +15,13 @@ const ids = (...names: string[]) => names.map((name) => `bucketflow-${name}`);
 test('an event whose own workflow started is held until that workflow reports; duplicates and failed starts leave at once', () => {
   const admission = new DeliveryAdmission(4);
   assert.ok(admission.tryEnter(ids('a', 'b', 'c')));
-  admission.leave(ids('a', 'b', 'c'), new Map([['bucketflow-a', 'bucketflow-a'], ['bucketflow-b', 'bucketflow-b']]));
+  admission.leave(
+    ids('a', 'b', 'c'),
+    new Map([
+      ['bucketflow-a', 'bucketflow-a'],
+      ['bucketflow-b', 'bucketflow-b'],
+    ]),
+  );
   assert.equal(admission.count, 2);
   assert.ok(!admission.tryEnter(ids('d', 'e', 'f')), 'over the bound');
   admission.released('bucketflow-a');
@@ -71,7 +78,13 @@ test('a standalone ingest (no worker reporting back) holds only the starts under
   const admission = new DeliveryAdmission(4, false);
   assert.ok(admission.tryEnter(ids('a', 'b')));
   assert.equal(admission.count, 2);
-  admission.leave(ids('a', 'b'), new Map([['bucketflow-a', 'bucketflow-a'], ['bucketflow-b', 'bucketflow-batch-4']]));
+  admission.leave(
+    ids('a', 'b'),
+    new Map([
+      ['bucketflow-a', 'bucketflow-a'],
+      ['bucketflow-b', 'bucketflow-batch-4'],
+    ]),
+  );
   assert.equal(admission.count, 0);
   admission.close();
 });
@@ -79,7 +92,14 @@ test('a standalone ingest (no worker reporting back) holds only the starts under
 test('what no workflow reports on is let go after the lease, a batch with all its events', async () => {
   const admission = new DeliveryAdmission(4, true, 50);
   assert.ok(admission.tryEnter(ids('a', 'b', 'c')));
-  admission.leave(ids('a', 'b', 'c'), new Map([['bucketflow-a', 'bucketflow-a'], ['bucketflow-b', 'bucketflow-batch-5'], ['bucketflow-c', 'bucketflow-batch-5']]));
+  admission.leave(
+    ids('a', 'b', 'c'),
+    new Map([
+      ['bucketflow-a', 'bucketflow-a'],
+      ['bucketflow-b', 'bucketflow-batch-5'],
+      ['bucketflow-c', 'bucketflow-batch-5'],
+    ]),
+  );
   assert.equal(admission.count, 3);
   await new Promise((resolve) => setTimeout(resolve, 120));
   assert.equal(admission.count, 0);
@@ -87,7 +107,10 @@ test('what no workflow reports on is let go after the lease, a batch with all it
 });
 
 test('the Kafka source’s publish: a fetch bigger than the bound goes in parts, each once there is room; giving up starts no more', async () => {
-  const events = Array.from({ length: 5 }, (_, n) => ({ source: 'minio' as const, record: buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: `k${n}` }) }));
+  const events = Array.from({ length: 5 }, (_, n) => ({
+    source: 'minio' as const,
+    record: buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: `k${n}` }),
+  }));
   const admission = new DeliveryAdmission(2);
   const parts: number[] = [];
   let waits = 0;
@@ -113,9 +136,28 @@ test('the Kafka source’s publish: a fetch bigger than the bound goes in parts,
   const full = new DeliveryAdmission(2);
   assert.ok(full.tryEnter(ids('x', 'y')));
   parts.length = 0;
-  assert.equal(await full.publishWhenRoom(events, start, async () => false), undefined, 'the source lost its partition');
+  assert.equal(
+    await full.publishWhenRoom(events, start, async () => false),
+    undefined,
+    'the source lost its partition',
+  );
   assert.deepEqual(parts, [], 'nothing started');
   assert.equal(full.count, 2);
   admission.close();
   full.close();
+});
+
+test('nextRelease wakes a caller waiting for room the moment a delivery is let go, else after its longest wait', async () => {
+  const admission = new DeliveryAdmission(1);
+  assert.ok(admission.tryEnter(ids('a')));
+  admission.leave(ids('a'), new Map([['bucketflow-a', 'bucketflow-a']]));
+  const started = Date.now();
+  const woken = admission.nextRelease(5_000);
+  setTimeout(() => admission.released('bucketflow-a'), 50);
+  await woken;
+  assert.ok(Date.now() - started < 1_000, `woken by the release, not the timer (${Date.now() - started} ms)`);
+  const waited = Date.now();
+  await admission.nextRelease(100);
+  assert.ok(Date.now() - waited >= 90, 'nothing let go: back after its longest wait');
+  admission.close();
 });

@@ -16,7 +16,15 @@ test('a request matches with the bearer token, or basic auth whose password or u
   assert.ok(authorizationMatches('Bearer s3cr3t', 's3cr3t'));
   assert.ok(authorizationMatches(basic('sns:s3cr3t'), 's3cr3t'));
   assert.ok(authorizationMatches(basic('ceph:s3cr3t'), 'ceph:s3cr3t'));
-  for (const header of [undefined, '', 'Bearer s3cr3', 'Bearer s3cr3tX', 'bearer', basic('s3cr3t:wrong'), basic('nocolon')]) {
+  for (const header of [
+    undefined,
+    '',
+    'Bearer s3cr3',
+    'Bearer s3cr3tX',
+    'bearer',
+    basic('s3cr3t:wrong'),
+    basic('nocolon'),
+  ]) {
     assert.equal(authorizationMatches(header, 's3cr3t'), false, String(header));
   }
   assert.equal(authorizationMatches('Bearer x', ''), false);

@@ -4,15 +4,26 @@
 // event's id, bucket, key and name) is bounded the same way, by MEMO_BUDGET_BYTES, the worker's memo warning limit.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchIndex, INDEX_BUDGET_BYTES, MEMO_BUDGET_BYTES, MEMO_WARN_BYTES, bucketToken, eventToken, objectToken, type BatchMemoEvent } from '../../src/delivery/batch-index';
+import {
+  BatchIndex,
+  INDEX_BUDGET_BYTES,
+  MEMO_BUDGET_BYTES,
+  MEMO_WARN_BYTES,
+  bucketToken,
+  eventToken,
+  objectToken,
+  type BatchMemoEvent,
+} from '../../src/delivery/batch-index';
 import { MAX_BATCH_EVENTS } from '../../src/settings';
 import { EVENT_NAMES, eventIdentity, buildEvent } from '../../src/events';
 
-const eventId = (n: number) => eventIdentity(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: `k/${n}`, size: 1 }));
+const eventId = (n: number) =>
+  eventIdentity(buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: `k/${n}`, size: 1 }));
 
 test('the largest batch allowed, each event its own object, fits both attributes', () => {
   const index = new BatchIndex();
-  for (let n = 0; n < MAX_BATCH_EVENTS; n++) assert.ok(index.add(eventId(n), 'photos', `2026/11/28/image-${n}.jpg`), `event ${n}`);
+  for (let n = 0; n < MAX_BATCH_EVENTS; n++)
+    assert.ok(index.add(eventId(n), 'photos', `2026/11/28/image-${n}.jpg`), `event ${n}`);
   assert.equal(index.events.size, MAX_BATCH_EVENTS);
   assert.ok(Buffer.byteLength(index.eventsText()) <= INDEX_BUDGET_BYTES);
   assert.ok(Buffer.byteLength(index.objectsText()) <= INDEX_BUDGET_BYTES);
@@ -49,7 +60,11 @@ function memoOf(events: Array<{ id: string; bucket: string; key: string }>): num
 }
 
 /** Adds events of `key(n)` until the index refuses one; the events it took. */
-function fill(index: BatchIndex, key: (n: number) => string, limit = MAX_BATCH_EVENTS): Array<{ id: string; bucket: string; key: string }> {
+function fill(
+  index: BatchIndex,
+  key: (n: number) => string,
+  limit = MAX_BATCH_EVENTS,
+): Array<{ id: string; bucket: string; key: string }> {
   const taken = [];
   for (let n = 0; n < limit; n++) {
     const event = { id: eventId(n), bucket: 'photos', key: key(n) };
@@ -60,14 +75,23 @@ function fill(index: BatchIndex, key: (n: number) => string, limit = MAX_BATCH_E
 }
 
 test('the memo: the largest batch with keys of a usual length fits; long keys close the batch within the budget, never over it', () => {
-  const usual = fill(new BatchIndex(), (n) => `uploads/2026/11/28/camera-7/IMG_${String(n).padStart(6, '0')}-original.jpeg`);
+  const usual = fill(
+    new BatchIndex(),
+    (n) => `uploads/2026/11/28/camera-7/IMG_${String(n).padStart(6, '0')}-original.jpeg`,
+  );
   assert.equal(usual.length, MAX_BATCH_EVENTS);
-  assert.ok(memoOf(usual) > 2_048, 'over the 2 KB Temporal suggests: answered by the bound, not by cutting batches to ~12 events');
+  assert.ok(
+    memoOf(usual) > 2_048,
+    'over the 2 KB Temporal suggests: answered by the bound, not by cutting batches to ~12 events',
+  );
   for (const keyLength of [300, 1024]) {
     const index = new BatchIndex();
     const taken = fill(index, (n) => `${n}/`.padEnd(keyLength, 'k'), 10_000);
     assert.ok(taken.length > 10 && taken.length < MAX_BATCH_EVENTS, `${taken.length} events of ${keyLength}-byte keys`);
-    assert.ok(memoOf(taken) <= index.memoBytes && index.memoBytes <= MEMO_BUDGET_BYTES, `${memoOf(taken)} <= ${index.memoBytes} <= ${MEMO_BUDGET_BYTES}`);
+    assert.ok(
+      memoOf(taken) <= index.memoBytes && index.memoBytes <= MEMO_BUDGET_BYTES,
+      `${memoOf(taken)} <= ${index.memoBytes} <= ${MEMO_BUDGET_BYTES}`,
+    );
     // Keys of other scripts and escapes count as their JSON bytes.
     const wide = new BatchIndex();
     const wideTaken = fill(wide, (n) => `${n}/`.padEnd(keyLength, 'ü\n'), 10_000);

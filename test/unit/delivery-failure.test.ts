@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ActivityFailure, ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter, RetryState, type ProtoFailure } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  DefaultFailureConverter,
+  defaultPayloadConverter,
+  RetryState,
+  type ProtoFailure,
+} from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
   attemptDetailsOf,
@@ -32,14 +39,23 @@ const converter = new DefaultFailureConverter();
 /** The failure as a history records it, read back as `deliveries show` reads it. */
 function throughHistory(err: Error): Error | undefined {
   const proto: ProtoFailure = temporal.api.failure.v1.Failure.fromObject(
-    temporal.api.failure.v1.Failure.toObject(temporal.api.failure.v1.Failure.create(converter.errorToFailure(err, defaultPayloadConverter))),
+    temporal.api.failure.v1.Failure.toObject(
+      temporal.api.failure.v1.Failure.create(converter.errorToFailure(err, defaultPayloadConverter)),
+    ),
   );
   return failureFromHistory(proto);
 }
 
 /** The failure of a regular activity as the workflow receives it: wrapped in an ActivityFailure. */
 function asActivityFailure(cause: Error): ActivityFailure {
-  return new ActivityFailure('Activity task failed', 'deliverToTarget', `deliver ${arn}`, RetryState.NON_RETRYABLE_FAILURE, 'worker', cause);
+  return new ActivityFailure(
+    'Activity task failed',
+    'deliverToTarget',
+    `deliver ${arn}`,
+    RetryState.NON_RETRYABLE_FAILURE,
+    'worker',
+    cause,
+  );
 }
 
 /** Every way the failure reaches a decoder: as thrown, wrapped by the SDK, recorded in a history, both. */
@@ -53,7 +69,11 @@ function everyForm(failure: ApplicationFailure): Array<[string, Error | undefine
 }
 
 test('a retryable attempt failure carries its attempt and target; not permanent; retried on the schedule', () => {
-  const failure = attemptFailure(new Error('503 Service Unavailable'), { arn, attempt: 4 }, `${arn}: 503 Service Unavailable`);
+  const failure = attemptFailure(
+    new Error('503 Service Unavailable'),
+    { arn, attempt: 4 },
+    `${arn}: 503 Service Unavailable`,
+  );
   assert.equal(failure.type, RETRYABLE_FAILURE);
   assert.equal(failure.nonRetryable, false);
   assert.equal(failure.nextRetryDelay, undefined);
@@ -65,7 +85,11 @@ test('a retryable attempt failure carries its attempt and target; not permanent;
 });
 
 test('a permanent attempt failure is never retried and decodes as permanent in every form', () => {
-  const failure = attemptFailure(new PermanentDeliveryError('400 Bad Request'), { arn, attempt: 1 }, `${arn}: 400 Bad Request`);
+  const failure = attemptFailure(
+    new PermanentDeliveryError('400 Bad Request'),
+    { arn, attempt: 1 },
+    `${arn}: 400 Bad Request`,
+  );
   assert.equal(failure.type, PERMANENT_FAILURE);
   assert.equal(failure.nonRetryable, true);
   for (const [form, err] of everyForm(failure)) {
@@ -105,7 +129,10 @@ test('a failed delivery ends its workflow with DeliveryFailed, the result in its
   const result: DeliveryResult = {
     eventId: 'e1',
     status: 'partial',
-    targets: [{ arn: 'a', status: 'delivered', attempts: 1 }, { arn: 'b', status: 'failed', attempts: 3, error: 'b: 503' }],
+    targets: [
+      { arn: 'a', status: 'delivered', attempts: 1 },
+      { arn: 'b', status: 'failed', attempts: 3, error: 'b: 503' },
+    ],
   };
   const failure = deliveryFailure(result);
   assert.equal(failure.type, DELIVERY_FAILED);
@@ -123,8 +150,14 @@ test('malformed or missing details decode to nothing, never throw', () => {
     ApplicationFailure.create({ type: RETRYABLE_FAILURE, details: [{ attempt: '3' }] }),
     ApplicationFailure.create({ type: RETRYABLE_FAILURE, details: ['a string'] }),
     ApplicationFailure.create({ type: RETRYABLE_FAILURE, details: [null] }),
-    ApplicationFailure.create({ type: RETRYABLE_FAILURE, details: [{ attempt: 1, outcomes: [{ arn: 'a', delivered: 'yes' }] }] }),
-    ApplicationFailure.create({ type: DELIVERY_FAILED, details: [{ eventId: 'e', status: 'failed', targets: [{ arn: 'a', status: 'lost' }] }] }),
+    ApplicationFailure.create({
+      type: RETRYABLE_FAILURE,
+      details: [{ attempt: 1, outcomes: [{ arn: 'a', delivered: 'yes' }] }],
+    }),
+    ApplicationFailure.create({
+      type: DELIVERY_FAILED,
+      details: [{ eventId: 'e', status: 'failed', targets: [{ arn: 'a', status: 'lost' }] }],
+    }),
   ];
   for (const failure of malformed) {
     for (const [form, err] of everyForm(failure)) {
@@ -133,7 +166,9 @@ test('malformed or missing details decode to nothing, never throw', () => {
     }
   }
   assert.equal(attemptDetailsOf(malformed[1]), undefined);
-  assert.deepEqual(attemptDetailsOf(ApplicationFailure.create({ details: [{ attempt: 2, arn: 7, held: 'bored' }] })), { attempt: 2 });
+  assert.deepEqual(attemptDetailsOf(ApplicationFailure.create({ details: [{ attempt: 2, arn: 7, held: 'bored' }] })), {
+    attempt: 2,
+  });
   assert.equal(attemptDetailsOf(undefined), undefined);
   assert.equal(failureFromHistory(null), undefined);
 });
@@ -144,8 +179,10 @@ test('every failure in the recorded histories decodes through the contract', () 
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
     const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
     for (const event of history.events) {
-      const recorded = event.markerRecordedEventAttributes?.failure ?? event.activityTaskFailedEventAttributes?.failure
-        ?? event.workflowExecutionFailedEventAttributes?.failure;
+      const recorded =
+        event.markerRecordedEventAttributes?.failure ??
+        event.activityTaskFailedEventAttributes?.failure ??
+        event.workflowExecutionFailedEventAttributes?.failure;
       if (!recorded) continue;
       const where = `${file} event ${event.eventId}`;
       const failure = failureFromHistory(recorded);
@@ -153,7 +190,10 @@ test('every failure in the recorded histories decodes through the contract', () 
       if (failure.type === DELIVERY_FAILED) {
         const result = deliveryResultOf(failure);
         assert.ok(result, where);
-        assert.ok(result.targets.some((t) => t.status === 'failed'), where);
+        assert.ok(
+          result.targets.some((t) => t.status === 'failed'),
+          where,
+        );
         assert.match(failure.message, new RegExp(`^delivery ${result.status}: `), where);
         seen[DELIVERY_FAILED]++;
         continue;
@@ -178,5 +218,6 @@ test('every failure in the recorded histories decodes through the contract', () 
       }
     }
   }
-  for (const [kind, count] of Object.entries(seen)) assert.ok(count > 0, `the recorded histories hold a ${kind} failure`);
+  for (const [kind, count] of Object.entries(seen))
+    assert.ok(count > 0, `the recorded histories hold a ${kind} failure`);
 });

@@ -12,14 +12,31 @@ const repo = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'bucketflow-entry-settings-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ENTRY_POINTS: Record<string, string[]> = { cli: ['cli', 'targets', 'list'], worker: ['worker'], ingest: ['ingest'], start: ['start'] };
+const ENTRY_POINTS: Record<string, string[]> = {
+  cli: ['cli', 'targets', 'list'],
+  worker: ['worker'],
+  ingest: ['ingest'],
+  start: ['start'],
+};
 const BAD: Array<[string, string, string]> = [
   ['BUCKETFLOW_INGEST_PORT', 'abc', 'BUCKETFLOW_INGEST_PORT: expected a port number, got "abc"'],
   ['TEMPORAL_TLS', 'maybe', 'TEMPORAL_TLS: expected a boolean (true/false/on/off), got "maybe"'],
   // A blank token used to count as unset (all open); a three-word one was accepted, then every POST answered 500.
-  ['BUCKETFLOW_INGEST_AUTH_TOKEN', '   ', 'BUCKETFLOW_INGEST_AUTH_TOKEN: set but empty: give it a token, or unset it for none'],
-  ['BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO', 'Bearer s3cret x', 'BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO: expected a token or "<scheme> <credentials>", got 3 words (MinIO sends no header for more)'],
-  ['BUCKETFLOW_INGEST_HOST', '0.0.0.0', 'BUCKETFLOW_INGEST_HOST: 0.0.0.0 is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open'],
+  [
+    'BUCKETFLOW_INGEST_AUTH_TOKEN',
+    '   ',
+    'BUCKETFLOW_INGEST_AUTH_TOKEN: set but empty: give it a token, or unset it for none',
+  ],
+  [
+    'BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO',
+    'Bearer s3cret x',
+    'BUCKETFLOW_INGEST_AUTH_TOKEN_MINIO: expected a token or "<scheme> <credentials>", got 3 words (MinIO sends no header for more)',
+  ],
+  [
+    'BUCKETFLOW_INGEST_HOST',
+    '0.0.0.0',
+    'BUCKETFLOW_INGEST_HOST: 0.0.0.0 is reachable from other machines and no token is set: set BUCKETFLOW_INGEST_AUTH_TOKEN, or BUCKETFLOW_INGEST_ALLOW_OPEN=true to serve it open',
+  ],
 ];
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
@@ -43,7 +60,9 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 
 for (const [variable, value, message] of BAD) {
   test(`${variable}=${value}: every entry point prints one line naming it and exits 2`, async () => {
-    const results = await Promise.all(Object.entries(ENTRY_POINTS).map(async ([name, args]) => [name, await run(args, { [variable]: value })] as const));
+    const results = await Promise.all(
+      Object.entries(ENTRY_POINTS).map(async ([name, args]) => [name, await run(args, { [variable]: value })] as const),
+    );
     for (const [name, result] of results) {
       assert.equal(result.code, 2, `${name}: ${result.err}`);
       assert.equal(result.out, '', name);

@@ -25,13 +25,29 @@ import guideMessages from '../fixtures/minio-guide/sample-messages.json';
 
 const time = new Date('2026-11-25T10:11:12.345Z');
 const put = (key = 'photos/my cat.jpg', extra = {}) =>
-  buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key, size: 200436, eTag: 'abc', eventTime: time, region: 'us-east-1', ...extra });
+  buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket: 'images',
+    key,
+    size: 200436,
+    eTag: 'abc',
+    eventTime: time,
+    region: 'us-east-1',
+    ...extra,
+  });
 
 describe('event names', () => {
   test('every family of MinIO event names is listed with its members', () => {
     assert.equal(EVENT_NAMES.length, 32); // 5 accessed, 8 created, 4 removed, 2 bucket, 5 replication, 2 restore, 2 transition, 3 scanner, 1 lifecycle
-    for (const name of ['s3:ObjectCreated:Put', 's3:ObjectRemoved:DeleteMarkerCreated', 's3:ObjectAccessed:Attributes',
-      's3:BucketCreated:*', 's3:Replication:OperationNotTracked', 's3:Scanner:BigPrefix', 's3:LifecycleDelMarkerExpiration:Delete']) {
+    for (const name of [
+      's3:ObjectCreated:Put',
+      's3:ObjectRemoved:DeleteMarkerCreated',
+      's3:ObjectAccessed:Attributes',
+      's3:BucketCreated:*',
+      's3:Replication:OperationNotTracked',
+      's3:Scanner:BigPrefix',
+      's3:LifecycleDelMarkerExpiration:Delete',
+    ]) {
       assert.ok(EVENT_NAMES.includes(name), name);
     }
   });
@@ -46,7 +62,10 @@ describe('event names', () => {
 
   test('wildcards expand to their family only', () => {
     assert.deepEqual(expandEventName('s3:ObjectRemoved:*'), [
-      's3:ObjectRemoved:Delete', 's3:ObjectRemoved:DeleteMarkerCreated', 's3:ObjectRemoved:DeleteAllVersions', 's3:ObjectRemoved:NoOP',
+      's3:ObjectRemoved:Delete',
+      's3:ObjectRemoved:DeleteMarkerCreated',
+      's3:ObjectRemoved:DeleteAllVersions',
+      's3:ObjectRemoved:NoOP',
     ]);
     assert.equal(eventMatches('s3:ObjectRemoved:*', 's3:LifecycleDelMarkerExpiration:Delete'), false);
     assert.equal(eventMatches('s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'), false);
@@ -61,9 +80,17 @@ describe('event names', () => {
   });
 
   test('mc shortcuts', () => {
-    assert.deepEqual(parseEventList('put,delete,get'), ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectAccessed:*']);
+    assert.deepEqual(parseEventList('put,delete,get'), [
+      's3:ObjectCreated:*',
+      's3:ObjectRemoved:*',
+      's3:ObjectAccessed:*',
+    ]);
     assert.deepEqual(parseEventList('ilm'), ['s3:ObjectRestore:*', 's3:ObjectTransition:*']);
-    assert.deepEqual(parseEventList('scanner, s3:ObjectCreated:Copy'), ['s3:Scanner:ManyVersions', 's3:Scanner:BigPrefix', 's3:ObjectCreated:Copy']);
+    assert.deepEqual(parseEventList('scanner, s3:ObjectCreated:Copy'), [
+      's3:Scanner:ManyVersions',
+      's3:Scanner:BigPrefix',
+      's3:ObjectCreated:Copy',
+    ]);
     assert.throws(() => parseEventList('put,upload'), /unknown event name: upload/);
   });
 });
@@ -74,7 +101,11 @@ describe('records', () => {
     assert.equal(record.eventVersion, '2.0');
     assert.equal(record.eventSource, 'minio:s3');
     assert.equal(record.eventTime, '2026-11-25T10:11:12.345Z');
-    assert.deepEqual(record.s3.bucket, { name: 'images', ownerIdentity: { principalId: 'minio' }, arn: 'arn:aws:s3:::images' });
+    assert.deepEqual(record.s3.bucket, {
+      name: 'images',
+      ownerIdentity: { principalId: 'minio' },
+      arn: 'arn:aws:s3:::images',
+    });
     assert.equal(record.s3.configurationId, 'Config');
     assert.deepEqual(Object.keys(record.s3.object), ['key', 'size', 'eTag', 'sequencer']);
     assert.equal(record.s3.object.key, 'photos%2Fmy+cat.jpg');
@@ -97,7 +128,11 @@ describe('records', () => {
 
   test('the envelope carries the raw key', () => {
     const record = put();
-    assert.deepEqual(toEnvelope(record), { EventName: 's3:ObjectCreated:Put', Key: 'images/photos/my cat.jpg', Records: [record] });
+    assert.deepEqual(toEnvelope(record), {
+      EventName: 's3:ObjectCreated:Put',
+      Key: 'images/photos/my cat.jpg',
+      Records: [record],
+    });
   });
 
   test('identity is stable for the same change and differs for any other', () => {
@@ -119,17 +154,33 @@ describe('records', () => {
 describe('parsing what a storage server sends', () => {
   const record = put();
   const guideRecord = {
-    eventVersion: '2.0', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: '2016-10-12T13:51:33Z',
-    eventName: 's3:ObjectCreated:Put', userIdentity: { principalId: 'minio' },
-    requestParameters: { sourceIPAddress: '[::1]:57106' }, responseElements: {},
-    s3: { s3SchemaVersion: '1.0', configurationId: 'Config',
+    eventVersion: '2.0',
+    eventSource: 'aws:s3',
+    awsRegion: 'us-east-1',
+    eventTime: '2016-10-12T13:51:33Z',
+    eventName: 's3:ObjectCreated:Put',
+    userIdentity: { principalId: 'minio' },
+    requestParameters: { sourceIPAddress: '[::1]:57106' },
+    responseElements: {},
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'Config',
       bucket: { name: 'images', ownerIdentity: { principalId: 'minio' }, arn: 'arn:aws:s3:::images' },
-      object: { key: 'myphoto.jpg', size: 56060, eTag: '1d97bf45ecb37f7a7b699418070df08f', sequencer: '147CCD1AE054BFD0' } },
+      object: {
+        key: 'myphoto.jpg',
+        size: 56060,
+        eTag: '1d97bf45ecb37f7a7b699418070df08f',
+        sequencer: '147CCD1AE054BFD0',
+      },
+    },
   };
 
   test('accepts the webhook envelope, the old EventType one, {Records}, bare records and lists', () => {
     assert.deepEqual(parseIncomingEvents(toEnvelope(record)), [record]);
-    assert.deepEqual(parseIncomingEvents({ EventType: 's3:ObjectCreated:Put', Key: 'images/myphoto.jpg', Records: [guideRecord] }), [guideRecord]);
+    assert.deepEqual(
+      parseIncomingEvents({ EventType: 's3:ObjectCreated:Put', Key: 'images/myphoto.jpg', Records: [guideRecord] }),
+      [guideRecord],
+    );
     assert.deepEqual(parseIncomingEvents({ Records: [record, guideRecord] }), [record, guideRecord]);
     assert.deepEqual(parseIncomingEvents(record), [record]);
     assert.deepEqual(parseIncomingEvents([toEnvelope(record), guideRecord]), [record, guideRecord]);
@@ -145,7 +196,11 @@ describe('parsing what a storage server sends', () => {
     ['missing bucket name', broken((r) => delete r.s3.bucket.name), 'Records[0].s3.bucket.name: required'],
     ['missing s3', broken((r) => delete r.s3), 'Records[0].s3: required'],
     ['bad time', broken((r) => (r.eventTime = 'yesterday')), 'Records[0].eventTime: not an ISO-8601 time'],
-    ['unknown event', broken((r) => (r.eventName = 's3:ObjectMoved:Put')), 'Records[0].eventName: unknown event name "s3:ObjectMoved:Put"'],
+    [
+      'unknown event',
+      broken((r) => (r.eventName = 's3:ObjectMoved:Put')),
+      'Records[0].eventName: unknown event name "s3:ObjectMoved:Put"',
+    ],
     ['size not a number', broken((r) => (r.s3.object.size = '12')), 'Records[0].s3.object.size: expected a number'],
     ['no sequencer', broken((r) => delete r.s3.object.sequencer), 'Records[0].s3.object.sequencer: required'],
     ['Records not a list', { Records: {} }, 'Records: expected a list of records'],
@@ -153,11 +208,18 @@ describe('parsing what a storage server sends', () => {
     ['second of a list', [record, { Records: [{}] }], '[1].Records[0].eventVersion: required'],
     ['not an object', 'hello', 'body: expected an object'],
     ['empty list', [], 'body: empty list of events'],
-    ['an envelope EventName that is not a string', { ...toEnvelope(record), EventName: 7 }, 'EventName: expected a string'],
+    [
+      'an envelope EventName that is not a string',
+      { ...toEnvelope(record), EventName: 7 },
+      'EventName: expected a string',
+    ],
   ];
   for (const [name, body, message] of cases) {
     test(`rejects ${name}`, () => {
-      assert.throws(() => parseIncomingEvents(body), (err: unknown) => err instanceof EventValidationError && err.message === message);
+      assert.throws(
+        () => parseIncomingEvents(body),
+        (err: unknown) => err instanceof EventValidationError && err.message === message,
+      );
     });
   }
 
@@ -170,7 +232,9 @@ describe('the guide sample messages, as printed there', () => {
   const samples: Array<[string, unknown]> = Object.entries(guideMessages).map(([name, text]): [string, unknown] => {
     const body = JSON.parse(text);
     // The Elasticsearch sample is a search response: the stored document is its first hit's _source.
-    return name === 'Elasticsearch search response' ? ['Elasticsearch _source', body.hits.hits[0]._source] : [name, body];
+    return name === 'Elasticsearch search response'
+      ? ['Elasticsearch _source', body.hits.hits[0]._source]
+      : [name, body];
   });
   test('all six were found', () => assert.equal(samples.length, 6));
   for (const [name, body] of samples) {
@@ -195,20 +259,33 @@ describe('every event name', () => {
     const families = [...new Set(EVENT_NAMES.map((n) => n.split(':')[1]))];
     const expanded = families.flatMap((family) => expandEventName(`s3:${family}:*`));
     assert.deepEqual(expanded.sort(), [...EVENT_NAMES].sort());
-    for (const family of families) for (const name of expandEventName(`s3:${family}:*`)) assert.equal(name.split(':')[1], family);
+    for (const family of families)
+      for (const name of expandEventName(`s3:${family}:*`)) assert.equal(name.split(':')[1], family);
   });
 });
 
 describe('records: the less common fields', () => {
   test('internal events carry null requestParameters; response elements as given; no metadata on removals', () => {
     const responseElements = { 'x-amz-request-id': '17A2B', 'x-minio-origin-endpoint': 'http://127.0.0.1:9000' };
-    const lifecycle = buildEvent({ eventName: 's3:ObjectTransition:Complete', bucket: 'b', key: 'k', requestParameters: null, responseElements });
+    const lifecycle = buildEvent({
+      eventName: 's3:ObjectTransition:Complete',
+      bucket: 'b',
+      key: 'k',
+      requestParameters: null,
+      responseElements,
+    });
     assert.equal(lifecycle.requestParameters, null);
     assert.deepEqual(lifecycle.responseElements, responseElements);
     assert.deepEqual(parseIncomingEvents(lifecycle), [lifecycle]);
     const meta = { 'X-Amz-Meta-Owner': 'ann' };
     assert.deepEqual(put(undefined, { userMetadata: meta }).s3.object.userMetadata, meta);
-    const removal = buildEvent({ eventName: 's3:ObjectRemoved:Delete', bucket: 'b', key: 'k', userMetadata: meta, versionId: 'v1' });
+    const removal = buildEvent({
+      eventName: 's3:ObjectRemoved:Delete',
+      bucket: 'b',
+      key: 'k',
+      userMetadata: meta,
+      versionId: 'v1',
+    });
     assert.deepEqual(Object.keys(removal.s3.object), ['key', 'versionId', 'sequencer']);
     assert.deepEqual(Object.keys(put('k', { size: 0 }).s3.object), ['key', 'eTag', 'sequencer']);
   });
@@ -227,16 +304,31 @@ describe('records: the less common fields', () => {
     return copy;
   };
   const cases: Array<[string, unknown, string]> = [
-    ['a non-hex sequencer', broken((r) => (r.s3.object.sequencer = 'xyz')), 's3.object.sequencer: expected up to 32 hexadecimal digits'],
+    [
+      'a non-hex sequencer',
+      broken((r) => (r.s3.object.sequencer = 'xyz')),
+      's3.object.sequencer: expected up to 32 hexadecimal digits',
+    ],
     ['a negative size', broken((r) => (r.s3.object.size = -1)), 's3.object.size: expected a non-negative integer'],
-    ['userMetadata not an object', broken((r) => (r.s3.object.userMetadata = 'x')), 's3.object.userMetadata: expected an object'],
+    [
+      'userMetadata not an object',
+      broken((r) => (r.s3.object.userMetadata = 'x')),
+      's3.object.userMetadata: expected an object',
+    ],
     ['requestParameters a list', broken((r) => (r.requestParameters = [])), 'requestParameters: expected an object'],
-    ['an eventTime without zone', broken((r) => (r.eventTime = '2026-11-25T10:11:12')), 'eventTime: not an ISO-8601 time'],
+    [
+      'an eventTime without zone',
+      broken((r) => (r.eventTime = '2026-11-25T10:11:12')),
+      'eventTime: not an ISO-8601 time',
+    ],
     ['an impossible date', broken((r) => (r.eventTime = '2026-13-45T10:11:12Z')), 'eventTime: not an ISO-8601 time'],
   ];
   for (const [name, body, message] of cases) {
     test(`rejects ${name}`, () => {
-      assert.throws(() => parseIncomingEvents(body), (err: unknown) => err instanceof EventValidationError && err.message === message);
+      assert.throws(
+        () => parseIncomingEvents(body),
+        (err: unknown) => err instanceof EventValidationError && err.message === message,
+      );
     });
   }
 });
@@ -244,26 +336,54 @@ describe('records: the less common fields', () => {
 describe('the records limit (the ingest passes BUCKETFLOW_INGEST_MAX_RECORDS)', () => {
   const record = put();
   const malformed = { eventName: 's3:ObjectCreated:Put' }; // not a whole record: an EventValidationError once read
-  const tooMany = (err: unknown, count: number) => err instanceof TooManyRecordsError && err.message === `${count} records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)`;
+  const tooMany = (err: unknown, count: number) =>
+    err instanceof TooManyRecordsError &&
+    err.message === `${count} records in one body; the limit is 2 (BUCKETFLOW_INGEST_MAX_RECORDS)`;
 
   test('is counted before any record is read: one more than the limit, the last malformed, is too many, not invalid', () => {
-    assert.throws(() => parseEventBody({ Records: [record, record, malformed] }, 2), (err) => tooMany(err, 3));
-    assert.throws(() => parseEventBody([record, { Records: [record, malformed] }], 2), (err) => tooMany(err, 3));
+    assert.throws(
+      () => parseEventBody({ Records: [record, record, malformed] }, 2),
+      (err) => tooMany(err, 3),
+    );
+    assert.throws(
+      () => parseEventBody([record, { Records: [record, malformed] }], 2),
+      (err) => tooMany(err, 3),
+    );
     const ceph = sourceFixture('ceph-notifications.json');
-    assert.throws(() => parseEventBody({ Records: [...ceph.Records, malformed] }, 2), (err) => tooMany(err, 3));
-    assert.throws(() => unwrapNotification(JSON.stringify({ Records: [...sourceFixture('aws-s3-object-created.json').Records, malformed] }), 2), (err) => tooMany(err, 3));
+    assert.throws(
+      () => parseEventBody({ Records: [...ceph.Records, malformed] }, 2),
+      (err) => tooMany(err, 3),
+    );
+    assert.throws(
+      () =>
+        unwrapNotification(
+          JSON.stringify({ Records: [...sourceFixture('aws-s3-object-created.json').Records, malformed] }),
+          2,
+        ),
+      (err) => tooMany(err, 3),
+    );
     // At the limit, the malformed record is read and refused naming itself.
-    assert.throws(() => parseEventBody({ Records: [record, malformed] }, 2), /^EventValidationError: Records\[1\]\.eventVersion: required$/);
+    assert.throws(
+      () => parseEventBody({ Records: [record, malformed] }, 2),
+      /^EventValidationError: Records\[1\]\.eventVersion: required$/,
+    );
   });
 
   test('counts what would become events: every record of every envelope in a list, one per EventBridge event, none for a test event', () => {
-    assert.equal(recordCount('minio', [record, { Records: [record, record] }, { EventName: 'x', Records: [record] }]), 4);
+    assert.equal(
+      recordCount('minio', [record, { Records: [record, record] }, { EventName: 'x', Records: [record] }]),
+      4,
+    );
     assert.equal(recordCount('minio', { Records: [record, record] }), 2);
     assert.equal(recordCount('minio', record), 1);
     assert.equal(recordCount('ceph', sourceFixture('ceph-notifications.json')), 2);
     assert.equal(recordCount('aws-s3', sourceFixture('aws-s3-test-event.json')), 0);
     assert.equal(recordCount('aws-eventbridge', sourceFixture('eventbridge-object-created.json')), 1);
-    for (const [source, body] of [['minio', [record, { Records: [record, record] }]], ['ceph', sourceFixture('ceph-notifications.json')], ['aws-s3', sourceFixture('aws-s3-object-created.json')]] as const) {
+    for (const [source, body] of [
+      ['minio', [record, { Records: [record, record] }]],
+      ['ceph', sourceFixture('ceph-notifications.json')],
+      ['aws-s3', sourceFixture('aws-s3-object-created.json')],
+    ] as const) {
       assert.equal(recordCount(source, body), parseSourceBody(source, body).events.length, source);
     }
   });

@@ -49,14 +49,17 @@ function connect(port: number): Promise<Client> {
   const client = { socket, answer: '' } as Client;
   socket.on('data', (chunk) => (client.answer += chunk));
   socket.on('error', () => undefined); // a connection closed at the cap may be reset
-  client.closed = new Promise((resolve) => socket.on('close', () => {
-    client.closedAfterMs = Date.now() - opened;
-    resolve();
-  }));
+  client.closed = new Promise((resolve) =>
+    socket.on('close', () => {
+      client.closedAfterMs = Date.now() - opened;
+      resolve();
+    }),
+  );
   return new Promise((resolve, reject) => socket.once('connect', () => resolve(client)).once('error', reject));
 }
 
-const write = (socket: net.Socket, data: string | Buffer) => new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
+const write = (socket: net.Socket, data: string | Buffer) =>
+  new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
 const within = (ms: number, clients: Client[]) =>
   Promise.race([Promise.all(clients.map((c) => c.closed)), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
@@ -67,15 +70,26 @@ test('20 uploads that stall before their last byte are closed after the request 
   const bodySize = 10 * MiB; // the default BUCKETFLOW_INGEST_MAX_BODY_BYTES
   const allButLast = Buffer.alloc(bodySize - 1, 'a'); // one buffer shared by every socket's write
   const clients = await Promise.all(Array.from({ length: 20 }, () => connect(port)));
-  await Promise.all(clients.map(async ({ socket }) => {
-    await write(socket, `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bodySize}\r\n\r\n`);
-    await write(socket, allButLast);
-  }));
+  await Promise.all(
+    clients.map(async ({ socket }) => {
+      await write(
+        socket,
+        `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bodySize}\r\n\r\n`,
+      );
+      await write(socket, allButLast);
+    }),
+  );
   // The server has read what was sent (the sockets' buffers are flushed): it holds ~200 MiB of bodies now.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const stalled = held() - before;
-  assert.ok(clients.every((c) => c.closedAfterMs === undefined), 'none closed before the timeout');
-  assert.ok(stalled > 100 * MiB, `the stalled bodies are held while their uploads run: ${(stalled / MiB).toFixed(0)} MiB`);
+  assert.ok(
+    clients.every((c) => c.closedAfterMs === undefined),
+    'none closed before the timeout',
+  );
+  assert.ok(
+    stalled > 100 * MiB,
+    `the stalled bodies are held while their uploads run: ${(stalled / MiB).toFixed(0)} MiB`,
+  );
 
   // Node checks the timeout every second: closed within the timeout, that second and some slack for a busy machine.
   await within(requestTimeoutMs + 5_000, clients);
@@ -83,12 +97,19 @@ test('20 uploads that stall before their last byte are closed after the request 
   assert.equal(open, 0, `${open} of 20 stalled uploads still open ${requestTimeoutMs + 5_000} ms later`);
   for (const client of clients) {
     assert.match(client.answer, /^HTTP\/1\.1 408 /, 'answered 408 Request Timeout');
-    assert.ok(client.closedAfterMs! >= requestTimeoutMs - 100, `closed after ${client.closedAfterMs} ms, not before the timeout`);
+    assert.ok(
+      client.closedAfterMs! >= requestTimeoutMs - 100,
+      `closed after ${client.closedAfterMs} ms, not before the timeout`,
+    );
   }
   // V8 frees buffers' memory on a background thread after a collection: look again for up to 3 s.
   let left = held() - before;
-  for (const started = Date.now(); left >= 30 * MiB && Date.now() - started < 3_000; left = held() - before) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.ok(left < 30 * MiB, `bodies freed once their uploads were closed: ${(left / MiB).toFixed(0)} MiB still held (of ${(stalled / MiB).toFixed(0)})`);
+  for (const started = Date.now(); left >= 30 * MiB && Date.now() - started < 3_000; left = held() - before)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(
+    left < 30 * MiB,
+    `bodies freed once their uploads were closed: ${(left / MiB).toFixed(0)} MiB still held (of ${(stalled / MiB).toFixed(0)})`,
+  );
   // RSS is not asserted: the allocator keeps freed pages for reuse (here RSS stays near its peak, ~+200 MiB), so it
   // shows the peak, not what is held; the heap and buffer figures above are what the bodies occupy.
 });
@@ -99,7 +120,10 @@ test('headers that never end are closed after the headers timeout (408), well be
   for (const { socket } of clients) await write(socket, 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
   await within(5_000, clients);
   for (const client of clients) {
-    assert.ok(client.closedAfterMs !== undefined && client.closedAfterMs < 5_000, `closed after ${client.closedAfterMs} ms`);
+    assert.ok(
+      client.closedAfterMs !== undefined && client.closedAfterMs < 5_000,
+      `closed after ${client.closedAfterMs} ms`,
+    );
     assert.match(client.answer, /^HTTP\/1\.1 408 /);
   }
 });
@@ -112,9 +136,15 @@ test('connections beyond the cap are closed as they arrive; once the held ones a
   await within(1_000, [extra]);
   assert.ok(extra.closedAfterMs !== undefined && extra.closedAfterMs < 1_000, 'the sixth connection is closed at once');
   assert.equal(extra.answer, '');
-  assert.ok(held.every((c) => c.closedAfterMs === undefined), 'the five held ones are still open');
+  assert.ok(
+    held.every((c) => c.closedAfterMs === undefined),
+    'the five held ones are still open',
+  );
   await within(7_000, held);
-  assert.ok(held.every((c) => c.closedAfterMs !== undefined), 'closed by the headers timeout');
+  assert.ok(
+    held.every((c) => c.closedAfterMs !== undefined),
+    'closed by the headers timeout',
+  );
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(response.status, 400, 'served again');
 });

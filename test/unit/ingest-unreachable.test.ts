@@ -36,7 +36,10 @@ test('an event posted while Temporal is unreachable gets 503, not 202', async ()
     body: JSON.stringify(toEnvelope(record)),
   });
   assert.equal(response.status, 503);
-  assert.equal(((await response.json()) as { error: string }).error, 'Temporal unreachable (connection refused); retry later');
+  assert.equal(
+    ((await response.json()) as { error: string }).error,
+    'Temporal unreachable (connection refused); retry later',
+  );
 });
 
 test('/health answers 503 with the reason while Temporal is unreachable', async () => {
@@ -48,8 +51,21 @@ test('/health answers 503 with the reason while Temporal is unreachable', async 
 });
 
 test('a record too large for a workflow input is a 413 also while Temporal is unreachable: a permanent refusal, never a 503 to retry', async () => {
-  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'huge.jpg', size: 1, userMetadata: { padding: 'x'.repeat(300 * 1024) } });
-  const response = await fetch(`${url}/minio/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(toEnvelope(record)) });
+  const record = buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket: 'images',
+    key: 'huge.jpg',
+    size: 1,
+    userMetadata: { padding: 'x'.repeat(300 * 1024) },
+  });
+  const response = await fetch(`${url}/minio/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(toEnvelope(record)),
+  });
   assert.equal(response.status, 413);
-  assert.match(((await response.json()) as { error: string }).error, /^Records\[0\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery/);
+  assert.match(
+    ((await response.json()) as { error: string }).error,
+    /^Records\[0\]: \d+ bytes once encoded; a record may carry at most 262144 to become a delivery/,
+  );
 });

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 const root = path.resolve(__dirname, '../..');
 const noScript = spawnSync('script', ['--version']).error ? 'no script(1) here' : false;
 
-/** Runs `code` (with `log`, `childLogger` and `setLogLevel` in scope) in a child process; `script` gives it a terminal as stderr. */
+/** Runs `code` (with `log`, `childLogger` and `setLogLevel` in scope) in a child process; `script` gives it a terminal
+ * as stderr. */
 function logged(code: string, viaTerminal = false): string {
   const program = `const { log, childLogger, setLogLevel } = require('./src/telemetry/log'); ${code}`;
   const node = [process.execPath, '--import', 'tsx', '-e', JSON.stringify(program)].join(' ');
@@ -20,19 +21,37 @@ function logged(code: string, viaTerminal = false): string {
   return (viaTerminal ? result.stdout.replace(/\x1b\[\d+m/g, '').replace(/\r/g, '') : result.stderr).trim();
 }
 
-const jsonLines = (code: string) => logged(code).split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const jsonLines = (code: string) =>
+  logged(code)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 test('JSON lines when stderr is a pipe or a file (the default): time, level, message and the fields', () => {
-  const [line] = jsonLines("log('WARN', 'delivery attempt failed', { arn: 'arn:minio:sqs:us-east-1:1:webhook', attempt: 2, permanent: false })");
+  const [line] = jsonLines(
+    "log('WARN', 'delivery attempt failed', { arn: 'arn:minio:sqs:us-east-1:1:webhook', attempt: 2, permanent: false })",
+  );
   assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  assert.deepEqual({ ...line, time: undefined }, {
-    time: undefined, level: 'WARN', message: 'delivery attempt failed', arn: 'arn:minio:sqs:us-east-1:1:webhook', attempt: 2, permanent: false,
-  });
+  assert.deepEqual(
+    { ...line, time: undefined },
+    {
+      time: undefined,
+      level: 'WARN',
+      message: 'delivery attempt failed',
+      arn: 'arn:minio:sqs:us-east-1:1:webhook',
+      attempt: 2,
+      permanent: false,
+    },
+  );
 });
 
 test('a child logger carries its bindings on every line and follows the level set later', () => {
-  const lines = jsonLines("const c = childLogger({ source: 'temporal' }); log('DEBUG', 'hidden', {}, c); setLogLevel('DEBUG'); log('DEBUG', 'shown', { n: 1 }, c); setLogLevel('WARN'); log('INFO', 'hidden too')");
-  assert.deepEqual(lines.map(({ message, source, level, n }) => ({ message, source, level, n })), [{ message: 'shown', source: 'temporal', level: 'DEBUG', n: 1 }]);
+  const lines = jsonLines(
+    "const c = childLogger({ source: 'temporal' }); log('DEBUG', 'hidden', {}, c); setLogLevel('DEBUG'); log('DEBUG', 'shown', { n: 1 }, c); setLogLevel('WARN'); log('INFO', 'hidden too')",
+  );
+  assert.deepEqual(
+    lines.map(({ message, source, level, n }) => ({ message, source, level, n })),
+    [{ message: 'shown', source: 'temporal', level: 'DEBUG', n: 1 }],
+  );
 });
 
 test('no secret in a line: secret fields censored, credentials in any string (the message too) redacted', () => {
@@ -41,7 +60,15 @@ test('no secret in a line: secret fields censored, credentials in any string (th
     endpoint: 'http://127.0.0.1:1/hook?token=canary-query-5', error: 'host=db user=u sslpassword=canary-ssl-6 dbname=e',
   })`);
   const text = JSON.stringify(line);
-  for (const canary of ['canary-pw-1', 'canary-pw-2', 'canary-token-3', 'canary-auth-4', 'canary-query-5', 'canary-ssl-6']) assert.ok(!text.includes(canary), `${canary} in ${text}`);
+  for (const canary of [
+    'canary-pw-1',
+    'canary-pw-2',
+    'canary-token-3',
+    'canary-auth-4',
+    'canary-query-5',
+    'canary-ssl-6',
+  ])
+    assert.ok(!text.includes(canary), `${canary} in ${text}`);
   assert.equal(line.message, 'connect nats://user:REDACTED@127.0.0.1:4222 failed');
   assert.equal(line.endpoint, 'http://127.0.0.1:1/hook?token=REDACTED');
   assert.deepEqual(line.nested, { token: 'REDACTED' });

@@ -32,25 +32,34 @@ after(() => {
 function writeNeedsRedis(): string {
   const file = path.join(dir, `needs-redis-${Date.now()}.test.ts`);
   const mark = (name: string) => `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, name))}, '')`;
-  writeFileSync(file, [
-    `const { needs } = require(${helper});`,
-    "const { test, describe, before, after } = needs('redis');",
-    `before(() => { ${mark('before-ran')}; });`,
-    `after(() => { ${mark('after-ran')}; });`,
-    `test('writes to redis', () => { ${mark('test-ran')}; });`,
-    `describe('a suite', () => { test('reads from redis', { timeout: 5000 }, () => { ${mark('suite-test-ran')}; }); });`,
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `const { needs } = require(${helper});`,
+      "const { test, describe, before, after } = needs('redis');",
+      `before(() => { ${mark('before-ran')}; });`,
+      `after(() => { ${mark('after-ran')}; });`,
+      `test('writes to redis', () => { ${mark('test-ran')}; });`,
+      `describe('a suite', () => { test('reads from redis', { timeout: 5000 }, () => { ${mark('suite-test-ran')}; }); });`,
+    ].join('\n'),
+  );
   return file;
 }
 
 function run(file: string, env: Record<string, string>) {
-  for (const marker of ['before-ran', 'after-ran', 'test-ran', 'suite-test-ran']) rmSync(path.join(dir, marker), { force: true });
+  for (const marker of ['before-ran', 'after-ran', 'test-ran', 'suite-test-ran'])
+    rmSync(path.join(dir, marker), { force: true });
   // Neither CI nor node's own marker of a test runner's child (which would make the inner run report to us).
   const { CI: _ci, NODE_TEST_CONTEXT: _context, ...inherited } = process.env;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
-    cwd: repo, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 60_000,
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...inherited, ...env },
+    timeout: 60_000,
   });
-  const ran = ['before-ran', 'after-ran', 'test-ran', 'suite-test-ran'].filter((marker) => existsSync(path.join(dir, marker)));
+  const ran = ['before-ran', 'after-ran', 'test-ran', 'suite-test-ran'].filter((marker) =>
+    existsSync(path.join(dir, marker)),
+  );
   return { code: result.status, out: result.stdout, ran };
 }
 
@@ -67,7 +76,10 @@ test('a service down outside CI: every test is skipped naming it and the command
 
 test('a service down under CI: every test fails with that reason', async () => {
   const closed = await freePort();
-  const { code, out, ran } = run(writeNeedsRedis(), { BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${closed}`, CI: 'true' });
+  const { code, out, ran } = run(writeNeedsRedis(), {
+    BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${closed}`,
+    CI: 'true',
+  });
   assert.equal(code, 1, out);
   assert.match(out, /^# fail 2$/m);
   const message = `CI runs every test, and this one needs redis (nothing answers at 127.0.0.1:${closed} (ECONNREFUSED)); it comes with: npm run stack -- up redis`;
@@ -83,7 +95,10 @@ test('CI=false is not CI', async () => {
 });
 
 test('the service answering: the tests and the hooks run as written', () => {
-  const { code, out, ran } = run(writeNeedsRedis(), { BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${openPort}`, CI: 'true' });
+  const { code, out, ran } = run(writeNeedsRedis(), {
+    BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${openPort}`,
+    CI: 'true',
+  });
   assert.equal(code, 0, out);
   assert.match(out, /^# pass 2$/m);
   assert.deepEqual(ran, ['before-ran', 'after-ran', 'test-ran', 'suite-test-ran']);
@@ -92,13 +107,19 @@ test('the service answering: the tests and the hooks run as written', () => {
 test('needsEach: each test needs its own service; only the one whose service is down is skipped', async () => {
   const closed = await freePort();
   const file = path.join(dir, 'needs-each.test.ts');
-  writeFileSync(file, [
-    `const { needsEach } = require(${helper});`,
-    "const service = needsEach('redis', 'nats');",
-    "service.redis.test('redis round trip', () => {});",
-    "service.nats.test('nats round trip', () => {});",
-  ].join('\n'));
-  const { code, out } = run(file, { BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${closed}`, BUCKETFLOW_TEST_NATS_ADDRESS: `127.0.0.1:${openPort}` });
+  writeFileSync(
+    file,
+    [
+      `const { needsEach } = require(${helper});`,
+      "const service = needsEach('redis', 'nats');",
+      "service.redis.test('redis round trip', () => {});",
+      "service.nats.test('nats round trip', () => {});",
+    ].join('\n'),
+  );
+  const { code, out } = run(file, {
+    BUCKETFLOW_TEST_REDIS_ADDRESS: `127.0.0.1:${closed}`,
+    BUCKETFLOW_TEST_NATS_ADDRESS: `127.0.0.1:${openPort}`,
+  });
   assert.equal(code, 0, out);
   assert.match(out, /^ok 1 - redis round trip # SKIP needs redis \(nothing answers/m);
   assert.match(out, /^ok 2 - nats round trip$/m);
@@ -106,11 +127,15 @@ test('needsEach: each test needs its own service; only the one whose service is 
 
 test('every test file that talks to a server declares what it needs', () => {
   // test/unit, test/cli and test/deploy need no server (npm run test:unit runs them with the stack down); test/cluster
-  // checks its own cluster (test/helpers/cluster.ts) and test/s3 its opt-in servers (scripts/test-s3.sh brings them up).
+  // checks its own cluster (test/helpers/cluster.ts) and test/s3 its opt-in servers (scripts/test-s3.sh brings them
+  // up).
   const folders = ['test/integration', 'test/workflows', 'test/faults', 'test/build'];
-  const files = folders.flatMap((folder) => readdirSync(path.join(repo, folder), { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.test.ts')).map((name) => path.join(folder, name)));
+  const files = folders.flatMap((folder) =>
+    readdirSync(path.join(repo, folder), { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.test.ts'))
+      .map((name) => path.join(folder, name)),
+  );
   assert.ok(files.length > 40, `${files.length} files`);
-  const silent = files.filter((file) => !/\bneeds(Each)?\('/.test(readFileSync(path.join(repo, file), 'utf8')));
+  const silent = files.filter((file) => !/\bneeds(Each)?\(\s*'/.test(readFileSync(path.join(repo, file), 'utf8')));
   assert.deepEqual(silent, [], 'files that do not say which servers they need (test/helpers/needs.ts)');
 });

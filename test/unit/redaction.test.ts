@@ -5,17 +5,65 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { embeddedSecrets, hasEmbeddedPassword, REDACTED, redactCredentials, redactSecrets } from '../../src/config/connection-strings';
-import { referenceEmbeddedSecrets, referenceHasEmbeddedPassword, referenceRedactCredentials } from '../helpers/reference-redaction';
+import {
+  embeddedSecrets,
+  hasEmbeddedPassword,
+  REDACTED,
+  redactCredentials,
+  redactSecrets,
+} from '../../src/config/connection-strings';
+import {
+  referenceEmbeddedSecrets,
+  referenceHasEmbeddedPassword,
+  referenceRedactCredentials,
+} from '../helpers/reference-redaction';
 
 const PIECES = [
-  'a', 'b', 'Z', '1', '-', '.', '+', ':', '/', '//', '://', '@', '?', '=', '&', "'", '"', ' ', '\n', '(', ')', '\\', '#', '%40',
-  'password', 'pwd', 'sslpassword', 'Bearer ', 'tcp', '@tcp(', 'http', 'nats', 'token', 'REDACTED', 'x:y', 'u:p@h',
+  'a',
+  'b',
+  'Z',
+  '1',
+  '-',
+  '.',
+  '+',
+  ':',
+  '/',
+  '//',
+  '://',
+  '@',
+  '?',
+  '=',
+  '&',
+  "'",
+  '"',
+  ' ',
+  '\n',
+  '(',
+  ')',
+  '\\',
+  '#',
+  '%40',
+  'password',
+  'pwd',
+  'sslpassword',
+  'Bearer ',
+  'tcp',
+  '@tcp(',
+  'http',
+  'nats',
+  'token',
+  'REDACTED',
+  'x:y',
+  'u:p@h',
 ];
-const textOf = (maxPieces: number) => fc.array(fc.constantFrom(...PIECES), { maxLength: maxPieces }).map((pieces) => pieces.join(''));
+const textOf = (maxPieces: number) =>
+  fc.array(fc.constantFrom(...PIECES), { maxLength: maxPieces }).map((pieces) => pieces.join(''));
 
 test('it hides exactly what the patterns as first written hide, in any text made of the pieces of credentials', () => {
-  for (const [maxPieces, numRuns] of [[30, 20_000], [150, 2_000]]) {
+  for (const [maxPieces, numRuns] of [
+    [30, 20_000],
+    [150, 2_000],
+  ]) {
     fc.assert(
       fc.property(textOf(maxPieces), (text) => {
         assert.equal(redactCredentials(text), referenceRedactCredentials(text));
@@ -39,11 +87,17 @@ function cpuMs(run: () => unknown): number {
 
 test('linear time: 100 KB of any text that took quadratic time is redacted in < 100 ms of CPU, 1 MB in < 1 s', () => {
   for (const piece of QUADRATIC_BEFORE) {
-    for (const [bytes, boundMs] of [[100_000, 100], [1_000_000, 1_000]]) {
+    for (const [bytes, boundMs] of [
+      [100_000, 100],
+      [1_000_000, 1_000],
+    ]) {
       const text = piece.repeat(Math.ceil(bytes / piece.length));
       for (const redact of [redactCredentials, embeddedSecrets, hasEmbeddedPassword]) {
         const ms = cpuMs(() => redact(text));
-        assert.ok(ms < boundMs, `${redact.name} of ${JSON.stringify(piece)} x ${bytes / piece.length}: ${ms.toFixed(0)} ms`);
+        assert.ok(
+          ms < boundMs,
+          `${redact.name} of ${JSON.stringify(piece)} x ${bytes / piece.length}: ${ms.toFixed(0)} ms`,
+        );
       }
     }
   }
@@ -63,7 +117,10 @@ test('a megabyte with credentials spread through it: every one hidden, the rest 
   const shown = redactCredentials(parts.join(''));
   assert.doesNotMatch(shown, /canary/);
   const fillerShown = filler.replaceAll('?d=(e"}', `?d=${REDACTED}`); // a query value, as far as the space
-  assert.equal(shown, Array.from({ length: 20 }, (_, i) => `${fillerShown}${credentials[i % credentials.length][1]} `).join(''));
+  assert.equal(
+    shown,
+    Array.from({ length: 20 }, (_, i) => `${fillerShown}${credentials[i % credentials.length][1]} `).join(''),
+  );
 });
 
 test("a target's secret holding a lone surrogate is hidden as it is (it has no URL-encoded form)", () => {

@@ -16,12 +16,21 @@ test('generation 1 keeps the id redeliveries always had; later ones are numbered
 
 test('the generation after a run: 1 after the original, k + 1 after the k-th redelivery, round trip through the ids', () => {
   assert.equal(generationAfter(original, original), 1);
-  for (let generation = 1; generation <= 30; generation++) assert.equal(generationAfter(original, redeliveryIdOf(original, generation)), generation + 1);
+  for (let generation = 1; generation <= 30; generation++)
+    assert.equal(generationAfter(original, redeliveryIdOf(original, generation)), generation + 1);
 });
 
 test('ids that are not a redelivery of that original name no generation', () => {
-  for (const id of [`${original}-redelivery-1`, `${original}-redelivery-02`, `${original}-redelivery-`, `${original}-redelivery-x`,
-    `${original}-redelivery-2-redelivery`, `${original}x-redelivery`, 'bucketflow-ffffffffffffffffffffffffffffffff-redelivery', `${original}-redelivery-9999999`]) {
+  for (const id of [
+    `${original}-redelivery-1`,
+    `${original}-redelivery-02`,
+    `${original}-redelivery-`,
+    `${original}-redelivery-x`,
+    `${original}-redelivery-2-redelivery`,
+    `${original}x-redelivery`,
+    'bucketflow-ffffffffffffffffffffffffffffffff-redelivery',
+    `${original}-redelivery-9999999`,
+  ]) {
     assert.equal(generationAfter(original, id), undefined, id);
   }
 });

@@ -14,7 +14,9 @@ import { deliverySinks } from '../../src/engine/worker';
 import { DELIVER_BATCH, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
-const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 function history(file: string) {
   return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
@@ -26,7 +28,8 @@ test('histories of every workflow version and every outcome are recorded', () =>
       assert.ok(files.includes(`${version}-${outcome}.json`), `${version}-${outcome}.json`);
     }
   }
-  for (const outcome of ['delivered', 'continued']) assert.ok(files.includes(`${DELIVER_BATCH}-${outcome}.json`), `${DELIVER_BATCH}-${outcome}.json`);
+  for (const outcome of ['delivered', 'continued'])
+    assert.ok(files.includes(`${DELIVER_BATCH}-${outcome}.json`), `${DELIVER_BATCH}-${outcome}.json`);
 });
 
 /**
@@ -36,14 +39,20 @@ test('histories of every workflow version and every outcome are recorded', () =>
 const replays = new Map<boolean, Promise<Map<string, ReplayResult>>>();
 function replayed(file: string, traced: boolean): Promise<ReplayResult | undefined> {
   if (!replays.has(traced)) {
-    replays.set(traced, (async () => {
-      const results = new Map<string, ReplayResult>();
-      const options = { workflowBundle: await loadWorkflowBundle({ traced }), sinks: deliverySinks() };
-      for await (const result of Worker.runReplayHistories(options, files.map((name) => ({ workflowId: name, history: history(name) })))) {
-        results.set(result.workflowId, result);
-      }
-      return results;
-    })());
+    replays.set(
+      traced,
+      (async () => {
+        const results = new Map<string, ReplayResult>();
+        const options = { workflowBundle: await loadWorkflowBundle({ traced }), sinks: deliverySinks() };
+        for await (const result of Worker.runReplayHistories(
+          options,
+          files.map((name) => ({ workflowId: name, history: history(name) })),
+        )) {
+          results.set(result.workflowId, result);
+        }
+        return results;
+      })(),
+    );
   }
   return replays.get(traced)!.then((results) => results.get(file));
 }
@@ -64,5 +73,8 @@ test('a history replayed by code that decides differently is caught', async () =
   // A fast-path history under the first version's workflow type: the commands no longer match.
   const changed = history('deliverEventV2-plain-delivered.json');
   changed.events[0].workflowExecutionStartedEventAttributes!.workflowType!.name = 'deliverEvent';
-  await assert.rejects(Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle(), sinks: deliverySinks() }, changed), DeterminismViolationError);
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle(), sinks: deliverySinks() }, changed),
+    DeterminismViolationError,
+  );
 });

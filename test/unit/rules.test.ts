@@ -9,7 +9,13 @@ import { FileStateStore } from '../../src/state';
 
 const a = 'arn:minio:sqs:us-east-1:1:amqp';
 const w = 'arn:minio:sqs:us-east-1:1:webhook';
-const rule = (arn: string, events: string[], prefix = '', suffix = '', id = '1'): NotificationRule => ({ id, arn, events, prefix, suffix });
+const rule = (arn: string, events: string[], prefix = '', suffix = '', id = '1'): NotificationRule => ({
+  id,
+  arn,
+  events,
+  prefix,
+  suffix,
+});
 
 describe('matching', () => {
   const rules = [
@@ -32,40 +38,75 @@ describe('matching', () => {
 describe('validation', () => {
   const known = new Set([a, w]);
   const cases: Array<[string, NotificationRule[], RegExp]> = [
-    ['an unknown ARN', [rule('arn:minio:sqs:us-east-1:9:amqp', ['s3:ObjectCreated:*'])], /not a configured, enabled target/],
+    [
+      'an unknown ARN',
+      [rule('arn:minio:sqs:us-east-1:9:amqp', ['s3:ObjectCreated:*'])],
+      /not a configured, enabled target/,
+    ],
     ['a malformed ARN', [rule('arn:minio:sqs:amqp', ['s3:ObjectCreated:*'])], /ARN "arn:minio:sqs:amqp"/],
     ['an unknown event', [rule(a, ['s3:ObjectCreated:Upload'])], /unknown event name "s3:ObjectCreated:Upload"/],
     ['no events', [rule(a, [])], /no events/],
-    ['an event twice in a rule', [rule(a, ['s3:ObjectCreated:Put', 's3:ObjectRemoved:*', 's3:ObjectCreated:Put'])], /^rule 1: event s3:ObjectCreated:Put is listed twice$/],
-    ['identical rules (ids and event order aside)', [rule(a, ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], 'a/', '.jpg', '1'), rule(a, ['s3:ObjectRemoved:*', 's3:ObjectCreated:*'], 'a/', '.jpg', '2')],
-      /^rules 1 and 2 overlap: the same ARN, events and filter \(arn:minio:sqs:us-east-1:1:amqp\)$/],
-    ['an ARN of another region', [rule('arn:minio:sqs:eu-west-1:1:amqp', ['s3:ObjectCreated:*'])], /not a configured, enabled target \(this server's region is "us-east-1"\)/],
-    ['a filter with a .. segment', [rule(a, ['s3:ObjectCreated:*'], 'a/../b')], /^rule 1: prefix: invalid filter value "a\/..\/b"$/],
+    [
+      'an event twice in a rule',
+      [rule(a, ['s3:ObjectCreated:Put', 's3:ObjectRemoved:*', 's3:ObjectCreated:Put'])],
+      /^rule 1: event s3:ObjectCreated:Put is listed twice$/,
+    ],
+    [
+      'identical rules (ids and event order aside)',
+      [
+        rule(a, ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], 'a/', '.jpg', '1'),
+        rule(a, ['s3:ObjectRemoved:*', 's3:ObjectCreated:*'], 'a/', '.jpg', '2'),
+      ],
+      /^rules 1 and 2 overlap: the same ARN, events and filter \(arn:minio:sqs:us-east-1:1:amqp\)$/,
+    ],
+    [
+      'an ARN of another region',
+      [rule('arn:minio:sqs:eu-west-1:1:amqp', ['s3:ObjectCreated:*'])],
+      /not a configured, enabled target \(this server's region is "us-east-1"\)/,
+    ],
+    [
+      'a filter with a .. segment',
+      [rule(a, ['s3:ObjectCreated:*'], 'a/../b')],
+      /^rule 1: prefix: invalid filter value "a\/..\/b"$/,
+    ],
     ['a filter of only .', [rule(a, ['s3:ObjectCreated:*'], '', '.')], /suffix: invalid filter value/],
     ['a filter with a backslash', [rule(a, ['s3:ObjectCreated:*'], 'a\\b')], /prefix: invalid filter value/],
     ['a filter over 1024 bytes', [rule(a, ['s3:ObjectCreated:*'], 'ü'.repeat(513))], /prefix: invalid filter value/],
-    ['a filter that is not valid UTF-8', [rule(a, ['s3:ObjectCreated:*'], '', '\uD800.jpg')], /suffix: invalid filter value/],
+    [
+      'a filter that is not valid UTF-8',
+      [rule(a, ['s3:ObjectCreated:*'], '', '\uD800.jpg')],
+      /suffix: invalid filter value/,
+    ],
   ];
   for (const [name, rules, message] of cases) {
-    test(`rejects ${name}`, () => assert.throws(() => validateRules(rules, known), (e: unknown) => e instanceof RuleError && message.test(e.message)));
+    test(`rejects ${name}`, () =>
+      assert.throws(
+        () => validateRules(rules, known),
+        (e: unknown) => e instanceof RuleError && message.test(e.message),
+      ));
   }
   test('accepts what MinIO accepts: rules that overlap without being identical, a wildcard beside one of its names', () => {
     const rules = [
-      rule(a, ['s3:ObjectCreated:*'], 'a/', '', '1'), rule(a, ['s3:ObjectCreated:*'], 'a/b/', '', '2'),
-      rule(w, ['s3:ObjectCreated:*', 's3:ObjectCreated:Put'], 'a/', '', '3'), rule(a, ['s3:ObjectCreated:*'], 'a/', '.jpg', '4'),
+      rule(a, ['s3:ObjectCreated:*'], 'a/', '', '1'),
+      rule(a, ['s3:ObjectCreated:*'], 'a/b/', '', '2'),
+      rule(w, ['s3:ObjectCreated:*', 's3:ObjectCreated:Put'], 'a/', '', '3'),
+      rule(a, ['s3:ObjectCreated:*'], 'a/', '.jpg', '4'),
     ];
     assert.deepEqual(validateRules(rules, known), rules);
     // ... and a target still gets one copy of an event several of its rules match.
     assert.deepEqual(matchingArns(rules, 's3:ObjectCreated:Put', 'a/b/c.jpg'), [a, w]);
   });
-  test('an ARN without a region (as today\'s MinIO prints them) names the configured target', () => {
+  test("an ARN without a region (as today's MinIO prints them) names the configured target", () => {
     const [checked] = validateRules([rule('arn:minio:sqs::1:amqp', ['s3:ObjectCreated:*'])], known);
     assert.equal(checked.arn, a);
   });
 });
 
 describe('matching URL-encoded and unicode keys', () => {
-  const rules = [rule(a, ['s3:ObjectCreated:*'], 'dir with space/', '.jpg'), rule(w, ['s3:ObjectCreated:*'], '日本/', 'ü.txt', '2')];
+  const rules = [
+    rule(a, ['s3:ObjectCreated:*'], 'dir with space/', '.jpg'),
+    rule(w, ['s3:ObjectCreated:*'], '日本/', 'ü.txt', '2'),
+  ];
   test('filters see the raw key that decodeObjectKey gives back', () => {
     const key = (raw: string) => decodeObjectKey(encodeObjectKey(raw));
     assert.deepEqual(matchingArns(rules, 's3:ObjectCreated:Put', key('dir with space/a+b.jpg')), [a]);

@@ -33,8 +33,10 @@ before(async () => {
       // A server whose listing never moves on: always the same truncated page (with a token, or without one).
       const token = bucket === 'stuck' ? '<NextContinuationToken>t1</NextContinuationToken>' : '';
       response.writeHead(200, { 'content-type': 'application/xml' });
-      response.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>true</IsTruncated>${token}<KeyCount>1</KeyCount>`
-        + '<Contents><Key>a</Key><Size>1</Size><ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents></ListBucketResult>');
+      response.end(
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>true</IsTruncated>${token}<KeyCount>1</KeyCount>` +
+          '<Contents><Key>a</Key><Size>1</Size><ETag>"0cc175b9c0f1b6a831c399e269772661"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents></ListBucketResult>',
+      );
       return;
     }
     if (bucket === 'html') {
@@ -44,11 +46,17 @@ before(async () => {
     }
     const [status, code, message] = ANSWERS[bucket];
     response.writeHead(status, { 'content-type': 'application/xml' });
-    response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><BucketName>${bucket}</BucketName></Error>`);
+    response.end(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><BucketName>${bucket}</BucketName></Error>`,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const settings = loadS3Settings({ AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET });
+  const settings = loadS3Settings({
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET,
+  });
   s3 = openS3(settings, { maxAttempts: 1 });
 });
 after(() => {
@@ -57,7 +65,10 @@ after(() => {
 });
 
 async function failure(bucket: string): Promise<S3AccessError> {
-  const error = await s3.listPage(bucket).then(() => assert.fail('expected a failure'), (thrown: unknown) => thrown);
+  const error = await s3.listPage(bucket).then(
+    () => assert.fail('expected a failure'),
+    (thrown: unknown) => thrown,
+  );
   assert.ok(error instanceof S3AccessError, String(error));
   assert.doesNotMatch(error.message, /\n/);
   assert.ok(error.message.startsWith(`S3 bucket "${bucket}" at ${endpoint}: `), error.message);
@@ -83,7 +94,10 @@ test('a 5xx is retryable', async () => {
 test('a request the server refuses (400) is not retryable; its message is quoted on one line without the access key', async () => {
   const error = await failure('refused');
   assert.deepEqual([error.kind, error.retryable], ['rejected', false]);
-  assert.match(error.message, /request refused HTTP 400 \(InvalidArgument\): Bad argument for key REDACTED second line$/);
+  assert.match(
+    error.message,
+    /request refused HTTP 400 \(InvalidArgument\): Bad argument for key REDACTED second line$/,
+  );
 });
 
 test('a 200 answer that is not an S3 listing (a web page) is an error, never an empty bucket', async () => {
@@ -96,7 +110,10 @@ test('a 200 answer that is not an S3 listing (a web page) is an error, never an 
 
 test('a listing that does not move on, or is truncated without a token, is a non-retryable bad-listing error, not a loop', async () => {
   const first = await s3.listPage('stuck');
-  assert.deepEqual(first.objects.map((object) => [object.key, object.etag]), [['a', '0cc175b9c0f1b6a831c399e269772661']]);
+  assert.deepEqual(
+    first.objects.map((object) => [object.key, object.etag]),
+    [['a', '0cc175b9c0f1b6a831c399e269772661']],
+  );
   assert.deepEqual(first.next, { kind: 'objects', token: 't1', lastKey: 'a' });
   const stuck = await s3.listPage('stuck', { continuation: first.next }).catch((thrown: unknown) => thrown);
   assert.ok(stuck instanceof S3AccessError, String(stuck));
@@ -109,7 +126,10 @@ test('a listing that does not move on, or is truncated without a token, is a non
 
 test('a bare `stack up` starts none of the S3 servers; `up s3` starts the four', () => {
   const names = (given: string[]) => servicesToStart(given).map((service) => service.name);
-  assert.deepEqual(names([]).filter((name) => ['minio', 'seaweedfs', 'versitygw', 's3proxy'].includes(name)), []);
+  assert.deepEqual(
+    names([]).filter((name) => ['minio', 'seaweedfs', 'versitygw', 's3proxy'].includes(name)),
+    [],
+  );
   assert.deepEqual(names(['s3']), ['minio', 'seaweedfs', 'versitygw', 's3proxy']);
   assert.deepEqual(names(['minio', 'versitygw']), ['minio', 'versitygw']);
 });

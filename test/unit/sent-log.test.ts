@@ -22,7 +22,10 @@ test("one worker's sends are known to another worker sharing the rules store's h
   first.share(new FileStateStore(home).sentLog());
   second.share(new FileStateStore(home).sentLog());
   first.add('run-1', 'arn:minio:sqs::1:webhook');
-  first.addAll([['run-2', 'arn:minio:sqs::1:webhook'], ['run-2', 'arn:minio:sqs::1:redis']]);
+  first.addAll([
+    ['run-2', 'arn:minio:sqs::1:webhook'],
+    ['run-2', 'arn:minio:sqs::1:redis'],
+  ]);
   assert.equal(second.has('run-1', 'arn:minio:sqs::1:webhook'), false, 'not known before the log was read');
   await second.learn();
   assert.equal(second.has('run-1', 'arn:minio:sqs::1:webhook'), true);
@@ -71,7 +74,10 @@ test('the record stays bounded: the oldest sends are forgotten first', () => {
   const record = new SendDedupe(3);
   for (const run of ['a', 'b', 'c', 'd']) record.add(run, 'arn');
   assert.equal(record.has('a', 'arn'), false);
-  assert.deepEqual(['b', 'c', 'd'].map((run) => record.has(run, 'arn')), [true, true, true]);
+  assert.deepEqual(
+    ['b', 'c', 'd'].map((run) => record.has(run, 'arn')),
+    [true, true, true],
+  );
 });
 
 test('a failing shared log never fails a send: the record still knows it, and the failure is one warning', async () => {
@@ -90,10 +96,16 @@ test('a failing shared log never fails a send: the record still knows it, and th
       process.stdout.write(String(record.has('run-1', 'arn') && record.has('run-2', 'arn')));
       await record.close();
     })();`;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', program], {
+    cwd: path.resolve(__dirname, '../..'),
+    encoding: 'utf8',
+  });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout, 'true', 'both sends are known');
-  const warnings = result.stderr.trim().split('\n').map((line) => JSON.parse(line));
+  const warnings = result.stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   assert.equal(warnings.length, 1, result.stderr);
   assert.equal(warnings[0].message, 'shared sent log failing: a task re-run on another worker may send again');
   assert.equal(warnings[0].during, 'write');

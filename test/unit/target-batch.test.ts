@@ -26,7 +26,7 @@ function recording(answer: (d: Delivery) => BatchSendResult | 'throw' = () => DE
   return { target, sent };
 }
 
-test('sendOrder: one object\'s events go oldest first in the positions they had; other objects stay where they were', () => {
+test("sendOrder: one object's events go oldest first in the positions they had; other objects stay where they were", () => {
   const { batch, inOrder } = oneObjectShuffled();
   const [a, b] = distinctPuts(2, 'other');
   const given = [a, batch[0], batch[1], b, ...batch.slice(2)];
@@ -35,7 +35,10 @@ test('sendOrder: one object\'s events go oldest first in the positions they had;
   assert.equal(ordered.length, given.length - 1); // the repeated event once
   assert.equal(ordered[0], a);
   assert.equal(ordered[3], b);
-  assert.deepEqual(ordered.filter((d) => hot.has(d.eventId)), inOrder);
+  assert.deepEqual(
+    ordered.filter((d) => hot.has(d.eventId)),
+    inOrder,
+  );
   given.forEach((d, n) => assert.equal(ordered[positionOf[n]].eventId, d.eventId, `input ${n}`));
 });
 
@@ -46,23 +49,38 @@ test('sendBatch: one result per delivery in input order; a repeated event id is 
   const results = await target.sendBatch([...batch, batch[4], batch[1]]);
   assert.equal(sent.length, 1);
   assert.equal(sent[0].length, 6);
-  assert.deepEqual(results.map((r) => r.ok), [true, true, true, true, false, true, false, true]);
-  assert.deepEqual(results.map((r) => !r.ok && r.permanent), [false, false, false, false, true, false, true, false]);
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [true, true, true, true, false, true, false, true],
+  );
+  assert.deepEqual(
+    results.map((r) => !r.ok && r.permanent),
+    [false, false, false, false, true, false, true, false],
+  );
 });
 
 test('sendBatch: a driver that throws fails every delivery with that error; it never rejects', async () => {
   const { target } = recording(() => 'throw');
   const results = await target.sendBatch(distinctPuts(3));
-  assert.deepEqual(results.map((r) => !r.ok && r.permanent && r.error.message), [`${ARN}: refused the lot`, `${ARN}: refused the lot`, `${ARN}: refused the lot`]);
+  assert.deepEqual(
+    results.map((r) => !r.ok && r.permanent && r.error.message),
+    [`${ARN}: refused the lot`, `${ARN}: refused the lot`, `${ARN}: refused the lot`],
+  );
   assert.deepEqual(await target.sendBatch([]), []);
 });
 
-test('send is a batch of one: resolves when delivered, throws the delivery\'s own error', async () => {
+test("send is a batch of one: resolves when delivered, throws the delivery's own error", async () => {
   const [ok, bad] = distinctPuts(2);
   const { target, sent } = recording((d) => (d === bad ? failed(new Error(`${ARN}: answered 503`)) : DELIVERED));
   await target.send(ok);
-  await assert.rejects(target.send(bad), (err: Error) => !(err instanceof PermanentDeliveryError) && err.message === `${ARN}: answered 503`);
-  assert.deepEqual(sent.map((s) => s.length), [1, 1]);
+  await assert.rejects(
+    target.send(bad),
+    (err: Error) => !(err instanceof PermanentDeliveryError) && err.message === `${ARN}: answered 503`,
+  );
+  assert.deepEqual(
+    sent.map((s) => s.length),
+    [1, 1],
+  );
 });
 
 test('forEachBounded: starts items in order, never more than the limit at once', async () => {

@@ -1,7 +1,7 @@
 // scripts/test.sh with files named (`npm test -- <files>`, or TEST_FILES): only those files run, directly, with no
 // stack up, no tsc, no eslint and no build; TAP on stdout and the timings summary (scripts/test-timings.mjs) on stderr.
-// The files run here are scratch ones (one failing, so the run's exit code is checked too); one declaring needs('alone')
-// runs after the others, one at a time.
+// The files run here are scratch ones (one failing, so the run's exit code is checked too); one that declares
+// needs('alone') runs after the others, one at a time.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function testSh(args: string[], env: Record<string, string> = {}) {
   const { NODE_TEST_CONTEXT: _context, TEST_FILES: _files, TEST_CONCURRENCY: _concurrency, ...inherited } = process.env;
-  const result = spawnSync('bash', ['scripts/test.sh', ...args], { cwd: repo, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 60_000 });
+  const result = spawnSync('bash', ['scripts/test.sh', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...inherited, ...env },
+    timeout: 60_000,
+  });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -27,10 +32,13 @@ function scratchFile(name: string, body: string): string {
 
 test('named files run directly: no stack up, tsc, eslint or build; TAP, the timings and the exit code of the run', () => {
   const passing = scratchFile('passing.test.ts', "test('adds', () => { if (1 + 1 !== 2) throw new Error('no'); });");
-  const failing = scratchFile('failing.test.ts', "test('fails on purpose', () => { throw new Error('planted failure'); });");
+  const failing = scratchFile(
+    'failing.test.ts',
+    "test('fails on purpose', () => { throw new Error('planted failure'); });",
+  );
   for (const run of [testSh([passing, failing]), testSh([], { TEST_FILES: `${passing} ${failing}` })]) {
     assert.equal(run.code, 1, run.out + run.err);
-    assert.doesNotMatch(run.out + run.err, /=== test: (stack up|tsc|eslint|build)/);
+    assert.doesNotMatch(run.out + run.err, /=== test: (stack up|tsc|lint|eslint|build)/);
     assert.match(run.out, /^ok \d+ - adds$/m);
     assert.match(run.out, /^not ok \d+ - fails on purpose$/m);
     assert.match(run.out, /^# pass 1$/m);
@@ -45,10 +53,21 @@ test("a file that declares needs('alone') runs after the others, one at a time",
   const helper = JSON.stringify(path.join(repo, 'test', 'helpers', 'needs'));
   const alone = path.join(dir, 'alone.test.ts');
   writeFileSync(alone, `const { test } = require(${helper}).needs('alone');\ntest('timing-bound', () => {});\n`);
-  const others = [scratchFile('one.test.ts', "test('one', () => {});"), scratchFile('two.test.ts', "test('two', () => {});")];
+  const others = [
+    scratchFile('one.test.ts', "test('one', () => {});"),
+    scratchFile('two.test.ts', "test('two', () => {});"),
+  ];
   const run = testSh([alone, ...others]);
   assert.equal(run.code, 0, run.out + run.err);
-  const steps = run.out.split('\n').filter((line) => line.startsWith('=== test: node --test') && !line.includes(' took '));
-  assert.deepEqual(steps, ['=== test: node --test (2 files, 4 at a time)', '=== test: node --test (1 files that run alone)']);
-  assert.ok(run.out.indexOf('ok 1 - timing-bound') > run.out.indexOf('=== test: node --test (1 files that run alone)'), run.out);
+  const steps = run.out
+    .split('\n')
+    .filter((line) => line.startsWith('=== test: node --test') && !line.includes(' took '));
+  assert.deepEqual(steps, [
+    '=== test: node --test (2 files, 4 at a time)',
+    '=== test: node --test (1 files that run alone)',
+  ]);
+  assert.ok(
+    run.out.indexOf('ok 1 - timing-bound') > run.out.indexOf('=== test: node --test (1 files that run alone)'),
+    run.out,
+  );
 });

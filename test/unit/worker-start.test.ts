@@ -20,7 +20,12 @@ after(() => rm(dir, { recursive: true, force: true }));
 async function startWorker(notify: Record<string, unknown>) {
   const configFile = path.join(dir, `${Object.keys(notify)[0]}.json`);
   await writeFile(configFile, JSON.stringify({ notify }));
-  const env = { ...process.env, BUCKETFLOW_CONFIG: configFile, BUCKETFLOW_DATA_DIR: dir, BUCKETFLOW_TASK_QUEUE: 'worker-start-test' };
+  const env = {
+    ...process.env,
+    BUCKETFLOW_CONFIG: configFile,
+    BUCKETFLOW_DATA_DIR: dir,
+    BUCKETFLOW_TASK_QUEUE: 'worker-start-test',
+  };
   try {
     await run(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: root, env, timeout: 30_000 });
     return { code: 0, error: '' };

@@ -29,7 +29,12 @@ const mocked = mockedWorker(mocks, 'mocked-batch');
 function batchOf(count: number): DeliverBatchInput {
   return {
     events: Array.from({ length: count }, (_, n) => {
-      const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}-${n}.jpg`, size: 1 });
+      const record = buildEvent({
+        eventName: 's3:ObjectCreated:Put',
+        bucket: 'mocked',
+        key: `${randomUUID()}-${n}.jpg`,
+        size: 1,
+      });
       return { eventId: eventIdentity(record), record, targets: [] };
     }),
   };
@@ -47,7 +52,11 @@ const outcomesOf = (input: DeliverBatchInput, continued: Set<number> = new Set()
 
 async function run(input: DeliverBatchInput) {
   calls = [];
-  const handle = await mocked.client.workflow.start(DELIVER_BATCH, { taskQueue: mocked.taskQueue, workflowId: `mocked-batch-${randomUUID()}`, args: [input] });
+  const handle = await mocked.client.workflow.start(DELIVER_BATCH, {
+    taskQueue: mocked.taskQueue,
+    workflowId: `mocked-batch-${randomUUID()}`,
+    args: [input],
+  });
   const result: BatchResult = await handle.result();
   return { result, history: await handle.fetchHistory() };
 }
@@ -57,11 +66,18 @@ test('a batch is one local activity in its first workflow task, its result the p
   const input = batchOf(5);
   const { result, history } = await run(input);
   assert.equal(calls.length, 1);
-  assert.deepEqual(calls[0].events.map((e) => e.eventId), input.events.map((e) => e.eventId));
+  assert.deepEqual(
+    calls[0].events.map((e) => e.eventId),
+    input.events.map((e) => e.eventId),
+  );
   assert.equal(result.delivered, 5);
   assert.deepEqual(eventTypes(history), [
-    'WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED',
-    'MARKER_RECORDED', 'WORKFLOW_EXECUTION_COMPLETED',
+    'WORKFLOW_EXECUTION_STARTED',
+    'WORKFLOW_TASK_SCHEDULED',
+    'WORKFLOW_TASK_STARTED',
+    'WORKFLOW_TASK_COMPLETED',
+    'MARKER_RECORDED',
+    'WORKFLOW_EXECUTION_COMPLETED',
   ]);
 });
 
@@ -69,7 +85,10 @@ test('events that continue on their own do not keep the batch open: it completes
   script = async (input) => outcomesOf(input, new Set([1, 3]));
   const { result, history } = await run(batchOf(4));
   assert.equal(result.continued, 2);
-  assert.deepEqual(result.outcomes.filter((o) => o.continuedIn).map((o) => o.continuedIn), [1, 3].map((n) => `bucketflow-${calls[0].events[n].eventId}`));
+  assert.deepEqual(
+    result.outcomes.filter((o) => o.continuedIn).map((o) => o.continuedIn),
+    [1, 3].map((n) => `bucketflow-${calls[0].events[n].eventId}`),
+  );
   assert.equal(eventTypes(history).filter((t) => t === 'WORKFLOW_TASK_COMPLETED').length, 1);
 });
 
@@ -83,5 +102,8 @@ test('an activity that fails as a whole is tried again as a whole; the batch sti
   assert.equal(calls.length, 2);
   assert.equal(result.delivered, 3);
   const attempts = localActivityAttempts(history);
-  assert.deepEqual(attempts.map((a) => a.activityType), ['deliverBatchEvents']);
+  assert.deepEqual(
+    attempts.map((a) => a.activityType),
+    ['deliverBatchEvents'],
+  );
 });

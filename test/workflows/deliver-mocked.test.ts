@@ -1,4 +1,5 @@
-// deliverEventV3 (the default version) with mocked activities, as in Temporal's samples: the workflow's decisions (which
+// deliverEventV3 (the default version) with mocked activities, as in Temporal's samples: the workflow's decisions
+// (which
 // targets, how many attempts, which outcome) for failures that are awkward to cause with real targets.
 // Runs on the stack's Temporal server; the activities are scripted stand-ins, no target is contacted.
 import assert from 'node:assert/strict';
@@ -19,7 +20,10 @@ import { needs } from '../helpers/needs';
 const { test } = needs('temporal');
 
 const retry: RetrySettings = { ...DEFAULT_RETRY, fastIntervalMs: 10, initialIntervalMs: 10, maxIntervalMs: 50 };
-const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({ arn, retry: { ...retry, ...overrides } });
+const target = (arn: string, overrides: Partial<RetrySettings> = {}): ResolvedTarget => ({
+  arn,
+  retry: { ...retry, ...overrides },
+});
 
 /** What the mocked activities were asked to do, in order. */
 let calls: string[] = [];
@@ -29,7 +33,7 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Omit<Activities, 'deliverBatchEvents'> = {
+const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects'> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];
@@ -50,10 +54,19 @@ const mocked = mockedWorker(mocks, 'mocked');
 /** Runs a delivery to `targets`; a failed delivery's result is read from its DeliveryFailed details. */
 async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = {}): Promise<DeliveryResult> {
   calls = [];
-  const record = buildEvent({ eventName: 's3:ObjectCreated:Put', bucket: 'mocked', key: `${randomUUID()}.jpg`, size: 1 });
+  const record = buildEvent({
+    eventName: 's3:ObjectCreated:Put',
+    bucket: 'mocked',
+    key: `${randomUUID()}.jpg`,
+    size: 1,
+  });
   const input: DeliverInput = { eventId: randomUUID(), record, targets, ...more };
   try {
-    return await mocked.client.workflow.execute(DELIVER_EVENT_V3, { taskQueue: mocked.taskQueue, workflowId: `mocked-${input.eventId}`, args: [input] });
+    return await mocked.client.workflow.execute(DELIVER_EVENT_V3, {
+      taskQueue: mocked.taskQueue,
+      workflowId: `mocked-${input.eventId}`,
+      args: [input],
+    });
   } catch (err) {
     const result = err instanceof WorkflowFailedError ? deliveryResultOf(err.cause) : undefined;
     if (result) return result;
@@ -65,7 +78,11 @@ async function deliver(targets: ResolvedTarget[], more: Partial<DeliverInput> = 
 const failedFirst = (outcomes: TargetAttempt[]) => Promise.reject(firstAttemptFailure(outcomes));
 
 test('partial: one target delivered and one refused permanently in the first attempt; nothing is retried', async () => {
-  script.first = () => failedFirst([{ arn: 'a', delivered: true }, { arn: 'b', delivered: false, permanent: true, error: 'b: 400' }]);
+  script.first = () =>
+    failedFirst([
+      { arn: 'a', delivered: true },
+      { arn: 'b', delivered: false, permanent: true, error: 'b: 400' },
+    ]);
   const result = await deliver([target('a'), target('b')]);
   assert.equal(result.status, 'partial');
   assert.deepEqual(result.targets, [
@@ -76,10 +93,20 @@ test('partial: one target delivered and one refused permanently in the first att
 });
 
 test('failed: every target refused', async () => {
-  script.first = () => failedFirst([{ arn: 'a', delivered: false, permanent: true, error: 'a: 403' }, { arn: 'b', delivered: false, permanent: true, error: 'b: 400' }]);
+  script.first = () =>
+    failedFirst([
+      { arn: 'a', delivered: false, permanent: true, error: 'a: 403' },
+      { arn: 'b', delivered: false, permanent: true, error: 'b: 400' },
+    ]);
   const result = await deliver([target('a'), target('b')]);
   assert.equal(result.status, 'failed');
-  assert.deepEqual(result.targets.map((t) => [t.arn, t.status]), [['a', 'failed'], ['b', 'failed']]);
+  assert.deepEqual(
+    result.targets.map((t) => [t.arn, t.status]),
+    [
+      ['a', 'failed'],
+      ['b', 'failed'],
+    ],
+  );
 });
 
 test('a first attempt that failed as a whole (no outcomes) counts as attempt 1 for every target; each retries on its own', async () => {
@@ -87,7 +114,10 @@ test('a first attempt that failed as a whole (no outcomes) counts as attempt 1 f
   script.single = async (input) => ({ attempt: (input.attemptsBefore ?? 0) + 1 });
   const result = await deliver([target('a'), target('b')]);
   assert.equal(result.status, 'delivered');
-  assert.deepEqual(result.targets, [{ arn: 'a', status: 'delivered', attempts: 2 }, { arn: 'b', status: 'delivered', attempts: 2 }]);
+  assert.deepEqual(result.targets, [
+    { arn: 'a', status: 'delivered', attempts: 2 },
+    { arn: 'b', status: 'delivered', attempts: 2 },
+  ]);
   assert.deepEqual(calls, ['first a,b', 'fast a #2', 'fast b #2']);
 });
 
@@ -116,7 +146,10 @@ test('missing attempt count: a durable failure without details still fails the t
 test('fast_attempts 0: no fast attempt at all, the durable activity only', async () => {
   script.single = async (input) => ({ attempt: (input.attemptsBefore ?? 0) + Context.current().info.attempt });
   const result = await deliver([target('a', { fastAttempts: 0 }), target('b', { fastAttempts: 0 })]);
-  assert.deepEqual(result.targets, [{ arn: 'a', status: 'delivered', attempts: 1 }, { arn: 'b', status: 'delivered', attempts: 1 }]);
+  assert.deepEqual(result.targets, [
+    { arn: 'a', status: 'delivered', attempts: 1 },
+    { arn: 'b', status: 'delivered', attempts: 1 },
+  ]);
   assert.deepEqual(calls.sort(), ['durable a #1', 'durable b #1']);
 });
 
@@ -126,15 +159,21 @@ test('no matching target: no-targets, no delivery attempted', async () => {
   assert.deepEqual(calls, []);
 });
 
-test('continuing a batch: the batch\'s attempt is attempt 1, the fast path goes on from attempt 2 without a first attempt of its own', async () => {
+test("continuing a batch: the batch's attempt is attempt 1, the fast path goes on from attempt 2 without a first attempt of its own", async () => {
   script.single = async (input) => ({ attempt: (input.attemptsBefore ?? 0) + 1 });
-  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, error: 'a: 503' }], batch: 'bucketflow-batch-x' });
+  const result = await deliver([target('a')], {
+    firstAttempt: [{ arn: 'a', delivered: false, error: 'a: 503' }],
+    batch: 'bucketflow-batch-x',
+  });
   assert.deepEqual(result.targets, [{ arn: 'a', status: 'delivered', attempts: 2 }]);
   assert.deepEqual(calls, ['fast a #2']);
 });
 
 test('continuing a batch that was refused permanently: failed at once, nothing sent again', async () => {
-  const result = await deliver([target('a')], { firstAttempt: [{ arn: 'a', delivered: false, permanent: true, error: 'a: 400' }], batch: 'bucketflow-batch-x' });
+  const result = await deliver([target('a')], {
+    firstAttempt: [{ arn: 'a', delivered: false, permanent: true, error: 'a: 400' }],
+    batch: 'bucketflow-batch-x',
+  });
   assert.equal(result.status, 'failed');
   assert.deepEqual(result.targets, [{ arn: 'a', status: 'failed', attempts: 1, error: 'a: 400' }]);
   assert.deepEqual(calls, []);

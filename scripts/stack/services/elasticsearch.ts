@@ -45,8 +45,15 @@ export const elasticsearch: Service = {
 
   async install() {
     if (existsSync(path.join(home, 'bin', 'elasticsearch'))) return;
-    const zip = await copyArtifact(dir('download'), { groupId: 'org.elasticsearch.distribution.integ-test-zip',
-      artifactId: 'elasticsearch', version: ELASTICSEARCH_VERSION }, 'zip');
+    const zip = await copyArtifact(
+      dir('download'),
+      {
+        groupId: 'org.elasticsearch.distribution.integ-test-zip',
+        artifactId: 'elasticsearch',
+        version: ELASTICSEARCH_VERSION,
+      },
+      'zip',
+    );
     await ensurePackages(['unzip']);
     const unpacked = dir('unpacked');
     rmSync(unpacked, { recursive: true, force: true });
@@ -73,7 +80,10 @@ export const elasticsearch: Service = {
   async probe() {
     const health = await getJson('/_cluster/health?wait_for_status=yellow&timeout=2s');
     if (health.timed_out !== false) throw new Error(`elasticsearch: cluster status ${String(health.status)}`);
-    const nodes = (await getJson('/_nodes/_local?filter_path=nodes.*.version')).nodes as Record<string, { version: string }>;
+    const nodes = (await getJson('/_nodes/_local?filter_path=nodes.*.version')).nodes as Record<
+      string,
+      { version: string }
+    >;
     return `Elasticsearch ${Object.values(nodes)[0]?.version ?? '?'} (${String(health.status)})`;
   },
 };

@@ -16,8 +16,23 @@ import { temporalCluster } from './temporal-cluster';
 import { temporalTls } from './temporal-tls';
 import { versitygw } from './versitygw';
 
-export const services: Service[] = [temporal, temporalTls, postgres, mariadb, redis, rabbitmq, nats, mosquitto, kafka, elasticsearch,
-  temporalCluster, minio, seaweedfs, versitygw, s3proxy];
+export const services: Service[] = [
+  temporal,
+  temporalTls,
+  postgres,
+  mariadb,
+  redis,
+  rabbitmq,
+  nats,
+  mosquitto,
+  kafka,
+  elasticsearch,
+  temporalCluster,
+  minio,
+  seaweedfs,
+  versitygw,
+  s3proxy,
+];
 
 /** Names that stand for several services: `up s3` = `up minio seaweedfs versitygw s3proxy`. */
 export const serviceGroups: Record<string, Service[]> = { s3: [minio, seaweedfs, versitygw, s3proxy] };
@@ -28,7 +43,9 @@ export function selectServices(givenNames: string[]): Service[] {
   const names = givenNames.flatMap((name) => serviceGroups[name]?.map((service) => service.name) ?? [name]);
   const unknown = names.filter((name) => !services.some((service) => service.name === name));
   if (unknown.length > 0) {
-    throw new Error(`unknown service ${unknown.join(', ')} (known: ${[...services.map((s) => s.name), ...Object.keys(serviceGroups)].join(', ')})`);
+    throw new Error(
+      `unknown service ${unknown.join(', ')} (known: ${[...services.map((s) => s.name), ...Object.keys(serviceGroups)].join(', ')})`,
+    );
   }
   return services.filter((service) => names.includes(service.name));
 }

@@ -79,19 +79,38 @@ export const kafka: Service = {
     writeFileSync(dir('log4j.properties'), LOG4J);
     const log4j = `-Dlog4j.configuration=file:${dir('log4j.properties')}`;
     if (!existsSync(path.join(dir('data'), 'meta.properties'))) {
-      await runCommand(java(), [log4j, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(),
-        '-c', properties], { uid: runAs?.uid, gid: runAs?.gid });
+      await runCommand(
+        java(),
+        [log4j, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties],
+        { uid: runAs?.uid, gid: runAs?.gid },
+      );
     }
     return {
       command: java(),
-      args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', log4j,
-        `-Dkafka.logs.dir=${dir('logs')}`, '-cp', classpath, 'kafka.Kafka', properties],
+      args: [
+        '-Xms256m',
+        '-Xmx768m',
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        log4j,
+        `-Dkafka.logs.dir=${dir('logs')}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        properties,
+      ],
     };
   },
 
   async probe() {
-    const admin = new Kafka({ brokers: [endpoints.kafka], clientId: 'bucketflow-stack', connectionTimeout: 3_000,
-      requestTimeout: 5_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: [endpoints.kafka],
+      clientId: 'bucketflow-stack',
+      connectionTimeout: 3_000,
+      requestTimeout: 5_000,
+      retry: { retries: 0 },
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();

@@ -38,17 +38,29 @@ export const mariadb: Service = {
   async prepare(runAs) {
     mkdirSync(runDir, { recursive: true });
     if (!existsSync(path.join(dataDir, 'mysql'))) {
-      await runCommand('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--skip-test-db',
-        '--auth-root-authentication-method=socket'], { uid: runAs?.uid, gid: runAs?.gid, cwd: serviceDir('mariadb') });
+      await runCommand(
+        'mariadb-install-db',
+        ['--no-defaults', `--datadir=${dataDir}`, '--skip-test-db', '--auth-root-authentication-method=socket'],
+        { uid: runAs?.uid, gid: runAs?.gid, cwd: serviceDir('mariadb') },
+      );
     }
     const initFile = serviceDir('mariadb', 'init.sql');
     writeFileSync(initFile, initSql());
     return {
       command: 'mariadbd',
-      args: ['--no-defaults', `--datadir=${dataDir}`, `--socket=${path.join(runDir, 'mysqld.sock')}`,
-        `--pid-file=${path.join(runDir, 'mysqld.pid')}`, `--bind-address=${url.hostname}`,
-        `--port=${url.port || 3306}`, `--init-file=${initFile}`, '--innodb-buffer-pool-size=128M',
-        '--innodb-flush-log-at-trx-commit=2', '--character-set-server=utf8mb4', '--max-connections=200'],
+      args: [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        `--socket=${path.join(runDir, 'mysqld.sock')}`,
+        `--pid-file=${path.join(runDir, 'mysqld.pid')}`,
+        `--bind-address=${url.hostname}`,
+        `--port=${url.port || 3306}`,
+        `--init-file=${initFile}`,
+        '--innodb-buffer-pool-size=128M',
+        '--innodb-flush-log-at-trx-commit=2',
+        '--character-set-server=utf8mb4',
+        '--max-connections=200',
+      ],
     };
   },
 

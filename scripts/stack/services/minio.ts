@@ -22,7 +22,11 @@ export const minioServer = s3Server(endpoints.minio);
 export function mcCommand(): { command: string; env: NodeJS.ProcessEnv; args: string[] } {
   const { protocol, host } = new URL(minioServer.endpoint);
   const userinfo = `${encodeURIComponent(minioServer.accessKeyId)}:${encodeURIComponent(minioServer.secretAccessKey)}`;
-  return { command: mcBinary, args: ['--config-dir', dir('mc-config'), '--no-color'], env: { ...process.env, MC_HOST_stack: `${protocol}//${userinfo}@${host}` } };
+  return {
+    command: mcBinary,
+    args: ['--config-dir', dir('mc-config'), '--no-color'],
+    env: { ...process.env, MC_HOST_stack: `${protocol}//${userinfo}@${host}` },
+  };
 }
 
 export const minio: Service = {
@@ -39,10 +43,20 @@ export const minio: Service = {
     const console = new URL(endpoints.minioConsole);
     return {
       command: minioBinary,
-      args: ['server', '--quiet', '--address', `${minioServer.host}:${minioServer.port}`, '--console-address', console.host, dir('data')],
+      args: [
+        'server',
+        '--quiet',
+        '--address',
+        `${minioServer.host}:${minioServer.port}`,
+        '--console-address',
+        console.host,
+        dir('data'),
+      ],
       env: {
-        MINIO_ROOT_USER: minioServer.accessKeyId, MINIO_ROOT_PASSWORD: minioServer.secretAccessKey,
-        MINIO_UPDATE: 'off', MINIO_CALLHOME_ENABLE: 'off',
+        MINIO_ROOT_USER: minioServer.accessKeyId,
+        MINIO_ROOT_PASSWORD: minioServer.secretAccessKey,
+        MINIO_UPDATE: 'off',
+        MINIO_CALLHOME_ENABLE: 'off',
       },
       cwd: dir(),
     };

@@ -22,16 +22,19 @@ export const mosquitto: Service = {
     const dataDir = serviceDir('mosquitto', 'data');
     mkdirSync(dataDir, { recursive: true });
     const config = serviceDir('mosquitto', 'mosquitto.conf');
-    writeFileSync(config, [
-      `listener ${url.port || 1883} ${url.hostname}`,
-      'allow_anonymous true',
-      // Without it a QoS 1 batch's last PUBACKs wait ~40 ms in Nagle's buffer against the client's delayed ACK.
-      'set_tcp_nodelay true',
-      'persistence true',
-      `persistence_location ${dataDir}/`,
-      'log_dest stdout',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        `listener ${url.port || 1883} ${url.hostname}`,
+        'allow_anonymous true',
+        // Without it a QoS 1 batch's last PUBACKs wait ~40 ms in Nagle's buffer against the client's delayed ACK.
+        'set_tcp_nodelay true',
+        'persistence true',
+        `persistence_location ${dataDir}/`,
+        'log_dest stdout',
+        '',
+      ].join('\n'),
+    );
     return { command: 'mosquitto', args: ['-c', config] };
   },
 

@@ -63,14 +63,38 @@ export const postgres: Service = {
     mkdirSync(socketDir, { recursive: true });
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       // The superuser authenticates only over the socket; TCP logins need a password.
-      await runCommand(path.join(binDir(), 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth-local=trust',
-        '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'], { uid: runAs?.uid, gid: runAs?.gid });
+      await runCommand(
+        path.join(binDir(), 'initdb'),
+        [
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C.UTF-8',
+        ],
+        { uid: runAs?.uid, gid: runAs?.gid },
+      );
     }
     return {
       command: path.join(binDir(), 'postgres'),
-      args: ['-D', dataDir, '-c', `listen_addresses=${url.hostname}`, '-c', `port=${url.port || 5432}`,
-        '-c', `unix_socket_directories=${socketDir}`, '-c', 'max_connections=200',
-        '-c', 'fsync=off'], // a test server: speed over surviving a machine crash
+      args: [
+        '-D',
+        dataDir,
+        '-c',
+        `listen_addresses=${url.hostname}`,
+        '-c',
+        `port=${url.port || 5432}`,
+        '-c',
+        `unix_socket_directories=${socketDir}`,
+        '-c',
+        'max_connections=200',
+        '-c',
+        'fsync=off',
+      ], // a test server: speed over surviving a machine crash
     };
   },
 

@@ -22,14 +22,17 @@ export const rabbitmq: Service = {
   async prepare() {
     mkdirSync(dir('mnesia'), { recursive: true });
     mkdirSync(dir('log'), { recursive: true });
-    writeFileSync(dir('rabbitmq.conf'), [
-      `listeners.tcp.default = ${url.hostname}:${url.port || 5672}`,
-      'loopback_users.guest = true',
-      'log.console = true',
-      'log.console.level = warning',
-      'log.file = false',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      dir('rabbitmq.conf'),
+      [
+        `listeners.tcp.default = ${url.hostname}:${url.port || 5672}`,
+        'loopback_users.guest = true',
+        'log.console = true',
+        'log.console.level = warning',
+        'log.file = false',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(dir('enabled_plugins'), '[].\n');
     writeFileSync(dir('rabbitmq-env.conf'), '');
     return {

@@ -19,14 +19,34 @@ export const redis: Service = {
   async prepare() {
     return {
       command: 'redis-server',
-      args: ['--bind', host, '--port', port, '--dir', serviceDir('redis'), '--appendonly', 'yes',
-        '--daemonize', 'no', '--save', '', '--protected-mode', 'yes'],
+      args: [
+        '--bind',
+        host,
+        '--port',
+        port,
+        '--dir',
+        serviceDir('redis'),
+        '--appendonly',
+        'yes',
+        '--daemonize',
+        'no',
+        '--save',
+        '',
+        '--protected-mode',
+        'yes',
+      ],
     };
   },
 
   async probe() {
-    const client = new Redis({ host, port: Number(port), lazyConnect: true, connectTimeout: 3_000,
-      maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis({
+      host,
+      port: Number(port),
+      lazyConnect: true,
+      connectTimeout: 3_000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => {}); // connect() rejects with the same error
     await client.connect();
     try {

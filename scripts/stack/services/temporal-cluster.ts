@@ -63,7 +63,9 @@ export const clusterRunDir = dir('run');
 /** The visibility store the running cluster was started with (written at start). */
 export function runningClusterVisibility(): ClusterVisibility | undefined {
   try {
-    return clusterVisibility({ BUCKETFLOW_TEMPORAL_CLUSTER_VISIBILITY: readFileSync(path.join(clusterRunDir, 'visibility'), 'utf8').trim() });
+    return clusterVisibility({
+      BUCKETFLOW_TEMPORAL_CLUSTER_VISIBILITY: readFileSync(path.join(clusterRunDir, 'visibility'), 'utf8').trim(),
+    });
   } catch {
     return undefined;
   }
@@ -87,22 +89,33 @@ function moduleDir(gomodcache: string): string {
 /** The newest versioned Elasticsearch index template of the module (schema/elasticsearch/visibility/versioned/vN). */
 function newestTemplate(schemaRoot: string): string {
   const versioned = path.join(schemaRoot, 'elasticsearch', 'visibility', 'versioned');
-  const newest = readdirSync(versioned).filter((name) => /^v\d+$/.test(name)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).pop();
+  const newest = readdirSync(versioned)
+    .filter((name) => /^v\d+$/.test(name))
+    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+    .pop();
   if (!newest) throw new Error(`temporal-cluster: no index template under ${versioned}`);
   return path.join(versioned, newest, 'index_template_v7.json');
 }
 
 async function esRequest(method: string, pathAndQuery: string, body?: string): Promise<Response> {
   return fetch(new URL(pathAndQuery, endpoints.elasticsearch), {
-    method, body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
+    method,
+    body,
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000),
   });
 }
 
 /** The template without `scaled_float` (Temporal's mapping of Double attributes): the stack's Elasticsearch
  * build leaves out the mapper-extras module that provides it. A full distribution takes the template as is. */
 function withoutScaledFloat(template: string): string {
-  return JSON.stringify(JSON.parse(template, (_key, value: unknown) =>
-    value && typeof value === 'object' && (value as { type?: string }).type === 'scaled_float' ? { type: 'double' } : value));
+  return JSON.stringify(
+    JSON.parse(template, (_key, value: unknown) =>
+      value && typeof value === 'object' && (value as { type?: string }).type === 'scaled_float'
+        ? { type: 'double' }
+        : value,
+    ),
+  );
 }
 
 /** Index template and index, as the module's elasticsearch tool would set them up, without its cluster-wide
@@ -111,21 +124,29 @@ async function setUpElasticsearch(): Promise<void> {
   const template = readFileSync(dir('schema', 'es-index-template.json'), 'utf8');
   let put = await esRequest('PUT', '/_template/temporal_visibility_v1_template', template);
   if (put.status === 400 && (await put.clone().text()).includes('[scaled_float]')) {
-    console.log('stack: temporal-cluster: this Elasticsearch has no scaled_float (mapper-extras): Double attributes mapped as double');
+    console.log(
+      'stack: temporal-cluster: this Elasticsearch has no scaled_float (mapper-extras): Double attributes mapped as double',
+    );
     put = await esRequest('PUT', '/_template/temporal_visibility_v1_template', withoutScaledFloat(template));
   }
   if (!put.ok) throw new Error(`temporal-cluster: index template: HTTP ${put.status} ${await put.text()}`);
   if ((await esRequest('HEAD', `/${ES_INDEX}`)).status === 404) {
     const created = await esRequest('PUT', `/${ES_INDEX}`);
-    if (!created.ok) throw new Error(`temporal-cluster: index ${ES_INDEX}: HTTP ${created.status} ${await created.text()}`);
+    if (!created.ok)
+      throw new Error(`temporal-cluster: index ${ES_INDEX}: HTTP ${created.status} ${await created.text()}`);
   }
 }
 
 /** The module's sql tool: creates the schema version table, then applies every versioned schema not applied yet. */
 async function setUpSchema(database: string, versionedDir: string): Promise<void> {
   const env = {
-    ...process.env, SQL_PLUGIN: 'postgres12', SQL_HOST: pgUrl.hostname, SQL_PORT: pgUrl.port || '5432',
-    SQL_USER: db.user, SQL_PASSWORD: db.password, SQL_DATABASE: database,
+    ...process.env,
+    SQL_PLUGIN: 'postgres12',
+    SQL_HOST: pgUrl.hostname,
+    SQL_PORT: pgUrl.port || '5432',
+    SQL_USER: db.user,
+    SQL_PASSWORD: db.password,
+    SQL_DATABASE: database,
   };
   await runCommand(sqlTool, ['setup-schema', '-v', '0.0'], { env });
   await runCommand(sqlTool, ['update-schema', '-d', versionedDir], { env });
@@ -152,16 +173,26 @@ function grpcCode(error: unknown): number | undefined {
  */
 async function untilAttributesAccepted(connection: Connection): Promise<void> {
   const client = new Client({ connection, namespace: NAMESPACE });
-  const attributes = Object.values(searchKeys).map((key) =>
-    ({ key, value: key.type === SearchAttributeType.KEYWORD_LIST ? ['stack-probe'] : 'stack-probe' }) as SearchAttributePair);
+  const attributes = Object.values(searchKeys).map(
+    (key) =>
+      ({
+        key,
+        value: key.type === SearchAttributeType.KEYWORD_LIST ? ['stack-probe'] : 'stack-probe',
+      }) as SearchAttributePair,
+  );
   const deadline = Date.now() + 90_000;
   for (;;) {
     try {
-      const handle = await client.workflow.start('stack-probe', { taskQueue: 'stack-probe', workflowId: `stack-probe-${randomUUID()}`, typedSearchAttributes: attributes });
+      const handle = await client.workflow.start('stack-probe', {
+        taskQueue: 'stack-probe',
+        workflowId: `stack-probe-${randomUUID()}`,
+        typedSearchAttributes: attributes,
+      });
       await handle.terminate('stack probe: search attributes accepted');
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`temporal-cluster: search attributes registered but still refused: ${String(error)}`);
+      if (Date.now() > deadline)
+        throw new Error(`temporal-cluster: search attributes registered but still refused: ${String(error)}`);
       await sleep(2_000);
     }
   }
@@ -175,13 +206,28 @@ export const temporalCluster: Service = {
   requires: [postgres, elasticsearch],
 
   async install() {
-    if (isExecutable(serverBinary) && isExecutable(sqlTool) && existsSync(dir('schema', 'es-index-template.json'))) return;
+    if (isExecutable(serverBinary) && isExecutable(sqlTool) && existsSync(dir('schema', 'es-index-template.json')))
+      return;
     // The Go module proxy serves the server's source; the build takes minutes on 2 cores, once.
     const env = { ...process.env, GOBIN: dir('bin'), GOFLAGS: '-buildvcs=false' };
-    console.log(`stack: temporal-cluster: building ${MODULE} v${TEMPORAL_SERVER_VERSION} with go install (once; minutes)`);
-    await runCommand('nice', ['-n', '10', 'go', 'install', `${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
-      `${MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`], { env }).catch((error: unknown) => {
-      throw new Error(`temporal-cluster needs Go (go.dev, or Debian's golang-go with GOTOOLCHAIN=auto): ${String(error)}`);
+    console.log(
+      `stack: temporal-cluster: building ${MODULE} v${TEMPORAL_SERVER_VERSION} with go install (once; minutes)`,
+    );
+    await runCommand(
+      'nice',
+      [
+        '-n',
+        '10',
+        'go',
+        'install',
+        `${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
+        `${MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
+      ],
+      { env },
+    ).catch((error: unknown) => {
+      throw new Error(
+        `temporal-cluster needs Go (go.dev, or Debian's golang-go with GOTOOLCHAIN=auto): ${String(error)}`,
+      );
     });
     // The schemas come with the module; keep a copy beside the binaries, so a cleaned module cache loses nothing.
     const gomodcache = (await runCommand('go', ['env', 'GOMODCACHE'], { env })).trim();
@@ -200,16 +246,24 @@ export const temporalCluster: Service = {
     await setUpElasticsearch();
     // The run copies the shipped example, so the server user can read it wherever the checkout is.
     mkdirSync(clusterRunDir, { recursive: true });
-    for (const file of ['temporal.yaml', 'dynamicconfig.yaml', 'run-services.sh']) copyFileSync(path.join(deployDir, file), dir(file));
+    for (const file of ['temporal.yaml', 'dynamicconfig.yaml', 'run-services.sh'])
+      copyFileSync(path.join(deployDir, file), dir(file));
     writeFileSync(path.join(clusterRunDir, 'visibility'), visibility);
     return {
       command: 'bash',
       args: [dir('run-services.sh'), serverBinary, dir('temporal.yaml'), clusterRunDir],
       env: {
         ENABLE_ES: String(visibility === 'elasticsearch'),
-        POSTGRES_SEEDS: pgUrl.hostname, DB_PORT: pgUrl.port || '5432', POSTGRES_USER: db.user, POSTGRES_PWD: db.password,
-        DBNAME: persistence, VISIBILITY_DBNAME: db.visibility,
-        ES_SCHEME: esUrl.protocol.replace(':', ''), ES_SEEDS: esUrl.hostname, ES_PORT: esUrl.port || '9200', ES_VIS_INDEX: ES_INDEX,
+        POSTGRES_SEEDS: pgUrl.hostname,
+        DB_PORT: pgUrl.port || '5432',
+        POSTGRES_USER: db.user,
+        POSTGRES_PWD: db.password,
+        DBNAME: persistence,
+        VISIBILITY_DBNAME: db.visibility,
+        ES_SCHEME: esUrl.protocol.replace(':', ''),
+        ES_SEEDS: esUrl.hostname,
+        ES_PORT: esUrl.port || '9200',
+        ES_VIS_INDEX: ES_INDEX,
         FRONTEND_GRPC_PORT: endpoints.temporalCluster.slice(endpoints.temporalCluster.lastIndexOf(':') + 1),
         DYNAMIC_CONFIG_FILE_PATH: dir('dynamicconfig.yaml'),
         LOG_LEVEL: process.env.BUCKETFLOW_TEMPORAL_CLUSTER_LOG_LEVEL || 'warn',
@@ -224,11 +278,14 @@ export const temporalCluster: Service = {
         await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
       } catch (error) {
         if (grpcCode(error) !== 5) throw error;
-        await connection.workflowService.registerNamespace({
-          namespace: NAMESPACE, workflowExecutionRetentionPeriod: msToTs(RETENTION_MS),
-        }).catch((registerError: unknown) => {
-          if (grpcCode(registerError) !== 6) throw registerError;
-        });
+        await connection.workflowService
+          .registerNamespace({
+            namespace: NAMESPACE,
+            workflowExecutionRetentionPeriod: msToTs(RETENTION_MS),
+          })
+          .catch((registerError: unknown) => {
+            if (grpcCode(registerError) !== 6) throw registerError;
+          });
       }
     });
   },
@@ -242,7 +299,8 @@ export const temporalCluster: Service = {
       await service.describeNamespace({ namespace: NAMESPACE });
       // A round trip through each of the other services: matching, history (NOT_FOUND is its answer), visibility.
       await service.describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: 'stack-probe' } });
-      await service.getWorkflowExecutionHistory({ namespace: NAMESPACE, execution: { workflowId: 'stack-probe-none' } })
+      await service
+        .getWorkflowExecutionHistory({ namespace: NAMESPACE, execution: { workflowId: 'stack-probe-none' } })
         .catch((error: unknown) => {
           if (grpcCode(error) !== 5) throw error;
         });

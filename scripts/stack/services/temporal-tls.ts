@@ -34,16 +34,55 @@ function makeCertificates(): void {
   if (existsSync(temporalTlsFiles.clientCert)) return;
   mkdirSync(pki, { recursive: true });
   const file = (name: string) => path.join(pki, name);
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=bucketflow stack CA',
-    '-keyout', file('ca.key'), '-out', file('ca.pem'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=bucketflow stack CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+  );
   for (const [name, subject, extension] of [
     ['server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
     ['client', '/CN=bucketflow-worker', 'extendedKeyUsage=clientAuth'],
   ]) {
     writeFileSync(file(`${name}.ext`), `${extension}\n`);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
-      '-days', '3650', '-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`));
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
+    );
   }
 }
 
@@ -75,15 +114,21 @@ function nginxConfig(dir: string): string {
     `  upstream temporal { server ${endpoints.temporal}; keepalive 32; }`,
     '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalTls)} ssl http2;`,
-    '    location / {', ...grpc, '    }',
+    '    location / {',
+    ...grpc,
+    '    }',
     '  }',
     '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalMtls)} ssl http2;`,
     `    ssl_client_certificate ${pki}/ca.pem;`,
     '    ssl_verify_client on;',
     '    error_page 495 496 = @no_client_certificate;', // 496: none sent, 495: not signed by the CA
-    '    location / {', ...grpc, '    }',
-    '    location @no_client_certificate {', ...refuse('mutual TLS: the proxy requires a client certificate signed by its CA'), '    }',
+    '    location / {',
+    ...grpc,
+    '    }',
+    '    location @no_client_certificate {',
+    ...refuse('mutual TLS: the proxy requires a client certificate signed by its CA'),
+    '    }',
     '  }',
     '  server {',
     `    listen 127.0.0.1:${port(endpoints.temporalApiKey)} ssl http2;`,
@@ -92,7 +137,9 @@ function nginxConfig(dir: string): string {
     ...grpc,
     '      error_page 418 = @wrong_api_key;',
     '    }',
-    '    location @wrong_api_key {', ...refuse('missing or wrong API key'), '    }',
+    '    location @wrong_api_key {',
+    ...refuse('missing or wrong API key'),
+    '    }',
     '  }',
     '}',
     '',
@@ -111,7 +158,8 @@ export const temporalTls: Service = {
   async prepare() {
     const dir = serviceDir('temporal-tls');
     makeCertificates();
-    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, 'temp', kind), { recursive: true });
+    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+      mkdirSync(path.join(dir, 'temp', kind), { recursive: true });
     const config = path.join(dir, 'nginx.conf');
     writeFileSync(config, nginxConfig(dir));
     return { command: '/usr/sbin/nginx', args: ['-c', config, '-p', dir, '-e', 'stderr'] };

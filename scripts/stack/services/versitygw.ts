@@ -30,8 +30,20 @@ export const versitygw: Service = {
     mkdirSync(dir('versions'), { recursive: true });
     return {
       command: gatewayBinary,
-      args: ['--port', `${versitygwServer.host}:${versitygwServer.port}`, '--quiet', 'posix', '--versioning-dir', dir('versions'), dir('data')],
-      env: { ROOT_ACCESS_KEY_ID: versitygwServer.accessKeyId, ROOT_SECRET_ACCESS_KEY: versitygwServer.secretAccessKey, VGW_REGION: 'us-east-1' },
+      args: [
+        '--port',
+        `${versitygwServer.host}:${versitygwServer.port}`,
+        '--quiet',
+        'posix',
+        '--versioning-dir',
+        dir('versions'),
+        dir('data'),
+      ],
+      env: {
+        ROOT_ACCESS_KEY_ID: versitygwServer.accessKeyId,
+        ROOT_SECRET_ACCESS_KEY: versitygwServer.secretAccessKey,
+        VGW_REGION: 'us-east-1',
+      },
       cwd: dir(),
     };
   },

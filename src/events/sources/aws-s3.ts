@@ -15,7 +15,11 @@ export function parseAwsS3Record(value: unknown, at: string): S3EventRecord {
 /** A record from AWS rather than MinIO: MinIO's guide also writes `aws:s3`, but always with `s3:` names. */
 export function isAwsS3Record(value: unknown): boolean {
   const record = value as { eventSource?: unknown; eventName?: unknown } | null;
-  return record?.eventSource === AWS_EVENT_SOURCE && typeof record.eventName === 'string' && !record.eventName.startsWith('s3:');
+  return (
+    record?.eventSource === AWS_EVENT_SOURCE &&
+    typeof record.eventName === 'string' &&
+    !record.eventName.startsWith('s3:')
+  );
 }
 
 /** `{"Service":"Amazon S3","Event":"s3:TestEvent",...}`: S3 checks the destination; there is nothing to deliver. */

@@ -22,7 +22,12 @@ export function parseCephRecord(value: unknown, at: string): CephEvent {
   const extras: CephEvent['extras'] = {};
   const s3 = raw.s3 as Record<string, unknown>;
   // The JSON carries eventId/opaqueData on the record; the field list in Ceph's docs places them under s3.
-  for (const [name, holder] of [['eventId', raw], ['eventId', s3], ['opaqueData', raw], ['opaqueData', s3]] as const) {
+  for (const [name, holder] of [
+    ['eventId', raw],
+    ['eventId', s3],
+    ['opaqueData', raw],
+    ['opaqueData', s3],
+  ] as const) {
     const found = holder[name];
     if (typeof found === 'string' && found !== '' && extras[name] === undefined) extras[name] = found;
   }
@@ -39,7 +44,8 @@ function keyValList(value: unknown, at: string): Record<string, string> | undefi
   if (!Array.isArray(value)) throw new EventValidationError(at, 'expected a list of {"key", "val"} pairs');
   const entries = value.map((entry, i) => {
     const pair = entry as Record<string, unknown> | null;
-    if (!pair || typeof pair !== 'object' || typeof pair.key !== 'string') throw new EventValidationError(`${at}[${i}].key`, 'required');
+    if (!pair || typeof pair !== 'object' || typeof pair.key !== 'string')
+      throw new EventValidationError(`${at}[${i}].key`, 'required');
     const val = pair.val ?? pair.value ?? '';
     if (typeof val !== 'string') throw new EventValidationError(`${at}[${i}].val`, 'expected a string');
     return [pair.key, val] as const;

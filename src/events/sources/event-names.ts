@@ -10,7 +10,7 @@ const EQUIVALENTS: Readonly<Record<string, string>> = {
   // AWS S3 (notification-how-to-event-types-and-destinations)
   'LifecycleExpiration:Delete': 's3:ObjectRemoved:Delete',
   'LifecycleExpiration:DeleteMarkerCreated': 's3:ObjectRemoved:DeleteMarkerCreated',
-  'LifecycleTransition': 's3:ObjectTransition:Complete',
+  LifecycleTransition: 's3:ObjectTransition:Complete',
   'ObjectTagging:Put': 's3:ObjectCreated:PutTagging',
   'ObjectTagging:Delete': 's3:ObjectCreated:DeleteTagging',
   // Ceph RGW (s3-notification-compatibility)
@@ -23,12 +23,16 @@ const EQUIVALENTS: Readonly<Record<string, string>> = {
   'ObjectLifecycle:Transition:Noncurrent': 's3:ObjectTransition:Complete',
 };
 
-/** `ObjectCreated:Put` (or `s3:ObjectCreated:Put`) -> `s3:ObjectCreated:Put`; a name MinIO has no equivalent for is an error at `at`. */
+/** `ObjectCreated:Put` (or `s3:ObjectCreated:Put`) -> `s3:ObjectCreated:Put`; a name MinIO has no equivalent for is an
+ * error at `at`. */
 export function toMinioEventName(name: string, at: string): string {
   const bare = name.startsWith('s3:') ? name.slice(3) : name;
   const minio = `s3:${bare}`;
   if (MINIO_NAMES.has(minio)) return minio;
   const equivalent = Object.hasOwn(EQUIVALENTS, bare) ? EQUIVALENTS[bare] : undefined; // never Object.prototype's ("constructor")
   if (equivalent) return equivalent;
-  throw new EventValidationError(at, `${quoted(name)} has no MinIO equivalent (bucket rules use MinIO's s3: event names)`);
+  throw new EventValidationError(
+    at,
+    `${quoted(name)} has no MinIO equivalent (bucket rules use MinIO's s3: event names)`,
+  );
 }

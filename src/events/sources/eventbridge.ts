@@ -9,10 +9,10 @@ import { optionalSequencer, optionalSize, optionalString, requireTime } from './
 export const EVENTBRIDGE_SOURCE = 'aws.s3';
 
 const CREATED_BY_REASON: Readonly<Record<string, string>> = {
-  'PutObject': 's3:ObjectCreated:Put',
+  PutObject: 's3:ObjectCreated:Put',
   'POST Object': 's3:ObjectCreated:Post',
-  'CopyObject': 's3:ObjectCreated:Copy',
-  'CompleteMultipartUpload': 's3:ObjectCreated:CompleteMultipartUpload',
+  CopyObject: 's3:ObjectCreated:Copy',
+  CompleteMultipartUpload: 's3:ObjectCreated:CompleteMultipartUpload',
 };
 
 const BY_DETAIL_TYPE: Readonly<Record<string, string>> = {
@@ -35,7 +35,8 @@ export function isEventBridgeEvent(body: unknown): boolean {
 export function parseEventBridgeEvent(body: unknown): EventBridgeEvent {
   const event = expectObject(body, 'body');
   const source = requireString(event, 'source', '');
-  if (source !== EVENTBRIDGE_SOURCE) throw new EventValidationError('source', `expected "${EVENTBRIDGE_SOURCE}", got ${quoted(source)}`);
+  if (source !== EVENTBRIDGE_SOURCE)
+    throw new EventValidationError('source', `expected "${EVENTBRIDGE_SOURCE}", got ${quoted(source)}`);
   const detailType = requireString(event, 'detail-type', '');
   const detail = expectObject(event.detail, 'detail');
   const bucket = expectObject(detail.bucket, 'detail.bucket');
@@ -71,12 +72,18 @@ function eventNameOf(detailType: string, detail: Record<string, unknown>): strin
   if (detailType === 'Object Created') {
     const reason = requireString(detail, 'reason', 'detail');
     const name = Object.hasOwn(CREATED_BY_REASON, reason) ? CREATED_BY_REASON[reason] : undefined; // never Object.prototype's ("toString")
-    if (!name) throw new EventValidationError('detail.reason', `expected one of ${Object.keys(CREATED_BY_REASON).join(', ')}, got ${quoted(reason)}`);
+    if (!name)
+      throw new EventValidationError(
+        'detail.reason',
+        `expected one of ${Object.keys(CREATED_BY_REASON).join(', ')}, got ${quoted(reason)}`,
+      );
     return name;
   }
   if (detailType === 'Object Deleted') {
     // "Permanently Deleted" (or a lifecycle expiration of an unversioned object) vs "Delete Marker Created".
-    return optionalString(detail, 'deletion-type', 'detail') === 'Delete Marker Created' ? 's3:ObjectRemoved:DeleteMarkerCreated' : 's3:ObjectRemoved:Delete';
+    return optionalString(detail, 'deletion-type', 'detail') === 'Delete Marker Created'
+      ? 's3:ObjectRemoved:DeleteMarkerCreated'
+      : 's3:ObjectRemoved:Delete';
   }
   if (Object.hasOwn(BY_DETAIL_TYPE, detailType)) return BY_DETAIL_TYPE[detailType];
   throw new EventValidationError(

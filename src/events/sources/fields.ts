@@ -11,7 +11,8 @@ export function optionalString(obj: Record<string, unknown>, name: string, at: s
   return value;
 }
 
-/** ISO-8601, also with a space for the `T` and microseconds (Ceph writes `2021-02-19 02:03:08.330496Z`), from 1970 to 9999 (UTC). */
+/** ISO-8601, also with a space for the `T` and microseconds (Ceph writes `2021-02-19 02:03:08.330496Z`), from 1970 to
+ * 9999 (UTC). */
 export function requireTime(obj: Record<string, unknown>, name: string, at: string): Date {
   const value = obj[name];
   if (value === undefined || value === null || value === '') throw new EventValidationError(join(at, name), 'required');
@@ -19,7 +20,8 @@ export function requireTime(obj: Record<string, unknown>, name: string, at: stri
   const time = match ? new Date(`${match[1]}T${match[2]}${match[4]}`) : undefined;
   if (!time || Number.isNaN(time.getTime())) throw new EventValidationError(join(at, name), 'not an ISO-8601 time');
   // MinIO's record writes it in UTC with a four-digit year, and a sequencer derived from it must be a hex number.
-  if (time.getTime() < 0 || time.getUTCFullYear() > 9999) throw new EventValidationError(join(at, name), 'not a time between 1970 and 9999');
+  if (time.getTime() < 0 || time.getUTCFullYear() > 9999)
+    throw new EventValidationError(join(at, name), 'not a time between 1970 and 9999');
   return time;
 }
 
@@ -37,7 +39,8 @@ export function optionalSize(obj: Record<string, unknown>, name: string, at: str
 /** Targets order an object's states by sequencer, so it must be hex as S3 writes it; absent = derived from the time. */
 export function optionalSequencer(obj: Record<string, unknown>, name: string, at: string): string | undefined {
   const value = optionalString(obj, name, at);
-  if (value !== undefined && !HEX.test(value)) throw new EventValidationError(join(at, name), 'expected up to 32 hexadecimal digits');
+  if (value !== undefined && !HEX.test(value))
+    throw new EventValidationError(join(at, name), 'expected up to 32 hexadecimal digits');
   return value;
 }
 
@@ -68,7 +71,11 @@ export function textMap(value: unknown, at: string): Record<string, string> {
   const map = value as Record<string, unknown>;
   const entries = Object.keys(map).flatMap((name) => {
     const text = textOf(map[name]);
-    if (text === null) throw new EventValidationError(PLAIN_NAME.test(name) ? join(at, name) : `${at}[${quoted(name)}]`, 'expected a string');
+    if (text === null)
+      throw new EventValidationError(
+        PLAIN_NAME.test(name) ? join(at, name) : `${at}[${quoted(name)}]`,
+        'expected a string',
+      );
     return text === undefined ? [] : [[name, text] as const];
   });
   return Object.fromEntries(entries);
@@ -76,7 +83,8 @@ export function textMap(value: unknown, at: string): Record<string, string> {
 
 const PLAIN_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
-/** The `principalId` of an identity object (`userIdentity`, `s3.bucket.ownerIdentity`); anything else there = undefined. */
+/** The `principalId` of an identity object (`userIdentity`, `s3.bucket.ownerIdentity`); anything else there =
+ * undefined. */
 export function principalOf(identity: unknown, at: string): string | undefined {
   if (!identity || typeof identity !== 'object' || Array.isArray(identity)) return undefined;
   return optionalText(identity as Record<string, unknown>, 'principalId', at);

@@ -10,8 +10,17 @@ import { isEventBridgeEvent, parseEventBridgeEvent } from './eventbridge';
 export const EVENT_SOURCES = ['minio', 'ceph', 'aws-s3', 'aws-sns', 'aws-eventbridge'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
+/**
+ * Events no server sent: bucketflow made them from a bucket's listing (src/s3/records.ts): a scan source, a
+ * reconciliation, a backfill. Never a body's source (no token, not detected), only a delivery's origin.
+ */
+export const LISTING_ORIGINS = ['scan', 'reconcile', 'backfill'] as const;
+export type ListingOrigin = (typeof LISTING_ORIGINS)[number];
+/** Where a delivery's event came from (its BucketflowSource search attribute): a server, or a listing. */
+export type DeliverySource = EventSource | ListingOrigin;
+
 export interface ParsedEvent {
-  source: EventSource;
+  source: DeliverySource;
   /** MinIO's record, whatever the source wrote. */
   record: S3EventRecord;
   /** Source fields MinIO's record has no place for (Ceph's eventId, opaqueData, tags; EventBridge's id). */
@@ -47,7 +56,10 @@ export function parseSourceBody(source: EventSource | undefined, body: unknown, 
   if (count > maxRecords) throw new TooManyRecordsError(count, maxRecords);
   switch (source) {
     case 'aws-sns':
-      throw new EventValidationError('body', 'an SNS message: post it to the ingest server, which verifies its signature');
+      throw new EventValidationError(
+        'body',
+        'an SNS message: post it to the ingest server, which verifies its signature',
+      );
     case 'aws-eventbridge': {
       const { record, extras } = parseEventBridgeEvent(body);
       return { source, events: [{ source, record, extras }] };
@@ -73,7 +85,9 @@ export function detectSource(body: unknown): EventSource | undefined {
   const records = (body as { Records?: unknown }).Records;
   if (Array.isArray(records) && records.length > 0) return sourceOfRecord(records[0]);
   const keys = Object.keys(body);
-  return ['Records', 'EventName', 'EventType', 'Key', 'eventName', 's3'].some((key) => keys.includes(key)) ? 'minio' : undefined;
+  return ['Records', 'EventName', 'EventType', 'Key', 'eventName', 's3'].some((key) => keys.includes(key))
+    ? 'minio'
+    : undefined;
 }
 
 /**
@@ -86,13 +100,17 @@ export function recordCount(source: EventSource, body: unknown): number {
     const records = typeof item === 'object' && item !== null ? (item as { Records?: unknown }).Records : undefined;
     return Array.isArray(records) ? records.length : 1;
   };
-  if (source === 'minio') return Array.isArray(body) ? body.reduce((sum: number, item) => sum + inOne(item), 0) : inOne(body);
+  if (source === 'minio')
+    return Array.isArray(body) ? body.reduce((sum: number, item) => sum + inOne(item), 0) : inOne(body);
   return isAwsTestEvent(body) ? 0 : inOne(body);
 }
 
 function minio(body: unknown): ParsedBody {
   // From a storage server as MinIO's records: their sequencers are times, and one far ahead is forged.
-  return { source: 'minio', events: parseIncomingEvents(body, { judgeSequencers: true }).map((record) => ({ source: 'minio', record })) };
+  return {
+    source: 'minio',
+    events: parseIncomingEvents(body, { judgeSequencers: true }).map((record) => ({ source: 'minio', record })),
+  };
 }
 
 function sourceOfRecord(record: unknown): EventSource {
@@ -103,7 +121,11 @@ function sourceOfRecord(record: unknown): EventSource {
 function fromRecords(source: 'ceph' | 'aws-s3', records: unknown[]): ParsedBody {
   records.forEach((record, i) => {
     const other = sourceOfRecord(record);
-    if (other !== source) throw new EventValidationError(`Records[${i}].eventSource`, `a ${other} record in a body of ${source} records (one source per body)`);
+    if (other !== source)
+      throw new EventValidationError(
+        `Records[${i}].eventSource`,
+        `a ${other} record in a body of ${source} records (one source per body)`,
+      );
   });
   const events = records.map((record, i): ParsedEvent => {
     if (source === 'aws-s3') return { source, record: parseAwsS3Record(record, `Records[${i}]`) };

@@ -4,7 +4,15 @@ import { EventValidationError, expectObject, join, requireKey, requireString } f
 import { buildEvent } from '../record';
 import type { S3EventRecord } from '../types';
 import { toMinioEventName } from './event-names';
-import { optionalSequencer, optionalSize, optionalString, optionalText, principalOf, requireTime, textMap } from './fields';
+import {
+  optionalSequencer,
+  optionalSize,
+  optionalString,
+  optionalText,
+  principalOf,
+  requireTime,
+  textMap,
+} from './fields';
 
 export interface S3StyleFields {
   record: S3EventRecord;
@@ -20,7 +28,11 @@ export interface S3StyleFields {
 export function normalizeS3StyleRecord(
   value: unknown,
   at: string,
-  source: { eventSource: 'aws:s3' | 'ceph:s3'; decodeKey: (key: string) => string; userMetadata?: (object: Record<string, unknown>, at: string) => Record<string, string> | undefined },
+  source: {
+    eventSource: 'aws:s3' | 'ceph:s3';
+    decodeKey: (key: string) => string;
+    userMetadata?: (object: Record<string, unknown>, at: string) => Record<string, string> | undefined;
+  },
 ): S3StyleFields {
   const raw = expectObject(value, at || 'body');
   const eventName = toMinioEventName(requireString(raw, 'eventName', at), join(at, 'eventName'));
@@ -38,7 +50,9 @@ export function normalizeS3StyleRecord(
   const request = raw.requestParameters;
   const region = optionalString(raw, 'awsRegion', at) ?? '';
   const sourceIPAddress =
-    (request && typeof request === 'object' && !Array.isArray(request) ? optionalText(request as Record<string, unknown>, 'sourceIPAddress', join(at, 'requestParameters')) : undefined) ?? '';
+    (request && typeof request === 'object' && !Array.isArray(request)
+      ? optionalText(request as Record<string, unknown>, 'sourceIPAddress', join(at, 'requestParameters'))
+      : undefined) ?? '';
   const record = buildEvent({
     eventName,
     eventSource: source.eventSource,

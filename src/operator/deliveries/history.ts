@@ -2,7 +2,13 @@
 // activities): the fast path's local-activity markers, the durable activity's events, the final result.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { attemptDetailsOf, deliveryResultOf, failureFromHistory, firstAttemptOutcomesOf, type AttemptDetails } from '../../delivery/failure';
+import {
+  attemptDetailsOf,
+  deliveryResultOf,
+  failureFromHistory,
+  firstAttemptOutcomesOf,
+  type AttemptDetails,
+} from '../../delivery/failure';
 import type { TargetAttempt } from '../../delivery/types';
 import type { S3EventRecord } from '../../events/types';
 import type { DeliverInput, DeliveryResult } from '../../delivery/types';
@@ -15,14 +21,31 @@ interface HistoryEvent {
   workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionFailedEventAttributes?: { failure?: Failure | null } | null;
-  markerRecordedEventAttributes?: { markerName?: string | null; details?: Record<string, { payloads?: Payload[] | null }> | null; failure?: Failure | null } | null;
+  markerRecordedEventAttributes?: {
+    markerName?: string | null;
+    details?: Record<string, { payloads?: Payload[] | null }> | null;
+    failure?: Failure | null;
+  } | null;
   activityTaskScheduledEventAttributes?: { activityId?: string | null } | null;
-  activityTaskCompletedEventAttributes?: { scheduledEventId?: { toString(): string } | null; result?: { payloads?: Payload[] | null } | null } | null;
-  activityTaskFailedEventAttributes?: { scheduledEventId?: { toString(): string } | null; failure?: Failure | null } | null;
-  activityTaskTimedOutEventAttributes?: { scheduledEventId?: { toString(): string } | null; failure?: Failure | null } | null;
+  activityTaskCompletedEventAttributes?: {
+    scheduledEventId?: { toString(): string } | null;
+    result?: { payloads?: Payload[] | null } | null;
+  } | null;
+  activityTaskFailedEventAttributes?: {
+    scheduledEventId?: { toString(): string } | null;
+    failure?: Failure | null;
+  } | null;
+  activityTaskTimedOutEventAttributes?: {
+    scheduledEventId?: { toString(): string } | null;
+    failure?: Failure | null;
+  } | null;
 }
-interface Timestamp { seconds?: { toString(): string } | number | null; nanos?: number | null }
-/** A recorded failure: its messages are read here, its type and details by the failure contract (src/delivery/failure.ts). */
+interface Timestamp {
+  seconds?: { toString(): string } | number | null;
+  nanos?: number | null;
+}
+/** A recorded failure: its messages are read here, its type and details by the failure contract
+ * (src/delivery/failure.ts). */
 interface Failure {
   message?: string | null;
   cause?: Failure | null;
@@ -111,13 +134,16 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     const at = timeOf(event.eventTime);
     const marker = event.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_local_activity') {
-      const data = decode<{ activity_type: string; original_schedule_time?: Timestamp; complete_time?: Timestamp }>(marker.details?.data?.payloads?.[0]);
+      const data = decode<{ activity_type: string; original_schedule_time?: Timestamp; complete_time?: Timestamp }>(
+        marker.details?.data?.payloads?.[0],
+      );
       if (data?.activity_type === 'resolveTargets' && !marker.failure) {
         resolved = (decode<Array<{ arn: string }>>(marker.details?.result?.payloads?.[0]) ?? []).map((t) => t.arn);
       }
       const end = timeOf(data?.complete_time) ?? at;
       const scheduled = timeOf(data?.original_schedule_time);
-      // The core may stamp original_schedule_time after the attempt completed: never show an attempt ending before it began.
+      // The core may stamp original_schedule_time after the attempt completed: never show an attempt ending before it
+      // began.
       const times = { start: scheduled && end && scheduled > end ? end : (scheduled ?? end), end };
       if (data?.activity_type === 'deliverToTargets') {
         // The first attempt at every target in one marker: each target's outcome is in its result or failure details.
@@ -160,7 +186,10 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       run.state = 'retrying';
       continue;
     }
-    const closed = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    const closed =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskTimedOutEventAttributes;
     if (closed) {
       const from = scheduled.get(closed.scheduledEventId?.toString() ?? '');
       if (!from) continue;
@@ -171,7 +200,8 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
         run.state = 'delivered';
         delete run.error;
       } else {
-        const failure = event.activityTaskFailedEventAttributes?.failure ?? event.activityTaskTimedOutEventAttributes?.failure;
+        const failure =
+          event.activityTaskFailedEventAttributes?.failure ?? event.activityTaskTimedOutEventAttributes?.failure;
         attempt(run, { start: from.at, end: at }, detailsOf(failure).attempt);
         run.error = messageOf(failure);
         run.state = 'failed';

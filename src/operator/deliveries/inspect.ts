@@ -46,7 +46,12 @@ export interface DeliveryDetails extends DeliverySummary {
   continuedIn?: string;
 }
 
-function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'typedSearchAttributes' | 'startTime' | 'closeTime'>): DeliverySummary {
+function summaryOf(
+  info: Pick<
+    WorkflowExecutionInfo,
+    'workflowId' | 'runId' | 'status' | 'typedSearchAttributes' | 'startTime' | 'closeTime'
+  >,
+): DeliverySummary {
   const get = info.typedSearchAttributes;
   return {
     workflowId: info.workflowId,
@@ -66,10 +71,17 @@ function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 's
 }
 
 /** Newest first (visibility's order), at most `limit`. */
-export async function listDeliveries(ctx: DeliveryContext, filters: DeliveryFilters, limit = 50): Promise<DeliverySummary[]> {
+export async function listDeliveries(
+  ctx: DeliveryContext,
+  filters: DeliveryFilters,
+  limit = 50,
+): Promise<DeliverySummary[]> {
   const found: DeliverySummary[] = [];
   if (limit <= 0) return found;
-  for await (const info of ctx.client.workflow.list({ query: buildQuery(ctx.taskQueue, filters), pageSize: Math.min(limit, 1000) })) {
+  for await (const info of ctx.client.workflow.list({
+    query: buildQuery(ctx.taskQueue, filters),
+    pageSize: Math.min(limit, 1000),
+  })) {
     found.push(summaryOf(info));
     if (found.length >= limit) break;
   }
@@ -98,7 +110,11 @@ export async function resolveDelivery(ctx: DeliveryContext, ref: string, argumen
   throw new ArgumentError(argument, `"${ref}" is not an event id, a workflow id (bucketflow-...) or bucket/key`);
 }
 
-export async function showDelivery(ctx: DeliveryContext, workflowId: string, argument = '<delivery>'): Promise<DeliveryDetails> {
+export async function showDelivery(
+  ctx: DeliveryContext,
+  workflowId: string,
+  argument = '<delivery>',
+): Promise<DeliveryDetails> {
   const handle = ctx.client.workflow.getHandle(workflowId);
   let description;
   try {

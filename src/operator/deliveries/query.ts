@@ -2,8 +2,18 @@
 import { parseDuration } from '../../config';
 import type { DeliveryStatus } from '../../delivery/types';
 import { DELIVERY_WORKFLOW_TYPES } from '../../delivery/workflow-types';
+import { EVENT_SOURCES, LISTING_ORIGINS, type DeliverySource } from '../../events/sources';
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'partial', 'failed', 'no-targets'];
+const DELIVERY_SOURCES: readonly DeliverySource[] = [...EVENT_SOURCES, ...LISTING_ORIGINS];
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'pending',
+  'delivering',
+  'delivered',
+  'partial',
+  'failed',
+  'no-targets',
+];
 
 /** Bad input from an operator: the message names the argument; the CLI exits 2 and starts nothing. */
 export class ArgumentError extends Error {
@@ -28,6 +38,16 @@ export interface DeliveryFilters {
   redeliveryOf?: string;
   /** Only redeliveries whose original's id starts so (`bucketflow-`: every redelivery). */
   redeliveryPrefix?: string;
+  /** Where the event came from (BucketflowSource): a server (minio, ceph, ...) or a listing (scan, reconcile,
+   * backfill). */
+  source?: DeliverySource;
+}
+
+/** `--origin`: a server the event came from, or the listing that found it. */
+export function parseOrigin(value: string): DeliverySource {
+  const origin = DELIVERY_SOURCES.find((known) => known === value.trim().toLowerCase());
+  if (!origin) throw new ArgumentError('--origin', `unknown origin "${value}" (one of ${DELIVERY_SOURCES.join(', ')})`);
+  return origin;
 }
 
 /** `1h`, `30m`, `1h30m`, `7d`, or an ISO date/time. */
@@ -58,7 +78,10 @@ export function parseStatuses(value: string, argument = '--status'): DeliverySta
 /** A visibility query: string values are quoted as the SQL-like syntax wants. */
 export function buildQuery(taskQueue: string, filters: DeliveryFilters): string {
   const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const clauses = [`WorkflowType IN (${DELIVERY_WORKFLOW_TYPES.map(quote).join(', ')})`, `TaskQueue = ${quote(taskQueue)}`];
+  const clauses = [
+    `WorkflowType IN (${DELIVERY_WORKFLOW_TYPES.map(quote).join(', ')})`,
+    `TaskQueue = ${quote(taskQueue)}`,
+  ];
   if (filters.bucket !== undefined) clauses.push(`BucketflowBucket = ${quote(filters.bucket)}`);
   if (filters.key !== undefined) clauses.push(`BucketflowKey = ${quote(filters.key)}`);
   if (filters.prefix) clauses.push(`BucketflowKey STARTS_WITH ${quote(filters.prefix)}`);
@@ -67,7 +90,9 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
   if (filters.failedTarget !== undefined) clauses.push(`BucketflowFailedTargets = ${quote(filters.failedTarget)}`);
   if (filters.since) clauses.push(`StartTime >= ${quote(filters.since.toISOString())}`);
   if (filters.redeliveryOf !== undefined) clauses.push(`BucketflowRedeliveryOf = ${quote(filters.redeliveryOf)}`);
-  if (filters.redeliveryPrefix !== undefined) clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  if (filters.redeliveryPrefix !== undefined)
+    clauses.push(`BucketflowRedeliveryOf STARTS_WITH ${quote(filters.redeliveryPrefix)}`);
+  if (filters.source !== undefined) clauses.push(`BucketflowSource = ${quote(filters.source)}`);
   return clauses.join(' AND ');
 }
 
@@ -78,7 +103,9 @@ export function buildQuery(taskQueue: string, filters: DeliveryFilters): string 
 const STATUS_BY_EXECUTION: Partial<Record<DeliveryStatus, string>> = { pending: 'Running', delivered: 'Completed' };
 
 export function statusClause(statuses: DeliveryStatus[], quote: (value: string) => string): string {
-  const byExecution = statuses.filter((status) => STATUS_BY_EXECUTION[status]).map((status) => quote(STATUS_BY_EXECUTION[status]!));
+  const byExecution = statuses
+    .filter((status) => STATUS_BY_EXECUTION[status])
+    .map((status) => quote(STATUS_BY_EXECUTION[status]!));
   const written = `BucketflowStatus IN (${statuses.map(quote).join(', ')})`;
   if (byExecution.length === 0) return written;
   return `(${written} OR (BucketflowStatus IS NULL AND ExecutionStatus IN (${byExecution.join(', ')})))`;

@@ -36,16 +36,20 @@ export interface RedeliveryPlan {
   input?: DeliverInput;
 }
 
-/** The workflow id of a redelivery: generation 1 is `<original>-redelivery` (the id it always had), then `-redelivery-2`, ... */
+/** The workflow id of a redelivery: generation 1 is `<original>-redelivery` (the id it always had), then
+ * `-redelivery-2`, ... */
 export function redeliveryIdOf(original: string, generation = 1): string {
   return generation === 1 ? `${original}-redelivery` : `${original}-redelivery-${generation}`;
 }
 
-/** The generation that redelivers the run of `workflowId` (1 for an original, k + 1 for its k-th redelivery), or undefined. */
+/** The generation that redelivers the run of `workflowId` (1 for an original, k + 1 for its k-th redelivery), or
+ * undefined. */
 export function generationAfter(original: string, workflowId: string): number | undefined {
   if (workflowId === original) return 1;
   if (workflowId === redeliveryIdOf(original)) return 2;
-  const tail = workflowId.startsWith(`${original}-redelivery-`) ? workflowId.slice(`${original}-redelivery-`.length) : '';
+  const tail = workflowId.startsWith(`${original}-redelivery-`)
+    ? workflowId.slice(`${original}-redelivery-`.length)
+    : '';
   return /^[1-9]\d{0,5}$/.test(tail) && Number(tail) >= 2 ? Number(tail) + 1 : undefined;
 }
 
@@ -57,13 +61,20 @@ class Skip extends Error {}
  * redelivery of that run (the original or one of its redeliveries, as the status page's form names it) and
  * nothing else: once that generation exists, asking again starts nothing (the form posted twice).
  */
-export async function planRedelivery(ctx: RedeliverContext, workflowId: string, options: { target?: string; argument?: string; after?: boolean } = {}): Promise<RedeliveryPlan> {
+export async function planRedelivery(
+  ctx: RedeliverContext,
+  workflowId: string,
+  options: { target?: string; argument?: string; after?: boolean } = {},
+): Promise<RedeliveryPlan> {
   const argument = options.argument ?? '<delivery>';
   const original = await originalOf(ctx, workflowId, argument);
   const handle = ctx.client.workflow.getHandle(original);
   const description = await handle.describe();
   if (description.status.name === 'RUNNING') {
-    throw new ArgumentError(argument, `${original} is still running (${description.typedSearchAttributes.get(searchKeys.status) ?? 'pending'}); redeliver it once it has finished`);
+    throw new ArgumentError(
+      argument,
+      `${original} is still running (${description.typedSearchAttributes.get(searchKeys.status) ?? 'pending'}); redeliver it once it has finished`,
+    );
   }
   // Every redelivery so far, by id: a generation exists only once the one before it has closed.
   const redeliveries = await redeliveriesOf(ctx, original);
@@ -73,25 +84,39 @@ export async function planRedelivery(ctx: RedeliverContext, workflowId: string, 
   // Each target's newest outcome: the original's, then every redelivery's, oldest first.
   const first = readRun(await handle.fetchHistory());
   const latest = new Map(first.targets.map((t) => [t.arn, t.state]));
-  const runs = await Promise.all(redeliveries.map((r) => ctx.client.workflow.getHandle(r.workflowId, r.description.runId).fetchHistory().then(readRun)));
+  const runs = await Promise.all(
+    redeliveries.map((r) =>
+      ctx.client.workflow.getHandle(r.workflowId, r.description.runId).fetchHistory().then(readRun),
+    ),
+  );
   for (const run of runs) {
     for (const t of run.targets) latest.set(t.arn, t.state);
   }
 
   let targets: string[];
   if (options.target) {
-    if (!latest.has(options.target)) throw new ArgumentError('--target', `${options.target} is not a target of ${original} (its targets: ${[...latest.keys()].join(', ') || 'none'})`);
+    if (!latest.has(options.target))
+      throw new ArgumentError(
+        '--target',
+        `${options.target} is not a target of ${original} (its targets: ${[...latest.keys()].join(', ') || 'none'})`,
+      );
     targets = [options.target];
   } else {
     targets = [...latest].filter(([, state]) => state === 'failed').map(([arn]) => arn);
-    if (targets.length === 0) throw new Skip(`every target of ${original} was delivered; name one with --target to send it again`);
+    if (targets.length === 0)
+      throw new Skip(`every target of ${original} was delivered; name one with --target to send it again`);
   }
   const generation = options.after ? generationAfter(original, workflowId) : redeliveries.length + 1;
-  if (generation === undefined) throw new ArgumentError(argument, `${workflowId} is neither ${original} nor one of its redeliveries`);
+  if (generation === undefined)
+    throw new ArgumentError(argument, `${workflowId} is neither ${original} nor one of its redeliveries`);
   if (generation <= redeliveries.length) {
     const done = redeliveries[generation - 1];
-    const status = done.description.typedSearchAttributes.get(searchKeys.status) ?? done.description.status.name.toLowerCase();
-    throw new ArgumentError(argument, `already redelivered as ${done.workflowId} (${status}); redeliver that one to try again`);
+    const status =
+      done.description.typedSearchAttributes.get(searchKeys.status) ?? done.description.status.name.toLowerCase();
+    throw new ArgumentError(
+      argument,
+      `already redelivered as ${done.workflowId} (${status}); redeliver that one to try again`,
+    );
   }
   const resolved: ResolvedTarget[] = targets.map((arn) => ({
     arn,
@@ -109,9 +134,11 @@ export async function planRedelivery(ctx: RedeliverContext, workflowId: string, 
   };
 }
 
-/** The original's redeliveries, generation 1 first, each described (consistent), up to the first id that does not exist. */
+/** The original's redeliveries, generation 1 first, each described (consistent), up to the first id that does not
+ * exist. */
 async function redeliveriesOf(ctx: RedeliverContext, original: string) {
-  const found: Array<{ workflowId: string; description: Awaited<ReturnType<typeof describeOrUndefined>> & object }> = [];
+  const found: Array<{ workflowId: string; description: Awaited<ReturnType<typeof describeOrUndefined>> & object }> =
+    [];
   for (let generation = 1; ; generation++) {
     const workflowId = redeliveryIdOf(original, generation);
     const description = await describeOrUndefined(ctx, workflowId);
@@ -169,7 +196,11 @@ export async function startRedelivery(ctx: RedeliverContext, plan: RedeliveryPla
 }
 
 /** Bulk mode: plans for every original delivery the filters match; problems are reported per delivery, not thrown. */
-export async function planBulkRedelivery(ctx: RedeliverContext, filters: DeliveryFilters, limit: number): Promise<RedeliveryPlan[]> {
+export async function planBulkRedelivery(
+  ctx: RedeliverContext,
+  filters: DeliveryFilters,
+  limit: number,
+): Promise<RedeliveryPlan[]> {
   const matched = await listDeliveries(ctx, filters, limit);
   const originals = [...new Set(matched.map((d) => d.redeliveryOf ?? d.workflowId))];
   const plans: RedeliveryPlan[] = [];
@@ -179,14 +210,27 @@ export async function planBulkRedelivery(ctx: RedeliverContext, filters: Deliver
     } catch (err) {
       if (!(err instanceof ArgumentError) && !(err instanceof Skip)) throw err;
       const reason = err.message.replace(/^[^:]*: /, '');
-      plans.push({ original, workflowId: '', generation: 0, eventId: '', bucket: '', key: '', targets: [], skipped: err instanceof Skip ? err.message : reason });
+      plans.push({
+        original,
+        workflowId: '',
+        generation: 0,
+        eventId: '',
+        bucket: '',
+        key: '',
+        targets: [],
+        skipped: err instanceof Skip ? err.message : reason,
+      });
     }
   }
   return plans;
 }
 
 /** Single mode: nothing to redeliver is the operator's mistake (exit 2), not a silent no-op. */
-export async function planSingleRedelivery(ctx: RedeliverContext, workflowId: string, options: { target?: string; argument?: string; after?: boolean }): Promise<RedeliveryPlan> {
+export async function planSingleRedelivery(
+  ctx: RedeliverContext,
+  workflowId: string,
+  options: { target?: string; argument?: string; after?: boolean },
+): Promise<RedeliveryPlan> {
   try {
     return await planRedelivery(ctx, workflowId, options);
   } catch (err) {

@@ -8,7 +8,13 @@ import { PermanentDeliveryError } from '../../../src/delivery/failure';
 import type { Delivery, Target } from '../../../src/targets/target';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
-import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import {
+  assertAllDelivered,
+  assertEachOnce,
+  assertOnlyFailed,
+  distinctPuts,
+  oneObjectShuffled,
+} from '../../helpers/batch';
 import { needs } from '../../helpers/needs';
 
 const { after, before, test } = needs('rabbitmq');
@@ -29,7 +35,10 @@ after(async () => {
     // A failed delete (never declared) closes its channel: one channel per exchange.
     const channel = await consumer.createChannel();
     channel.on('error', () => undefined);
-    await channel.deleteExchange(exchange).then(() => channel.close(), () => undefined);
+    await channel.deleteExchange(exchange).then(
+      () => channel.close(),
+      () => undefined,
+    );
   }
   await consumer.close();
 });
@@ -39,8 +48,16 @@ function amqp(raw: Record<string, unknown> = {}): Target {
   const exchange = (raw.exchange as string | undefined) ?? `bucketevents-${randomUUID()}`;
   exchanges.push(exchange);
   const config = targetConfig('amqp', {
-    url, exchange, routingKey: 'bucketlogs', exchangeType: 'fanout',
-    mandatory: false, immediate: false, durable: false, internal: false, noWait: false, autoDeleted: false,
+    url,
+    exchange,
+    routingKey: 'bucketlogs',
+    exchangeType: 'fanout',
+    mandatory: false,
+    immediate: false,
+    durable: false,
+    internal: false,
+    noWait: false,
+    autoDeleted: false,
     ...raw,
   });
   const target = create(ARN, config);
@@ -100,7 +117,10 @@ test('the same event sent twice carries the same message id, so consumers can de
   await target.send(event);
   await target.send(event);
   const messages = await queue.take(2);
-  assert.deepEqual(messages.map((m) => m.properties.messageId), [event.eventId, event.eventId]);
+  assert.deepEqual(
+    messages.map((m) => m.properties.messageId),
+    [event.eventId, event.eventId],
+  );
   assert.equal(JSON.parse(messages[0].content.toString()).Key, 'images/a b/c.jpg');
   await queue.close();
 });
@@ -162,12 +182,15 @@ test('refused credentials are a PermanentDeliveryError', async () => {
   wrong.username = 'nobody';
   wrong.password = 'wrong';
   const target = amqp({ url: wrong.toString() });
-  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
-    assert.ok(err instanceof PermanentDeliveryError, err.message);
-    assert.match(err.message, /ACCESS.REFUSED/);
-    assert.doesNotMatch(err.message, /wrong/); // the password is not echoed
-    return true;
-  });
+  await assert.rejects(
+    target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    (err: Error) => {
+      assert.ok(err instanceof PermanentDeliveryError, err.message);
+      assert.match(err.message, /ACCESS.REFUSED/);
+      assert.doesNotMatch(err.message, /wrong/); // the password is not echoed
+      return true;
+    },
+  );
 });
 
 test('bad config is refused, naming the ARN and the field', () => {
@@ -187,10 +210,13 @@ test('health: online against the broker, offline with a reason where nothing lis
   const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
-  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
+  await assertRetryable(
+    down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    /ECONNREFUSED/,
+  );
 });
 
-test('sendBatch: 200 events published together reach the queue each once, one object\'s in sequencer order', async () => {
+test("sendBatch: 200 events published together reach the queue each once, one object's in sequencer order", async () => {
   const target = amqp();
   const queue = await bindQueue(exchangeOf(target));
   const { batch: hot, inOrder } = oneObjectShuffled();
@@ -198,17 +224,30 @@ test('sendBatch: 200 events published together reach the queue each once, one ob
   assertAllDelivered(await target.sendBatch(batch), batch.length);
   const messages = await queue.take(200 + inOrder.length);
   const expected = [...batch.slice(0, 200), ...inOrder];
-  assertEachOnce(messages.map((m) => m.properties.messageId), expected);
-  for (const message of messages) assertMessage(message, expected.find((d) => d.eventId === message.properties.messageId)!);
+  assertEachOnce(
+    messages.map((m) => m.properties.messageId),
+    expected,
+  );
+  for (const message of messages)
+    assertMessage(
+      message,
+      expected.find((d) => d.eventId === message.properties.messageId)!,
+    );
   const hotIds = messages.map((m) => m.properties.messageId).filter((id) => inOrder.some((d) => d.eventId === id));
-  assert.deepEqual(hotIds, inOrder.map((d) => d.eventId));
+  assert.deepEqual(
+    hotIds,
+    inOrder.map((d) => d.eventId),
+  );
   await queue.close();
 });
 
 test('sendBatch: with mandatory, the messages no queue takes come back and fail alone; the rest are confirmed', async () => {
   // A headers exchange whose one queue takes only puts: the batch's deletes are unroutable.
   const target = amqp({ exchangeType: 'headers', mandatory: true });
-  const queue = await bindQueue(exchangeOf(target), 'headers', '', { 'x-match': 'all', 'minio-event': 's3:ObjectCreated:Put' });
+  const queue = await bindQueue(exchangeOf(target), 'headers', '', {
+    'x-match': 'all',
+    'minio-event': 's3:ObjectCreated:Put',
+  });
   const { batch: hot } = oneObjectShuffled();
   const batch = [...distinctPuts(30), ...hot];
   const deletes = batch.flatMap((d, n) => (d.record.eventName === 's3:ObjectRemoved:Delete' ? [n] : []));

@@ -90,11 +90,14 @@ test('the same event sent twice carries the same event id header, so consumers c
   await target.send(event);
   await target.send(event);
   const messages = await readAll(topic, 2);
-  assert.deepEqual(messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()), [event.eventId, event.eventId]);
+  assert.deepEqual(
+    messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()),
+    [event.eventId, event.eventId],
+  );
   assert.equal(messages[0].key?.toString(), 'images/dir/a b.jpg');
 });
 
-test('sendBatch: 200 events in one producer send land each once, one object\'s in sequencer order', async () => {
+test("sendBatch: 200 events in one producer send land each once, one object's in sequencer order", async () => {
   const topic = await freshTopic();
   const target = kafka({ topic });
   const { batch: hot, inOrder } = oneObjectShuffled();
@@ -104,7 +107,10 @@ test('sendBatch: 200 events in one producer send land each once, one object\'s i
   const ids = messages.map((m) => m.headers?.[EVENT_ID_HEADER]?.toString());
   const expected = [...batch.slice(0, 200), ...inOrder];
   assertEachOnce(ids, expected);
-  assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+  assert.deepEqual(
+    ids.filter((id) => inOrder.some((d) => d.eventId === id)),
+    inOrder.map((d) => d.eventId),
+  );
   for (const [n, message] of messages.entries()) {
     const sent = expected.find((d) => d.eventId === ids[n])!;
     assert.equal(message.key?.toString(), sent.envelope.Key);
@@ -112,12 +118,15 @@ test('sendBatch: 200 events in one producer send land each once, one object\'s i
   }
 });
 
-test('sendBatch: a batch past the broker\'s 1 MB record batch limit (2.3 MB) is split into several sends, each event once', async () => {
+test("sendBatch: a batch past the broker's 1 MB record batch limit (2.3 MB) is split into several sends, each event once", async () => {
   const topic = await freshTopic();
   const target = kafka({ topic });
   const batch = distinctPuts(200, 'images', { userMetadata: { 'X-Amz-Meta-Note': 'n'.repeat(10_000) } });
   assertAllDelivered(await target.sendBatch(batch), 200);
-  assertEachOnce((await readAll(topic, 200)).map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()), batch);
+  assertEachOnce(
+    (await readAll(topic, 200)).map((m) => m.headers?.[EVENT_ID_HEADER]?.toString()),
+    batch,
+  );
 });
 
 test('bad config is refused, naming the ARN and the field', () => {
@@ -126,7 +135,10 @@ test('bad config is refused, naming the ARN and the field', () => {
     [{ compression_codec: 'snappy' }, /compression_codec: "snappy" is not supported/],
     [{ sasl: true }, /sasl_username: required with sasl/],
     [{ brokers: [] }, /brokers: required/],
-    [{ tls: true, client_tls_cert: '/nonexistent/c.pem', client_tls_key: '/nonexistent/k.pem' }, /client_tls_cert: cannot read/],
+    [
+      { tls: true, client_tls_cert: '/nonexistent/c.pem', client_tls_key: '/nonexistent/k.pem' },
+      /client_tls_cert: cannot read/,
+    ],
   ]);
 });
 
@@ -137,5 +149,8 @@ test('health: online against the broker, offline with a reason where nothing lis
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
   // The producer's own bounded retries run first (seconds), then the activity's backoff takes over.
-  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
+  await assertRetryable(
+    down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    /ECONNREFUSED/,
+  );
 });

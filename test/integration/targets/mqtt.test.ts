@@ -78,7 +78,10 @@ for (const qos of [1, 2]) {
     const messages = await inbox.take(200 + inOrder.length);
     const ids = messages.map((m) => arrived(m).eventId);
     assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
-    assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+    assert.deepEqual(
+      ids.filter((id) => inOrder.some((d) => d.eventId === id)),
+      inOrder.map((d) => d.eventId),
+    );
     assert.deepEqual(JSON.parse(messages[0].payload.toString()), batch.find((d) => d.eventId === ids[0])!.envelope);
   });
 }
@@ -86,14 +89,20 @@ for (const qos of [1, 2]) {
 test('sendBatch: a broker that cannot be reached fails every event, retryably', async () => {
   const down = mqtt({ broker: `tcp://127.0.0.1:${await freePort()}`, topic: 'bucketevents' });
   const results = await down.sendBatch(distinctPuts(3));
-  assert.deepEqual(results.map((r) => r.ok || r.permanent), [false, false, false]);
+  assert.deepEqual(
+    results.map((r) => r.ok || r.permanent),
+    [false, false, false],
+  );
   assert.match((results[0] as { error: Error }).error.message, /ECONNREFUSED/);
 });
 
 test('bad config is refused, naming the ARN and the field', () => {
   const valid = { broker: endpoints.mqtt, topic: 'bucketevents' };
   assertConfigErrors(ARN, create, valid, [
-    [{ broker: 'http://127.0.0.1:1883' }, /broker: unsupported scheme "http:" \(expected tcp: ssl: tls: ws: wss: mqtt: mqtts:\)/],
+    [
+      { broker: 'http://127.0.0.1:1883' },
+      /broker: unsupported scheme "http:" \(expected tcp: ssl: tls: ws: wss: mqtt: mqtts:\)/,
+    ],
     [{ broker: '127.0.0.1:1883' }, /broker:/],
     [{ topic: 'bucketevents/#' }, /topic: cannot publish to a wildcard topic/],
     [{ qos: 3 }, /qos: expected one of 0, 1, 2/],
@@ -106,5 +115,8 @@ test('health: online against the broker, offline with a reason where nothing lis
   const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /ECONNREFUSED/);
-  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
+  await assertRetryable(
+    down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    /ECONNREFUSED/,
+  );
 });

@@ -31,24 +31,33 @@ function target(format: 'access' | 'namespace') {
 
 const rowsOf = async (sql: string) => (await reader.query(sql))[0] as Array<Record<string, unknown>>;
 
-test('namespace: the guide\'s key_name/value rows, upserted on put and deleted on remove', async () => {
+test("namespace: the guide's key_name/value rows, upserted on put and deleted on remove", async () => {
   const { table, t } = target('namespace');
   const [put, del] = putAndDelete('images', 'myphoto.jpg');
   await t.send(put);
-  assert.deepEqual(await rowsOf(`SELECT key_name, value FROM ${table}`), [{ key_name: 'images/myphoto.jpg', value: { Records: [put.record] } }]);
+  assert.deepEqual(await rowsOf(`SELECT key_name, value FROM ${table}`), [
+    { key_name: 'images/myphoto.jpg', value: { Records: [put.record] } },
+  ]);
   await t.send(del);
   assert.deepEqual(await rowsOf(`SELECT key_name FROM ${table}`), []);
 });
 
 test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
-  const { events, survivors: [a, c] } = objectHistory();
+  const {
+    events,
+    survivors: [a, c],
+  } = objectHistory();
   for (const seed of [1, 2, 3]) {
     const { table, t } = target('namespace');
     for (const d of shuffled([...events, ...events], seed)) await t.send(d);
-    assert.deepEqual(await rowsOf(`SELECT key_name, value FROM ${table} ORDER BY key_name`), [
-      { key_name: 'images/a.jpg', value: { Records: [a.record] } },
-      { key_name: 'images/c.jpg', value: { Records: [c.record] } },
-    ], `seed ${seed}`);
+    assert.deepEqual(
+      await rowsOf(`SELECT key_name, value FROM ${table} ORDER BY key_name`),
+      [
+        { key_name: 'images/a.jpg', value: { Records: [a.record] } },
+        { key_name: 'images/c.jpg', value: { Records: [c.record] } },
+      ],
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -57,14 +66,39 @@ test('access: event_time + event_data rows, one per event id even when retried',
   const [put, del] = putAndDelete();
   for (const d of [put, put, del, put]) await t.send(d);
   const rows = await rowsOf(`SELECT event_data FROM ${table} ORDER BY event_time`);
-  assert.deepEqual(rows.map((r) => r.event_data), [{ Records: [put.record] }, { Records: [del.record] }]);
+  assert.deepEqual(
+    rows.map((r) => r.event_data),
+    [{ Records: [put.record] }, { Records: [del.record] }],
+  );
 });
 
-test('Go DSN and the guide\'s host/port fields', () => {
+test("Go DSN and the guide's host/port fields", () => {
   const fromDsn = targetConfig('mysql', { dsn_string: 'root:pw@tcp(db:3307)/miniodb?parseTime=true', table: 't' });
-  assert.deepEqual(poolOptionsFrom(arn, fromDsn), { host: 'db', port: 3307, user: 'root', password: 'pw', database: 'miniodb', connectionLimit: 2 });
-  const guide = targetConfig('mysql', { dsnString: '', table: 'minio_images', host: '172.17.0.1', port: '3306', user: 'root', password: 'password', database: 'miniodb' });
-  assert.deepEqual(poolOptionsFrom(arn, guide), { host: '172.17.0.1', port: 3306, user: 'root', password: 'password', database: 'miniodb', connectionLimit: 2 });
+  assert.deepEqual(poolOptionsFrom(arn, fromDsn), {
+    host: 'db',
+    port: 3307,
+    user: 'root',
+    password: 'pw',
+    database: 'miniodb',
+    connectionLimit: 2,
+  });
+  const guide = targetConfig('mysql', {
+    dsnString: '',
+    table: 'minio_images',
+    host: '172.17.0.1',
+    port: '3306',
+    user: 'root',
+    password: 'password',
+    database: 'miniodb',
+  });
+  assert.deepEqual(poolOptionsFrom(arn, guide), {
+    host: '172.17.0.1',
+    port: 3306,
+    user: 'root',
+    password: 'password',
+    database: 'miniodb',
+    connectionLimit: 2,
+  });
 });
 
 sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key_name', test });
@@ -79,7 +113,10 @@ test('bad config names the ARN and field', () => {
 
 test('health: online against the real server, offline where nothing listens; a send there is retryable', async () => {
   assert.deepEqual(await target('namespace').t.health(), { online: true });
-  const down = create(arn, targetConfig('mysql', { dsn_string: `u:p@tcp(127.0.0.1:${await freePort()})/db`, table: 't' }));
+  const down = create(
+    arn,
+    targetConfig('mysql', { dsn_string: `u:p@tcp(127.0.0.1:${await freePort()})/db`, table: 't' }),
+  );
   targets.push(down);
   assert.equal((await down.health()).online, false);
   await assert.rejects(down.send(putAndDelete()[0]), (err: Error) => err.name === 'Error' && /mysql/.test(err.message));

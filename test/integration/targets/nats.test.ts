@@ -10,7 +10,13 @@ import type { Target } from '../../../src/targets/target';
 import { assertEnvelopes, Inbox, sendAndTake } from '../../helpers/inbox';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
-import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import {
+  assertAllDelivered,
+  assertEachOnce,
+  assertOnlyFailed,
+  distinctPuts,
+  oneObjectShuffled,
+} from '../../helpers/batch';
 import { needs } from '../../helpers/needs';
 
 const { after, before, test } = needs('nats');
@@ -104,14 +110,20 @@ test('JetStream: the PubAck is awaited and a resent event is stored once', async
 test('JetStream: no stream for the subject is a clear, retryable error', async () => {
   const subject = freshSubject();
   const target = nats({ subject, jetstream: true });
-  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
-    assert.ok(!(err instanceof PermanentDeliveryError));
-    assert.match(err.message, new RegExp(`^${ARN}: .*no JetStream stream captures subject ${subject.replace(/\./g, '\\.')}`));
-    return true;
-  });
+  await assert.rejects(
+    target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    (err: Error) => {
+      assert.ok(!(err instanceof PermanentDeliveryError));
+      assert.match(
+        err.message,
+        new RegExp(`^${ARN}: .*no JetStream stream captures subject ${subject.replace(/\./g, '\\.')}`),
+      );
+      return true;
+    },
+  );
 });
 
-test('sendBatch, core NATS: 200 events published then flushed once arrive each once, one object\'s in sequencer order', async () => {
+test("sendBatch, core NATS: 200 events published then flushed once arrive each once, one object's in sequencer order", async () => {
   const subject = freshSubject();
   const inbox = await subscribe(subject);
   const target = nats({ subject });
@@ -121,7 +133,10 @@ test('sendBatch, core NATS: 200 events published then flushed once arrive each o
   const messages = await inbox.take(200 + inOrder.length);
   const ids = messages.map((m) => m.headers?.get('Nats-Msg-Id'));
   assertEachOnce(ids, [...batch.slice(0, 200), ...inOrder]);
-  assert.deepEqual(ids.filter((id) => inOrder.some((d) => d.eventId === id)), inOrder.map((d) => d.eventId));
+  assert.deepEqual(
+    ids.filter((id) => inOrder.some((d) => d.eventId === id)),
+    inOrder.map((d) => d.eventId),
+  );
 });
 
 test('sendBatch, JetStream: PubAcks awaited together; the batch resent is stored once', async () => {
@@ -134,8 +149,12 @@ test('sendBatch, JetStream: PubAcks awaited together; the batch resent is stored
   assert.equal((await jsm.streams.info(stream)).state.messages, 200);
   const consumer = await subscriber.jetstream().consumers.get(stream);
   const stored: Array<string | undefined> = [];
-  for await (const message of await consumer.fetch({ max_messages: 300, expires: 1_000 })) stored.push(message.headers?.get('Nats-Msg-Id'));
-  assert.deepEqual(stored, batch.map((d) => d.eventId));
+  for await (const message of await consumer.fetch({ max_messages: 300, expires: 1_000 }))
+    stored.push(message.headers?.get('Nats-Msg-Id'));
+  assert.deepEqual(
+    stored,
+    batch.map((d) => d.eventId),
+  );
 });
 
 test('sendBatch, JetStream: a message the stream refuses (too large) fails alone, the rest are stored', async () => {
@@ -145,7 +164,10 @@ test('sendBatch, JetStream: a message the stream refuses (too large) fails alone
   const batch = distinctPuts(20);
   batch[5] = distinctPuts(1, 'poison', { userMetadata: { 'X-Amz-Meta-Note': 'x'.repeat(8192) } })[0];
   const [tooLarge] = assertOnlyFailed(await target.sendBatch(batch), [5]);
-  assert.match(tooLarge.error.message, new RegExp(`^${ARN}: .*publish to ${subject.replace(/\./g, '\\.')}: .*size`, 'i'));
+  assert.match(
+    tooLarge.error.message,
+    new RegExp(`^${ARN}: .*publish to ${subject.replace(/\./g, '\\.')}: .*size`, 'i'),
+  );
   assert.equal((await jsm.streams.info(stream)).state.messages, 19);
 });
 
@@ -164,5 +186,8 @@ test('health: online against the server, offline with a reason where nothing lis
   const offline = await down.health();
   assert.equal(offline.online, false);
   assert.match(offline.detail ?? '', /CONNECTION_REFUSED|ECONNREFUSED/);
-  await assertRetryable(down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /CONNECTION_REFUSED|ECONNREFUSED/);
+  await assertRetryable(
+    down.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    /CONNECTION_REFUSED|ECONNREFUSED/,
+  );
 });

@@ -30,8 +30,7 @@ function target(format: 'access' | 'namespace') {
   return { table, t };
 }
 
-
-test('namespace: the guide\'s key/value table, upserted on put and deleted on remove', async () => {
+test("namespace: the guide's key/value table, upserted on put and deleted on remove", async () => {
   const { table, t } = target('namespace');
   const [put, del] = putAndDelete('images', 'myphoto.jpg');
   await t.send(put);
@@ -42,7 +41,10 @@ test('namespace: the guide\'s key/value table, upserted on put and deleted on re
 });
 
 test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
-  const { events, survivors: [a, c] } = objectHistory();
+  const {
+    events,
+    survivors: [a, c],
+  } = objectHistory();
   const expected = [
     { key: 'images/a.jpg', value: { Records: [a.record] } },
     { key: 'images/c.jpg', value: { Records: [c.record] } },
@@ -50,7 +52,11 @@ test('namespace: shuffled, duplicated replays end in the newest state per object
   for (const seed of [1, 2, 3]) {
     const { table, t } = target('namespace');
     for (const d of shuffled([...events, ...events], seed)) await t.send(d);
-    assert.deepEqual((await reader.query(`SELECT key, value FROM ${table} ORDER BY key`)).rows, expected, `seed ${seed}`);
+    assert.deepEqual(
+      (await reader.query(`SELECT key, value FROM ${table} ORDER BY key`)).rows,
+      expected,
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -59,15 +65,43 @@ test('access: event_time + event_data rows, one per event id even when retried',
   const [put, del] = putAndDelete();
   for (const d of [put, put, del, put]) await t.send(d);
   const { rows } = await reader.query(`SELECT event_time, event_data FROM ${table} ORDER BY event_time`);
-  assert.deepEqual(rows.map((r) => r.event_data), [{ Records: [put.record] }, { Records: [del.record] }]);
+  assert.deepEqual(
+    rows.map((r) => r.event_data),
+    [{ Records: [put.record] }, { Records: [del.record] }],
+  );
   assert.equal(rows[0].event_time.toISOString(), put.record.eventTime);
 });
 
-test('MinIO\'s key=value connection_string and the guide\'s host/port fields', () => {
-  const config = targetConfig('postgresql', { connection_string: 'sslmode=disable user=postgres password=p host=db dbname=minio_events port=5433', table: 't' });
-  assert.deepEqual(poolConfigFrom(arn, config), { host: 'db', port: 5433, user: 'postgres', password: 'p', database: 'minio_events', max: 2 });
-  const guide = targetConfig('postgresql', { connectionString: '', table: 't', host: '127.0.0.1', port: '5432', user: 'postgres', password: 'x', database: 'bucketevents_db' });
-  assert.deepEqual(poolConfigFrom(arn, guide), { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'x', database: 'bucketevents_db', max: 2 });
+test("MinIO's key=value connection_string and the guide's host/port fields", () => {
+  const config = targetConfig('postgresql', {
+    connection_string: 'sslmode=disable user=postgres password=p host=db dbname=minio_events port=5433',
+    table: 't',
+  });
+  assert.deepEqual(poolConfigFrom(arn, config), {
+    host: 'db',
+    port: 5433,
+    user: 'postgres',
+    password: 'p',
+    database: 'minio_events',
+    max: 2,
+  });
+  const guide = targetConfig('postgresql', {
+    connectionString: '',
+    table: 't',
+    host: '127.0.0.1',
+    port: '5432',
+    user: 'postgres',
+    password: 'x',
+    database: 'bucketevents_db',
+  });
+  assert.deepEqual(poolConfigFrom(arn, guide), {
+    host: '127.0.0.1',
+    port: 5432,
+    user: 'postgres',
+    password: 'x',
+    database: 'bucketevents_db',
+    max: 2,
+  });
 });
 
 sqlBatchTests({ arn, target, rowsOf, keyColumn: 'key', test });
@@ -82,8 +116,14 @@ test('bad config names the ARN and field', () => {
 
 test('health: online against the real server, offline where nothing listens; a send there is retryable', async () => {
   assert.deepEqual(await target('namespace').t.health(), { online: true });
-  const down = create(arn, targetConfig('postgresql', { connection_string: `postgres://u:p@127.0.0.1:${await freePort()}/db`, table: 't' }));
+  const down = create(
+    arn,
+    targetConfig('postgresql', { connection_string: `postgres://u:p@127.0.0.1:${await freePort()}/db`, table: 't' }),
+  );
   targets.push(down);
   assert.equal((await down.health()).online, false);
-  await assert.rejects(down.send(putAndDelete()[0]), (err: Error) => err.name === 'Error' && /postgresql/.test(err.message));
+  await assert.rejects(
+    down.send(putAndDelete()[0]),
+    (err: Error) => err.name === 'Error' && /postgresql/.test(err.message),
+  );
 });

@@ -29,14 +29,16 @@ function target(format: 'access' | 'namespace') {
   return { key, t };
 }
 
-
 test('access: RPUSH of {"Records":[record]} per event, as the guide shows', async () => {
   const { key, t } = target('access');
   const [put, del] = putAndDelete();
   await t.send(put);
   await t.send(del);
   const list = await reader.lrange(key, 0, -1);
-  assert.deepEqual(list.map((item) => JSON.parse(item)), [{ Records: [put.record] }, { Records: [del.record] }]);
+  assert.deepEqual(
+    list.map((item) => JSON.parse(item)),
+    [{ Records: [put.record] }, { Records: [del.record] }],
+  );
 });
 
 test('access: a retried event is pushed once', async () => {
@@ -56,7 +58,10 @@ test('namespace: one hash field per object, removed on delete', async () => {
 });
 
 test('namespace: shuffled, duplicated replays end in the newest state per object', async () => {
-  const { events, survivors: [a, c] } = objectHistory();
+  const {
+    events,
+    survivors: [a, c],
+  } = objectHistory();
   const expected = {
     'images/a.jpg': JSON.stringify({ Records: [a.record] }),
     'images/c.jpg': JSON.stringify({ Records: [c.record] }),
@@ -74,26 +79,42 @@ test('sendBatch, access: 200 events in one pipeline are pushed once each, in ord
   assertAllDelivered(await t.sendBatch(batch), 200);
   assertAllDelivered(await t.sendBatch([...batch].reverse()), 200);
   const list = await reader.lrange(key, 0, -1);
-  assert.deepEqual(list.map((item) => JSON.parse(item)), batch.map((d) => ({ Records: [d.record] })));
+  assert.deepEqual(
+    list.map((item) => JSON.parse(item)),
+    batch.map((d) => ({ Records: [d.record] })),
+  );
 });
 
-test('sendBatch, namespace: one object\'s history out of order in a batch leaves its newest state; an older batch changes nothing', async () => {
+test("sendBatch, namespace: one object's history out of order in a batch leaves its newest state; an older batch changes nothing", async () => {
   const { key, t } = target('namespace');
   const { batch, inOrder, newest } = oneObjectShuffled();
   const neighbours = distinctPuts(50);
   assertAllDelivered(await t.sendBatch([...batch, ...neighbours]), batch.length + 50);
-  const expected = { 'images/hot.jpg': JSON.stringify({ Records: [newest.record] }), ...Object.fromEntries(neighbours.map((d) => [d.envelope.Key, JSON.stringify({ Records: [d.record] })])) };
+  const expected = {
+    'images/hot.jpg': JSON.stringify({ Records: [newest.record] }),
+    ...Object.fromEntries(neighbours.map((d) => [d.envelope.Key, JSON.stringify({ Records: [d.record] })])),
+  };
   assert.deepEqual(await reader.hgetall(key), expected);
   assertAllDelivered(await t.sendBatch(inOrder.slice(0, 3)), 3); // late, older events: delivered, and superseded
   assert.deepEqual(await reader.hgetall(key), expected);
 });
 
 test('sendBatch, namespace: shuffled, duplicated histories as one batch end in the newest state per object', async () => {
-  const { events, survivors: [a, c] } = objectHistory();
+  const {
+    events,
+    survivors: [a, c],
+  } = objectHistory();
   for (const seed of [1, 2, 3]) {
     const { key, t } = target('namespace');
     assertAllDelivered(await t.sendBatch(shuffled([...events, ...events], seed)), events.length * 2);
-    assert.deepEqual(await reader.hgetall(key), { 'images/a.jpg': JSON.stringify({ Records: [a.record] }), 'images/c.jpg': JSON.stringify({ Records: [c.record] }) }, `seed ${seed}`);
+    assert.deepEqual(
+      await reader.hgetall(key),
+      {
+        'images/a.jpg': JSON.stringify({ Records: [a.record] }),
+        'images/c.jpg': JSON.stringify({ Records: [c.record] }),
+      },
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -101,14 +122,20 @@ test('sendBatch: a key of the wrong type fails every event of the batch permanen
   const { key, t } = target('access');
   await reader.set(key, 'not a list');
   const results = await t.sendBatch(distinctPuts(3));
-  assert.deepEqual(results.map((r) => !r.ok && r.permanent), [true, true, true]);
+  assert.deepEqual(
+    results.map((r) => !r.ok && r.permanent),
+    [true, true, true],
+  );
   assert.match((results[0] as { error: Error }).error.message, /WRONGTYPE/);
   await reader.del(key);
 });
 
 test('bad config names the ARN and field', () => {
   const valid = { address: endpoints.redis, key: 'k' };
-  assertConfigErrors(arn, create, valid, [[{ address: 'localhost:redis' }, /address: expected host:port/], [{ address: ':6379' }, /address: expected host:port/]]);
+  assertConfigErrors(arn, create, valid, [
+    [{ address: 'localhost:redis' }, /address: expected host:port/],
+    [{ address: ':6379' }, /address: expected host:port/],
+  ]);
 });
 
 test('health: online against the real server, offline where nothing listens; a send there is retryable', async () => {
@@ -117,5 +144,8 @@ test('health: online against the real server, offline where nothing listens; a s
   targets.push(down);
   const health = await down.health();
   assert.equal(health.online, false);
-  await assert.rejects(down.send(putAndDelete()[0]), (err: Error) => err.name === 'Error' && /redis 127\.0\.0\.1/.test(err.message));
+  await assert.rejects(
+    down.send(putAndDelete()[0]),
+    (err: Error) => err.name === 'Error' && /redis 127\.0\.0\.1/.test(err.message),
+  );
 });

@@ -1,7 +1,13 @@
 // AWS S3 event notification records (notification-content-structure) normalized to MinIO's record.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeObjectKey, EventValidationError, parseEventBody, parseIncomingEvents, sequencerAt } from '../../../src/events';
+import {
+  decodeObjectKey,
+  EventValidationError,
+  parseEventBody,
+  parseIncomingEvents,
+  sequencerAt,
+} from '../../../src/events';
 import { sourceFixture } from '../../helpers/fixtures';
 
 test('AWS records become MinIO records with source "aws-s3": S3 URL-encoding undone, MinIO escaping applied', () => {
@@ -25,7 +31,11 @@ test('AWS records become MinIO records with source "aws-s3": S3 URL-encoding und
 });
 
 test("S3's s3:TestEvent is accepted with nothing to deliver", () => {
-  assert.deepEqual(parseEventBody(sourceFixture('aws-s3-test-event.json')), { source: 'aws-s3', events: [], nothingToDeliver: 's3:TestEvent' });
+  assert.deepEqual(parseEventBody(sourceFixture('aws-s3-test-event.json')), {
+    source: 'aws-s3',
+    events: [],
+    nothingToDeliver: 's3:TestEvent',
+  });
 });
 
 test('MinIO guide records (aws:s3 with s3: names) stay MinIO records', () => {
@@ -42,19 +52,29 @@ test('bad AWS records are refused naming the field; names with no MinIO equivale
   const cases: Array<[(body: Record<string, any>) => void, RegExp]> = [
     [(b) => delete b.Records[0].s3.bucket.name, /^Records\[0\]\.s3\.bucket\.name: required$/],
     [(b) => delete b.Records[1].s3.object.key, /^Records\[1\]\.s3\.object\.key: required$/],
-    [(b) => (b.Records[0].eventName = 'ObjectAcl:Put'), /^Records\[0\]\.eventName: "ObjectAcl:Put" has no MinIO equivalent/],
+    [
+      (b) => (b.Records[0].eventName = 'ObjectAcl:Put'),
+      /^Records\[0\]\.eventName: "ObjectAcl:Put" has no MinIO equivalent/,
+    ],
     [(b) => (b.Records[0].eventTime = 'yesterday'), /^Records\[0\]\.eventTime: not an ISO-8601 time$/],
     [(b) => (b.Records[0].s3.object.size = -1), /^Records\[0\]\.s3\.object\.size: expected a non-negative integer$/],
   ];
   for (const [breakIt, expected] of cases) {
     const body = sourceFixture('aws-s3-object-created.json');
     breakIt(body);
-    assert.throws(() => parseEventBody(body), (err: unknown) => err instanceof EventValidationError && expected.test(err.message), String(expected));
+    assert.throws(
+      () => parseEventBody(body),
+      (err: unknown) => err instanceof EventValidationError && expected.test(err.message),
+      String(expected),
+    );
   }
 });
 
 test('a body of none of the formats names what was expected', () => {
   for (const body of [{ hello: 'world' }, 42, 'text', null]) {
-    assert.throws(() => parseEventBody(body), /^EventValidationError: body: expected MinIO's webhook body .*Ceph RGW or AWS S3, an SNS message .* or an EventBridge event/);
+    assert.throws(
+      () => parseEventBody(body),
+      /^EventValidationError: body: expected MinIO's webhook body .*Ceph RGW or AWS S3, an SNS message .* or an EventBridge event/,
+    );
   }
 });

@@ -1,7 +1,13 @@
 // Ceph RGW's HTTP push body (doc/radosgw/notifications.rst) normalized to MinIO's record.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeObjectKey, eventIdentity, EventValidationError, parseEventBody, parseIncomingEvents } from '../../../src/events';
+import {
+  decodeObjectKey,
+  eventIdentity,
+  EventValidationError,
+  parseEventBody,
+  parseIncomingEvents,
+} from '../../../src/events';
 import { sourceFixture } from '../../helpers/fixtures';
 
 test('a Ceph body becomes MinIO records with source "ceph", names mapped, key escaped as MinIO does', () => {
@@ -43,20 +49,35 @@ test('Ceph lifecycle names map to MinIO removals; names without an equivalent ar
   body.Records[0].eventName = 'ObjectLifecycle:Expiration:Current';
   assert.equal(parseEventBody(body).events[0].record.eventName, 's3:ObjectRemoved:Delete');
   body.Records[0].eventName = 'ObjectLifecycle:Expiration:AbortMultipartUpload';
-  assert.throws(() => parseEventBody(body), { name: 'EventValidationError', message: /^Records\[0\]\.eventName: "ObjectLifecycle:Expiration:AbortMultipartUpload" has no MinIO equivalent/ });
+  assert.throws(() => parseEventBody(body), {
+    name: 'EventValidationError',
+    message: /^Records\[0\]\.eventName: "ObjectLifecycle:Expiration:AbortMultipartUpload" has no MinIO equivalent/,
+  });
 });
 
 test('a Ceph record missing its bucket or key, or with a bad metadata list, is a 400-style error naming the field', () => {
   const cases: Array<[(body: Record<string, any>) => void, RegExp]> = [
     [(b) => delete b.Records[1].s3.bucket.name, /^Records\[1\]\.s3\.bucket\.name: required$/],
     [(b) => delete b.Records[0].s3.object.key, /^Records\[0\]\.s3\.object\.key: required$/],
-    [(b) => (b.Records[0].s3.object.metadata = { owner: 'alice' }), /^Records\[0\]\.s3\.object\.metadata: expected a list/],
-    [(b) => (b.Records[0].s3.object.sequencer = 'xyz'), /^Records\[0\]\.s3\.object\.sequencer: expected up to 32 hexadecimal digits$/],
-    [(b) => (b.Records[1].eventSource = 'minio:s3'), /^Records\[1\]\.eventSource: a minio record in a body of ceph records/],
+    [
+      (b) => (b.Records[0].s3.object.metadata = { owner: 'alice' }),
+      /^Records\[0\]\.s3\.object\.metadata: expected a list/,
+    ],
+    [
+      (b) => (b.Records[0].s3.object.sequencer = 'xyz'),
+      /^Records\[0\]\.s3\.object\.sequencer: expected up to 32 hexadecimal digits$/,
+    ],
+    [
+      (b) => (b.Records[1].eventSource = 'minio:s3'),
+      /^Records\[1\]\.eventSource: a minio record in a body of ceph records/,
+    ],
   ];
   for (const [breakIt, expected] of cases) {
     const body = sourceFixture('ceph-notifications.json');
     breakIt(body);
-    assert.throws(() => parseEventBody(body), (err: unknown) => err instanceof EventValidationError && expected.test(err.message));
+    assert.throws(
+      () => parseEventBody(body),
+      (err: unknown) => err instanceof EventValidationError && expected.test(err.message),
+    );
   }
 });

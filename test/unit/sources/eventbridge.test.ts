@@ -22,7 +22,11 @@ test('Object Created becomes s3:ObjectCreated:<reason> with source "aws-eventbri
   assert.deepEqual(extras, { id: '17793124-05d4-b198-2fde-7ededc63b103', account: '111122223333' });
   assert.deepEqual(parseIncomingEvents({ Records: [record] }), [record]);
 
-  const reasons = { 'POST Object': 's3:ObjectCreated:Post', CopyObject: 's3:ObjectCreated:Copy', CompleteMultipartUpload: 's3:ObjectCreated:CompleteMultipartUpload' };
+  const reasons = {
+    'POST Object': 's3:ObjectCreated:Post',
+    CopyObject: 's3:ObjectCreated:Copy',
+    CompleteMultipartUpload: 's3:ObjectCreated:CompleteMultipartUpload',
+  };
   for (const [reason, name] of Object.entries(reasons)) {
     const body = sourceFixture('eventbridge-object-created.json');
     body.detail.reason = reason;
@@ -43,11 +47,18 @@ test('bad EventBridge events are refused naming the field', () => {
     [(b) => delete b.detail.object.key, /^detail\.object\.key: required$/],
     [(b) => (b.source = 'aws.ec2'), /^source: expected "aws\.s3", got "aws\.ec2"$/],
     [(b) => (b['detail-type'] = 'Object ACL Updated'), /^detail-type: "Object ACL Updated" has no MinIO equivalent/],
-    [(b) => (b.detail.reason = 'Teleport'), /^detail\.reason: expected one of PutObject, POST Object, CopyObject, CompleteMultipartUpload, got "Teleport"$/],
+    [
+      (b) => (b.detail.reason = 'Teleport'),
+      /^detail\.reason: expected one of PutObject, POST Object, CopyObject, CompleteMultipartUpload, got "Teleport"$/,
+    ],
   ];
   for (const [breakIt, expected] of cases) {
     const body = sourceFixture('eventbridge-object-created.json');
     breakIt(body);
-    assert.throws(() => parseEventBody(body), (err: unknown) => err instanceof EventValidationError && expected.test(err.message), String(expected));
+    assert.throws(
+      () => parseEventBody(body),
+      (err: unknown) => err instanceof EventValidationError && expected.test(err.message),
+      String(expected),
+    );
   }
 });

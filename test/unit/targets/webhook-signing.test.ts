@@ -20,7 +20,10 @@ after(async () => {
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
-async function sendSigned(signingSecret: string, script: number[] = []): Promise<{ requests: ReceivedRequest[]; eventId: string }> {
+async function sendSigned(
+  signingSecret: string,
+  script: number[] = [],
+): Promise<{ requests: ReceivedRequest[]; eventId: string }> {
   const receiver = await Receiver.start(script);
   const target = create(ARN, targetConfig('webhook', { endpoint: receiver.url, signing_secret: signingSecret }));
   opened.push(receiver, target);
@@ -60,7 +63,10 @@ test('a tampered body or an old timestamp fails verification, in both implementa
   assert.throws(() => verifyWebhook(tampered, request.headers, secret), /webhook-signature: no signature matches/);
 
   const later = Number(request.headers['webhook-timestamp']) + 6 * 60;
-  assert.throws(() => verifyWebhook(request.body, request.headers, secret, { nowSeconds: later }), /webhook-timestamp: .* outside the 300 s tolerance/);
+  assert.throws(
+    () => verifyWebhook(request.body, request.headers, secret, { nowSeconds: later }),
+    /webhook-timestamp: .* outside the 300 s tolerance/,
+  );
   // The independent check, against its own clock: the same body and signature re-dated 10 minutes back.
   const old = { ...headersOf(request), 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) };
   assert.throws(() => new Webhook(secret).verify(request.body, old), /too old/);
@@ -102,15 +108,37 @@ test('unsigned when no signing_secret is set', async () => {
 
 test('a malformed signing_secret is refused at load, naming the field', () => {
   const load = (value: unknown) => () =>
-    loadTargetsConfig({ env: {}, text: JSON.stringify({ webhook: { '1': { enable: true, endpoint: 'http://x/', signing_secret: value } } }) });
-  assert.throws(load('s3cr3t'), /arn:minio:sqs:us-east-1:1:webhook: notify\.webhook\.1\.signing_secret: secret: expected the prefix "whsec_"/);
-  assert.throws(load('whsec_not*base64!'), /notify\.webhook\.1\.signing_secret: secret: expected base64 after "whsec_"/);
-  assert.throws(load(`${newSecret()} whsec_c2hvcnQ=`), /notify\.webhook\.1\.signing_secret: secret 2: expected at least 16 bytes/);
+    loadTargetsConfig({
+      env: {},
+      text: JSON.stringify({ webhook: { '1': { enable: true, endpoint: 'http://x/', signing_secret: value } } }),
+    });
   assert.throws(
-    () => loadTargetsConfig({ env: { MINIO_NOTIFY_WEBHOOK_ENABLE_1: 'on', MINIO_NOTIFY_WEBHOOK_ENDPOINT_1: 'http://x/', MINIO_NOTIFY_WEBHOOK_SIGNING_SECRET_1: 'nope' } }),
+    load('s3cr3t'),
+    /arn:minio:sqs:us-east-1:1:webhook: notify\.webhook\.1\.signing_secret: secret: expected the prefix "whsec_"/,
+  );
+  assert.throws(
+    load('whsec_not*base64!'),
+    /notify\.webhook\.1\.signing_secret: secret: expected base64 after "whsec_"/,
+  );
+  assert.throws(
+    load(`${newSecret()} whsec_c2hvcnQ=`),
+    /notify\.webhook\.1\.signing_secret: secret 2: expected at least 16 bytes/,
+  );
+  assert.throws(
+    () =>
+      loadTargetsConfig({
+        env: {
+          MINIO_NOTIFY_WEBHOOK_ENABLE_1: 'on',
+          MINIO_NOTIFY_WEBHOOK_ENDPOINT_1: 'http://x/',
+          MINIO_NOTIFY_WEBHOOK_SIGNING_SECRET_1: 'nope',
+        },
+      }),
     /notify\.webhook\.1\.(SIGNING_SECRET|signing_secret): secret: expected the prefix/i,
   );
   const secret = newSecret();
-  const [entry] = loadTargetsConfig({ env: {}, text: JSON.stringify({ webhook: { '1': { enable: true, endpoint: 'http://x/', signingSecret: secret } } }) }).targets;
+  const [entry] = loadTargetsConfig({
+    env: {},
+    text: JSON.stringify({ webhook: { '1': { enable: true, endpoint: 'http://x/', signingSecret: secret } } }),
+  }).targets;
   assert.equal(entry.type === 'webhook' && entry.config.signing_secret, secret);
 });

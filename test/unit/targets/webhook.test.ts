@@ -8,7 +8,13 @@ import { create } from '../../../src/targets/webhook';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { Receiver } from '../../helpers/receiver';
-import { assertAllDelivered, assertEachOnce, assertOnlyFailed, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
+import {
+  assertAllDelivered,
+  assertEachOnce,
+  assertOnlyFailed,
+  distinctPuts,
+  oneObjectShuffled,
+} from '../../helpers/batch';
 
 const ARN = 'arn:minio:sqs:us-east-1:1:webhook';
 const opened: Array<Target | Receiver> = [];
@@ -19,7 +25,10 @@ function webhook(raw: Record<string, unknown>): Target {
   return target;
 }
 
-async function receiver(script: Parameters<typeof Receiver.start>[0] = [], options: Parameters<typeof Receiver.start>[2] = {}): Promise<Receiver> {
+async function receiver(
+  script: Parameters<typeof Receiver.start>[0] = [],
+  options: Parameters<typeof Receiver.start>[2] = {},
+): Promise<Receiver> {
   const started = await Receiver.start(script, 200, options);
   opened.push(started);
   return started;
@@ -53,7 +62,9 @@ test('put and delete arrive as the guide shows: POSTed envelope JSON with the ev
 
 test('a two-word auth_token is sent verbatim, as MinIO does', async () => {
   const server = await receiver();
-  await webhook({ endpoint: server.url, auth_token: 'Basic dXNlcjpwYXNz' }).send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' }));
+  await webhook({ endpoint: server.url, auth_token: 'Basic dXNlcjpwYXNz' }).send(
+    deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' }),
+  );
   assert.equal(server.requests[0].headers.authorization, 'Basic dXNlcjpwYXNz');
 });
 
@@ -76,31 +87,41 @@ test('500 is retryable and the retry succeeds; 429 and 408 are retryable', async
   const event = deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'images', key: 'x.jpg' });
   await assertRetryable(target.send(event), /answered 500: scripted 500/);
   await target.send(event);
-  for (const status of [429, 408]) await assertRetryable(target.send(event), new RegExp(`answered ${status}: scripted ${status}`));
+  for (const status of [429, 408])
+    await assertRetryable(target.send(event), new RegExp(`answered ${status}: scripted ${status}`));
   assert.equal(server.requests.length, 4);
 });
 
 test('400 is a PermanentDeliveryError naming the status and the body', async () => {
   const server = await receiver([400]);
   const target = webhook({ endpoint: server.url });
-  await assert.rejects(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), (err: Error) => {
-    assert.ok(err instanceof PermanentDeliveryError, `expected PermanentDeliveryError, got ${err.name}`);
-    assert.match(err.message, new RegExp(`^${ARN}: POST .* answered 400: scripted 400$`));
-    return true;
-  });
+  await assert.rejects(
+    target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    (err: Error) => {
+      assert.ok(err instanceof PermanentDeliveryError, `expected PermanentDeliveryError, got ${err.name}`);
+      assert.match(err.message, new RegExp(`^${ARN}: POST .* answered 400: scripted 400$`));
+      return true;
+    },
+  );
 });
 
 test('a receiver that does not answer within timeout is a retryable error', async () => {
   const server = await receiver(['hang']);
   const target = webhook({ endpoint: server.url, timeout: '300ms' });
   const started = Date.now();
-  await assertRetryable(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), new RegExp(`^${ARN}: POST `));
+  await assertRetryable(
+    target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    new RegExp(`^${ARN}: POST `),
+  );
   assert.ok(Date.now() - started < 5_000);
 });
 
 test('nothing listening: a retryable connection error', async () => {
   const target = webhook({ endpoint: `http://127.0.0.1:${await freePort()}/` });
-  await assertRetryable(target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })), /ECONNREFUSED/);
+  await assertRetryable(
+    target.send(deliveryOf({ eventName: 's3:ObjectCreated:Put', bucket: 'b', key: 'k' })),
+    /ECONNREFUSED/,
+  );
 });
 
 test('bad config is refused, naming the ARN and the field', () => {
@@ -126,7 +147,7 @@ test('health: a TCP dial of the endpoint, online when it listens and offline wit
 
 const idOf = (request: { headers: Record<string, unknown> }) => String(request.headers[EVENT_ID_HEADER.toLowerCase()]);
 
-test('sendBatch: 200 events, one POST each with MinIO\'s body, each once, over reused kept-alive connections', async () => {
+test("sendBatch: 200 events, one POST each with MinIO's body, each once, over reused kept-alive connections", async () => {
   const server = await receiver();
   const target = webhook({ endpoint: server.url });
   const batch = distinctPuts(200);
@@ -138,7 +159,7 @@ test('sendBatch: 200 events, one POST each with MinIO\'s body, each once, over r
   assert.ok(sockets.size <= 100, `connections kept alive and reused: ${sockets.size} for 200 POSTs`);
 });
 
-test('sendBatch: one object\'s events are POSTed in sequencer order, a repeated event id once', async () => {
+test("sendBatch: one object's events are POSTed in sequencer order, a repeated event id once", async () => {
   const server = await receiver([], { delayMs: 5 });
   const target = webhook({ endpoint: server.url });
   const { batch, inOrder } = oneObjectShuffled();
@@ -146,14 +167,18 @@ test('sendBatch: one object\'s events are POSTed in sequencer order, a repeated 
   const results = await target.sendBatch([...batch, ...neighbours]);
   assertAllDelivered(results, batch.length + neighbours.length);
   const hot = server.requests.map(idOf).filter((id) => inOrder.some((d) => d.eventId === id));
-  assert.deepEqual(hot, inOrder.map((d) => d.eventId));
+  assert.deepEqual(
+    hot,
+    inOrder.map((d) => d.eventId),
+  );
 });
 
 test('sendBatch: a receiver refusing one event (400) fails that event alone, permanently; a 503 alone is retryable', async () => {
   const batch = distinctPuts(50);
   const [refused, unavailable] = [batch[7], batch[30]];
   const server = await receiver([], {
-    answer: (request) => (idOf(request) === refused.eventId ? 400 : idOf(request) === unavailable.eventId ? 503 : undefined),
+    answer: (request) =>
+      idOf(request) === refused.eventId ? 400 : idOf(request) === unavailable.eventId ? 503 : undefined,
   });
   const target = webhook({ endpoint: server.url });
   const [bad, busy] = assertOnlyFailed(await target.sendBatch(batch), [7, 30]);
@@ -167,6 +192,9 @@ test('sendBatch: a receiver refusing one event (400) fails that event alone, per
 test('sendBatch: nothing listening fails every event, retryably', async () => {
   const target = webhook({ endpoint: `http://127.0.0.1:${await freePort()}/` });
   const results = await target.sendBatch(distinctPuts(5));
-  assert.deepEqual(assertOnlyFailed(results, [0, 1, 2, 3, 4]).map((r) => r.permanent), [false, false, false, false, false]);
+  assert.deepEqual(
+    assertOnlyFailed(results, [0, 1, 2, 3, 4]).map((r) => r.permanent),
+    [false, false, false, false, false],
+  );
   assert.match((results[0] as { error: Error }).error.message, /ECONNREFUSED/);
 });
