@@ -36,8 +36,8 @@ run_tests() {
 run_suite() {
   local together=() alone=() file rc=0
   for file in "$@"; do
-    # -z: the whole file is one line, so a call the formatter wrapped over several lines is found too.
-    if grep -qzE "needs(Each)?\([^)]*'alone'" "$file"; then alone+=("$file"); else together+=("$file"); fi
+    # The declaration (`= needs(...)`); -z: the file is one line, so a call the formatter wrapped is found too.
+    if grep -qzE "= needs(Each)?\([^)]*'alone'" "$file"; then alone+=("$file"); else together+=("$file"); fi
   done
   if [ "${#together[@]}" -gt 0 ]; then
     step "node --test (${#together[@]} files, $concurrency at a time)" run_tests "$concurrency" "${together[@]}" || rc=1
@@ -89,7 +89,7 @@ fi
 case "$mode" in
   named)
     # Only what a named file declares it needs: the build for a test of the package.
-    if grep -lzE "needs(Each)?\([^)]*'build'" "${files[@]}" > /dev/null \
+    if grep -lzE "= needs(Each)?\([^)]*'build'" "${files[@]}" > /dev/null \
       && [ "$(bash scripts/entry.sh --source-hash)" != "$(cat dist/.source-hash 2>/dev/null)" ]; then
       step "build (a named file needs it)" npm run --silent build
     fi
