@@ -31,9 +31,11 @@ export type StackService =
 
 /**
  * A need: a stack service, `temporal-cli` (the `temporal` binary the stack installs, for tests that start throw-away
- * dev servers of their own) or `build` (dist/ compiled from the sources as they are now, for tests of the package).
+ * dev servers of their own), `build` (dist/ compiled from the sources as they are now, for tests of the package) or
+ * `alone` (the file's assertions hold only on a machine not also running other test files: scripts/test.sh runs
+ * it after the others, one at a time; nothing to probe).
  */
-export type Need = StackService | 'temporal-cli' | 'build';
+export type Need = StackService | 'temporal-cli' | 'build' | 'alone';
 
 export interface TestFunctions {
   test: typeof nodeTest.test;
@@ -128,6 +130,7 @@ function probe(targets: Array<[string, number]>): void {
 
 /** Why `need` is not met, or undefined when it is. */
 function missing(need: Need): string | undefined {
+  if (need === 'alone') return undefined;
   if (need === 'build') return buildIsCurrent() ? undefined : 'dist/ is missing or older than the sources';
   if (need === 'temporal-cli') {
     return existsSync(temporalCliPath()) ? undefined : `the temporal CLI is not installed at ${temporalCliPath()}`;
@@ -164,7 +167,9 @@ export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 function probeFor(wanted: Need[]): void {
-  probe(wanted.flatMap((need) => (need === 'build' || need === 'temporal-cli' ? [] : addresses(need))));
+  probe(
+    wanted.flatMap((need) => (need === 'build' || need === 'temporal-cli' || need === 'alone' ? [] : addresses(need))),
+  );
 }
 
 /** Probes what the file needs (once per process) and returns node:test's functions, or ones that skip (fail in CI). */
