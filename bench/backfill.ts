@@ -7,10 +7,11 @@
 // CLI's progress queries are not in a history: estimated beside), the worker's peak RSS and CPU, Temporal's CPU.
 // Modes (BENCH_BACKFILL_MODES, default "default,inflight-1000"): `default` = the worker's defaults (admission
 // bound 256, batches of 200: one batch in flight at a time); `inflight-N` = BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES=N
-// (up to four chunks of 200 in flight); `batch-N` = BUCKETFLOW_BACKFILL_BATCH_EVENTS=N at the default bound. Each
-// round runs every mode on the same bucket (BENCH_ROUNDS), so same-round ratios compare them. The bucket is removed
-// after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must hold exactly
-// BENCH_BACKFILL_OBJECTS objects under photos/).
+// (up to four chunks of 200 in flight); `batch-N` = BUCKETFLOW_BACKFILL_BATCH_EVENTS=N at the default bound;
+// `arenas-N` = the worker under MALLOC_ARENA_MAX=N (glibc's malloc arenas: what a worker's RSS keeps of freed
+// memory). Each round runs every mode on the same bucket (BENCH_ROUNDS), so same-round ratios compare them. The
+// bucket is removed after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must
+// hold exactly BENCH_BACKFILL_OBJECTS objects under photos/).
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { endpoints } from '../scripts/stack/endpoints';
@@ -58,7 +59,9 @@ function modeEnv(mode: string): Record<string, string> {
   if (inflight) return { BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: inflight[1] };
   const batch = /^batch-(\d+)$/.exec(mode);
   if (batch) return { BUCKETFLOW_BACKFILL_BATCH_EVENTS: batch[1] };
-  throw new Error(`BENCH_BACKFILL_MODES: unknown mode "${mode}" (default, inflight-N, batch-N)`);
+  const arenas = /^arenas-(\d+)$/.exec(mode);
+  if (arenas) return { MALLOC_ARENA_MAX: arenas[1] };
+  throw new Error(`BENCH_BACKFILL_MODES: unknown mode "${mode}" (default, inflight-N, batch-N, arenas-N)`);
 }
 
 export async function runBackfillGroup(dataDir: string, rounds: number): Promise<BackfillRun[]> {
