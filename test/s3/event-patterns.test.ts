@@ -171,5 +171,5 @@ test(
     }
     const arrived = receiver.requests.map((r) => (JSON.parse(r.body) as EventEnvelope).Key).sort();
     assert.deepEqual(arrived, [inWorker, lookup].flatMap((b) => MATCHING.map((u) => `${b}/${u.key}`)).sort());
-    },
+  },
 );
