@@ -74,6 +74,14 @@ export function patternMatches(pattern: EventPattern, event: unknown): boolean {
   return compilePattern(pattern)(event);
 }
 
+/** The pattern as JSON with every object's keys sorted: two patterns that differ only in key order (as PostgreSQL's
+ * JSONB keeps them) are the same pattern. */
+export function canonicalPattern(pattern: EventPattern | undefined): string {
+  return JSON.stringify(pattern ?? null, (_key, value: unknown) =>
+    isPlainObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) : value,
+  );
+}
+
 /** What a pattern is matched against: the record as MinIO sends it, with `s3.object.key` decoded (the raw key, as
  * prefix and suffix filters see it) instead of query-escaped. */
 export function recordForPattern(record: S3EventRecord, rawKey: string): unknown {

@@ -3,7 +3,14 @@ import { eventMatches, isEventName } from '../events/names';
 import { formatArn, parseArn, type Arn } from '../config/arn';
 import { errorMessage } from '../errors';
 import type { S3EventRecord } from '../events/types';
-import { compilePattern, PatternError, patternMatches, recordForPattern, type EventPattern } from './pattern';
+import {
+  canonicalPattern,
+  compilePattern,
+  PatternError,
+  patternMatches,
+  recordForPattern,
+  type EventPattern,
+} from './pattern';
 
 export interface NotificationRule {
   id: string;
@@ -95,7 +102,7 @@ function checkFilterValue(value: string, at: string): void {
 /** MinIO refuses a queue configuration identical to another: same ARN, events and filter (and pattern, here). */
 function sameRule(a: NotificationRule, b: NotificationRule): boolean {
   const events = (rule: NotificationRule) => [...new Set(rule.events)].sort().join(',');
-  const pattern = (rule: NotificationRule) => JSON.stringify(rule.pattern ?? null);
+  const pattern = (rule: NotificationRule) => canonicalPattern(rule.pattern);
   return (
     a.arn === b.arn &&
     a.prefix === b.prefix &&
