@@ -12,14 +12,6 @@
 // after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must hold exactly
 // BENCH_BACKFILL_OBJECTS objects under photos/).
 import { randomUUID } from 'node:crypto';
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { endpoints } from '../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../scripts/stack/s3';
@@ -29,7 +21,8 @@ import { actionsOf, countActions } from './actions';
 import { prepareRun } from './events';
 import { startEntry } from './processes';
 import { cpuSecondsOf, cpuSpent, nowMs, peakRssMbOf, serverCpu } from './stats';
-import { watchTargets } from './targets';
+import { watchTargets } from '../test/helpers/guide-targets';
+import { fillBucket, removeBucket } from '../test/helpers/s3-buckets';
 
 const COMPLETION_TIMEOUT_MS = 20 * 60_000;
 /** The SDK sends a heartbeat at most every 80% of the heartbeat timeout (10 s): an upper estimate per chunk. */
@@ -68,35 +61,6 @@ function modeEnv(mode: string): Record<string, string> {
   throw new Error(`BENCH_BACKFILL_MODES: unknown mode "${mode}" (default, inflight-N, batch-N)`);
 }
 
-/** A bucket of `count` objects under photos/ (the rules prepareRun writes take photos/*.jpg), uploaded 32 at a time. */
-async function fillBucket(admin: S3Client, bucket: string, count: number): Promise<void> {
-  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        await admin.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: `photos/${String(i).padStart(7, '0')}.jpg`,
-            Body: `bench object ${i}`,
-          }),
-        );
-      }
-    }),
-  );
-}
-
-async function emptyBucket(admin: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) break;
-    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
-
 export async function runBackfillGroup(dataDir: string, rounds: number): Promise<BackfillRun[]> {
   const objects = Number(process.env.BENCH_BACKFILL_OBJECTS ?? 10_000);
   const modes = (process.env.BENCH_BACKFILL_MODES ?? 'default,inflight-1000').split(',');
@@ -109,7 +73,7 @@ export async function runBackfillGroup(dataDir: string, rounds: number): Promise
   if (!kept) {
     console.log(`bench: backfill: filling ${bucket} with ${objects} objects ...`);
     const filling = Date.now();
-    await fillBucket(admin, bucket, objects);
+    await fillBucket(admin, bucket, objects, (i) => `photos/${String(i).padStart(7, '0')}.jpg`); // prepareRun's rules take photos/*.jpg
     console.log(`bench: backfill: filled in ${((Date.now() - filling) / 1000).toFixed(1)} s`);
   }
   const results: BackfillRun[] = [];
@@ -126,7 +90,7 @@ export async function runBackfillGroup(dataDir: string, rounds: number): Promise
     }
   } finally {
     if (process.env.BENCH_BACKFILL_KEEP !== '1' && !kept)
-      await emptyBucket(admin, bucket).catch((err: Error) =>
+      await removeBucket(admin, bucket, { bulk: true }).catch((err: Error) =>
         console.log(`bench: backfill: could not remove ${bucket}: ${err.message}`),
       );
     admin.destroy();
