@@ -42,9 +42,13 @@ export function create(arn: string, config: MqttConfig): Target {
   const publishError = (err: unknown) => deliveryError(`${where}: publish to ${config.topic}`, err, isPermanent(err));
   const publish = (session: Session, delivery: Delivery) => {
     const { body, contentType, binary } = encodeMessage(delivery, config.format);
-    // The MQTT binding's binary mode (MQTT 5): each attribute but datacontenttype (the Content Type) as a user
-    // property of its own name.
-    const userProperties = { [EVENT_ID_HEADER]: delivery.eventId, ...(binary ? attributeHeaders(binary, '') : {}) };
+    // The MQTT binding's binary mode (MQTT 5): each attribute as a user property of its own name, datacontenttype
+    // too (also the Content Type), as the CloudEvents SDK's MQTT binding writes and reads it. Its receivers take
+    // every user property for an attribute, so the event id travels as `id` alone (X-Bucketflow-Event-Id is no
+    // valid attribute name).
+    const userProperties = binary
+      ? attributeHeaders(binary, '', { withContentType: true })
+      : { [EVENT_ID_HEADER]: delivery.eventId };
     return withTimeout(
       session.client.publishAsync(config.topic, body, {
         qos: config.qos as 0 | 1 | 2, // one of these, checked by the loader

@@ -145,7 +145,7 @@ describe('the forms a target sends', () => {
   test('cloudevents-binary over HTTP: ce- headers percent-encoded, the body the envelope; the SDK parses it', () => {
     const message = encodeMessage(delivery, 'cloudevents-binary');
     assert.equal(message.body, envelopeJson(delivery));
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': message.contentType,
       ...attributeHeaders(message.binary!, 'ce-', { encode: percentEncodeHeaderValue }),
     };
