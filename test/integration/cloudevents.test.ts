@@ -342,6 +342,8 @@ describe('the bulk path (sendBatch): AMQP, NATS and MQTT in both modes', () => {
           assert.equal(headers['content-type'], 'application/cloudevents+json; charset=utf-8');
         else {
           assert.equal(headers['ce-datacontenttype'], 'application/json');
+          // Header values percent-encoded, as the NATS binding asks.
+          assert.equal(headers['ce-subject'], encodeURIComponent(keys[i]).replace(/%2F/g, '/'));
           headers['content-type'] = headers['ce-datacontenttype'];
         }
         assert.equal(headers['nats-msg-id'], deliveries[i].eventId);
