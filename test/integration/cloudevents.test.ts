@@ -18,6 +18,7 @@ import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { endpoints } from '../../scripts/stack/endpoints';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 import { buildEvent, eventIdentity } from '../../src/events';
 import type { S3EventRecord } from '../../src/events/types';
 import { create as createAmqp } from '../../src/targets/amqp';
@@ -40,10 +41,7 @@ const topics = { structured: `ce-structured-${suffix}`, binary: `ce-binary-${suf
 before(async () => {
   kafkaAdmin = kafkaClient.admin();
   await kafkaAdmin.connect();
-  await kafkaAdmin.createTopics({
-    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
-    waitForLeaders: true,
-  });
+  for (const topic of Object.values(topics)) await createTopic(kafkaAdmin, topic);
 });
 
 after(async () => {
