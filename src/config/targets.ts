@@ -28,7 +28,16 @@ export interface CommonConfig {
 
 type Format = 'namespace' | 'access';
 
+/**
+ * How a message target (webhook, Kafka, AMQP, NATS, MQTT) writes an event: `minio` (MinIO's envelope, as MinIO
+ * sends it), or CloudEvents 1.0 in structured mode (`cloudevents`) or binary mode (`cloudevents-binary`): see
+ * src/events/cloudevents.ts and src/targets/message-format.ts. Empty (`format=""` in the environment) is `minio`.
+ */
+export const MESSAGE_FORMATS = ['minio', 'cloudevents', 'cloudevents-binary'] as const;
+export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
+
 export interface AmqpConfig extends CommonConfig {
+  format: MessageFormat;
   url: string;
   exchange: string;
   exchange_type: string;
@@ -57,6 +66,7 @@ export interface RedisConfig extends CommonConfig {
   user: string;
 }
 export interface NatsConfig extends CommonConfig {
+  format: MessageFormat;
   address: string;
   subject: string;
   username: string;
@@ -93,6 +103,7 @@ export interface MysqlConfig extends CommonConfig {
   max_open_connections: number;
 }
 export interface KafkaConfig extends CommonConfig {
+  format: MessageFormat;
   brokers: string[];
   topic: string;
   sasl: boolean;
@@ -111,6 +122,7 @@ export interface KafkaConfig extends CommonConfig {
   compression_level: number;
 }
 export interface WebhookConfig extends CommonConfig {
+  format: MessageFormat;
   endpoint: string;
   auth_token: string;
   client_cert: string;
@@ -120,6 +132,7 @@ export interface WebhookConfig extends CommonConfig {
   signing_secret: string;
 }
 export interface MqttConfig extends CommonConfig {
+  format: MessageFormat;
   broker: string;
   topic: string;
   username: string;
@@ -150,6 +163,7 @@ const bool = (extra: Partial<ParamSpec> = {}): ParamSpec => ({ kind: 'bool', ...
 const int = (extra: Partial<ParamSpec> = {}): ParamSpec => ({ kind: 'int', ...extra });
 const secret = (extra: Partial<ParamSpec> = {}): ParamSpec => str({ secret: true, ...extra });
 const format = (fallback: Format): ParamSpec => str({ default: fallback, oneOf: ['namespace', 'access'] });
+const messageFormat: ParamSpec = str({ default: 'minio', oneOf: MESSAGE_FORMATS });
 
 /** Parameters every target type has. */
 export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
@@ -183,6 +197,7 @@ const sqlConnection = {
 export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T]> } = {
   amqp: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     url: secret({ required: true }),
     exchange: str(),
     exchange_type: str({ aliases: ['exchangeType'] }),
@@ -214,6 +229,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   nats: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     address: str({ required: true }),
     subject: str({ required: true }),
     username: str(),
@@ -241,6 +257,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   kafka: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     brokers: { kind: 'list', required: true },
     topic: str({ required: true }),
     sasl: bool(),
@@ -261,6 +278,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   webhook: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     endpoint: str({ required: true }),
     auth_token: secret({ aliases: ['authToken'] }),
     client_cert: str(),
@@ -270,6 +288,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   mqtt: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     broker: str({ required: true }),
     topic: str({ required: true }),
     username: str(),
