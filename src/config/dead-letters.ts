@@ -20,7 +20,9 @@ export function checkDeadLetters(targets: TargetEntry[]): void {
     if (!target) throw fail(`names no configured target: ${to} (configured: ${[...byArn.keys()].join(', ')})`);
     if (!target.enabled) throw fail(`names a disabled target: ${to}`);
     if (ONE_ROW_PER_OBJECT.has(target.type) && 'format' in target.config && target.config.format === 'namespace')
-      throw fail(`${to} keeps one row per object (format namespace): a dead letter needs a message target or format access`);
+      throw fail(
+        `${to} keeps one row per object (format namespace): a dead letter needs a message target or format access`,
+      );
     const path = [entry.arn, to];
     for (let next = target.config.dead_letter; next; next = byArn.get(next)?.config.dead_letter ?? '') {
       if (path.includes(next)) throw fail(`dead letters run in a cycle: ${[...path, next].join(' -> ')}`);
