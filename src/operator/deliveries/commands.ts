@@ -132,6 +132,35 @@ export function showText(d: DeliveryDetails): string {
       ]),
     ),
   ];
+  const handedOff = d.outcomes.filter((t) => t.deadLetter);
+  if (handedOff.length > 0) {
+    lines.push(
+      '',
+      'dead letters (each failed target handed to its dead letter with its failure; the delivery stays failed):',
+      formatTable(
+        [
+          'FAILED TARGET',
+          'DEAD LETTER',
+          'STATUS',
+          'ATTEMPTS',
+          'HANDED OFF',
+          'LAST ATTEMPT',
+          'NEXT ATTEMPT',
+          'LAST ERROR',
+        ],
+        handedOff.map(({ arn, deadLetter: dl }) => [
+          arn,
+          dl!.arn,
+          dl!.state,
+          dl!.attempts === undefined ? '-' : String(dl!.attempts),
+          after(d.startedAt, dl!.handedOffAt),
+          after(d.startedAt, dl!.lastAttemptAt),
+          after(d.startedAt, dl!.nextAttemptAt),
+          dl!.error ?? '-',
+        ]),
+      ),
+    );
+  }
   if (d.redeliveries.length > 0) {
     lines.push(
       '',
