@@ -4,7 +4,7 @@
 import { ConfigError } from './params';
 import type { TargetEntry } from './targets';
 
-/** Store types whose `namespace` format keeps one row per object: a dead letter there would overwrite (or delete) it. */
+/** Store types whose `namespace` format keeps one row per object: a dead letter would overwrite (or delete) it. */
 const ONE_ROW_PER_OBJECT = new Set(['redis', 'postgresql', 'mysql', 'elasticsearch']);
 
 /** Throws a ConfigError naming the first enabled target whose `dead_letter` is unusable, and why. */

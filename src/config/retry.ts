@@ -23,7 +23,7 @@ export interface RetrySettings {
 
 export interface DeadLetterRoute {
   arn: string;
-  /** The dead-letter target's own durable schedule (its own dead letter is not followed: a hand-off is not passed on). */
+  /** The dead-letter target's own durable schedule (its own dead letter is not followed: no hand-off is passed on). */
   retry: RetrySettings;
 }
 
