@@ -1,7 +1,7 @@
 // Each target type's parameters and the rules its values must follow, declared once: the loader checks
 // them, so a driver receives a valid config and checks only what needs I/O (reading PEM files).
 // Canonical names are today's MinIO snake_case; the guide's camelCase spellings are accepted as aliases.
-import type { TargetType } from './arn';
+import { parseArn, type TargetType } from './arn';
 import { authorizationFor } from './auth-token';
 import { errorMessage } from '../errors';
 import { parseSigningSecrets } from '../webhook-signature';
@@ -24,6 +24,8 @@ export interface CommonConfig {
   max_rate: number;
   circuit_threshold: number;
   circuit_probe_interval_ms: number;
+  /** The ARN of the target a delivery that fails for good is handed to (empty: none). See docs/targets.md. */
+  dead_letter: string;
 }
 
 type Format = 'namespace' | 'access';
@@ -182,7 +184,19 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   max_rate: { kind: 'number', default: 0, min: 0 },
   circuit_threshold: int({ default: 5, min: 0 }),
   circuit_probe_interval_ms: { kind: 'duration', input: 'circuit_probe_interval', default: 5_000 },
+  // Where a delivery that fails for good is handed (src/config/dead-letters.ts checks it names a usable target).
+  dead_letter: str({ aliases: ['deadLetter'], check: arnProblem }),
 };
+
+/** A value that is not an ARN at all (which target it names is checked once every target is loaded). */
+function arnProblem(value: string): string | undefined {
+  try {
+    parseArn(value);
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
 
 const sqlConnection = {
   host: str(),

@@ -3,6 +3,7 @@
 import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
 import type { EventEnvelope, S3EventRecord } from '../events/types';
+import type { DeadLetterFailure } from '../delivery/types';
 
 /** One event on its way to one target. */
 export interface Delivery {
@@ -10,6 +11,8 @@ export interface Delivery {
   eventId: string;
   record: S3EventRecord;
   envelope: EventEnvelope;
+  /** A dead letter (workflows/dead-letter.ts): the event failed for good at another target, and why. */
+  deadLetter?: DeadLetterFailure;
 }
 
 export interface Health {
