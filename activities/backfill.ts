@@ -29,7 +29,8 @@ import { errorMessage } from '../src/errors';
 import { BATCH_ID_PREFIX, type PublishableEvent, type PublishedEvent } from '../src/publish/publisher';
 import { withRetrySettings } from '../src/rules/resolve';
 import { matchingArns } from '../src/rules';
-import { compareKeys, type ListContinuation, type S3Access, type S3Object } from '../src/s3/client';
+import { compareObjectKeys } from '../src/events/record';
+import type { ListContinuation, S3Access, S3Object } from '../src/s3/client';
 import { S3AccessError } from '../src/s3/errors';
 import { createdRecord, listedEvent } from '../src/s3/records';
 import { metrics } from '../src/telemetry/metrics';
@@ -214,7 +215,7 @@ export function objectsAfter(objects: S3Object[], after: BackfillCursor['after']
     (o) => o.key === after.key && (o.versionId ?? undefined) === (after.versionId ?? undefined),
   );
   if (at >= 0) return objects.slice(at + 1);
-  return objects.filter((o) => compareKeys(o.key, after.key) > 0 || (versions && o.key === after.key));
+  return objects.filter((o) => compareObjectKeys(o.key, after.key) > 0 || (versions && o.key === after.key));
 }
 
 /**

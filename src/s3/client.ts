@@ -15,6 +15,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import { s3EndpointName, type S3Settings } from '../settings/s3';
 import { s3Failure, S3AccessError } from './errors';
+import { compareObjectKeys } from '../events/record';
 
 /** One listed object, or with `versions` one version or delete marker of it. JSON-safe (a workflow may carry it). */
 export interface S3Object {
@@ -146,7 +147,7 @@ export function openS3(settings: S3Settings, options: OpenS3Options = {}): S3Acc
         return { answer, objects };
       });
     let { answer, objects } = await request({ ContinuationToken: continuation?.token });
-    if (continuation && objects.length > 0 && compareKeys(objects[0].key, continuation.lastKey) <= 0) {
+    if (continuation && objects.length > 0 && compareObjectKeys(objects[0].key, continuation.lastKey) <= 0) {
       // The server misread its own token (S3Proxy 2.6 URL-encodes it with encoding-type=url, then takes it for a
       // key): the page goes on after the last key listed instead, which every server understands.
       ({ answer, objects } = await request({ StartAfter: continuation.lastKey }));
@@ -313,17 +314,12 @@ function iso(date: Date | undefined): string {
   return date ? date.toISOString() : '';
 }
 
-/** S3's key order: UTF-8 bytes (JavaScript's < compares UTF-16 units, which differs past U+FFFF). */
-export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /** Versions and delete markers come in two lists; S3's one order is by key, then newest first. */
 function mergeVersions(versions: S3Object[], markers: S3Object[]): S3Object[] {
   if (markers.length === 0) return versions;
   return [...versions, ...markers].sort(
     (a, b) =>
-      compareKeys(a.key, b.key) ||
+      compareObjectKeys(a.key, b.key) ||
       Number(b.isLatest) - Number(a.isLatest) ||
       b.lastModified.localeCompare(a.lastModified),
   );

@@ -23,14 +23,8 @@ import {
 import { endpoints } from '../../scripts/stack/endpoints';
 import { s3Server, stackS3Client, type S3Server } from '../../scripts/stack/s3';
 import { loadS3Settings } from '../../src/settings/s3';
-import {
-  compareKeys,
-  openS3,
-  type ListContinuation,
-  type ListOptions,
-  type S3Access,
-  type S3Object,
-} from '../../src/s3/client';
+import { compareObjectKeys } from '../../src/events/record';
+import { openS3, type ListContinuation, type ListOptions, type S3Access, type S3Object } from '../../src/s3/client';
 import { S3AccessError } from '../../src/s3/errors';
 
 const TIMEOUT = { timeout: 120_000 };
@@ -152,7 +146,7 @@ for (const { name, url, versioning } of SERVERS) {
       const objects = pages.flat();
       assert.deepEqual(
         objects.map((object) => object.key),
-        [...KEYS].sort(compareKeys),
+        [...KEYS].sort(compareObjectKeys),
       );
       for (const object of objects) {
         const body = bodies.get(object.key)!;
@@ -171,7 +165,7 @@ for (const { name, url, versioning } of SERVERS) {
       const objects = (await listAll(s3, bucket, { prefix: 'b/', pageSize: 2 })).flat();
       assert.deepEqual(
         objects.map((object) => object.key),
-        KEYS.filter((key) => key.startsWith('b/')).sort(compareKeys),
+        KEYS.filter((key) => key.startsWith('b/')).sort(compareObjectKeys),
       );
       assert.deepEqual(await s3.listPage(bucket, { prefix: 'nothing-here/' }), { objects: [], next: undefined });
     });
