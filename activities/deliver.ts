@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
 import type { TargetAttempt } from '../src/delivery/types';
+import { DELIVER_KEY_ORDERED } from '../src/delivery/workflow-types';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
@@ -135,8 +136,11 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
  */
 async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
   const labels = { target: arn };
-  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again.
-  const run = Context.current().info.workflowExecution?.runId;
+  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again. A
+  // per-key order workflow delivers many events in one run: its sends are told apart by the event id too.
+  const info = Context.current().info;
+  const runId = info.workflowExecution?.runId;
+  const run = runId && info.workflowType === DELIVER_KEY_ORDERED ? `${runId} ${delivery.eventId}` : runId;
   if (run && deps.targets.sent.has(run, arn)) {
     metrics.attempts.inc({ ...labels, result: 'already_sent' });
     return;

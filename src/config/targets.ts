@@ -24,6 +24,8 @@ export interface CommonConfig {
   max_rate: number;
   circuit_threshold: number;
   circuit_probe_interval_ms: number;
+  order: 'none' | 'key';
+  order_window_ms: number;
 }
 
 type Format = 'namespace' | 'access';
@@ -168,6 +170,10 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   max_rate: { kind: 'number', default: 0, min: 0 },
   circuit_threshold: int({ default: 5, min: 0 }),
   circuit_probe_interval_ms: { kind: 'duration', input: 'circuit_probe_interval', default: 5_000 },
+  // Per-key order (docs/ordering.md): `key` hands one object's events to a workflow of the (target, object) that
+  // delivers them one at a time in sequencer order, after holding each for the window (late arrivals sort first).
+  order: str({ default: 'none', oneOf: ['none', 'key'] }),
+  order_window_ms: { kind: 'duration', input: 'order_window', default: 1_000, max: 60_000 },
 };
 
 const sqlConnection = {

@@ -33,7 +33,10 @@ const script: {
   single?: (input: DeliverToTargetInput, local: boolean) => Promise<{ attempt: number }>;
 } = {};
 
-const mocks: Omit<Activities, 'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects'> = {
+const mocks: Omit<
+  Activities,
+  'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects' | 'handOffOrdered'
+> = {
   async resolveTargets() {
     calls.push('resolveTargets');
     return [];

@@ -52,7 +52,8 @@ interface Failure {
   applicationFailureInfo?: { type?: string | null; details?: { payloads?: Payload[] | null } | null } | null;
 }
 
-export type TargetState = 'delivered' | 'failed' | 'retrying' | 'pending';
+/** `handed-off`: a target with `order: key`, whose per-(target, object) workflow delivers the event. */
+export type TargetState = 'delivered' | 'failed' | 'retrying' | 'pending' | 'handed-off';
 
 export interface TargetRun {
   arn: string;
