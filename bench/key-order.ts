@@ -32,6 +32,8 @@ export interface KeyOrderRun {
   workflows: number;
   /** Objects whose events all arrived in sequencer order (out of BENCH_ORDER_KEYS). */
   objectsInOrder: number;
+  /** POSTs not answered 202 (posted again), by status. */
+  refusals: Record<string, number>;
   complete: boolean;
 }
 
@@ -106,6 +108,7 @@ async function runOnce(
   try {
     await worker.waitFor('worker started');
     const started = new Set<string>();
+    const refusals: Record<string, number> = {};
     const firstPost = nowMs();
     let next = 0;
     await Promise.all(
@@ -122,6 +125,8 @@ async function runOnce(
               for (const { workflowId } of body.accepted ?? []) started.add(workflowId);
               break;
             }
+            const status = String(response?.status ?? 'no answer');
+            refusals[status] = (refusals[status] ?? 0) + 1;
             await response?.arrayBuffer();
             await new Promise((resolve) => setTimeout(resolve, 200));
           }
@@ -155,6 +160,7 @@ async function runOnce(
       actions: actions.byKind,
       workflows: started.size,
       objectsInOrder,
+      refusals,
       complete,
     };
   } finally {
