@@ -241,5 +241,8 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     }
     return run;
   });
+  // Targets with `order: key` the publisher handed straight to their per-(target, object) workflows.
+  for (const { arn } of input.handedOff ?? [])
+    if (!targets.some((t) => t.arn === arn)) targets.push({ arn, state: 'handed-off', durable: false });
   return { eventId: input.eventId, record: input.record, inputTargets: input.targets, result, targets };
 }
