@@ -54,8 +54,10 @@ export async function deliverKeyOrdered(input: KeyOrderInput): Promise<KeyOrderP
     failed: state.failed,
   });
 
+  const idOf = (event: OrderedEvent) => event.handOffId ?? event.eventId;
   setHandler(enqueueSignal, (event) => {
-    if (recent.has(event.eventId) || queue.some((q) => q.eventId === event.eventId)) return; // handed over twice
+    const id = idOf(event);
+    if (recent.has(id) || queue.some((q) => idOf(q) === id)) return; // handed over twice
     const queued: QueuedEvent = { ...event, arrivedAtMs: Date.now() };
     const order = sequencerOrder(event.record);
     // After every queued event of an equal or lower sequencer: equal ones keep their arrival order.
@@ -107,7 +109,7 @@ export async function deliverKeyOrdered(input: KeyOrderInput): Promise<KeyOrderP
       state.failed.splice(0, state.failed.length - KEY_ORDER_REMEMBERED_FAILURES); // the latest kept
     }
     if (state.lastSequencer === undefined || order > state.lastSequencer) state.lastSequencer = order;
-    remember(head.eventId);
+    remember(idOf(head));
     handled++;
     if (handled >= (input.eventsPerRun ?? KEY_ORDER_EVENTS_PER_RUN) || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

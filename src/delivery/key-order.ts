@@ -25,6 +25,11 @@ export interface OrderedEvent {
   eventId: string;
   record: S3EventRecord;
   source?: DeliverySource;
+  /**
+   * What a repeat is recognized by (default the event id): an operator's redelivery hands the event over again
+   * under its own workflow's id, so it is sent again rather than dropped as a repeat.
+   */
+  handOffId?: string;
 }
 
 /** An event waiting in the queue: when it arrived (workflow time, ms) decides how long it is held. */
