@@ -6,7 +6,6 @@
 import { Context } from '@temporalio/activity';
 import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
 import type { TargetAttempt } from '../src/delivery/types';
-import { DELIVER_KEY_ORDERED } from '../src/delivery/workflow-types';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
@@ -31,6 +30,11 @@ export interface DeliverToTargetInput {
   record: S3EventRecord;
   /** Attempts the workflow already made for this target (its fast path), so numbers run on across both. */
   attemptsBefore?: number;
+  /**
+   * A run that sends many events (per-key order, workflows/key-order.ts): what the worker's sent record knows this
+   * send by within the run (the event id, or a redelivery's hand-off id). Absent: the run sends one event.
+   */
+  sentKey?: string;
 }
 
 export interface DeliverToTargetsInput {
@@ -94,7 +98,7 @@ export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTarget
     : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) };
   try {
     await traced({ arn: input.arn, eventId: input.eventId, attempt }, () =>
-      send(deps, input.arn, deliveryOf(input), admit),
+      send(deps, input.arn, deliveryOf(input), admit, input.sentKey),
     );
     // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
     return { attempt, arn: input.arn };
@@ -134,13 +138,18 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
  * while the target is held; none at all when this worker already sent it for this delivery (SendDedupe).
  * Outcomes feed the circuit breaker and the metrics.
  */
-async function send(deps: ActivityDeps, arn: string, delivery: Delivery, admit: AdmitOptions): Promise<void> {
+async function send(
+  deps: ActivityDeps,
+  arn: string,
+  delivery: Delivery,
+  admit: AdmitOptions,
+  sentKey?: string,
+): Promise<void> {
   const labels = { target: arn };
   // This worker already sent it for this delivery (a task re-run after its completion was lost): not again. A
-  // per-key order workflow delivers many events in one run: its sends are told apart by the event id too.
-  const info = Context.current().info;
-  const runId = info.workflowExecution?.runId;
-  const run = runId && info.workflowType === DELIVER_KEY_ORDERED ? `${runId} ${delivery.eventId}` : runId;
+  // per-key order workflow delivers many events in one run: its sends are told apart by their sentKey too.
+  const runId = Context.current().info.workflowExecution?.runId;
+  const run = runId && sentKey !== undefined ? `${runId} ${sentKey}` : runId;
   if (run && deps.targets.sent.has(run, arn)) {
     metrics.attempts.inc({ ...labels, result: 'already_sent' });
     return;

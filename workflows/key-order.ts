@@ -98,7 +98,8 @@ export async function deliverKeyOrdered(input: KeyOrderInput): Promise<KeyOrderP
         sequencer: head.record.s3.object.sequencer,
       });
     }
-    const outcome = await deliverTo(target, { eventId: head.eventId, record: head.record }, undefined, () => {});
+    const delivery = { eventId: head.eventId, record: head.record, sentKey: idOf(head) };
+    const outcome = await deliverTo(target, delivery, undefined, () => {});
     if (outcome.status === 'delivered') state.delivered++;
     else {
       state.failed.push({

@@ -34,6 +34,8 @@ export interface DeliverInput {
   firstAttempt?: TargetAttempt[];
   /** The batch workflow this delivery continues (deliverEventV3 only). */
   batch?: string;
+  /** Per-key order's workflow only (workflows/key-order.ts): passed to the sends as their sentKey. */
+  sentKey?: string;
   /** Targets with `order: key` the publisher already handed the event to (not in `targets`): where each went. */
   handedOff?: HandedOff[];
 }
