@@ -34,6 +34,7 @@ import { S3AccessError } from '../src/s3/errors';
 import { createdRecord, listedEvent } from '../src/s3/records';
 import { metrics } from '../src/telemetry/metrics';
 import type { ResolvedTarget } from '../src/delivery/types';
+import type { S3EventRecord } from '../src/events/types';
 import type { ActivityDeps, BackfillDeps } from './deps';
 
 /** Chunks published and awaited at once (admission control may allow fewer). */
@@ -98,7 +99,7 @@ export async function backfillChunk(deps: ActivityDeps, input: BackfillChunkInpu
       for (const chunk of chunksOf(fresh, page.next, cursor.continuation, backfill.batchEvents, (object) => {
         if (object.deleteMarker || (since !== undefined && Date.parse(object.lastModified) < since)) return undefined;
         const record = createdRecord(request.bucket, object, { origin: 'backfill', region, endpoint: access.endpoint });
-        const matched = chooser(object.key);
+        const matched = chooser(object.key, record);
         return matched.length > 0 ? { ...listedEvent(record, 'backfill'), targets: matched } : undefined;
       })) {
         while (inFlight.length >= CHUNKS_IN_FLIGHT) await commitHead();
@@ -176,12 +177,14 @@ function listPage(access: S3Access, request: BackfillRequest, continuation: unkn
 
 /**
  * Which targets an object goes to: the one named, which must be an enabled target of this worker; else what the
- * bucket's rules match for a Put of its key (the rules read once per page, so a change applies from the next page).
+ * bucket's rules match for a Put of its key and record (a rule's pattern sees the listed record: its size, and its
+ * content type and metadata only where the listing has them; the rules read once per page, so a change applies from
+ * the next page).
  */
 async function targetChooser(
   deps: ActivityDeps,
   request: BackfillRequest,
-): Promise<{ forPage(): Promise<(key: string) => ResolvedTarget[]> }> {
+): Promise<{ forPage(): Promise<(key: string, record: S3EventRecord) => ResolvedTarget[]> }> {
   const retryFor = (arn: string) => deps.targets.retryFor(arn);
   if (request.target !== undefined) {
     if (!deps.targets.get(request.target)) {
@@ -196,7 +199,7 @@ async function targetChooser(
   return {
     async forPage() {
       const rules = await deps.state.get(request.bucket);
-      return (key) => withRetrySettings(matchingArns(rules, PUT, key), retryFor);
+      return (key, record) => withRetrySettings(matchingArns(rules, PUT, key, record), retryFor);
     },
   };
 }

@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import { errorMessage, withTimeout } from '../src/errors';
 import { decodeObjectKey } from '../src/events';
 import { metrics } from '../src/telemetry/metrics';
-import { failed } from '../src/targets/send';
+import { failed, sendOrder } from '../src/targets/send';
 import { PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
 import type { TargetAttempt } from '../src/delivery/types';
 import type { BatchSendResult, Delivery } from '../src/targets/target';
@@ -36,6 +36,8 @@ const BATCH_SEND_TIMEOUT_MS = 20_000;
  * */
 const CONTINUE_TRIES = 3;
 const CONTINUE_RETRY_MS = 1_000;
+/** A message target's share of a batch is sent in slices of this many events, each recorded as sent (sendBatch). */
+export const SEND_SLICE_EVENTS = 50;
 
 export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatchInput): Promise<BatchResult> {
   const ctx = Context.current();
@@ -176,7 +178,10 @@ async function continueEvent(deps: ActivityDeps, input: DeliverInput): Promise<s
 
 /**
  * One target's share of the batch: what this worker already sent for this batch run (a task re-run after its
- * completion was lost: the SendDedupe) is not sent again; the rest goes through the bulk path. Never throws.
+ * completion was lost: the SendDedupe) is not sent again; the rest goes through the bulk path, recorded as sent as
+ * it succeeds. A target whose writes are keyed (a store) takes it in one bulk; a message target in slices of
+ * SEND_SLICE_EVENTS one after the other, so a worker SIGKILLed mid-batch leaves at most one slice sent but
+ * unrecorded (sent again by the re-run: the receiver's dedupe on the event id covers those). Never throws.
  */
 async function sendBatch(
   deps: ActivityDeps,
@@ -188,12 +193,23 @@ async function sendBatch(
   const pending = run ? deliveries.filter((d) => !deps.targets.sent.has(sentKey(d), arn)) : deliveries;
   if (pending.length < deliveries.length)
     metrics.attempts.inc({ target: arn, result: 'already_sent' }, deliveries.length - pending.length);
-  const results = new Map<Delivery, BatchSendResult>();
-  if (pending.length > 0) {
-    (await sendPending(deps, arn, pending)).forEach((result, n) => results.set(pending[n], result));
-    if (run) deps.targets.sent.addAll(pending.filter((d) => results.get(d)!.ok).map((d) => [sentKey(d), arn]));
+  const results = new Map<string, BatchSendResult>(); // by event id: an event given twice is sent once
+  const sliceSize = deps.targets.get(arn)?.keyedWrites ? pending.length : SEND_SLICE_EVENTS;
+  // Slices of the send order (each object's events oldest first), one after the other: order holds across slices.
+  let down: BatchSendResult | undefined; // a slice that failed whole and retryably: the target is down, stop there
+  for (const slice of slicesOf(sendOrder(pending).ordered, sliceSize)) {
+    const sent = down ? slice.map(() => down!) : await sendPending(deps, arn, slice);
+    sent.forEach((result, n) => results.set(slice[n].eventId, result));
+    if (run) deps.targets.sent.addAll(slice.filter((d) => results.get(d.eventId)!.ok).map((d) => [sentKey(d), arn]));
+    if (sent.every((result) => !result.ok && !result.permanent)) down = sent[0];
   }
-  return deliveries.map((d) => results.get(d) ?? { ok: true });
+  return deliveries.map((d) => results.get(d.eventId) ?? { ok: true });
+}
+
+function slicesOf<T>(items: T[], size: number): T[][] {
+  const slices: T[][] = [];
+  for (let at = 0; at < items.length; at += Math.max(1, size)) slices.push(items.slice(at, at + Math.max(1, size)));
+  return slices;
 }
 
 /**

@@ -1,11 +1,11 @@
 // One event's attempt at its targets, the per-event activities: attempt 1 at every matched target at once
-// (deliverToTargets,
-// the fast path's local activity) and one target's attempt (deliverToTarget: the fast retries, then the durable
-// activity
-// with its heartbeats). Each send asks the gate first and the sent record, so a re-run task does not send again.
+// (deliverToTargets, the fast path's local activity), one target's attempt (deliverToTarget: the fast retries, then
+// the durable activity with its heartbeats), and the hand-off of an event that failed for good to its dead letter
+// (deliverDeadLetter). Each send asks the gate first and the sent record, so a re-run task does not send again.
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { attemptFailure, firstAttemptFailure, PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
-import type { TargetAttempt } from '../src/delivery/types';
+import type { DeadLetterFailure, TargetAttempt } from '../src/delivery/types';
 import { toEnvelope } from '../src/events';
 import type { S3EventRecord } from '../src/events/types';
 import { errorMessage, withTimeout } from '../src/errors';
@@ -87,36 +87,69 @@ export interface DeliverToTargetResult {
  * activity). Failures carry the overall attempt number so the workflow can report it.
  */
 export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<DeliverToTargetResult> {
+  return attemptSend(deps, input.arn, input.eventId, deliveryOf(input), input.attemptsBefore ?? 0, {
+    sentKey: input.sentKey,
+  });
+}
+
+export interface DeliverDeadLetterInput {
+  /** The dead-letter target. */
+  arn: string;
+  eventId: string;
+  record: S3EventRecord;
+  failure: DeadLetterFailure;
+}
+
+/**
+ * Hands an event that failed for good at `failure.target` to that target's dead letter (workflows/dead-letter.ts):
+ * a regular activity on the dead letter's own retry schedule, sent as any delivery is (gate, heartbeats, attempts
+ * counted), with the failure beside the event and an event id of its own (deadLetterEventId), so it is neither taken
+ * for nor deduplicated against the event's own delivery to the same target.
+ */
+export async function deliverDeadLetter(
+  deps: ActivityDeps,
+  input: DeliverDeadLetterInput,
+): Promise<DeliverToTargetResult> {
+  const eventId = deadLetterEventId(input.eventId, input.failure.target);
+  const delivery: Delivery = { ...deliveryOf({ eventId, record: input.record }), deadLetter: input.failure };
+  return attemptSend(deps, input.arn, eventId, delivery, 0, { note: false });
+}
+
+/** A dead letter's own event id: 32 hex characters, as event ids are, one per event and failed target. */
+export function deadLetterEventId(eventId: string, failedArn: string): string {
+  return createHash('sha256').update(`dead-letter ${failedArn} ${eventId}`).digest('hex').slice(0, 32);
+}
+
+async function attemptSend(
+  deps: ActivityDeps,
+  arn: string,
+  eventId: string,
+  delivery: Delivery,
+  attemptsBefore: number,
+  options: SendOptions = {},
+): Promise<DeliverToTargetResult> {
   const ctx = Context.current();
   // Attempts of the regular activity that only waited (target held) are not counted: the heartbeat carries them.
   const held = ctx.info.isLocal ? 0 : ((ctx.info.heartbeatDetails as { held?: number } | undefined)?.held ?? 0);
-  const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt - held;
+  const attempt = attemptsBefore + ctx.info.attempt - held;
   // Local activities cannot heartbeat: a lost worker shows as a timed-out workflow task instead.
   const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat({ held }), HEARTBEAT_EVERY_MS);
   const admit: AdmitOptions = ctx.info.isLocal
     ? LOCAL_ADMIT
     : { maxWaitMs: deps.gate.durableWaitMs, maxRateWaitMs: deps.gate.durableWaitMs, sleep: (ms) => ctx.sleep(ms) };
   try {
-    await traced({ arn: input.arn, eventId: input.eventId, attempt }, () =>
-      send(deps, input.arn, deliveryOf(input), admit, input.sentKey),
-    );
+    await traced({ arn, eventId, attempt }, () => send(deps, arn, delivery, admit, options));
     // The ARN in results and failure details lets `bucketflow deliveries show` attribute local-activity markers.
-    return { attempt, arn: input.arn };
+    return { attempt, arn };
   } catch (err) {
     if (err instanceof TargetHeld) {
       // Not the target's failure: retried in a second (not on the backoff schedule), and not counted as an attempt.
       if (!ctx.info.isLocal) ctx.heartbeat({ held: held + 1 }); // flushed with the failure, read by the next attempt
     } else {
       const permanent = err instanceof PermanentDeliveryError;
-      ctx.log.warn('delivery attempt failed', {
-        arn: input.arn,
-        eventId: input.eventId,
-        attempt,
-        permanent,
-        error: messageFor(input.arn, err),
-      });
+      ctx.log.warn('delivery attempt failed', { arn, eventId, attempt, permanent, error: messageFor(arn, err) });
     }
-    throw attemptFailure(err, { arn: input.arn, attempt }, messageFor(input.arn, err));
+    throw attemptFailure(err, { arn, attempt }, messageFor(arn, err));
   } finally {
     clearInterval(heartbeat);
   }
@@ -138,18 +171,30 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
  * while the target is held; none at all when this worker already sent it for this delivery (SendDedupe).
  * Outcomes feed the circuit breaker and the metrics.
  */
+interface SendOptions {
+  /** Tell reconciliation a target has seen this state of the object (default); not for a dead letter. */
+  note?: boolean;
+  /**
+   * A run that sends many events (per-key order, workflows/key-order.ts): what the worker's sent record knows this
+   * send by within the run. Absent: the run sends one event (a dead letter has a key of its own).
+   */
+  sentKey?: string;
+}
+
 async function send(
   deps: ActivityDeps,
   arn: string,
   delivery: Delivery,
   admit: AdmitOptions,
-  sentKey?: string,
+  options: SendOptions = {},
 ): Promise<void> {
   const labels = { target: arn };
-  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again. A
-  // per-key order workflow delivers many events in one run: its sends are told apart by their sentKey too.
+  // This worker already sent it for this delivery (a task re-run after its completion was lost): not again. A dead
+  // letter is sent under a key of its own: its target may also be one of the event's own targets.
   const runId = Context.current().info.workflowExecution?.runId;
-  const run = runId && sentKey !== undefined ? `${runId} ${sentKey}` : runId;
+  // Per-key order's runs send many events: told apart by their sentKey.
+  const key = delivery.deadLetter ? delivery.eventId : options.sentKey;
+  const run = runId && key !== undefined ? `${runId} ${key}` : runId;
   if (run && deps.targets.sent.has(run, arn)) {
     metrics.attempts.inc({ ...labels, result: 'already_sent' });
     return;
@@ -168,7 +213,7 @@ async function send(
       deps.sends?.record(arn, sent, stopTimer() * 1000);
     }
     if (run) deps.targets.sent.add(run, arn);
-    deps.delivered?.note(delivery.record); // reconciliation: a target has seen this state of the object
+    if (options.note !== false) deps.delivered?.note(delivery.record); // reconciliation: a target has seen this state
     deps.gate.succeeded(arn);
     metrics.attempts.inc({ ...labels, result: 'success' });
     metrics.deliveries.inc({ ...labels, outcome: 'delivered' });

@@ -4,7 +4,7 @@
 // (activities/backfill.ts).
 import { resolveTargets } from '../src/rules/resolve';
 import type { S3EventRecord } from '../src/events/types';
-import { deliverToTarget, deliverToTargets } from './deliver';
+import { deliverDeadLetter, deliverToTarget, deliverToTargets } from './deliver';
 import { deliverBatchEvents } from './deliver-batch';
 import { handOffOrdered } from './key-order';
 import { backfillChunk, countBackfillObjects } from './backfill';
@@ -18,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     resolveTargets: (record: S3EventRecord) => resolveTargets(deps.state, (arn) => deps.targets.retryFor(arn), record),
     deliverToTargets: deliverToTargets.bind(null, deps),
     deliverToTarget: deliverToTarget.bind(null, deps),
+    deliverDeadLetter: deliverDeadLetter.bind(null, deps),
     deliverBatchEvents: deliverBatchEvents.bind(null, deps),
     handOffOrdered: handOffOrdered.bind(null, deps),
     scanPages: scanPages.bind(null, deps),

@@ -13,7 +13,7 @@ import { freePort } from '../test/helpers/dev-server';
 import { benchEvents, prepareRun } from './events';
 import { startEntry } from './processes';
 import { cpuSecondsOf, peakRssMbOf } from './stats';
-import { watchTargets } from './targets';
+import { watchTargets } from '../test/helpers/guide-targets';
 
 const EVENTS = Number(process.env.BENCH_ADMISSION_EVENTS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_ADMISSION_CONCURRENCY ?? 64);

@@ -7,19 +7,12 @@
 // CLI's progress queries are not in a history: estimated beside), the worker's peak RSS and CPU, Temporal's CPU.
 // Modes (BENCH_BACKFILL_MODES, default "default,inflight-1000"): `default` = the worker's defaults (admission
 // bound 256, batches of 200: one batch in flight at a time); `inflight-N` = BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES=N
-// (up to four chunks of 200 in flight); `batch-N` = BUCKETFLOW_BACKFILL_BATCH_EVENTS=N at the default bound. Each
-// round runs every mode on the same bucket (BENCH_ROUNDS), so same-round ratios compare them. The bucket is removed
-// after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must hold exactly
-// BENCH_BACKFILL_OBJECTS objects under photos/).
+// (up to four chunks of 200 in flight); `batch-N` = BUCKETFLOW_BACKFILL_BATCH_EVENTS=N at the default bound;
+// `arenas-N` = the worker under MALLOC_ARENA_MAX=N (glibc's malloc arenas: what a worker's RSS keeps of freed
+// memory). Each round runs every mode on the same bucket (BENCH_ROUNDS), so same-round ratios compare them. The
+// bucket is removed after the runs unless BENCH_BACKFILL_KEEP=1; BENCH_BACKFILL_BUCKET reuses such a bucket (it must
+// hold exactly BENCH_BACKFILL_OBJECTS objects under photos/).
 import { randomUUID } from 'node:crypto';
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { endpoints } from '../scripts/stack/endpoints';
 import { s3Server, stackS3Client } from '../scripts/stack/s3';
@@ -29,7 +22,8 @@ import { actionsOf, countActions } from './actions';
 import { prepareRun } from './events';
 import { startEntry } from './processes';
 import { cpuSecondsOf, cpuSpent, nowMs, peakRssMbOf, serverCpu } from './stats';
-import { watchTargets } from './targets';
+import { watchTargets } from '../test/helpers/guide-targets';
+import { fillBucket, removeBucket } from '../test/helpers/s3-buckets';
 
 const COMPLETION_TIMEOUT_MS = 20 * 60_000;
 /** The SDK sends a heartbeat at most every 80% of the heartbeat timeout (10 s): an upper estimate per chunk. */
@@ -65,36 +59,9 @@ function modeEnv(mode: string): Record<string, string> {
   if (inflight) return { BUCKETFLOW_MAX_IN_FLIGHT_DELIVERIES: inflight[1] };
   const batch = /^batch-(\d+)$/.exec(mode);
   if (batch) return { BUCKETFLOW_BACKFILL_BATCH_EVENTS: batch[1] };
-  throw new Error(`BENCH_BACKFILL_MODES: unknown mode "${mode}" (default, inflight-N, batch-N)`);
-}
-
-/** A bucket of `count` objects under photos/ (the rules prepareRun writes take photos/*.jpg), uploaded 32 at a time. */
-async function fillBucket(admin: S3Client, bucket: string, count: number): Promise<void> {
-  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        await admin.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: `photos/${String(i).padStart(7, '0')}.jpg`,
-            Body: `bench object ${i}`,
-          }),
-        );
-      }
-    }),
-  );
-}
-
-async function emptyBucket(admin: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) break;
-    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
+  const arenas = /^arenas-(\d+)$/.exec(mode);
+  if (arenas) return { MALLOC_ARENA_MAX: arenas[1] };
+  throw new Error(`BENCH_BACKFILL_MODES: unknown mode "${mode}" (default, inflight-N, batch-N, arenas-N)`);
 }
 
 export async function runBackfillGroup(dataDir: string, rounds: number): Promise<BackfillRun[]> {
@@ -109,7 +76,7 @@ export async function runBackfillGroup(dataDir: string, rounds: number): Promise
   if (!kept) {
     console.log(`bench: backfill: filling ${bucket} with ${objects} objects ...`);
     const filling = Date.now();
-    await fillBucket(admin, bucket, objects);
+    await fillBucket(admin, bucket, objects, (i) => `photos/${String(i).padStart(7, '0')}.jpg`); // prepareRun's rules take photos/*.jpg
     console.log(`bench: backfill: filled in ${((Date.now() - filling) / 1000).toFixed(1)} s`);
   }
   const results: BackfillRun[] = [];
@@ -126,7 +93,7 @@ export async function runBackfillGroup(dataDir: string, rounds: number): Promise
     }
   } finally {
     if (process.env.BENCH_BACKFILL_KEEP !== '1' && !kept)
-      await emptyBucket(admin, bucket).catch((err: Error) =>
+      await removeBucket(admin, bucket, { bulk: true }).catch((err: Error) =>
         console.log(`bench: backfill: could not remove ${bucket}: ${err.message}`),
       );
     admin.destroy();

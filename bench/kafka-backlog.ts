@@ -10,6 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { endpoints } from '../scripts/stack/endpoints';
 import { objectPath, toEnvelope } from '../src/events';
 import type { BenchEvent } from './events';
+import { createTopic } from '../scripts/stack/kafka-topics';
 
 /** Messages per produce request: well under the broker's 1 MiB record batch limit (~0.9 KB a record). */
 const MESSAGES_PER_SEND = 250;
@@ -38,7 +39,7 @@ export async function writeBacklog(events: BenchEvent[], partitions: number): Pr
   await admin.connect();
   const producer = kafka.producer();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await createTopic(admin, topic, partitions);
     await producer.connect();
     const messages = events.map(({ record }) => ({
       key: objectPath(record),

@@ -15,7 +15,7 @@ import { countActions } from './actions';
 import { prepareRun } from './events';
 import { startEntry } from './processes';
 import { nowMs } from './stats';
-import { watchTargets } from './targets';
+import { watchTargets } from '../test/helpers/guide-targets';
 
 const PUBLISHERS = 16;
 const COMPLETION_TIMEOUT_MS = 10 * 60_000;

@@ -51,7 +51,7 @@ import { workflowsOnTaskQueue, writeBacklog } from './kafka-backlog';
 import { samplePhases, type Phases } from './history';
 import { startChild, startEntry, type Child } from './processes';
 import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type Latency } from './stats';
-import { watchTargets, type TargetSet, type Watch } from './targets';
+import { watchTargets, type TargetSet, type Watch } from '../test/helpers/guide-targets';
 import { runScanGroup } from './scan';
 import { runBackfillGroup } from './backfill';
 import { runKeyOrderGroup } from './key-order';

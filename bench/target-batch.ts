@@ -18,7 +18,7 @@ import { forEachBounded } from '../src/targets/send';
 import { createTarget } from '../src/targets/registry';
 import type { Delivery, Target } from '../src/targets/target';
 import { nowMs } from './stats';
-import { watchTargets, type Watch } from './targets';
+import { watchTargets, type Watch } from '../test/helpers/guide-targets';
 
 type Mode = 'single' | 'batch';
 

@@ -34,13 +34,19 @@ async function main() {
     flaky: await Receiver.start([503, 503, 200, 503, 503]),
     stubborn: await Receiver.start([503, 503, 503, 503, 200, 503, 503, 503, 503]),
     rejecting: await Receiver.start([], 400),
+    // Refuses for good, its dead letter (`dlq`) takes the event and its failure: the dead-letter scenario.
+    refused: await Receiver.start([], 400),
+    dlq: await Receiver.start(),
   };
   const bucket = uniqueBucket('replay');
   const retry = { retry_initial_interval: '100ms', retry_max_interval: '1s', fast_retry_interval: '10ms' };
   const engine = await startEngine({
     notify: {
       webhook: Object.fromEntries(
-        Object.entries(receivers).map(([id, r]) => [id, { enable: true, endpoint: r.url, ...retry }]),
+        Object.entries(receivers).map(([id, r]) => [
+          id,
+          { enable: true, endpoint: r.url, ...retry, ...(id === 'refused' ? { dead_letter: arn('dlq') } : {}) },
+        ]),
       ),
     },
     rules: {
@@ -86,6 +92,7 @@ async function main() {
     partial: 'mixed',
     failed: 'rejecting',
     'no-targets': 'none',
+    'dead-letter': 'refused',
   };
   const clients = {
     '': engine.client,

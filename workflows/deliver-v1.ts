@@ -1,12 +1,14 @@
 // The first delivery workflow (type `deliverEvent`): resolve the targets, then one regular activity per
 // target. Kept registered, unchanged in behaviour, so deliveries started by older versions replay and
-// complete; new deliveries use deliverEventV3 (deliver-v3.ts) unless BUCKETFLOW_FAST_PATH=off.
+// complete; new deliveries use deliverEventV3 (deliver-v3.ts) unless BUCKETFLOW_FAST_PATH=off. A target that fails
+// for good is handed to its dead letter (workflows/dead-letter.ts) when its lookup named one (none did before).
 import { ActivityFailure, proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
 import { searchKeys } from '../src/delivery/search-attributes';
 import { attemptDetailsOf, deliveryFailure } from '../src/delivery/failure';
 import { durableDelivery } from './durable';
 import { lookUpTargets } from './rules-lookup';
-import { describe, failedArns, statusOf } from './outcomes';
+import { withDeadLetter } from './dead-letter';
+import { describe, failedArns, failureTypeOf, statusOf } from './outcomes';
 import type {
   DeliverInput,
   DeliveryResult,
@@ -55,7 +57,13 @@ async function deliverTo(target: ResolvedTarget, input: DeliverInput): Promise<T
     return { arn: target.arn, status: 'delivered', attempts: attempt };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    return { arn: target.arn, status: 'failed', attempts: attemptDetailsOf(err)?.attempt, error: describe(err) };
+    const outcome: TargetOutcome = {
+      arn: target.arn,
+      status: 'failed',
+      attempts: attemptDetailsOf(err)?.attempt,
+      error: describe(err),
+    };
+    return withDeadLetter(target, input, outcome, failureTypeOf(err), () => {}); // no fast path to end here
   }
 }
 

@@ -1,16 +1,23 @@
 // The delivery core every per-event workflow shares (deliverEventV2, deliverEventV3): attempt 1 at every matched
 // target at once in one local activity (inside the first workflow task when the targets are known), then per
 // target a few fast retries as local activities of their own, then the durable activity with the target's full
-// retry schedule (heartbeats, survives worker loss, backoff up to retry_max_duration). The workflows around it are
+// retry schedule (heartbeats, survives worker loss, backoff up to retry_max_duration), and for a target that failed
+// for good the hand-off to its dead letter, if it has one (workflows/dead-letter.ts). The workflows around it are
 // thin recorded shapes: what they write to search attributes and when. Changing this changes every version's
 // replay: recorded histories (test/fixtures/histories) must keep replaying.
 // Deterministic: no I/O, clocks or randomness here; every decision is in the history.
 import { proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { attemptDetailsOf, firstAttemptOutcomesOf, isPermanentFailure } from '../src/delivery/failure';
+import {
+  attemptDetailsOf,
+  firstAttemptOutcomesOf,
+  isPermanentFailure,
+  PERMANENT_FAILURE,
+} from '../src/delivery/failure';
 import type { DeliverInput, ResolvedTarget, TargetAttempt, TargetOutcome } from '../src/delivery/types';
 import { durableDelivery } from './durable';
-import { deliverFailureOf, describe } from './outcomes';
+import { withDeadLetter } from './dead-letter';
+import { deliverFailureOf, describe, failureTypeOf } from './outcomes';
 
 /**
  * Fast attempts. The workflow, not the activity's retry policy, repeats them, so every attempt and its
@@ -41,15 +48,30 @@ export async function firstAttempt(
   return new Map(arns.map((arn) => [arn, outcomes.find((o) => o.arn === arn) ?? { arn, delivered: false, error }]));
 }
 
+/**
+ * One target's delivery: its first attempt's outcome, the fast retries, then the durable activity; a target that
+ * fails for good is then handed to its dead letter, if it has one (workflows/dead-letter.ts).
+ */
 export async function deliverTo(
   target: ResolvedTarget,
   input: DeliverInput,
   first: TargetAttempt | undefined,
   markDelivering: () => void,
 ): Promise<TargetOutcome> {
+  const [outcome, errorType] = await attemptsAt(target, input, first, markDelivering);
+  return withDeadLetter(target, input, outcome, errorType, markDelivering);
+}
+
+/** The outcome, and for a failure its kind (failureTypeOf). */
+async function attemptsAt(
+  target: ResolvedTarget,
+  input: DeliverInput,
+  first: TargetAttempt | undefined,
+  markDelivering: () => void,
+): Promise<[TargetOutcome, string]> {
   const { arn, retry } = target;
-  if (first?.delivered) return { arn, status: 'delivered', attempts: 1 };
-  if (first?.permanent) return { arn, status: 'failed', attempts: 1, error: first.error };
+  if (first?.delivered) return [{ arn, status: 'delivered', attempts: 1 }, ''];
+  if (first?.permanent) return [{ arn, status: 'failed', attempts: 1, error: first.error }, PERMANENT_FAILURE];
   const send = {
     arn,
     eventId: input.eventId,
@@ -60,11 +82,12 @@ export async function deliverTo(
     if (attempt > 1) await sleep(retry.fastIntervalMs * retry.backoff ** (attempt - 2));
     try {
       await deliverFast({ ...send, attemptsBefore: attempt - 1 });
-      return { arn, status: 'delivered', attempts: attempt };
+      return [{ arn, status: 'delivered', attempts: attempt }, ''];
     } catch (err) {
       const failure = deliverFailureOf(err);
       if (!failure) throw err;
-      if (isPermanentFailure(failure)) return { arn, status: 'failed', attempts: attempt, error: describe(failure) };
+      if (isPermanentFailure(failure))
+        return [{ arn, status: 'failed', attempts: attempt, error: describe(failure) }, failureTypeOf(failure)];
     }
   }
 
@@ -72,10 +95,11 @@ export async function deliverTo(
   const deliverToTarget = durableDelivery(target);
   try {
     const { attempt } = await deliverToTarget({ ...send, attemptsBefore: retry.fastAttempts });
-    return { arn, status: 'delivered', attempts: attempt };
+    return [{ arn, status: 'delivered', attempts: attempt }, ''];
   } catch (err) {
     const failure = deliverFailureOf(err);
     if (!failure) throw err;
-    return { arn, status: 'failed', attempts: attemptDetailsOf(failure)?.attempt, error: describe(failure) };
+    const attempts = attemptDetailsOf(failure)?.attempt;
+    return [{ arn, status: 'failed', attempts, error: describe(failure) }, failureTypeOf(failure)];
   }
 }

@@ -28,3 +28,11 @@ export function deliverFailureOf(err: unknown): TemporalFailure | undefined {
 export function describe(err: TemporalFailure): string {
   return [...causesOf(err)].map((cause) => cause.message).join(': ') || err.message;
 }
+
+/** The failure's kind for a dead letter: the first ApplicationFailure type among its causes, else Timeout. */
+export function failureTypeOf(err: TemporalFailure): string {
+  const causes = [...causesOf(err)];
+  const typed = causes.find((cause) => cause instanceof ApplicationFailure && cause.type);
+  if (typed instanceof ApplicationFailure && typed.type) return typed.type;
+  return causes.some((cause) => cause instanceof TimeoutFailure) ? 'Timeout' : err.name;
+}

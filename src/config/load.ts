@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../errors';
 import { TARGET_TYPES, UNSUPPORTED_MINIO_TYPES, formatArn, isTargetType, type TargetType } from './arn';
+import { checkDeadLetters } from './dead-letters';
 import { envSettings } from './env';
 import { flattenLegacy } from './legacy';
 import { ConfigError, checkRequired, inputNames, isEnabledValue, normalize, withArn, type ParamSpec } from './params';
@@ -37,6 +38,7 @@ export function loadTargetsConfig(options: LoadOptions = {}): LoadedTargets {
   for (const type of TARGET_TYPES) {
     for (const [id, params] of raw.get(type) ?? []) targets.push(entryFor(type, id, params, region));
   }
+  checkDeadLetters(targets);
   return { region, targets };
 }
 

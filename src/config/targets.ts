@@ -1,7 +1,7 @@
 // Each target type's parameters and the rules its values must follow, declared once: the loader checks
 // them, so a driver receives a valid config and checks only what needs I/O (reading PEM files).
 // Canonical names are today's MinIO snake_case; the guide's camelCase spellings are accepted as aliases.
-import type { TargetType } from './arn';
+import { parseArn, type TargetType } from './arn';
 import { authorizationFor } from './auth-token';
 import { errorMessage } from '../errors';
 import { parseSigningSecrets } from '../webhook-signature';
@@ -24,13 +24,24 @@ export interface CommonConfig {
   max_rate: number;
   circuit_threshold: number;
   circuit_probe_interval_ms: number;
+  /** The ARN of the target a delivery that fails for good is handed to (empty: none). See docs/targets.md. */
+  dead_letter: string;
   order: 'none' | 'key';
   order_window_ms: number;
 }
 
 type Format = 'namespace' | 'access';
 
+/**
+ * How a message target (webhook, Kafka, AMQP, NATS, MQTT) writes an event: `minio` (MinIO's envelope, as MinIO
+ * sends it), or CloudEvents 1.0 in structured mode (`cloudevents`) or binary mode (`cloudevents-binary`): see
+ * src/events/cloudevents.ts and src/targets/message-format.ts. Empty (`format=""` in the environment) is `minio`.
+ */
+export const MESSAGE_FORMATS = ['minio', 'cloudevents', 'cloudevents-binary'] as const;
+export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
+
 export interface AmqpConfig extends CommonConfig {
+  format: MessageFormat;
   url: string;
   exchange: string;
   exchange_type: string;
@@ -59,6 +70,7 @@ export interface RedisConfig extends CommonConfig {
   user: string;
 }
 export interface NatsConfig extends CommonConfig {
+  format: MessageFormat;
   address: string;
   subject: string;
   username: string;
@@ -95,6 +107,7 @@ export interface MysqlConfig extends CommonConfig {
   max_open_connections: number;
 }
 export interface KafkaConfig extends CommonConfig {
+  format: MessageFormat;
   brokers: string[];
   topic: string;
   sasl: boolean;
@@ -113,6 +126,7 @@ export interface KafkaConfig extends CommonConfig {
   compression_level: number;
 }
 export interface WebhookConfig extends CommonConfig {
+  format: MessageFormat;
   endpoint: string;
   auth_token: string;
   client_cert: string;
@@ -122,6 +136,7 @@ export interface WebhookConfig extends CommonConfig {
   signing_secret: string;
 }
 export interface MqttConfig extends CommonConfig {
+  format: MessageFormat;
   broker: string;
   topic: string;
   username: string;
@@ -152,6 +167,7 @@ const bool = (extra: Partial<ParamSpec> = {}): ParamSpec => ({ kind: 'bool', ...
 const int = (extra: Partial<ParamSpec> = {}): ParamSpec => ({ kind: 'int', ...extra });
 const secret = (extra: Partial<ParamSpec> = {}): ParamSpec => str({ secret: true, ...extra });
 const format = (fallback: Format): ParamSpec => str({ default: fallback, oneOf: ['namespace', 'access'] });
+const messageFormat: ParamSpec = str({ default: 'minio', oneOf: MESSAGE_FORMATS });
 
 /** Parameters every target type has. */
 export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
@@ -170,11 +186,23 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   max_rate: { kind: 'number', default: 0, min: 0 },
   circuit_threshold: int({ default: 5, min: 0 }),
   circuit_probe_interval_ms: { kind: 'duration', input: 'circuit_probe_interval', default: 5_000 },
+  // Where a delivery that fails for good is handed (src/config/dead-letters.ts checks it names a usable target).
+  dead_letter: str({ aliases: ['deadLetter'], check: arnProblem }),
   // Per-key order (docs/ordering.md): `key` hands one object's events to a workflow of the (target, object) that
   // delivers them one at a time in sequencer order, after holding each for the window (late arrivals sort first).
   order: str({ default: 'none', oneOf: ['none', 'key'] }),
   order_window_ms: { kind: 'duration', input: 'order_window', default: 1_000, max: 60_000 },
 };
+
+/** A value that is not an ARN at all (which target it names is checked once every target is loaded). */
+function arnProblem(value: string): string | undefined {
+  try {
+    parseArn(value);
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
 
 const sqlConnection = {
   host: str(),
@@ -189,6 +217,7 @@ const sqlConnection = {
 export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T]> } = {
   amqp: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     url: secret({ required: true }),
     exchange: str(),
     exchange_type: str({ aliases: ['exchangeType'] }),
@@ -220,6 +249,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   nats: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     address: str({ required: true }),
     subject: str({ required: true }),
     username: str(),
@@ -247,6 +277,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   kafka: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     brokers: { kind: 'list', required: true },
     topic: str({ required: true }),
     sasl: bool(),
@@ -267,6 +298,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   webhook: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     endpoint: str({ required: true }),
     auth_token: secret({ aliases: ['authToken'] }),
     client_cert: str(),
@@ -276,6 +308,7 @@ export const TARGET_PARAMS: { [T in TargetType]: ParamSpecs<TargetConfigByType[T
   },
   mqtt: {
     ...COMMON_PARAMS,
+    format: messageFormat,
     broker: str({ required: true }),
     topic: str({ required: true }),
     username: str(),

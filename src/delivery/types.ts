@@ -94,6 +94,39 @@ export interface TargetOutcome {
   /** Attempts made; absent only when the failure carried no attempt count (e.g. a timeout). */
   attempts?: number;
   error?: string;
+  /** A failed target with a dead letter: the hand-off of the event and its failure to it (workflows/dead-letter.ts). */
+  deadLetter?: DeadLetterOutcome;
+}
+
+/**
+ * Why and how a delivery to one target failed for good: what its dead-letter target receives beside the event
+ * (the `deadLetter` member of a message target's body; docs/targets.md#dead-letters).
+ */
+export interface DeadLetterFailure {
+  /** The target that failed for good. */
+  target: string;
+  /** The event's id (the dead letter itself travels under an id of its own: deadLetterEventId). */
+  eventId: string;
+  /** PermanentDeliveryError (refused: no retry can help), DeliveryError (retries ran out), TargetHeld or Timeout. */
+  errorType: string;
+  /** The last attempt's error, naming the target. */
+  error: string;
+  /** Attempts made; absent when the failure carried no count (a timeout). */
+  attempts?: number;
+  /** ISO times: the delivery's start (attempt 1), and when its last attempt failed. */
+  firstAttemptAt: string;
+  lastAttemptAt: string;
+  /** The delivery's workflow, where `bucketflow deliveries show` and `redeliver` find it. */
+  workflowId: string;
+  runId: string;
+}
+
+/** The hand-off to a dead letter: its target, and whether it took the event (its own retries ran out: failed). */
+export interface DeadLetterOutcome {
+  arn: string;
+  status: 'delivered' | 'failed';
+  attempts?: number;
+  error?: string;
 }
 
 /** Values of the BucketflowStatus search attribute over a delivery's life. */

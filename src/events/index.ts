@@ -4,3 +4,4 @@ export * from './parse';
 export * from './record';
 export type * from './types';
 export * from './sources';
+export * from './cloudevents';

@@ -9,7 +9,7 @@
 // (form-guard.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BucketflowClient } from '../publish/publisher';
-import { loadTargetsConfig, retrySettingsOf, type TargetEntry } from '../config';
+import { loadTargetsConfig, retrySettingsByArn, type TargetEntry } from '../config';
 import { showText } from '../operator/deliveries/commands';
 import {
   listDeliveries,
@@ -306,9 +306,7 @@ export function registerStatusPage(
       return reply.code(403).send({ error: 'csrf: missing or stale form token (reload the status page)' });
     const workflowId = form.get('workflowId') ?? '';
     const { settings } = source;
-    const retries = new Map(
-      loadTargetsConfig({ file: settings.configFile }).targets.map((t) => [t.arn, retrySettingsOf(t.config)]),
-    );
+    const retries = retrySettingsByArn(loadTargetsConfig({ file: settings.configFile }).targets);
     const ctx: RedeliverContext = {
       client: publisher.temporal,
       taskQueue: settings.taskQueue,

@@ -3,3 +3,4 @@
 export * from './rules';
 export * from './xml';
 export * from './resolve';
+export * from './pattern';

@@ -1,7 +1,8 @@
-// Which targets an event goes to: its bucket's rules matched against the event name and the decoded key, each
-// matched ARN with its retry settings. The one matcher both places use: the ingest inside a worker, where it accepts
-// the event (the result travels in the workflow input), and the workflow's own lookup (the resolveTargets local
-// activity) when the publisher cannot see the rules. Either way the decision is in the history.
+// Which targets an event goes to: its bucket's rules matched against the event name, the decoded key and (a rule's
+// pattern) the record, each matched ARN with its retry settings. The one matcher every place uses: the ingest inside
+// a worker, where it accepts the event (the result travels in the workflow input), the workflow's own lookup (the
+// resolveTargets local activity) when the publisher cannot see the rules, the high-volume batch, backfills and scans.
+// Either way the decision is in the history.
 import { DEFAULT_RETRY, type RetrySettings } from '../config/retry';
 import { decodeObjectKey } from '../events';
 import type { S3EventRecord } from '../events/types';
@@ -20,7 +21,7 @@ export async function resolveTargets(
 ): Promise<ResolvedTarget[]> {
   const bucketRules = await rules.get(record.s3.bucket.name);
   return withRetrySettings(
-    matchingArns(bucketRules, record.eventName, decodeObjectKey(record.s3.object.key)),
+    matchingArns(bucketRules, record.eventName, decodeObjectKey(record.s3.object.key), record),
     retryFor,
   );
 }

@@ -2,6 +2,15 @@
 import { eventMatches, isEventName } from '../events/names';
 import { formatArn, parseArn, type Arn } from '../config/arn';
 import { errorMessage } from '../errors';
+import type { S3EventRecord } from '../events/types';
+import {
+  canonicalPattern,
+  compilePattern,
+  PatternError,
+  patternMatches,
+  recordForPattern,
+  type EventPattern,
+} from './pattern';
 
 export interface NotificationRule {
   id: string;
@@ -9,6 +18,8 @@ export interface NotificationRule {
   events: string[];
   prefix: string;
   suffix: string;
+  /** A content filter in EventBridge's event-pattern syntax over the record (src/rules/pattern.ts); none: all. */
+  pattern?: EventPattern;
 }
 
 export class RuleError extends Error {
@@ -53,6 +64,14 @@ function validateRule(rule: NotificationRule, at: string, knownArns: ReadonlySet
   }
   checkFilterValue(rule.prefix, `${at}: prefix`);
   checkFilterValue(rule.suffix, `${at}: suffix`);
+  if (rule.pattern !== undefined) {
+    try {
+      compilePattern(rule.pattern);
+    } catch (err) {
+      if (err instanceof PatternError) throw new RuleError('InvalidArgument', `${at}: pattern ${err.message}`);
+      throw err;
+    }
+  }
   return { ...rule, arn };
 }
 
@@ -80,18 +99,41 @@ function checkFilterValue(value: string, at: string): void {
   if (!valid) throw new RuleError('InvalidArgument', `${at}: invalid filter value ${JSON.stringify(value)}`);
 }
 
-/** MinIO refuses a queue configuration identical to another: same ARN, events and filter. */
+/** MinIO refuses a queue configuration identical to another: same ARN, events and filter (and pattern, here). */
 function sameRule(a: NotificationRule, b: NotificationRule): boolean {
   const events = (rule: NotificationRule) => [...new Set(rule.events)].sort().join(',');
-  return a.arn === b.arn && a.prefix === b.prefix && a.suffix === b.suffix && events(a) === events(b);
+  const pattern = (rule: NotificationRule) => canonicalPattern(rule.pattern);
+  return (
+    a.arn === b.arn &&
+    a.prefix === b.prefix &&
+    a.suffix === b.suffix &&
+    events(a) === events(b) &&
+    pattern(a) === pattern(b)
+  );
 }
 
-/** The ARNs whose rules match an event on a RAW key: each once, sorted. */
-export function matchingArns(rules: NotificationRule[], eventName: string, rawKey: string): string[] {
+/**
+ * The ARNs whose rules match an event on a RAW key: each once, sorted. A rule with a pattern needs the event's
+ * record, which the pattern is matched against (its key decoded: recordForPattern).
+ */
+export function matchingArns(
+  rules: NotificationRule[],
+  eventName: string,
+  rawKey: string,
+  record?: S3EventRecord,
+): string[] {
   const arns = new Set<string>();
+  let view: unknown;
   for (const rule of rules) {
+    if (arns.has(rule.arn)) continue;
     if (!rawKey.startsWith(rule.prefix) || !rawKey.endsWith(rule.suffix)) continue;
-    if (rule.events.some((pattern) => eventMatches(pattern, eventName))) arns.add(rule.arn);
+    if (!rule.events.some((pattern) => eventMatches(pattern, eventName))) continue;
+    if (rule.pattern !== undefined) {
+      if (!record) throw new Error(`rule ${rule.id} has a pattern: matching it needs the event's record`);
+      view ??= recordForPattern(record, rawKey);
+      if (!patternMatches(rule.pattern, view)) continue;
+    }
+    arns.add(rule.arn);
   }
   return [...arns].sort();
 }

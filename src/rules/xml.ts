@@ -1,7 +1,11 @@
 // S3 NotificationConfiguration XML, so configurations from mc and S3 tools carry over. Only
-// QueueConfiguration is supported, as in MinIO.
+// QueueConfiguration is supported, as in MinIO. A rule's event pattern has no form in that XML (MinIO filters only by
+// prefix and suffix): exporting one is refused, naming the rule, unless asked for bucketflow's own extension element
+// (`<bucketflow:EventPattern>`, read back by the import; MinIO's parser skips elements it does not know, so it would
+// keep such a rule without its filter).
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { RuleError, type NotificationRule } from './rules';
+import type { EventPattern } from './pattern';
 
 const LISTS = new Set([
   'QueueConfiguration',
@@ -19,12 +23,16 @@ const parser = new XMLParser({
 });
 const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode: true, ignoreAttributes: false });
 const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+/** bucketflow's extension element for a rule's pattern (its JSON text), in a namespace of its own. */
+const PATTERN_ELEMENT = 'bucketflow:EventPattern';
+const PATTERN_XMLNS = 'urn:bucketflow:event-pattern';
 
 interface QueueXml {
   Id?: string;
   Queue?: string;
   Event?: string[];
   Filter?: { S3Key?: { FilterRule?: Array<{ Name?: string; Value?: string }> } };
+  [PATTERN_ELEMENT]?: unknown;
 }
 
 /** Parses the XML into rules; event names and ARNs are checked by validateRules. */
@@ -59,7 +67,20 @@ function ruleFrom(queue: QueueXml, index: number): NotificationRule {
     events,
     prefix: filters.prefix ?? '',
     suffix: filters.suffix ?? '',
+    ...patternFrom(queue[PATTERN_ELEMENT], at),
   };
+}
+
+/** The extension element's JSON, parsed; validateRules checks it as a pattern. */
+function patternFrom(element: unknown, at: string): { pattern?: EventPattern } {
+  if (element === undefined) return {};
+  let pattern: unknown;
+  try {
+    pattern = JSON.parse(text(element));
+  } catch {
+    throw new RuleError('MalformedXML', `${at}: ${PATTERN_ELEMENT} is not valid JSON`);
+  }
+  return { pattern: pattern as EventPattern };
 }
 
 /** An element's text without the layout around it (only filter values keep their blanks). */
@@ -67,8 +88,18 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-export function rulesToXml(rules: NotificationRule[]): string {
+/**
+ * The rules as S3 NotificationConfiguration XML. A rule with a pattern is refused (RuleError naming it) unless
+ * `patterns` asks for bucketflow's extension element, which only bucketflow's import reads.
+ */
+export function rulesToXml(rules: NotificationRule[], { patterns = false }: { patterns?: boolean } = {}): string {
   const QueueConfiguration = rules.map((rule) => {
+    if (rule.pattern !== undefined && !patterns)
+      throw new RuleError(
+        'UnsupportedNotification',
+        `rule ${rule.id} (${rule.arn}) has an event pattern, which S3 NotificationConfiguration XML cannot carry ` +
+          "(MinIO filters only by prefix and suffix): export with --patterns for bucketflow's own import",
+      );
     const FilterRule = [
       ...(rule.prefix ? [{ Name: 'prefix', Value: rule.prefix }] : []),
       ...(rule.suffix ? [{ Name: 'suffix', Value: rule.suffix }] : []),
@@ -78,6 +109,9 @@ export function rulesToXml(rules: NotificationRule[]): string {
       ...(FilterRule.length ? { Filter: { S3Key: { FilterRule } } } : {}),
       Queue: rule.arn,
       Event: rule.events,
+      ...(rule.pattern !== undefined
+        ? { [PATTERN_ELEMENT]: { '@_xmlns:bucketflow': PATTERN_XMLNS, '#text': JSON.stringify(rule.pattern) } }
+        : {}),
     };
   });
   const body = builder.build({ NotificationConfiguration: { '@_xmlns': S3_XMLNS, QueueConfiguration } }) as string;

@@ -1,11 +1,11 @@
-// AMQP 0-9-1 target (RabbitMQ): declares the exchange as configured, then publishes the event envelope
-// on a confirm channel, as MinIO's amqp target does, resolving only on the broker's ack (a batch: all
-// published at once, their confirms awaited together).
+// AMQP 0-9-1 target (RabbitMQ): declares the exchange as configured, then publishes the event envelope (or a
+// CloudEvent per `format`: structured, or binary with cloudEvents_* headers) on a confirm channel, as MinIO's amqp
+// target does, resolving only on the broker's ack (a batch: all published at once, their confirms awaited together).
 import * as amqplib from 'amqplib';
 import type { AmqpConfig } from '../config/targets';
 import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
-import { envelopeJson } from './common';
+import { attributeHeaders, encodeMessage } from './message-format';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, settleEach } from './send';
 import { deliveryError, type Delivery, type Target } from './target';
@@ -79,31 +79,31 @@ async function openSession(config: AmqpConfig, onDeath: (session: Session) => vo
 
 function publish(session: Session, config: AmqpConfig, delivery: Delivery): Promise<void> {
   const { eventId, record } = delivery;
+  const { body, contentType, binary } = encodeMessage(delivery, config.format);
   const options: amqplib.Options.Publish = {
-    contentType: 'application/json',
+    contentType,
     messageId: eventId,
-    headers: { 'minio-bucket': record.s3.bucket.name, 'minio-event': record.eventName },
+    headers: {
+      'minio-bucket': record.s3.bucket.name,
+      'minio-event': record.eventName,
+      // The AMQP binding's binary mode: each attribute but datacontenttype (the content type) as an application
+      // property; `cloudEvents_` rather than `cloudEvents:`, as the binding prefers for JMS clients.
+      ...(binary ? attributeHeaders(binary, 'cloudEvents_') : {}),
+    },
     mandatory: config.mandatory,
     ...(config.delivery_mode ? { deliveryMode: config.delivery_mode } : {}),
   };
   const confirmed = new Promise<void>((resolve, reject) => {
-    session.channel.publish(
-      config.exchange,
-      config.routing_key,
-      Buffer.from(envelopeJson(delivery)),
-      options,
-      (err) => {
-        if (err)
-          return reject(err instanceof Error ? err : new Error(`broker nacked the message: ${errorMessage(err)}`));
-        // The broker sends basic.return before the ack of the message it could not route.
-        if (session.returned.delete(eventId)) {
-          return reject(
-            new Error(`unroutable (mandatory): no queue bound for routing key ${JSON.stringify(config.routing_key)}`),
-          );
-        }
-        resolve();
-      },
-    );
+    session.channel.publish(config.exchange, config.routing_key, Buffer.from(body), options, (err) => {
+      if (err) return reject(err instanceof Error ? err : new Error(`broker nacked the message: ${errorMessage(err)}`));
+      // The broker sends basic.return before the ack of the message it could not route.
+      if (session.returned.delete(eventId)) {
+        return reject(
+          new Error(`unroutable (mandatory): no queue bound for routing key ${JSON.stringify(config.routing_key)}`),
+        );
+      }
+      resolve();
+    });
   });
   return withTimeout(confirmed, CONFIRM_TIMEOUT_MS, 'publisher confirm');
 }

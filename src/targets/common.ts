@@ -9,8 +9,12 @@ import type { Delivery } from './target';
  * duplicates an at-least-once retry may cause. AMQP uses messageId and NATS Nats-Msg-Id instead. */
 export const EVENT_ID_HEADER = 'X-Bucketflow-Event-Id';
 
-/** The body message-style targets publish: the event envelope `{EventName, Key, Records:[record]}`. */
+/**
+ * The body message-style targets publish: the event envelope `{EventName, Key, Records:[record]}`, or for a dead
+ * letter `{"deadLetter": {failure}, "event": envelope}` (docs/targets.md#dead-letters).
+ */
 export function envelopeJson(delivery: Delivery): string {
+  if (delivery.deadLetter) return JSON.stringify({ deadLetter: delivery.deadLetter, event: delivery.envelope });
   return JSON.stringify(delivery.envelope);
 }
 

@@ -152,6 +152,7 @@ export function create(arn: string, config: ElasticsearchConfig): Target {
 
   return bulkTarget({
     arn,
+    keyedWrites: true, // documents keyed by event id (access) or object key (namespace)
     async sendOrdered(ordered) {
       try {
         await createIndices();

@@ -1,5 +1,6 @@
 // Kafka target: one idempotent producer per target, acks from all in-sync replicas, message key
-// `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value.
+// `<bucket>/<raw key>` (so one object's events stay in one partition, in order) and the envelope as value (or a
+// CloudEvent per `format`: structured, or binary with ce_* headers, the Kafka binding).
 // A batch is one producer send with many messages (split only past MAX_SEND_BYTES).
 import {
   CompressionTypes,
@@ -13,7 +14,8 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { KafkaConfig } from '../config/targets';
-import { envelopeJson, EVENT_ID_HEADER, readPemFile } from './common';
+import { EVENT_ID_HEADER, readPemFile } from './common';
+import { attributeHeaders, encodeMessage } from './message-format';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { causeChain } from '../errors';
 import { bulkTarget, DELIVERED, failed } from './send';
@@ -74,7 +76,7 @@ export function create(arn: string, config: KafkaConfig): Target {
     async sendOrdered(ordered) {
       const producer = await producers.get();
       const results: BatchSendResult[] = [];
-      for (const chunk of chunksOf(ordered.map(messageOf))) {
+      for (const chunk of chunksOf(ordered.map((delivery) => messageOf(delivery, config.format)))) {
         try {
           await producer.send({ topic: config.topic, acks: -1, compression, messages: chunk });
           for (let n = 0; n < chunk.length; n++) results.push(DELIVERED);
@@ -104,12 +106,20 @@ export function create(arn: string, config: KafkaConfig): Target {
   });
 }
 
-/** Key `<bucket>/<raw key>`, the envelope as value, the event id as a header. */
-function messageOf(delivery: Delivery): Message {
+/**
+ * Key `<bucket>/<raw key>`, the event id as a header, the envelope as value (`minio`: no other header, as before).
+ * CloudEvents (the Kafka binding): a content-type header, and in binary mode each attribute as a ce_ header.
+ */
+function messageOf(delivery: Delivery, format: KafkaConfig['format']): Message {
+  const { body, cloudEvent, contentType, binary } = encodeMessage(delivery, format);
   return {
     key: delivery.envelope.Key,
-    value: envelopeJson(delivery),
-    headers: { [EVENT_ID_HEADER]: delivery.eventId },
+    value: body,
+    headers: {
+      [EVENT_ID_HEADER]: delivery.eventId,
+      ...(cloudEvent ? { 'content-type': contentType } : {}),
+      ...(binary ? attributeHeaders(binary, 'ce_') : {}),
+    },
   };
 }
 

@@ -1,4 +1,5 @@
-// MQTT target: publishes the event envelope to the topic with the configured QoS; send resolves on
+// MQTT target: publishes the event envelope (or a CloudEvent per `format`: structured, or binary with the attributes
+// as MQTT 5 user properties) to the topic with the configured QoS; send resolves on
 // PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0). Speaks MQTT 5 so the event id can travel as
 // a user property; MQTT 3.1.1 subscribers still receive the same payload. A batch keeps its publishes in
 // flight together, up to the broker's Receive Maximum.
@@ -7,7 +8,8 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/targets';
 import { redactCredentials } from '../config/connection-strings';
 import { errorMessage, withTimeout } from '../errors';
-import { envelopeJson, EVENT_ID_HEADER } from './common';
+import { EVENT_ID_HEADER } from './common';
+import { attributeHeaders, encodeMessage } from './message-format';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, failed, forEachBounded } from './send';
 import { deliveryError, type BatchSendResult, type Delivery, type Target } from './target';
@@ -38,15 +40,24 @@ export function create(arn: string, config: MqttConfig): Target {
   );
 
   const publishError = (err: unknown) => deliveryError(`${where}: publish to ${config.topic}`, err, isPermanent(err));
-  const publish = (session: Session, delivery: Delivery) =>
-    withTimeout(
-      session.client.publishAsync(config.topic, envelopeJson(delivery), {
+  const publish = (session: Session, delivery: Delivery) => {
+    const { body, contentType, binary } = encodeMessage(delivery, config.format);
+    // The MQTT binding's binary mode (MQTT 5): each attribute as a user property of its own name, datacontenttype
+    // too (also the Content Type), as the CloudEvents SDK's MQTT binding writes and reads it. Its receivers take
+    // every user property for an attribute, so the event id travels as `id` alone (X-Bucketflow-Event-Id is no
+    // valid attribute name).
+    const userProperties = binary
+      ? attributeHeaders(binary, '', { withContentType: true })
+      : { [EVENT_ID_HEADER]: delivery.eventId };
+    return withTimeout(
+      session.client.publishAsync(config.topic, body, {
         qos: config.qos as 0 | 1 | 2, // one of these, checked by the loader
-        properties: { contentType: 'application/json', userProperties: { [EVENT_ID_HEADER]: delivery.eventId } },
+        properties: { contentType, userProperties },
       }),
       PUBLISH_TIMEOUT_MS,
       `QoS ${config.qos} publish`,
     );
+  };
 
   return bulkTarget({
     arn,

@@ -138,6 +138,7 @@ export function create(arn: string, config: MysqlConfig): Target {
 
   return bulkTarget({
     arn,
+    keyedWrites: true, // access: rows behind a table of event ids; namespace: rows per object key
     // One transaction of multi-row statements per batch: it commits whole or not at all.
     async sendOrdered(ordered) {
       try {

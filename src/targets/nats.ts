@@ -1,10 +1,20 @@
 // NATS target: core publish + flush, or (jetstream=true) a JetStream publish that waits for the PubAck; a
 // batch publishes everything, then flushes once or awaits the PubAcks together.
-// Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on.
-import { connect, ErrorCode, headers, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
-import type { NatsConfig } from '../config/targets';
+// Either way the message carries the event id in the Nats-Msg-Id header, which JetStream dedupes on. A CloudEvent
+// (`format`) follows the NATS binding: structured with a Content-Type header, binary with percent-encoded ce-*
+// headers; a server without headers (before 2.2) gets structured mode.
+import {
+  connect,
+  ErrorCode,
+  headers,
+  NatsError,
+  type ConnectionOptions,
+  type MsgHdrs,
+  type NatsConnection,
+} from 'nats';
+import type { MessageFormat, NatsConfig } from '../config/targets';
 import { withTimeout } from '../errors';
-import { envelopeJson } from './common';
+import { attributeHeaders, encodeMessage, percentEncodeHeaderValue, withoutHeaders } from './message-format';
 import { LazyConnection, probeHealth } from './shared-connection';
 import { bulkTarget, DELIVERED, settleEach } from './send';
 import { deliveryError, type Delivery, type Target } from './target';
@@ -38,11 +48,11 @@ export function create(arn: string, config: NatsConfig): Target {
       const connection = await connections.get();
       if (config.jetstream)
         return settleEach(
-          ordered.map((delivery) => publishJetStream(connection, config.subject, delivery)),
+          ordered.map((delivery) => publishJetStream(connection, config.subject, delivery, config.format)),
           publishError,
         );
       try {
-        await publishCore(connection, config.subject, ordered);
+        await publishCore(connection, config.subject, ordered, config.format);
       } catch (err) {
         throw publishError(err);
       }
@@ -79,25 +89,55 @@ function tlsOptions(config: NatsConfig): ConnectionOptions['tls'] {
   };
 }
 
-function eventHeaders(connection: NatsConnection, eventId: string) {
-  if (!connection.info?.headers) return undefined; // servers before 2.2 cannot take headers
+/**
+ * The body and headers of one event: the event id as Nats-Msg-Id (core NATS; JetStream sets it from msgID), and a
+ * CloudEvent's headers. A server before 2.2 takes no headers: the body alone, binary mode falling back to structured.
+ */
+function natsMessage(
+  connection: NatsConnection,
+  delivery: Delivery,
+  format: MessageFormat,
+  { msgIdHeader }: { msgIdHeader: boolean },
+): { body: string; headers?: MsgHdrs } {
+  const headersSupported = Boolean(connection.info?.headers);
+  const message = encodeMessage(delivery, headersSupported ? format : withoutHeaders(format));
+  if (!headersSupported || (!msgIdHeader && !message.cloudEvent)) return { body: message.body };
   const h = headers();
-  h.set(MSG_ID_HEADER, eventId);
-  return h;
+  if (msgIdHeader) h.set(MSG_ID_HEADER, delivery.eventId);
+  if (message.binary) {
+    // Binary mode: every attribute, datacontenttype too, as a ce- header (the binding's own example).
+    const ce = attributeHeaders(message.binary, 'ce-', { withContentType: true, encode: percentEncodeHeaderValue });
+    for (const [name, value] of Object.entries(ce)) h.set(name, value);
+  } else if (message.cloudEvent) h.set('Content-Type', message.contentType);
+  return { body: message.body, headers: h };
 }
 
-async function publishCore(connection: NatsConnection, subject: string, deliveries: Delivery[]): Promise<void> {
-  for (const delivery of deliveries)
-    connection.publish(subject, envelopeJson(delivery), { headers: eventHeaders(connection, delivery.eventId) });
+async function publishCore(
+  connection: NatsConnection,
+  subject: string,
+  deliveries: Delivery[],
+  format: MessageFormat,
+): Promise<void> {
+  for (const delivery of deliveries) {
+    const { body, headers } = natsMessage(connection, delivery, format, { msgIdHeader: true });
+    connection.publish(subject, body, { headers });
+  }
   // The PONG after our PING proves the server has read the messages.
   await withTimeout(connection.flush(), PUBLISH_TIMEOUT_MS, 'flush');
 }
 
-async function publishJetStream(connection: NatsConnection, subject: string, delivery: Delivery): Promise<void> {
+async function publishJetStream(
+  connection: NatsConnection,
+  subject: string,
+  delivery: Delivery,
+  format: MessageFormat,
+): Promise<void> {
+  const { body, headers } = natsMessage(connection, delivery, format, { msgIdHeader: false });
   try {
-    await connection.jetstream().publish(subject, envelopeJson(delivery), {
+    await connection.jetstream().publish(subject, body, {
       msgID: delivery.eventId,
       timeout: PUBLISH_TIMEOUT_MS,
+      ...(headers ? { headers } : {}),
     });
   } catch (err) {
     if (err instanceof NatsError && err.code === ErrorCode.NoResponders) {

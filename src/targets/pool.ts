@@ -2,7 +2,7 @@
 // Whatever a driver reports (a send's error, a health detail) leaves the pool redacted: nothing a client
 // library writes about its connection (a URL with userinfo, a DSN, a token) reaches a history, log or page.
 import { redactorFor } from '../config/redact';
-import { retrySettingsOf, type RetrySettings } from '../config/retry';
+import { retrySettingsByArn, type RetrySettings } from '../config/retry';
 import type { TargetEntry } from '../config/targets';
 import { errorMessage } from '../errors';
 import { createTarget } from './registry';
@@ -17,11 +17,12 @@ export class TargetPool {
 
   /** Creates every enabled target; a bad config throws here, at worker start, naming the ARN and field. */
   constructor(entries: TargetEntry[]) {
+    const retries = retrySettingsByArn(entries);
     for (const entry of entries) {
       if (!entry.enabled) continue;
       this.targets.set(entry.arn, {
         target: redacting(createTarget(entry), redactorFor(entry)),
-        retry: retrySettingsOf(entry.config),
+        retry: retries.get(entry.arn)!,
       });
     }
   }
@@ -30,7 +31,7 @@ export class TargetPool {
     return this.targets.get(arn)?.target;
   }
 
-  /** Undefined for an ARN this worker does not have (disabled or unknown). */
+  /** Undefined for an ARN this worker does not have (disabled or unknown); with its dead letter, if it has one. */
   retryFor(arn: string): RetrySettings | undefined {
     return this.targets.get(arn)?.retry;
   }

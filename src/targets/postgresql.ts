@@ -101,6 +101,7 @@ export function create(arn: string, config: PostgresqlConfig): Target {
 
   return bulkTarget({
     arn,
+    keyedWrites: true, // access: rows behind a table of event ids; namespace: rows per object key
     async sendOrdered(ordered) {
       try {
         await createTables();

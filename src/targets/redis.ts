@@ -67,6 +67,7 @@ export function create(arn: string, config: RedisConfig): Target {
 
   return bulkTarget({
     arn,
+    keyedWrites: true, // namespace: hash fields per object key; access: the list push guarded by a set of event ids
     // One pipeline of script calls, in send order, each answering for its own event.
     async sendOrdered(ordered) {
       const pipeline = client.pipeline() as ChainableCommander & Scripts;

@@ -47,6 +47,8 @@ export function sendOrder(deliveries: Delivery[]): { ordered: Delivery[]; positi
 
 export interface BulkDriver {
   arn: string;
+  /** Writes keyed by event id or object key: see Target.keyedWrites. */
+  keyedWrites?: boolean;
   /**
    * Sends distinct events, already in send order, through the target's bulk path: one result each, in
    * that order. A throw fails every event with that error (use deliveryError to say whether it is permanent).
@@ -74,6 +76,7 @@ export function bulkTarget(driver: BulkDriver): Target {
   };
   return {
     arn: driver.arn,
+    keyedWrites: driver.keyedWrites ?? false,
     sendBatch,
     async send(delivery: Delivery) {
       const [result] = await sendBatch([delivery]);

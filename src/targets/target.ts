@@ -3,6 +3,7 @@
 import { PermanentDeliveryError } from '../delivery/failure';
 import { errorMessage } from '../errors';
 import type { EventEnvelope, S3EventRecord } from '../events/types';
+import type { DeadLetterFailure } from '../delivery/types';
 
 /** One event on its way to one target. */
 export interface Delivery {
@@ -10,6 +11,8 @@ export interface Delivery {
   eventId: string;
   record: S3EventRecord;
   envelope: EventEnvelope;
+  /** A dead letter (workflows/dead-letter.ts): the event failed for good at another target, and why. */
+  deadLetter?: DeadLetterFailure;
 }
 
 export interface Health {
@@ -26,6 +29,12 @@ export type BatchSendResult = { ok: true } | { ok: false; error: Error; permanen
 /** One configured target (one ARN) with its shared connection; MinIO's internal/event/target shape. */
 export interface Target {
   readonly arn: string;
+  /**
+   * True when an event sent again changes nothing at the target: its writes are keyed by event id or object key
+   * (the store targets). The high-volume path sends such a target a batch in one bulk; any other target in slices,
+   * each recorded as sent once it succeeds, so a worker killed mid-batch sends again at most the slice in flight.
+   */
+  readonly keyedWrites?: boolean;
   /** Resolves once the target has durably accepted the event; throws PermanentDeliveryError when a retry cannot help.
    * */
   send(delivery: Delivery): Promise<void>;

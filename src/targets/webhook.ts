@@ -1,11 +1,12 @@
-// Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does; a batch is one POST
-// per event, many in flight over kept-alive connections.
+// Webhook target: POSTs the event envelope as JSON, as MinIO's webhook target does, or as a CloudEvent (`format`:
+// structured, or binary with ce-* headers); a batch is one POST per event, many in flight over kept-alive connections.
 import { Agent, request } from 'undici';
 import type { WebhookConfig } from '../config/targets';
 import { parseSigningSecrets, signWebhook } from '../webhook-signature';
 import { errorMessage } from '../errors';
 import { authorizationFor } from '../config/auth-token';
-import { EVENT_ID_HEADER, envelopeJson, readPemFile } from './common';
+import { EVENT_ID_HEADER, readPemFile } from './common';
+import { attributeHeaders, encodeMessage, percentEncodeHeaderValue } from './message-format';
 import { dialTcp, probeHealth } from './shared-connection';
 import { PermanentDeliveryError } from '../delivery/failure';
 import { bulkTarget, DELIVERED, failed, forEachBounded, objectChains } from './send';
@@ -29,7 +30,9 @@ export function create(arn: string, config: WebhookConfig): Target {
   const signingKeys = config.signing_secret.trim() ? parseSigningSecrets(config.signing_secret) : [];
 
   const post = async (delivery: Delivery) => {
-    const body = envelopeJson(delivery);
+    const { body, contentType, binary } = encodeMessage(delivery, config.format);
+    // HTTP binding, binary mode: every attribute but datacontenttype (the Content-Type) as a ce- header.
+    const cloudEventHeaders = binary ? attributeHeaders(binary, 'ce-', { encode: percentEncodeHeaderValue }) : {};
     // A fresh timestamp per attempt (receivers refuse old ones); the id is the event's, stable across retries.
     const signature = signingKeys.length
       ? signWebhook({ id: delivery.eventId, timestamp: Math.floor(Date.now() / 1000), body }, signingKeys)
@@ -37,7 +40,13 @@ export function create(arn: string, config: WebhookConfig): Target {
     const response = await request(endpoint, {
       method: 'POST',
       dispatcher: agent,
-      headers: { ...headers, [EVENT_ID_HEADER]: delivery.eventId, ...signature },
+      headers: {
+        ...headers,
+        'content-type': contentType,
+        ...cloudEventHeaders,
+        [EVENT_ID_HEADER]: delivery.eventId,
+        ...signature,
+      },
       body,
       signal: AbortSignal.timeout(config.timeout_ms),
     }).catch((err: unknown) => {

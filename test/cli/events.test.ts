@@ -137,6 +137,68 @@ test('events export and import carry S3 NotificationConfiguration XML', () => {
   assert.equal(run('events', 'list', 'dst').out, `${amqp}   s3:ObjectCreated:*   Filter: prefix="in/"`);
 });
 
+test('events add --pattern stores an event pattern, list shows it; a bad one is one line naming the JSON path', () => {
+  const pattern = '{"s3":{"object":{"size":[{"numeric":[">",1048576]}],"contentType":[{"prefix":"video/"}]}}}';
+  const added = run('events', 'add', 'videos', amqp, '--event', 'put', '--pattern', pattern);
+  assert.equal(added.code, 0, added.err);
+  assert.equal(run('events', 'list', 'videos').out, `${amqp}   s3:ObjectCreated:*   Pattern: ${pattern}`);
+  const stored = JSON.parse(readFileSync(path.join(dir, 'rules.json'), 'utf8'));
+  assert.deepEqual(stored.videos[0].pattern, JSON.parse(pattern));
+
+  const refused: Array<[string, string]> = [
+    [
+      '{"s3":{"object":{"size":[{"numeric":["<",5,">",0]}]}}}',
+      'bucketflow: --pattern $.s3.object.size[0].numeric: "<" takes one number: too many elements',
+    ],
+    [
+      '{"eventName":[{"prefx":"s3:"}]}',
+      'bucketflow: --pattern $.eventName[0]: unknown matcher "prefx" (known: prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists)',
+    ],
+    [
+      '{"eventName":"s3:ObjectCreated:Put"}',
+      'bucketflow: --pattern $.eventName: must be an object or an array of values to match, not string "s3:ObjectCreated:Put"',
+    ],
+    ['{"eventName":[]}', 'bucketflow: --pattern $.eventName: an empty array matches nothing: give at least one value'],
+  ];
+  for (const [bad, message] of refused) {
+    const result = run('events', 'add', 'videos', amqp, '--event', 'delete', '--pattern', bad);
+    assert.equal(result.code, 2, bad);
+    assert.equal(result.err, message);
+  }
+  const notJson = run('events', 'add', 'videos', amqp, '--pattern', '{size: 1}');
+  assert.equal(notJson.code, 2);
+  assert.match(notJson.err, /^bucketflow: --pattern \$: not valid JSON \([^\n]*\)$/);
+  assert.equal(run('events', 'list', 'videos').out.split('\n').length, 1);
+});
+
+test('events export refuses a rule with a pattern, naming it; --patterns writes an element import reads back', () => {
+  const pattern = '{"s3":{"object":{"userMetadata":{"X-Amz-Meta-Stage":[{"anything-but":"draft"}]}}}}';
+  assert.equal(
+    run('events', 'add', 'staged', amqp, '--event', 'put', '--suffix', '.mp4', '--pattern', pattern).code,
+    0,
+  );
+  const refused = run('events', 'export', 'staged');
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.err,
+    `bucketflow: rule 1 (${amqp}) has an event pattern, which S3 NotificationConfiguration XML cannot carry ` +
+      "(MinIO filters only by prefix and suffix): export with --patterns for bucketflow's own import",
+  );
+  const exported = run('events', 'export', 'staged', '--patterns');
+  assert.equal(exported.code, 0, exported.err);
+  assert.match(exported.out, /<bucketflow:EventPattern xmlns:bucketflow="urn:bucketflow:event-pattern">/);
+  writeFileSync(path.join(dir, 'staged.xml'), exported.out);
+  assert.equal(run('events', 'import', 'restaged', path.join(dir, 'staged.xml')).code, 0);
+  assert.equal(
+    run('events', 'list', 'restaged').out,
+    `${amqp}   s3:ObjectCreated:*   Filter: suffix=".mp4"   Pattern: ${pattern}`,
+  );
+  writeFileSync(path.join(dir, 'bad-pattern.xml'), exported.out.replace('&quot;draft&quot;', '[&quot;draft&quot;,1]'));
+  const bad = run('events', 'import', 'restaged', path.join(dir, 'bad-pattern.xml'));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^bucketflow: rule 1: pattern .*anything-but.*: a list must hold only strings or only numbers/);
+});
+
 test('targets health probes each enabled target for real', async () => {
   const { createServer } = await import('node:net');
   const server = createServer((socket) => socket.end());

@@ -14,6 +14,7 @@ import { oneWebhook, spawnWorker, startEngine, uniqueBucket, type Engine } from 
 import { startKafkaProxy } from '../helpers/kafka-proxy';
 import { Receiver } from '../helpers/receiver';
 import { needs } from '../helpers/needs';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 
 const { after, before, test } = needs('temporal', 'kafka');
 
@@ -197,11 +198,7 @@ test('a worker started before its topic exists runs its workflows, waits with on
 
     // The storage server's Kafka target creates the topic (the source never did: creating it here succeeds).
     await sleep(3_000); // a few of the source's polls, so a source that created the topic itself is caught here
-    assert.equal(
-      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }),
-      true,
-      'the source created the topic itself',
-    );
+    assert.equal(await createTopic(admin, topic, 2), true, 'the source created the topic itself');
     const events = records(bucket, 'late', 30);
     await write(topic, events);
     await delivered(bucket, events);
@@ -268,7 +265,7 @@ test('a topic name Kafka refuses stops the worker with that error, naming the se
 test('brokers unreachable at start, then a 20 s Kafka outage while consuming: one WARN and one INFO each, no ERROR, every event delivered', async () => {
   const bucket = uniqueBucket('kafka-outage');
   const topic = newTopicName();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await createTopic(admin, topic, 2);
   const proxy = await startKafkaProxy(endpoints.kafka);
   const own = await engineFor(bucket);
   let worker: ChildProcess | undefined;

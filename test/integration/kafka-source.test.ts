@@ -18,6 +18,7 @@ import { sourcePublisher } from '../../src/engine/publishers';
 import { spawnWorker, startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { Receiver } from '../helpers/receiver';
 import { needs } from '../helpers/needs';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 
 const { after, before, test } = needs('temporal', 'kafka');
 
@@ -53,7 +54,7 @@ after(async () => {
 
 async function freshTopic(partitions: number): Promise<string> {
   const topic = `bucketflow-source-${randomUUID()}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await createTopic(admin, topic, partitions);
   topics.push(topic);
   return topic;
 }

@@ -28,7 +28,10 @@ async function setUp(batchEvents?: number) {
   const bucket = uniqueBucket('ordered');
   const ordered = await Receiver.start();
   const plain = await Receiver.start();
-  cleanups.push(() => ordered.close(), () => plain.close());
+  cleanups.push(
+    () => ordered.close(),
+    () => plain.close(),
+  );
   const engine: Engine = await startEngine({
     notify: {
       webhook: {
@@ -61,12 +64,17 @@ async function setUp(batchEvents?: number) {
   return { bucket, key, ordered, plain, engine, records, ids: records.map(eventIdentity) };
 }
 
-const arrivedIds = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
+/** The event ids a receiver got, in arrival order. */
+function arrivedIds(receiver: Receiver): string[] {
+  return receiver.requests.map((r) => String(r.headers[EVENT_ID_HEADER.toLowerCase()]));
+}
 
 test('per-event mode, rules matched by the workflow: handed over by deliverEventV3, delivered in order', async () => {
   const { bucket, key, ordered, plain, engine, records, ids } = await setUp();
   // One call, newest first: the deliveries start side by side, so their hand-overs race.
-  const published = await engine.plainClient.publishParsed([...records].reverse().map((record) => ({ source: 'minio' as const, record })));
+  const published = await engine.plainClient.publishParsed(
+    [...records].reverse().map((record) => ({ source: 'minio' as const, record })),
+  );
   assert.deepEqual(
     published.map((p) => p.workflowId),
     [...ids].reverse().map(workflowIdFor),
@@ -76,11 +84,14 @@ test('per-event mode, rules matched by the workflow: handed over by deliverEvent
   const keyWorkflow = keyOrderWorkflowId(ORDERED, bucket, key);
   for (const id of ids) {
     const result: DeliveryResult = await engine.client.temporal.workflow.getHandle(workflowIdFor(id)).result();
-    assert.deepEqual(result.targets.find((t) => t.arn === ORDERED), {
-      arn: ORDERED,
-      status: 'handed-off',
-      workflowId: keyWorkflow,
-    });
+    assert.deepEqual(
+      result.targets.find((t) => t.arn === ORDERED),
+      {
+        arn: ORDERED,
+        status: 'handed-off',
+        workflowId: keyWorkflow,
+      },
+    );
     assert.equal(result.targets.find((t) => t.arn === PLAIN)?.status, 'delivered');
   }
   await plain.waitForRequests(records.length, 30_000);
@@ -98,7 +109,9 @@ test('per-event mode, rules matched by the workflow: handed over by deliverEvent
 
 test('high-volume mode, rules matched by the batch: handed over in sequencer order, delivered in order', async () => {
   const { ordered, plain, engine, records, ids } = await setUp(20);
-  const published = await engine.plainClient.publishParsed([...records].reverse().map((record) => ({ source: 'minio' as const, record })));
+  const published = await engine.plainClient.publishParsed(
+    [...records].reverse().map((record) => ({ source: 'minio' as const, record })),
+  );
   const batches = [...new Set(published.map((p) => p.workflowId))];
   await ordered.waitForRequests(records.length, 30_000);
   assert.deepEqual(arrivedIds(ordered), ids, 'the ordered webhook got the object in sequencer order');

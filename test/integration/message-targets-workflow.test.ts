@@ -13,6 +13,7 @@ import type { S3EventRecord } from '../../src/events/types';
 import { EVENT_ID_HEADER } from '../../src/targets/common';
 import { startEngine, uniqueBucket, type Engine } from '../helpers/engine';
 import { needs } from '../helpers/needs';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 
 const { after, before, test } = needs('temporal', 'rabbitmq', 'nats', 'kafka', 'mosquitto');
 
@@ -66,7 +67,7 @@ before(async () => {
 
   kafkaAdmin = kafkaClient.admin();
   await kafkaAdmin.connect();
-  await kafkaAdmin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 1 }], waitForLeaders: true });
+  await createTopic(kafkaAdmin, kafkaTopic, 1);
 
   mqtt = await connectAsync(endpoints.mqtt, { protocolVersion: 5, reconnectPeriod: 0 });
   mqtt.on('message', (topic, _payload, packet) => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { endpoints } from '../../scripts/stack/endpoints';
-import { type NotificationRule } from '../../src/rules';
+import { buildEvent } from '../../src/events';
+import { matchingArns, validateRules, type NotificationRule } from '../../src/rules';
 import { PostgresStateStore, SENT_LOG_HORIZON_MS } from '../../src/state';
 import { SendDedupe } from '../../src/targets/send-dedupe';
 import { needs } from '../helpers/needs';
@@ -32,6 +33,27 @@ test('the PostgreSQL store shares rules between stores (workers) at once', async
     assert.ok(!(await one.buckets()).includes(bucket));
   } finally {
     await Promise.all([one.close(), two.close()]);
+  }
+});
+
+test('a rule with an event pattern is stored in PostgreSQL and matched as it was written', async () => {
+  const store = new PostgresStateStore(endpoints.postgres);
+  const bucket = `pg-pattern-${Date.now()}`;
+  // Written longer key first: JSONB keeps shorter keys first.
+  const pattern = { s3: { object: { contentType: [{ prefix: 'image/' }], size: [{ numeric: ['>', 1024] }] } } };
+  try {
+    await store.put(bucket, [{ ...rule(''), pattern }]);
+    const [stored] = await store.get(bucket);
+    assert.deepEqual(stored.pattern, pattern); // JSONB may order the keys its own way: the same pattern
+    const put = (size: number) =>
+      buildEvent({ eventName: 's3:ObjectCreated:Put', bucket, key: 'a.png', size, contentType: 'image/png' });
+    assert.deepEqual(matchingArns([stored], 's3:ObjectCreated:Put', 'a.png', put(4096)), [a]);
+    assert.deepEqual(matchingArns([stored], 's3:ObjectCreated:Put', 'a.png', put(10)), []);
+    // Adding the same pattern again, keys in the order written, is an overlap however JSONB ordered them.
+    assert.throws(() => validateRules([stored, { ...rule(''), id: '2', pattern }], new Set([a])), /overlap/);
+  } finally {
+    await store.remove(bucket);
+    await store.close();
   }
 });
 

@@ -22,6 +22,7 @@ import { SEARCH_ATTRIBUTES, searchKeys } from '../../src/delivery/search-attribu
 import * as activities from '../fixtures/stack/activities';
 import { greetingWorkflow } from '../fixtures/stack/workflows';
 import { needsEach } from '../helpers/needs';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 
 const service = needsEach(
   'temporal',
@@ -235,7 +236,7 @@ describe('stack smoke: one round trip per service', () => {
     const consumer = kafka.consumer({ groupId: `stack-smoke-${unique()}` });
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await createTopic(admin, topic, 1);
       await producer.connect();
       await producer.send({ topic, messages: [{ key: 'k', value: 'hello kafka' }] });
       await consumer.connect();

@@ -333,6 +333,7 @@ describe('every declared parameter is accepted under each of its spellings, and 
   /** Parameters with a format rule of their own (ParamSpec.check) get a valid value. */
   const VALID_SAMPLES: Record<string, string> = {
     signing_secret: `whsec_${Buffer.from('a distinctive key').toString('base64')}`,
+    dead_letter: 'arn:minio:sqs:us-east-1:distinctive:webhook',
   };
 
   /** A value for the field that differs from its default, as written in a config file, and as it loads. */

@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { loadWorkflowBundle } from '../../src/engine/workflow-bundle';
 import { deliverySinks } from '../../src/engine/worker';
-import { DELIVER_BATCH, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
+import { DELIVER_BATCH, DELIVER_EVENT_V3, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
 const files = readdirSync(dir)
@@ -28,6 +28,9 @@ test('histories of every workflow version and every outcome are recorded', () =>
       assert.ok(files.includes(`${version}-${outcome}.json`), `${version}-${outcome}.json`);
     }
   }
+  // A target refused for good, handed to its dead letter (workflows/dead-letter.ts): the ingest's match, the lookup's.
+  for (const variant of ['', '-plain'])
+    assert.ok(files.includes(`${DELIVER_EVENT_V3}${variant}-dead-letter.json`), `${DELIVER_EVENT_V3}-dead-letter`);
   for (const outcome of ['delivered', 'continued'])
     assert.ok(files.includes(`${DELIVER_BATCH}-${outcome}.json`), `${DELIVER_BATCH}-${outcome}.json`);
 });

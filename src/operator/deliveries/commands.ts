@@ -3,7 +3,7 @@
 // throws
 // ArgumentError (the CLI prints one line and exits 2, starting nothing). What an event carries (keys, bucket names,
 // targets' error texts) is printed with its control characters escaped (src/delivery/printable.ts), JSON too.
-import { loadTargetsConfig, retrySettingsOf } from '../../config';
+import { loadTargetsConfig, retrySettingsByArn } from '../../config';
 import { BucketflowClient } from '../../publish/publisher';
 import { buildEvent } from '../../events';
 import { checkSearchAttributes } from '../../temporal/register-search-attributes';
@@ -56,9 +56,7 @@ async function withContext<T>(settings: Settings, use: (ctx: RedeliverContext) =
   const client = await BucketflowClient.connect(settings);
   try {
     await checkSearchAttributes(client.temporal.connection, settings.namespace);
-    const retries = new Map(
-      loadTargetsConfig({ file: settings.configFile }).targets.map((t) => [t.arn, retrySettingsOf(t.config)]),
-    );
+    const retries = retrySettingsByArn(loadTargetsConfig({ file: settings.configFile }).targets);
     return await use({
       client: client.temporal,
       taskQueue: settings.taskQueue,
@@ -134,6 +132,35 @@ export function showText(d: DeliveryDetails): string {
       ]),
     ),
   ];
+  const handedOff = d.outcomes.filter((t) => t.deadLetter);
+  if (handedOff.length > 0) {
+    lines.push(
+      '',
+      'dead letters (each failed target handed to its dead letter with its failure; the delivery stays failed):',
+      formatTable(
+        [
+          'FAILED TARGET',
+          'DEAD LETTER',
+          'STATUS',
+          'ATTEMPTS',
+          'HANDED OFF',
+          'LAST ATTEMPT',
+          'NEXT ATTEMPT',
+          'LAST ERROR',
+        ],
+        handedOff.map(({ arn, deadLetter: dl }) => [
+          arn,
+          dl!.arn,
+          dl!.state,
+          dl!.attempts === undefined ? '-' : String(dl!.attempts),
+          after(d.startedAt, dl!.handedOffAt),
+          after(d.startedAt, dl!.lastAttemptAt),
+          after(d.startedAt, dl!.nextAttemptAt),
+          dl!.error ?? '-',
+        ]),
+      ),
+    );
+  }
   if (d.redeliveries.length > 0) {
     lines.push(
       '',

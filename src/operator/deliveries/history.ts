@@ -1,5 +1,6 @@
 // What one delivery run did per target, read from its history (and, while it runs, its pending
-// activities): the fast path's local-activity markers, the durable activity's events, the final result.
+// activities): the fast path's local-activity markers, the durable activity's events, a failed target's hand-off to
+// its dead letter (activity id `dead-letter <failed ARN> <dead-letter ARN>`), the final result.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import {
@@ -68,6 +69,28 @@ export interface TargetRun {
   durable: boolean;
   /** Attempt 1 was a batch's (the high-volume mode). */
   batch?: boolean;
+  /** The target failed for good and was handed, with its failure, to its dead letter (workflows/dead-letter.ts). */
+  deadLetter?: DeadLetterRun;
+}
+
+/** The hand-off to a dead letter: that target, and how its own attempts went (`retrying` while it waits). */
+export interface DeadLetterRun {
+  arn: string;
+  state: TargetState;
+  attempts?: number;
+  error?: string;
+  handedOffAt?: Date;
+  lastAttemptAt?: Date;
+  nextAttemptAt?: Date;
+}
+
+const DEAD_LETTER_PREFIX = 'dead-letter ';
+
+/** `dead-letter <failed ARN> <dead-letter ARN>` (workflows/durable.ts) -> both ARNs. */
+function deadLetterActivity(activityId: string | null | undefined): { failed: string; to: string } | undefined {
+  if (!activityId?.startsWith(DEAD_LETTER_PREFIX)) return undefined;
+  const [failed, to] = activityId.slice(DEAD_LETTER_PREFIX.length).split(' ');
+  return failed && to ? { failed, to } : undefined;
 }
 
 export interface RunRecord {
@@ -129,7 +152,12 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
   }
   let resolved: string[] | undefined;
   let result: DeliveryResult | undefined;
-  const scheduled = new Map<string, { arn: string; at?: Date }>();
+  const scheduled = new Map<string, { arn: string; at?: Date; deadLetter?: string }>();
+  const deadLetterOf = (failed: string, to: string): DeadLetterRun => {
+    const run = target(failed);
+    if (run.deadLetter?.arn !== to) run.deadLetter = { arn: to, state: 'pending' };
+    return run.deadLetter;
+  };
 
   for (const event of events) {
     const at = timeOf(event.eventTime);
@@ -179,6 +207,12 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       continue;
     }
     const activity = event.activityTaskScheduledEventAttributes;
+    const handOff = deadLetterActivity(activity?.activityId);
+    if (handOff) {
+      scheduled.set(event.eventId!.toString(), { arn: handOff.failed, at, deadLetter: handOff.to });
+      Object.assign(deadLetterOf(handOff.failed, handOff.to), { state: 'retrying', handedOffAt: at });
+      continue;
+    }
     if (activity?.activityId?.startsWith('deliver ')) {
       const arn = activity.activityId.slice('deliver '.length);
       scheduled.set(event.eventId!.toString(), { arn, at });
@@ -194,6 +228,20 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     if (closed) {
       const from = scheduled.get(closed.scheduledEventId?.toString() ?? '');
       if (!from) continue;
+      if (from.deadLetter) {
+        const handed = deadLetterOf(from.arn, from.deadLetter);
+        handed.lastAttemptAt = at;
+        const failure =
+          event.activityTaskFailedEventAttributes?.failure ?? event.activityTaskTimedOutEventAttributes?.failure;
+        const attempts = failure
+          ? detailsOf(failure).attempt
+          : decode<{ attempt?: number }>(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0])?.attempt;
+        if (attempts !== undefined) handed.attempts = attempts;
+        handed.state = failure ? 'failed' : 'delivered';
+        if (failure) handed.error = messageOf(failure);
+        else delete handed.error;
+        continue;
+      }
       const run = target(from.arn);
       if (event.activityTaskCompletedEventAttributes) {
         const ok = decode<{ attempt?: number }>(event.activityTaskCompletedEventAttributes.result?.payloads?.[0]);
@@ -217,6 +265,19 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
 
   // While the durable activity waits for its next attempt, its last failure is only in the pending info.
   for (const pending of description?.raw.pendingActivities ?? []) {
+    const handOff = deadLetterActivity(pending.activityId);
+    if (handOff) {
+      const handed = deadLetterOf(handOff.failed, handOff.to);
+      handed.state = 'retrying';
+      if (pending.lastFailure) {
+        handed.error = messageOf(pending.lastFailure);
+        handed.lastAttemptAt = timeOf(pending.lastStartedTime as Timestamp);
+        const attempts = detailsOf(pending.lastFailure).attempt;
+        if (attempts !== undefined) handed.attempts = attempts;
+      }
+      handed.nextAttemptAt = timeOf(pending.nextAttemptScheduleTime as Timestamp);
+      continue;
+    }
     if (!pending.activityId?.startsWith('deliver ')) continue;
     const run = target(pending.activityId.slice('deliver '.length));
     run.state = 'retrying';
@@ -238,6 +299,14 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
       if (outcome.attempts !== undefined) run.attempts = outcome.attempts;
       if (outcome.error) run.error = outcome.error;
       else delete run.error;
+      if (outcome.deadLetter) {
+        const handed = deadLetterOf(arn, outcome.deadLetter.arn);
+        handed.state = outcome.deadLetter.status;
+        if (outcome.deadLetter.attempts !== undefined) handed.attempts = outcome.deadLetter.attempts;
+        if (outcome.deadLetter.error) handed.error = outcome.deadLetter.error;
+        else delete handed.error;
+        delete handed.nextAttemptAt;
+      }
     }
     return run;
   });

@@ -10,6 +10,7 @@ import { deliveryOf, putAndDelete } from '../../helpers/records';
 import { assertConfigErrors, assertRetryable, freePort, targetConfig } from '../../helpers/target-config';
 import { assertAllDelivered, assertEachOnce, distinctPuts, oneObjectShuffled } from '../../helpers/batch';
 import { needs } from '../../helpers/needs';
+import { createTopic } from '../../../scripts/stack/kafka-topics';
 
 const { after, before, test } = needs('kafka');
 
@@ -38,7 +39,7 @@ function kafka(raw: Record<string, unknown>): Target {
 
 async function freshTopic(): Promise<string> {
   const topic = `bucketevents-${randomUUID()}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await createTopic(admin, topic, 1);
   topics.push(topic);
   return topic;
 }

@@ -1,5 +1,7 @@
-// The benchmark's target sets and how it watches each server: a local webhook receiver and Redis's
-// MONITOR stamp every event's arrival; every other server is counted until it holds all N events.
+// The guide's targets on the stack's servers, as the benchmark and the large tests watch them: a local webhook
+// receiver and Redis's MONITOR stamp every event's arrival; every other server is counted until it holds all N
+// events (`counts`, cheap, polled); `tally` reads every message target back once at the end (each event id it holds,
+// and how many times), for the tests that bound duplicates.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,9 +13,9 @@ import mqtt from 'mqtt';
 import { createPool } from 'mysql2/promise';
 import { connect as natsConnect } from 'nats';
 import { Pool } from 'pg';
-import { endpoints, mysqlDsn } from '../scripts/stack/endpoints';
-import { EVENT_ID_HEADER } from '../src/targets/common';
-import { nowMs } from './stats';
+import { endpoints, mysqlDsn } from '../../scripts/stack/endpoints';
+import { EVENT_ID_HEADER } from '../../src/targets/common';
+import { createTopic } from '../../scripts/stack/kafka-topics';
 
 /** `guide`: the guide's eight targets (AMQP, Elasticsearch, Redis, NATS, PostgreSQL, MySQL, Kafka, webhook); `all` adds
  * MQTT. */
@@ -24,19 +26,30 @@ export interface Watch {
   notify: Record<string, Record<string, Record<string, unknown>>>;
   /** Arrival time (epoch ms) per event id at the stamping target (webhook, else Redis). */
   arrivals: Map<string, number>;
-  /** Events each watched server holds now. */
+  /** Events each watched server holds now (a message target's duplicates included). */
   counts(): Promise<Record<string, number>>;
+  /**
+   * Per target: the events it holds or received (`held`) and the distinct event ids among them (`distinct`), read
+   * back from each server (a message target's queue, stream or topic is read whole; an AMQP queue is emptied).
+   * Store targets keep one row or document per object: held = distinct.
+   */
+  tally(): Promise<Record<string, { held: number; distinct: number }>>;
   close(): Promise<void>;
 }
 
 const [redisHost, redisPort] = endpoints.redis.split(':');
 
+/** Wall-clock ms since the epoch with sub-ms precision (comparable with Redis's MONITOR times). */
+const nowMs = () => performance.timeOrigin + performance.now();
+
 /** Answers 200 to every POST and stamps the event id's arrival. */
 async function startReceiver(arrivals: Map<string, number>) {
+  const received = { posts: 0 };
   const server = createServer((req, res) => {
     const id = String(req.headers[EVENT_ID_HEADER.toLowerCase()] ?? '');
     req.resume();
     req.on('end', () => {
+      received.posts++;
       if (!arrivals.has(id)) arrivals.set(id, nowMs());
       res.writeHead(200).end();
     });
@@ -44,6 +57,7 @@ async function startReceiver(arrivals: Map<string, number>) {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
+    received,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -70,6 +84,7 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
   const arrivals = new Map<string, number>();
   const closers: Array<() => Promise<void>> = [];
   const counters: Record<string, () => Promise<number>> = {};
+  const tallies: Record<string, () => Promise<{ held: number; distinct: number }>> = {};
   const notify: Watch['notify'] = {};
 
   if (set !== 'redis') {
@@ -77,6 +92,7 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
     closers.push(receiver.close);
     notify.webhook = { '1': { enable: true, endpoint: receiver.url } };
     counters.webhook = async () => arrivals.size;
+    tallies.webhook = async () => ({ held: receiver.received.posts, distinct: arrivals.size });
   }
   if (set !== 'webhook') {
     const key = `bench-${suffix}`;
@@ -89,7 +105,8 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
     notify.redis = { '1': { enable: true, address: endpoints.redis, key, format: 'access' } };
     counters.redis = () => redis.llen(key);
   }
-  if (set === 'guide' || set === 'all') await watchEveryOtherServer(suffix, notify, counters, closers, set === 'all');
+  if (set === 'guide' || set === 'all')
+    await watchEveryOtherServer(suffix, notify, counters, tallies, closers, set === 'all');
 
   return {
     notify,
@@ -97,6 +114,17 @@ export async function watchTargets(set: TargetSet): Promise<Watch> {
     async counts() {
       const entries = await Promise.all(
         Object.entries(counters).map(async ([name, count]) => [name, await count()] as const),
+      );
+      return Object.fromEntries(entries);
+    },
+    async tally() {
+      const entries = await Promise.all(
+        Object.entries(counters).map(async ([name, count]) => {
+          const read = tallies[name];
+          if (read) return [name, await read()] as const;
+          const held = await count(); // stores (one row/document per object) and Redis's id-guarded list
+          return [name, { held, distinct: held }] as const;
+        }),
       );
       return Object.fromEntries(entries);
     },
@@ -112,6 +140,7 @@ async function watchEveryOtherServer(
   suffix: string,
   notify: Watch['notify'],
   counters: Record<string, () => Promise<number>>,
+  tallies: Record<string, () => Promise<{ held: number; distinct: number }>>,
   closers: Array<() => Promise<void>>,
   withMqtt: boolean,
 ) {
@@ -163,6 +192,20 @@ async function watchEveryOtherServer(
     },
   };
   counters.amqp = async () => (await channel.checkQueue(queue)).messageCount;
+  tallies.amqp = async () => {
+    // The target sets messageId = event id. Read with acks off until the queue is empty.
+    const ids = new Set<string>();
+    let held = 0;
+    for (
+      let message = await channel.get(queue, { noAck: true });
+      message;
+      message = await channel.get(queue, { noAck: true })
+    ) {
+      held++;
+      ids.add(String(message.properties.messageId));
+    }
+    return { held, distinct: ids.size };
+  };
   closers.push(async () => {
     await channel.deleteExchange(exchange);
     await amqp.close();
@@ -175,6 +218,23 @@ async function watchEveryOtherServer(
   await jsm.streams.add({ name: `bench-${suffix}`, subjects: [subject] });
   notify.nats = { '1': { enable: true, address: endpoints.nats, subject, jetstream: true } };
   counters.nats = async () => (await jsm.streams.info(`bench-${suffix}`)).state.messages;
+  tallies.nats = async () => {
+    // JetStream dedupes on Nats-Msg-Id (= event id) within its duplicate window; what it stored is read whole.
+    const held = (await jsm.streams.info(`bench-${suffix}`)).state.messages;
+    const ids = new Set<string>();
+    const consumer = await nats.jetstream().consumers.get(`bench-${suffix}`);
+    for (let read = 0; read < held;) {
+      const batch = await consumer.fetch({ max_messages: 5_000, expires: 5_000 });
+      let got = 0;
+      for await (const message of batch) {
+        got++;
+        ids.add(message.headers?.get('Nats-Msg-Id') ?? '');
+      }
+      if (got === 0) break;
+      read += got;
+    }
+    return { held, distinct: ids.size };
+  };
   closers.push(async () => {
     await jsm.streams.delete(`bench-${suffix}`);
     await nats.close();
@@ -184,9 +244,35 @@ async function watchEveryOtherServer(
   const kafka = new Kafka({ brokers: [endpoints.kafka], clientId: 'bucketflow-bench', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await createTopic(admin, topic, 1);
   notify.kafka = { '1': { enable: true, brokers: [endpoints.kafka], topic } };
   counters.kafka = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  tallies.kafka = async () => {
+    const held = await counters.kafka();
+    const ids = new Set<string>();
+    let read = 0;
+    const consumer = kafka.consumer({ groupId: `bench-tally-${suffix}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        if (held === 0) return resolve();
+        consumer
+          .run({
+            eachBatch: async ({ batch }) => {
+              for (const message of batch.messages) {
+                ids.add(String(message.headers?.[EVENT_ID_HEADER] ?? ''));
+                if (++read >= held) resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return { held, distinct: ids.size };
+  };
   closers.push(async () => {
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
