@@ -21,6 +21,8 @@ test('order: key gives the target a hold window (1 s unless order_window says); 
   assert.deepEqual(retrySettingsOf(ordered.config).keyOrder, { windowMs: 1_000 });
   const [windowed] = loadTargetsConfig({ text: webhook({ order: 'key', order_window: '250ms' }), env: {} }).targets;
   assert.deepEqual(retrySettingsOf(windowed.config).keyOrder, { windowMs: 250 });
+  const [fromEnv] = loadTargetsConfig({ text: webhook({}), env: { MINIO_NOTIFY_WEBHOOK_ORDER_1: 'key' } }).targets;
+  assert.deepEqual(retrySettingsOf(fromEnv.config).keyOrder, { windowMs: 1_000 }, 'MINIO_NOTIFY_WEBHOOK_ORDER_1');
 });
 
 test('a bad order or order_window is one line naming the field', () => {
