@@ -4,7 +4,8 @@
 // sequencer order (src/targets/send.ts). Any (event, target) that fails leaves the batch: the event continues as its
 // own per-event
 // delivery (deliverEventV3, the event's own workflow id) for the targets still owed, started here with the
-// client, so the batch never sends its healthy events again and ends with its first workflow task.
+// client, so the batch never sends its healthy events again and ends with its first workflow task. Targets with
+// `order: key` the batch does not send to: their events go to per-key order's workflows (workflows/key-order.ts).
 import { Context } from '@temporalio/activity';
 import { errorMessage, withTimeout } from '../src/errors';
 import { decodeObjectKey } from '../src/events';
@@ -13,10 +14,20 @@ import { failed, sendOrder } from '../src/targets/send';
 import { PermanentDeliveryError, TargetHeld } from '../src/delivery/failure';
 import type { TargetAttempt } from '../src/delivery/types';
 import type { BatchSendResult, Delivery } from '../src/targets/target';
-import type { BatchEventOutcome, BatchResult, DeliverBatchInput, DeliverInput } from '../src/delivery/types';
+import type {
+  BatchEvent,
+  BatchEventOutcome,
+  BatchResult,
+  DeliverBatchInput,
+  DeliverInput,
+  HandedOff,
+  ResolvedTarget,
+} from '../src/delivery/types';
 import { LOCAL_ADMIT, deliveryOf, messageFor } from './deliver';
 import { resolveTargets } from '../src/rules/resolve';
 import type { ActivityDeps } from './deps';
+import { handOffOrdered } from './key-order';
+import { isKeyOrdered, sequencerOrder } from '../src/delivery/key-order';
 
 /** One target's bulk send gives up after this (its events then continue per event); under the activity's own timeout.
  * */
@@ -44,7 +55,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   const byArn = new Map<string, number[]>();
   events.forEach((event, index) => {
     for (const target of event.targets) {
-      if (target.retry.fastAttempts === 0) continue;
+      if (target.retry.fastAttempts === 0 || isKeyOrdered(target)) continue;
       const indices = byArn.get(target.arn) ?? [];
       indices.push(index);
       byArn.set(target.arn, indices);
@@ -83,6 +94,7 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
     }),
   );
 
+  const handedOff = await handOffInOrder(deps, events);
   const outcomes = await Promise.all(
     events.map(async (event, index): Promise<BatchEventOutcome> => {
       const outcome: BatchEventOutcome = {
@@ -90,8 +102,12 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
         object: `${event.record.s3.bucket.name}/${decodeObjectKey(event.record.s3.object.key)}`,
         targets: attempts[index],
       };
+      const handed = handedOff.get(index);
+      if (handed) outcome.handedOff = handed;
       const failed = attempts[index].filter((a) => !a.delivered);
-      const owed = event.targets.filter((t) => t.retry.fastAttempts === 0 || failed.some((f) => f.arn === t.arn));
+      const owed = event.targets.filter(
+        (t) => !isKeyOrdered(t) && (t.retry.fastAttempts === 0 || failed.some((f) => f.arn === t.arn)),
+      );
       if (owed.length > 0)
         outcome.continuedIn = await continueEvent(deps, {
           eventId: event.eventId,
@@ -106,6 +122,41 @@ export async function deliverBatchEvents(deps: ActivityDeps, input: DeliverBatch
   );
   const continued = outcomes.filter((o) => o.continuedIn).length;
   return { events: outcomes.length, delivered: outcomes.length - continued, continued, outcomes };
+}
+
+/**
+ * Targets with `order: key` (matched here when the publisher could not see the rules: it hands them over itself
+ * otherwise) get their events from their per-(target, object) workflows: one object's events handed over one after
+ * the other in sequencer order, objects side by side. Event index -> where its ordered targets' shares went.
+ */
+async function handOffInOrder(
+  deps: ActivityDeps,
+  events: Array<BatchEvent & { targets: ResolvedTarget[] }>,
+): Promise<Map<number, HandedOff[]>> {
+  const byObject = new Map<string, number[]>();
+  events.forEach((event, index) => {
+    if (!event.targets.some(isKeyOrdered)) return;
+    const object = `${event.record.s3.bucket.name}/${decodeObjectKey(event.record.s3.object.key)}`;
+    byObject.set(object, [...(byObject.get(object) ?? []), index]);
+  });
+  const handedOff = new Map<number, HandedOff[]>();
+  await Promise.all(
+    [...byObject.values()].map(async (indices) => {
+      indices.sort((a, b) => compareText(sequencerOrder(events[a].record), sequencerOrder(events[b].record)));
+      for (const index of indices) {
+        const { eventId, record, source, targets } = events[index];
+        handedOff.set(
+          index,
+          await handOffOrdered(deps, { eventId, record, source, targets: targets.filter(isKeyOrdered) }),
+        );
+      }
+    }),
+  );
+  return handedOff;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The event's per-event delivery for the targets still owed; retried a little, as Temporal may blink. */

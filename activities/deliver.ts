@@ -30,6 +30,11 @@ export interface DeliverToTargetInput {
   record: S3EventRecord;
   /** Attempts the workflow already made for this target (its fast path), so numbers run on across both. */
   attemptsBefore?: number;
+  /**
+   * A run that sends many events (per-key order, workflows/key-order.ts): what the worker's sent record knows this
+   * send by within the run (the event id, or a redelivery's hand-off id). Absent: the run sends one event.
+   */
+  sentKey?: string;
 }
 
 export interface DeliverToTargetsInput {
@@ -82,7 +87,9 @@ export interface DeliverToTargetResult {
  * activity). Failures carry the overall attempt number so the workflow can report it.
  */
 export async function deliverToTarget(deps: ActivityDeps, input: DeliverToTargetInput): Promise<DeliverToTargetResult> {
-  return attemptSend(deps, input.arn, input.eventId, deliveryOf(input), input.attemptsBefore ?? 0);
+  return attemptSend(deps, input.arn, input.eventId, deliveryOf(input), input.attemptsBefore ?? 0, {
+    sentKey: input.sentKey,
+  });
 }
 
 export interface DeliverDeadLetterInput {
@@ -167,6 +174,11 @@ export function deliveryOf({ eventId, record }: { eventId: string; record: S3Eve
 interface SendOptions {
   /** Tell reconciliation a target has seen this state of the object (default); not for a dead letter. */
   note?: boolean;
+  /**
+   * A run that sends many events (per-key order, workflows/key-order.ts): what the worker's sent record knows this
+   * send by within the run. Absent: the run sends one event (a dead letter has a key of its own).
+   */
+  sentKey?: string;
 }
 
 async function send(
@@ -180,7 +192,9 @@ async function send(
   // This worker already sent it for this delivery (a task re-run after its completion was lost): not again. A dead
   // letter is sent under a key of its own: its target may also be one of the event's own targets.
   const runId = Context.current().info.workflowExecution?.runId;
-  const run = runId && delivery.deadLetter ? `${runId} ${delivery.eventId}` : runId;
+  // Per-key order's runs send many events: told apart by their sentKey.
+  const key = delivery.deadLetter ? delivery.eventId : options.sentKey;
+  const run = runId && key !== undefined ? `${runId} ${key}` : runId;
   if (run && deps.targets.sent.has(run, arn)) {
     metrics.attempts.inc({ ...labels, result: 'already_sent' });
     return;

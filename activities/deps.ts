@@ -1,12 +1,13 @@
 // What the activities are built over (dependency injection, as in Temporal's samples): the worker's long-lived
-// state store, one shared connection per target, the gate asked before every send, the per-event continuation,
-// what the scan sources need (S3 access, publishing held by admission control) and what a backfill lists and
-// publishes through (src/engine/backfill.ts).
+// state store, one shared connection per target, the gate asked before every send, the per-event continuation, the
+// hand-off to per-key order's workflows, what the scan sources need (S3 access, publishing held by admission
+// control) and what a backfill lists and publishes through (src/engine/backfill.ts).
 import type { StateStore } from '../src/state';
 import type { TargetGate } from '../src/targets/gate';
 import type { RecentSends } from '../src/telemetry/recent-sends';
 import type { TargetPool } from '../src/targets/pool';
-import type { BatchEvent, BatchResult, DeliverInput } from '../src/delivery/types';
+import type { BatchEvent, BatchResult, DeliverInput, ResolvedTarget } from '../src/delivery/types';
+import type { OrderedEvent } from '../src/delivery/key-order';
 import type { ParsedEvent } from '../src/events/sources';
 import type { PublishableEvent, PublishedEvent } from '../src/publish/publisher';
 import type { S3Access } from '../src/s3/client';
@@ -22,6 +23,11 @@ export interface ActivityDeps {
    * target; resolves with its workflow id (also when it was already started). Absent: batches cannot run here.
    */
   continueDelivery?: (input: DeliverInput) => Promise<string>;
+  /**
+   * Hands an event to the per-(target, object) workflow of a target with `order: key` (signal-with-start);
+   * resolves with that workflow's id. Absent: this worker cannot hand events over (the activity fails, retried).
+   */
+  handOffOrdered?: (target: ResolvedTarget, event: OrderedEvent) => Promise<string>;
   /** This worker's last hour of sends, for the status page (unset: not recorded). */
   sends?: RecentSends;
   /** Scan sources (activities/scan.ts); absent: this worker runs no scans. */

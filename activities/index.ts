@@ -6,6 +6,7 @@ import { resolveTargets } from '../src/rules/resolve';
 import type { S3EventRecord } from '../src/events/types';
 import { deliverDeadLetter, deliverToTarget, deliverToTargets } from './deliver';
 import { deliverBatchEvents } from './deliver-batch';
+import { handOffOrdered } from './key-order';
 import { backfillChunk, countBackfillObjects } from './backfill';
 import type { ActivityDeps } from './deps';
 import { scanPages } from './scan';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     deliverToTarget: deliverToTarget.bind(null, deps),
     deliverDeadLetter: deliverDeadLetter.bind(null, deps),
     deliverBatchEvents: deliverBatchEvents.bind(null, deps),
+    handOffOrdered: handOffOrdered.bind(null, deps),
     scanPages: scanPages.bind(null, deps),
     backfillChunk: backfillChunk.bind(null, deps),
     countBackfillObjects: countBackfillObjects.bind(null, deps),

@@ -1,6 +1,7 @@
 // Billable Temporal actions, counted from workflow histories by Temporal Cloud's published rules
 // (docs.temporal.io/cloud/actions): a workflow start 1; all local-activity markers recorded in one workflow
-// task 1; a timer 1; a search-attribute (or memo) upsert 1; each activity attempt 1; a child workflow 2.
+// task 1; a timer 1; a search-attribute (or memo) upsert 1; each activity attempt 1; a child workflow 2; a signal 1
+// (per-key order's hand-offs: signal-with-start is its start and its signal).
 // The bench reads every workflow a run started (a batch's continued events included) and divides by the
 // events delivered: what a million events would cost.
 import type { Client } from '@temporalio/client';
@@ -31,6 +32,7 @@ export function actionsOf(history: History): Actions {
     else if (event.activityTaskStartedEventAttributes)
       add('activity attempt', event.activityTaskStartedEventAttributes.attempt ?? 1);
     else if (event.startChildWorkflowExecutionInitiatedEventAttributes) add('child workflow', 2);
+    else if (event.workflowExecutionSignaledEventAttributes) add('signal');
   }
   return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
 }

@@ -31,6 +31,8 @@
 // objects per BENCH_SCAN_MODES: seconds, objects/s, billable actions per listed object, RSS (bench/scan.ts).
 // The backfill group (opt-in; it brings up the stack's MinIO): `bucketflow backfill` of a bucket of
 // BENCH_BACKFILL_OBJECTS objects into the guide's eight targets, per BENCH_BACKFILL_MODES (bench/backfill.ts).
+// The order group (opt-in): a webhook with `order: key` beside the same webhook unordered, per mode, same run:
+// events/s, actions per event, objects whose events arrived in sequencer order (bench/key-order.ts).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -52,6 +54,7 @@ import { cpuSecondsOf, cpuSpent, latencyOf, nowMs, peakRssMbOf, serverCpu, type 
 import { watchTargets, type TargetSet, type Watch } from '../test/helpers/guide-targets';
 import { runScanGroup } from './scan';
 import { runBackfillGroup } from './backfill';
+import { runKeyOrderGroup } from './key-order';
 
 const root = path.resolve(__dirname, '..');
 const PUBLISHERS = 16; // concurrent POSTs, as a busy MinIO's webhook target sends them
@@ -202,6 +205,7 @@ async function main() {
   const results: RunResult[] = [];
   let scan: Awaited<ReturnType<typeof runScanGroup>> = [];
   let backfill: Awaited<ReturnType<typeof runBackfillGroup>> = [];
+  let order: Awaited<ReturnType<typeof runKeyOrderGroup>> = [];
   try {
     for (const spec of plan) {
       const label = `${spec.mode}${spec.source === 'kafka' ? ' from kafka' : ''} ${spec.set} n=${spec.events} workers=${spec.workers}${spec.inFlight ? ` in-flight=${spec.inFlight}` : ''}${spec.server === 'cluster' ? ' on the cluster' : ''} round ${spec.round}`;
@@ -214,6 +218,7 @@ async function main() {
     }
     if (wanted('scan')) scan = await runScanGroup(dataDir, rounds);
     if (wanted('backfill')) backfill = await runBackfillGroup(dataDir, rounds);
+    if (wanted('order')) order = await runKeyOrderGroup(dataDir, rounds);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -224,7 +229,15 @@ async function main() {
   await writeFile(
     file,
     JSON.stringify(
-      { at: new Date().toISOString(), machine: machine(), tuning: loadSettings().tuning, results, scan, backfill },
+      {
+        at: new Date().toISOString(),
+        machine: machine(),
+        tuning: loadSettings().tuning,
+        results,
+        scan,
+        backfill,
+        order,
+      },
       null,
       2,
     ),

@@ -3,11 +3,15 @@
 // kept as they are; record the current version again only after a deliberate, compatible change.
 //   node --import tsx scripts/record-histories.ts <out dir> [prefix]
 // With the prefix deliverBatch it records batch workflows instead: one delivered whole, one whose event continued.
+// With the prefix deliverKeyOrdered, per-key order's workflow: one object's events published newest first, delivered
+// in sequencer order to an `order: key` target (its history is recorded while the run waits, idle, for more).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { buildEvent } from '../src/events';
-import { DELIVER_BATCH } from '../src/delivery/workflow-types';
+import { DELIVER_BATCH, DELIVER_KEY_ORDERED } from '../src/delivery/workflow-types';
+import { KEY_ORDER_PROGRESS_QUERY, type KeyOrderProgress } from '../src/delivery/key-order';
+import { keyOrderWorkflowId } from '../src/publish/publisher';
 import { startEngine, uniqueBucket } from '../test/helpers/engine';
 import { Receiver } from '../test/helpers/receiver';
 
@@ -37,6 +41,8 @@ async function main() {
     // Refuses for good, its dead letter (`dlq`) takes the event and its failure: the dead-letter scenario.
     refused: await Receiver.start([], 400),
     dlq: await Receiver.start(),
+    // `order: key` (folder ordered/): the per-key order scenario.
+    ordered: await Receiver.start(),
   };
   const bucket = uniqueBucket('replay');
   const retry = { retry_initial_interval: '100ms', retry_max_interval: '1s', fast_retry_interval: '10ms' };
@@ -45,7 +51,13 @@ async function main() {
       webhook: Object.fromEntries(
         Object.entries(receivers).map(([id, r]) => [
           id,
-          { enable: true, endpoint: r.url, ...retry, ...(id === 'refused' ? { dead_letter: arn('dlq') } : {}) },
+          {
+            enable: true,
+            endpoint: r.url,
+            ...retry,
+            ...(id === 'refused' ? { dead_letter: arn('dlq') } : {}),
+            ...(id === 'ordered' ? { order: 'key', order_window: '300ms' } : {}),
+          },
         ]),
       ),
     },
@@ -80,6 +92,31 @@ async function main() {
       await writeFile(file, historyJson(await handle.fetchHistory()));
       console.log(`recorded ${file}`);
     }
+    await engine.stop();
+    await Promise.all(Object.values(receivers).map((r) => r.close()));
+    return;
+  }
+  if (prefix === DELIVER_KEY_ORDERED) {
+    const key = 'ordered/a.jpg';
+    const records = [0, 1, 2, 3].map((n) =>
+      buildEvent({
+        eventName: 's3:ObjectCreated:Put',
+        bucket,
+        key,
+        size: n + 1,
+        sequencer: (0x17f0a1b2c3d40000n + BigInt(n)).toString(16).toUpperCase(),
+      }),
+    );
+    await engine.client.publish({ Records: records.reverse() });
+    const handle = engine.client.temporal.workflow.getHandle(keyOrderWorkflowId(arn('ordered'), bucket, key));
+    for (let tries = 0; (await handle.query<KeyOrderProgress>(KEY_ORDER_PROGRESS_QUERY)).delivered < 4; tries++) {
+      if (tries > 300) throw new Error('the ordered events were not delivered within a minute');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const file = path.join(outDir, `${prefix}-delivered.json`);
+    await writeFile(file, historyJson(await handle.fetchHistory()));
+    console.log(`recorded ${file}`);
+    await handle.terminate('recorded');
     await engine.stop();
     await Promise.all(Object.values(receivers).map((r) => r.close()));
     return;

@@ -72,7 +72,12 @@ async function attemptsAt(
   const { arn, retry } = target;
   if (first?.delivered) return [{ arn, status: 'delivered', attempts: 1 }, ''];
   if (first?.permanent) return [{ arn, status: 'failed', attempts: 1, error: first.error }, PERMANENT_FAILURE];
-  const send = { arn, eventId: input.eventId, record: input.record };
+  const send = {
+    arn,
+    eventId: input.eventId,
+    record: input.record,
+    ...(input.sentKey ? { sentKey: input.sentKey } : {}),
+  };
   for (let attempt = first ? 2 : 1; attempt <= retry.fastAttempts; attempt++) {
     if (attempt > 1) await sleep(retry.fastIntervalMs * retry.backoff ** (attempt - 2));
     try {

@@ -1,5 +1,6 @@
-// How hard a target is tried: the fast path's few in-worker attempts, then the durable retry schedule, and where a
-// delivery that still fails goes (its dead letter, with that target's own schedule).
+// How hard a target is tried: the fast path's few in-worker attempts, then the durable retry schedule, where a
+// delivery that still fails goes (its dead letter, with that target's own schedule), and whether one object's events
+// reach it in order (order: key), which changes the workflow that delivers them.
 // One home for these settings: the config declares the parameters, the workflow only reads this shape.
 import { normalize } from './params';
 import { COMMON_PARAMS, type CommonConfig, type TargetEntry } from './targets';
@@ -14,6 +15,11 @@ export interface RetrySettings {
   maxIntervalMs: number;
   backoff: number;
   maxDurationMs: number;
+  /**
+   * Set only for a target with `order: key`: its events go to the per-(target, object) workflow
+   * (workflows/key-order.ts), each held `windowMs` for an older event of the object still on its way.
+   */
+  keyOrder?: { windowMs: number };
   /**
    * The target a delivery that failed for good is handed to, with its failure (the `dead_letter` parameter), and how
    * hard that target is tried. Absent: none (and in every delivery started before dead letters existed).
@@ -35,6 +41,7 @@ export function retrySettingsOf(config: CommonConfig): RetrySettings {
     maxIntervalMs: config.retry_max_interval_ms,
     backoff: config.retry_backoff,
     maxDurationMs: config.retry_max_duration_ms,
+    ...(config.order === 'key' ? { keyOrder: { windowMs: config.order_window_ms } } : {}),
   };
 }
 

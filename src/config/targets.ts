@@ -26,6 +26,8 @@ export interface CommonConfig {
   circuit_probe_interval_ms: number;
   /** The ARN of the target a delivery that fails for good is handed to (empty: none). See docs/targets.md. */
   dead_letter: string;
+  order: 'none' | 'key';
+  order_window_ms: number;
 }
 
 type Format = 'namespace' | 'access';
@@ -186,6 +188,10 @@ export const COMMON_PARAMS: ParamSpecs<CommonConfig> = {
   circuit_probe_interval_ms: { kind: 'duration', input: 'circuit_probe_interval', default: 5_000 },
   // Where a delivery that fails for good is handed (src/config/dead-letters.ts checks it names a usable target).
   dead_letter: str({ aliases: ['deadLetter'], check: arnProblem }),
+  // Per-key order (docs/ordering.md): `key` hands one object's events to a workflow of the (target, object) that
+  // delivers them one at a time in sequencer order, after holding each for the window (late arrivals sort first).
+  order: str({ default: 'none', oneOf: ['none', 'key'] }),
+  order_window_ms: { kind: 'duration', input: 'order_window', default: 1_000, max: 60_000 },
 };
 
 /** A value that is not an ARN at all (which target it names is checked once every target is loaded). */

@@ -34,6 +34,16 @@ export interface DeliverInput {
   firstAttempt?: TargetAttempt[];
   /** The batch workflow this delivery continues (deliverEventV3 only). */
   batch?: string;
+  /** Per-key order's workflow only (workflows/key-order.ts): passed to the sends as their sentKey. */
+  sentKey?: string;
+  /** Targets with `order: key` the publisher already handed the event to (not in `targets`): where each went. */
+  handedOff?: HandedOff[];
+}
+
+/** An ordered target's share of an event, handed to its per-(target, object) workflow (workflows/key-order.ts). */
+export interface HandedOff {
+  arn: string;
+  workflowId: string;
 }
 
 /** One event of a batch workflow. */
@@ -57,6 +67,8 @@ export interface BatchEventOutcome {
   targets: TargetAttempt[];
   /** The per-event delivery (workflow id) that took over the targets this batch did not deliver. */
   continuedIn?: string;
+  /** Targets with `order: key`: the event went to their per-(target, object) workflows instead. */
+  handedOff?: HandedOff[];
 }
 
 /** The batch workflow's result: readable in the Web UI, read by `bucketflow deliveries show`. */
@@ -76,7 +88,9 @@ export interface ResolvedTarget {
 
 export interface TargetOutcome {
   arn: string;
-  status: 'delivered' | 'failed';
+  /** `handed-off`: a target with `order: key`, delivered by its per-(target, object) workflow (`workflowId`). */
+  status: 'delivered' | 'failed' | 'handed-off';
+  workflowId?: string;
   /** Attempts made; absent only when the failure carried no attempt count (e.g. a timeout). */
   attempts?: number;
   error?: string;

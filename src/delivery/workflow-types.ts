@@ -28,6 +28,12 @@ export function isDeliveryWorkflowType(type: string): boolean {
 }
 
 /**
+ * Per-key order (workflows/key-order.ts): one workflow per (ordered target, bucket, object key), fed by
+ * signal-with-start, delivering the object's events one at a time in sequencer order. Not an event delivery itself.
+ */
+export const DELIVER_KEY_ORDERED = 'deliverKeyOrdered';
+
+/**
  * A scan source's run (workflows/scan.ts), started by the scan's Temporal Schedule (`bucketflow scan add`): lists
  * the bucket and delivers its changes. Not a delivery: the events it publishes are (batches, source scan or reconcile).
  */

@@ -1,7 +1,8 @@
 // The Temporal worker of an engine: the workflow bundle, the activities built over the engine's dependencies,
 // and the sinks through which the delivery workflows tell admission control that a delivery no longer needs this
 // worker's memory. Events a batch could not deliver everywhere continue as per-event deliveries, started
-// eagerly on this worker and held by admission control like any other.
+// eagerly on this worker and held by admission control like any other; events for targets with `order: key` matched
+// inside a workflow are handed to per-key order's workflows through the same client.
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
@@ -17,7 +18,7 @@ import { loadWorkflowBundle } from './workflow-bundle';
 export async function createWorker(
   connection: NativeConnection,
   settings: Settings,
-  deps: Omit<ActivityDeps, 'continueDelivery'> & { admission: DeliveryAdmission },
+  deps: Omit<ActivityDeps, 'continueDelivery' | 'handOffOrdered'> & { admission: DeliveryAdmission },
   extra: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
   const continuer = new BucketflowClient(
@@ -34,6 +35,7 @@ export async function createWorker(
     activities: createActivities({
       ...deps,
       continueDelivery: (input) => continueCounted(continuer, deps.admission, input),
+      handOffOrdered: (target, event) => continuer.handOffOrdered(target, event),
     }),
     sinks: deliverySinks(deps.admission),
     workflowBundle: extra.workflowBundle ?? (await loadWorkflowBundle({ traced: tracingEnabled() })),

@@ -89,7 +89,9 @@ export class DeliveryAdmission {
       this.leave(
         workflowIds,
         new Map(
-          accepted.filter((event) => !event.duplicate).map((event) => [workflowIdFor(event.eventId), event.workflowId]),
+          accepted
+            .filter((event) => !event.duplicate && !event.inOrderOnly)
+            .map((event) => [workflowIdFor(event.eventId), event.workflowId]),
         ),
       );
     }

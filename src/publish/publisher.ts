@@ -17,8 +17,10 @@ import { RecordTooLargeError } from '../errors';
 import type { deliverEvent } from '../../workflows/deliver-v1';
 import type { deliverEventV3 } from '../../workflows/deliver-v3';
 import type { deliverBatch } from '../../workflows/deliver-batch';
-import type { BatchEvent, DeliverInput, ResolvedTarget } from '../delivery/types';
-import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3 } from '../delivery/workflow-types';
+import type { deliverKeyOrdered } from '../../workflows/key-order';
+import type { BatchEvent, DeliverInput, HandedOff, ResolvedTarget } from '../delivery/types';
+import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3, DELIVER_KEY_ORDERED } from '../delivery/workflow-types';
+import { KEY_ORDER_ENQUEUE_SIGNAL, isKeyOrdered, type OrderedEvent } from '../delivery/key-order';
 import { BatchIndex, fnv1a, type BatchMemoEvent } from '../delivery/batch-index';
 import { printable } from '../delivery/printable';
 import { GroupCommit, MAX_BATCH_BYTES, type BatchItem, type StartedBatch } from './group-commit';
@@ -28,6 +30,11 @@ export interface PublishedEvent {
   workflowId: string;
   /** The event was already published before (same identity): no second delivery was started. */
   duplicate: boolean;
+  /**
+   * Every target of the event keeps per-key order: it went only to their per-(target, object) workflows (whose
+   * first one `workflowId` names); no delivery of its own was started, so admission control holds nothing for it.
+   */
+  inOrderOnly?: boolean;
 }
 
 export interface PublishOptions {
@@ -83,6 +90,24 @@ export function checkRecordSizes(events: readonly ParsedEvent[]): void {
 
 export function workflowIdFor(eventId: string): string {
   return `bucketflow-${eventId}`;
+}
+
+export const KEY_ORDER_ID_PREFIX = 'bucketflow-key-';
+/** Readable ids up to this many bytes; longer ones (or with characters outside printable ASCII) are hashed. */
+const READABLE_KEY_ORDER_ID_BYTES = 255;
+
+/**
+ * The workflow of one (ordered target, bucket, object key): `bucketflow-key-<arn>/<bucket>/<key>` when short and
+ * printable (an ARN has no `/`, a bucket name neither, so it is unambiguous), else `bucketflow-key-h-<sha256>`.
+ */
+export function keyOrderWorkflowId(arn: string, bucket: string, key: string): string {
+  const readable = `${KEY_ORDER_ID_PREFIX}${arn}/${bucket}/${key}`;
+  if (Buffer.byteLength(readable) <= READABLE_KEY_ORDER_ID_BYTES && /^[\x21-\x7e]+$/.test(readable)) return readable;
+  const hash = createHash('sha256')
+    .update(JSON.stringify([arn, bucket, key]))
+    .digest('hex')
+    .slice(0, 40);
+  return `${KEY_ORDER_ID_PREFIX}h-${hash}`;
 }
 
 /** A batch's continuation of an event whose own id another delivery of it holds (see continueFromBatch). */
@@ -150,10 +175,54 @@ export class BucketflowClient {
   private async start({ record, source, targets: matched }: PublishableEvent): Promise<PublishedEvent> {
     const { fastPath = true, resolveTargets } = this.options;
     const eventId = eventIdentity(record);
-    const targets = fastPath ? (matched ?? (resolveTargets ? await resolveTargets(record) : undefined)) : undefined;
-    const input: DeliverInput = { eventId, record, source, ...(targets ? { targets } : {}) };
+    const resolved = fastPath ? (matched ?? (resolveTargets ? await resolveTargets(record) : undefined)) : undefined;
+    // Targets with `order: key` get the event now, before it is acknowledged: the next event of the object is
+    // accepted only after this one is in its per-key workflow, whatever happens to the worker after.
+    const { targets, handedOff } = await this.handOffOrderedOf(resolved, { eventId, record, source });
+    if (handedOff.length > 0 && targets?.length === 0)
+      return { eventId, workflowId: handedOff[0].workflowId, duplicate: false, inOrderOnly: true };
+    const input: DeliverInput = {
+      eventId,
+      record,
+      source,
+      ...(targets ? { targets } : {}),
+      ...(handedOff.length > 0 ? { handedOff } : {}),
+    };
     const workflowId = await this.startDelivery(input, fastPath ? DELIVER_EVENT_V3 : DELIVER_EVENT_V1);
     return { eventId, workflowId: workflowId ?? workflowIdFor(eventId), duplicate: workflowId === undefined };
+  }
+
+  /**
+   * Hands one event to the per-key workflow of one ordered target (signal-with-start: started if none runs, its
+   * input the target and the object). Resolves with the workflow id once Temporal recorded the signal. An event
+   * handed over twice is delivered once (the workflow drops a repeated event id).
+   */
+  async handOffOrdered(target: ResolvedTarget, event: OrderedEvent): Promise<string> {
+    const bucket = event.record.s3.bucket.name;
+    const key = decodeObjectKey(event.record.s3.object.key);
+    const workflowId = keyOrderWorkflowId(target.arn, bucket, key);
+    await this.temporal.workflow.signalWithStart<typeof deliverKeyOrdered, [OrderedEvent]>(DELIVER_KEY_ORDERED, {
+      taskQueue: this.options.taskQueue,
+      workflowId,
+      args: [{ target, bucket, key }],
+      signal: KEY_ORDER_ENQUEUE_SIGNAL,
+      signalArgs: [event],
+      staticSummary: printable(`${target.arn}: ${bucket}/${key} in sequencer order`),
+    });
+    return workflowId;
+  }
+
+  /** The targets left once the ordered ones (if any) have the event; `handedOff` says where each went. */
+  private async handOffOrderedOf(
+    targets: ResolvedTarget[] | undefined,
+    event: OrderedEvent,
+  ): Promise<{ targets: ResolvedTarget[] | undefined; handedOff: HandedOff[] }> {
+    const ordered = targets?.filter(isKeyOrdered) ?? [];
+    if (ordered.length === 0) return { targets, handedOff: [] };
+    const handedOff = await Promise.all(
+      ordered.map(async (target) => ({ arn: target.arn, workflowId: await this.handOffOrdered(target, event) })),
+    );
+    return { targets: targets!.filter((target) => !isKeyOrdered(target)), handedOff };
   }
 
   /**
@@ -237,20 +306,31 @@ export class BucketflowClient {
       if (hash === undefined) targetsKey.set(arns, (hash = fnv1a(arns)));
       return `${eventId}>${hash}`;
     };
+    const inOrderOnly = new Map<number, PublishedEvent>();
     const items = await Promise.all(
-      events.map(async ({ record, source, targets: matched }): Promise<BatchItem<BatchEvent>> => {
+      events.map(async ({ record, source, targets: matched }, index): Promise<BatchItem<BatchEvent> | undefined> => {
         const eventId = eventIdentity(record);
-        const targets = matched ?? (resolveTargets ? await resolveTargets(record) : undefined);
+        const resolved = matched ?? (resolveTargets ? await resolveTargets(record) : undefined);
+        // Ordered targets get the event now (as in start()); the batch carries it to the others only.
+        const { targets, handedOff } = await this.handOffOrderedOf(resolved, { eventId, record, source });
+        if (handedOff.length > 0 && targets?.length === 0) {
+          inOrderOnly.set(index, { eventId, workflowId: handedOff[0].workflowId, duplicate: false, inOrderOnly: true });
+          return undefined;
+        }
         return {
           eventId,
           bucket: record.s3.bucket.name,
           key: decodeObjectKey(record.s3.object.key),
           entry: { eventId, record, source, ...(targets ? { targets } : {}) },
-          ...(lane ? { lane, dedupeKey: dedupeKey(eventId, targets) } : {}),
+          ...(lane ? { lane, dedupeKey: dedupeKey(eventId, resolved) } : {}),
         };
       }),
     );
-    return this.groupCommit.publish(items);
+    if (inOrderOnly.size === 0) return this.groupCommit.publish(items as Array<BatchItem<BatchEvent>>);
+    const batched = items.filter((item): item is BatchItem<BatchEvent> => item !== undefined);
+    const published = batched.length > 0 ? await this.groupCommit.publish(batched) : [];
+    let next = 0;
+    return items.map((item, index) => (item ? published[next++] : inOrderOnly.get(index)!));
   }
 
   /**

@@ -1,7 +1,7 @@
 // Replays recorded delivery histories (test/fixtures/histories, from scripts/record-histories.ts) with
 // today's workflow code: deliveries started by the first version (deliverEvent), by the fast path
-// (deliverEventV2, deliverEventV3) and batches (deliverBatch) must still complete on an upgraded worker, so a
-// non-deterministic edit fails here.
+// (deliverEventV2, deliverEventV3), batches (deliverBatch) and per-key order (deliverKeyOrdered) must still complete
+// on an upgraded worker, so a non-deterministic edit fails here.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,12 @@ import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { loadWorkflowBundle } from '../../src/engine/workflow-bundle';
 import { deliverySinks } from '../../src/engine/worker';
-import { DELIVER_BATCH, DELIVER_EVENT_V3, DELIVERY_WORKFLOW_TYPES } from '../../src/delivery/workflow-types';
+import {
+  DELIVER_BATCH,
+  DELIVER_EVENT_V3,
+  DELIVER_KEY_ORDERED,
+  DELIVERY_WORKFLOW_TYPES,
+} from '../../src/delivery/workflow-types';
 
 const dir = path.resolve(__dirname, '../fixtures/histories');
 const files = readdirSync(dir)
@@ -31,6 +36,8 @@ test('histories of every workflow version and every outcome are recorded', () =>
   // A target refused for good, handed to its dead letter (workflows/dead-letter.ts): the ingest's match, the lookup's.
   for (const variant of ['', '-plain'])
     assert.ok(files.includes(`${DELIVER_EVENT_V3}${variant}-dead-letter.json`), `${DELIVER_EVENT_V3}-dead-letter`);
+  // Per-key order's workflow (workflows/key-order.ts): one object's events handed over out of order, in order out.
+  assert.ok(files.includes(`${DELIVER_KEY_ORDERED}-delivered.json`), `${DELIVER_KEY_ORDERED}-delivered.json`);
   for (const outcome of ['delivered', 'continued'])
     assert.ok(files.includes(`${DELIVER_BATCH}-${outcome}.json`), `${DELIVER_BATCH}-${outcome}.json`);
 });

@@ -35,7 +35,7 @@ const script: {
 
 const mocks: Omit<
   Activities,
-  'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects' | 'deliverDeadLetter'
+  'deliverBatchEvents' | 'scanPages' | 'backfillChunk' | 'countBackfillObjects' | 'deliverDeadLetter' | 'handOffOrdered'
 > = {
   async resolveTargets() {
     calls.push('resolveTargets');

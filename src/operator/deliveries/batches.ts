@@ -167,6 +167,9 @@ function batchTargets(
 ): TargetRun[] {
   return arns.map((arn): TargetRun => {
     const attempt = outcome?.targets.find((t) => t.arn === arn);
+    // A target with `order: key`: the batch handed the event to that target's per-(target, object) workflow.
+    if (outcome?.handedOff?.some((h) => h.arn === arn))
+      return { arn, state: 'handed-off', durable: false, batch: true };
     if (!attempt) return { arn, state: 'pending', durable: false, batch: true };
     return {
       arn,
@@ -188,7 +191,10 @@ export async function showBatchEvent(ctx: DeliveryContext, batchId: string, even
   const event = input.events.find((e) => e.eventId === eventId);
   if (!event) throw new ArgumentError('<delivery>', `event ${eventId} is not in batch ${batchId}`);
   const outcome = result?.outcomes.find((o) => o.eventId === eventId);
-  const arns = event.targets?.map((t) => t.arn) ?? outcome?.targets.map((t) => t.arn) ?? [];
+  const arns = event.targets?.map((t) => t.arn) ?? [
+    ...(outcome?.targets.map((t) => t.arn) ?? []),
+    ...(outcome?.handedOff?.map((h) => h.arn) ?? []),
+  ];
   const row = rowOf(description, {
     id: eventId,
     bucket: event.record.s3.bucket.name,

@@ -53,7 +53,8 @@ interface Failure {
   applicationFailureInfo?: { type?: string | null; details?: { payloads?: Payload[] | null } | null } | null;
 }
 
-export type TargetState = 'delivered' | 'failed' | 'retrying' | 'pending';
+/** `handed-off`: a target with `order: key`, whose per-(target, object) workflow delivers the event. */
+export type TargetState = 'delivered' | 'failed' | 'retrying' | 'pending' | 'handed-off';
 
 export interface TargetRun {
   arn: string;
@@ -309,5 +310,8 @@ export function readRun(history: History, description?: WorkflowExecutionDescrip
     }
     return run;
   });
+  // Targets with `order: key` the publisher handed straight to their per-(target, object) workflows.
+  for (const { arn } of input.handedOff ?? [])
+    if (!targets.some((t) => t.arn === arn)) targets.push({ arn, state: 'handed-off', durable: false });
   return { eventId: input.eventId, record: input.record, inputTargets: input.targets, result, targets };
 }
