@@ -58,8 +58,8 @@ esac
 # under 300 MB RSS instead of 370-470 MB (bench/admission.ts). A flag NODE_OPTIONS names wins: ours is left out.
 # And glibc's malloc arenas (MALLOC_ARENA_MAX, unless set): by default up to 8 per core, one per thread that
 # allocates (libuv's pool, the SDK's Rust threads), each keeping what was freed in it; two made the worker's peak
-# RSS 25-30 MB lower and its backfill ~1.2x faster in the same run (npm run bench, BENCH_ONLY=backfill, modes
-# default and arenas-16, glibc's own limit on 2 cores).
+# RSS 25-35 MB lower in a backfill, as fast within the noise, in the same run (npm run bench, BENCH_ONLY=backfill,
+# modes default and arenas-16, glibc's own limit on 2 cores).
 heap=()
 case "$entry" in
   worker | start | ingest)
