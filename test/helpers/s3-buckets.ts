@@ -1,6 +1,7 @@
 // Large buckets for the tests and benches (`fillBucket`: created and filled with N small objects, many uploads at
-// once), and removing what a test made on the stack's shared S3 servers: an unversioned bucket with every object in
-// it (test/s3/s3-servers.test.ts also removes versions; the scan tests make no versioned buckets).
+// once), the AWS_* environment that points bucketflow at a stack server (`awsEnvOf`), and removing what a test made
+// on the stack's shared S3 servers: an unversioned bucket with every object in it (test/s3/s3-servers.test.ts also
+// removes versions; the scan tests make no versioned buckets).
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -10,6 +11,17 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { S3Server } from '../../scripts/stack/s3';
+
+/** The AWS_* settings a worker or the CLI lists this server's buckets with (as a user exports them). */
+export function awsEnvOf(server: S3Server, region = 'us-east-1'): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+  };
+}
 
 /** Uploads at once while filling a bucket. */
 const FILL_CONCURRENCY = 32;

@@ -17,7 +17,7 @@ import { backfillWorkflowId, type BackfillProgress } from '../../src/delivery/ba
 import { cliFor, eventually } from '../helpers/cli';
 import { spawnStartedWorker, startEngine, type Engine } from '../helpers/engine';
 import { watchTargets, type Watch } from '../helpers/guide-targets';
-import { fillBucket, removeBucket } from '../helpers/s3-buckets';
+import { awsEnvOf, fillBucket, removeBucket } from '../helpers/s3-buckets';
 
 const OBJECTS = Number(process.env.BACKFILL_TEST_OBJECTS ?? 100_000);
 /** Each run may take minutes on a loaded 2-core machine (the bench measures ~400 objects/s): generous, not a timing. */
@@ -25,12 +25,7 @@ const TIMEOUT = { timeout: 30 * 60_000 };
 const STORES = ['elasticsearch', 'mysql', 'postgresql', 'redis'];
 const MESSAGE_TARGETS = ['amqp', 'kafka', 'nats', 'webhook'];
 const minio = s3Server(endpoints.minio);
-const s3Env = {
-  AWS_ENDPOINT_URL_S3: minio.endpoint,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-};
+const s3Env = awsEnvOf(minio);
 
 describe(`backfill of ${OBJECTS} objects into the guide's eight targets`, () => {
   let admin: S3Client;

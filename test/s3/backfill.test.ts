@@ -36,16 +36,12 @@ import { spawnStartedWorker, startEngine, type Engine } from '../helpers/engine'
 import { Receiver } from '../helpers/receiver';
 import { buildIngestServer } from '../../src/http/server';
 import { SEND_SLICE_EVENTS } from '../../activities/deliver-batch';
+import { awsEnvOf } from '../helpers/s3-buckets';
 
 const TIMEOUT = { timeout: 240_000 };
 const OBJECTS = 3_000;
 const minio = s3Server(endpoints.minio);
-const s3Env = {
-  AWS_ENDPOINT_URL_S3: minio.endpoint,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-};
+const s3Env = awsEnvOf(minio);
 const arn = (id: string, type: string) => `arn:minio:sqs:us-east-1:${id}:${type}`;
 const WEBHOOK = arn('1', 'webhook');
 const POSTGRES = arn('1', 'postgresql');
