@@ -26,7 +26,8 @@ import {
   type CountResult,
 } from '../src/delivery/backfill';
 import { errorMessage } from '../src/errors';
-import { BATCH_ID_PREFIX, type PublishableEvent, type PublishedEvent } from '../src/publish/publisher';
+import { BATCH_ID_PREFIX } from '../src/delivery/workflow-ids';
+import type { PublishableEvent, PublishedEvent } from '../src/delivery/types';
 import { withRetrySettings } from '../src/rules/resolve';
 import { matchingArns } from '../src/rules';
 import { compareObjectKeys } from '../src/events/record';

@@ -9,7 +9,7 @@ import type { TargetPool } from '../src/targets/pool';
 import type { BatchEvent, BatchResult, DeliverInput, ResolvedTarget } from '../src/delivery/types';
 import type { OrderedEvent } from '../src/delivery/key-order';
 import type { ParsedEvent } from '../src/events/sources';
-import type { PublishableEvent, PublishedEvent } from '../src/publish/publisher';
+import type { PublishableEvent, PublishedEvent } from '../src/delivery/types';
 import type { S3Access } from '../src/s3/client';
 import type { S3EventRecord } from '../src/events/types';
 

@@ -5,7 +5,7 @@
 // workflow id) hands the event over under an id of its own, so it is sent again.
 import { Context } from '@temporalio/activity';
 import type { OrderedEvent } from '../src/delivery/key-order';
-import { workflowIdFor } from '../src/publish/publisher';
+import { workflowIdFor } from '../src/delivery/workflow-ids';
 import type { HandedOff, ResolvedTarget } from '../src/delivery/types';
 import type { ActivityDeps } from './deps';
 

@@ -3,7 +3,7 @@
 // (the logger: redaction, cut). Measured with process.cpuUsage() in this process, no server needed, for records of
 // 1 MB (the broker's default largest message) of three shapes: not JSON, a MinIO envelope and a Ceph record whose
 // event name is a megabyte of the text that took the first redaction patterns quadratic time. Beside it, in the same
-// run and at sizes it can finish, the skip line as it was written before issue 28 (the reason quoting the whole
+// run and at sizes it can finish, the skip line as first written (the reason quoting the whole
 // value, every string redacted whole by the patterns as first written: test/helpers/reference-redaction.ts),
 // against today's, with their ratio. Prints medians; the skip lines go to stderr (`2>/dev/null` to hide them).
 // Settings (env): POISON_RUNS (default 9), POISON_BEFORE_SIZES (default "25000,50000,100000").

@@ -1,7 +1,6 @@
 // Inputs and outputs of a scan source's workflow (workflows/scan.ts) and its activity (activities/scan.ts), shared
 // with the CLI that schedules it (src/operator/scans.ts). Sandbox-safe: types only.
 import type { ListContinuation } from '../s3/client';
-import type { ScanRunSummary } from '../state/scans';
 
 /** What a schedule starts a run with: the scan's id (its definition is read from the state store at each round). */
 export interface ScanWorkflowInput {
@@ -43,3 +42,19 @@ export interface ScanPagesInput {
 }
 
 export type ScanPagesResult = { done: false; cursor: ScanCursor } | { done: true; summary: ScanRunSummary };
+
+/** What one run of a scan came to (`scan list`, the status page). */
+export interface ScanRunSummary {
+  /** Its workflow id. */
+  workflowId: string;
+  startedAt: string;
+  finishedAt: string;
+  listed: number;
+  created: number;
+  changed: number;
+  removed: number;
+  /** Events handed to delivery (changes whose bucket rules match a target). */
+  published: number;
+  /** The first run of a scan only records its baseline. */
+  baseline: boolean;
+}

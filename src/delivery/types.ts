@@ -2,7 +2,7 @@
 import type { Sinks } from '@temporalio/workflow';
 // How a failed attempt or delivery travels (its types and details) is src/delivery/failure.ts.
 import type { RetrySettings } from '../config/retry';
-import type { DeliverySource } from '../events/sources';
+import type { DeliverySource, ParsedEvent } from '../events/sources';
 import type { S3EventRecord } from '../events/types';
 
 export type { RetrySettings } from '../config/retry';
@@ -151,3 +151,21 @@ export const RULES_LOOKUP_FAILED = 'RulesLookupFailed';
 export interface DeliverySinks extends Sinks {
   deliveries: { fastPathOver(): void };
 }
+
+export interface PublishedEvent {
+  eventId: string;
+  workflowId: string;
+  /** The event was already published before (same identity): no second delivery was started. */
+  duplicate: boolean;
+  /**
+   * Every target of the event keeps per-key order: it went only to their per-(target, object) workflows (whose
+   * first one `workflowId` names); no delivery of its own was started, so admission control holds nothing for it.
+   */
+  inOrderOnly?: boolean;
+}
+
+/**
+ * An event to publish: as parsed, or with its targets already matched (a backfill matches a bucket's rules once per
+ * page, or sends to the one target it was told to): those travel as they are, the publisher's own matching skipped.
+ */
+export type PublishableEvent = ParsedEvent & { targets?: ResolvedTarget[] };

@@ -1,4 +1,4 @@
-// `bucketflow scan add|list|remove|run`: the scan sources (issue 25). A scan's definition is kept in the state store
+// `bucketflow scan add|list|remove|run`: the scan sources. A scan's definition is kept in the state store
 // beside the bucket rules (src/state/scans.ts); its Temporal Schedule (id deterministic per bucket, prefix and task
 // queue: scheduleIdFor) starts a run (workflows/scan.ts) every interval, never two at once (overlap: skip), the first
 // at once. `add`

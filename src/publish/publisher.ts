@@ -23,19 +23,9 @@ import { DELIVER_BATCH, DELIVER_EVENT_V1, DELIVER_EVENT_V3, DELIVER_KEY_ORDERED 
 import { KEY_ORDER_ENQUEUE_SIGNAL, isKeyOrdered, type OrderedEvent } from '../delivery/key-order';
 import { BatchIndex, fnv1a, type BatchMemoEvent } from '../delivery/batch-index';
 import { printable } from '../delivery/printable';
+import { BATCH_ID_PREFIX, continuationIdFor, KEY_ORDER_ID_PREFIX, workflowIdFor } from '../delivery/workflow-ids';
+import type { PublishableEvent, PublishedEvent } from '../delivery/types';
 import { GroupCommit, MAX_BATCH_BYTES, type BatchItem, type StartedBatch } from './group-commit';
-
-export interface PublishedEvent {
-  eventId: string;
-  workflowId: string;
-  /** The event was already published before (same identity): no second delivery was started. */
-  duplicate: boolean;
-  /**
-   * Every target of the event keeps per-key order: it went only to their per-(target, object) workflows (whose
-   * first one `workflowId` names); no delivery of its own was started, so admission control holds nothing for it.
-   */
-  inOrderOnly?: boolean;
-}
 
 export interface PublishOptions {
   taskQueue: string;
@@ -54,12 +44,6 @@ export interface PublishOptions {
    */
   eagerStart?: boolean;
 }
-
-/**
- * An event to publish: as parsed, or with its targets already matched (a backfill matches a bucket's rules once per
- * page, or sends to the one target it was told to): those travel as they are, the publisher's own matching skipped.
- */
-export type PublishableEvent = ParsedEvent & { targets?: ResolvedTarget[] };
 
 export interface PublishCallOptions {
   /**
@@ -88,12 +72,12 @@ export function checkRecordSizes(events: readonly ParsedEvent[]): void {
   });
 }
 
-export function workflowIdFor(eventId: string): string {
-  return `bucketflow-${eventId}`;
-}
+// The ids and the publishing types have their homes in src/delivery (the activities use them too); the package's
+// public entry and the publisher's callers take them from here as well.
+export { BATCH_ID_PREFIX, continuationIdFor, KEY_ORDER_ID_PREFIX, workflowIdFor } from '../delivery/workflow-ids';
+export type { PublishableEvent, PublishedEvent } from '../delivery/types';
 
-export const KEY_ORDER_ID_PREFIX = 'bucketflow-key-';
-/** Readable ids up to this many bytes; longer ones (or with characters outside printable ASCII) are hashed. */
+/** Readable per-key order ids up to this many bytes; longer ones (or outside printable ASCII) are hashed. */
 const READABLE_KEY_ORDER_ID_BYTES = 255;
 
 /**
@@ -110,9 +94,9 @@ export function keyOrderWorkflowId(arn: string, bucket: string, key: string): st
   return `${KEY_ORDER_ID_PREFIX}h-${hash}`;
 }
 
-/** A batch's continuation of an event whose own id another delivery of it holds (see continueFromBatch). */
-export function continuationIdFor(eventId: string, batch: string): string {
-  return `${workflowIdFor(eventId)}-${fnv1a(batch)}`;
+/** A lane's batch: `bucketflow-batch-<lane>-<hash of its event ids>`, the same for the same events in the same lane. */
+export function laneBatchId(lane: string, eventIds: readonly string[]): string {
+  return `${BATCH_ID_PREFIX}${lane}-${createHash('sha256').update(eventIds.join(',')).digest('hex').slice(0, 24)}`;
 }
 
 export class BucketflowClient {
@@ -440,14 +424,6 @@ export class BucketflowClient {
     }
     return { workflowId };
   }
-}
-
-/** Batch workflow ids: `bucketflow-batch-<uuid>` (an event's own delivery is `bucketflow-<event id>`). */
-export const BATCH_ID_PREFIX = 'bucketflow-batch-';
-
-/** A lane's batch: `bucketflow-batch-<lane>-<hash of its event ids>`, the same for the same events in the same lane. */
-export function laneBatchId(lane: string, eventIds: readonly string[]): string {
-  return `${BATCH_ID_PREFIX}${lane}-${createHash('sha256').update(eventIds.join(',')).digest('hex').slice(0, 24)}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-// bucketflow's access to a bucket through the S3 API (issue 25's backfill, scan and reconciliation list through it):
+// bucketflow's access to a bucket through the S3 API (backfills, scan sources and reconciliation list through it):
 // one page of a listing at a time, so a Temporal activity can list page by page and heartbeat where it is, and the
 // HEAD of one object (its content type and user metadata). Built on @aws-sdk/client-s3, loaded on the first
 // openS3 only (as the target drivers load theirs), configured by src/settings/s3.ts. Every failure is an

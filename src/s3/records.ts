@@ -1,4 +1,4 @@
-// The one place a listed object becomes an event record (issue 25: the scan source, reconciliation and backfill all
+// The one place a listed object becomes an event record (the scan source, reconciliation and backfill all
 // deliver objects found by listing a bucket, not events a server sent): an `s3:ObjectCreated:Put` or an
 // `s3:ObjectRemoved:Delete` shaped exactly as MinIO shapes them (src/events/record.ts buildEvent), so targets and
 // rules see nothing new. The record says where it came from: `userIdentity.principalId` and the bucket owner are

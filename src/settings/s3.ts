@@ -1,4 +1,4 @@
-// The S3 connection bucketflow lists buckets through (src/s3/; backfill, scan sources: issue 25), read as the AWS
+// The S3 connection bucketflow lists buckets through (src/s3/; backfill, scan sources), read as the AWS
 // SDKs read it: AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (unset: AWS itself), AWS_REGION (else
 // AWS_DEFAULT_REGION, else us-east-1), AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN),
 // or, when both are unset, the SDK's default chain (AWS_PROFILE, ~/.aws, SSO, web identity, instance roles).

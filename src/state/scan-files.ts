@@ -27,7 +27,7 @@ import {
   type ScanStore,
 } from './scans';
 import { LineReader, LineWriter, mergeIntoSortedFile, SortedFileReader, type LineCodec } from './sorted-lines';
-import { JsonFile, keyedByData } from './store';
+import { JsonFile, keyedByData } from './json-file';
 
 const LISTING_CODEC: LineCodec<ListedState> = {
   encode: (e) => JSON.stringify([e.key, e.etag, e.size, e.lastModified]),

@@ -1,4 +1,4 @@
-// Scan sources (issue 25): a bucket listed on a schedule, its changes delivered as events. What is kept beside the
+// Scan sources: a bucket listed on a schedule, its changes delivered as events. What is kept beside the
 // bucket rules, in either store (files under the data dir: src/state/scan-files.ts; PostgreSQL:
 // src/state/scan-postgres.ts): each scan's definition (`bucketflow scan add`), its last run, the previous complete
 // listing a scan compares against (written as the new listing is read, swapped in when it completes), and, for
@@ -8,6 +8,9 @@
 // and resume after its worker is SIGKILLed.
 import { createHash } from 'node:crypto';
 import { ConfigError, parseDuration } from '../config/params';
+// A scan run's summary is a workflow's output (src/delivery/scan-types.ts); the stores keep the last one.
+import type { ScanRunSummary } from '../delivery/scan-types';
+export type { ScanRunSummary } from '../delivery/scan-types';
 
 export interface ScanDefinition {
   /** Deterministic per bucket and prefix (scanIdFor); its Temporal Schedule's id is scheduleIdFor(id, task queue). */
@@ -30,22 +33,6 @@ export interface ScanDefinition {
   settleMs: number;
   /** ISO time the scan was added: objects last modified before it are the baseline, not changes. */
   createdAt: string;
-}
-
-/** What one run of a scan came to (`scan list`, the status page). */
-export interface ScanRunSummary {
-  /** Its workflow id. */
-  workflowId: string;
-  startedAt: string;
-  finishedAt: string;
-  listed: number;
-  created: number;
-  changed: number;
-  removed: number;
-  /** Events handed to delivery (changes whose bucket rules match a target). */
-  published: number;
-  /** The first run of a scan only records its baseline. */
-  baseline: boolean;
 }
 
 /** One object as a listing holds it: enough to tell whether it changed. */

@@ -2,9 +2,9 @@
 // and re-read when it changes, so every worker on the machine sees a change without a restart. Bucket names are
 // user data: any valid name (`constructor`, `__proto__`, `hasOwnProperty`) is only ever an own key of a
 // prototype-less object, never a property inherited from Object.prototype.
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors';
+import { JsonFile, keyedByData } from './json-file';
 import type { NotificationRule } from '../rules/rules';
 import { FileScanStore } from './scan-files';
 import type { ScanStore } from './scans';
@@ -98,40 +98,6 @@ export class FileStateStore implements StateStore {
   }
 }
 
-/** A JSON file written atomically (a new file renamed into place) and re-read only when it changed on disk. */
-export class JsonFile<T> {
-  private cache: { version: string; value: T } | undefined;
-
-  constructor(
-    readonly file: string,
-    private readonly empty: T,
-    private readonly parse: (text: string, file: string) => T,
-  ) {}
-
-  async read(): Promise<T> {
-    let version: string;
-    try {
-      // Every write renames a new file into place, so the inode changes even within one mtime tick.
-      const { ino, mtimeMs, size } = await stat(this.file);
-      version = `${ino}:${mtimeMs}:${size}`;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.empty;
-      throw err;
-    }
-    if (this.cache?.version !== version)
-      this.cache = { version, value: this.parse(await readFile(this.file, 'utf8'), this.file) };
-    return this.cache.value;
-  }
-
-  async write(value: T): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(temp, JSON.stringify(value, null, 2));
-    await rename(temp, this.file);
-    this.cache = undefined;
-  }
-}
-
 function parseRulesFile(text: string, file: string): RulesByBucket {
   let rules: unknown;
   try {
@@ -143,9 +109,4 @@ function parseRulesFile(text: string, file: string): RulesByBucket {
     typeof rules === 'object' && rules !== null && !Array.isArray(rules) && Object.values(rules).every(Array.isArray);
   if (!valid) throw new Error(`${file}: expected {"<bucket>": [rules...]}`);
   return keyedByData(rules as RulesByBucket);
-}
-
-/** A copy without a prototype: its keys (bucket names, ARNs) are looked up as own keys only. */
-export function keyedByData<T>(record: Record<string, T>): Record<string, T> {
-  return Object.assign(Object.create(null), record);
 }

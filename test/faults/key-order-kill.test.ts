@@ -1,4 +1,4 @@
-// Per-key order under a worker's SIGKILL (issue 27): 20 objects x 50 alternating puts and deletes, posted 16 at a
+// Per-key order under a worker's SIGKILL: 20 objects x 50 alternating puts and deletes, posted 16 at a
 // time through the real worker process's HTTP ingest, as MinIO's sender keeps one object's events in order (an
 // event is posted once the object's previous one was answered 202; one not answered is posted again). A webhook
 // and a Kafka target, both `order: key`; the worker is SIGKILLed mid-run and a new one started. Every object's
