@@ -5,6 +5,7 @@
 // What a pattern sees is the S3 record as MinIO sends it, its object key decoded (recordForPattern); see
 // docs/configuration.md#event-patterns.
 import type { S3EventRecord } from '../events/types';
+import { errorMessage } from '../errors';
 
 /** A pattern as stored with its rule: the JSON object the user wrote. */
 export type EventPattern = { [field: string]: unknown };
@@ -49,7 +50,7 @@ export function parsePattern(text: string): EventPattern {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new PatternError('$', `not valid JSON (${(err as Error).message})`);
+    throw new PatternError('$', `not valid JSON (${errorMessage(err)})`);
   }
   compilePattern(value);
   return value as EventPattern;
