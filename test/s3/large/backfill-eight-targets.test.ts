@@ -11,13 +11,13 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { endpoints } from '../../scripts/stack/endpoints';
-import { s3Server, stackS3Client } from '../../scripts/stack/s3';
-import { backfillWorkflowId, type BackfillProgress } from '../../src/delivery/backfill';
-import { cliFor, eventually } from '../helpers/cli';
-import { spawnStartedWorker, startEngine, type Engine } from '../helpers/engine';
-import { watchTargets, type Watch } from '../helpers/guide-targets';
-import { awsEnvOf, fillBucket, removeBucket } from '../helpers/s3-buckets';
+import { endpoints } from '../../../scripts/stack/endpoints';
+import { s3Server, stackS3Client } from '../../../scripts/stack/s3';
+import { backfillWorkflowId, type BackfillProgress } from '../../../src/delivery/backfill';
+import { cliFor, eventually } from '../../helpers/cli';
+import { spawnStartedWorker, startEngine, type Engine } from '../../helpers/engine';
+import { watchTargets, type Watch } from '../../helpers/guide-targets';
+import { awsEnvOf, fillBucket, removeBucket } from '../../helpers/s3-buckets';
 
 const OBJECTS = Number(process.env.BACKFILL_TEST_OBJECTS ?? 100_000);
 /** Each run may take minutes on a loaded 2-core machine (the bench measures ~400 objects/s): generous, not a timing. */
