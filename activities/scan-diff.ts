@@ -17,6 +17,21 @@ export interface Change {
   key: string;
   /** The listed state (created, changed). */
   listed?: ListedState;
+  /** A scan's change: the previous listing's LastModified (a store of 1 s resolution can list an overwrite with it). */
+  previousModified?: string;
+}
+
+/**
+ * When a change's event is sequenced: at its LastModified, unless that is not later than the previous listing's
+ * (an overwrite within the same second on a store whose listings have 1 s resolution, AWS S3's among them), then
+ * at the listing's start: its event must differ from the previous state's (its id derives from the sequencer) and
+ * be newer for the store targets, which keep the newest sequencer.
+ */
+export function sequencedAt(change: Change, listingStartedAt: Date): Date | undefined {
+  if (change.kind !== 'changed' || change.previousModified === undefined || !change.listed) return undefined;
+  const now = Date.parse(change.listed.lastModified);
+  const before = Date.parse(change.previousModified);
+  return now > before ? undefined : listingStartedAt;
 }
 
 export interface DiffRules {
@@ -89,7 +104,7 @@ function inBoth(listed: ListedState, known: ListedState | DeliveredState, rules:
     const previous = known as ListedState;
     const same =
       previous.etag === listed.etag && previous.size === listed.size && previous.lastModified === listed.lastModified;
-    return same ? undefined : { kind: 'changed', key: listed.key, listed };
+    return same ? undefined : { kind: 'changed', key: listed.key, listed, previousModified: previous.lastModified };
   }
   const delivered = known as DeliveredState;
   if (delivered.removed) return listedOnly(listed, rules);

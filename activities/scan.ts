@@ -26,7 +26,7 @@ import {
 import { compareObjectKeys } from '../src/events/record';
 import { log } from '../src/telemetry/log';
 import { metrics } from '../src/telemetry/metrics';
-import { diffPage, type Change } from './scan-diff';
+import { diffPage, sequencedAt, type Change } from './scan-diff';
 import type { ActivityDeps, ListedEvent } from './deps';
 
 /** A round returns to its workflow after this long (a new activity, a fresh timeout), wherever it is. */
@@ -232,13 +232,14 @@ async function publishChanges(
   const records = await mapLimited(changes, HEAD_CONCURRENCY, async (change) => {
     if (change.kind === 'removed') return removedRecord(scan.bucket, change.key, { ...options, detectedAt: startedAt });
     const object = { ...change.listed!, isLatest: true, deleteMarker: false };
-    if (!scan.metadata) return createdRecord(scan.bucket, object, options);
+    const sequenced = { ...options, sequencedAt: sequencedAt(change, startedAt) };
+    if (!scan.metadata) return createdRecord(scan.bucket, object, sequenced);
     const head = await s3.headObject(scan.bucket, change.key).catch((err: unknown) => {
       // Gone since it was listed: the next run sees it removed.
       if (err instanceof S3AccessError && err.kind === 'no-such-key') return undefined;
       throw failureOf(err);
     });
-    return head ? createdRecord(scan.bucket, object, { ...options, head }) : undefined;
+    return head ? createdRecord(scan.bucket, object, { ...sequenced, head }) : undefined;
   });
   const events: ListedEvent[] = [];
   for (const record of records) {

@@ -27,12 +27,13 @@ export function originPrincipal(origin: ListingOrigin): string {
 
 /**
  * `s3:ObjectCreated:Put` for a listed object (a current version), with its content type and user metadata when
- * `head` (its HEAD) is given. The event time and sequencer are the object's LastModified.
+ * `head` (its HEAD) is given. The event time and sequencer are the object's LastModified (the sequencer `sequencedAt`
+ * when given: activities/scan-diff.ts sequencedAt).
  */
 export function createdRecord(
   bucket: string,
   object: S3Object,
-  options: ListedRecordOptions & { head?: ObjectHead },
+  options: ListedRecordOptions & { head?: ObjectHead; sequencedAt?: Date },
 ): S3EventRecord {
   const modified = Date.parse(object.lastModified);
   const time = Number.isNaN(modified) ? new Date(0) : new Date(modified);
@@ -41,7 +42,7 @@ export function createdRecord(
     eventName: 's3:ObjectCreated:Put',
     key: object.key,
     eventTime: time,
-    sequencer: sequencerAt(time.getTime()),
+    sequencer: sequencerAt((options.sequencedAt ?? time).getTime()),
     size: object.size,
     eTag: object.etag,
     ...(object.versionId && object.versionId !== 'null' ? { versionId: object.versionId } : {}),

@@ -7,7 +7,10 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { diffPage, type DiffRules } from '../../activities/scan-diff';
+import { diffPage, sequencedAt, type DiffRules } from '../../activities/scan-diff';
+import { eventIdentity } from '../../src/events';
+import { orderingKey } from '../../src/events/record';
+import { createdRecord } from '../../src/s3/records';
 import type { DeliveredState, ListedState } from '../../src/state/scans';
 import { mergeIntoSortedFile, SortedFileReader, type LineCodec } from '../../src/state/sorted-lines';
 
@@ -172,4 +175,20 @@ test('the external sort merges many runs and the sorted file, keeping the newest
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('an overwrite listed with the same LastModified (1 s resolution) is sequenced at the listing, not dropped', () => {
+  const startedAt = new Date(T0 + 200_000);
+  const [same] = diffPage([listed('a', 'new etag', 100)], [listed('a', 'e', 100)], scan);
+  assert.equal(same.kind, 'changed');
+  assert.deepEqual(sequencedAt(same, startedAt), startedAt, 'same second: at the listing');
+  const [later] = diffPage([listed('a', 'new etag', 101)], [listed('a', 'e', 100)], scan);
+  assert.equal(sequencedAt(later, startedAt), undefined, 'a later LastModified: its own');
+  // The events differ (their ids come from the sequencer), and the overwrite is the newer for the store targets.
+  const object = (etag: string) => ({ ...listed('a', etag, 100), isLatest: true, deleteMarker: false });
+  const options = { origin: 'scan', endpoint: 'http://127.0.0.1:9030' } as const;
+  const first = createdRecord('b', object('e'), options);
+  const overwrite = createdRecord('b', object('new etag'), { ...options, sequencedAt: sequencedAt(same, startedAt) });
+  assert.notEqual(eventIdentity(overwrite), eventIdentity(first));
+  assert.ok(orderingKey(overwrite) > orderingKey(first));
 });
