@@ -23,7 +23,7 @@ import { prepareRun } from './events';
 import { startEntry } from './processes';
 import { cpuSecondsOf, cpuSpent, nowMs, peakRssMbOf, serverCpu } from './stats';
 import { watchTargets } from '../test/helpers/guide-targets';
-import { fillBucket, removeBucket } from '../test/helpers/s3-buckets';
+import { awsEnvOf, fillBucket, removeBucket } from '../test/helpers/s3-buckets';
 
 const COMPLETION_TIMEOUT_MS = 20 * 60_000;
 /** The SDK sends a heartbeat at most every 80% of the heartbeat timeout (10 s): an upper estimate per chunk. */
@@ -122,10 +122,7 @@ async function runOne(
     BUCKETFLOW_TASK_QUEUE: taskQueue,
     TEMPORAL_ADDRESS: endpoints.temporal,
     BUCKETFLOW_INGEST: 'off',
-    AWS_ENDPOINT_URL_S3: minio.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: minio.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+    ...awsEnvOf(minio),
     ...modeEnv(mode),
   });
   try {

@@ -33,6 +33,7 @@ import { openStateStore, scanIdFor, type DeliveredState, type ScanRunSummary, ty
 import { countActions } from './actions';
 import { startEntry } from './processes';
 import { cpuSecondsOf } from './stats';
+import { awsEnvOf, removeBucket as removeStackBucket } from '../test/helpers/s3-buckets';
 
 const root = path.resolve(__dirname, '..');
 const server = s3Server(endpoints.minio);
@@ -248,13 +249,7 @@ async function setUp(mode: ScanMode, dataDir: string, bucket: string, objects: n
 
 /** Every object's state as the delivery path records it once a target received it (a bucket fully notified). */
 async function recordEveryObject(store: StateStore, bucket: string): Promise<void> {
-  const s3 = openS3(
-    loadS3Settings({
-      AWS_ENDPOINT_URL_S3: server.endpoint,
-      AWS_ACCESS_KEY_ID: server.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-    }),
-  );
+  const s3 = openS3(loadS3Settings(awsEnvOf(server)));
   let continuation;
   do {
     const page = await s3.listPage(bucket, { continuation });
@@ -368,9 +363,8 @@ async function storeBytes(setup: Setup, scanId: string): Promise<number> {
 }
 
 async function removeBucket(bucket: string): Promise<void> {
-  const { removeBucket: remove } = await import('../test/helpers/s3-buckets');
   const admin = stackS3Client(server);
-  await remove(admin, bucket);
+  await removeStackBucket(admin, bucket);
   admin.destroy();
 }
 
